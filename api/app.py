@@ -1,0 +1,44 @@
+"""The FastAPI application factory. Services are built in the lifespan, i.e. per worker process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.problems import install_problem_handlers
+from api.routers import health, tickets
+from infrastructure.composition import Services, build_services
+from infrastructure.settings import Settings
+
+DESCRIPTION = """
+An event-sourced help desk. Every change to a ticket is recorded as an immutable event with
+who did it, when, through which channel, and the old and new values.
+
+* Authenticate with `Authorization: Bearer <key>` (keys: `ledgerdesk keys create`).
+* Optimistic concurrency: every ticket response has an `ETag`; send it back as `If-Match`
+  to get `412` instead of overwriting a change you have not seen. Two writers racing on one
+  ticket: one wins, the other gets `409` and nothing of it is stored.
+* Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the API. Pass `services` to share already-built ones (tests); else they are built from settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or build_services(settings or Settings())
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.services.close()
+
+    app = FastAPI(title="ledgerdesk", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(tickets.router)
+    return app

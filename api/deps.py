@@ -1,0 +1,88 @@
+"""Dependencies shared by the routers: the services, the caller, the channel and If-Match."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.problems import ProblemError
+from domain.actors import channel
+from domain.helpdesk import HelpDesk
+from infrastructure.composition import Services
+from infrastructure.keys import Principal
+
+_bearer = HTTPBearer(auto_error=False, description="An API key made with `ledgerdesk keys create`.")
+_ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
+
+
+def get_services(request: Request) -> Services:
+    """The process's services, built by the app's lifespan."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_desk(services: ServicesDep) -> HelpDesk:
+    """The HelpDesk application."""
+    return services.desk
+
+
+DeskDep = Annotated[HelpDesk, Depends(get_desk)]
+
+
+def get_principal(
+    services: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+) -> Principal:
+    """The caller, from `Authorization: Bearer <key>`; 401 when missing, unknown or revoked."""
+    challenge = {"WWW-Authenticate": 'Bearer realm="ledgerdesk"'}
+    if credentials is None:
+        raise ProblemError(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'", challenge)
+    principal = services.keys.authenticate(credentials.credentials)
+    if principal is None:
+        raise ProblemError(401, "unauthorized", "the API key is unknown or revoked", challenge)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_channel(
+    ledgerdesk_channel: Annotated[
+        str | None,
+        Header(description="The channel a change came through (web, email, phone, chat, ...). Default: api."),
+    ] = None,
+) -> str:
+    """The channel recorded on the events of this request."""
+    return channel(ledgerdesk_channel or "api")
+
+
+ChannelDep = Annotated[str, Depends(get_channel)]
+
+
+def get_expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(description='The ticket version you last saw, as its ETag ("3"). A stale one gets 412.'),
+    ] = None,
+) -> int | None:
+    """The version named by If-Match, or None when the header is absent or `*`."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = _ETAG.match(if_match.strip())
+    if match is None:
+        detail = f'If-Match must be a ticket ETag such as "3" (got {if_match!r})'
+        raise ProblemError(412, "version-mismatch", detail)
+    return int(match.group(1))
+
+
+ExpectedVersionDep = Annotated[int | None, Depends(get_expected_version)]
+
+
+def etag(version: int) -> str:
+    """The strong ETag of a ticket version."""
+    return f'"{version}"'

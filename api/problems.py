@@ -1,0 +1,129 @@
+"""Errors as RFC 9457 problem details, mapped from domain errors in this one place."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain import errors
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("ledgerdesk.api")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail."""
+
+    type: str = Field(description="A URI naming the kind of problem.", examples=["urn:ledgerdesk:problem:not-found"])
+    title: str = Field(description="A short summary of the kind of problem.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong this time, for a person to read.")
+    instance: str | None = Field(default=None, description="The request path.")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="Field errors of an invalid request.")
+
+
+# Domain error -> (HTTP status, problem slug). Subclasses match their nearest listed base.
+_DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[int, str]] = {
+    errors.TicketNotFoundError: (404, "not-found"),
+    errors.InvalidValueError: (422, "invalid-value"),
+    errors.IllegalTransitionError: (409, "illegal-transition"),
+    errors.TicketClosedError: (409, "ticket-closed"),
+    errors.NotPermittedError: (403, "not-permitted"),
+    errors.VersionMismatchError: (412, "version-mismatch"),
+}
+
+
+class ProblemError(Exception):
+    """Raised by the API layer itself (bad headers, bad credentials, ...) to answer with a problem."""
+
+    def __init__(self, status: int, slug: str, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.detail = detail
+        self.headers = headers or {}
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    field_errors: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    """Build a problem+json response."""
+    body = Problem(
+        type=f"urn:ledgerdesk:problem:{slug}",
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        errors=field_errors,
+    )
+    return JSONResponse(
+        jsonable_encoder(body, exclude_none=True), status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the given error statuses."""
+    return {
+        status: {"model": Problem, "description": HTTPStatus(status).phrase, "content": {PROBLEM_MEDIA_TYPE: {}}}
+        for status in statuses
+    }
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every error (domain, validation, HTTP, unexpected) as problem+json."""
+
+    @app.exception_handler(errors.DomainError)
+    async def domain_error(request: Request, error: errors.DomainError) -> JSONResponse:
+        status, slug = _status_of(error)
+        return problem_response(request, status, slug, str(error))
+
+    @app.exception_handler(IntegrityError)
+    async def concurrent_update(request: Request, _: IntegrityError) -> JSONResponse:
+        detail = "another request changed this ticket at the same moment; nothing was stored, retry"
+        return problem_response(request, 409, "concurrent-update", detail)
+
+    @app.exception_handler(ProblemError)
+    async def api_problem(request: Request, error: ProblemError) -> JSONResponse:
+        return problem_response(request, error.status, error.slug, error.detail, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        field_errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in error.errors()
+        ]
+        first = field_errors[0] if field_errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"])
+        detail = f"{where}: {first['msg']}" if where else str(first["msg"])
+        return problem_response(request, 422, "invalid-request", detail, field_errors=field_errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        slug = HTTPStatus(error.status_code).phrase.lower().replace(" ", "-")
+        return problem_response(request, error.status_code, slug, str(error.detail), headers=dict(error.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+        return problem_response(request, 500, "internal-error", "an internal error occurred; it has been logged")
+
+
+def _status_of(error: errors.DomainError) -> tuple[int, str]:
+    for cls in type(error).__mro__:
+        if cls in _DOMAIN_ERRORS:
+            return _DOMAIN_ERRORS[cls]
+    return 422, "rejected"

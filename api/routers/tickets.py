@@ -1,0 +1,213 @@
+"""Ticket commands and single-ticket reads. Thin: schema -> application call -> response model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response, status
+
+from api.deps import ChannelDep, DeskDep, ExpectedVersionDep, PrincipalDep, etag
+from api.problems import problem_responses
+from api.schemas import (
+    AssignmentRequest,
+    CommentCreate,
+    HistoryEntry,
+    TicketCreate,
+    TicketHistory,
+    TicketPatch,
+    TicketPublic,
+    TransitionRequest,
+)
+from domain.actors import ActorKind
+from domain.errors import InvalidValueError, NotPermittedError
+from domain.helpdesk import KEEP, Receipt
+from domain.values import Attachment
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+POSITION_HEADER = "Ledgerdesk-Position"
+_COMMAND_ERRORS = problem_responses(401, 403, 404, 409, 412, 422)
+
+
+def _answer(response: Response, receipt: Receipt) -> TicketPublic:
+    """The ticket after a command, with its ETag and the log position of the command's last event."""
+    response.headers["ETag"] = etag(receipt.version)
+    if receipt.position is not None:
+        response.headers[POSITION_HEADER] = str(receipt.position)
+    return TicketPublic.from_domain(receipt.ticket)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TicketPublic,
+    responses=problem_responses(401, 403, 422),
+)
+def open_ticket(
+    body: TicketCreate, desk: DeskDep, principal: PrincipalDep, via: ChannelDep, response: Response
+) -> TicketPublic:
+    """Open a ticket. It starts in status `new`; the response carries `Location` and `ETag`."""
+    actor = principal.actor
+    requester_id = body.requester_id
+    if actor.kind is ActorKind.REQUESTER:
+        if requester_id not in (None, actor.id):
+            raise NotPermittedError("requesters can only open tickets for themselves")
+        requester_id = actor.id
+    if requester_id is None:
+        raise InvalidValueError("requester_id is required when an agent opens a ticket")
+    receipt = desk.open_ticket(
+        tenant=principal.tenant,
+        title=body.title,
+        description=body.description,
+        requester_id=requester_id,
+        organisation=body.organisation,
+        priority=body.priority.value,
+        ticket_type=body.type,
+        tags=body.tags,
+        custom_fields={name: value.to_domain() for name, value in body.custom_fields.items()},
+        by=actor,
+        via=body.channel or via,
+    )
+    response.headers["Location"] = f"/tickets/{receipt.ticket_id}"
+    return _answer(response, receipt)
+
+
+@router.get("/{ticket_id}", response_model=TicketPublic, responses=problem_responses(401, 404, 422))
+def get_ticket(
+    ticket_id: UUID,
+    desk: DeskDep,
+    _: PrincipalDep,
+    response: Response,
+    as_of: Annotated[
+        datetime | None, Query(description="Show the ticket as it was at this moment (ISO-8601 with offset).")
+    ] = None,
+    version: Annotated[int | None, Query(ge=1, description="Show the ticket as it was at this version.")] = None,
+) -> TicketPublic:
+    """A ticket now, or as it was at a past moment (`as_of`) or version (`version`)."""
+    if as_of is not None and version is not None:
+        raise InvalidValueError("give either as_of or version, not both")
+    if as_of is not None:
+        ticket = desk.ticket_as_of(ticket_id, as_of)
+    elif version is not None:
+        ticket = desk.ticket_at_version(ticket_id, version)
+    else:
+        ticket = desk.get_ticket(ticket_id)
+    response.headers["ETag"] = etag(ticket.version)
+    return TicketPublic.from_domain(ticket)
+
+
+@router.get("/{ticket_id}/history", response_model=TicketHistory, responses=problem_responses(401, 404))
+def get_history(ticket_id: UUID, desk: DeskDep, _: PrincipalDep) -> TicketHistory:
+    """Every change to the ticket, oldest first: who, when, through which channel, what changed old -> new."""
+    items = [HistoryEntry.from_domain(change) for change in desk.history(ticket_id)]
+    return TicketHistory(ticket_id=ticket_id, items=items)
+
+
+@router.post("/{ticket_id}/assignment", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def assign(
+    ticket_id: UUID,
+    body: AssignmentRequest,
+    desk: DeskDep,
+    principal: PrincipalDep,
+    via: ChannelDep,
+    expected_version: ExpectedVersionDep,
+    response: Response,
+) -> TicketPublic:
+    """Assign or reassign to an agent and/or a group. Assigning what is already assigned records nothing."""
+    receipt = desk.assign(
+        ticket_id,
+        assignee=body.assignee,
+        group=body.group,
+        by=principal.actor,
+        via=via,
+        expected_version=expected_version,
+    )
+    return _answer(response, receipt)
+
+
+@router.delete("/{ticket_id}/assignment", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def unassign(
+    ticket_id: UUID,
+    desk: DeskDep,
+    principal: PrincipalDep,
+    via: ChannelDep,
+    expected_version: ExpectedVersionDep,
+    response: Response,
+) -> TicketPublic:
+    """Take the ticket away from its agent; it stays in its group's queue."""
+    receipt = desk.unassign(ticket_id, by=principal.actor, via=via, expected_version=expected_version)
+    return _answer(response, receipt)
+
+
+@router.post("/{ticket_id}/transitions", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def transition(
+    ticket_id: UUID,
+    body: TransitionRequest,
+    desk: DeskDep,
+    principal: PrincipalDep,
+    via: ChannelDep,
+    expected_version: ExpectedVersionDep,
+    response: Response,
+) -> TicketPublic:
+    """Move the ticket through its workflow. An illegal move is rejected with 409 and stores nothing."""
+    receipt = desk.transition(ticket_id, body.to.value, by=principal.actor, via=via, expected_version=expected_version)
+    return _answer(response, receipt)
+
+
+@router.post(
+    "/{ticket_id}/comments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TicketPublic,
+    responses=_COMMAND_ERRORS,
+)
+def add_comment(
+    ticket_id: UUID,
+    body: CommentCreate,
+    desk: DeskDep,
+    principal: PrincipalDep,
+    via: ChannelDep,
+    expected_version: ExpectedVersionDep,
+    response: Response,
+) -> TicketPublic:
+    """Add a public reply or an internal note; @mentions in the body are recorded as a list."""
+    receipt = desk.add_comment(
+        ticket_id,
+        body.body,
+        public=body.public,
+        attachments=[Attachment(a.name, a.size, a.content_type) for a in body.attachments],
+        by=principal.actor,
+        via=via,
+        expected_version=expected_version,
+    )
+    return _answer(response, receipt)
+
+
+@router.patch("/{ticket_id}", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def update_ticket(
+    ticket_id: UUID,
+    body: TicketPatch,
+    desk: DeskDep,
+    principal: PrincipalDep,
+    via: ChannelDep,
+    expected_version: ExpectedVersionDep,
+    response: Response,
+) -> TicketPublic:
+    """Change priority, type, tags and custom fields; all changes are stored together or not at all."""
+    if not body.model_fields_set:
+        raise InvalidValueError(
+            "the patch changes nothing; give priority, type, add_tags, remove_tags or custom_fields"
+        )
+    receipt = desk.update_ticket(
+        ticket_id,
+        priority=None if body.priority is None else body.priority.value,
+        ticket_type=body.type if "type" in body.model_fields_set else KEEP,
+        add_tags=body.add_tags,
+        remove_tags=body.remove_tags,
+        custom_fields={k: None if v is None else v.to_domain() for k, v in body.custom_fields.items()},
+        by=principal.actor,
+        via=via,
+        expected_version=expected_version,
+    )
+    return _answer(response, receipt)

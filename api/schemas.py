@@ -1,0 +1,218 @@
+"""Request and response bodies. Requests reject unknown fields; the domain does the deep validation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from domain.history import Change
+from domain.ticket import Comment, Ticket
+from domain.values import TEXT_MAX, TITLE_MAX, FieldKind, FieldValue, Priority
+from domain.workflow import Status
+
+
+class Strict(BaseModel):
+    """Base of request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomField(Strict):
+    """A typed custom field value: dates are ISO-8601 (`2026-11-23`), enum options are slugs."""
+
+    kind: FieldKind
+    value: StrictBool | StrictInt | StrictFloat | StrictStr
+
+    def to_domain(self) -> FieldValue:
+        """The domain value (validated there)."""
+        return FieldValue.parse(self.kind.value, self.value)
+
+    @classmethod
+    def from_domain(cls, value: FieldValue) -> CustomField:
+        """The public form of a domain value."""
+        return cls(kind=value.kind, value=value.value)
+
+
+class Attachment(Strict):
+    """Metadata of an attached file (the file itself is stored elsewhere)."""
+
+    name: str = Field(min_length=1, max_length=255)
+    size: int = Field(ge=0)
+    content_type: str = Field(default="application/octet-stream", max_length=255)
+
+
+class TicketCreate(Strict):
+    """A new request."""
+
+    title: str = Field(min_length=1, max_length=TITLE_MAX, examples=["Printer on floor 3 is on fire"])
+    description: str = Field(default="", max_length=TEXT_MAX)
+    requester_id: str | None = Field(
+        default=None, description="Who asked. Required for agents; customers open tickets as themselves."
+    )
+    organisation: str | None = Field(default=None, description="The requester's organisation, if any.")
+    channel: str | None = Field(
+        default=None,
+        description="The channel the request came through (web, email, phone, api, chat, ...). "
+        "Defaults to the Ledgerdesk-Channel header, else `api`.",
+    )
+    priority: Priority = Priority.NORMAL
+    type: str | None = Field(default=None, description="question, incident, problem, task, or a configured slug.")
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    custom_fields: dict[str, CustomField] = Field(default_factory=dict, max_length=50)
+
+
+class AssignmentRequest(Strict):
+    """Assign to an agent, a group, or both. A group alone moves the ticket to that queue and clears the agent."""
+
+    assignee: str | None = Field(default=None, examples=["carol"])
+    group: str | None = Field(default=None, examples=["it-support"])
+
+
+class TransitionRequest(Strict):
+    """Move the ticket to another status."""
+
+    to: Status = Field(description="The target status; the workflow decides whether the move is legal.")
+
+
+class CommentCreate(Strict):
+    """A public reply (the requester sees it) or an internal note (agents only)."""
+
+    body: str = Field(min_length=1, max_length=TEXT_MAX, examples=["@carol can you take a look?"])
+    public: bool = Field(default=True, description="True: public reply. False: internal note.")
+    attachments: list[Attachment] = Field(default_factory=list, max_length=20)
+
+
+class TicketPatch(Strict):
+    """Change classification fields.
+
+    Absent fields are left alone; `type: null` clears the type, a custom field set to null is
+    cleared. Fields already at the given value record nothing.
+    """
+
+    priority: Priority | None = None
+    type: str | None = None
+    add_tags: list[str] = Field(default_factory=list, max_length=50)
+    remove_tags: list[str] = Field(default_factory=list, max_length=50)
+    custom_fields: dict[str, CustomField | None] = Field(default_factory=dict, max_length=50)
+
+
+class CommentPublic(BaseModel):
+    """A comment as shown to agents."""
+
+    number: int
+    author_id: str
+    author_kind: str
+    public: bool
+    body: str
+    mentions: list[str]
+    attachments: list[dict[str, Any]]
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, comment: Comment) -> CommentPublic:
+        """The public form of a domain comment."""
+        return cls(
+            number=comment.number,
+            author_id=comment.author_id,
+            author_kind=comment.author_kind,
+            public=comment.public,
+            body=comment.body,
+            mentions=list(comment.mentions),
+            attachments=list(comment.attachments),
+            created_at=comment.at,
+        )
+
+
+class TicketPublic(BaseModel):
+    """A ticket's state at one version."""
+
+    id: UUID
+    version: int = Field(description="Number of events recorded so far; the ETag carries the same number.")
+    tenant: str
+    title: str
+    description: str
+    requester_id: str
+    organisation: str | None
+    channel: str
+    status: Status
+    priority: Priority
+    type: str | None
+    tags: list[str]
+    custom_fields: dict[str, CustomField]
+    group: str | None
+    assignee: str | None
+    comments: list[CommentPublic]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_domain(cls, ticket: Ticket) -> TicketPublic:
+        """The public form of a ticket aggregate."""
+        return cls(
+            id=ticket.id,
+            version=ticket.version,
+            tenant=ticket.tenant,
+            title=ticket.title,
+            description=ticket.description,
+            requester_id=ticket.requester_id,
+            organisation=ticket.organisation,
+            channel=ticket.channel,
+            status=ticket.status,
+            priority=ticket.priority,
+            type=ticket.ticket_type,
+            tags=list(ticket.tags),
+            custom_fields={k: CustomField.from_domain(v) for k, v in ticket.custom_fields.items()},
+            group=ticket.group,
+            assignee=ticket.assignee,
+            comments=[CommentPublic.from_domain(c) for c in ticket.comments],
+            created_at=ticket.created_on,
+            updated_at=ticket.modified_on,
+        )
+
+
+class FieldChangePublic(BaseModel):
+    """One field, old -> new (null where there was or is no value)."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+class ActorPublic(BaseModel):
+    """Who acted."""
+
+    id: str
+    kind: Literal["agent", "requester", "api_client", "system"] | str
+
+
+class HistoryEntry(BaseModel):
+    """One recorded event of a ticket."""
+
+    version: int
+    at: datetime
+    actor: ActorPublic
+    via: str = Field(description="The channel the change came through.")
+    event: str = Field(description="The event type, e.g. Assigned, Transitioned, CommentAdded.")
+    changes: list[FieldChangePublic]
+
+    @classmethod
+    def from_domain(cls, change: Change) -> HistoryEntry:
+        """The public form of one history entry."""
+        return cls(
+            version=change.version,
+            at=change.at,
+            actor=ActorPublic(id=change.actor_id, kind=change.actor_kind),
+            via=change.via,
+            event=change.event,
+            changes=[FieldChangePublic(field=c.field, old=c.old, new=c.new) for c in change.changes],
+        )
+
+
+class TicketHistory(BaseModel):
+    """A ticket's full history, oldest first."""
+
+    ticket_id: UUID
+    items: list[HistoryEntry]

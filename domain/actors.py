@@ -1,0 +1,81 @@
+"""Who acted and through which channel: recorded on every event."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TypedDict
+
+from domain.errors import InvalidValueError
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+:-]{0,127}$")
+_CHANNEL = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+#: Channels every help desk knows; others may be configured, so any slug is accepted.
+KNOWN_CHANNELS = ("web", "email", "phone", "api", "chat", "wechat", "system")
+
+
+class ActorKind(StrEnum):
+    """What sort of party carried out a command."""
+
+    AGENT = "agent"
+    REQUESTER = "requester"
+    API_CLIENT = "api_client"
+    SYSTEM = "system"
+
+
+def identifier(value: str, what: str) -> str:
+    """Return `value` if it is a usable identifier (agent, group, requester, …), else raise."""
+    if not _IDENTIFIER.match(value):
+        msg = f"{what} must be 1-128 characters of letters, digits and . _ @ + : - (got {value!r})"
+        raise InvalidValueError(msg)
+    return value
+
+
+def channel(value: str) -> str:
+    """Return `value` if it is a channel slug such as 'web' or 'email', else raise."""
+    if not _CHANNEL.match(value):
+        msg = f"channel must be a lowercase slug such as 'web' or 'email' (got {value!r})"
+        raise InvalidValueError(msg)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A party that carries out commands: an agent, a requester, an API client or a system process."""
+
+    id: str
+    kind: ActorKind
+
+    def __post_init__(self) -> None:
+        identifier(self.id, "actor id")
+
+
+class EventFields(TypedDict):
+    """The provenance fields of every ticket event."""
+
+    actor_id: str
+    actor_kind: str
+    via: str
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """Who carries out a command, through which channel, and when (read from the injected clock)."""
+
+    actor: Actor
+    via: str
+    at: datetime
+
+    def __post_init__(self) -> None:
+        channel(self.via)
+        if self.at.tzinfo is None:
+            msg = "command moments must be timezone-aware"
+            raise InvalidValueError(msg)
+
+    def event_fields(self) -> EventFields:
+        """The provenance every ticket event records, as keyword arguments for the event."""
+        return EventFields(actor_id=self.actor.id, actor_kind=self.actor.kind.value, via=self.via, timestamp=self.at)

@@ -1,0 +1,39 @@
+"""Errors the domain raises when a command cannot be carried out.
+
+Each one means the command was rejected and nothing was stored.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A command was rejected; no event was recorded."""
+
+
+class InvalidValueError(DomainError):
+    """A value given to a command is malformed or out of range."""
+
+
+class TicketNotFoundError(DomainError):
+    """No ticket has the given id (or it did not exist at the given moment)."""
+
+
+class IllegalTransitionError(DomainError):
+    """The workflow does not allow moving the ticket to the requested status."""
+
+
+class TicketClosedError(DomainError):
+    """The ticket is closed, which is final: it accepts no further changes."""
+
+
+class NotPermittedError(DomainError):
+    """The actor may not carry out this command (for example a requester writing an internal note)."""
+
+
+class VersionMismatchError(DomainError):
+    """The caller's expected ticket version is not the current version."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"expected ticket version {expected}, but the current version is {actual}")
+        self.expected = expected
+        self.actual = actual

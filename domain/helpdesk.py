@@ -1,0 +1,254 @@
+"""The HelpDesk application: every command and query of the ticket service.
+
+Each command is get -> act -> save. The moment of every command comes from the injected
+clock, so a replay never reads the time. Lists, queues and searches are not here: they are
+read models built by projections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any, Literal
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+
+from domain import values
+from domain.actors import Actor, CommandContext
+from domain.clock import Clock, system_clock
+from domain.errors import InvalidValueError, TicketNotFoundError, VersionMismatchError
+from domain.history import Change
+from domain.ticket import Ticket
+from domain.values import Attachment, FieldValue
+from domain.workflow import DEFAULT_WORKFLOW, Workflow, status
+
+
+class Keep(Enum):
+    """Marks an optional update argument that was not given (None would mean 'clear it')."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What a command did: the ticket as it now is, and the log position of its last new event.
+
+    `position` is None when the command changed nothing and so recorded nothing.
+    """
+
+    ticket: Ticket
+    position: int | None
+
+    @property
+    def ticket_id(self) -> UUID:
+        """The ticket's id."""
+        return self.ticket.id
+
+    @property
+    def version(self) -> int:
+        """The ticket's version after the command."""
+        return self.ticket.version
+
+
+class HelpDesk(Application[UUID]):
+    """Ticket commands and single-ticket queries over an eventsourcing event store."""
+
+    name = "HelpDesk"
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Clock = system_clock,
+        workflow: Workflow = DEFAULT_WORKFLOW,
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self.workflow = workflow
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def open_ticket(
+        self,
+        *,
+        tenant: str,
+        title: str,
+        description: str = "",
+        requester_id: str,
+        organisation: str | None = None,
+        priority: str = values.Priority.NORMAL.value,
+        ticket_type: str | None = None,
+        tags: Iterable[str] = (),
+        custom_fields: Mapping[str, FieldValue] | None = None,
+        by: Actor,
+        via: str,
+    ) -> Receipt:
+        """Open a ticket for a request; it starts in status `new`."""
+        ticket = Ticket.open(
+            tenant=tenant,
+            title=title,
+            description=description,
+            requester_id=requester_id,
+            organisation=organisation,
+            priority=priority,
+            ticket_type=ticket_type,
+            tags=tags,
+            custom_fields=custom_fields,
+            context=self._context(by, via),
+        )
+        return self._commit(ticket)
+
+    def assign(
+        self,
+        ticket_id: UUID,
+        *,
+        assignee: str | None = None,
+        group: str | None = None,
+        by: Actor,
+        via: str,
+        expected_version: int | None = None,
+    ) -> Receipt:
+        """Assign (or reassign) a ticket to an agent, a group, or both."""
+        ticket = self._ticket_for_update(ticket_id, expected_version)
+        ticket.assign(assignee=assignee, group=group, context=self._context(by, via))
+        return self._commit(ticket)
+
+    def unassign(self, ticket_id: UUID, *, by: Actor, via: str, expected_version: int | None = None) -> Receipt:
+        """Take a ticket away from its agent; it stays in its group's queue."""
+        ticket = self._ticket_for_update(ticket_id, expected_version)
+        ticket.unassign(context=self._context(by, via))
+        return self._commit(ticket)
+
+    def transition(
+        self, ticket_id: UUID, to: str, *, by: Actor, via: str, expected_version: int | None = None
+    ) -> Receipt:
+        """Move a ticket to another status, as the workflow allows."""
+        ticket = self._ticket_for_update(ticket_id, expected_version)
+        ticket.transition(status(to), workflow=self.workflow, context=self._context(by, via))
+        return self._commit(ticket)
+
+    def add_comment(
+        self,
+        ticket_id: UUID,
+        body: str,
+        *,
+        public: bool,
+        attachments: Iterable[Attachment] = (),
+        by: Actor,
+        via: str,
+        expected_version: int | None = None,
+    ) -> Receipt:
+        """Add a public reply or an internal note."""
+        ticket = self._ticket_for_update(ticket_id, expected_version)
+        ticket.add_comment(body, public=public, attachments=attachments, context=self._context(by, via))
+        return self._commit(ticket)
+
+    def update_ticket(
+        self,
+        ticket_id: UUID,
+        *,
+        priority: str | None = None,
+        ticket_type: str | Literal[Keep.KEEP] | None = KEEP,
+        add_tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+        custom_fields: Mapping[str, FieldValue | None] | None = None,
+        by: Actor,
+        via: str,
+        expected_version: int | None = None,
+    ) -> Receipt:
+        """Change priority, type, tags and custom fields together, atomically.
+
+        Each change that alters something records its own event; all are saved in one
+        transaction, so either every change is stored or none is.
+        """
+        ticket = self._ticket_for_update(ticket_id, expected_version)
+        context = self._context(by, via)
+        if priority is not None:
+            ticket.change_priority(values.priority(priority), context=context)
+        if ticket_type is not KEEP:
+            ticket.change_type(ticket_type, context=context)
+        ticket.add_tags(add_tags, context=context)
+        ticket.remove_tags(remove_tags, context=context)
+        for name, value in (custom_fields or {}).items():
+            ticket.set_custom_field(name, value, context=context)
+        return self._commit(ticket)
+
+    # --- queries of one ticket -------------------------------------------------------------------
+
+    def get_ticket(self, ticket_id: UUID) -> Ticket:
+        """The ticket as it is now."""
+        try:
+            ticket: Ticket = self.repository.get(ticket_id)
+        except AggregateNotFoundError:
+            raise TicketNotFoundError(f"no ticket {ticket_id}") from None
+        return ticket
+
+    def ticket_at_version(self, ticket_id: UUID, version: int) -> Ticket:
+        """The ticket as it was right after its `version`-th event."""
+        if version < 1:
+            msg = f"version must be 1 or more (got {version})"
+            raise InvalidValueError(msg)
+        try:
+            ticket: Ticket = self.repository.get(ticket_id, version=version)
+        except AggregateNotFoundError:
+            raise TicketNotFoundError(f"no ticket {ticket_id}") from None
+        if ticket.version != version:
+            msg = f"ticket {ticket_id} has no version {version}; its latest is {ticket.version}"
+            raise TicketNotFoundError(msg)
+        return ticket
+
+    def ticket_as_of(self, ticket_id: UUID, moment: datetime) -> Ticket:
+        """The ticket as it was at `moment`: its last version recorded at or before then."""
+        if moment.tzinfo is None:
+            msg = "the as-of moment must carry a time zone offset, e.g. 2026-11-23T09:00:00Z"
+            raise InvalidValueError(msg)
+        events = [e for e in self._events_of(ticket_id) if e.timestamp <= moment]
+        if not events:
+            msg = f"ticket {ticket_id} did not exist at {moment.isoformat()}"
+            raise TicketNotFoundError(msg)
+        ticket: Ticket | None = project_aggregate(None, events)
+        assert ticket is not None  # at least one event was folded
+        return ticket
+
+    def history(self, ticket_id: UUID) -> list[Change]:
+        """Every change to the ticket, oldest first: who, when, through which channel, old -> new."""
+        return [
+            Change(
+                version=e.originator_version,
+                at=e.timestamp,
+                actor_id=e.actor_id,
+                actor_kind=e.actor_kind,
+                via=e.via,
+                event=type(e).__name__,
+                changes=e.field_changes(),
+            )
+            for e in self._events_of(ticket_id)
+        ]
+
+    # --- the shared steps --------------------------------------------------------------------------
+
+    def _context(self, by: Actor, via: str) -> CommandContext:
+        return CommandContext(actor=by, via=via, at=self.clock())
+
+    def _ticket_for_update(self, ticket_id: UUID, expected_version: int | None) -> Ticket:
+        ticket = self.get_ticket(ticket_id)
+        if expected_version is not None and expected_version != ticket.version:
+            raise VersionMismatchError(expected_version, ticket.version)
+        return ticket
+
+    def _commit(self, ticket: Ticket) -> Receipt:
+        # A conflicting concurrent save raises the store's IntegrityError; nothing is stored.
+        recordings = self.save(ticket)
+        return Receipt(ticket=ticket, position=recordings[-1].notification.id if recordings else None)
+
+    def _events_of(self, ticket_id: UUID) -> list[Ticket.Event]:
+        events: list[Any] = list(self.events.get(ticket_id))
+        if not events:
+            raise TicketNotFoundError(f"no ticket {ticket_id}")
+        return events

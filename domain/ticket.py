@@ -1,0 +1,435 @@
+"""The Ticket aggregate: one request, recorded as an immutable sequence of events.
+
+Public methods speak the help desk's language (`assign`, `transition`, `add_comment`):
+they validate and compute, then call a private `@event` method that only assigns state,
+because that method is replayed every time the ticket is loaded. A public method that
+would change nothing records nothing, so retrying a command is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from domain import values
+from domain.actors import ActorKind, CommandContext, identifier
+from domain.errors import InvalidValueError, NotPermittedError, TicketClosedError
+from domain.history import FieldChange
+from domain.values import Attachment, FieldValue, Priority
+from domain.workflow import Status, Workflow
+
+FieldDict = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A public reply (the requester sees it) or an internal note (agents only)."""
+
+    number: int
+    author_id: str
+    author_kind: str
+    public: bool
+    body: str
+    mentions: tuple[str, ...]
+    attachments: tuple[FieldDict, ...]
+    at: datetime
+
+
+class Ticket(Aggregate):
+    """A help-desk ticket. Its state is the fold of its events; nothing is updated in place."""
+
+    class Event(Aggregate.Event):
+        """Base of every ticket event: records who acted and through which channel."""
+
+        actor_id: str
+        actor_kind: str
+        via: str
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            return ()
+
+    class Opened(Event, Aggregate.Created):
+        tenant: str
+        title: str
+        description: str
+        requester_id: str
+        organisation: str | None
+        priority: str
+        ticket_type: str | None
+        tags: list[str]
+        custom_fields: dict[str, FieldDict]
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            opened = {
+                "title": self.title,
+                "description": self.description,
+                "requester_id": self.requester_id,
+                "organisation": self.organisation,
+                "channel": self.via,
+                "status": Status.NEW.value,
+                "priority": self.priority,
+                "type": self.ticket_type,
+                "tags": self.tags,
+            }
+            changes = [FieldChange(name, None, value) for name, value in opened.items() if value not in (None, "", [])]
+            changes += [FieldChange(f"custom_fields.{k}", None, v) for k, v in sorted(self.custom_fields.items())]
+            return tuple(changes)
+
+    class Assigned(Event):
+        assignee: str | None
+        group: str | None
+        old_assignee: str | None
+        old_group: str | None
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            return _changed(("assignee", self.old_assignee, self.assignee), ("group", self.old_group, self.group))
+
+    class Unassigned(Event):
+        old_assignee: str
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            return (FieldChange("assignee", self.old_assignee, None),)
+
+    class Transitioned(Event):
+        old_status: str
+        new_status: str
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            return (FieldChange("status", self.old_status, self.new_status),)
+
+    class CommentAdded(Event):
+        number: int
+        public: bool
+        body: str
+        mentions: list[str]
+        attachments: list[FieldDict]
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            kind = "public_reply" if self.public else "internal_note"
+            return (FieldChange(f"comments.{self.number}", None, {"kind": kind, "body": self.body}),)
+
+    class PriorityChanged(Event):
+        old_priority: str
+        new_priority: str
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            return (FieldChange("priority", self.old_priority, self.new_priority),)
+
+    class TypeChanged(Event):
+        old_type: str | None
+        new_type: str | None
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            return (FieldChange("type", self.old_type, self.new_type),)
+
+    class TagsChanged(Event):
+        old_tags: list[str]
+        new_tags: list[str]
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            return (FieldChange("tags", self.old_tags, self.new_tags),)
+
+    class CustomFieldChanged(Event):
+        name: str
+        old_value: FieldDict | None
+        new_value: FieldDict | None  # None: the field was cleared
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            return (FieldChange(f"custom_fields.{self.name}", self.old_value, self.new_value),)
+
+    # --- opening -----------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        tenant: str,
+        title: str,
+        description: str,
+        requester_id: str,
+        organisation: str | None = None,
+        priority: str = Priority.NORMAL.value,
+        ticket_type: str | None = None,
+        tags: Iterable[str] = (),
+        custom_fields: Mapping[str, FieldValue] | None = None,
+        context: CommandContext,
+    ) -> Ticket:
+        """Validate a new request and open a ticket for it (status `new`)."""
+        fields = dict(custom_fields or {})
+        if len(fields) > values.CUSTOM_FIELDS_MAX:
+            msg = f"a ticket may carry at most {values.CUSTOM_FIELDS_MAX} custom fields"
+            raise InvalidValueError(msg)
+        return cls(
+            tenant=identifier(tenant, "tenant"),
+            title=values.title(title),
+            description=values.text(description, "description", allow_blank=True),
+            requester_id=identifier(requester_id, "requester id"),
+            organisation=None if organisation is None else identifier(organisation, "organisation"),
+            priority=values.priority(priority).value,
+            ticket_type=None if ticket_type is None else values.slug(ticket_type, "type"),
+            tags=values.tags(tags),
+            custom_fields={values.slug(k, "custom field name"): v.as_dict() for k, v in sorted(fields.items())},
+            **context.event_fields(),
+        )
+
+    @event(Opened)
+    def __init__(
+        self,
+        *,
+        tenant: str,
+        title: str,
+        description: str,
+        requester_id: str,
+        organisation: str | None,
+        priority: str,
+        ticket_type: str | None,
+        tags: list[str],
+        custom_fields: dict[str, FieldDict],
+        actor_id: str,
+        actor_kind: str,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        self.tenant = tenant
+        self.title = title
+        self.description = description
+        self.requester_id = requester_id
+        self.organisation = organisation
+        self.channel = via
+        self.opened_by = actor_id
+        self.priority = Priority(priority)
+        self.ticket_type = ticket_type
+        self.tags = list(tags)
+        self.custom_fields = {k: FieldValue.from_dict(v) for k, v in custom_fields.items()}
+        self.status = Status.NEW
+        self.assignee: str | None = None
+        self.group: str | None = None
+        self.comments: list[Comment] = []
+
+    # --- assignment ----------------------------------------------------------------------
+
+    def assign(self, *, assignee: str | None = None, group: str | None = None, context: CommandContext) -> None:
+        """Assign to an agent, a group, or both.
+
+        Naming only a group moves the ticket into that group's queue and clears the agent;
+        naming only an agent keeps the group.
+        """
+        self._ensure_not_closed()
+        if assignee is None and group is None:
+            msg = "assignment needs an assignee, a group, or both"
+            raise InvalidValueError(msg)
+        new_group = self.group if group is None else identifier(group, "group")
+        new_assignee = None if assignee is None else identifier(assignee, "assignee")
+        if (new_assignee, new_group) == (self.assignee, self.group):
+            return
+        self._assigned(
+            assignee=new_assignee,
+            group=new_group,
+            old_assignee=self.assignee,
+            old_group=self.group,
+            **context.event_fields(),
+        )
+
+    @event(Assigned)
+    def _assigned(
+        self,
+        *,
+        assignee: str | None,
+        group: str | None,
+        old_assignee: str | None,
+        old_group: str | None,
+        actor_id: str,
+        actor_kind: str,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        self.assignee = assignee
+        self.group = group
+
+    def unassign(self, *, context: CommandContext) -> None:
+        """Take the ticket away from its agent; it stays in its group's queue."""
+        self._ensure_not_closed()
+        if self.assignee is None:
+            return
+        self._unassigned(old_assignee=self.assignee, **context.event_fields())
+
+    @event(Unassigned)
+    def _unassigned(self, *, old_assignee: str, actor_id: str, actor_kind: str, via: str, timestamp: datetime) -> None:
+        self.assignee = None
+
+    # --- workflow ------------------------------------------------------------------------
+
+    def transition(self, to: Status, *, workflow: Workflow, context: CommandContext) -> None:
+        """Move to another status, if the workflow allows it (solved -> open is a reopen)."""
+        workflow.check(self.status, to)
+        self._transitioned(old_status=self.status.value, new_status=to.value, **context.event_fields())
+
+    @event(Transitioned)
+    def _transitioned(
+        self, *, old_status: str, new_status: str, actor_id: str, actor_kind: str, via: str, timestamp: datetime
+    ) -> None:
+        self.status = Status(new_status)
+
+    # --- conversation ---------------------------------------------------------------------
+
+    def add_comment(
+        self,
+        body: str,
+        *,
+        public: bool,
+        attachments: Iterable[Attachment] = (),
+        context: CommandContext,
+    ) -> int:
+        """Add a public reply or an internal note; returns the comment's number on this ticket."""
+        self._ensure_not_closed()
+        if not public and context.actor.kind is ActorKind.REQUESTER:
+            msg = "requesters can only add public replies; internal notes are for agents"
+            raise NotPermittedError(msg)
+        files = [a.as_dict() for a in attachments]
+        if len(files) > values.ATTACHMENTS_MAX:
+            msg = f"a comment may carry at most {values.ATTACHMENTS_MAX} attachments"
+            raise InvalidValueError(msg)
+        number = len(self.comments) + 1
+        checked = values.text(body, "comment body")
+        self._commented(
+            number=number,
+            public=public,
+            body=checked,
+            mentions=values.mentions(checked),
+            attachments=files,
+            **context.event_fields(),
+        )
+        return number
+
+    @event(CommentAdded)
+    def _commented(
+        self,
+        *,
+        number: int,
+        public: bool,
+        body: str,
+        mentions: list[str],
+        attachments: list[FieldDict],
+        actor_id: str,
+        actor_kind: str,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        comment = Comment(number, actor_id, actor_kind, public, body, tuple(mentions), tuple(attachments), timestamp)
+        self.comments.append(comment)
+
+    # --- classification ---------------------------------------------------------------------
+
+    def change_priority(self, new: Priority, *, context: CommandContext) -> None:
+        """Reprioritise the ticket."""
+        self._ensure_not_closed()
+        if new is self.priority:
+            return
+        self._priority_changed(old_priority=self.priority.value, new_priority=new.value, **context.event_fields())
+
+    @event(PriorityChanged)
+    def _priority_changed(
+        self, *, old_priority: str, new_priority: str, actor_id: str, actor_kind: str, via: str, timestamp: datetime
+    ) -> None:
+        self.priority = Priority(new_priority)
+
+    def change_type(self, new: str | None, *, context: CommandContext) -> None:
+        """Reclassify the ticket (None clears the type)."""
+        self._ensure_not_closed()
+        checked = None if new is None else values.slug(new, "type")
+        if checked == self.ticket_type:
+            return
+        self._type_changed(old_type=self.ticket_type, new_type=checked, **context.event_fields())
+
+    @event(TypeChanged)
+    def _type_changed(
+        self,
+        *,
+        old_type: str | None,
+        new_type: str | None,
+        actor_id: str,
+        actor_kind: str,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        self.ticket_type = new_type
+
+    def add_tags(self, tags: Iterable[str], *, context: CommandContext) -> None:
+        """Add tags (ones already present are ignored)."""
+        self._retag(values.tags([*self.tags, *tags]), context)
+
+    def remove_tags(self, tags: Iterable[str], *, context: CommandContext) -> None:
+        """Remove tags (ones not present are ignored)."""
+        removed = set(values.tags(tags))
+        self._retag([t for t in self.tags if t not in removed], context)
+
+    def _retag(self, new_tags: list[str], context: CommandContext) -> None:
+        self._ensure_not_closed()
+        if new_tags == self.tags:
+            return
+        self._tags_changed(old_tags=list(self.tags), new_tags=new_tags, **context.event_fields())
+
+    @event(TagsChanged)
+    def _tags_changed(
+        self, *, old_tags: list[str], new_tags: list[str], actor_id: str, actor_kind: str, via: str, timestamp: datetime
+    ) -> None:
+        self.tags = list(new_tags)
+
+    def set_custom_field(self, name: str, value: FieldValue | None, *, context: CommandContext) -> None:
+        """Set a typed custom field, or clear it with None."""
+        self._ensure_not_closed()
+        values.slug(name, "custom field name")
+        old = self.custom_fields.get(name)
+        if old == value:
+            return
+        if old is None and len(self.custom_fields) >= values.CUSTOM_FIELDS_MAX:
+            msg = f"a ticket may carry at most {values.CUSTOM_FIELDS_MAX} custom fields"
+            raise InvalidValueError(msg)
+        self._custom_field_changed(
+            name=name,
+            old_value=None if old is None else old.as_dict(),
+            new_value=None if value is None else value.as_dict(),
+            **context.event_fields(),
+        )
+
+    @event(CustomFieldChanged)
+    def _custom_field_changed(
+        self,
+        *,
+        name: str,
+        old_value: FieldDict | None,
+        new_value: FieldDict | None,
+        actor_id: str,
+        actor_kind: str,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        if new_value is None:
+            self.custom_fields.pop(name, None)
+        else:
+            self.custom_fields[name] = FieldValue.from_dict(new_value)
+
+    # --- rules shared by the commands -------------------------------------------------------------
+
+    def _ensure_not_closed(self) -> None:
+        if self.status is Status.CLOSED:
+            msg = "the ticket is closed, which is final; open a follow-up ticket instead"
+            raise TicketClosedError(msg)
+
+
+def _changed(*triples: tuple[str, Any, Any]) -> tuple[FieldChange, ...]:
+    return tuple(FieldChange(name, old, new) for name, old, new in triples if old != new)

@@ -1,0 +1,181 @@
+"""Value objects of a ticket: priority, type, tags, custom fields, comment text and mentions."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from domain.errors import InvalidValueError
+
+TITLE_MAX = 200
+TEXT_MAX = 65_536
+TAGS_MAX = 50
+CUSTOM_FIELDS_MAX = 50
+ATTACHMENTS_MAX = 20
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+# A mention is "@name" not preceded by a word character, so "bob@example.com" mentions nobody.
+_MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?)")
+
+#: Types every help desk knows; any other slug may be configured and is accepted.
+KNOWN_TYPES = ("question", "incident", "problem", "task")
+
+
+class Priority(StrEnum):
+    """How urgent a ticket is, lowest first."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        """0 for low up to 3 for urgent, for sorting."""
+        return list(Priority).index(self)
+
+
+def priority(value: str) -> Priority:
+    """Parse a priority name, or raise."""
+    try:
+        return Priority(value)
+    except ValueError:
+        names = ", ".join(p.value for p in Priority)
+        msg = f"priority must be one of {names} (got {value!r})"
+        raise InvalidValueError(msg) from None
+
+
+def slug(value: str, what: str) -> str:
+    """Return `value` if it is a lowercase slug (tags, types, custom field names), else raise."""
+    if not _SLUG.match(value):
+        msg = f"{what} must be a lowercase slug of 1-64 characters a-z 0-9 _ . - (got {value!r})"
+        raise InvalidValueError(msg)
+    return value
+
+
+def title(value: str) -> str:
+    """A ticket title: non-blank, at most TITLE_MAX characters, surrounding white space removed."""
+    stripped = value.strip()
+    if not stripped:
+        msg = "title must not be blank"
+        raise InvalidValueError(msg)
+    if len(stripped) > TITLE_MAX:
+        msg = f"title must be at most {TITLE_MAX} characters (got {len(stripped)})"
+        raise InvalidValueError(msg)
+    return stripped
+
+
+def text(value: str, what: str, *, allow_blank: bool = False) -> str:
+    """Free text (descriptions, comment bodies) of bounded length."""
+    if not allow_blank and not value.strip():
+        msg = f"{what} must not be blank"
+        raise InvalidValueError(msg)
+    if len(value) > TEXT_MAX:
+        msg = f"{what} must be at most {TEXT_MAX} characters (got {len(value)})"
+        raise InvalidValueError(msg)
+    return value
+
+
+def tags(values: Iterable[str]) -> list[str]:
+    """A sorted, duplicate-free list of tag slugs."""
+    result = sorted({slug(v, "tag") for v in values})
+    if len(result) > TAGS_MAX:
+        msg = f"a ticket may carry at most {TAGS_MAX} tags (got {len(result)})"
+        raise InvalidValueError(msg)
+    return result
+
+
+def mentions(body: str) -> list[str]:
+    """The names @mentioned in a comment body, in order of first appearance, without repeats."""
+    return list(dict.fromkeys(_MENTION.findall(body)))
+
+
+class FieldKind(StrEnum):
+    """The type of a custom field's value."""
+
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    ENUM = "enum"
+    BOOLEAN = "boolean"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldValue:
+    """A typed custom field value. Dates are ISO-8601 strings; enum options are slugs."""
+
+    kind: FieldKind
+    value: str | int | float | bool
+
+    @classmethod
+    def parse(cls, kind: str, value: Any) -> FieldValue:
+        """Validate a (kind, value) pair, or raise."""
+        try:
+            field_kind = FieldKind(kind)
+        except ValueError:
+            names = ", ".join(k.value for k in FieldKind)
+            msg = f"custom field kind must be one of {names} (got {kind!r})"
+            raise InvalidValueError(msg) from None
+        return cls(field_kind, _check_field_value(field_kind, value))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON-ready form stored in events."""
+        return {"kind": self.kind.value, "value": self.value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FieldValue:
+        """Rebuild from the stored form (trusted: it was validated before it was recorded)."""
+        return cls(FieldKind(data["kind"]), data["value"])
+
+
+def _check_field_value(kind: FieldKind, value: Any) -> str | int | float | bool:
+    if kind is FieldKind.BOOLEAN and isinstance(value, bool):
+        return value
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is FieldKind.NUMBER and is_number and math.isfinite(value):
+        number: int | float = value
+        return number
+    if kind is FieldKind.TEXT and isinstance(value, str) and len(value) <= 1024:
+        return value
+    if kind is FieldKind.ENUM and isinstance(value, str):
+        return slug(value, "enum option")
+    if kind is FieldKind.DATE and isinstance(value, str):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    expected = {
+        FieldKind.TEXT: "a string of at most 1024 characters",
+        FieldKind.NUMBER: "a finite number",
+        FieldKind.DATE: "an ISO-8601 date such as 2026-11-23",
+        FieldKind.ENUM: "an option slug",
+        FieldKind.BOOLEAN: "true or false",
+    }[kind]
+    msg = f"a {kind.value} custom field value must be {expected} (got {value!r})"
+    raise InvalidValueError(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Metadata of a file attached to a comment; the file itself is stored elsewhere."""
+
+    name: str
+    size: int
+    content_type: str
+
+    def __post_init__(self) -> None:
+        if not self.name.strip() or len(self.name) > 255:
+            msg = f"attachment name must be 1-255 characters (got {self.name!r})"
+            raise InvalidValueError(msg)
+        if self.size < 0:
+            msg = f"attachment size must not be negative (got {self.size})"
+            raise InvalidValueError(msg)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON-ready form stored in events."""
+        return {"name": self.name, "size": self.size, "content_type": self.content_type}

@@ -1,0 +1,1 @@
+"""Adapters: settings, database set-up, key storage and the composition root."""

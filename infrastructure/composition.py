@@ -1,0 +1,60 @@
+"""The composition root: builds the application and its adapters from Settings.
+
+Nothing connects to a database at import time; everything starts here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.clock import Clock, system_clock
+from domain.helpdesk import HelpDesk
+from infrastructure.database import (
+    Backend,
+    Database,
+    check_reachable,
+    eventsourcing_env,
+    parse_database_url,
+)
+from infrastructure.keys import KeyStore, MemoryKeyStore, SqlKeyStore
+from infrastructure.settings import Settings
+
+
+@dataclass(slots=True)
+class Services:
+    """Everything a process needs, built once per process (after any fork)."""
+
+    settings: Settings
+    database: Database
+    desk: HelpDesk
+    keys: KeyStore
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.desk.close()
+
+
+def build_services(settings: Settings, *, clock: Clock = system_clock) -> Services:
+    """Check the database, then build the HelpDesk application and the key store on it."""
+    database = parse_database_url(settings.database_url)
+    check_reachable(database, settings)
+    desk = HelpDesk(env=eventsourcing_env(database, settings), clock=clock)
+    keys = _key_store(database, desk, settings)
+    return Services(settings=settings, database=database, desk=desk, keys=keys)
+
+
+def _key_store(database: Database, desk: HelpDesk, settings: Settings) -> KeyStore:
+    if database.backend is Backend.MEMORY:
+        return MemoryKeyStore()
+    datastore = desk.recorder.datastore  # type: ignore[attr-defined]  # SQL recorders all have one
+    table = "ledgerdesk_api_keys"
+    if database.backend is Backend.POSTGRES and settings.postgres_schema:
+        table = f"{settings.postgres_schema}.{table}"
+    store = SqlKeyStore(
+        lambda: datastore.transaction(commit=True),
+        placeholder="%s" if database.backend is Backend.POSTGRES else "?",
+        table=table,
+    )
+    if settings.create_tables:
+        store.create_table()
+    return store

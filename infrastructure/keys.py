@@ -1,0 +1,160 @@
+"""API keys: who a request acts as. Keys are shown once and stored only as SHA-256 hashes.
+
+A key is 256 random bits, so a plain SHA-256 is enough to make the stored hash useless to a
+thief (slow password hashes exist for low-entropy secrets, which these are not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from threading import Lock
+from typing import Any, Protocol
+
+from domain.actors import Actor, ActorKind, identifier
+
+KEY_PREFIX = "ldk"
+
+
+class Role(StrEnum):
+    """What a principal may do (enforced per endpoint; see docs/security.md)."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+    def default_actor_kind(self) -> ActorKind:
+        """Customers act as requesters; everyone else as agents unless told otherwise."""
+        return ActorKind.REQUESTER if self is Role.CUSTOMER else ActorKind.AGENT
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller: the actor recorded on events, its role and its tenant."""
+
+    key_id: str
+    actor: Actor
+    role: Role
+    tenant: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A freshly created key. `secret` is the whole bearer token and is never stored."""
+
+    principal: Principal
+    secret: str
+
+
+class KeyStore(Protocol):
+    """Creates keys and resolves bearer tokens to principals."""
+
+    def create(self, *, actor_id: str, role: Role, tenant: str, kind: ActorKind | None = None) -> IssuedKey:
+        """Issue a key for a principal."""
+        ...
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal a token belongs to, or None for an unknown or revoked token."""
+        ...
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_key(actor_id: str, role: Role, tenant: str, kind: ActorKind | None) -> IssuedKey:
+    actor = Actor(identifier(actor_id, "actor id"), kind or role.default_actor_kind())
+    key_id = secrets.token_hex(6)
+    principal = Principal(key_id=key_id, actor=actor, role=role, tenant=identifier(tenant, "tenant"))
+    return IssuedKey(principal, f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}")
+
+
+class MemoryKeyStore:
+    """Keys held in process memory, for the in-memory backend used in tests."""
+
+    def __init__(self) -> None:
+        self._by_hash: dict[str, Principal] = {}
+        self._lock = Lock()
+
+    def create(self, *, actor_id: str, role: Role, tenant: str, kind: ActorKind | None = None) -> IssuedKey:
+        """Issue a key for a principal."""
+        issued = _new_key(actor_id, role, tenant, kind)
+        with self._lock:
+            self._by_hash[_hash(issued.secret)] = issued.principal
+        return issued
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal a token belongs to, or None."""
+        return self._by_hash.get(_hash(token))
+
+
+Transaction = Callable[[], AbstractContextManager[Any]]
+
+
+class SqlKeyStore:
+    """Keys in a table beside the events, on SQLite or PostgreSQL.
+
+    It borrows the event store's connections (`transaction` yields a DB-API cursor), so the
+    service holds one pool per process, not two.
+    """
+
+    def __init__(self, transaction: Transaction, *, placeholder: str, table: str = "ledgerdesk_api_keys") -> None:
+        self._transaction = transaction
+        self._p = placeholder
+        self._table = table
+
+    def create_table(self) -> None:
+        """Create the key table if it does not exist."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._table} ("
+                "key_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, actor_id TEXT NOT NULL, "
+                "actor_kind TEXT NOT NULL, role TEXT NOT NULL, tenant TEXT NOT NULL, "
+                "created_at TEXT NOT NULL, revoked_at TEXT)"
+            )
+
+    def create(self, *, actor_id: str, role: Role, tenant: str, kind: ActorKind | None = None) -> IssuedKey:
+        """Issue a key for a principal and store its hash."""
+        issued = _new_key(actor_id, role, tenant, kind)
+        p, who = self._p, issued.principal
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self._table} (key_id, key_hash, actor_id, actor_kind, role, tenant, created_at) "
+                f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
+                (
+                    who.key_id,
+                    _hash(issued.secret),
+                    who.actor.id,
+                    who.actor.kind.value,
+                    who.role.value,
+                    who.tenant,
+                    datetime.now(UTC).isoformat(),
+                ),
+            )
+        return issued
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal a token belongs to, or None for an unknown or revoked token."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"SELECT key_id, actor_id, actor_kind, role, tenant FROM {self._table} "
+                f"WHERE key_hash = {self._p} AND revoked_at IS NULL",
+                (_hash(token),),
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return Principal(
+            key_id=row["key_id"],
+            actor=Actor(row["actor_id"], ActorKind(row["actor_kind"])),
+            role=Role(row["role"]),
+            tenant=row["tenant"],
+        )

@@ -1,0 +1,31 @@
+"""Settings, read from the environment (prefix LEDGERDESK_) by pydantic-settings."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/ledgerdesk.sqlite"
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with. Unknown LEDGERDESK_ variables are ignored."""
+
+    model_config = SettingsConfigDict(env_prefix="LEDGERDESK_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="sqlite:///PATH (embedded), postgresql://USER[:PASSWORD]@HOST:PORT/DB, or memory:// (tests).",
+    )
+    postgres_schema: str = Field(default="", description="PostgreSQL schema for all tables (empty: the default).")
+    pool_size: int = Field(default=5, ge=1, description="Database connections kept open per process.")
+    max_overflow: int = Field(default=10, ge=0, description="Extra connections a process may open under load.")
+    lock_timeout_seconds: int = Field(
+        default=5, ge=0, description="How long a write waits for the event table lock before failing (0: forever)."
+    )
+    connect_timeout_seconds: int = Field(default=5, ge=1, description="How long to wait for the database.")
+    create_tables: bool = Field(
+        default=True,
+        description="Create missing tables at start-up. `serve --workers N` creates them once, then starts workers "
+        "with this off, because concurrent creation races.",
+    )

@@ -1,0 +1,1 @@
+"""Projections: what each read model means, built from the event log."""
