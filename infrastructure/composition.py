@@ -48,8 +48,8 @@ def _key_store(database: Database, desk: HelpDesk, settings: Settings) -> KeySto
         return MemoryKeyStore()
     datastore = desk.recorder.datastore  # type: ignore[attr-defined]  # SQL recorders all have one
     table = "ledgerdesk_api_keys"
-    if database.backend is Backend.POSTGRES and settings.postgres_schema:
-        table = f"{settings.postgres_schema}.{table}"
+    if database.backend is Backend.POSTGRES:
+        table = f'"{datastore.schema}".{table}'
     store = SqlKeyStore(
         lambda: datastore.transaction(commit=True),
         placeholder="%s" if database.backend is Backend.POSTGRES else "?",

@@ -1,0 +1,139 @@
+"""Shared fixtures: the same scenarios run on the in-memory, SQLite and PostgreSQL stores.
+
+PostgreSQL: one throw-away database per test session and one schema per test. Without a
+server the PostgreSQL tests skip locally, and fail when LEDGERDESK_REQUIRE_POSTGRES is set (CI).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+
+from api.app import create_app
+from infrastructure.composition import Services, build_services
+from infrastructure.keys import Role
+from infrastructure.settings import Settings
+
+PG_HOST = os.environ.get("LEDGERDESK_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("LEDGERDESK_TEST_PG_PORT", "5432"))
+PG_USERS = ("root", "postgres")
+
+
+class TickingClock:
+    """A deterministic clock: each reading is one second after the previous one."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+def _admin_connection() -> tuple[psycopg.Connection[tuple[object, ...]], str] | None:
+    for user in PG_USERS:
+        try:
+            conn = psycopg.connect(host=PG_HOST, port=PG_PORT, user=user, dbname="postgres", connect_timeout=3)
+        except psycopg.Error:
+            continue
+        conn.autocommit = True
+        return conn, user
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh database for this test session; yields its URL and drops it afterwards."""
+    found = _admin_connection()
+    if found is None:
+        reason = f"no PostgreSQL server answers on {PG_HOST}:{PG_PORT} as {' or '.join(PG_USERS)}"
+        if os.environ.get("LEDGERDESK_REQUIRE_POSTGRES"):
+            pytest.fail(f"{reason}, and LEDGERDESK_REQUIRE_POSTGRES is set")
+        pytest.skip(reason)
+    admin, user = found
+    name = f"ledgerdesk_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"postgresql://{user}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.close()
+
+
+@pytest.fixture
+def postgres_settings(postgres_database: str) -> Iterator[Settings]:
+    """Settings for a new, empty schema in the session's database."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_database, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    yield Settings(database_url=postgres_database, postgres_schema=schema, pool_size=4, max_overflow=12)
+    with psycopg.connect(postgres_database, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    """Settings for a new SQLite file."""
+    return Settings(database_url=f"sqlite:///{tmp_path / 'ledgerdesk.sqlite'}")
+
+
+BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _settings_for(request: pytest.FixtureRequest, backend: str) -> Settings:
+    if backend == "memory":
+        return Settings(database_url="memory://")
+    fixture = "sqlite_settings" if backend == "sqlite" else "postgres_settings"
+    settings: Settings = request.getfixturevalue(fixture)
+    return settings
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request: pytest.FixtureRequest) -> Settings:
+    """Settings for each store: in-memory, SQLite, PostgreSQL."""
+    return _settings_for(request, request.param)
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def sql_settings(request: pytest.FixtureRequest) -> Settings:
+    """Settings for each SQL store: SQLite, PostgreSQL."""
+    return _settings_for(request, request.param)
+
+
+@pytest.fixture
+def clock() -> TickingClock:
+    """A clock that ticks one second per reading."""
+    return TickingClock()
+
+
+@pytest.fixture
+def services(settings: Settings, clock: TickingClock) -> Iterator[Services]:
+    """The services on each store."""
+    built = build_services(settings, clock=clock)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def sql_services(sql_settings: Settings, clock: TickingClock) -> Iterator[Services]:
+    """The services on each SQL store (what the API runs on)."""
+    built = build_services(sql_settings, clock=clock)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(sql_services: Services) -> Iterator[TestClient]:
+    """An HTTP client for the real app on SQLite and PostgreSQL, authenticated as agent alice."""
+    key = sql_services.keys.create(actor_id="alice", role=Role.AGENT, tenant="acme").secret
+    with TestClient(create_app(services=sql_services), headers={"Authorization": f"Bearer {key}"}) as test_client:
+        yield test_client

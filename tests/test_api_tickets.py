@@ -1,0 +1,230 @@
+"""The REST API through the real app, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from infrastructure.composition import Services
+from infrastructure.keys import Role
+
+PROBLEM = "application/problem+json"
+NEW_TICKET = {
+    "title": "Laptop will not boot",
+    "description": "Black screen after the update.",
+    "requester_id": "bob",
+    "organisation": "acme-sales",
+    "channel": "phone",
+    "priority": "high",
+    "type": "incident",
+    "tags": ["hardware", "laptop"],
+    "custom_fields": {"asset": {"kind": "text", "value": "LT-0042"}, "due": {"kind": "date", "value": "2026-12-01"}},
+}
+
+
+def _open(client: TestClient, **overrides: Any) -> dict[str, Any]:
+    response = client.post("/tickets", json={**NEW_TICKET, **overrides})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["type"] == f"urn:ledgerdesk:problem:{slug}"
+    assert body["detail"]
+    return body
+
+
+def test_open_a_ticket(client: TestClient) -> None:
+    response = client.post("/tickets", json=NEW_TICKET)
+    assert response.status_code == 201
+    body = response.json()
+    assert response.headers["location"] == f"/tickets/{body['id']}"
+    assert response.headers["etag"] == '"1"'
+    assert int(response.headers["ledgerdesk-position"]) >= 1
+    assert body["status"] == "new"
+    assert body["channel"] == "phone"
+    assert body["tenant"] == "acme"
+    assert body["custom_fields"]["due"] == {"kind": "date", "value": "2026-12-01"}
+
+    fetched = client.get(response.headers["location"])
+    assert fetched.status_code == 200
+    assert fetched.json() == body
+    assert fetched.headers["etag"] == '"1"'
+
+
+def test_customers_open_tickets_as_themselves(client: TestClient, sql_services: Services) -> None:
+    key = sql_services.keys.create(actor_id="bob", role=Role.CUSTOMER, tenant="acme").secret
+    as_bob = {"Authorization": f"Bearer {key}"}
+    minimal = {"title": "Where is my invoice?"}
+    response = client.post("/tickets", json=minimal, headers=as_bob)
+    assert response.status_code == 201
+    assert response.json()["requester_id"] == "bob"
+    history = client.get(f"/tickets/{response.json()['id']}/history").json()
+    assert history["items"][0]["actor"] == {"id": "bob", "kind": "requester"}
+
+    someone_else = client.post("/tickets", json={**minimal, "requester_id": "eve"}, headers=as_bob)
+    _assert_problem(someone_else, 403, "not-permitted")
+
+
+def test_a_full_tour(client: TestClient) -> None:
+    ticket = _open(client)
+    url = f"/tickets/{ticket['id']}"
+    headers = {"Ledgerdesk-Channel": "web"}
+
+    assigned = client.post(f"{url}/assignment", json={"assignee": "carol", "group": "it"}, headers=headers)
+    assert assigned.status_code == 200
+    assert (assigned.json()["assignee"], assigned.json()["group"]) == ("carol", "it")
+    assert client.post(f"{url}/transitions", json={"to": "open"}).json()["status"] == "open"
+
+    commented = client.post(f"{url}/comments", json={"body": "@carol please check @dave's notes", "public": False})
+    assert commented.status_code == 201
+    assert commented.json()["comments"][0]["mentions"] == ["carol", "dave"]
+
+    patched = client.patch(
+        url,
+        json={"priority": "urgent", "type": None, "add_tags": ["vip"], "custom_fields": {"asset": None}},
+    )
+    assert patched.status_code == 200
+    body = patched.json()
+    assert (body["priority"], body["type"], body["tags"]) == ("urgent", None, ["hardware", "laptop", "vip"])
+    assert "asset" not in body["custom_fields"]
+
+    unassigned = client.delete(f"{url}/assignment")
+    assert (unassigned.json()["assignee"], unassigned.json()["group"]) == (None, "it")
+
+    history = client.get(f"{url}/history").json()["items"]
+    assert [h["event"] for h in history] == [
+        "Opened",
+        "Assigned",
+        "Transitioned",
+        "CommentAdded",
+        "PriorityChanged",
+        "TypeChanged",
+        "TagsChanged",
+        "CustomFieldChanged",
+        "Unassigned",
+    ]
+    assert history[1]["via"] == "web"
+    assert history[1]["actor"] == {"id": "alice", "kind": "agent"}
+    assert {"field": "assignee", "old": None, "new": "carol"} in history[1]["changes"]
+    assert history[4]["changes"] == [{"field": "priority", "old": "high", "new": "urgent"}]
+    assert history[0]["via"] == "phone"
+
+
+def test_as_of_version_and_moment(client: TestClient) -> None:
+    ticket = _open(client)
+    url = f"/tickets/{ticket['id']}"
+    client.post(f"{url}/assignment", json={"assignee": "carol"})
+    client.post(f"{url}/assignment", json={"assignee": "erin"})
+    history = client.get(f"{url}/history").json()["items"]
+
+    at_two = client.get(url, params={"version": 2})
+    assert at_two.json()["assignee"] == "carol"
+    assert at_two.headers["etag"] == '"2"'
+    assert client.get(url, params={"as_of": history[1]["at"]}).json()["assignee"] == "carol"
+    assert client.get(url).json()["assignee"] == "erin"
+
+    _assert_problem(client.get(url, params={"version": 9}), 404, "not-found")
+    _assert_problem(client.get(url, params={"as_of": "2000-01-01T00:00:00Z"}), 404, "not-found")
+    _assert_problem(client.get(url, params={"as_of": "2026-01-01T00:00:00"}), 422, "invalid-value")
+    _assert_problem(client.get(url, params={"version": 1, "as_of": history[0]["at"]}), 422, "invalid-value")
+    _assert_problem(client.get(url, params={"version": 0}), 422, "invalid-request")
+
+
+def test_if_match(client: TestClient) -> None:
+    ticket = _open(client)
+    url = f"/tickets/{ticket['id']}"
+    ok = client.post(f"{url}/assignment", json={"assignee": "carol"}, headers={"If-Match": '"1"'})
+    assert ok.status_code == 200
+    assert ok.headers["etag"] == '"2"'
+
+    stale = client.post(f"{url}/assignment", json={"assignee": "erin"}, headers={"If-Match": '"1"'})
+    _assert_problem(stale, 412, "version-mismatch")
+    malformed = client.post(f"{url}/transitions", json={"to": "open"}, headers={"If-Match": "yesterday"})
+    _assert_problem(malformed, 412, "version-mismatch")
+    assert len(client.get(f"{url}/history").json()["items"]) == 2
+
+
+def test_errors_are_problems(client: TestClient) -> None:
+    ticket = _open(client)
+    url = f"/tickets/{ticket['id']}"
+    missing = "/tickets/00000000-0000-4000-8000-000000000000"
+
+    _assert_problem(client.get(missing), 404, "not-found")
+    _assert_problem(client.post(f"{missing}/comments", json={"body": "hi"}), 404, "not-found")
+    _assert_problem(client.get("/tickets/not-a-uuid"), 422, "invalid-request")
+    _assert_problem(client.post(f"{url}/transitions", json={"to": "closed"}), 409, "illegal-transition")
+    _assert_problem(client.post(f"{url}/transitions", json={"to": "archived"}), 422, "invalid-request")
+    _assert_problem(client.post("/tickets", json={**NEW_TICKET, "colour": "red"}), 422, "invalid-request")
+    _assert_problem(client.post("/tickets", json={**NEW_TICKET, "title": ""}), 422, "invalid-request")
+    _assert_problem(client.post("/tickets", json={**NEW_TICKET, "tags": ["Not A Slug"]}), 422, "invalid-value")
+    _assert_problem(client.post("/tickets", json={**NEW_TICKET, "requester_id": None}), 422, "invalid-value")
+    bad_date = {"due": {"kind": "date", "value": "next week"}}
+    _assert_problem(client.post("/tickets", json={**NEW_TICKET, "custom_fields": bad_date}), 422, "invalid-value")
+    _assert_problem(client.post(f"{url}/assignment", json={}), 422, "invalid-value")
+    _assert_problem(client.patch(url, json={}), 422, "invalid-value")
+    _assert_problem(
+        client.post(f"{url}/comments", json={"body": "x"}, headers={"Ledgerdesk-Channel": "Fax!"}), 422, "invalid-value"
+    )
+    _assert_problem(client.get("/no-such-route"), 404, "not-found")
+    invalid = client.post("/tickets", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert _assert_problem(invalid, 422, "invalid-request")["errors"]
+    assert len(client.get(f"{url}/history").json()["items"]) == 1
+
+
+def test_closed_tickets_are_final(client: TestClient) -> None:
+    url = f"/tickets/{_open(client)['id']}"
+    client.post(f"{url}/transitions", json={"to": "solved"})
+    client.post(f"{url}/transitions", json={"to": "closed"})
+    _assert_problem(client.post(f"{url}/comments", json={"body": "one more thing"}), 409, "ticket-closed")
+    _assert_problem(client.post(f"{url}/transitions", json={"to": "open"}), 409, "illegal-transition")
+
+
+def test_authentication_is_required(client: TestClient, sql_services: Services) -> None:
+    with TestClient(create_app(services=sql_services)) as anonymous:
+        missing = anonymous.get("/tickets/00000000-0000-4000-8000-000000000000")
+        _assert_problem(missing, 401, "unauthorized")
+        assert missing.headers["www-authenticate"].startswith("Bearer")
+        wrong = anonymous.post("/tickets", json=NEW_TICKET, headers={"Authorization": "Bearer ldk_nope"})
+        _assert_problem(wrong, 401, "unauthorized")
+        assert anonymous.get("/healthz").json() == {"status": "ok"}
+        assert "/tickets/{ticket_id}/history" in anonymous.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sql_settings", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_racing_requests_lose_nothing_and_duplicate_nothing(client: TestClient) -> None:
+    url = f"/tickets/{_open(client)['id']}"
+    writers = 16
+    barrier = threading.Barrier(writers)
+    results: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def assign(n: int) -> None:
+        barrier.wait()
+        response = client.post(f"{url}/assignment", json={"assignee": f"agent{n}"})
+        with lock:
+            results[f"agent{n}"] = response.status_code
+
+    threads = [threading.Thread(target=assign, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert set(results.values()) <= {200, 409}
+    assert 409 in results.values()
+    winners = {agent for agent, status in results.items() if status == 200}
+    history = client.get(f"{url}/history").json()["items"]
+    recorded = [change["new"] for entry in history[1:] for change in entry["changes"] if change["field"] == "assignee"]
+    assert sorted(recorded) == sorted(winners)
+    assert [entry["version"] for entry in history] == list(range(1, len(winners) + 2))

@@ -1,0 +1,103 @@
+"""The `ledgerdesk` command line, run as a user runs it: as a separate process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from infrastructure.settings import Settings
+
+CLI = [sys.executable, "-c", "from api.cli import main; main()"]
+
+
+def _run(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], check=False, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {"LEDGERDESK_DATABASE_URL": settings.database_url, "LEDGERDESK_POSTGRES_SCHEMA": settings.postgres_schema}
+
+
+def test_keys_create_prints_the_key_alone_on_the_last_line(sql_settings: Settings) -> None:
+    done = _run("keys", "create", "--actor", "alice", "--role", "agent", "--tenant", "acme", env=_env(sql_settings))
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("ldk_")
+    assert " " not in last
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://root@127.0.0.1/x", "unsupported database URL scheme 'mysql'"),
+        ("postgresql://root@127.0.0.1:1/x", "cannot connect to PostgreSQL at 127.0.0.1:1/x"),
+        ("sqlite:///", "names no file"),
+    ],
+)
+def test_bad_settings_fail_with_one_line(url: str, message: str) -> None:
+    done = _run("serve", env={"LEDGERDESK_DATABASE_URL": url})
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert done.stderr.startswith("ledgerdesk: error: ")
+    assert message in done.stderr
+
+
+def test_bad_arguments_fail_clearly(sqlite_settings: Settings) -> None:
+    done = _run("keys", "create", "--actor", "alice", "--role", "wizard", "--tenant", "acme", env=_env(sqlite_settings))
+    assert done.returncode == 2
+    assert "wizard" in done.stderr
+    done = _run("keys", "create", "--actor", "a b", "--role", "agent", "--tenant", "acme", env=_env(sqlite_settings))
+    assert done.returncode == 2
+    assert done.stderr.startswith("ledgerdesk: error: actor id must be")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_on_loopback(sql_settings: Settings, tmp_path: Path, workers: int) -> None:
+    env = _env(sql_settings)
+    key = _run("keys", "create", "--actor", "alice", "--role", "agent", "--tenant", "acme", env=env)
+    secret = key.stdout.strip().splitlines()[-1]
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.1)
+        auth = {"Authorization": f"Bearer {secret}"}
+        for _ in range(4):  # several requests, so more than one worker may answer
+            created = httpx.post(f"{base}/tickets", json={"title": "hi", "requester_id": "bob"}, headers=auth)
+            assert created.status_code == 201, created.text
+            assert httpx.get(f"{base}{created.headers['location']}", headers=auth).status_code == 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
