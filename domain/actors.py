@@ -28,7 +28,7 @@ class ActorKind(StrEnum):
 
 def identifier(value: str, what: str) -> str:
     """Return `value` if it is a usable identifier (agent, group, requester, …), else raise."""
-    if not _IDENTIFIER.match(value):
+    if not _IDENTIFIER.fullmatch(value):
         msg = f"{what} must be 1-128 characters of letters, digits and . _ @ + : - (got {value!r})"
         raise InvalidValueError(msg)
     return value
@@ -36,7 +36,7 @@ def identifier(value: str, what: str) -> str:
 
 def channel(value: str) -> str:
     """Return `value` if it is a channel slug such as 'web' or 'email', else raise."""
-    if not _CHANNEL.match(value):
+    if not _CHANNEL.fullmatch(value):
         msg = f"channel must be a lowercase slug such as 'web' or 'email' (got {value!r})"
         raise InvalidValueError(msg)
     return value

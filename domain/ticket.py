@@ -275,6 +275,7 @@ class Ticket(Aggregate):
 
     def transition(self, to: Status, *, workflow: Workflow, context: CommandContext) -> None:
         """Move to another status, if the workflow allows it (solved -> open is a reopen)."""
+        self._ensure_not_closed()
         workflow.check(self.status, to)
         self._transitioned(old_status=self.status.value, new_status=to.value, **context.event_fields())
 
@@ -374,7 +375,7 @@ class Ticket(Aggregate):
 
     def remove_tags(self, tags: Iterable[str], *, context: CommandContext) -> None:
         """Remove tags (ones not present are ignored)."""
-        removed = set(values.tags(tags))
+        removed = {values.slug(tag, "tag") for tag in tags}
         self._retag([t for t in self.tags if t not in removed], context)
 
     def _retag(self, new_tags: list[str], context: CommandContext) -> None:

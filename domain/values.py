@@ -20,7 +20,8 @@ ATTACHMENTS_MAX = 20
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 # A mention is "@name" not preceded by a word character, so "bob@example.com" mentions nobody.
-_MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?)")
+_MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+MENTION_MAX = 128
 
 #: Types every help desk knows; any other slug may be configured and is accepted.
 KNOWN_TYPES = ("question", "incident", "problem", "task")
@@ -52,15 +53,25 @@ def priority(value: str) -> Priority:
 
 def slug(value: str, what: str) -> str:
     """Return `value` if it is a lowercase slug (tags, types, custom field names), else raise."""
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):
         msg = f"{what} must be a lowercase slug of 1-64 characters a-z 0-9 _ . - (got {value!r})"
         raise InvalidValueError(msg)
     return value
 
 
+def _storable(value: str, what: str) -> str:
+    """Reject text that is not valid Unicode (lone surrogates cannot be encoded and stored)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        msg = f"{what} contains characters that are not valid Unicode"
+        raise InvalidValueError(msg) from None
+    return value
+
+
 def title(value: str) -> str:
     """A ticket title: non-blank, at most TITLE_MAX characters, surrounding white space removed."""
-    stripped = value.strip()
+    stripped = _storable(value, "title").strip()
     if not stripped:
         msg = "title must not be blank"
         raise InvalidValueError(msg)
@@ -72,6 +83,7 @@ def title(value: str) -> str:
 
 def text(value: str, what: str, *, allow_blank: bool = False) -> str:
     """Free text (descriptions, comment bodies) of bounded length."""
+    _storable(value, what)
     if not allow_blank and not value.strip():
         msg = f"{what} must not be blank"
         raise InvalidValueError(msg)
@@ -92,7 +104,7 @@ def tags(values: Iterable[str]) -> list[str]:
 
 def mentions(body: str) -> list[str]:
     """The names @mentioned in a comment body, in order of first appearance, without repeats."""
-    return list(dict.fromkeys(_MENTION.findall(body)))
+    return list(dict.fromkeys(name for name in _MENTION.findall(body) if len(name) <= MENTION_MAX))
 
 
 class FieldKind(StrEnum):
@@ -141,7 +153,7 @@ def _check_field_value(kind: FieldKind, value: Any) -> str | int | float | bool:
         number: int | float = value
         return number
     if kind is FieldKind.TEXT and isinstance(value, str) and len(value) <= 1024:
-        return value
+        return _storable(value, "a text custom field value")
     if kind is FieldKind.ENUM and isinstance(value, str):
         return slug(value, "enum option")
     if kind is FieldKind.DATE and isinstance(value, str):

@@ -186,7 +186,7 @@ def test_closed_tickets_are_final(client: TestClient) -> None:
     client.post(f"{url}/transitions", json={"to": "solved"})
     client.post(f"{url}/transitions", json={"to": "closed"})
     _assert_problem(client.post(f"{url}/comments", json={"body": "one more thing"}), 409, "ticket-closed")
-    _assert_problem(client.post(f"{url}/transitions", json={"to": "open"}), 409, "illegal-transition")
+    _assert_problem(client.post(f"{url}/transitions", json={"to": "open"}), 409, "ticket-closed")
 
 
 def test_authentication_is_required(client: TestClient, sql_services: Services) -> None:
