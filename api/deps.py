@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, TypedDict
 
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import ProblemError
-from domain.actors import channel
+from domain.actors import Actor, channel
 from domain.helpdesk import HelpDesk
 from infrastructure.composition import Services
 from infrastructure.keys import Principal
@@ -86,3 +87,29 @@ ExpectedVersionDep = Annotated[int | None, Depends(get_expected_version)]
 def etag(version: int) -> str:
     """The strong ETag of a ticket version."""
     return f'"{version}"'
+
+
+class Provenance(TypedDict):
+    """The keyword arguments every HelpDesk command takes besides its own."""
+
+    by: Actor
+    via: str
+    expected_version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandCall:
+    """What a command endpoint needs: the application, and who asks, through which channel, at which version."""
+
+    desk: HelpDesk
+    provenance: Provenance
+
+
+def get_command_call(
+    desk: DeskDep, principal: PrincipalDep, via: ChannelDep, expected_version: ExpectedVersionDep
+) -> CommandCall:
+    """Bundle the per-request command arguments."""
+    return CommandCall(desk, Provenance(by=principal.actor, via=via, expected_version=expected_version))
+
+
+CommandDep = Annotated[CommandCall, Depends(get_command_call)]

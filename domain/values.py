@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.errors import InvalidValueError
 
@@ -22,6 +22,8 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 # A mention is "@name" not preceded by a word character, so "bob@example.com" mentions nobody.
 _MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 MENTION_MAX = 128
+
+E = TypeVar("E", bound=StrEnum)
 
 #: Types every help desk knows; any other slug may be configured and is accepted.
 KNOWN_TYPES = ("question", "incident", "problem", "task")
@@ -41,14 +43,19 @@ class Priority(StrEnum):
         return list(Priority).index(self)
 
 
+def choice(options: type[E], value: str, what: str) -> E:
+    """Parse one of an enumeration's values, or raise naming the allowed ones."""
+    try:
+        return options(value)
+    except ValueError:
+        names = ", ".join(option.value for option in options)
+        msg = f"{what} must be one of {names} (got {value!r})"
+        raise InvalidValueError(msg) from None
+
+
 def priority(value: str) -> Priority:
     """Parse a priority name, or raise."""
-    try:
-        return Priority(value)
-    except ValueError:
-        names = ", ".join(p.value for p in Priority)
-        msg = f"priority must be one of {names} (got {value!r})"
-        raise InvalidValueError(msg) from None
+    return choice(Priority, value, "priority")
 
 
 def slug(value: str, what: str) -> str:
@@ -127,12 +134,7 @@ class FieldValue:
     @classmethod
     def parse(cls, kind: str, value: Any) -> FieldValue:
         """Validate a (kind, value) pair, or raise."""
-        try:
-            field_kind = FieldKind(kind)
-        except ValueError:
-            names = ", ".join(k.value for k in FieldKind)
-            msg = f"custom field kind must be one of {names} (got {kind!r})"
-            raise InvalidValueError(msg) from None
+        field_kind = choice(FieldKind, kind, "custom field kind")
         return cls(field_kind, _check_field_value(field_kind, value))
 
     def as_dict(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from domain.errors import IllegalTransitionError, InvalidValueError
+from domain.values import choice
 
 
 class Status(StrEnum):
@@ -22,12 +23,7 @@ class Status(StrEnum):
 
 def status(value: str) -> Status:
     """Parse a status name, or raise."""
-    try:
-        return Status(value)
-    except ValueError:
-        names = ", ".join(s.value for s in Status)
-        msg = f"status must be one of {names} (got {value!r})"
-        raise InvalidValueError(msg) from None
+    return choice(Status, value, "status")
 
 
 _S = Status

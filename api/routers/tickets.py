@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import ChannelDep, DeskDep, ExpectedVersionDep, PrincipalDep, etag
+from api.deps import ChannelDep, CommandDep, DeskDep, PrincipalDep, etag
 from api.problems import problem_responses
 from api.schemas import (
     AssignmentRequest,
@@ -106,54 +106,22 @@ def get_history(ticket_id: UUID, desk: DeskDep, _: PrincipalDep) -> TicketHistor
 
 
 @router.post("/{ticket_id}/assignment", response_model=TicketPublic, responses=_COMMAND_ERRORS)
-def assign(
-    ticket_id: UUID,
-    body: AssignmentRequest,
-    desk: DeskDep,
-    principal: PrincipalDep,
-    via: ChannelDep,
-    expected_version: ExpectedVersionDep,
-    response: Response,
-) -> TicketPublic:
+def assign(ticket_id: UUID, body: AssignmentRequest, call: CommandDep, response: Response) -> TicketPublic:
     """Assign or reassign to an agent and/or a group. Assigning what is already assigned records nothing."""
-    receipt = desk.assign(
-        ticket_id,
-        assignee=body.assignee,
-        group=body.group,
-        by=principal.actor,
-        via=via,
-        expected_version=expected_version,
-    )
+    receipt = call.desk.assign(ticket_id, assignee=body.assignee, group=body.group, **call.provenance)
     return _answer(response, receipt)
 
 
 @router.delete("/{ticket_id}/assignment", response_model=TicketPublic, responses=_COMMAND_ERRORS)
-def unassign(
-    ticket_id: UUID,
-    desk: DeskDep,
-    principal: PrincipalDep,
-    via: ChannelDep,
-    expected_version: ExpectedVersionDep,
-    response: Response,
-) -> TicketPublic:
+def unassign(ticket_id: UUID, call: CommandDep, response: Response) -> TicketPublic:
     """Take the ticket away from its agent; it stays in its group's queue."""
-    receipt = desk.unassign(ticket_id, by=principal.actor, via=via, expected_version=expected_version)
-    return _answer(response, receipt)
+    return _answer(response, call.desk.unassign(ticket_id, **call.provenance))
 
 
 @router.post("/{ticket_id}/transitions", response_model=TicketPublic, responses=_COMMAND_ERRORS)
-def transition(
-    ticket_id: UUID,
-    body: TransitionRequest,
-    desk: DeskDep,
-    principal: PrincipalDep,
-    via: ChannelDep,
-    expected_version: ExpectedVersionDep,
-    response: Response,
-) -> TicketPublic:
+def transition(ticket_id: UUID, body: TransitionRequest, call: CommandDep, response: Response) -> TicketPublic:
     """Move the ticket through its workflow. An illegal move is rejected with 409 and stores nothing."""
-    receipt = desk.transition(ticket_id, body.to.value, by=principal.actor, via=via, expected_version=expected_version)
-    return _answer(response, receipt)
+    return _answer(response, call.desk.transition(ticket_id, body.to.value, **call.provenance))
 
 
 @router.post(
@@ -162,52 +130,29 @@ def transition(
     response_model=TicketPublic,
     responses=_COMMAND_ERRORS,
 )
-def add_comment(
-    ticket_id: UUID,
-    body: CommentCreate,
-    desk: DeskDep,
-    principal: PrincipalDep,
-    via: ChannelDep,
-    expected_version: ExpectedVersionDep,
-    response: Response,
-) -> TicketPublic:
+def add_comment(ticket_id: UUID, body: CommentCreate, call: CommandDep, response: Response) -> TicketPublic:
     """Add a public reply or an internal note; @mentions in the body are recorded as a list."""
-    receipt = desk.add_comment(
-        ticket_id,
-        body.body,
-        public=body.public,
-        attachments=[Attachment(a.name, a.size, a.content_type) for a in body.attachments],
-        by=principal.actor,
-        via=via,
-        expected_version=expected_version,
+    attachments = [Attachment(a.name, a.size, a.content_type) for a in body.attachments]
+    receipt = call.desk.add_comment(
+        ticket_id, body.body, public=body.public, attachments=attachments, **call.provenance
     )
     return _answer(response, receipt)
 
 
 @router.patch("/{ticket_id}", response_model=TicketPublic, responses=_COMMAND_ERRORS)
-def update_ticket(
-    ticket_id: UUID,
-    body: TicketPatch,
-    desk: DeskDep,
-    principal: PrincipalDep,
-    via: ChannelDep,
-    expected_version: ExpectedVersionDep,
-    response: Response,
-) -> TicketPublic:
+def update_ticket(ticket_id: UUID, body: TicketPatch, call: CommandDep, response: Response) -> TicketPublic:
     """Change priority, type, tags and custom fields; all changes are stored together or not at all."""
     if not body.model_fields_set:
         raise InvalidValueError(
             "the patch changes nothing; give priority, type, add_tags, remove_tags or custom_fields"
         )
-    receipt = desk.update_ticket(
+    receipt = call.desk.update_ticket(
         ticket_id,
         priority=None if body.priority is None else body.priority.value,
         ticket_type=body.type if "type" in body.model_fields_set else KEEP,
         add_tags=body.add_tags,
         remove_tags=body.remove_tags,
         custom_fields={k: None if v is None else v.to_domain() for k, v in body.custom_fields.items()},
-        by=principal.actor,
-        via=via,
-        expected_version=expected_version,
+        **call.provenance,
     )
     return _answer(response, receipt)
