@@ -37,6 +37,7 @@ _DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.InvalidValueError: (422, "invalid-value"),
     errors.IllegalTransitionError: (409, "illegal-transition"),
     errors.TicketClosedError: (409, "ticket-closed"),
+    errors.AlreadyExistsError: (409, "already-exists"),
     errors.NotPermittedError: (403, "not-permitted"),
     errors.VersionMismatchError: (412, "version-mismatch"),
 }

@@ -18,6 +18,10 @@ class TicketNotFoundError(DomainError):
     """No ticket has the given id (or it did not exist at the given moment)."""
 
 
+class AlreadyExistsError(DomainError):
+    """Something with that name already exists (for example a saved view)."""
+
+
 class IllegalTransitionError(DomainError):
     """The workflow does not allow moving the ticket to the requested status."""
 

@@ -7,7 +7,7 @@ read models built by projections.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -19,8 +19,9 @@ from eventsourcing.application import AggregateNotFoundError, Application, proje
 from domain import values
 from domain.actors import Actor, CommandContext
 from domain.clock import Clock, system_clock
-from domain.errors import InvalidValueError, TicketNotFoundError, VersionMismatchError
+from domain.errors import AlreadyExistsError, InvalidValueError, TicketNotFoundError, VersionMismatchError
 from domain.history import Change
+from domain.saved_view import SavedView
 from domain.ticket import Ticket
 from domain.values import Attachment, FieldValue
 from domain.workflow import DEFAULT_WORKFLOW, Workflow, status
@@ -56,6 +57,14 @@ class Receipt:
         return self.ticket.version
 
 
+@dataclass(frozen=True, slots=True)
+class SavedViewReceipt:
+    """A saved view as stored, and the log position of its event."""
+
+    view: SavedView
+    position: int
+
+
 class HelpDesk(Application[UUID]):
     """Ticket commands and single-ticket queries over an eventsourcing event store."""
 
@@ -71,6 +80,17 @@ class HelpDesk(Application[UUID]):
         super().__init__(env)
         self.clock = clock
         self.workflow = workflow
+        self._save_listeners: list[Callable[[int], None]] = []
+
+    def on_saved(self, listener: Callable[[int], None]) -> None:
+        """Call `listener` with the last log position after every save in this process."""
+        self._save_listeners.append(listener)
+
+    def _notify(self, recordings: Sequence[Any]) -> None:
+        # eventsourcing calls this after each save; it lets in-process projections wake at once.
+        if recordings:
+            for listener in self._save_listeners:
+                listener(recordings[-1].notification.id)
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -178,6 +198,15 @@ class HelpDesk(Application[UUID]):
         for name, value in (custom_fields or {}).items():
             ticket.set_custom_field(name, value, context=context)
         return self._commit(ticket)
+
+    def save_view(self, *, tenant: str, name: str, filters: Mapping[str, Any], by: Actor, via: str) -> SavedViewReceipt:
+        """Store a named set of ticket-list filters for everyone in the tenant."""
+        if SavedView.create_id(tenant, name) in self.repository:
+            msg = f"a saved view named {name!r} already exists"
+            raise AlreadyExistsError(msg)
+        view = SavedView.create(tenant=tenant, name=name, filters=filters, context=self._context(by, via))
+        recordings = self.save(view)
+        return SavedViewReceipt(view=view, position=recordings[-1].notification.id)
 
     # --- queries of one ticket -------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ from infrastructure.database import (
     parse_database_url,
 )
 from infrastructure.keys import KeyStore, MemoryKeyStore, SqlKeyStore
+from infrastructure.readmodels.store import ReadModels
+from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
 
 
@@ -28,9 +30,27 @@ class Services:
     database: Database
     desk: HelpDesk
     keys: KeyStore
+    read_models: ReadModels
+    worker: ProjectionWorker | None = None
+
+    def start_projections(self) -> ProjectionWorker:
+        """Run the projection worker in this process, in background threads."""
+        if self.worker is None:
+            self.worker = ProjectionWorker(self.desk, self.read_models)
+            self.worker.start()
+        return self.worker
+
+    def projections_in_process(self) -> bool:
+        """Whether API processes run the projection worker themselves (see Settings)."""
+        configured = self.settings.projections_in_process
+        return self.database.backend is not Backend.POSTGRES if configured is None else configured
 
     def close(self) -> None:
-        """Release database connections."""
+        """Stop the worker, then release database connections."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+        self.read_models.close()
         self.desk.close()
 
 
@@ -40,7 +60,8 @@ def build_services(settings: Settings, *, clock: Clock = system_clock) -> Servic
     check_reachable(database, settings)
     desk = HelpDesk(env=eventsourcing_env(database, settings), clock=clock)
     keys = _key_store(database, desk, settings)
-    return Services(settings=settings, database=database, desk=desk, keys=keys)
+    read_models = ReadModels(desk, database, settings)
+    return Services(settings=settings, database=database, desk=desk, keys=keys, read_models=read_models)
 
 
 def _key_store(database: Database, desk: HelpDesk, settings: Settings) -> KeyStore:

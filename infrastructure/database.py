@@ -43,6 +43,16 @@ class Database:
     password: str = ""
     dbname: str = ""
 
+    def connect_kwargs(self) -> dict[str, str | int | None]:
+        """Keyword arguments for psycopg.connect()."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password or None,
+            "dbname": self.dbname,
+        }
+
     def describe(self) -> str:
         """Where the data lives, for messages (never includes the password)."""
         if self.backend is Backend.POSTGRES:
@@ -139,14 +149,7 @@ def _check_sqlite(database: Database) -> None:
 
 def _check_postgres(database: Database, settings: Settings) -> None:
     try:
-        with psycopg.connect(
-            host=database.host,
-            port=database.port,
-            user=database.user,
-            password=database.password or None,
-            dbname=database.dbname,
-            connect_timeout=settings.connect_timeout_seconds,
-        ):
+        with psycopg.connect(**database.connect_kwargs(), connect_timeout=settings.connect_timeout_seconds):  # type: ignore[arg-type]
             pass
     except psycopg.Error as error:
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]

@@ -29,3 +29,14 @@ class Settings(BaseSettings):
         description="Create missing tables at start-up. `serve --workers N` creates them once, then starts workers "
         "with this off, because concurrent creation races.",
     )
+    projections_in_process: bool | None = Field(
+        default=None,
+        description="Run the projection worker inside each API process. Default: yes on SQLite and in memory; "
+        "no on PostgreSQL, where `ledgerdesk project` runs it as its own process.",
+    )
+    read_wait_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=30,
+        description="Longest a read-model request waits for a requested log position (read-your-writes).",
+    )

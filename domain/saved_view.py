@@ -1,0 +1,64 @@
+"""Saved views: named ticket-list filters that agents store and share within their tenant."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from domain import values
+from domain.actors import CommandContext, identifier
+from domain.errors import InvalidValueError
+
+_NAMESPACE = uuid.UUID("6a0f4c1e-5a4e-4d8e-9a57-1f0e2b3c4d5e")
+FILTERS_MAX = 20
+
+
+class SavedView(Aggregate):
+    """A named set of filters over the ticket list. Its id follows from tenant and name, so names are unique."""
+
+    class Created(Aggregate.Created):
+        tenant: str
+        name: str
+        filters: dict[str, Any]
+        actor_id: str
+        actor_kind: str
+        via: str
+
+    @staticmethod
+    def create_id(tenant: str, name: str) -> uuid.UUID:
+        """The id of the view called `name` in `tenant`."""
+        return uuid.uuid5(_NAMESPACE, f"{tenant}\x00{name}")
+
+    @classmethod
+    def create(cls, *, tenant: str, name: str, filters: Mapping[str, Any], context: CommandContext) -> SavedView:
+        """Validate and record a new saved view. `filters` were checked by the caller's query schema."""
+        if len(filters) > FILTERS_MAX:
+            msg = f"a saved view may hold at most {FILTERS_MAX} filters"
+            raise InvalidValueError(msg)
+        return cls(
+            tenant=identifier(tenant, "tenant"),
+            name=values.slug(name, "view name"),
+            filters=dict(filters),
+            **context.event_fields(),
+        )
+
+    @event(Created)
+    def __init__(
+        self,
+        *,
+        tenant: str,
+        name: str,
+        filters: dict[str, Any],
+        actor_id: str,
+        actor_kind: str,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        self.tenant = tenant
+        self.name = name
+        self.filters = filters
+        self.created_by = actor_id

@@ -1,0 +1,73 @@
+"""The differences between SQLite and PostgreSQL that the read models care about, in one place."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How values and a few SQL fragments are written for one database."""
+
+    name: str
+    placeholder: str
+    uuid_type: str
+    time_type: str
+    json_type: str
+    date_type: str
+    like: str  # case-insensitive substring match
+
+    @property
+    def is_postgres(self) -> bool:
+        """True for PostgreSQL."""
+        return self.name == "postgres"
+
+    def params(self, count: int) -> str:
+        """`count` comma-separated placeholders."""
+        return ", ".join([self.placeholder] * count)
+
+    def uuid(self, value: UUID) -> Any:
+        """A UUID as stored."""
+        return value if self.is_postgres else str(value)
+
+    def to_uuid(self, value: Any) -> UUID:
+        """A stored UUID as a UUID."""
+        return value if isinstance(value, UUID) else UUID(value)
+
+    def time(self, value: datetime | None) -> Any:
+        """A moment as stored: timestamptz, or fixed-width ISO-8601 UTC text that sorts correctly."""
+        if value is None or self.is_postgres:
+            return value
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+    def to_time(self, value: Any) -> datetime | None:
+        """A stored moment as an aware datetime."""
+        if value is None or isinstance(value, datetime):
+            return value
+        return datetime.fromisoformat(value)
+
+    def day(self, value: date) -> Any:
+        """A calendar day as stored."""
+        return value if self.is_postgres else value.isoformat()
+
+    def to_day(self, value: Any) -> date:
+        """A stored day as a date."""
+        return value if isinstance(value, date) else date.fromisoformat(value)
+
+    def json(self, value: Any) -> Any:
+        """A JSON document as stored."""
+        return Jsonb(value) if self.is_postgres else json.dumps(value, sort_keys=True)
+
+    def to_json(self, value: Any) -> Any:
+        """A stored JSON document as Python values."""
+        return json.loads(value) if isinstance(value, str) else value
+
+
+SQLITE = Dialect("sqlite", "?", "TEXT", "TEXT", "TEXT", "TEXT", "LIKE")
+POSTGRES = Dialect("postgres", "%s", "UUID", "TIMESTAMPTZ", "JSONB", "DATE", "ILIKE")

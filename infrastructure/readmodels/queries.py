@@ -1,0 +1,266 @@
+"""Reads of the ticket read models: filtered lists with keyset pagination, workload, saved views.
+
+Pagination is keyset (seek) pagination on the sort columns plus the ticket id, so a page costs
+the same however deep it is, and rows inserted meanwhile neither repeat nor vanish from later
+pages. The cursor is opaque to clients: base64 of the last row's sort values.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from domain.errors import InvalidValueError
+from infrastructure.readmodels.dialect import Dialect
+from infrastructure.readmodels.tickets_view import TICKET_COLUMNS, TableNames, ticket_row
+from projections.tickets import SavedViewRow, TicketRow
+
+
+class Sort(StrEnum):
+    """Orders a ticket list can be read in."""
+
+    PRIORITY = "priority"  # most urgent first, then oldest first
+    OLDEST = "created_at"  # oldest first (age)
+    NEWEST = "-created_at"
+    RECENTLY_UPDATED = "-updated_at"
+    LEAST_RECENTLY_UPDATED = "updated_at"
+
+
+# Sort -> [(column, descending)], always ending with the ticket id as the tie-breaker.
+_ORDER: dict[Sort, list[tuple[str, bool]]] = {
+    Sort.PRIORITY: [("priority_rank", True), ("created_at", False), ("ticket_id", False)],
+    Sort.OLDEST: [("created_at", False), ("ticket_id", False)],
+    Sort.NEWEST: [("created_at", True), ("ticket_id", True)],
+    Sort.RECENTLY_UPDATED: [("updated_at", True), ("ticket_id", True)],
+    Sort.LEAST_RECENTLY_UPDATED: [("updated_at", False), ("ticket_id", False)],
+}
+
+
+class Unassigned:
+    """Filter value meaning 'no assignee'."""
+
+
+UNASSIGNED = Unassigned()
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """What a ticket list shows. Empty tuples mean 'any'."""
+
+    tenant: str
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # a ticket must carry all of them
+    requester_id: str | None = None
+    organisation: str | None = None
+    channel: str | None = None
+    group: str | None = None
+    assignee: str | Unassigned | None = None
+    text: str | None = None  # a case-insensitive substring of the title
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, and the cursor of the next page (None on the last)."""
+
+    rows: list[TicketRow]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Workload:
+    """An agent's current load and recent output."""
+
+    agent: str
+    by_status: dict[str, int]
+    solved_per_day: list[tuple[date, int]] = field(default_factory=list)
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    """An opaque cursor for the given sort values."""
+    plain = [v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, UUID) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: Sort) -> list[Any]:
+    """The sort values in a cursor, checked against the sort they were made for."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error):
+        values = None
+    columns = _ORDER[sort]
+    if not isinstance(values, list) or len(values) != len(columns):
+        msg = "the cursor is not valid for this list; start again without 'after'"
+        raise InvalidValueError(msg)
+    try:
+        return [_parse_sort_value(column, value) for (column, _), value in zip(columns, values, strict=True)]
+    except (TypeError, ValueError):
+        msg = "the cursor is not valid for this list; start again without 'after'"
+        raise InvalidValueError(msg) from None
+
+
+def _parse_sort_value(column: str, value: Any) -> Any:
+    if column.endswith("_at"):
+        return datetime.fromisoformat(value)
+    if column == "ticket_id":
+        return UUID(value)
+    if not isinstance(value, int):
+        raise TypeError(column)
+    return value
+
+
+class TicketQueries:
+    """Queries of one generation of the ticket read models."""
+
+    def __init__(self, datastore: Any, dialect: Dialect, names: TableNames) -> None:
+        self.datastore = datastore
+        self.d = dialect
+        self.names = names
+
+    def list_tickets(self, where: TicketFilter, *, sort: Sort, limit: int, after: str | None = None) -> Page:
+        """A page of tickets matching `where`, in `sort` order, after the cursor `after`."""
+        clauses, params = self._filter_clauses(where)
+        order = _ORDER[sort]
+        if after is not None:
+            keyset, keyset_params = self._keyset(order, decode_cursor(after, sort))
+            clauses.append(keyset)
+            params.extend(keyset_params)
+        order_by = ", ".join(f"{column} {'DESC' if desc else 'ASC'}" for column, desc in order)
+        sql = (
+            f"SELECT {', '.join(TICKET_COLUMNS)} FROM {self.names.tickets} WHERE {' AND '.join(clauses)} "
+            f"ORDER BY {order_by} LIMIT {int(limit) + 1}"
+        )
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(sql, params)
+            rows = [ticket_row(self.d, r) for r in cursor.fetchall()]
+        if len(rows) <= limit:
+            return Page(rows, None)
+        last = rows[limit - 1]
+        return Page(rows[:limit], encode_cursor([getattr(last, column) for column, _ in order]))
+
+    def get_ticket(self, tenant: str, ticket_id: UUID) -> TicketRow | None:
+        """One ticket's row, if it exists in this tenant."""
+        p = self.d.placeholder
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(TICKET_COLUMNS)} FROM {self.names.tickets} WHERE ticket_id = {p} AND tenant = {p}",
+                [self.d.uuid(ticket_id), tenant],
+            )
+            row = cursor.fetchone()
+        return None if row is None else ticket_row(self.d, row)
+
+    def tenants_of(self, ticket_ids: set[UUID]) -> dict[UUID, str]:
+        """The tenant of each of these tickets that the read model knows."""
+        if not ticket_ids:
+            return {}
+        ids = list(ticket_ids)
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT ticket_id, tenant FROM {self.names.tickets} WHERE ticket_id IN ({self.d.params(len(ids))})",
+                [self.d.uuid(i) for i in ids],
+            )
+            return {self.d.to_uuid(r["ticket_id"]): r["tenant"] for r in cursor.fetchall()}
+
+    def workload(self, tenant: str, agent: str, *, since: date) -> Workload:
+        """Counts of an agent's unsolved tickets by status, and tickets solved per day since `since`."""
+        p = self.d.placeholder
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT status, COUNT(*) AS n FROM {self.names.tickets} "
+                f"WHERE tenant = {p} AND assignee = {p} AND status IN ('new', 'open', 'pending', 'on_hold') "
+                "GROUP BY status",
+                [tenant, agent],
+            )
+            by_status = {r["status"]: r["n"] for r in cursor.fetchall()}
+            cursor.execute(
+                f"SELECT day, solved FROM {self.names.solved} WHERE tenant = {p} AND agent = {p} AND day >= {p} "
+                "ORDER BY day",
+                [tenant, agent, self.d.day(since)],
+            )
+            solved = [(self.d.to_day(r["day"]), r["solved"]) for r in cursor.fetchall()]
+        counts = {status: by_status.get(status, 0) for status in ("new", "open", "pending", "on_hold")}
+        return Workload(agent=agent, by_status=counts, solved_per_day=solved)
+
+    def saved_views(self, tenant: str) -> list[SavedViewRow]:
+        """The tenant's saved views, by name."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT view_id, tenant, name, filters, created_by, created_at FROM {self.names.saved_views} "
+                f"WHERE tenant = {self.d.placeholder} ORDER BY name",
+                [tenant],
+            )
+            return [
+                SavedViewRow(
+                    view_id=self.d.to_uuid(r["view_id"]),
+                    tenant=r["tenant"],
+                    name=r["name"],
+                    filters=self.d.to_json(r["filters"]),
+                    created_by=r["created_by"],
+                    created_at=self.d.to_time(r["created_at"]),  # type: ignore[arg-type]  # NOT NULL
+                )
+                for r in cursor.fetchall()
+            ]
+
+    def _filter_clauses(self, where: TicketFilter) -> tuple[list[str], list[Any]]:
+        p = self.d.placeholder
+        clauses, params = [f"tenant = {p}"], [where.tenant]
+        in_lists = (("status", where.statuses), ("priority", where.priorities), ("ticket_type", where.types))
+        for column, wanted in in_lists:
+            if wanted:
+                clauses.append(f"{column} IN ({self.d.params(len(wanted))})")
+                params.extend(wanted)
+        for column, value in (
+            ("requester_id", where.requester_id),
+            ("organisation", where.organisation),
+            ("channel", where.channel),
+            ("group_id", where.group),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = {p}")
+                params.append(value)
+        if isinstance(where.assignee, Unassigned):
+            clauses.append("assignee IS NULL")
+        elif where.assignee is not None:
+            clauses.append(f"assignee = {p}")
+            params.append(where.assignee)
+        for tag in where.tags:
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM {self.names.tags} t WHERE t.ticket_id = {self.names.tickets}.ticket_id "
+                f"AND t.tag = {p})"
+            )
+            params.append(tag)
+        if where.text:
+            escaped = where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append(f"title {self.d.like} {p} ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        return clauses, params
+
+    def _keyset(self, order: list[tuple[str, bool]], values: list[Any]) -> tuple[str, list[Any]]:
+        """(c1 > v1) OR (c1 = v1 AND c2 > v2) OR ..., with < for descending columns."""
+        p, terms, params = self.d.placeholder, list[str](), list[Any]()
+        for i, (column, desc) in enumerate(order):
+            equal = [f"{c} = {p}" for c, _ in order[:i]]
+            terms.append("(" + " AND ".join([*equal, f"{column} {'<' if desc else '>'} {p}"]) + ")")
+            params.extend(self._db_value(c, v) for (c, _), v in zip(order[: i + 1], values, strict=False))
+        return "(" + " OR ".join(terms) + ")", params
+
+    def _db_value(self, column: str, value: Any) -> Any:
+        if column.endswith("_at"):
+            return self.d.time(value)
+        if column == "ticket_id":
+            return self.d.uuid(value)
+        return value
+
+
+def days_back(today: date, days: int) -> date:
+    """The first day of a window of `days` days ending today."""
+    return today - timedelta(days=days - 1)

@@ -1,0 +1,196 @@
+"""The read models as the rest of the service sees them: which generation serves, its queries, its position.
+
+Generations make rebuilds blue/green: a rebuild fills generation N+1 from the whole event log
+while generation N keeps serving, then switches the pointer. Readers and the projection worker
+follow the pointer; nothing is stopped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+
+from domain.helpdesk import HelpDesk
+from infrastructure.database import Backend, Database
+from infrastructure.readmodels.dialect import POSTGRES, SQLITE
+from infrastructure.readmodels.queries import TicketQueries
+from infrastructure.readmodels.tickets_view import (
+    PostgresTicketsView,
+    SQLiteTicketsView,
+    SqlTicketsView,
+)
+from infrastructure.settings import Settings
+
+POINTER_TTL_SECONDS = 1.0
+WAIT_STEP_SECONDS = 0.01
+
+Transaction = Callable[[], AbstractContextManager[Any]]
+
+
+class Generations:
+    """The pointer to the generation of the read models that serves reads, kept beside the events."""
+
+    def __init__(self, transaction: Transaction | None, placeholder: str, table: str) -> None:
+        self._transaction = transaction
+        self._p = placeholder
+        self._table = table
+        self._memory = 1  # the pointer when events are kept in memory
+
+    def create_table(self) -> None:
+        """Create the pointer table, starting at generation 1."""
+        if self._transaction is None:
+            return
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._table} (name TEXT PRIMARY KEY, generation INTEGER NOT NULL)"
+            )
+            cursor.execute(
+                f"INSERT INTO {self._table} (name, generation) VALUES ('tickets', 1) ON CONFLICT (name) DO NOTHING"
+            )
+
+    def active(self) -> int:
+        """The generation that serves reads."""
+        if self._transaction is None:
+            return self._memory
+        with self._transaction() as cursor:
+            cursor.execute(f"SELECT generation FROM {self._table} WHERE name = 'tickets'")
+            row = cursor.fetchone()
+        return 1 if row is None else int(row["generation"])
+
+    def switch(self, generation: int) -> None:
+        """Make `generation` the one that serves reads."""
+        if self._transaction is None:
+            self._memory = generation
+            return
+        with self._transaction() as cursor:
+            cursor.execute(f"UPDATE {self._table} SET generation = {self._p} WHERE name = 'tickets'", [generation])
+
+
+class ReadModels:
+    """Opens generations of the ticket read models and answers where reads should go."""
+
+    def __init__(self, desk: HelpDesk, database: Database, settings: Settings) -> None:
+        self.desk = desk
+        self.database = database
+        self.settings = settings
+        self.generations = self._generations()
+        if settings.create_tables:
+            self.generations.create_table()
+        self._views: dict[int, SqlTicketsView] = {}
+        self._lock = threading.Lock()
+        self._pointer = (0.0, 0)  # (read at, generation)
+        self._advanced = threading.Condition()
+        self._memory_name = uuid.uuid4().hex
+
+    # --- generations ---------------------------------------------------------------------
+
+    def view(self, generation: int, *, create: bool | None = None) -> SqlTicketsView:
+        """The view of one generation (opened once per process; tables created when allowed)."""
+        with self._lock:
+            view = self._views.get(generation)
+            if view is None:
+                view = self._open(generation)
+                if self.settings.create_tables if create is None else create:
+                    view.create_table()
+                self._views[generation] = view
+            return view
+
+    def active_generation(self, *, fresh: bool = False) -> int:
+        """The serving generation, re-read at most once a second unless `fresh`."""
+        read_at, generation = self._pointer
+        now = time.monotonic()
+        if fresh or now - read_at > POINTER_TTL_SECONDS:
+            generation = self.generations.active()
+            self._pointer = (now, generation)
+        return generation
+
+    def active_view(self) -> SqlTicketsView:
+        """The view that serves reads now."""
+        return self.view(self.active_generation())
+
+    def queries(self) -> TicketQueries:
+        """Queries against the serving generation."""
+        view = self.active_view()
+        return TicketQueries(view.datastore, view.dialect, view.names)
+
+    def drop(self, generation: int) -> None:
+        """Remove a generation that no longer serves (its tables or file)."""
+        view = self.view(generation, create=False)
+        if self.database.backend is Backend.POSTGRES:
+            with view.datastore.transaction(commit=True) as cursor:
+                for table in ("tickets", "ticket_tags", "agent_solved_daily", "saved_views", "tracking"):
+                    cursor.execute(f"DROP TABLE IF EXISTS {view.names.table(table)}")
+        with self._lock:
+            self._views.pop(generation, None)
+        if self.database.backend is Backend.SQLITE:
+            view.datastore.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self._sqlite_path(generation)}{suffix}").unlink(missing_ok=True)
+
+    # --- positions ---------------------------------------------------------------------------
+
+    def position(self, generation: int | None = None) -> int:
+        """The log position the (serving) generation has applied up to."""
+        view = self.active_view() if generation is None else self.view(generation)
+        return view.max_tracking_id(self.desk.name) or 0
+
+    def advanced(self) -> None:
+        """Wake readers waiting for a position (called by in-process projection workers)."""
+        with self._advanced:
+            self._advanced.notify_all()
+
+    def wait_for(self, position: int, timeout: float) -> int:
+        """Wait, at most `timeout` seconds, until the serving view has applied `position`; return its position."""
+        deadline = time.monotonic() + timeout
+        current = self.position()
+        while current < position:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            with self._advanced:
+                # Woken at once by an in-process worker; a worker elsewhere is seen within a step.
+                self._advanced.wait(min(WAIT_STEP_SECONDS, remaining))
+            current = self.position()
+        return current
+
+    def close(self) -> None:
+        """Close the views' own connections (PostgreSQL views share the events' pool)."""
+        with self._lock:
+            views, self._views = list(self._views.values()), {}
+        if self.database.backend is not Backend.POSTGRES:
+            for view in views:
+                view.datastore.close()
+
+    # --- how each backend keeps them ------------------------------------------------------------
+
+    def _open(self, generation: int) -> SqlTicketsView:
+        if self.database.backend is Backend.POSTGRES:
+            datastore: PostgresDatastore = self.desk.recorder.datastore  # type: ignore[attr-defined]
+            return PostgresTicketsView(datastore, generation)
+        if self.database.backend is Backend.SQLITE:
+            name = str(self._sqlite_path(generation))
+        else:  # events in memory: the views in a shared in-memory SQLite database
+            name = f"file:ledgerdesk_views_{self._memory_name}_{generation}?mode=memory&cache=shared"
+        store = SQLiteDatastore(name, lock_timeout=self.settings.lock_timeout_seconds)
+        return SQLiteTicketsView(store)
+
+    def _sqlite_path(self, generation: int) -> Path:
+        events = Path(self.database.path)
+        return events.with_name(f"{events.stem}.views-{generation}{events.suffix or '.sqlite'}")
+
+    def _generations(self) -> Generations:
+        if self.database.backend is Backend.MEMORY:
+            return Generations(None, "?", "")
+        datastore = self.desk.recorder.datastore  # type: ignore[attr-defined]
+        if self.database.backend is Backend.POSTGRES:
+            table = f'"{datastore.schema}".ledgerdesk_read_models'
+            return Generations(lambda: datastore.transaction(commit=True), POSTGRES.placeholder, table)
+        return Generations(lambda: datastore.transaction(commit=True), SQLITE.placeholder, "ledgerdesk_read_models")

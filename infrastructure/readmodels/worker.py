@@ -1,0 +1,155 @@
+"""The projection worker: reads the event log in batches and applies each batch exactly once.
+
+Each batch (up to `batch_size` events) is folded in memory and written, with one tracking row
+for its last position, in one transaction. A crash loses at most an unwritten batch, which is
+read again from the stored tracking position; a batch that another worker already applied fails
+its tracking write and is discarded.
+
+New events are noticed without polling delay: in this process through the application's save
+hook, across processes on PostgreSQL through LISTEN on the channel eventsourcing NOTIFYs on each
+insert. A periodic re-poll covers a lost notification and other processes on SQLite.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from domain.helpdesk import HelpDesk
+from domain.ticket import Ticket
+from infrastructure.database import Backend
+from infrastructure.readmodels.store import ReadModels
+from infrastructure.readmodels.tickets_view import SqlTicketsView
+from projections.tickets import TicketsProjection
+
+log = logging.getLogger("ledgerdesk.projections")
+
+Progress = Callable[[int, int], None]  # (position reached, head position)
+
+
+class ProjectionWorker:
+    """Keeps one generation of the ticket read models up to date (by default: the serving one)."""
+
+    def __init__(
+        self,
+        desk: HelpDesk,
+        read_models: ReadModels,
+        *,
+        batch_size: int = 1000,
+        poll_seconds: float = 1.0,
+        generation: int | None = None,
+    ) -> None:
+        self.desk = desk
+        self.read_models = read_models
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.fixed_generation = generation
+        self._projections: dict[int, TicketsProjection] = {}
+        self._new_events = threading.Event()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        desk.on_saved(lambda _: self._new_events.set())
+
+    # --- one step -----------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Apply the next batch of events; return how many were applied (0: caught up)."""
+        projection = self._projection()
+        view = projection.view
+        start = view.max_tracking_id(self.desk.name) or 0
+        notifications = self.desk.recorder.select_notifications(
+            start=start, limit=self.batch_size, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        events: list[Any] = [self.desk.mapper.to_domain_event(n) for n in notifications]
+        try:
+            view.load_tickets(projection.batch, {e.originator_id for e in events if not isinstance(e, Ticket.Opened)})
+            for event, notification in zip(events, notifications, strict=True):
+                projection.process_event(event, Tracking(self.desk.name, notification.id))
+            projection.flush(Tracking(self.desk.name, notifications[-1].id))
+        except IntegrityError:
+            # Another worker applied these events first; start again from the stored position.
+            projection.discard()
+            return 0
+        except BaseException:
+            projection.discard()
+            raise
+        self.read_models.advanced()
+        return len(notifications)
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Apply batches until the log's current head is reached; return the position reached."""
+        head = self.desk.recorder.max_notification_id() or 0
+        position = self._projection().view.max_tracking_id(self.desk.name) or 0
+        while position < head:
+            if self.run_once() == 0 and (self._projection().view.max_tracking_id(self.desk.name) or 0) >= head:
+                break
+            position = self._projection().view.max_tracking_id(self.desk.name) or 0
+            if progress is not None:
+                progress(position, head)
+        return position
+
+    # --- running in the background --------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run in background threads until stop()."""
+        self._threads = [threading.Thread(target=self._loop, name="ledgerdesk-projection", daemon=True)]
+        if self.read_models.database.backend is Backend.POSTGRES:
+            listener = threading.Thread(target=self._listen, name="ledgerdesk-listen", daemon=True)
+            self._threads.append(listener)
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the background threads (the batch in hand is finished or discarded, never half-written)."""
+        self._stopping.set()
+        self._new_events.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def run_forever(self) -> None:
+        """Run in this thread until stop() is called from another."""
+        self.start()
+        self._stopping.wait()
+        self.stop()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._new_events.clear()
+            try:
+                applied = self.run_once()
+            except Exception:
+                log.exception("projection batch failed; retrying")
+                self._stopping.wait(self.poll_seconds)
+                continue
+            if applied == 0:
+                self._new_events.wait(self.poll_seconds)
+
+    def _listen(self) -> None:
+        channel: str = self.desk.recorder.channel_name  # type: ignore[attr-defined]
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(**self.read_models.database.connect_kwargs(), autocommit=True) as conn:  # type: ignore[arg-type]
+                    conn.execute(f'LISTEN "{channel}"')
+                    while not self._stopping.is_set():
+                        for _ in conn.notifies(timeout=self.poll_seconds, stop_after=1):
+                            self._new_events.set()
+            except psycopg.Error:
+                log.warning("lost the LISTEN connection; reconnecting", exc_info=True)
+                self._stopping.wait(self.poll_seconds)
+
+    # --- which generation --------------------------------------------------------------------------
+
+    def _projection(self) -> TicketsProjection:
+        generation = self.fixed_generation or self.read_models.active_generation()
+        projection = self._projections.get(generation)
+        if projection is None:
+            view: SqlTicketsView = self.read_models.view(generation)
+            projection = self._projections[generation] = TicketsProjection(view)
+        return projection

@@ -1,0 +1,226 @@
+"""The ticket read models: what one row per ticket, the solved-per-day counts and the saved views mean.
+
+The projection folds ticket events into rows. It never touches a database itself: it asks its
+view (a tracking recorder) for the working copy of a row and changes it; the view writes all
+rows changed by a batch of events together with the batch's tracking position, in one
+transaction, so each event is applied exactly once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.projection import Projection
+
+from domain.actors import ActorKind
+from domain.saved_view import SavedView
+from domain.ticket import Ticket
+from domain.values import Priority
+from domain.workflow import Status
+
+#: Statuses in which a ticket still needs work (what queues show by default).
+UNSOLVED = (Status.NEW.value, Status.OPEN.value, Status.PENDING.value, Status.ON_HOLD.value)
+
+
+@dataclass
+class TicketRow:
+    """One ticket as the `tickets` read model holds it."""
+
+    ticket_id: UUID
+    tenant: str
+    title: str
+    status: str
+    priority: str
+    priority_rank: int
+    ticket_type: str | None
+    group: str | None
+    assignee: str | None
+    requester_id: str
+    organisation: str | None
+    channel: str
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    solved_at: datetime | None = None
+    closed_at: datetime | None = None
+    reopen_count: int = 0
+    public_comments: int = 0
+    internal_notes: int = 0
+    first_agent_reply_at: datetime | None = None
+    last_requester_activity_at: datetime | None = None
+    version: int = 1
+    position: int = 0
+
+
+@dataclass
+class SavedViewRow:
+    """A named, stored set of ticket-list filters."""
+
+    view_id: UUID
+    tenant: str
+    name: str
+    filters: dict[str, Any]
+    created_by: str
+    created_at: datetime
+
+
+@dataclass
+class Batch:
+    """What a batch of events changed, for the view to write in one transaction."""
+
+    tickets: dict[UUID, TicketRow] = field(default_factory=dict)
+    solved: dict[tuple[str, str, date], int] = field(default_factory=dict)  # (tenant, agent, day) -> count
+    saved_views: list[SavedViewRow] = field(default_factory=list)
+
+
+class TicketsView(TrackingRecorder, ABC):
+    """Where the ticket read models live. Implemented for SQLite and PostgreSQL in infrastructure."""
+
+    @abstractmethod
+    def begin_batch(self) -> Batch:
+        """Start collecting the changes of a batch of events."""
+
+    @abstractmethod
+    def load_tickets(self, batch: Batch, ticket_ids: set[UUID]) -> None:
+        """Put the stored rows of these tickets into the batch's working set (missing ones are skipped)."""
+
+    @abstractmethod
+    def commit_batch(self, batch: Batch, tracking: Tracking) -> None:
+        """Write the batch's changes and its tracking position in one transaction."""
+
+
+class TicketsProjection(Projection[TicketsView]):
+    """Folds ticket events into the `tickets` and `agent_solved_daily` tables, and saved views."""
+
+    name = "tickets"
+    topics = ()
+
+    def __init__(self, view: TicketsView) -> None:
+        super().__init__(view)
+        self.batch = view.begin_batch()
+
+    def row(self, event: Ticket.Event, tracking: Tracking) -> TicketRow:
+        """The working copy of the event's ticket, stamped with the event's version and position."""
+        row = self.batch.tickets.get(event.originator_id)
+        if row is None:
+            self.view.load_tickets(self.batch, {event.originator_id})
+            row = self.batch.tickets[event.originator_id]
+        row.updated_at = event.timestamp
+        row.version = event.originator_version
+        row.position = tracking.notification_id
+        return row
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Events of other kinds mean nothing to these read models."""
+
+    @process_event.register
+    def _(self, event: Ticket.Opened, tracking: Tracking) -> None:
+        by_requester = event.actor_kind == ActorKind.REQUESTER.value
+        self.batch.tickets[event.originator_id] = TicketRow(
+            ticket_id=event.originator_id,
+            tenant=event.tenant,
+            title=event.title,
+            status=Status.NEW.value,
+            priority=event.priority,
+            priority_rank=Priority(event.priority).rank,
+            ticket_type=event.ticket_type,
+            group=None,
+            assignee=None,
+            requester_id=event.requester_id,
+            organisation=event.organisation,
+            channel=event.via,
+            tags=list(event.tags),
+            custom_fields=dict(event.custom_fields),
+            created_at=event.timestamp,
+            updated_at=event.timestamp,
+            last_requester_activity_at=event.timestamp if by_requester else None,
+            version=event.originator_version,
+            position=tracking.notification_id,
+        )
+
+    @process_event.register
+    def _(self, event: Ticket.Assigned, tracking: Tracking) -> None:
+        row = self.row(event, tracking)
+        row.assignee, row.group = event.assignee, event.group
+
+    @process_event.register
+    def _(self, event: Ticket.Unassigned, tracking: Tracking) -> None:
+        self.row(event, tracking).assignee = None
+
+    @process_event.register
+    def _(self, event: Ticket.Transitioned, tracking: Tracking) -> None:
+        row = self.row(event, tracking)
+        row.status = event.new_status
+        if event.new_status == Status.SOLVED.value:
+            row.solved_at = event.timestamp
+            if row.assignee is not None:
+                key = (row.tenant, row.assignee, event.timestamp.date())
+                self.batch.solved[key] = self.batch.solved.get(key, 0) + 1
+        elif event.new_status == Status.CLOSED.value:
+            row.closed_at = event.timestamp
+        elif event.old_status == Status.SOLVED.value:
+            row.reopen_count += 1
+            row.solved_at = None
+
+    @process_event.register
+    def _(self, event: Ticket.CommentAdded, tracking: Tracking) -> None:
+        row = self.row(event, tracking)
+        if not event.public:
+            row.internal_notes += 1
+            return
+        row.public_comments += 1
+        if event.actor_kind == ActorKind.REQUESTER.value:
+            row.last_requester_activity_at = event.timestamp
+        elif event.actor_kind == ActorKind.AGENT.value and row.first_agent_reply_at is None:
+            row.first_agent_reply_at = event.timestamp
+
+    @process_event.register
+    def _(self, event: Ticket.PriorityChanged, tracking: Tracking) -> None:
+        row = self.row(event, tracking)
+        row.priority, row.priority_rank = event.new_priority, Priority(event.new_priority).rank
+
+    @process_event.register
+    def _(self, event: Ticket.TypeChanged, tracking: Tracking) -> None:
+        self.row(event, tracking).ticket_type = event.new_type
+
+    @process_event.register
+    def _(self, event: Ticket.TagsChanged, tracking: Tracking) -> None:
+        self.row(event, tracking).tags = list(event.new_tags)
+
+    @process_event.register
+    def _(self, event: Ticket.CustomFieldChanged, tracking: Tracking) -> None:
+        fields = self.row(event, tracking).custom_fields
+        if event.new_value is None:
+            fields.pop(event.name, None)
+        else:
+            fields[event.name] = dict(event.new_value)
+
+    @process_event.register
+    def _(self, event: SavedView.Created, tracking: Tracking) -> None:
+        self.batch.saved_views.append(
+            SavedViewRow(
+                view_id=event.originator_id,
+                tenant=event.tenant,
+                name=event.name,
+                filters=dict(event.filters),
+                created_by=event.actor_id,
+                created_at=event.timestamp,
+            )
+        )
+
+    def flush(self, tracking: Tracking) -> None:
+        """Write what the events since the last flush changed, with `tracking`, and start a new batch."""
+        self.view.commit_batch(self.batch, tracking)
+        self.batch = self.view.begin_batch()
+
+    def discard(self) -> None:
+        """Forget unwritten changes (after a failed write; the events will be processed again)."""
+        self.batch = self.view.begin_batch()
