@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.problems import install_problem_handlers
-from api.routers import health, tickets
+from api.routers import agents, events, health, listing, tickets, views
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 
@@ -30,15 +30,21 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services or build_services(settings or Settings())
+        app.state.services = built = services or build_services(settings or Settings())
+        if owned and built.projections_in_process():
+            built.start_projections()
         try:
             yield
         finally:
             if owned:
-                app.state.services.close()
+                built.close()
 
     app = FastAPI(title="ledgerdesk", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(listing.router)
     app.include_router(tickets.router)
+    app.include_router(views.router)
+    app.include_router(agents.router)
+    app.include_router(events.router)
     return app

@@ -3,20 +3,42 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
 from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from domain.actors import ActorKind
 from domain.errors import DomainError
 from infrastructure.composition import Services, build_services
 from infrastructure.database import ConfigurationError, DatabaseUnavailableError
 from infrastructure.keys import Role
+from infrastructure.readmodels.rebuild import rebuild as rebuild_read_models
 from infrastructure.settings import Settings
+
+SQLITE_CROSS_PROCESS_POLL_SECONDS = 0.1
+
+
+class ReadModelName(StrEnum):
+    """Read models that `rebuild` knows."""
+
+    TICKETS = "tickets"
+
 
 app = typer.Typer(help="ledgerdesk: an event-sourced help desk.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -62,8 +84,53 @@ def serve(
     # Create tables once here: several workers creating them at once would race.
     with services_from(settings) as services:
         typer.echo(f"ledgerdesk: events in {services.database.describe()}", err=True)
+        in_process = services.projections_in_process()
     os.environ["LEDGERDESK_CREATE_TABLES"] = "false"
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    if workers == 1 or not in_process:
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+        return
+    # Several workers: one projection worker here, in the parent, instead of one per worker process.
+    os.environ["LEDGERDESK_PROJECTIONS_IN_PROCESS"] = "false"
+    with services_from(Settings(create_tables=False)) as services:
+        services.start_projections().poll_seconds = SQLITE_CROSS_PROCESS_POLL_SECONDS
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@app.command()
+def project() -> None:
+    """Run the projection worker: keep the read models up to date until stopped (SIGINT or SIGTERM)."""
+    with services_from(load_settings()) as services:
+        worker = services.start_projections()
+        typer.echo(f"ledgerdesk: projecting events of {services.database.describe()}", err=True)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        stop.wait()
+        worker.stop()
+
+
+@app.command()
+def rebuild(
+    view: Annotated[ReadModelName, typer.Argument(help="The read model to rebuild.")] = ReadModelName.TICKETS,
+) -> None:
+    """Rebuild a read model from the whole log into new tables; switch over only once caught up."""
+    with (
+        services_from(load_settings()) as services,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("events"),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        ) as bar,
+    ):
+        task = bar.add_task(f"rebuilding {view.value}", total=None)
+        done = rebuild_read_models(
+            services.desk, services.read_models, lambda at, head: bar.update(task, completed=at, total=head)
+        )
+    typer.echo(f"ledgerdesk: {view.value} rebuilt as generation {done.new_generation} up to position {done.position}")
 
 
 @keys_app.command("create")

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, TypedDict
 
-from fastapi import Depends, Header, Request, Security
+from fastapi import Depends, Header, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import ProblemError
@@ -113,3 +113,42 @@ def get_command_call(
 
 
 CommandDep = Annotated[CommandCall, Depends(get_command_call)]
+
+
+VIEW_POSITION_HEADER = "Ledgerdesk-View-Position"
+
+
+@dataclass(frozen=True, slots=True)
+class ViewRead:
+    """What a read-model endpoint needs: the read models, the caller, and read-your-writes waiting."""
+
+    services: Services
+    principal: Principal
+    response: Response
+    header_min_position: int | None
+
+    def wait(self, min_position: int | None) -> int:
+        """Wait (bounded) for the wanted log position; report in a header how far the view is."""
+        wanted = max(min_position or 0, self.header_min_position or 0)
+        read_models = self.services.read_models
+        position = (
+            read_models.wait_for(wanted, self.services.settings.read_wait_seconds) if wanted else read_models.position()
+        )
+        self.response.headers[VIEW_POSITION_HEADER] = str(position)
+        return position
+
+
+def get_view_read(
+    services: ServicesDep,
+    principal: PrincipalDep,
+    response: Response,
+    ledgerdesk_min_position: Annotated[
+        int | None,
+        Header(ge=0, description="Wait until the read model has applied this log position (read-your-writes)."),
+    ] = None,
+) -> ViewRead:
+    """Bundle what read-model endpoints need."""
+    return ViewRead(services, principal, response, ledgerdesk_min_position)
+
+
+ViewReadDep = Annotated[ViewRead, Depends(get_view_read)]

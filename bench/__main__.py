@@ -1,11 +1,18 @@
-"""Benchmarks against a throw-away PostgreSQL database, served on loopback.
+"""Benchmarks, each against a throw-away PostgreSQL database of its own, on loopback.
 
 B1 open tickets: `POST /tickets` with one API worker, driven by wrk (keep-alive connections).
-Prints a table and writes bench/results/<name>.json.
+P1 projection catch-up: BENCH_EVENTS (default 200,000) real ticket events are seeded through the
+   event store (bench/seed.py), then the projection worker brings a fresh, empty generation of the
+   read models from zero to the log's head, once per batch size (bench/catch_up.py).
+P0 raw baseline: a plain psycopg batched upsert loop over as many rows (bench/baseline.py), so
+   catch-up can be stated as a ratio of it.
+Prints two tables and writes bench/results/<name>.json. BENCH_PROFILE=1 also prints a cProfile
+of one more catch-up run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -17,6 +24,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +33,20 @@ import httpx2 as httpx
 import psycopg
 from psycopg import sql
 
+from bench.baseline import time_raw_upserts
+from bench.catch_up import profile_catch_up, time_catch_up
+from bench.seed import SeedStats, seed
+from infrastructure.composition import build_services
+from infrastructure.settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 CLI = [sys.executable, "-c", "from api.cli import main; main()"]
 PG = {"host": "127.0.0.1", "port": 5432}
+DEFAULT_EVENTS = 200_000
+CATCH_UP_BATCH_SIZES = (1000, 5000)
+RAW_ROWS_PER_TRANSACTION = 1000
+PROFILE_BATCH_SIZE = 1000
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -112,25 +131,103 @@ def bench_open_tickets(database_url: str, *, seconds: int, connections: int) -> 
     return {"name": "open_tickets_1_worker", "connections": connections, "seconds": seconds, **figures}
 
 
-def main() -> None:
-    if shutil.which("wrk") is None:
-        sys.exit("bench: needs wrk on PATH (Debian: apt-get install wrk)")
-    conn, user = admin()
+def bench_seed_and_catch_up(database_url: str, *, events: int, profile: bool) -> list[dict[str, Any]]:
+    """Seed `events` ticket events, then time catch-up into a fresh generation per batch size."""
+    services = build_services(Settings(database_url=database_url, pool_size=2, max_overflow=2))
+    try:
+        seeded = seed(services.desk, events)
+        settle(database_url)
+        results = [seed_result(seeded)]
+        generations = iter(range(2, 2 + len(CATCH_UP_BATCH_SIZES) + 1))  # generation 1 is the serving one
+        for batch_size in CATCH_UP_BATCH_SIZES:
+            results.append(time_catch_up(services, next(generations), batch_size, seeded))
+            settle(database_url)
+        if profile:
+            print(profile_catch_up(services, next(generations), PROFILE_BATCH_SIZE))
+    finally:
+        services.close()
+    return results
+
+
+def seed_result(seeded: SeedStats) -> dict[str, Any]:
+    """The seeding run as a result row."""
+    return {
+        "name": "seed_ticket_events",
+        "events": seeded.events,
+        "tickets": seeded.tickets,
+        "transactions": seeded.transactions,
+        "seconds": round(seeded.seconds, 3),
+        "store_seconds": round(seeded.store_seconds, 3),
+        "events_per_s": round(seeded.events_per_s, 1),
+    }
+
+
+def settle(database_url: str) -> None:
+    """VACUUM ANALYZE and CHECKPOINT, so each timed run starts from the same quiet state."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):  # without it, only a little noisier
+            conn.execute("CHECKPOINT")
+
+
+def with_ratios(results: list[dict[str, Any]], raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """Catch-up results with their rate as a ratio of the raw upsert loop's."""
+    for result in results:
+        if result["name"].startswith("catch_up_"):
+            result["vs_raw_upsert"] = round(result["events_per_s"] / raw["events_per_s"], 3)
+            result["raw_upsert_events_per_s"] = raw["events_per_s"]
+    return results
+
+
+@contextmanager
+def scratch_database(conn: psycopg.Connection[Any], user: str) -> Iterator[str]:
+    """A new, empty database on 127.0.0.1, dropped afterwards; yields its URL."""
     name = f"ledgerdesk_bench_{uuid.uuid4().hex[:8]}"
     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        url = f"postgresql://{user}@127.0.0.1:5432/{name}"
-        results = [bench_open_tickets(url, seconds=int(os.environ.get("BENCH_SECONDS", "10")), connections=8)]
+        yield f"postgresql://{user}@127.0.0.1:5432/{name}"
     finally:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    RESULTS.mkdir(parents=True, exist_ok=True)
+
+
+def print_http_table(results: list[dict[str, Any]]) -> None:
     print(f"{'benchmark':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
     for result in results:
-        (RESULTS / f"{result['name']}.json").write_text(json.dumps(result, indent=2) + "\n")
         print(
             f"{result['name']:<28}{result['requests_per_s']:>10.0f}{result['p50_ms']:>10.1f}"
             f"{result['p99_ms']:>10.1f}{result['non_2xx']:>10.0f}"
         )
+
+
+def print_events_table(results: list[dict[str, Any]]) -> None:
+    print(f"{'benchmark':<28}{'events':>10}{'seconds':>10}{'events/s':>10}{'vs raw':>10}")
+    for result in results:
+        ratio = f"{result['vs_raw_upsert']:.2f}x" if "vs_raw_upsert" in result else ""
+        print(
+            f"{result['name']:<28}{result['events']:>10}{result['seconds']:>10.1f}"
+            f"{result['events_per_s']:>10.0f}{ratio:>10}"
+        )
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("bench: needs wrk on PATH (Debian: apt-get install wrk)")
+    events = int(os.environ.get("BENCH_EVENTS", str(DEFAULT_EVENTS)))
+    profile = os.environ.get("BENCH_PROFILE", "") not in {"", "0"}
+    conn, user = admin()
+    with scratch_database(conn, user) as url:
+        http = [bench_open_tickets(url, seconds=int(os.environ.get("BENCH_SECONDS", "10")), connections=8)]
+    with scratch_database(conn, user) as url:
+        projection = bench_seed_and_catch_up(url, events=events, profile=profile)
+    with scratch_database(conn, user) as url:
+        raw = time_raw_upserts(url, events, per_transaction=RAW_ROWS_PER_TRANSACTION)
+    projection = [*with_ratios(projection, raw), raw]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for result in [*http, *projection]:
+        (RESULTS / f"{result['name']}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print_http_table(http)
+    print()
+    print_events_table(projection)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,234 @@
+"""Query parameters and bodies of the read-model endpoints (lists, queues, workload, saved views, feed)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.values import Priority
+from domain.workflow import Status
+from infrastructure.readmodels.queries import Sort
+from projections.tickets import SavedViewRow, TicketRow
+
+LIMIT_MAX = 500
+
+
+class ReadQuery(BaseModel):
+    """Parameters every read-model endpoint takes. Unknown parameters are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_position: int | None = Field(
+        default=None,
+        ge=0,
+        description="Wait (briefly) until the read model has applied this log position, e.g. the "
+        "`Ledgerdesk-Position` of your last command. Also accepted as the `Ledgerdesk-Min-Position` header.",
+    )
+
+
+class TicketFilters(BaseModel):
+    """Filters of ticket lists (also what a saved view stores)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: list[Status] = Field(default_factory=list, description="Any of these statuses (repeat the parameter).")
+    priority: list[Priority] = Field(default_factory=list)
+    type: list[str] = Field(default_factory=list)
+    tag: list[str] = Field(default_factory=list, description="Tickets carrying all of these tags.")
+    requester_id: str | None = None
+    organisation: str | None = None
+    channel: str | None = None
+    q: str | None = Field(default=None, max_length=200, description="Case-insensitive text in the title.")
+
+
+class PageParams(ReadQuery):
+    """Paging of a list."""
+
+    after: str | None = Field(default=None, description="The `next_cursor` of the previous page.")
+    limit: int = Field(default=50, ge=1, le=LIMIT_MAX)
+
+
+class QueueQuery(TicketFilters, PageParams):
+    """A queue: unsolved tickets unless `status` says otherwise, most urgent first by default."""
+
+    sort: Sort = Sort.PRIORITY
+
+
+class UnassignedQueueQuery(QueueQuery):
+    """The unassigned queue, optionally of one group."""
+
+    group: str | None = Field(default=None, description="Only this group's unassigned tickets.")
+
+
+class TicketListQuery(QueueQuery):
+    """A search over all tickets of the tenant, newest first by default."""
+
+    sort: Sort = Sort.NEWEST
+    group: str | None = None
+    assignee: str | None = None
+    unassigned: bool = Field(default=False, description="Only tickets without an assignee.")
+
+
+class TicketSummary(BaseModel):
+    """A ticket as the list read model holds it."""
+
+    id: UUID
+    title: str
+    status: str
+    priority: str
+    type: str | None
+    group: str | None
+    assignee: str | None
+    requester_id: str
+    organisation: str | None
+    channel: str
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    solved_at: datetime | None
+    closed_at: datetime | None
+    reopen_count: int
+    public_comments: int
+    internal_notes: int
+    first_agent_reply_at: datetime | None
+    last_requester_activity_at: datetime | None
+    version: int
+
+    @classmethod
+    def from_row(cls, row: TicketRow) -> TicketSummary:
+        """The public form of a read-model row."""
+        return cls(
+            id=row.ticket_id,
+            title=row.title,
+            status=row.status,
+            priority=row.priority,
+            type=row.ticket_type,
+            group=row.group,
+            assignee=row.assignee,
+            requester_id=row.requester_id,
+            organisation=row.organisation,
+            channel=row.channel,
+            tags=row.tags,
+            custom_fields=row.custom_fields,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            solved_at=row.solved_at,
+            closed_at=row.closed_at,
+            reopen_count=row.reopen_count,
+            public_comments=row.public_comments,
+            internal_notes=row.internal_notes,
+            first_agent_reply_at=row.first_agent_reply_at,
+            last_requester_activity_at=row.last_requester_activity_at,
+            version=row.version,
+        )
+
+
+class TicketPage(BaseModel):
+    """One page of tickets."""
+
+    items: list[TicketSummary]
+    next_cursor: str | None = Field(description="Pass as `after` for the next page; null on the last page.")
+    next: str | None = Field(description="The next page's URL; null on the last page.")
+    view_position: int = Field(description="The log position the read model had applied when it answered.")
+
+
+class SolvedDay(BaseModel):
+    """Tickets an agent solved on one day (UTC)."""
+
+    day: date
+    solved: int
+
+
+class WorkloadPublic(BaseModel):
+    """An agent's unsolved tickets by status, and tickets solved per day."""
+
+    agent: str
+    new: int
+    open: int
+    pending: int
+    on_hold: int
+    solved_per_day: list[SolvedDay]
+    view_position: int
+
+
+class WorkloadQuery(ReadQuery):
+    """How many days of solved counts to show."""
+
+    days: int = Field(default=30, ge=1, le=366)
+
+
+class SavedViewCreate(BaseModel):
+    """A named set of ticket-list filters, shared within the tenant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64, examples=["vip-network"])
+    filters: TicketFilters
+    group: str | None = None
+    assignee: str | None = None
+    unassigned: bool = False
+
+
+class SavedViewPublic(BaseModel):
+    """A saved view."""
+
+    id: UUID
+    name: str
+    filters: dict[str, Any]
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: SavedViewRow) -> SavedViewPublic:
+        """The public form of a saved-view row."""
+        return cls(
+            id=row.view_id, name=row.name, filters=row.filters, created_by=row.created_by, created_at=row.created_at
+        )
+
+
+class SavedViewList(BaseModel):
+    """The tenant's saved views."""
+
+    items: list[SavedViewPublic]
+    view_position: int
+
+
+class FeedQuery(ReadQuery):
+    """Paging of the event feed."""
+
+    after: str | None = Field(default=None, description="The `next_cursor` of the previous page; omit to start.")
+    limit: int = Field(default=100, ge=1, le=LIMIT_MAX)
+
+
+class FeedActor(BaseModel):
+    """Who recorded an event."""
+
+    id: str
+    kind: str
+
+
+class FeedItem(BaseModel):
+    """One event of the global log."""
+
+    position: int = Field(description="The event's position in the global log; strictly increasing.")
+    ticket_id: UUID | None = Field(description="The ticket the event belongs to; null for other aggregates.")
+    aggregate_id: UUID = Field(description="The aggregate the event belongs to (a ticket or a saved view).")
+    aggregate_version: int
+    type: str = Field(description="The event type, e.g. Ticket.Assigned.")
+    actor: FeedActor
+    via: str
+    at: datetime
+    payload: dict[str, Any]
+
+
+class FeedPage(BaseModel):
+    """A page of the event feed, oldest first."""
+
+    items: list[FeedItem]
+    next_cursor: str = Field(description="Store it; pass it as `after` to continue exactly after this page.")
+    next: str
+    view_position: int

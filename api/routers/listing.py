@@ -1,0 +1,100 @@
+"""Ticket lists and queues, read from the `tickets` read model (never from rehydrated tickets)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from api.deps import ViewRead, ViewReadDep
+from api.problems import problem_responses
+from api.read_schemas import (
+    QueueQuery,
+    TicketFilters,
+    TicketListQuery,
+    TicketPage,
+    TicketSummary,
+    UnassignedQueueQuery,
+)
+from domain import values
+from domain.actors import identifier
+from infrastructure.readmodels.queries import UNASSIGNED, Page, TicketFilter, Unassigned
+from projections.tickets import UNSOLVED
+
+router = APIRouter(tags=["lists and queues"])
+_READ_ERRORS = problem_responses(401, 422)
+
+
+def _filter(
+    tenant: str,
+    filters: TicketFilters,
+    *,
+    default_statuses: tuple[str, ...] = (),
+    group: str | None = None,
+    assignee: str | Unassigned | None = None,
+) -> TicketFilter:
+    return TicketFilter(
+        tenant=tenant,
+        statuses=tuple(s.value for s in filters.status) or default_statuses,
+        priorities=tuple(p.value for p in filters.priority),
+        types=tuple(values.slug(t, "type") for t in filters.type),
+        tags=tuple(values.slug(t, "tag") for t in filters.tag),
+        requester_id=filters.requester_id,
+        organisation=filters.organisation,
+        channel=filters.channel,
+        group=group,
+        assignee=assignee,
+        text=filters.q,
+    )
+
+
+def _page(request: Request, page: Page, view_position: int) -> TicketPage:
+    next_url = None
+    if page.next_cursor is not None:
+        next_url = str(request.url.include_query_params(after=page.next_cursor))
+    return TicketPage(
+        items=[TicketSummary.from_row(row) for row in page.rows],
+        next_cursor=page.next_cursor,
+        next=next_url,
+        view_position=view_position,
+    )
+
+
+def _read(read: ViewRead, request: Request, query: QueueQuery, where: TicketFilter) -> TicketPage:
+    position = read.wait(query.min_position)
+    queries = read.services.read_models.queries()
+    page = queries.list_tickets(where, sort=query.sort, limit=query.limit, after=query.after)
+    if page.next_cursor is not None:
+        read.response.headers["Link"] = f'<{request.url.include_query_params(after=page.next_cursor)}>; rel="next"'
+    return _page(request, page, position)
+
+
+@router.get("/tickets", response_model=TicketPage, responses=_READ_ERRORS)
+def list_tickets(query: Annotated[TicketListQuery, Query()], read: ViewReadDep, request: Request) -> TicketPage:
+    """Search the tenant's tickets with filters; newest first unless `sort` says otherwise. Cursor-paginated."""
+    assignee: str | Unassigned | None = UNASSIGNED if query.unassigned else query.assignee
+    where = _filter(read.principal.tenant, query, group=query.group, assignee=assignee)
+    return _read(read, request, query, where)
+
+
+@router.get("/queues/groups/{group}", response_model=TicketPage, responses=_READ_ERRORS)
+def group_queue(group: str, query: Annotated[QueueQuery, Query()], read: ViewReadDep, request: Request) -> TicketPage:
+    """A group's unsolved tickets (assigned or not), most urgent first."""
+    where = _filter(read.principal.tenant, query, default_statuses=UNSOLVED, group=identifier(group, "group"))
+    return _read(read, request, query, where)
+
+
+@router.get("/queues/assignees/{agent}", response_model=TicketPage, responses=_READ_ERRORS)
+def agent_queue(agent: str, query: Annotated[QueueQuery, Query()], read: ViewReadDep, request: Request) -> TicketPage:
+    """An agent's unsolved tickets, most urgent first."""
+    where = _filter(read.principal.tenant, query, default_statuses=UNSOLVED, assignee=identifier(agent, "agent"))
+    return _read(read, request, query, where)
+
+
+@router.get("/queues/unassigned", response_model=TicketPage, responses=_READ_ERRORS)
+def unassigned_queue(
+    query: Annotated[UnassignedQueueQuery, Query()], read: ViewReadDep, request: Request
+) -> TicketPage:
+    """Unsolved tickets nobody is assigned to, most urgent first (optionally of one group)."""
+    where = _filter(read.principal.tenant, query, default_statuses=UNSOLVED, group=query.group, assignee=UNASSIGNED)
+    return _read(read, request, query, where)

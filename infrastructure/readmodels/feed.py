@@ -1,0 +1,108 @@
+"""The event feed: the global log in recording order, one tenant's events, resumable from a cursor.
+
+A client that stores the last cursor never misses or repeats an event: positions are the log's
+notification ids, which PostgreSQL commits in increasing order (eventsourcing locks the events
+table for each insert, so no id can become visible after a larger one) and SQLite writes one
+transaction at a time. A page reads only up to the position the ticket read model has applied,
+because the read model is what tells a ticket event's tenant; the cursor moves past every event
+read, shown or not, so other tenants' events are never read twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.errors import InvalidValueError
+from domain.helpdesk import HelpDesk
+from domain.saved_view import SavedView
+from infrastructure.readmodels.store import ReadModels
+
+_BASE_FIELDS = {"originator_id", "originator_version", "originator_topic", "timestamp", "actor_id", "actor_kind", "via"}
+_CURSOR_PREFIX = "p1:"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One event as the feed shows it."""
+
+    position: int
+    aggregate_id: UUID
+    aggregate_version: int
+    type: str
+    actor_id: str
+    actor_kind: str
+    via: str
+    at: datetime
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """Entries of one page and the position to continue after."""
+
+    entries: list[FeedEntry]
+    after: int
+    view_position: int
+
+
+def encode_position(position: int) -> str:
+    """An opaque cursor for a log position."""
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{position}".encode()).decode().rstrip("=")
+
+
+def decode_position(cursor: str) -> int:
+    """The log position in a cursor."""
+    try:
+        text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
+        if text.startswith(_CURSOR_PREFIX) and (position := int(text.removeprefix(_CURSOR_PREFIX))) >= 0:
+            return position
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        pass
+    msg = "the cursor is not a feed cursor; start again without 'after'"
+    raise InvalidValueError(msg)
+
+
+class EventFeed:
+    """Pages of one tenant's events from the global log."""
+
+    def __init__(self, desk: HelpDesk, read_models: ReadModels) -> None:
+        self.desk = desk
+        self.read_models = read_models
+
+    def page(self, tenant: str, *, after: int, limit: int) -> FeedPage:
+        """Up to `limit` events after `after`, of which those of `tenant` are returned."""
+        view_position = self.read_models.position()
+        notifications = self.desk.recorder.select_notifications(
+            start=after, limit=limit, stop=view_position, inclusive_of_start=False
+        )
+        if not notifications:
+            return FeedPage([], after, view_position)
+        events: list[Any] = [self.desk.mapper.to_domain_event(n) for n in notifications]
+        ticket_ids = {e.originator_id for e in events if not isinstance(e, SavedView.Created)}
+        tenants = self.read_models.queries().tenants_of(ticket_ids)
+        entries = [
+            _entry(notification.id, event)
+            for notification, event in zip(notifications, events, strict=True)
+            if (event.tenant if isinstance(event, SavedView.Created) else tenants.get(event.originator_id)) == tenant
+        ]
+        return FeedPage(entries, notifications[-1].id, view_position)
+
+
+def _entry(position: int, event: Any) -> FeedEntry:
+    kind = type(event)
+    return FeedEntry(
+        position=position,
+        aggregate_id=event.originator_id,
+        aggregate_version=event.originator_version,
+        type=kind.__qualname__,
+        actor_id=event.actor_id,
+        actor_kind=event.actor_kind,
+        via=event.via,
+        at=event.timestamp,
+        payload={k: v for k, v in event.__dict__.items() if k not in _BASE_FIELDS},
+    )
