@@ -73,19 +73,28 @@ class SavedViewRow:
 
 @dataclass
 class Batch:
-    """What a batch of events changed, for the view to write in one transaction."""
+    """What a batch of events changed, for the view to write in one transaction.
 
+    `after` is the tracking position the batch continues from: the view writes the batch only if
+    the stored position is still exactly that, so two workers can never both apply an event.
+    """
+
+    after: int = 0
     tickets: dict[UUID, TicketRow] = field(default_factory=dict)
     solved: dict[tuple[str, str, date], int] = field(default_factory=dict)  # (tenant, agent, day) -> count
     saved_views: list[SavedViewRow] = field(default_factory=list)
+
+
+class BatchConflictError(Exception):
+    """Another worker moved the tracking position since this batch was read; the batch is void."""
 
 
 class TicketsView(TrackingRecorder, ABC):
     """Where the ticket read models live. Implemented for SQLite and PostgreSQL in infrastructure."""
 
     @abstractmethod
-    def begin_batch(self) -> Batch:
-        """Start collecting the changes of a batch of events."""
+    def begin_batch(self, after: int) -> Batch:
+        """Start collecting the changes of a batch of events read after position `after`."""
 
     @abstractmethod
     def load_tickets(self, batch: Batch, ticket_ids: set[UUID]) -> None:
@@ -93,7 +102,10 @@ class TicketsView(TrackingRecorder, ABC):
 
     @abstractmethod
     def commit_batch(self, batch: Batch, tracking: Tracking) -> None:
-        """Write the batch's changes and its tracking position in one transaction."""
+        """Write the batch's changes and its tracking position in one transaction.
+
+        Raises BatchConflictError, writing nothing, unless the stored position is `batch.after`.
+        """
 
 
 class TicketsProjection(Projection[TicketsView]):
@@ -104,7 +116,11 @@ class TicketsProjection(Projection[TicketsView]):
 
     def __init__(self, view: TicketsView) -> None:
         super().__init__(view)
-        self.batch = view.begin_batch()
+        self.batch = view.begin_batch(0)
+
+    def start_batch(self, after: int) -> None:
+        """Begin a batch of the events recorded after position `after`."""
+        self.batch = self.view.begin_batch(after)
 
     def row(self, event: Ticket.Event, tracking: Tracking) -> TicketRow:
         """The working copy of the event's ticket, stamped with the event's version and position."""
@@ -217,10 +233,10 @@ class TicketsProjection(Projection[TicketsView]):
         )
 
     def flush(self, tracking: Tracking) -> None:
-        """Write what the events since the last flush changed, with `tracking`, and start a new batch."""
+        """Write what the batch changed, with `tracking`, and begin the next batch after it."""
         self.view.commit_batch(self.batch, tracking)
-        self.batch = self.view.begin_batch()
+        self.batch = self.view.begin_batch(tracking.notification_id)
 
     def discard(self) -> None:
-        """Forget unwritten changes (after a failed write; the events will be processed again)."""
-        self.batch = self.view.begin_batch()
+        """Forget unwritten changes (after a failed write; the events will be read again)."""
+        self.batch = self.view.begin_batch(self.batch.after)

@@ -22,7 +22,7 @@ def feed(query: Annotated[FeedQuery, Query()], read: ViewReadDep, request: Reque
     position order. A page may hold fewer than `limit` items (or none) while the cursor still moves
     on; an empty page with an unchanged cursor means you are at the head.
     """
-    position = read.wait(query.min_position)
+    read.wait(query.min_position)
     after = 0 if query.after is None else decode_position(query.after)
     page = EventFeed(read.services.desk, read.services.read_models).page(
         read.principal.tenant, after=after, limit=query.limit
@@ -43,4 +43,4 @@ def feed(query: Annotated[FeedQuery, Query()], read: ViewReadDep, request: Reque
         for e in page.entries
     ]
     next_url = str(request.url.include_query_params(after=cursor))
-    return FeedPage(items=items, next_cursor=cursor, next=next_url, view_position=position)
+    return FeedPage(items=items, next_cursor=cursor, next=next_url, view_position=page.view_position)

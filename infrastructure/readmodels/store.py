@@ -15,6 +15,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
@@ -99,7 +101,7 @@ class ReadModels:
             if view is None:
                 view = self._open(generation)
                 if self.settings.create_tables if create is None else create:
-                    view.create_table()
+                    _create_tables(view)
                 self._views[generation] = view
             return view
 
@@ -194,3 +196,16 @@ class ReadModels:
             table = f'"{datastore.schema}".ledgerdesk_read_models'
             return Generations(lambda: datastore.transaction(commit=True), POSTGRES.placeholder, table)
         return Generations(lambda: datastore.transaction(commit=True), SQLITE.placeholder, "ledgerdesk_read_models")
+
+
+def _create_tables(view: SqlTicketsView, attempts: int = 5) -> None:
+    """Create a generation's tables; two processes doing it at once on PostgreSQL can collide, so retry."""
+    for attempt in range(attempts):
+        try:
+            view.create_table()
+        except (psycopg.Error, PersistenceError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+        else:
+            return

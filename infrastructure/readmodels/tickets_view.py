@@ -18,7 +18,7 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed
 
 from infrastructure.readmodels.dialect import POSTGRES, SQLITE, Dialect
-from projections.tickets import Batch, SavedViewRow, TicketRow, TicketsView
+from projections.tickets import Batch, BatchConflictError, SavedViewRow, TicketRow, TicketsView
 
 TICKET_COLUMNS = (
     "ticket_id",
@@ -200,9 +200,9 @@ class SqlTicketsView(TicketsView):
         def create_table(self) -> None:
             """Create the tracking table and the read-model tables."""
 
-    def begin_batch(self) -> Batch:
-        """An empty batch."""
-        return Batch()
+    def begin_batch(self, after: int) -> Batch:
+        """An empty batch continuing from position `after`."""
+        return Batch(after=after)
 
     def load_tickets(self, batch: Batch, ticket_ids: set[UUID]) -> None:
         """Load stored rows of these tickets into the batch, in chunks of SELECT_CHUNK ids."""
@@ -223,10 +223,26 @@ class SqlTicketsView(TicketsView):
     def commit_batch(self, batch: Batch, tracking: Tracking) -> None:
         """Upsert the batch's rows and record `tracking`, in one transaction."""
         with self.datastore.transaction(commit=True) as cursor:
+            self._claim(cursor, batch.after, tracking.application_name)
             self._write_tickets(cursor, list(batch.tickets.values()))
             self._write_solved(cursor, batch)
             self._write_saved_views(cursor, batch.saved_views)
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]  # from the recorder mixin
+
+    def _claim(self, cursor: Any, after: int, application_name: str) -> None:
+        """Fail unless the stored position is still `after` (compare-and-set, inside the write transaction)."""
+        if self.dialect.is_postgres:
+            # Serialise this generation's committers, so the check below cannot race (even with no row yet).
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [self.names.table("tracking")])
+        cursor.execute(
+            f"SELECT MAX(notification_id) AS position FROM {self.names.table('tracking')} "
+            f"WHERE application_name = {self.dialect.placeholder}",
+            [application_name],
+        )
+        stored = cursor.fetchone()["position"]
+        if (stored or 0) != after:
+            msg = f"the read model moved from position {after} to {stored} meanwhile"
+            raise BatchConflictError(msg)
 
     def _write_tickets(self, cursor: Any, rows: list[TicketRow]) -> None:
         if not rows:

@@ -2,8 +2,9 @@
 
 Each batch (up to `batch_size` events) is folded in memory and written, with one tracking row
 for its last position, in one transaction. A crash loses at most an unwritten batch, which is
-read again from the stored tracking position; a batch that another worker already applied fails
-its tracking write and is discarded.
+read again from the stored tracking position. The write succeeds only if the stored position is
+still the one the batch was read after (compare-and-set under a lock), so when two workers
+overlap, one writes and the other discards its batch and reads again: no event applied twice.
 
 New events are noticed without polling delay: in this process through the application's save
 hook, across processes on PostgreSQL through LISTEN on the channel eventsourcing NOTIFYs on each
@@ -18,14 +19,14 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import Tracking
 
 from domain.helpdesk import HelpDesk
 from domain.ticket import Ticket
 from infrastructure.database import Backend
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.tickets_view import SqlTicketsView
-from projections.tickets import TicketsProjection
+from projections.tickets import BatchConflictError, TicketsProjection
 
 log = logging.getLogger("ledgerdesk.projections")
 
@@ -68,13 +69,15 @@ class ProjectionWorker:
         if not notifications:
             return 0
         events: list[Any] = [self.desk.mapper.to_domain_event(n) for n in notifications]
+        projection.start_batch(start)
         try:
             view.load_tickets(projection.batch, {e.originator_id for e in events if not isinstance(e, Ticket.Opened)})
             for event, notification in zip(events, notifications, strict=True):
                 projection.process_event(event, Tracking(self.desk.name, notification.id))
             projection.flush(Tracking(self.desk.name, notifications[-1].id))
-        except IntegrityError:
-            # Another worker applied these events first; start again from the stored position.
+        except BatchConflictError:
+            # Another worker applied (some of) these events first; read again from the stored position.
+            log.info("another worker advanced the read model; re-reading from its position")
             projection.discard()
             return 0
         except BaseException:
