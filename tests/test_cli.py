@@ -13,6 +13,9 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
+from domain.actors import Actor, ActorKind
+from infrastructure.composition import build_services
+from infrastructure.readmodels.queries import Sort, TicketFilter
 from infrastructure.settings import Settings
 
 CLI = [sys.executable, "-c", "from api.cli import main; main()"]
@@ -29,6 +32,18 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _wait_healthy(base: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -83,15 +98,7 @@ def test_serve_answers_on_loopback(sql_settings: Settings, tmp_path: Path, worke
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.1)
+        _wait_healthy(base, tmp_path / "serve.log")
         auth = {"Authorization": f"Bearer {secret}"}
         for _ in range(4):  # several requests, so more than one worker may answer
             created = httpx.post(f"{base}/tickets", json={"title": "hi", "requester_id": "bob"}, headers=auth)
@@ -101,3 +108,66 @@ def test_serve_answers_on_loopback(sql_settings: Settings, tmp_path: Path, worke
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
+
+
+def test_rebuild_switches_to_a_new_generation(sql_settings: Settings) -> None:
+    env = _env(sql_settings)
+    services = build_services(sql_settings)
+    try:
+        ticket = services.desk.open_ticket(
+            tenant="acme", title="hi", requester_id="bob", by=Actor("alice", ActorKind.AGENT), via="api"
+        )
+        services.desk.assign(ticket.ticket_id, group="it", by=Actor("alice", ActorKind.AGENT), via="api")
+    finally:
+        services.close()
+    for generation in (2, 3):
+        done = _run("rebuild", "tickets", env=env)
+        assert done.returncode == 0, done.stderr
+        assert f"rebuilt as generation {generation} up to position 2" in done.stdout
+    services = build_services(sql_settings)
+    try:
+        assert services.read_models.active_generation(fresh=True) == 3
+        rows = services.read_models.queries().list_tickets(TicketFilter(tenant="acme"), sort=Sort.NEWEST, limit=10)
+        assert [(r.title, r.group) for r in rows.rows] == [("hi", "it")]
+    finally:
+        services.close()
+    assert _run("rebuild", "sla", env=env).returncode == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sql_settings", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_production_shape_api_workers_and_a_projection_worker(sql_settings: Settings, tmp_path: Path) -> None:
+    env = _env(sql_settings)
+    secret = _run("keys", "create", "--actor", "alice", "--role", "agent", "--tenant", "acme", env=env)
+    auth = {"Authorization": f"Bearer {secret.stdout.strip().splitlines()[-1]}"}
+    port = _free_port()
+    logs = [(tmp_path / name).open("w") for name in ("serve.log", "project.log")]
+    processes = [
+        subprocess.Popen(
+            [*CLI, "serve", "--port", str(port), "--workers", "2"],
+            env={**os.environ, **env},
+            stdout=logs[0],
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen([*CLI, "project"], env={**os.environ, **env}, stdout=logs[1], stderr=subprocess.STDOUT),
+    ]
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_healthy(base, tmp_path / "serve.log")
+        positions = []
+        for n in range(6):
+            created = httpx.post(f"{base}/tickets", json={"title": f"t{n}", "requester_id": "bob"}, headers=auth)
+            assert created.status_code == 201, created.text
+            positions.append(int(created.headers["ledgerdesk-position"]))
+        queue = httpx.get(
+            f"{base}/queues/unassigned", params={"min_position": max(positions)}, headers=auth, timeout=10
+        )
+        assert queue.status_code == 200
+        assert sorted(t["title"] for t in queue.json()["items"]) == [f"t{n}" for n in range(6)]
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=30)
+        for log in logs:
+            log.close()
