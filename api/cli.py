@@ -18,10 +18,12 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
+from rich.text import Text
 
 from domain.actors import ActorKind
 from domain.errors import DomainError
@@ -38,6 +40,14 @@ class ReadModelName(StrEnum):
     """Read models that `rebuild` knows."""
 
     TICKETS = "tickets"
+
+
+class EventRateColumn(ProgressColumn):
+    """Events applied per second."""
+
+    def render(self, task: Task) -> Text:
+        """The task's current rate, or a dash before there is one."""
+        return Text("-" if task.speed is None else f"{task.speed:,.0f} events/s")
 
 
 app = typer.Typer(help="ledgerdesk: an event-sourced help desk.", no_args_is_help=True, add_completion=False)
@@ -121,7 +131,7 @@ def rebuild(
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("events"),
-            TransferSpeedColumn(),
+            EventRateColumn(),
             TimeRemainingColumn(),
             console=Console(stderr=True),
         ) as bar,
