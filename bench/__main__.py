@@ -42,7 +42,7 @@ from infrastructure.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 CLI = [sys.executable, "-c", "from api.cli import main; main()"]
-PG = {"host": "127.0.0.1", "port": 5432}
+PG: dict[str, Any] = {"host": "127.0.0.1", "port": 5432}
 DEFAULT_EVENTS = 200_000
 CATCH_UP_BATCH_SIZES = (1000, 5000)
 RAW_ROWS_PER_TRANSACTION = 1000
@@ -138,12 +138,12 @@ def bench_seed_and_catch_up(database_url: str, *, events: int, profile: bool) ->
         seeded = seed(services.desk, events)
         settle(database_url)
         results = [seed_result(seeded)]
-        generations = iter(range(2, 2 + len(CATCH_UP_BATCH_SIZES) + 1))  # generation 1 is the serving one
-        for batch_size in CATCH_UP_BATCH_SIZES:
-            results.append(time_catch_up(services, next(generations), batch_size, seeded))
+        # Generation 1 is the serving one (left empty); each run fills a fresh generation of its own.
+        for generation, batch_size in enumerate(CATCH_UP_BATCH_SIZES, start=2):
+            results.append(time_catch_up(services, generation, batch_size, seeded))
             settle(database_url)
         if profile:
-            print(profile_catch_up(services, next(generations), PROFILE_BATCH_SIZE))
+            print(profile_catch_up(services, 2 + len(CATCH_UP_BATCH_SIZES), PROFILE_BATCH_SIZE))
     finally:
         services.close()
     return results

@@ -31,7 +31,7 @@ AGENTS = 40
 REQUESTERS = 5000
 CHANNELS = ("web", "email", "phone", "chat")
 PRIORITIES = (Priority.NORMAL, Priority.NORMAL, Priority.HIGH, Priority.LOW, Priority.URGENT)
-TAG_SETS = (["printer"], ["vpn", "remote"], ["laptop"], ["invoice"], ["access", "badge"], [])
+TAG_SETS: tuple[list[str], ...] = (["printer"], ["vpn", "remote"], ["laptop"], ["invoice"], ["access", "badge"], [])
 DISPATCHER = Actor("dispatcher", ActorKind.AGENT)
 
 

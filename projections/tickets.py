@@ -81,6 +81,7 @@ class Batch:
 
     after: int = 0
     tickets: dict[UUID, TicketRow] = field(default_factory=dict)
+    retagged: set[UUID] = field(default_factory=set)  # tickets whose tag rows must be rewritten
     solved: dict[tuple[str, str, date], int] = field(default_factory=dict)  # (tenant, agent, day) -> count
     saved_views: list[SavedViewRow] = field(default_factory=list)
 
@@ -161,6 +162,8 @@ class TicketsProjection(Projection[TicketsView]):
             version=event.originator_version,
             position=tracking.notification_id,
         )
+        if event.tags:
+            self.batch.retagged.add(event.originator_id)
 
     @process_event.register
     def _(self, event: Ticket.Assigned, tracking: Tracking) -> None:
@@ -210,6 +213,7 @@ class TicketsProjection(Projection[TicketsView]):
     @process_event.register
     def _(self, event: Ticket.TagsChanged, tracking: Tracking) -> None:
         self.row(event, tracking).tags = list(event.new_tags)
+        self.batch.retagged.add(event.originator_id)
 
     @process_event.register
     def _(self, event: Ticket.CustomFieldChanged, tracking: Tracking) -> None:

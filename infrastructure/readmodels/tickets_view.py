@@ -225,6 +225,7 @@ class SqlTicketsView(TicketsView):
         with self.datastore.transaction(commit=True) as cursor:
             self._claim(cursor, batch.after, tracking.application_name)
             self._write_tickets(cursor, list(batch.tickets.values()))
+            self._write_tags(cursor, [batch.tickets[i] for i in batch.retagged])
             self._write_solved(cursor, batch)
             self._write_saved_views(cursor, batch.saved_views)
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]  # from the recorder mixin
@@ -254,6 +255,11 @@ class SqlTicketsView(TicketsView):
             f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}",
             [_ticket_values(d, r) for r in rows],
         )
+
+    def _write_tags(self, cursor: Any, rows: list[TicketRow]) -> None:
+        if not rows:
+            return
+        d, n = self.dialect, self.names
         ids = [(d.uuid(r.ticket_id),) for r in rows]
         cursor.executemany(f"DELETE FROM {n.tags} WHERE ticket_id = {d.placeholder}", ids)
         tags = [(d.uuid(r.ticket_id), tag, r.tenant) for r in rows for tag in r.tags]

@@ -41,7 +41,7 @@ class ProjectionWorker:
         desk: HelpDesk,
         read_models: ReadModels,
         *,
-        batch_size: int = 1000,
+        batch_size: int = 2000,
         poll_seconds: float = 1.0,
         generation: int | None = None,
     ) -> None:
@@ -71,7 +71,8 @@ class ProjectionWorker:
         events: list[Any] = [self.desk.mapper.to_domain_event(n) for n in notifications]
         projection.start_batch(start)
         try:
-            view.load_tickets(projection.batch, {e.originator_id for e in events if not isinstance(e, Ticket.Opened)})
+            opened = {e.originator_id for e in events if isinstance(e, Ticket.Opened)}
+            view.load_tickets(projection.batch, {e.originator_id for e in events} - opened)
             for event, notification in zip(events, notifications, strict=True):
                 projection.process_event(event, Tracking(self.desk.name, notification.id))
             projection.flush(Tracking(self.desk.name, notifications[-1].id))
@@ -87,16 +88,15 @@ class ProjectionWorker:
         return len(notifications)
 
     def catch_up(self, progress: Progress | None = None) -> int:
-        """Apply batches until the log's current head is reached; return the position reached."""
+        """Apply batches until the log's head (as it was on entry) is reached; return the position reached."""
         head = self.desk.recorder.max_notification_id() or 0
-        position = self._projection().view.max_tracking_id(self.desk.name) or 0
-        while position < head:
-            if self.run_once() == 0 and (self._projection().view.max_tracking_id(self.desk.name) or 0) >= head:
-                break
+        while True:
             position = self._projection().view.max_tracking_id(self.desk.name) or 0
             if progress is not None:
                 progress(position, head)
-        return position
+            if position >= head:
+                return position
+            self.run_once()
 
     # --- running in the background --------------------------------------------------------------
 
