@@ -104,6 +104,13 @@ def test_serve_answers_on_loopback(sql_settings: Settings, tmp_path: Path, worke
             created = httpx.post(f"{base}/tickets", json={"title": "hi", "requester_id": "bob"}, headers=auth)
             assert created.status_code == 201, created.text
             assert httpx.get(f"{base}{created.headers['location']}", headers=auth).status_code == 200
+        assert httpx.get(f"{base}/events", headers=auth).status_code == 200
+        if not sql_settings.database_url.startswith("sqlite"):
+            return  # on PostgreSQL the projection worker is a process of its own (tested below)
+        position = created.headers["ledgerdesk-position"]
+        queue = httpx.get(f"{base}/queues/unassigned", params={"min_position": position}, headers=auth, timeout=10)
+        assert queue.status_code == 200, queue.text
+        assert [t["title"] for t in queue.json()["items"]] == ["hi"] * 4
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

@@ -84,13 +84,14 @@ class ReadModels:
         self.database = database
         self.settings = settings
         self.generations = self._generations()
-        if settings.create_tables:
-            self.generations.create_table()
         self._views: dict[int, SqlTicketsView] = {}
         self._lock = threading.Lock()
         self._pointer = (0.0, 0)  # (read at, generation)
         self._advanced = threading.Condition()
         self._memory_name = uuid.uuid4().hex
+        if settings.create_tables:
+            self.generations.create_table()
+            self.view(self.active_generation(fresh=True))  # creates the serving generation's tables
 
     # --- generations ---------------------------------------------------------------------
 
