@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
@@ -20,6 +25,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -27,6 +33,15 @@ from rich.text import Text
 
 from domain.actors import ActorKind
 from domain.errors import DomainError
+from infrastructure.audit.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    check_signature,
+    private_key_from_text,
+    public_key_from_text,
+    public_text,
+)
+from infrastructure.audit.log import AuditLog, AuditUnavailableError
 from infrastructure.composition import Services, build_services
 from infrastructure.database import ConfigurationError, DatabaseUnavailableError
 from infrastructure.keys import Role
@@ -53,6 +68,16 @@ class EventRateColumn(ProgressColumn):
 app = typer.Typer(help="ledgerdesk: an event-sourced help desk.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(help="Audit the event log: verify its hash chain, sign checkpoints.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@contextmanager
+def _progress(description: str) -> Iterator[tuple[Progress, TaskID]]:
+    """A progress bar on standard error: events done / total, rate, time left."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("events"))
+    with Progress(*columns, EventRateColumn(), TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+        yield bar, bar.add_task(description, total=None)
 
 
 def fail(message: str) -> NoReturn:
@@ -124,19 +149,7 @@ def rebuild(
     view: Annotated[ReadModelName, typer.Argument(help="The read model to rebuild.")] = ReadModelName.TICKETS,
 ) -> None:
     """Rebuild a read model from the whole log into new tables; switch over only once caught up."""
-    with (
-        services_from(load_settings()) as services,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("events"),
-            EventRateColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        ) as bar,
-    ):
-        task = bar.add_task(f"rebuilding {view.value}", total=None)
+    with services_from(load_settings()) as services, _progress(f"rebuilding {view.value}") as (bar, task):
         done = rebuild_read_models(
             services.desk, services.read_models, lambda at, head: bar.update(task, completed=at, total=head)
         )
@@ -167,3 +180,84 @@ def create_key(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+def _signing_key(settings: Settings) -> Ed25519PrivateKey:
+    if settings.audit_signing_key is None:
+        fail("set LEDGERDESK_AUDIT_SIGNING_KEY (make one with `ledgerdesk audit keygen`)")
+    try:
+        return private_key_from_text(settings.audit_signing_key.get_secret_value())
+    except CheckpointError as error:
+        fail(str(error))
+
+
+def _audit_log(services: Services) -> AuditLog:
+    try:
+        return AuditLog(services.desk)
+    except AuditUnavailableError as error:
+        fail(str(error))
+
+
+@audit_app.command("keygen")
+def audit_keygen() -> None:
+    """Print a new Ed25519 signing key (keep it secret) and its public key (give it to verifiers)."""
+    key = Ed25519PrivateKey.generate()
+    raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    typer.echo(f"public key: {public_text(key)}")
+    typer.echo("signing key (set as LEDGERDESK_AUDIT_SIGNING_KEY; shown once):", err=True)
+    typer.echo(base64.b64encode(raw).decode())
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[Path | None, typer.Option(help="Write the checkpoint here instead of to standard output.")] = None,
+) -> None:
+    """Sign the chain's current head (position and digest); store the result outside the database."""
+    settings = load_settings()
+    key = _signing_key(settings)
+    with services_from(settings) as services:
+        checkpoint = _audit_log(services).checkpoint(key, datetime.now(UTC))
+    if out is None:
+        typer.echo(checkpoint.to_json(), nl=False)
+    else:
+        out.write_text(checkpoint.to_json())
+        typer.echo(f"ledgerdesk: checkpoint at position {checkpoint.position} written to {out}", err=True)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    checkpoint: Annotated[Path | None, typer.Option(help="Also prove the log matches this signed checkpoint.")] = None,
+    public_key: Annotated[
+        str | None, typer.Option(help="Trusted public key (base64); default: the configured signing key's.")
+    ] = None,
+) -> None:
+    """Recompute the hash chain from the stored events; name the first event changed, deleted, inserted or reordered."""
+    settings = load_settings()
+    trusted_checkpoint = None
+    if checkpoint is not None:
+        trusted_checkpoint = _trusted_checkpoint(checkpoint, public_key, settings)
+    with services_from(settings) as services, _progress("verifying") as (bar, task):
+        result = _audit_log(services).verify(
+            checkpoint=trusted_checkpoint, progress=lambda at, head: bar.update(task, completed=at, total=head)
+        )
+    if result.finding is None:
+        proof = f", matching the checkpoint at position {trusted_checkpoint.position}" if trusted_checkpoint else ""
+        typer.echo(f"OK: {result.events} events up to position {result.head_position} verify{proof}")
+        return
+    f = result.finding
+    typer.echo(
+        f"TAMPERED: {f.kind} at position {f.position} (aggregate {f.aggregate_id} version {f.version}): {f.detail}"
+    )
+    raise typer.Exit(code=1)
+
+
+def _trusted_checkpoint(path: Path, public_key: str | None, settings: Settings) -> Checkpoint:
+    try:
+        found = Checkpoint.from_json(path.read_text())
+        trusted = public_key_from_text(public_key) if public_key else _signing_key(settings).public_key()
+        check_signature(found, trusted)
+    except OSError as error:
+        fail(f"cannot read {path}: {error.strerror}")
+    except CheckpointError as error:
+        fail(str(error))
+    return found

@@ -108,6 +108,7 @@ def eventsourcing_env(database: Database, settings: Settings) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": database.path,
             "SQLITE_LOCK_TIMEOUT": str(settings.lock_timeout_seconds),
+            "APPLICATION_RECORDER_TOPIC": "infrastructure.audit.chain:ChainedSQLiteApplicationRecorder",
             "CREATE_TABLE": create,
         }
     return {
@@ -125,6 +126,7 @@ def eventsourcing_env(database: Database, settings: Settings) -> dict[str, str]:
         # Off on purpose: in 9.5 the insert function skips the table lock that keeps
         # notification ids in commit order, so log readers could miss late commits.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        "APPLICATION_RECORDER_TOPIC": "infrastructure.audit.chain:ChainedPostgresApplicationRecorder",
         "CREATE_TABLE": create,
     }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/ledgerdesk.sqlite"
@@ -39,4 +39,9 @@ class Settings(BaseSettings):
         ge=0,
         le=30,
         description="Longest a read-model request waits for a requested log position (read-your-writes).",
+    )
+    audit_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of a 32-byte Ed25519 private key for signing audit checkpoints and export manifests "
+        "(make one with `ledgerdesk audit keygen`). Keep it out of the database's reach.",
     )

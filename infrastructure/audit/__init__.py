@@ -1,0 +1,1 @@
+"""Tamper evidence: the hash chain over stored events, verification, signed checkpoints."""

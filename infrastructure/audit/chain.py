@@ -1,0 +1,166 @@
+"""A hash chain over the stored events, written in the same transaction as the events themselves.
+
+Every stored event gets a row in `<events table>_chain` (PostgreSQL) or `stored_events_chain`
+(SQLite):
+
+    stream_hash = SHA-256(previous stream_hash of the same aggregate || event bytes)
+    chain_hash  = SHA-256(previous chain_hash in log order || position || stream_hash)
+
+"Event bytes" are the row exactly as stored (aggregate id, version, topic, state — the state is
+the compressed, possibly encrypted blob), each part length-prefixed. The chain is extended inside
+eventsourcing's insert transaction, after the insert took its exclusive lock on the events
+table (PostgreSQL) or the database's write lock (SQLite), so the previous chain hash cannot
+change underneath it, and an event without its chain row is never committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from psycopg.sql import SQL, Composed, Identifier
+
+GENESIS = bytes(32)
+
+
+def event_bytes(originator_id: UUID | str, version: int, topic: str, state: bytes) -> bytes:
+    """The canonical bytes of a stored event: each part length-prefixed, so no two rows share bytes."""
+    ident = originator_id.bytes if isinstance(originator_id, UUID) else str(originator_id).encode()
+    parts = (ident, version.to_bytes(8, "big"), topic.encode(), bytes(state))
+    return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+
+
+def next_stream_hash(previous: bytes, material: bytes) -> bytes:
+    """The stream hash of an event, given the previous one of its aggregate (GENESIS for the first)."""
+    return hashlib.sha256(previous + material).digest()
+
+
+def next_chain_hash(previous: bytes, position: int, stream_hash: bytes) -> bytes:
+    """The global chain hash at a log position, given the one before it (GENESIS for the first)."""
+    return hashlib.sha256(previous + position.to_bytes(8, "big") + stream_hash).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainRow:
+    """One row of the chain table."""
+
+    position: int
+    originator_id: UUID | str
+    version: int
+    stream_hash: bytes
+    chain_hash: bytes
+
+
+class ChainWriter:
+    """Extends the chain for newly inserted events, using the insert's own cursor and transaction."""
+
+    def __init__(self, table: str, placeholder: str, *, uuid_as_text: bool) -> None:
+        self.table = table
+        self.p = placeholder
+        self.uuid_as_text = uuid_as_text
+
+    def create_statements(self, id_type: str, bytes_type: str) -> list[str]:
+        """DDL of the chain table."""
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.table} (notification_id BIGINT PRIMARY KEY, "
+            f"originator_id {id_type} NOT NULL, originator_version BIGINT NOT NULL, "
+            f"stream_hash {bytes_type} NOT NULL, chain_hash {bytes_type} NOT NULL, "
+            "UNIQUE (originator_id, originator_version))"
+        ]
+
+    def append(self, cursor: Any, events: Sequence[StoredEvent], positions: Sequence[int]) -> None:
+        """Insert the chain rows of `events`, stored at `positions`."""
+        if len(events) != len(positions):
+            msg = f"expected {len(events)} notification ids, got {len(positions)}"
+            raise ProgrammingError(msg)
+        chain = self._last_chain_hash(cursor)
+        streams: dict[Any, tuple[int, bytes]] = {}
+        rows = []
+        for event, position in zip(events, positions, strict=True):
+            previous = self._previous_stream_hash(cursor, streams, event)
+            stream = next_stream_hash(
+                previous, event_bytes(event.originator_id, event.originator_version, event.topic, event.state)
+            )
+            chain = next_chain_hash(chain, position, stream)
+            streams[event.originator_id] = (event.originator_version, stream)
+            rows.append((position, self._id(event.originator_id), event.originator_version, stream, chain))
+        cursor.executemany(
+            f"INSERT INTO {self.table} (notification_id, originator_id, originator_version, stream_hash, chain_hash) "
+            f"VALUES ({self.p}, {self.p}, {self.p}, {self.p}, {self.p})",
+            rows,
+        )
+
+    def _id(self, originator_id: UUID | str) -> Any:
+        if self.uuid_as_text and isinstance(originator_id, UUID):
+            return originator_id.hex
+        return originator_id
+
+    def _last_chain_hash(self, cursor: Any) -> bytes:
+        cursor.execute(f"SELECT chain_hash FROM {self.table} ORDER BY notification_id DESC LIMIT 1")
+        row = cursor.fetchone()
+        return GENESIS if row is None else bytes(row["chain_hash"])
+
+    def _previous_stream_hash(self, cursor: Any, streams: dict[Any, tuple[int, bytes]], event: StoredEvent) -> bytes:
+        version = event.originator_version
+        known = streams.get(event.originator_id)
+        if known is not None and known[0] == version - 1:
+            return known[1]
+        cursor.execute(
+            f"SELECT stream_hash FROM {self.table} WHERE originator_id = {self.p} AND originator_version = {self.p}",
+            (self._id(event.originator_id), version - 1),
+        )
+        row = cursor.fetchone()
+        if row is not None:
+            return bytes(row["stream_hash"])
+        if version == 1:
+            return GENESIS
+        msg = f"the hash chain has no entry for {event.originator_id} version {version - 1}; refusing to extend it"
+        raise ProgrammingError(msg)
+
+
+class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    """eventsourcing's SQLite application recorder, plus the hash chain."""
+
+    CHAIN_TABLE = "stored_events_chain"
+
+    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
+        self.chain = ChainWriter(self.CHAIN_TABLE, "?", uuid_as_text=True)
+        super().__init__(datastore, **kwargs)
+
+    def construct_create_table_statements(self) -> list[str]:
+        """The events table, then the chain table."""
+        return [*super().construct_create_table_statements(), *self.chain.create_statements("TEXT", "BLOB")]
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        if stored_events:
+            self.chain.append(c, stored_events, positions or [])
+        return positions
+
+
+class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
+    """eventsourcing's PostgreSQL application recorder, plus the hash chain."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events", **kwargs: Any
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name, **kwargs)
+        self.chain_table_name = f"{events_table_name}_chain"
+        table = Composed([Identifier(datastore.schema), SQL("."), Identifier(self.chain_table_name)]).as_string()
+        self.chain = ChainWriter(table, "%s", uuid_as_text=False)
+        self.sql_create_statements.extend(
+            Composed([SQL(s)]) for s in self.chain.create_statements("UUID", "BYTEA")
+        )  # our own DDL
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        self.chain.append(curs, stored_events, positions or [])
+        return positions

@@ -1,0 +1,83 @@
+"""The audit view of the event store: events and chain rows in position order, verification, checkpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from domain.helpdesk import HelpDesk
+from infrastructure.audit.chain import ChainedPostgresApplicationRecorder, ChainedSQLiteApplicationRecorder, ChainRow
+from infrastructure.audit.checkpoint import Checkpoint, sign
+from infrastructure.audit.verify import Progress, Verification, verify_log
+
+
+class AuditUnavailableError(Exception):
+    """The events are kept where there is no hash chain (in memory)."""
+
+
+class AuditLog:
+    """Reads the log and its chain for auditors; never writes either."""
+
+    def __init__(self, desk: HelpDesk) -> None:
+        recorder = desk.recorder
+        if not isinstance(recorder, ChainedSQLiteApplicationRecorder | ChainedPostgresApplicationRecorder):
+            msg = "auditing needs the events in SQLite or PostgreSQL, where they are hash-chained"
+            raise AuditUnavailableError(msg)
+        self.desk = desk
+        self.recorder = recorder
+        self.placeholder = "%s" if isinstance(recorder, ChainedPostgresApplicationRecorder) else "?"
+
+    def events(self, after: int, limit: int) -> list[Any]:
+        """Stored events after a position, in position order."""
+        return list(self.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False))
+
+    def chain_rows(self, after: int, limit: int) -> list[ChainRow]:
+        """Chain rows after a position, in position order."""
+        p = self.placeholder
+        with self.recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT notification_id, originator_id, originator_version, stream_hash, chain_hash "
+                f"FROM {self.recorder.chain.table} WHERE notification_id > {p} ORDER BY notification_id LIMIT {p}",
+                (after, limit),
+            )
+            return [
+                ChainRow(
+                    r["notification_id"],
+                    r["originator_id"],
+                    r["originator_version"],
+                    bytes(r["stream_hash"]),
+                    bytes(r["chain_hash"]),
+                )
+                for r in cursor.fetchall()
+            ]
+
+    def head(self) -> ChainRow | None:
+        """The last chain row."""
+        with self.recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT notification_id, originator_id, originator_version, stream_hash, chain_hash "
+                f"FROM {self.recorder.chain.table} ORDER BY notification_id DESC LIMIT 1"
+            )
+            r = cursor.fetchone()
+        if r is None:
+            return None
+        return ChainRow(
+            r["notification_id"],
+            r["originator_id"],
+            r["originator_version"],
+            bytes(r["stream_hash"]),
+            bytes(r["chain_hash"]),
+        )
+
+    def verify(self, *, checkpoint: Checkpoint | None = None, progress: Progress | None = None) -> Verification:
+        """Recompute the chain from the stored events; report the first disagreement."""
+        head = self.recorder.max_notification_id() or 0
+        return verify_log(self.events, self.chain_rows, head, checkpoint=checkpoint, progress=progress)
+
+    def checkpoint(self, key: Ed25519PrivateKey, now: datetime) -> Checkpoint:
+        """A signed checkpoint of the chain's current head (position 0 for an empty log)."""
+        head = self.head()
+        position, digest = (0, bytes(32)) if head is None else (head.position, head.chain_hash)
+        return sign(self.desk.name, position, digest, now, key)
