@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.problems import install_problem_handlers
-from api.routers import agents, events, health, listing, tickets, views
+from api.routers import agents, audit, events, health, listing, tickets, views
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 
@@ -47,4 +47,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(views.router)
     app.include_router(agents.router)
     app.include_router(events.router)
+    app.include_router(audit.router)
     return app

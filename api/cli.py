@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
+from uuid import UUID
 
 import typer
 import uvicorn
@@ -41,6 +42,7 @@ from infrastructure.audit.checkpoint import (
     public_key_from_text,
     public_text,
 )
+from infrastructure.audit.export import ExportFilter, export_changes, verify_export
 from infrastructure.audit.log import AuditLog, AuditUnavailableError
 from infrastructure.composition import Services, build_services
 from infrastructure.database import ConfigurationError, DatabaseUnavailableError
@@ -261,3 +263,66 @@ def _trusted_checkpoint(path: Path, public_key: str | None, settings: Settings) 
     except CheckpointError as error:
         fail(str(error))
     return found
+
+
+class ExportFormat(StrEnum):
+    """Export file formats."""
+
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+@audit_app.command("export")
+def audit_export(
+    tenant: Annotated[str, typer.Option(help="The tenant whose changes to export.")],
+    out: Annotated[Path, typer.Option(help="The file to write.")],
+    since: Annotated[datetime | None, typer.Option("--from", help="Changes at or after this moment.")] = None,
+    until: Annotated[datetime | None, typer.Option("--to", help="Changes before this moment.")] = None,
+    organisation: Annotated[str | None, typer.Option(help="Only tickets of this organisation.")] = None,
+    ticket: Annotated[UUID | None, typer.Option(help="Only this ticket.")] = None,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.")] = ExportFormat.JSONL,
+) -> None:
+    """Export every change in range, with chain hashes, ending in a signed manifest (no row cap)."""
+    settings = load_settings()
+    key = _signing_key(settings)
+    where = ExportFilter(tenant, _aware(since), _aware(until), organisation, ticket)
+    with services_from(settings) as services, _progress("exporting") as (bar, task), out.open("wb") as file:
+        lines = export_changes(
+            _audit_log(services),
+            services.read_models,
+            where,
+            fmt=fmt.value,
+            key=key,
+            now=datetime.now(UTC),
+            progress=lambda at, head: bar.update(task, completed=at, total=head),
+        )
+        for line in lines:
+            file.write(line)
+    manifest = verify_export(out.read_bytes(), key.public_key())
+    typer.echo(f"ledgerdesk: {manifest.count} changes written to {out}, manifest signed")
+
+
+@audit_app.command("verify-export")
+def audit_verify_export(
+    file: Annotated[Path, typer.Argument(help="An export file (its manifest is its last line).")],
+    public_key: Annotated[
+        str | None, typer.Option(help="Trusted public key (base64); default: the configured signing key's.")
+    ] = None,
+) -> None:
+    """Check an export against its signed manifest: every row present, unchanged, nothing added."""
+    settings = load_settings()
+    try:
+        trusted = public_key_from_text(public_key) if public_key else _signing_key(settings).public_key()
+        manifest = verify_export(file.read_bytes(), trusted)
+    except OSError as error:
+        fail(f"cannot read {file}: {error.strerror}")
+    except CheckpointError as error:
+        typer.echo(f"INVALID: {error}")
+        raise typer.Exit(code=1) from None
+    span = f"positions {manifest.first_position}-{manifest.last_position}" if manifest.count else "no changes"
+    typer.echo(f"OK: {manifest.count} changes ({span}) match the signed manifest")
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """Moments without an offset are taken as UTC."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)

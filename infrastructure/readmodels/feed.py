@@ -20,6 +20,7 @@ from uuid import UUID
 from domain.errors import InvalidValueError
 from domain.helpdesk import HelpDesk
 from domain.saved_view import SavedView
+from infrastructure.readmodels.queries import Owner
 from infrastructure.readmodels.store import ReadModels
 
 _BASE_FIELDS = {"originator_id", "originator_version", "originator_topic", "timestamp", "actor_id", "actor_kind", "via"}
@@ -84,13 +85,20 @@ class EventFeed:
             return FeedPage([], after, view_position)
         events: list[Any] = [self.desk.mapper.to_domain_event(n) for n in notifications]
         ticket_ids = {e.originator_id for e in events if not isinstance(e, SavedView.Created)}
-        tenants = self.read_models.queries().tenants_of(ticket_ids)
+        owners = self.read_models.queries().owners_of(ticket_ids)
         entries = [
             _entry(notification.id, event)
             for notification, event in zip(notifications, events, strict=True)
-            if (event.tenant if isinstance(event, SavedView.Created) else tenants.get(event.originator_id)) == tenant
+            if _tenant_of(event, owners) == tenant
         ]
         return FeedPage(entries, notifications[-1].id, view_position)
+
+
+def _tenant_of(event: Any, owners: dict[UUID, Owner]) -> str | None:
+    if isinstance(event, SavedView.Created):
+        return str(event.tenant)
+    owner = owners.get(event.originator_id)
+    return None if owner is None else owner.tenant
 
 
 def _entry(position: int, event: Any) -> FeedEntry:

@@ -75,6 +75,14 @@ class Page:
     next_cursor: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Whose a ticket is."""
+
+    tenant: str
+    organisation: str | None
+
+
 @dataclass(frozen=True)
 class Workload:
     """An agent's current load and recent output."""
@@ -158,17 +166,18 @@ class TicketQueries:
             row = cursor.fetchone()
         return None if row is None else ticket_row(self.d, row)
 
-    def tenants_of(self, ticket_ids: set[UUID]) -> dict[UUID, str]:
-        """The tenant of each of these tickets that the read model knows."""
+    def owners_of(self, ticket_ids: set[UUID]) -> dict[UUID, Owner]:
+        """The tenant and organisation of each of these tickets that the read model knows."""
         if not ticket_ids:
             return {}
         ids = list(ticket_ids)
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(
-                f"SELECT ticket_id, tenant FROM {self.names.tickets} WHERE ticket_id IN ({self.d.params(len(ids))})",
+                f"SELECT ticket_id, tenant, organisation FROM {self.names.tickets} "
+                f"WHERE ticket_id IN ({self.d.params(len(ids))})",
                 [self.d.uuid(i) for i in ids],
             )
-            return {self.d.to_uuid(r["ticket_id"]): r["tenant"] for r in cursor.fetchall()}
+            return {self.d.to_uuid(r["ticket_id"]): Owner(r["tenant"], r["organisation"]) for r in cursor.fetchall()}
 
     def workload(self, tenant: str, agent: str, *, since: date) -> Workload:
         """Counts of an agent's unsolved tickets by status, and tickets solved per day since `since`."""

@@ -1,0 +1,147 @@
+"""Audit endpoints, read-only, for auditors: verify the hash chain, export a signed period."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import AuditorDep, ServicesDep
+from api.problems import ProblemError, problem_responses
+from infrastructure.audit.checkpoint import CheckpointError, private_key_from_text
+from infrastructure.audit.export import ExportFilter, export_changes
+from infrastructure.audit.log import AuditLog, AuditUnavailableError
+from infrastructure.audit.verify import Verification
+from infrastructure.composition import Services
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+class FindingPublic(BaseModel):
+    """Where the log and its chain first disagree."""
+
+    kind: str = Field(description="changed, deleted, inserted, reordered or checkpoint.")
+    position: int
+    aggregate_id: str
+    version: int
+    detail: str
+
+
+class VerificationPublic(BaseModel):
+    """The outcome of recomputing the hash chain."""
+
+    ok: bool
+    events: int
+    head_position: int
+    head_hash: str
+    finding: FindingPublic | None
+
+    @classmethod
+    def from_result(cls, result: Verification) -> VerificationPublic:
+        """The public form of a verification."""
+        found = result.finding
+        return cls(
+            ok=result.ok,
+            events=result.events,
+            head_position=result.head_position,
+            head_hash=result.head_hash,
+            finding=None
+            if found is None
+            else FindingPublic(
+                kind=found.kind,
+                position=found.position,
+                aggregate_id=found.aggregate_id,
+                version=found.version,
+                detail=found.detail,
+            ),
+        )
+
+
+class VerifyQuery(BaseModel):
+    """Options of a verification."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stream: bool = Field(default=False, description="Stream progress as JSON lines, the result last.")
+
+
+class ExportQuery(BaseModel):
+    """What to export. Moments without an offset are UTC."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: datetime | None = Field(default=None, alias="from", description="Changes at or after this moment.")
+    end: datetime | None = Field(default=None, alias="to", description="Changes before this moment.")
+    organisation: str | None = None
+    ticket: UUID | None = None
+    format: str = Field(default="jsonl", pattern="^(jsonl|csv)$")
+
+
+def _audit_log(services: Services) -> AuditLog:
+    try:
+        return AuditLog(services.desk)
+    except AuditUnavailableError as error:
+        raise ProblemError(503, "audit-unavailable", str(error)) from None
+
+
+@router.get("/verify", response_model=VerificationPublic, responses=problem_responses(401, 403, 503))
+def verify(services: ServicesDep, _: AuditorDep, query: Annotated[VerifyQuery, Query()]) -> Any:
+    """Recompute the hash chain over every stored event; name the first one changed, deleted, inserted or reordered."""
+    log = _audit_log(services)
+    if not query.stream:
+        return VerificationPublic.from_result(log.verify())
+    return StreamingResponse(_verify_stream(log), media_type="application/x-ndjson")
+
+
+def _verify_stream(log: AuditLog) -> Iterator[bytes]:
+    updates: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=100)
+
+    def run() -> None:
+        result = log.verify(progress=lambda at, head: updates.put({"checked_position": at, "head_position": head}))
+        updates.put({"result": VerificationPublic.from_result(result).model_dump()})
+
+    threading.Thread(target=run, daemon=True).start()
+    while True:
+        update = updates.get()
+        yield (json.dumps(update) + "\n").encode()
+        if "result" in update:
+            return
+
+
+@router.get(
+    "/export",
+    responses={
+        200: {"content": {"application/x-ndjson": {}, "text/csv": {}}, "description": "The export, manifest last."},
+        **problem_responses(401, 403, 422, 503),
+    },
+)
+def export(services: ServicesDep, auditor: AuditorDep, query: Annotated[ExportQuery, Query()]) -> StreamingResponse:
+    """Every change of the tenant in range, with chain hashes, streamed; the last line is the signed manifest."""
+    if services.settings.audit_signing_key is None:
+        raise ProblemError(
+            503, "audit-unavailable", "no audit signing key is configured (LEDGERDESK_AUDIT_SIGNING_KEY)"
+        )
+    try:
+        key = private_key_from_text(services.settings.audit_signing_key.get_secret_value())
+    except CheckpointError as error:
+        raise ProblemError(503, "audit-unavailable", str(error)) from None
+    where = ExportFilter(auditor.tenant, _utc(query.start), _utc(query.end), query.organisation, query.ticket)
+    lines = export_changes(
+        _audit_log(services), services.read_models, where, fmt=query.format, key=key, now=datetime.now(UTC)
+    )
+    media = "application/x-ndjson" if query.format == "jsonl" else "text/csv"
+    return StreamingResponse(
+        lines, media_type=media, headers={"Content-Disposition": f'attachment; filename="audit.{query.format}"'}
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
