@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import threading
@@ -32,6 +33,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from api.schemas import TicketPublic
 from domain.actors import ActorKind
 from domain.errors import DomainError
 from infrastructure.audit.checkpoint import (
@@ -326,3 +328,44 @@ def audit_verify_export(
 def _aware(moment: datetime | None) -> datetime | None:
     """Moments without an offset are taken as UTC."""
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@audit_app.command("show")
+def audit_show(
+    ticket: Annotated[UUID, typer.Argument(help="The ticket's id.")],
+    as_of: Annotated[
+        datetime | None, typer.Option(help="The ticket as it was at this moment (UTC if no offset).")
+    ] = None,
+    version: Annotated[int | None, typer.Option(help="The ticket as it was right after this version.")] = None,
+) -> None:
+    """Print a ticket as JSON: now, at a past moment, or at a version."""
+    if as_of is not None and version is not None:
+        fail("give --as-of or --version, not both")
+    with services_from(load_settings()) as services:
+        desk = services.desk
+        try:
+            if as_of is not None:
+                found = desk.ticket_as_of(ticket, _aware(as_of) or as_of)
+            elif version is not None:
+                found = desk.ticket_at_version(ticket, version)
+            else:
+                found = desk.get_ticket(ticket)
+        except DomainError as error:
+            fail(str(error))
+    typer.echo(TicketPublic.from_domain(found).model_dump_json(indent=2))
+
+
+@audit_app.command("diff")
+def audit_diff(
+    ticket: Annotated[UUID, typer.Argument(help="The ticket's id.")],
+    from_version: Annotated[int, typer.Argument(help="The earlier version.")],
+    to_version: Annotated[int, typer.Argument(help="The later version.")],
+) -> None:
+    """Print what differs between two versions of a ticket, one field per line: field: old -> new."""
+    with services_from(load_settings()) as services:
+        try:
+            changes = services.desk.diff(ticket, from_version, to_version)
+        except DomainError as error:
+            fail(str(error))
+    for change in changes:
+        typer.echo(f"{change.field}: {json.dumps(change.old)} -> {json.dumps(change.new)}")

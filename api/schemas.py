@@ -191,6 +191,8 @@ class ActorPublic(BaseModel):
 class HistoryEntry(BaseModel):
     """One recorded event of a ticket."""
 
+    position: int | None = Field(default=None, description="The event's position in the global log.")
+    chain_hash: str | None = Field(default=None, description="The hash chain's digest at that position (hex).")
     version: int
     at: datetime
     actor: ActorPublic
@@ -199,9 +201,11 @@ class HistoryEntry(BaseModel):
     changes: list[FieldChangePublic]
 
     @classmethod
-    def from_domain(cls, change: Change) -> HistoryEntry:
+    def from_domain(cls, change: Change, position: int | None = None, chain_hash: str | None = None) -> HistoryEntry:
         """The public form of one history entry."""
         return cls(
+            position=position,
+            chain_hash=chain_hash,
             version=change.version,
             at=change.at,
             actor=ActorPublic(id=change.actor_id, kind=change.actor_kind),
@@ -216,3 +220,12 @@ class TicketHistory(BaseModel):
 
     ticket_id: UUID
     items: list[HistoryEntry]
+
+
+class TicketDiff(BaseModel):
+    """What differs between two versions of a ticket."""
+
+    ticket_id: UUID
+    from_version: int
+    to_version: int
+    changes: list[FieldChangePublic]

@@ -20,7 +20,7 @@ from domain import values
 from domain.actors import Actor, CommandContext
 from domain.clock import Clock, system_clock
 from domain.errors import AlreadyExistsError, InvalidValueError, TicketNotFoundError, VersionMismatchError
-from domain.history import Change
+from domain.history import Change, FieldChange, diff
 from domain.saved_view import SavedView
 from domain.ticket import Ticket
 from domain.values import Attachment, FieldValue
@@ -244,6 +244,10 @@ class HelpDesk(Application[UUID]):
         ticket: Ticket | None = project_aggregate(None, events)
         assert ticket is not None  # at least one event was folded
         return ticket
+
+    def diff(self, ticket_id: UUID, from_version: int, to_version: int) -> tuple[FieldChange, ...]:
+        """What differs between two versions of a ticket, field by field."""
+        return diff(self.ticket_at_version(ticket_id, from_version), self.ticket_at_version(ticket_id, to_version))
 
     def history(self, ticket_id: UUID) -> list[Change]:
         """Every change to the ticket, oldest first: who, when, through which channel, old -> new."""

@@ -27,3 +27,29 @@ class Change:
     via: str
     event: str
     changes: tuple[FieldChange, ...]
+
+
+def ticket_fields(ticket: Any) -> dict[str, Any]:
+    """A ticket's fields as plain values, for comparing two versions."""
+    return {
+        "title": ticket.title,
+        "description": ticket.description,
+        "requester_id": ticket.requester_id,
+        "organisation": ticket.organisation,
+        "channel": ticket.channel,
+        "status": ticket.status.value,
+        "priority": ticket.priority.value,
+        "type": ticket.ticket_type,
+        "tags": list(ticket.tags),
+        "group": ticket.group,
+        "assignee": ticket.assignee,
+        **{f"custom_fields.{k}": v.as_dict() for k, v in sorted(ticket.custom_fields.items())},
+        **{f"comments.{c.number}": {"public": c.public, "body": c.body} for c in ticket.comments},
+    }
+
+
+def diff(before: Any, after: Any) -> tuple[FieldChange, ...]:
+    """The fields that differ between two versions of a ticket, old -> new (None where absent)."""
+    old, new = ticket_fields(before), ticket_fields(after)
+    names = list(dict.fromkeys([*old, *new]))
+    return tuple(FieldChange(n, old.get(n), new.get(n)) for n in names if old.get(n) != new.get(n))

@@ -228,3 +228,24 @@ def test_racing_requests_lose_nothing_and_duplicate_nothing(client: TestClient) 
     recorded = [change["new"] for entry in history[1:] for change in entry["changes"] if change["field"] == "assignee"]
     assert sorted(recorded) == sorted(winners)
     assert [entry["version"] for entry in history] == list(range(1, len(winners) + 2))
+
+
+def test_history_positions_and_diff(client: TestClient) -> None:
+    url = f"/tickets/{_open(client)['id']}"
+    client.post(f"{url}/assignment", json={"assignee": "carol"})
+    client.post(f"{url}/comments", json={"body": "noted", "public": False})
+    client.patch(url, json={"priority": "low"})
+    history = client.get(f"{url}/history").json()["items"]
+    positions = [entry["position"] for entry in history]
+    assert positions == sorted(positions)
+    assert all(len(entry["chain_hash"]) == 64 for entry in history)
+
+    diff = client.get(f"{url}/diff", params={"from_version": 1, "to_version": 4})
+    assert diff.status_code == 200
+    assert diff.json()["changes"] == [
+        {"field": "priority", "old": "high", "new": "low"},
+        {"field": "assignee", "old": None, "new": "carol"},
+        {"field": "comments.1", "old": None, "new": {"public": False, "body": "noted"}},
+    ]
+    assert client.get(f"{url}/diff", params={"from_version": 1, "to_version": 9}).status_code == 404
+    assert client.get(f"{url}/diff", params={"from_version": 0, "to_version": 2}).status_code == 422

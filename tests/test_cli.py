@@ -178,3 +178,24 @@ def test_production_shape_api_workers_and_a_projection_worker(sql_settings: Sett
             process.wait(timeout=30)
         for log in logs:
             log.close()
+
+
+def test_audit_show_and_diff(sqlite_settings: Settings) -> None:
+    env = _env(sqlite_settings)
+    services = build_services(sqlite_settings)
+    alice = Actor("alice", ActorKind.AGENT)
+    try:
+        ticket = services.desk.open_ticket(tenant="acme", title="hi", requester_id="bob", by=alice, via="api")
+        services.desk.assign(ticket.ticket_id, assignee="carol", by=alice, via="api")
+    finally:
+        services.close()
+    shown = _run("audit", "show", str(ticket.ticket_id), "--version", "1", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert '"assignee": null' in shown.stdout
+    now = _run("audit", "show", str(ticket.ticket_id), env=env)
+    assert '"assignee": "carol"' in now.stdout
+    before = _run("audit", "show", str(ticket.ticket_id), "--as-of", "2000-01-01T00:00:00", env=env)
+    assert before.returncode == 2
+    assert before.stderr.startswith("ledgerdesk: error: ticket")
+    diff = _run("audit", "diff", str(ticket.ticket_id), "1", "2", env=env)
+    assert diff.stdout.strip() == 'assignee: null -> "carol"'

@@ -8,13 +8,15 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import ChannelDep, CommandDep, DeskDep, PrincipalDep, etag
+from api.deps import ChannelDep, CommandDep, DeskDep, PrincipalDep, ServicesDep, etag
 from api.problems import problem_responses
 from api.schemas import (
     AssignmentRequest,
     CommentCreate,
+    FieldChangePublic,
     HistoryEntry,
     TicketCreate,
+    TicketDiff,
     TicketHistory,
     TicketPatch,
     TicketPublic,
@@ -24,6 +26,9 @@ from domain.actors import ActorKind
 from domain.errors import InvalidValueError, NotPermittedError
 from domain.helpdesk import KEEP, Receipt
 from domain.values import Attachment
+from infrastructure.audit.chain import ChainRow
+from infrastructure.audit.log import AuditLog, AuditUnavailableError
+from infrastructure.composition import Services
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -99,10 +104,48 @@ def get_ticket(
 
 
 @router.get("/{ticket_id}/history", response_model=TicketHistory, responses=problem_responses(401, 404))
-def get_history(ticket_id: UUID, desk: DeskDep, _: PrincipalDep) -> TicketHistory:
-    """Every change to the ticket, oldest first: who, when, through which channel, what changed old -> new."""
-    items = [HistoryEntry.from_domain(change) for change in desk.history(ticket_id)]
+def get_history(ticket_id: UUID, services: ServicesDep, _: PrincipalDep) -> TicketHistory:
+    """Every change to the ticket, oldest first.
+
+    Each entry: position in the log, version, who, when, through which channel, what changed
+    old -> new, and the hash chain's digest at that position.
+    """
+    changes = services.desk.history(ticket_id)
+    chain = _chain_of(services, ticket_id)
+    items = [
+        HistoryEntry.from_domain(
+            change,
+            position=chain[change.version].position if change.version in chain else None,
+            chain_hash=chain[change.version].chain_hash.hex() if change.version in chain else None,
+        )
+        for change in changes
+    ]
     return TicketHistory(ticket_id=ticket_id, items=items)
+
+
+def _chain_of(services: Services, ticket_id: UUID) -> dict[int, ChainRow]:
+    try:
+        return AuditLog(services.desk).chain_of(ticket_id)
+    except AuditUnavailableError:  # events kept in memory carry no chain
+        return {}
+
+
+@router.get("/{ticket_id}/diff", response_model=TicketDiff, responses=problem_responses(401, 404, 422))
+def get_diff(
+    ticket_id: UUID,
+    desk: DeskDep,
+    _: PrincipalDep,
+    from_version: Annotated[int, Query(ge=1, description="The earlier version.")],
+    to_version: Annotated[int, Query(ge=1, description="The later version.")],
+) -> TicketDiff:
+    """What differs between two versions of a ticket, field by field (old -> new)."""
+    changes = desk.diff(ticket_id, from_version, to_version)
+    return TicketDiff(
+        ticket_id=ticket_id,
+        from_version=from_version,
+        to_version=to_version,
+        changes=[FieldChangePublic(field=c.field, old=c.old, new=c.new) for c in changes],
+    )
 
 
 @router.post("/{ticket_id}/assignment", response_model=TicketPublic, responses=_COMMAND_ERRORS)

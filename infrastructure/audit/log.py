@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -42,16 +43,19 @@ class AuditLog:
                 f"FROM {self.recorder.chain.table} WHERE notification_id > {p} ORDER BY notification_id LIMIT {p}",
                 (after, limit),
             )
-            return [
-                ChainRow(
-                    r["notification_id"],
-                    r["originator_id"],
-                    r["originator_version"],
-                    bytes(r["stream_hash"]),
-                    bytes(r["chain_hash"]),
-                )
-                for r in cursor.fetchall()
-            ]
+            return [_chain_row(r) for r in cursor.fetchall()]
+
+    def chain_of(self, aggregate_id: UUID) -> dict[int, ChainRow]:
+        """An aggregate's chain rows by version: where each of its events stands in the log."""
+        ident: Any = aggregate_id.hex if self.placeholder == "?" else aggregate_id
+        with self.recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT notification_id, originator_id, originator_version, stream_hash, chain_hash "
+                f"FROM {self.recorder.chain.table} WHERE originator_id = {self.placeholder}",
+                (ident,),
+            )
+            rows = [_chain_row(r) for r in cursor.fetchall()]
+        return {row.version: row for row in rows}
 
     def head(self) -> ChainRow | None:
         """The last chain row."""
@@ -81,3 +85,13 @@ class AuditLog:
         head = self.head()
         position, digest = (0, bytes(32)) if head is None else (head.position, head.chain_hash)
         return sign(self.desk.name, position, digest, now, key)
+
+
+def _chain_row(r: Any) -> ChainRow:
+    return ChainRow(
+        r["notification_id"],
+        r["originator_id"],
+        r["originator_version"],
+        bytes(r["stream_hash"]),
+        bytes(r["chain_hash"]),
+    )
