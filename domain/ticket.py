@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Snapshot as BaseSnapshot
 
 from domain import values
 from domain.actors import ActorKind, CommandContext, identifier
@@ -150,6 +151,39 @@ class Ticket(Aggregate):
         def field_changes(self) -> tuple[FieldChange, ...]:
             """The fields this event changed, old -> new."""
             return (FieldChange(f"custom_fields.{self.name}", self.old_value, self.new_value),)
+
+    class Snapshot(BaseSnapshot):
+        """A ticket's state at a version, in plain values so the stock transcoder can store it."""
+
+        @classmethod
+        def take(cls, aggregate: Any) -> Ticket.Snapshot:
+            """Snapshot a ticket: enums as their values, value objects as dicts."""
+            taken = super().take(aggregate)
+            state = dict(taken.state)
+            state["status"] = state["status"].value
+            state["priority"] = state["priority"].value
+            state["custom_fields"] = {k: v.as_dict() for k, v in state["custom_fields"].items()}
+            state["comments"] = [_comment_to_dict(c) for c in state["comments"]]
+            state["tags"] = list(state["tags"])
+            return cls(
+                originator_id=taken.originator_id,
+                originator_version=taken.originator_version,
+                timestamp=taken.timestamp,
+                topic=taken.topic,
+                state=state,
+            )
+
+        def mutate(self, _: None) -> Ticket:
+            """Rebuild the ticket from the snapshot's plain values."""
+            state = dict(self.state)
+            state["status"] = Status(state["status"])
+            state["priority"] = Priority(state["priority"])
+            state["custom_fields"] = {k: FieldValue.from_dict(v) for k, v in state["custom_fields"].items()}
+            state["comments"] = [_comment_from_dict(c) for c in state["comments"]]
+            state.update(_id=self.originator_id, _version=self.originator_version, _pending_events=[])
+            ticket = object.__new__(Ticket)
+            object.__setattr__(ticket, "__dict__", state)
+            return ticket
 
     # --- opening -----------------------------------------------------------------------
 
@@ -434,3 +468,29 @@ class Ticket(Aggregate):
 
 def _changed(*triples: tuple[str, Any, Any]) -> tuple[FieldChange, ...]:
     return tuple(FieldChange(name, old, new) for name, old, new in triples if old != new)
+
+
+def _comment_to_dict(comment: Comment) -> FieldDict:
+    return {
+        "number": comment.number,
+        "author_id": comment.author_id,
+        "author_kind": comment.author_kind,
+        "public": comment.public,
+        "body": comment.body,
+        "mentions": list(comment.mentions),
+        "attachments": [dict(a) for a in comment.attachments],
+        "at": comment.at,
+    }
+
+
+def _comment_from_dict(data: FieldDict) -> Comment:
+    return Comment(
+        number=data["number"],
+        author_id=data["author_id"],
+        author_kind=data["author_kind"],
+        public=data["public"],
+        body=data["body"],
+        mentions=tuple(data["mentions"]),
+        attachments=tuple(data["attachments"]),
+        at=data["at"],
+    )

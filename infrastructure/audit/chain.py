@@ -29,10 +29,15 @@ from psycopg.sql import SQL, Composed, Identifier
 GENESIS = bytes(32)
 
 
-def event_bytes(originator_id: UUID | str, version: int, topic: str, state: bytes) -> bytes:
-    """The canonical bytes of a stored event: each part length-prefixed, so no two rows share bytes."""
+def event_bytes(originator_id: UUID | str, version: int, topic: str, state: bytes | str) -> bytes:
+    """The canonical bytes of a stored event: each part length-prefixed, so no two rows share bytes.
+
+    A `str` state is not something the service writes (it stores bytes); it appears when someone
+    edits a row with SQL text functions, and must hash (differently), not crash verification.
+    """
     ident = originator_id.bytes if isinstance(originator_id, UUID) else str(originator_id).encode()
-    parts = (ident, version.to_bytes(8, "big"), topic.encode(), bytes(state))
+    payload = state.encode() if isinstance(state, str) else bytes(state)
+    parts = (ident, version.to_bytes(8, "big"), topic.encode(), payload)
     return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
 
 

@@ -65,7 +65,9 @@ class _Walk:
     """The state of one verification walk."""
 
     def __init__(self, checkpoint: Checkpoint | None) -> None:
-        self.checkpoint = checkpoint
+        # A checkpoint of the empty log holds for any log: nothing came before position 0.
+        empty = checkpoint is not None and checkpoint.position == 0 and checkpoint.chain_hash == GENESIS.hex()
+        self.checkpoint = None if empty else checkpoint
         self.chain = GENESIS
         self.streams: dict[str, tuple[int, bytes]] = {}
         self.events = 0
