@@ -33,6 +33,7 @@ import httpx2 as httpx
 import psycopg
 from psycopg import sql
 
+from bench.audit import time_as_of, time_export, time_verify
 from bench.baseline import time_raw_upserts
 from bench.catch_up import profile_catch_up, time_catch_up
 from bench.seed import SeedStats, seed
@@ -144,6 +145,9 @@ def bench_seed_and_catch_up(database_url: str, *, events: int, profile: bool) ->
             settle(database_url)
         if profile:
             print(profile_catch_up(services, 2 + len(CATCH_UP_BATCH_SIZES), PROFILE_BATCH_SIZE))
+        services.read_models.generations.switch(2)  # a caught-up generation serves the export
+        services.read_models.active_generation(fresh=True)
+        results += [*time_verify(services), time_export(services, "acme"), time_as_of(services)]
     finally:
         services.close()
     return results
@@ -202,6 +206,12 @@ def print_http_table(results: list[dict[str, Any]]) -> None:
 def print_events_table(results: list[dict[str, Any]]) -> None:
     print(f"{'benchmark':<28}{'events':>10}{'seconds':>10}{'events/s':>10}{'vs raw':>10}")
     for result in results:
+        if "events" not in result:
+            print(
+                f"{result['name']:<28} 10 events: {result['as_of_ms_10']} ms, 10,000 events: "
+                f"{result['as_of_ms_10000']} ms ({result['ratio']}x)"
+            )
+            continue
         ratio = f"{result['vs_raw_upsert']:.2f}x" if "vs_raw_upsert" in result else ""
         print(
             f"{result['name']:<28}{result['events']:>10}{result['seconds']:>10.1f}"
@@ -222,6 +232,11 @@ def main() -> None:
     with scratch_database(conn, user) as url:
         raw = time_raw_upserts(url, events, per_transaction=RAW_ROWS_PER_TRANSACTION)
     projection = [*with_ratios(projection, raw), raw]
+    verify, sha = (
+        next(r for r in projection if r["name"] == "audit_verify"),
+        next(r for r in projection if r["name"] == "raw_sha256_same_bytes"),
+    )
+    verify["vs_raw_sha256"] = round(verify["events_per_s"] / sha["events_per_s"], 4)
     RESULTS.mkdir(parents=True, exist_ok=True)
     for result in [*http, *projection]:
         (RESULTS / f"{result['name']}.json").write_text(json.dumps(result, indent=2) + "\n")

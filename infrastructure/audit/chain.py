@@ -84,16 +84,23 @@ class ChainWriter:
         if len(events) != len(positions):
             msg = f"expected {len(events)} notification ids, got {len(positions)}"
             raise ProgrammingError(msg)
-        chain = self._last_chain_hash(cursor)
-        streams: dict[Any, tuple[int, bytes]] = {}
+        chain, streams = self._predecessors(cursor, events)
         rows = []
         for event, position in zip(events, positions, strict=True):
-            previous = self._previous_stream_hash(cursor, streams, event)
+            previous = streams.get((event.originator_id, event.originator_version - 1))
+            if previous is None:
+                if event.originator_version != 1:
+                    msg = (
+                        f"the hash chain has no entry for {event.originator_id} version "
+                        f"{event.originator_version - 1}; refusing to extend it"
+                    )
+                    raise ProgrammingError(msg)
+                previous = GENESIS
             stream = next_stream_hash(
                 previous, event_bytes(event.originator_id, event.originator_version, event.topic, event.state)
             )
             chain = next_chain_hash(chain, position, stream)
-            streams[event.originator_id] = (event.originator_version, stream)
+            streams[(event.originator_id, event.originator_version)] = stream
             rows.append((position, self._id(event.originator_id), event.originator_version, stream, chain))
         cursor.executemany(
             f"INSERT INTO {self.table} (notification_id, originator_id, originator_version, stream_hash, chain_hash) "
@@ -101,32 +108,30 @@ class ChainWriter:
             rows,
         )
 
+    def _predecessors(self, cursor: Any, events: Sequence[StoredEvent]) -> tuple[bytes, dict[tuple[Any, int], bytes]]:
+        """In one round trip: the last chain hash, and the stream hash before each aggregate's first new event."""
+        firsts: dict[Any, int] = {}
+        for event in events:
+            firsts.setdefault(event.originator_id, event.originator_version)
+        wanted = [(ident, version - 1) for ident, version in firsts.items() if version > 1]
+        parts = [
+            f"SELECT 0 AS k, chain_hash AS h FROM {self.table} WHERE notification_id = "
+            f"(SELECT MAX(notification_id) FROM {self.table})"
+        ]
+        params: list[Any] = []
+        for k, (ident, version) in enumerate(wanted, start=1):
+            where = f"originator_id = {self.p} AND originator_version = {self.p}"
+            parts.append(f"SELECT {k}, stream_hash FROM {self.table} WHERE {where}")
+            params += [self._id(ident), version]
+        cursor.execute(" UNION ALL ".join(parts), params)
+        found = {row["k"]: bytes(row["h"]) for row in cursor.fetchall()}
+        streams = {wanted[k - 1]: digest for k, digest in found.items() if k > 0}
+        return found.get(0, GENESIS), streams
+
     def _id(self, originator_id: UUID | str) -> Any:
         if self.uuid_as_text and isinstance(originator_id, UUID):
             return originator_id.hex
         return originator_id
-
-    def _last_chain_hash(self, cursor: Any) -> bytes:
-        cursor.execute(f"SELECT chain_hash FROM {self.table} ORDER BY notification_id DESC LIMIT 1")
-        row = cursor.fetchone()
-        return GENESIS if row is None else bytes(row["chain_hash"])
-
-    def _previous_stream_hash(self, cursor: Any, streams: dict[Any, tuple[int, bytes]], event: StoredEvent) -> bytes:
-        version = event.originator_version
-        known = streams.get(event.originator_id)
-        if known is not None and known[0] == version - 1:
-            return known[1]
-        cursor.execute(
-            f"SELECT stream_hash FROM {self.table} WHERE originator_id = {self.p} AND originator_version = {self.p}",
-            (self._id(event.originator_id), version - 1),
-        )
-        row = cursor.fetchone()
-        if row is not None:
-            return bytes(row["stream_hash"])
-        if version == 1:
-            return GENESIS
-        msg = f"the hash chain has no entry for {event.originator_id} version {version - 1}; refusing to extend it"
-        raise ProgrammingError(msg)
 
 
 class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
