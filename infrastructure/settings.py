@@ -24,6 +24,12 @@ class Settings(BaseSettings):
         default=5, ge=0, description="How long a write waits for the event table lock before failing (0: forever)."
     )
     connect_timeout_seconds: int = Field(default=5, ge=1, description="How long to wait for the database.")
+    aggregate_cache_size: int = Field(
+        default=1000,
+        ge=0,
+        description="Tickets kept in memory per process; each read brings a cached ticket up to date with only "
+        "the events recorded since (0: no cache).",
+    )
     create_tables: bool = Field(
         default=True,
         description="Create missing tables at start-up. `serve --workers N` creates them once, then starts workers "
