@@ -1,4 +1,4 @@
-"""The ticket read models: what one row per ticket, the solved-per-day counts and the saved views mean.
+"""The ticket read models: what one row per ticket, the solved-per-day counts, the saved views and audit activity mean.
 
 The projection folds ticket events into rows. It never touches a database itself: it asks its
 view (a tracking recorder) for the working copy of a row and changes it; the view writes all
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.dispatch import singledispatchmethod
@@ -26,6 +26,26 @@ from domain.workflow import Status
 
 #: Statuses in which a ticket still needs work (what queues show by default).
 UNSOLVED = (Status.NEW.value, Status.OPEN.value, Status.PENDING.value, Status.ON_HOLD.value)
+
+#: The event type under which saved views count in `audit_activity`.
+SAVED_VIEW_CREATED = "SavedView.Created"
+
+#: Event types that count as privileged actions in audit reports: those that key management, policy and
+#: calendar changes, SLA escalation and erasure record. No ticket or saved-view event is privileged.
+PRIVILEGED_EVENT_TYPES: frozenset[str] = frozenset(
+    {"KeyCreated", "KeyRevoked", "PolicyChanged", "CalendarChanged", "SlaEscalated", "PersonErased"}
+)
+
+
+class ActivityKey(NamedTuple):
+    """One row of `audit_activity`: who changed what kind of thing, for which organisation, on which day (UTC)."""
+
+    tenant: str
+    day: date
+    actor_id: str
+    actor_kind: str
+    organisation: str | None
+    event_type: str
 
 
 @dataclass
@@ -84,6 +104,16 @@ class Batch:
     retagged: set[UUID] = field(default_factory=set)  # tickets whose tag rows must be rewritten
     solved: dict[tuple[str, str, date], int] = field(default_factory=dict)  # (tenant, agent, day) -> count
     saved_views: list[SavedViewRow] = field(default_factory=list)
+    activity: dict[ActivityKey, int] = field(default_factory=dict)  # audit_activity key -> changes
+
+    def count(self, key: ActivityKey) -> None:
+        """Count one change under `key`."""
+        self.activity[key] = self.activity.get(key, 0) + 1
+
+
+def utc_day(moment: datetime) -> date:
+    """The UTC calendar day of a moment."""
+    return moment.astimezone(UTC).date()
 
 
 class BatchConflictError(Exception):
@@ -110,7 +140,7 @@ class TicketsView(TrackingRecorder, ABC):
 
 
 class TicketsProjection(Projection[TicketsView]):
-    """Folds ticket events into the `tickets` and `agent_solved_daily` tables, and saved views."""
+    """Folds ticket events into the `tickets`, `agent_solved_daily` and `audit_activity` tables, and saved views."""
 
     name = "tickets"
     topics = ()
@@ -125,20 +155,47 @@ class TicketsProjection(Projection[TicketsView]):
 
     def row(self, event: Ticket.Event, tracking: Tracking) -> TicketRow:
         """The working copy of the event's ticket, stamped with the event's version and position."""
-        row = self.batch.tickets.get(event.originator_id)
-        if row is None:
-            self.view.load_tickets(self.batch, {event.originator_id})
-            row = self.batch.tickets[event.originator_id]
+        row = self.owner(event.originator_id)
         row.updated_at = event.timestamp
         row.version = event.originator_version
         row.position = tracking.notification_id
         return row
 
-    @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Events of other kinds mean nothing to these read models."""
+        """Fold one event into the batch's rows, then count it in the audit activity."""
+        self.fold(domain_event, tracking)
+        self.count_activity(domain_event)
 
-    @process_event.register
+    def count_activity(self, event: Any) -> None:
+        """Count a ticket or saved-view event in `audit_activity` (events of other kinds are not counted)."""
+        key = self.activity_key(event)
+        if key is not None:
+            self.batch.count(key)
+
+    def activity_key(self, event: Any) -> ActivityKey | None:
+        """Where an event counts: a ticket event under its ticket's tenant and organisation, by class name."""
+        if isinstance(event, Ticket.Event):
+            ticket = self.owner(event.originator_id)
+            tenant, organisation, event_type = ticket.tenant, ticket.organisation, type(event).__name__
+        elif isinstance(event, SavedView.Created):
+            tenant, organisation, event_type = event.tenant, None, SAVED_VIEW_CREATED
+        else:
+            return None
+        return ActivityKey(tenant, utc_day(event.timestamp), event.actor_id, event.actor_kind, organisation, event_type)
+
+    def owner(self, ticket_id: UUID) -> TicketRow:
+        """The ticket's working row, which tells its tenant and organisation (loaded when not in the batch)."""
+        row = self.batch.tickets.get(ticket_id)
+        if row is None:
+            self.view.load_tickets(self.batch, {ticket_id})
+            row = self.batch.tickets[ticket_id]
+        return row
+
+    @singledispatchmethod
+    def fold(self, domain_event: Any, tracking: Tracking) -> None:
+        """Events of other kinds mean nothing to the ticket rows."""
+
+    @fold.register
     def _(self, event: Ticket.Opened, tracking: Tracking) -> None:
         by_requester = event.actor_kind == ActorKind.REQUESTER.value
         self.batch.tickets[event.originator_id] = TicketRow(
@@ -165,16 +222,16 @@ class TicketsProjection(Projection[TicketsView]):
         if event.tags:
             self.batch.retagged.add(event.originator_id)
 
-    @process_event.register
+    @fold.register
     def _(self, event: Ticket.Assigned, tracking: Tracking) -> None:
         row = self.row(event, tracking)
         row.assignee, row.group = event.assignee, event.group
 
-    @process_event.register
+    @fold.register
     def _(self, event: Ticket.Unassigned, tracking: Tracking) -> None:
         self.row(event, tracking).assignee = None
 
-    @process_event.register
+    @fold.register
     def _(self, event: Ticket.Transitioned, tracking: Tracking) -> None:
         row = self.row(event, tracking)
         row.status = event.new_status
@@ -189,7 +246,7 @@ class TicketsProjection(Projection[TicketsView]):
             row.reopen_count += 1
             row.solved_at = None
 
-    @process_event.register
+    @fold.register
     def _(self, event: Ticket.CommentAdded, tracking: Tracking) -> None:
         row = self.row(event, tracking)
         if not event.public:
@@ -201,21 +258,21 @@ class TicketsProjection(Projection[TicketsView]):
         elif event.actor_kind == ActorKind.AGENT.value and row.first_agent_reply_at is None:
             row.first_agent_reply_at = event.timestamp
 
-    @process_event.register
+    @fold.register
     def _(self, event: Ticket.PriorityChanged, tracking: Tracking) -> None:
         row = self.row(event, tracking)
         row.priority, row.priority_rank = event.new_priority, Priority(event.new_priority).rank
 
-    @process_event.register
+    @fold.register
     def _(self, event: Ticket.TypeChanged, tracking: Tracking) -> None:
         self.row(event, tracking).ticket_type = event.new_type
 
-    @process_event.register
+    @fold.register
     def _(self, event: Ticket.TagsChanged, tracking: Tracking) -> None:
         self.row(event, tracking).tags = list(event.new_tags)
         self.batch.retagged.add(event.originator_id)
 
-    @process_event.register
+    @fold.register
     def _(self, event: Ticket.CustomFieldChanged, tracking: Tracking) -> None:
         fields = self.row(event, tracking).custom_fields
         if event.new_value is None:
@@ -223,7 +280,7 @@ class TicketsProjection(Projection[TicketsView]):
         else:
             fields[event.name] = dict(event.new_value)
 
-    @process_event.register
+    @fold.register
     def _(self, event: SavedView.Created, tracking: Tracking) -> None:
         self.batch.saved_views.append(
             SavedViewRow(

@@ -55,6 +55,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "ticket_tags": ("ticket_id", "tag"),
     "agent_solved_daily": ("tenant", "agent", "day"),
     "saved_views": ("view_id",),
+    "audit_activity": ("tenant", "day", "actor_id", "actor_kind", "organisation", "event_type"),
 }
 
 

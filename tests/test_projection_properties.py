@@ -1,7 +1,7 @@
 """Properties of the ticket read models, on in-memory, SQLite and PostgreSQL storage.
 
 For random command sequences over a few tickets:
-- the projected rows equal a straightforward fold computed from the tickets themselves;
+- the projected rows and audit activity equal straightforward folds computed from the tickets themselves;
 - feeding the same events again changes nothing (exactly once);
 - a rebuild into a new generation equals the incrementally built one.
 """
@@ -12,7 +12,8 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,15 @@ from psycopg import sql
 from domain.actors import Actor, ActorKind
 from domain.errors import DomainError
 from domain.helpdesk import HelpDesk
+from domain.saved_view import SavedView
 from domain.ticket import Ticket
 from domain.values import FieldValue
 from infrastructure.composition import Services, build_services
-from infrastructure.readmodels.queries import Sort, TicketFilter
+from infrastructure.readmodels.queries import Sort, TicketFilter, TicketQueries
 from infrastructure.readmodels.rebuild import rebuild
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
-from projections.tickets import BatchConflictError, TicketRow, TicketsProjection
+from projections.tickets import ActivityKey, BatchConflictError, TicketRow, TicketsProjection
 from tests.conftest import TickingClock
 
 AGENT = Actor("alice", ActorKind.AGENT)
@@ -163,18 +165,48 @@ def expected_solved(desk: HelpDesk, ids: list[uuid.UUID]) -> dict[tuple[str, dat
     return counts
 
 
-def projected(services: Services, generation: int | None = None) -> tuple[list[TicketRow], dict[tuple[str, date], int]]:
-    """All rows of one generation and its solved counts."""
-    view = services.read_models.view(generation or services.read_models.active_generation(fresh=True))
-    from infrastructure.readmodels.queries import TicketQueries
+def expected_activity(desk: HelpDesk, ids: list[uuid.UUID], view_ids: list[uuid.UUID]) -> dict[ActivityKey, int]:
+    """Changes per (tenant, UTC day, actor, organisation, event type), counted from each aggregate's events."""
+    counts: dict[ActivityKey, int] = {}
+    for ticket_id in ids:
+        events: list[Any] = list(desk.events.get(ticket_id))
+        tenant, organisation = events[0].tenant, events[0].organisation  # as opened; neither ever changes
+        for e in events:
+            day = e.timestamp.astimezone(UTC).date()
+            key = ActivityKey(tenant, day, e.actor_id, e.actor_kind, organisation, type(e).__name__)
+            counts[key] = counts.get(key, 0) + 1
+    for view_id in view_ids:
+        for e in desk.events.get(view_id):
+            assert isinstance(e, SavedView.Created)
+            day = e.timestamp.astimezone(UTC).date()
+            key = ActivityKey(e.tenant, day, e.actor_id, e.actor_kind, None, "SavedView.Created")
+            counts[key] = counts.get(key, 0) + 1
+    return counts
 
+
+@dataclass
+class Projected:
+    """What one generation of the read models holds for tenant acme."""
+
+    rows: list[TicketRow]
+    solved: dict[tuple[str, date], int]
+    activity: dict[ActivityKey, int]
+
+
+def projected(services: Services, generation: int | None = None) -> Projected:
+    """All rows of one generation (positions zeroed), its solved counts and its audit activity."""
+    view = services.read_models.view(generation or services.read_models.active_generation(fresh=True))
     queries = TicketQueries(view.datastore, view.dialect, view.names)
     rows = queries.list_tickets(TicketFilter(tenant="acme"), sort=Sort.OLDEST, limit=500).rows
     solved: dict[tuple[str, date], int] = {}
     for agent in ("agent0", "agent1", "agent2"):
         for day, n in queries.workload("acme", agent, since=date(2000, 1, 1)).solved_per_day:
             solved[(agent, day)] = n
-    return rows, solved
+    activity = {
+        ActivityKey("acme", r.day, r.actor_id, r.actor_kind, r.organisation, r.event_type): r.changes
+        for r in queries.activity("acme", date(2000, 1, 1), date(2100, 1, 1))
+    }
+    return Projected(without_positions(rows), solved, activity)
 
 
 def without_positions(rows: list[TicketRow]) -> list[TicketRow]:
@@ -208,17 +240,21 @@ def check_read_models(backend: tuple[str, str | None], script: list[tuple[int, s
     with fresh_services(*backend) as services:
         desk = services.desk
         ids = [
-            desk.open_ticket(tenant="acme", title=f"ticket {n}", requester_id="bob", by=by, via="web").ticket_id
-            for n, by in enumerate([AGENT, REQUESTER])
+            desk.open_ticket(
+                tenant="acme", title=f"ticket {n}", requester_id="bob", organisation=org, by=by, via="web"
+            ).ticket_id
+            for n, (by, org) in enumerate([(AGENT, "north"), (REQUESTER, None)])
         ]
+        view_ids = [desk.save_view(tenant="acme", name="mine", filters={}, by=AGENT, via="web").view.id]
         apply(desk, ids, script)
         worker = ProjectionWorker(desk, services.read_models, batch_size=7)  # small batches: many commits
         head = worker.catch_up()
         assert head == desk.recorder.max_notification_id()
 
-        rows, solved = projected(services)
-        assert without_positions(rows) == [expected_row(desk, i) for i in ids]
-        assert solved == expected_solved(desk, ids)
+        built = projected(services)
+        assert built.rows == [expected_row(desk, i) for i in ids]
+        assert built.solved == expected_solved(desk, ids)
+        assert built.activity == expected_activity(desk, ids, view_ids)
 
         # The same events again: the tracking row refuses them and nothing changes.
         view = services.read_models.view(1)
@@ -230,13 +266,9 @@ def check_read_models(backend: tuple[str, str | None], script: list[tuple[int, s
         with pytest.raises(BatchConflictError):
             projection.flush(Tracking(desk.name, notifications[-1].id))
         assert view.max_tracking_id(desk.name) == head
-        again_rows, again_solved = projected(services)
-        assert without_positions(again_rows) == rows
-        assert again_solved == solved
+        assert projected(services) == built
 
         # A rebuild into the next generation equals the incrementally built one.
         done = rebuild(desk, services.read_models)
         assert done.new_generation == 2
-        rebuilt_rows, rebuilt_solved = projected(services, 2)
-        assert without_positions(rebuilt_rows) == rows
-        assert rebuilt_solved == solved
+        assert projected(services, 2) == built

@@ -1,4 +1,4 @@
-"""Audit endpoints, read-only, for auditors: verify the hash chain, export a signed period."""
+"""Audit endpoints, read-only, for auditors: verify the hash chain, export a signed period, activity reports."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import queue
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -14,13 +14,26 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import AuditorDep, ServicesDep
+from api.deps import AuditorDep, ServicesDep, ViewReadDep
 from api.problems import ProblemError, problem_responses
+from api.report_schemas import (
+    ActorActivityPublic,
+    ActorReport,
+    OrganisationActivityPublic,
+    OrganisationReport,
+    PeriodActivityPublic,
+    PeriodReport,
+    PeriodReportQuery,
+    PrivilegedActionPublic,
+    PrivilegedReport,
+    ReportQuery,
+)
 from infrastructure.audit.checkpoint import CheckpointError, private_key_from_text
 from infrastructure.audit.export import ExportFilter, export_changes
 from infrastructure.audit.log import AuditLog, AuditUnavailableError
 from infrastructure.audit.verify import Verification
 from infrastructure.composition import Services
+from projections.tickets import PRIVILEGED_EVENT_TYPES
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -145,3 +158,64 @@ def export(services: ServicesDep, auditor: AuditorDep, query: Annotated[ExportQu
 
 def _utc(moment: datetime | None) -> datetime | None:
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- reports, from the `audit_activity` read model -------------------------------------------------
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+@router.get("/reports/actors", response_model=ActorReport, responses=problem_responses(401, 403, 422))
+def actor_report(auditor: AuditorDep, read: ViewReadDep, query: Annotated[ReportQuery, Query()]) -> ActorReport:
+    """Who changed what in the tenant: changes per actor and event type over the days, the most active first."""
+    since, until = query.window(_today())
+    position = read.wait(query.min_position)
+    found = read.services.read_models.queries().activity_by_actor(auditor.tenant, since, until)
+    return ActorReport(start=since, end=until, view_position=position, items=[ActorActivityPublic.of(a) for a in found])
+
+
+@router.get("/reports/organisations", response_model=OrganisationReport, responses=problem_responses(401, 403, 422))
+def organisation_report(
+    auditor: AuditorDep, read: ViewReadDep, query: Annotated[ReportQuery, Query()]
+) -> OrganisationReport:
+    """Changes per organisation and event type over the days, the busiest first; null: no organisation."""
+    since, until = query.window(_today())
+    position = read.wait(query.min_position)
+    found = read.services.read_models.queries().activity_by_organisation(auditor.tenant, since, until)
+    return OrganisationReport(
+        start=since, end=until, view_position=position, items=[OrganisationActivityPublic.of(o) for o in found]
+    )
+
+
+@router.get("/reports/periods", response_model=PeriodReport, responses=problem_responses(401, 403, 422))
+def period_report(auditor: AuditorDep, read: ViewReadDep, query: Annotated[PeriodReportQuery, Query()]) -> PeriodReport:
+    """Changes per day, ISO week or month and event type, oldest first; periods without changes are left out."""
+    since, until = query.window(_today())
+    position = read.wait(query.min_position)
+    found = read.services.read_models.queries().activity_by_period(auditor.tenant, since, until, query.period)
+    return PeriodReport(
+        start=since,
+        end=until,
+        view_position=position,
+        period=query.period,
+        items=[PeriodActivityPublic.of(p) for p in found],
+    )
+
+
+@router.get("/reports/privileged", response_model=PrivilegedReport, responses=problem_responses(401, 403, 422))
+def privileged_report(
+    auditor: AuditorDep, read: ViewReadDep, query: Annotated[ReportQuery, Query()]
+) -> PrivilegedReport:
+    """Privileged actions (event types listed in `event_types`) per day, actor and organisation, oldest first."""
+    since, until = query.window(_today())
+    position = read.wait(query.min_position)
+    found = read.services.read_models.queries().privileged_activity(auditor.tenant, since, until)
+    return PrivilegedReport(
+        start=since,
+        end=until,
+        view_position=position,
+        event_types=sorted(PRIVILEGED_EVENT_TYPES),
+        items=[PrivilegedActionPublic.of(r) for r in found],
+    )

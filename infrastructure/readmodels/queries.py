@@ -1,4 +1,4 @@
-"""Reads of the ticket read models: filtered lists with keyset pagination, workload, saved views.
+"""Reads of the ticket read models: filtered lists with keyset pagination, workload, saved views, audit activity.
 
 Pagination is keyset (seek) pagination on the sort columns plus the ticket id, so a page costs
 the same however deep it is, and rows inserted meanwhile neither repeat nor vanish from later
@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -18,9 +18,19 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidValueError
+from infrastructure.readmodels.activity import (
+    ActivityRow,
+    ActorActivity,
+    OrganisationActivity,
+    Period,
+    PeriodActivity,
+    by_period,
+    group_by_event_type,
+    most_active_first,
+)
 from infrastructure.readmodels.dialect import Dialect
-from infrastructure.readmodels.tickets_view import TICKET_COLUMNS, TableNames, ticket_row
-from projections.tickets import SavedViewRow, TicketRow
+from infrastructure.readmodels.tickets_view import NO_ORGANISATION, TICKET_COLUMNS, TableNames, ticket_row
+from projections.tickets import PRIVILEGED_EVENT_TYPES, SavedViewRow, TicketRow
 
 
 class Sort(StrEnum):
@@ -219,6 +229,75 @@ class TicketQueries:
                 for r in cursor.fetchall()
             ]
 
+    # --- audit activity: `since` and `until` are UTC days, both included ---------------------------
+
+    def activity(
+        self, tenant: str, since: date, until: date, *, event_types: Collection[str] | None = None
+    ) -> list[ActivityRow]:
+        """The tenant's stored activity rows in the window (only of `event_types`, if given), oldest first."""
+        where, params = self._activity_window(tenant, since, until)
+        if event_types is not None:
+            if not event_types:
+                return []
+            where += f" AND event_type IN ({self.d.params(len(event_types))})"
+            params.extend(sorted(event_types))
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT day, actor_id, actor_kind, organisation, event_type, changes FROM {self.names.activity} "
+                f"WHERE {where} ORDER BY day, actor_id, actor_kind, organisation, event_type",
+                params,
+            )
+            return [
+                ActivityRow(
+                    day=self.d.to_day(r["day"]),
+                    actor_id=r["actor_id"],
+                    actor_kind=r["actor_kind"],
+                    organisation=_organisation(r["organisation"]),
+                    event_type=r["event_type"],
+                    changes=r["changes"],
+                )
+                for r in cursor.fetchall()
+            ]
+
+    def activity_by_actor(self, tenant: str, since: date, until: date) -> list[ActorActivity]:
+        """Changes per actor in the window, by event type; the most active actor first."""
+        rows = self._activity_sums(tenant, since, until, ("actor_id", "actor_kind"))
+        groups = group_by_event_type(((r["actor_id"], r["actor_kind"]), r["event_type"], r["changes"]) for r in rows)
+        return [ActorActivity(actor_id, kind, counts) for (actor_id, kind), counts in most_active_first(groups)]
+
+    def activity_by_organisation(self, tenant: str, since: date, until: date) -> list[OrganisationActivity]:
+        """Changes per organisation in the window, by event type; the busiest organisation first."""
+        rows = self._activity_sums(tenant, since, until, ("organisation",))
+        groups = group_by_event_type((_organisation(r["organisation"]), r["event_type"], r["changes"]) for r in rows)
+        return [OrganisationActivity(organisation, counts) for organisation, counts in most_active_first(groups)]
+
+    def activity_by_period(
+        self, tenant: str, since: date, until: date, period: Period = Period.DAY
+    ) -> list[PeriodActivity]:
+        """Changes per day, ISO week or month of the window that saw any, by event type; oldest first."""
+        rows = self._activity_sums(tenant, since, until, ("day",))
+        return by_period(((self.d.to_day(r["day"]), r["event_type"], r["changes"]) for r in rows), period, since, until)
+
+    def privileged_activity(self, tenant: str, since: date, until: date) -> list[ActivityRow]:
+        """The tenant's activity rows of privileged event types in the window, oldest first."""
+        return self.activity(tenant, since, until, event_types=PRIVILEGED_EVENT_TYPES)
+
+    def _activity_sums(self, tenant: str, since: date, until: date, columns: tuple[str, ...]) -> list[Any]:
+        """Changes summed per `columns` (fixed column names, never input) and event type, ordered by them."""
+        where, params = self._activity_window(tenant, since, until)
+        grouped = ", ".join([*columns, "event_type"])
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT {grouped}, SUM(changes) AS changes FROM {self.names.activity} WHERE {where} "
+                f"GROUP BY {grouped} ORDER BY {grouped}",
+                params,
+            )
+            return list(cursor.fetchall())
+
+    def _activity_window(self, tenant: str, since: date, until: date) -> tuple[str, list[Any]]:
+        p = self.d.placeholder
+        return f"tenant = {p} AND day >= {p} AND day <= {p}", [tenant, self.d.day(since), self.d.day(until)]
+
     def _filter_clauses(self, where: TicketFilter) -> tuple[list[str], list[Any]]:
         p = self.d.placeholder
         clauses, params = [f"tenant = {p}"], [where.tenant]
@@ -268,6 +347,10 @@ class TicketQueries:
         if column == "ticket_id":
             return self.d.uuid(value)
         return value
+
+
+def _organisation(stored: str) -> str | None:
+    return None if stored == NO_ORGANISATION else stored
 
 
 def days_back(today: date, days: int) -> date:

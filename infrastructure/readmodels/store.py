@@ -32,6 +32,8 @@ from infrastructure.readmodels.tickets_view import (
 from infrastructure.settings import Settings
 
 POINTER_TTL_SECONDS = 1.0
+# Every table of one generation (what dropping it removes).
+GENERATION_TABLES = ("tickets", "ticket_tags", "agent_solved_daily", "saved_views", "audit_activity", "tracking")
 WAIT_STEP_SECONDS = 0.01
 
 Transaction = Callable[[], AbstractContextManager[Any]]
@@ -129,7 +131,7 @@ class ReadModels:
         view = self.view(generation, create=False)
         if self.database.backend is Backend.POSTGRES:
             with view.datastore.transaction(commit=True) as cursor:
-                for table in ("tickets", "ticket_tags", "agent_solved_daily", "saved_views", "tracking"):
+                for table in GENERATION_TABLES:
                     cursor.execute(f"DROP TABLE IF EXISTS {view.names.table(table)}")
         with self._lock:
             self._views.pop(generation, None)

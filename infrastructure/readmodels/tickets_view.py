@@ -18,7 +18,7 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed
 
 from infrastructure.readmodels.dialect import POSTGRES, SQLITE, Dialect
-from projections.tickets import Batch, BatchConflictError, SavedViewRow, TicketRow, TicketsView
+from projections.tickets import ActivityKey, Batch, BatchConflictError, SavedViewRow, TicketRow, TicketsView
 
 TICKET_COLUMNS = (
     "ticket_id",
@@ -48,6 +48,7 @@ TICKET_COLUMNS = (
     "position",
 )
 SELECT_CHUNK = 500
+NO_ORGANISATION = ""  # how `audit_activity` keys a change without an organisation (NULL cannot be in a key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,11 @@ class TableNames:
         """Named ticket-list filters."""
         return self.table("saved_views")
 
+    @property
+    def activity(self) -> str:
+        """Changes per tenant, day, actor, organisation and event type (audit reports)."""
+        return self.table("audit_activity")
+
 
 def postgres_names(schema: str, generation: int) -> TableNames:
     """Table names of a PostgreSQL generation."""
@@ -119,6 +125,9 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {n.saved_views} (view_id {d.uuid_type} PRIMARY KEY, tenant TEXT NOT NULL, "
         f"name TEXT NOT NULL, filters {d.json_type} NOT NULL, created_by TEXT NOT NULL, "
         f"created_at {d.time_type} NOT NULL, UNIQUE (tenant, name))",
+        f"CREATE TABLE IF NOT EXISTS {n.activity} (tenant TEXT NOT NULL, day {d.date_type} NOT NULL, "
+        "actor_id TEXT NOT NULL, actor_kind TEXT NOT NULL, organisation TEXT NOT NULL, event_type TEXT NOT NULL, "
+        "changes INTEGER NOT NULL, PRIMARY KEY (tenant, day, actor_id, actor_kind, organisation, event_type))",
     ]
 
 
@@ -228,6 +237,7 @@ class SqlTicketsView(TicketsView):
             self._write_tags(cursor, [batch.tickets[i] for i in batch.retagged])
             self._write_solved(cursor, batch)
             self._write_saved_views(cursor, batch.saved_views)
+            self._write_activity(cursor, batch.activity)
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]  # from the recorder mixin
 
     def _claim(self, cursor: Any, after: int, application_name: str) -> None:
@@ -288,6 +298,22 @@ class SqlTicketsView(TicketsView):
                 for v in views
             ],
         )
+
+    def _write_activity(self, cursor: Any, activity: dict[ActivityKey, int]) -> None:
+        if not activity:
+            return
+        d, n = self.dialect, self.names
+        cursor.executemany(
+            f"INSERT INTO {n.activity} (tenant, day, actor_id, actor_kind, organisation, event_type, changes) "
+            f"VALUES ({d.params(7)}) ON CONFLICT (tenant, day, actor_id, actor_kind, organisation, event_type) "
+            f"DO UPDATE SET changes = {n.activity}.changes + excluded.changes",
+            [_activity_values(d, key, changes) for key, changes in activity.items()],
+        )
+
+
+def _activity_values(d: Dialect, key: ActivityKey, changes: int) -> tuple[Any, ...]:
+    organisation = NO_ORGANISATION if key.organisation is None else key.organisation
+    return (key.tenant, d.day(key.day), key.actor_id, key.actor_kind, organisation, key.event_type, changes)
 
 
 class SQLiteTicketsView(SqlTicketsView, SQLiteTrackingRecorder):
