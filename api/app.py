@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.problems import install_problem_handlers
-from api.routers import agents, audit, events, health, listing, tickets, views
+from api.routers import agents, audit, audit_queues, events, health, listing, tickets, views
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 
@@ -48,4 +48,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(agents.router)
     app.include_router(events.router)
     app.include_router(audit.router)
+    app.include_router(audit_queues.router)
     return app

@@ -150,3 +150,29 @@ def test_other_tenants_changes_are_not_exported(agent: TestClient, services: Ser
 def test_bad_export_requests(agent: TestClient, auditor: dict[str, str]) -> None:
     for params in ({"format": "xml"}, {"from": "yesterday"}, {"ticket": "nope"}, {"colour": "red"}):
         assert agent.get("/audit/export", params=params, headers=auditor).status_code == 422, params
+
+
+def test_a_queue_as_it_was(agent: TestClient, auditor: dict[str, str], services: Services) -> None:
+    first = agent.post("/tickets", json={"title": "first", "requester_id": "bob", "priority": "low"}).json()["id"]
+    second = agent.post("/tickets", json={"title": "second", "requester_id": "bob", "priority": "urgent"}).json()["id"]
+    agent.post(f"/tickets/{first}/assignment", json={"group": "it"})
+    moved = agent.post(f"/tickets/{second}/assignment", json={"group": "it"})
+    history = agent.get(f"/tickets/{second}/history").json()["items"]
+    then = history[-1]["at"]  # both in group it, both unsolved
+    agent.post(f"/tickets/{second}/assignment", json={"group": "facilities"})
+    agent.post(f"/tickets/{first}/transitions", json={"to": "solved"})
+    last = agent.post(f"/tickets/{first}/transitions", json={"to": "closed"})
+    agent.get("/queues/unassigned", params={"min_position": last.headers["ledgerdesk-position"]})
+    assert moved.status_code == 200
+
+    past = agent.get("/audit/queues", params={"as_of": then, "group": "it"}, headers=auditor)
+    assert past.status_code == 200, past.text
+    body = past.json()
+    assert [(t["title"], t["group"]) for t in body["items"]] == [("second", "it"), ("first", "it")]
+    assert (body["candidates"], body["examined"], body["complete"]) == (2, 2, True)
+    now = agent.get("/audit/queues", params={"as_of": "2100-01-01T00:00:00Z", "group": "it"}, headers=auditor)
+    assert now.json()["items"] == []
+    bounded = agent.get("/audit/queues", params={"as_of": then, "max_tickets": 1}, headers=auditor).json()
+    assert (bounded["examined"], bounded["complete"]) == (1, False)
+    assert agent.get("/audit/queues", params={"as_of": then}).status_code == 403
+    assert agent.get("/audit/queues", headers=auditor).status_code == 422

@@ -176,6 +176,20 @@ class TicketQueries:
             row = cursor.fetchone()
         return None if row is None else ticket_row(self.d, row)
 
+    def present_at(self, tenant: str, moment: datetime, limit: int) -> tuple[list[UUID], int]:
+        """Tickets that existed and were not yet closed at `moment`: up to `limit` ids (newest first), and how many."""
+        p, t = self.d.placeholder, self.names.tickets
+        where = f"tenant = {p} AND created_at <= {p} AND (closed_at IS NULL OR closed_at > {p})"
+        params = [tenant, self.d.time(moment), self.d.time(moment)]
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT COUNT(*) AS n FROM {t} WHERE {where}", params)
+            total = int(cursor.fetchone()["n"])
+            cursor.execute(
+                f"SELECT ticket_id FROM {t} WHERE {where} ORDER BY created_at DESC LIMIT {int(limit)}", params
+            )
+            ids = [self.d.to_uuid(r["ticket_id"]) for r in cursor.fetchall()]
+        return ids, total
+
     def owners_of(self, ticket_ids: set[UUID]) -> dict[UUID, Owner]:
         """The tenant and organisation of each of these tickets that the read model knows."""
         if not ticket_ids:
