@@ -209,6 +209,7 @@ class FeedActor(BaseModel):
 
     id: str
     kind: str
+    role: str | None = None
 
 
 class FeedItem(BaseModel):

@@ -186,6 +186,7 @@ class ActorPublic(BaseModel):
 
     id: str
     kind: Literal["agent", "requester", "api_client", "system"] | str
+    role: str | None = Field(default=None, description="The caller's role when it acted, if recorded.")
 
 
 class HistoryEntry(BaseModel):
@@ -208,7 +209,7 @@ class HistoryEntry(BaseModel):
             chain_hash=chain_hash,
             version=change.version,
             at=change.at,
-            actor=ActorPublic(id=change.actor_id, kind=change.actor_kind),
+            actor=ActorPublic(id=change.actor_id, kind=change.actor_kind, role=change.actor_role),
             via=change.via,
             event=change.event,
             changes=[FieldChangePublic(field=c.field, old=c.old, new=c.new) for c in change.changes],

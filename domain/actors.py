@@ -48,6 +48,7 @@ class Actor:
 
     id: str
     kind: ActorKind
+    role: str | None = None  # the caller's role (agent, supervisor, ...), recorded for auditors
 
     def __post_init__(self) -> None:
         identifier(self.id, "actor id")
@@ -58,6 +59,7 @@ class EventFields(TypedDict):
 
     actor_id: str
     actor_kind: str
+    actor_role: str | None
     via: str
     timestamp: datetime
 
@@ -78,4 +80,10 @@ class CommandContext:
 
     def event_fields(self) -> EventFields:
         """The provenance every ticket event records, as keyword arguments for the event."""
-        return EventFields(actor_id=self.actor.id, actor_kind=self.actor.kind.value, via=self.via, timestamp=self.at)
+        return EventFields(
+            actor_id=self.actor.id,
+            actor_kind=self.actor.kind.value,
+            actor_role=self.actor.role,
+            via=self.via,
+            timestamp=self.at,
+        )

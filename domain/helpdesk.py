@@ -267,6 +267,7 @@ class HelpDesk(Application[UUID]):
                 at=e.timestamp,
                 actor_id=e.actor_id,
                 actor_kind=e.actor_kind,
+                actor_role=e.actor_role,
                 via=e.via,
                 event=type(e).__name__,
                 changes=e.field_changes(),

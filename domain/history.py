@@ -24,6 +24,7 @@ class Change:
     at: datetime
     actor_id: str
     actor_kind: str
+    actor_role: str | None
     via: str
     event: str
     changes: tuple[FieldChange, ...]

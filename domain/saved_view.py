@@ -26,7 +26,14 @@ class SavedView(Aggregate):
         filters: dict[str, Any]
         actor_id: str
         actor_kind: str
+        actor_role: str | None
         via: str
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Views saved before roles were recorded say nothing of the role."""
+            state["actor_role"] = None
 
     @staticmethod
     def create_id(tenant: str, name: str) -> uuid.UUID:
@@ -55,6 +62,7 @@ class SavedView(Aggregate):
         filters: dict[str, Any],
         actor_id: str,
         actor_kind: str,
+        actor_role: str | None,
         via: str,
         timestamp: datetime,
     ) -> None:

@@ -48,7 +48,16 @@ class Ticket(Aggregate):
 
         actor_id: str
         actor_kind: str
+        actor_role: str | None  # the caller's role when it acted (None in events recorded before roles were)
         via: str
+
+        # Version 2 added actor_role; events stored as version 1 are read with it as None.
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Events recorded before roles were recorded say nothing of the role."""
+            state["actor_role"] = None
 
         def field_changes(self) -> tuple[FieldChange, ...]:
             """The fields this event changed, old -> new."""
@@ -235,6 +244,7 @@ class Ticket(Aggregate):
         custom_fields: dict[str, FieldDict],
         actor_id: str,
         actor_kind: str,
+        actor_role: str | None,
         via: str,
         timestamp: datetime,
     ) -> None:
@@ -288,6 +298,7 @@ class Ticket(Aggregate):
         old_group: str | None,
         actor_id: str,
         actor_kind: str,
+        actor_role: str | None,
         via: str,
         timestamp: datetime,
     ) -> None:
@@ -302,7 +313,16 @@ class Ticket(Aggregate):
         self._unassigned(old_assignee=self.assignee, **context.event_fields())
 
     @event(Unassigned)
-    def _unassigned(self, *, old_assignee: str, actor_id: str, actor_kind: str, via: str, timestamp: datetime) -> None:
+    def _unassigned(
+        self,
+        *,
+        old_assignee: str,
+        actor_id: str,
+        actor_kind: str,
+        actor_role: str | None,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
         self.assignee = None
 
     # --- workflow ------------------------------------------------------------------------
@@ -315,7 +335,15 @@ class Ticket(Aggregate):
 
     @event(Transitioned)
     def _transitioned(
-        self, *, old_status: str, new_status: str, actor_id: str, actor_kind: str, via: str, timestamp: datetime
+        self,
+        *,
+        old_status: str,
+        new_status: str,
+        actor_id: str,
+        actor_kind: str,
+        actor_role: str | None,
+        via: str,
+        timestamp: datetime,
     ) -> None:
         self.status = Status(new_status)
 
@@ -361,6 +389,7 @@ class Ticket(Aggregate):
         attachments: list[FieldDict],
         actor_id: str,
         actor_kind: str,
+        actor_role: str | None,
         via: str,
         timestamp: datetime,
     ) -> None:
@@ -378,7 +407,15 @@ class Ticket(Aggregate):
 
     @event(PriorityChanged)
     def _priority_changed(
-        self, *, old_priority: str, new_priority: str, actor_id: str, actor_kind: str, via: str, timestamp: datetime
+        self,
+        *,
+        old_priority: str,
+        new_priority: str,
+        actor_id: str,
+        actor_kind: str,
+        actor_role: str | None,
+        via: str,
+        timestamp: datetime,
     ) -> None:
         self.priority = Priority(new_priority)
 
@@ -398,6 +435,7 @@ class Ticket(Aggregate):
         new_type: str | None,
         actor_id: str,
         actor_kind: str,
+        actor_role: str | None,
         via: str,
         timestamp: datetime,
     ) -> None:
@@ -420,7 +458,15 @@ class Ticket(Aggregate):
 
     @event(TagsChanged)
     def _tags_changed(
-        self, *, old_tags: list[str], new_tags: list[str], actor_id: str, actor_kind: str, via: str, timestamp: datetime
+        self,
+        *,
+        old_tags: list[str],
+        new_tags: list[str],
+        actor_id: str,
+        actor_kind: str,
+        actor_role: str | None,
+        via: str,
+        timestamp: datetime,
     ) -> None:
         self.tags = list(new_tags)
 
@@ -450,6 +496,7 @@ class Ticket(Aggregate):
         new_value: FieldDict | None,
         actor_id: str,
         actor_kind: str,
+        actor_role: str | None,
         via: str,
         timestamp: datetime,
     ) -> None:

@@ -71,7 +71,7 @@ def _hash(token: str) -> str:
 
 
 def _new_key(actor_id: str, role: Role, tenant: str, kind: ActorKind | None) -> IssuedKey:
-    actor = Actor(identifier(actor_id, "actor id"), kind or role.default_actor_kind())
+    actor = Actor(identifier(actor_id, "actor id"), kind or role.default_actor_kind(), role.value)
     key_id = secrets.token_hex(6)
     principal = Principal(key_id=key_id, actor=actor, role=role, tenant=identifier(tenant, "tenant"))
     return IssuedKey(principal, f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}")
@@ -154,7 +154,7 @@ class SqlKeyStore:
             return None
         return Principal(
             key_id=row["key_id"],
-            actor=Actor(row["actor_id"], ActorKind(row["actor_kind"])),
+            actor=Actor(row["actor_id"], ActorKind(row["actor_kind"]), row["role"]),
             role=Role(row["role"]),
             tenant=row["tenant"],
         )

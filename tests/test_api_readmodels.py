@@ -205,7 +205,7 @@ def test_the_feed_shows_each_event_once_and_only_the_tenants_own(client: TestCli
     items = first["items"] + rest["items"]
     assert [(i["type"], i["ticket_id"]) for i in items] == [("Ticket.Opened", ticket), ("Ticket.CommentAdded", ticket)]
     assert items[1]["payload"]["body"] == "on it"
-    assert items[1]["actor"] == {"id": "alice", "kind": "agent"}
+    assert items[1]["actor"] == {"id": "alice", "kind": "agent", "role": "agent"}
     at_head = client.get("/events", params={"after": rest["next_cursor"]}).json()
     assert at_head["items"] == []
     assert at_head["next_cursor"] == rest["next_cursor"]

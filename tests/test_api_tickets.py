@@ -69,7 +69,7 @@ def test_customers_open_tickets_as_themselves(client: TestClient, sql_services: 
     assert response.status_code == 201
     assert response.json()["requester_id"] == "bob"
     history = client.get(f"/tickets/{response.json()['id']}/history").json()
-    assert history["items"][0]["actor"] == {"id": "bob", "kind": "requester"}
+    assert history["items"][0]["actor"] == {"id": "bob", "kind": "requester", "role": "customer"}
 
     someone_else = client.post("/tickets", json={**minimal, "requester_id": "eve"}, headers=as_bob)
     _assert_problem(someone_else, 403, "not-permitted")
@@ -114,7 +114,7 @@ def test_a_full_tour(client: TestClient) -> None:
         "Unassigned",
     ]
     assert history[1]["via"] == "web"
-    assert history[1]["actor"] == {"id": "alice", "kind": "agent"}
+    assert history[1]["actor"] == {"id": "alice", "kind": "agent", "role": "agent"}
     assert {"field": "assignee", "old": None, "new": "carol"} in history[1]["changes"]
     assert history[4]["changes"] == [{"field": "priority", "old": "high", "new": "urgent"}]
     assert history[0]["via"] == "phone"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 from datetime import timedelta
 
@@ -165,3 +167,23 @@ def test_racing_threads_on_postgres_exactly_one_wins_per_version(sql_services: S
         thread.join(timeout=30)
     assert sorted(outcomes) == ["conflict"] * (writers - 1) + ["won"]
     assert [h.version for h in desk.history(ticket_id)] == [1, 2]
+
+
+def test_events_recorded_before_roles_are_read_with_no_role(sqlite_settings: Settings) -> None:
+    """A stored version-1 event (no actor_role) is upcast on reading, so old logs keep working."""
+    path = sqlite_settings.database_url.removeprefix("sqlite:///")
+    settings = sqlite_settings.model_copy(update={"aggregate_cache_size": 0})
+    services = build_services(settings)
+    try:
+        receipt = services.desk.open_ticket(
+            tenant="acme", title="t", requester_id="bob", by=Actor("alice", ActorKind.AGENT, "supervisor"), via="web"
+        )
+        assert services.desk.history(receipt.ticket_id)[0].actor_role == "supervisor"
+        with sqlite3.connect(path) as db:
+            state = json.loads(db.execute("SELECT state FROM stored_events").fetchone()[0])
+            del state["actor_role"], state["class_version"]  # as version 1 stored it
+            db.execute("UPDATE stored_events SET state = ?", (json.dumps(state).encode(),))
+        assert services.desk.history(receipt.ticket_id)[0].actor_role is None
+        assert services.desk.get_ticket(receipt.ticket_id).title == "t"
+    finally:
+        services.close()

@@ -35,7 +35,7 @@ def feed(query: Annotated[FeedQuery, Query()], read: ViewReadDep, request: Reque
             aggregate_id=e.aggregate_id,
             aggregate_version=e.aggregate_version,
             type=e.type,
-            actor=FeedActor(id=e.actor_id, kind=e.actor_kind),
+            actor=FeedActor(id=e.actor_id, kind=e.actor_kind, role=e.actor_role),
             via=e.via,
             at=e.at,
             payload=e.payload,

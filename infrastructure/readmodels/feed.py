@@ -23,7 +23,16 @@ from domain.saved_view import SavedView
 from infrastructure.readmodels.queries import Owner
 from infrastructure.readmodels.store import ReadModels
 
-_BASE_FIELDS = {"originator_id", "originator_version", "originator_topic", "timestamp", "actor_id", "actor_kind", "via"}
+_BASE_FIELDS = {
+    "originator_id",
+    "originator_version",
+    "originator_topic",
+    "timestamp",
+    "actor_id",
+    "actor_kind",
+    "actor_role",
+    "via",
+}
 _CURSOR_PREFIX = "p1:"
 
 
@@ -37,6 +46,7 @@ class FeedEntry:
     type: str
     actor_id: str
     actor_kind: str
+    actor_role: str | None
     via: str
     at: datetime
     payload: dict[str, Any]
@@ -110,6 +120,7 @@ def _entry(position: int, event: Any) -> FeedEntry:
         type=kind.__qualname__,
         actor_id=event.actor_id,
         actor_kind=event.actor_kind,
+        actor_role=event.actor_role,
         via=event.via,
         at=event.timestamp,
         payload={k: v for k, v in event.__dict__.items() if k not in _BASE_FIELDS},
