@@ -6,11 +6,12 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -97,6 +98,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def concurrent_update(request: Request, _: IntegrityError) -> JSONResponse:
         detail = "another request changed this ticket at the same moment; nothing was stored, retry"
         return problem_response(request, 409, "concurrent-update", detail)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
+        detail = "the database is not answering; nothing was stored, retry shortly"
+        return problem_response(request, 503, "database-unavailable", detail, headers={"Retry-After": "1"})
 
     @app.exception_handler(ProblemError)
     async def api_problem(request: Request, error: ProblemError) -> JSONResponse:
