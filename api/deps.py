@@ -96,6 +96,7 @@ class Provenance(TypedDict):
     by: Actor
     via: str
     expected_version: int | None
+    tenant: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,8 @@ def get_command_call(
     desk: DeskDep, principal: PrincipalDep, via: ChannelDep, expected_version: ExpectedVersionDep
 ) -> CommandCall:
     """Bundle the per-request command arguments."""
-    return CommandCall(desk, Provenance(by=principal.actor, via=via, expected_version=expected_version))
+    provenance = Provenance(by=principal.actor, via=via, expected_version=expected_version, tenant=principal.tenant)
+    return CommandCall(desk, provenance)
 
 
 CommandDep = Annotated[CommandCall, Depends(get_command_call)]

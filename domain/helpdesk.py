@@ -135,23 +135,33 @@ class HelpDesk(Application[UUID]):
         by: Actor,
         via: str,
         expected_version: int | None = None,
+        tenant: str | None = None,
     ) -> Receipt:
         """Assign (or reassign) a ticket to an agent, a group, or both."""
-        ticket = self._ticket_for_update(ticket_id, expected_version)
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant)
         ticket.assign(assignee=assignee, group=group, context=self._context(by, via, ticket))
         return self._commit(ticket)
 
-    def unassign(self, ticket_id: UUID, *, by: Actor, via: str, expected_version: int | None = None) -> Receipt:
+    def unassign(
+        self, ticket_id: UUID, *, by: Actor, via: str, expected_version: int | None = None, tenant: str | None = None
+    ) -> Receipt:
         """Take a ticket away from its agent; it stays in its group's queue."""
-        ticket = self._ticket_for_update(ticket_id, expected_version)
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant)
         ticket.unassign(context=self._context(by, via, ticket))
         return self._commit(ticket)
 
     def transition(
-        self, ticket_id: UUID, to: str, *, by: Actor, via: str, expected_version: int | None = None
+        self,
+        ticket_id: UUID,
+        to: str,
+        *,
+        by: Actor,
+        via: str,
+        expected_version: int | None = None,
+        tenant: str | None = None,
     ) -> Receipt:
         """Move a ticket to another status, as the workflow allows."""
-        ticket = self._ticket_for_update(ticket_id, expected_version)
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant)
         ticket.transition(status(to), workflow=self.workflow, context=self._context(by, via, ticket))
         return self._commit(ticket)
 
@@ -165,9 +175,10 @@ class HelpDesk(Application[UUID]):
         by: Actor,
         via: str,
         expected_version: int | None = None,
+        tenant: str | None = None,
     ) -> Receipt:
         """Add a public reply or an internal note."""
-        ticket = self._ticket_for_update(ticket_id, expected_version)
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant)
         ticket.add_comment(body, public=public, attachments=attachments, context=self._context(by, via, ticket))
         return self._commit(ticket)
 
@@ -183,13 +194,14 @@ class HelpDesk(Application[UUID]):
         by: Actor,
         via: str,
         expected_version: int | None = None,
+        tenant: str | None = None,
     ) -> Receipt:
         """Change priority, type, tags and custom fields together, atomically.
 
         Each change that alters something records its own event; all are saved in one
         transaction, so either every change is stored or none is.
         """
-        ticket = self._ticket_for_update(ticket_id, expected_version)
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant)
         context = self._context(by, via, ticket)
         if priority is not None:
             ticket.change_priority(values.priority(priority), context=context)
@@ -212,15 +224,15 @@ class HelpDesk(Application[UUID]):
 
     # --- queries of one ticket -------------------------------------------------------------------
 
-    def get_ticket(self, ticket_id: UUID) -> Ticket:
-        """The ticket as it is now."""
+    def get_ticket(self, ticket_id: UUID, *, tenant: str | None = None) -> Ticket:
+        """The ticket as it is now. With `tenant`, another tenant's ticket is "not found" (never "forbidden")."""
         try:
             ticket: Ticket = self.repository.get(ticket_id)
         except AggregateNotFoundError:
             raise TicketNotFoundError(f"no ticket {ticket_id}") from None
-        return ticket
+        return _owned(ticket, tenant)
 
-    def ticket_at_version(self, ticket_id: UUID, version: int) -> Ticket:
+    def ticket_at_version(self, ticket_id: UUID, version: int, *, tenant: str | None = None) -> Ticket:
         """The ticket as it was right after its `version`-th event."""
         if version < 1:
             msg = f"version must be 1 or more (got {version})"
@@ -229,12 +241,13 @@ class HelpDesk(Application[UUID]):
             ticket: Ticket = self.repository.get(ticket_id, version=version)
         except AggregateNotFoundError:
             raise TicketNotFoundError(f"no ticket {ticket_id}") from None
+        _owned(ticket, tenant)
         if ticket.version != version:
             msg = f"ticket {ticket_id} has no version {version}; its latest is {ticket.version}"
             raise TicketNotFoundError(msg)
         return ticket
 
-    def ticket_as_of(self, ticket_id: UUID, moment: datetime) -> Ticket:
+    def ticket_as_of(self, ticket_id: UUID, moment: datetime, *, tenant: str | None = None) -> Ticket:
         """The ticket as it was at `moment`: its last version recorded at or before then.
 
         Event times never decrease along a ticket's versions, so the version is found by binary
@@ -243,7 +256,10 @@ class HelpDesk(Application[UUID]):
         if moment.tzinfo is None:
             msg = "the as-of moment must carry a time zone offset, e.g. 2026-11-23T09:00:00Z"
             raise InvalidValueError(msg)
-        low, high = 0, self.get_ticket(ticket_id).version  # invariant: time(low) <= moment < time(high + 1)
+        low, high = (
+            0,
+            self.get_ticket(ticket_id, tenant=tenant).version,
+        )  # invariant: time(low) <= moment < time(high + 1)
         while low < high:
             middle = (low + high + 1) // 2
             if self._time_of(ticket_id, middle) <= moment:
@@ -255,11 +271,14 @@ class HelpDesk(Application[UUID]):
             raise TicketNotFoundError(msg)
         return self.ticket_at_version(ticket_id, low)
 
-    def diff(self, ticket_id: UUID, from_version: int, to_version: int) -> tuple[FieldChange, ...]:
+    def diff(
+        self, ticket_id: UUID, from_version: int, to_version: int, *, tenant: str | None = None
+    ) -> tuple[FieldChange, ...]:
         """What differs between two versions of a ticket, field by field."""
-        return diff(self.ticket_at_version(ticket_id, from_version), self.ticket_at_version(ticket_id, to_version))
+        before = self.ticket_at_version(ticket_id, from_version, tenant=tenant)
+        return diff(before, self.ticket_at_version(ticket_id, to_version, tenant=tenant))
 
-    def history(self, ticket_id: UUID) -> list[Change]:
+    def history(self, ticket_id: UUID, *, tenant: str | None = None) -> list[Change]:
         """Every change to the ticket, oldest first: who, when, through which channel, old -> new."""
         return [
             Change(
@@ -272,7 +291,7 @@ class HelpDesk(Application[UUID]):
                 event=type(e).__name__,
                 changes=e.field_changes(),
             )
-            for e in self._events_of(ticket_id)
+            for e in self._events_of(ticket_id, tenant)
         ]
 
     # --- the shared steps --------------------------------------------------------------------------
@@ -285,8 +304,8 @@ class HelpDesk(Application[UUID]):
             now = ticket.modified_on
         return CommandContext(actor=by, via=via, at=now)
 
-    def _ticket_for_update(self, ticket_id: UUID, expected_version: int | None) -> Ticket:
-        ticket = self.get_ticket(ticket_id)
+    def _ticket_for_update(self, ticket_id: UUID, expected_version: int | None, tenant: str | None) -> Ticket:
+        ticket = self.get_ticket(ticket_id, tenant=tenant)
         if expected_version is not None and expected_version != ticket.version:
             raise VersionMismatchError(expected_version, ticket.version)
         return ticket
@@ -301,8 +320,15 @@ class HelpDesk(Application[UUID]):
         moment: datetime = getattr(event, "timestamp")  # noqa: B009 -- every ticket event has one
         return moment
 
-    def _events_of(self, ticket_id: UUID) -> list[Ticket.Event]:
+    def _events_of(self, ticket_id: UUID, tenant: str | None) -> list[Ticket.Event]:
         events: list[Any] = list(self.events.get(ticket_id))
-        if not events:
+        if not events or not isinstance(events[0], Ticket.Opened) or tenant not in (None, events[0].tenant):
             raise TicketNotFoundError(f"no ticket {ticket_id}")
         return events
+
+
+def _owned(ticket: Ticket, tenant: str | None) -> Ticket:
+    """The ticket, unless it belongs to another tenant than `tenant`: then it does not exist for the caller."""
+    if tenant is not None and ticket.tenant != tenant:
+        raise TicketNotFoundError(f"no ticket {ticket.id}")
+    return ticket

@@ -249,3 +249,27 @@ def test_history_positions_and_diff(client: TestClient) -> None:
     ]
     assert client.get(f"{url}/diff", params={"from_version": 1, "to_version": 9}).status_code == 404
     assert client.get(f"{url}/diff", params={"from_version": 0, "to_version": 2}).status_code == 422
+
+
+def test_another_tenants_ticket_does_not_exist(client: TestClient, sql_services: Services) -> None:
+    ticket = _open(client, title="Acme secret project")
+    url = f"/tickets/{ticket['id']}"
+    stranger = sql_services.keys.create(actor_id="zed", role=Role.AGENT, tenant="globex").secret
+    as_stranger = {"Authorization": f"Bearer {stranger}"}
+    attempts = [
+        ("GET", url, None),
+        ("GET", f"{url}?version=1", None),
+        ("GET", f"{url}?as_of={ticket['created_at']}", None),
+        ("GET", f"{url}/history", None),
+        ("GET", f"{url}/diff?from_version=1&to_version=1", None),
+        ("POST", f"{url}/assignment", {"assignee": "zed"}),
+        ("DELETE", f"{url}/assignment", None),
+        ("POST", f"{url}/transitions", {"to": "open"}),
+        ("POST", f"{url}/comments", {"body": "hello"}),
+        ("PATCH", url, {"priority": "low"}),
+    ]
+    for method, path, body in attempts:
+        response = client.request(method, path, json=body, headers=as_stranger)
+        assert response.status_code == 404, (method, path, response.text)
+        assert "secret" not in response.text
+    assert len(client.get(f"{url}/history").json()["items"]) == 1

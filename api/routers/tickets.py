@@ -83,7 +83,7 @@ def open_ticket(
 def get_ticket(
     ticket_id: UUID,
     desk: DeskDep,
-    _: PrincipalDep,
+    principal: PrincipalDep,
     response: Response,
     as_of: Annotated[
         datetime | None, Query(description="Show the ticket as it was at this moment (ISO-8601 with offset).")
@@ -93,24 +93,25 @@ def get_ticket(
     """A ticket now, or as it was at a past moment (`as_of`) or version (`version`)."""
     if as_of is not None and version is not None:
         raise InvalidValueError("give either as_of or version, not both")
+    tenant = principal.tenant
     if as_of is not None:
-        ticket = desk.ticket_as_of(ticket_id, as_of)
+        ticket = desk.ticket_as_of(ticket_id, as_of, tenant=tenant)
     elif version is not None:
-        ticket = desk.ticket_at_version(ticket_id, version)
+        ticket = desk.ticket_at_version(ticket_id, version, tenant=tenant)
     else:
-        ticket = desk.get_ticket(ticket_id)
+        ticket = desk.get_ticket(ticket_id, tenant=tenant)
     response.headers["ETag"] = etag(ticket.version)
     return TicketPublic.from_domain(ticket)
 
 
 @router.get("/{ticket_id}/history", response_model=TicketHistory, responses=problem_responses(401, 404))
-def get_history(ticket_id: UUID, services: ServicesDep, _: PrincipalDep) -> TicketHistory:
+def get_history(ticket_id: UUID, services: ServicesDep, principal: PrincipalDep) -> TicketHistory:
     """Every change to the ticket, oldest first.
 
     Each entry: position in the log, version, who, when, through which channel, what changed
     old -> new, and the hash chain's digest at that position.
     """
-    changes = services.desk.history(ticket_id)
+    changes = services.desk.history(ticket_id, tenant=principal.tenant)
     chain = _chain_of(services, ticket_id)
     items = [
         HistoryEntry.from_domain(
@@ -134,12 +135,12 @@ def _chain_of(services: Services, ticket_id: UUID) -> dict[int, ChainRow]:
 def get_diff(
     ticket_id: UUID,
     desk: DeskDep,
-    _: PrincipalDep,
+    principal: PrincipalDep,
     from_version: Annotated[int, Query(ge=1, description="The earlier version.")],
     to_version: Annotated[int, Query(ge=1, description="The later version.")],
 ) -> TicketDiff:
     """What differs between two versions of a ticket, field by field (old -> new)."""
-    changes = desk.diff(ticket_id, from_version, to_version)
+    changes = desk.diff(ticket_id, from_version, to_version, tenant=principal.tenant)
     return TicketDiff(
         ticket_id=ticket_id,
         from_version=from_version,
