@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from api.authorization import authorize
 from api.problems import install_problem_handlers
 from api.routers import agents, audit, audit_queues, events, health, listing, tickets, views
 from infrastructure.composition import Services, build_services
@@ -42,11 +43,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="ledgerdesk", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
     app.include_router(health.router)
-    app.include_router(listing.router)
-    app.include_router(tickets.router)
-    app.include_router(views.router)
-    app.include_router(agents.router)
-    app.include_router(events.router)
-    app.include_router(audit.router)
-    app.include_router(audit_queues.router)
+    # Every other route passes the authorization matrix (api/authorization.py).
+    for module in (listing, tickets, views, agents, events, audit, audit_queues):
+        app.include_router(module.router, dependencies=[Depends(authorize)])
     return app

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, TypedDict
 
@@ -14,7 +13,7 @@ from api.problems import ProblemError
 from domain.actors import Actor, channel
 from domain.helpdesk import HelpDesk
 from infrastructure.composition import Services
-from infrastructure.keys import Principal, Role
+from infrastructure.keys import Principal
 
 _bearer = HTTPBearer(auto_error=False, description="An API key made with `ledgerdesk keys create`.")
 _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
@@ -155,18 +154,3 @@ def get_view_read(
 
 
 ViewReadDep = Annotated[ViewRead, Depends(get_view_read)]
-
-
-def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency that admits only principals with one of `roles` (403 otherwise)."""
-    names = ", ".join(role.value for role in roles)
-
-    def check(principal: PrincipalDep) -> Principal:
-        if principal.role not in roles:
-            raise ProblemError(403, "forbidden", f"this endpoint is for the roles {names}")
-        return principal
-
-    return check
-
-
-AuditorDep = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import AuditorDep, ServicesDep, ViewReadDep
+from api.deps import PrincipalDep, ServicesDep, ViewReadDep
 from api.problems import ProblemError, problem_responses
 from api.report_schemas import (
     ActorActivityPublic,
@@ -106,7 +106,7 @@ def _audit_log(services: Services) -> AuditLog:
 
 
 @router.get("/verify", response_model=VerificationPublic, responses=problem_responses(401, 403, 503))
-def verify(services: ServicesDep, _: AuditorDep, query: Annotated[VerifyQuery, Query()]) -> Any:
+def verify(services: ServicesDep, _: PrincipalDep, query: Annotated[VerifyQuery, Query()]) -> Any:
     """Recompute the hash chain over every stored event; name the first one changed, deleted, inserted or reordered."""
     log = _audit_log(services)
     if not query.stream:
@@ -136,7 +136,7 @@ def _verify_stream(log: AuditLog) -> Iterator[bytes]:
         **problem_responses(401, 403, 422, 503),
     },
 )
-def export(services: ServicesDep, auditor: AuditorDep, query: Annotated[ExportQuery, Query()]) -> StreamingResponse:
+def export(services: ServicesDep, auditor: PrincipalDep, query: Annotated[ExportQuery, Query()]) -> StreamingResponse:
     """Every change of the tenant in range, with chain hashes, streamed; the last line is the signed manifest."""
     if services.settings.audit_signing_key is None:
         raise ProblemError(
@@ -168,7 +168,7 @@ def _today() -> date:
 
 
 @router.get("/reports/actors", response_model=ActorReport, responses=problem_responses(401, 403, 422))
-def actor_report(auditor: AuditorDep, read: ViewReadDep, query: Annotated[ReportQuery, Query()]) -> ActorReport:
+def actor_report(auditor: PrincipalDep, read: ViewReadDep, query: Annotated[ReportQuery, Query()]) -> ActorReport:
     """Who changed what in the tenant: changes per actor and event type over the days, the most active first."""
     since, until = query.window(_today())
     position = read.wait(query.min_position)
@@ -178,7 +178,7 @@ def actor_report(auditor: AuditorDep, read: ViewReadDep, query: Annotated[Report
 
 @router.get("/reports/organisations", response_model=OrganisationReport, responses=problem_responses(401, 403, 422))
 def organisation_report(
-    auditor: AuditorDep, read: ViewReadDep, query: Annotated[ReportQuery, Query()]
+    auditor: PrincipalDep, read: ViewReadDep, query: Annotated[ReportQuery, Query()]
 ) -> OrganisationReport:
     """Changes per organisation and event type over the days, the busiest first; null: no organisation."""
     since, until = query.window(_today())
@@ -190,7 +190,9 @@ def organisation_report(
 
 
 @router.get("/reports/periods", response_model=PeriodReport, responses=problem_responses(401, 403, 422))
-def period_report(auditor: AuditorDep, read: ViewReadDep, query: Annotated[PeriodReportQuery, Query()]) -> PeriodReport:
+def period_report(
+    auditor: PrincipalDep, read: ViewReadDep, query: Annotated[PeriodReportQuery, Query()]
+) -> PeriodReport:
     """Changes per day, ISO week or month and event type, oldest first; periods without changes are left out."""
     since, until = query.window(_today())
     position = read.wait(query.min_position)
@@ -206,7 +208,7 @@ def period_report(auditor: AuditorDep, read: ViewReadDep, query: Annotated[Perio
 
 @router.get("/reports/privileged", response_model=PrivilegedReport, responses=problem_responses(401, 403, 422))
 def privileged_report(
-    auditor: AuditorDep, read: ViewReadDep, query: Annotated[ReportQuery, Query()]
+    auditor: PrincipalDep, read: ViewReadDep, query: Annotated[ReportQuery, Query()]
 ) -> PrivilegedReport:
     """Privileged actions (event types listed in `event_types`) per day, actor and organisation, oldest first."""
     since, until = query.window(_today())

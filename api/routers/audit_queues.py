@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import AuditorDep, ServicesDep
+from api.deps import PrincipalDep, ServicesDep
 from api.problems import problem_responses
 from domain.errors import TicketNotFoundError
 from domain.helpdesk import HelpDesk
@@ -60,7 +60,7 @@ class PastQueue(BaseModel):
 
 
 @router.get("/queues", response_model=PastQueue, responses=problem_responses(401, 403, 422))
-def past_queue(services: ServicesDep, auditor: AuditorDep, query: Annotated[PastQueueQuery, Query()]) -> PastQueue:
+def past_queue(services: ServicesDep, auditor: PrincipalDep, query: Annotated[PastQueueQuery, Query()]) -> PastQueue:
     """What was in a queue at a past moment ("group X at 09:00 yesterday").
 
     Each candidate ticket (opened by then and not closed by then, per the read model) is replayed
