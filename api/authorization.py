@@ -22,15 +22,16 @@ MATRIX: dict[str, frozenset[Role]] = {
     "open_ticket": frozenset({C, A, S, D}),
     "assign": STAFF,
     "unassign": STAFF,
-    "transition": STAFF,
-    "add_comment": STAFF,
+    "transition": frozenset({C, A, S, D}),  # requesters may only reopen (a domain rule)
+    "add_comment": frozenset({C, A, S, D}),  # requesters write public replies only (a domain rule)
+    "rate_ticket": frozenset({C}),
     "update_ticket": STAFF,
     # Reads of one ticket.
-    "get_ticket": READERS,
+    "get_ticket": READERS | {C},  # requesters: their own tickets, without internal notes
     "get_history": READERS,
     "get_diff": READERS,
     # Read models.
-    "list_tickets": READERS,
+    "list_tickets": READERS | {C},  # requesters: their own tickets only
     "group_queue": frozenset({A, S, N, D}),
     "agent_queue": frozenset({A, S, N, D}),
     "unassigned_queue": frozenset({A, S, N, D}),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
@@ -145,12 +145,15 @@ class TicketPublic(BaseModel):
     group: str | None
     assignee: str | None
     comments: list[CommentPublic]
+    satisfaction: dict[str, Any] | None = Field(
+        default=None, description="The requester's rating once solved: scale (good_bad or one_to_five), score, comment."
+    )
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def from_domain(cls, ticket: Ticket) -> TicketPublic:
-        """The public form of a ticket aggregate."""
+    def from_domain(cls, ticket: Ticket, *, for_requester: bool = False) -> TicketPublic:
+        """The public form of a ticket aggregate; a requester sees public replies only."""
         return cls(
             id=ticket.id,
             version=ticket.version,
@@ -167,7 +170,8 @@ class TicketPublic(BaseModel):
             custom_fields={k: CustomField.from_domain(v) for k, v in ticket.custom_fields.items()},
             group=ticket.group,
             assignee=ticket.assignee,
-            comments=[CommentPublic.from_domain(c) for c in ticket.comments],
+            comments=[CommentPublic.from_domain(c) for c in ticket.comments if c.public or not for_requester],
+            satisfaction=ticket.satisfaction,
             created_at=ticket.created_on,
             updated_at=ticket.modified_on,
         )
@@ -230,3 +234,10 @@ class TicketDiff(BaseModel):
     from_version: int
     to_version: int
     changes: list[FieldChangePublic]
+
+
+class RatingCreate(Strict):
+    """The requester's satisfaction with a solved ticket."""
+
+    rating: Literal["good", "bad"] | Annotated[int, Field(ge=1, le=5)] = Field(examples=["good", 5])
+    comment: str = Field(default="", max_length=TEXT_MAX)

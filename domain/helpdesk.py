@@ -17,13 +17,13 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from domain import values
-from domain.actors import Actor, CommandContext
+from domain.actors import Actor, ActorKind, CommandContext
 from domain.clock import Clock, system_clock
 from domain.errors import AlreadyExistsError, InvalidValueError, TicketNotFoundError, VersionMismatchError
 from domain.history import Change, FieldChange, diff
 from domain.saved_view import SavedView
 from domain.ticket import Ticket
-from domain.values import Attachment, FieldValue
+from domain.values import Attachment, FieldValue, Rating
 from domain.workflow import DEFAULT_WORKFLOW, Workflow, status
 
 
@@ -138,7 +138,7 @@ class HelpDesk(Application[UUID]):
         tenant: str | None = None,
     ) -> Receipt:
         """Assign (or reassign) a ticket to an agent, a group, or both."""
-        ticket = self._ticket_for_update(ticket_id, expected_version, tenant)
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
         ticket.assign(assignee=assignee, group=group, context=self._context(by, via, ticket))
         return self._commit(ticket)
 
@@ -146,7 +146,7 @@ class HelpDesk(Application[UUID]):
         self, ticket_id: UUID, *, by: Actor, via: str, expected_version: int | None = None, tenant: str | None = None
     ) -> Receipt:
         """Take a ticket away from its agent; it stays in its group's queue."""
-        ticket = self._ticket_for_update(ticket_id, expected_version, tenant)
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
         ticket.unassign(context=self._context(by, via, ticket))
         return self._commit(ticket)
 
@@ -161,7 +161,7 @@ class HelpDesk(Application[UUID]):
         tenant: str | None = None,
     ) -> Receipt:
         """Move a ticket to another status, as the workflow allows."""
-        ticket = self._ticket_for_update(ticket_id, expected_version, tenant)
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
         ticket.transition(status(to), workflow=self.workflow, context=self._context(by, via, ticket))
         return self._commit(ticket)
 
@@ -178,8 +178,24 @@ class HelpDesk(Application[UUID]):
         tenant: str | None = None,
     ) -> Receipt:
         """Add a public reply or an internal note."""
-        ticket = self._ticket_for_update(ticket_id, expected_version, tenant)
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
         ticket.add_comment(body, public=public, attachments=attachments, context=self._context(by, via, ticket))
+        return self._commit(ticket)
+
+    def rate(
+        self,
+        ticket_id: UUID,
+        rating: str | int,
+        comment: str = "",
+        *,
+        by: Actor,
+        via: str,
+        expected_version: int | None = None,
+        tenant: str | None = None,
+    ) -> Receipt:
+        """The requester rates a solved ticket: good/bad or 1-5, with an optional comment."""
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
+        ticket.rate(Rating.parse(rating), comment, context=self._context(by, via, ticket))
         return self._commit(ticket)
 
     def update_ticket(
@@ -201,7 +217,7 @@ class HelpDesk(Application[UUID]):
         Each change that alters something records its own event; all are saved in one
         transaction, so either every change is stored or none is.
         """
-        ticket = self._ticket_for_update(ticket_id, expected_version, tenant)
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
         context = self._context(by, via, ticket)
         if priority is not None:
             ticket.change_priority(values.priority(priority), context=context)
@@ -224,13 +240,17 @@ class HelpDesk(Application[UUID]):
 
     # --- queries of one ticket -------------------------------------------------------------------
 
-    def get_ticket(self, ticket_id: UUID, *, tenant: str | None = None) -> Ticket:
-        """The ticket as it is now. With `tenant`, another tenant's ticket is "not found" (never "forbidden")."""
+    def get_ticket(self, ticket_id: UUID, *, tenant: str | None = None, requester: str | None = None) -> Ticket:
+        """The ticket as it is now.
+
+        With `tenant`, another tenant's ticket is "not found" (never "forbidden"); with
+        `requester`, so is a ticket someone else asked for.
+        """
         try:
             ticket: Ticket = self.repository.get(ticket_id)
         except AggregateNotFoundError:
             raise TicketNotFoundError(f"no ticket {ticket_id}") from None
-        return _owned(ticket, tenant)
+        return _owned(ticket, tenant, requester)
 
     def ticket_at_version(self, ticket_id: UUID, version: int, *, tenant: str | None = None) -> Ticket:
         """The ticket as it was right after its `version`-th event."""
@@ -304,8 +324,12 @@ class HelpDesk(Application[UUID]):
             now = ticket.modified_on
         return CommandContext(actor=by, via=via, at=now)
 
-    def _ticket_for_update(self, ticket_id: UUID, expected_version: int | None, tenant: str | None) -> Ticket:
-        ticket = self.get_ticket(ticket_id, tenant=tenant)
+    def _ticket_for_update(
+        self, ticket_id: UUID, expected_version: int | None, tenant: str | None, by: Actor
+    ) -> Ticket:
+        # A requester acts only on its own tickets; others' do not exist for it.
+        requester = by.id if by.kind is ActorKind.REQUESTER else None
+        ticket = self.get_ticket(ticket_id, tenant=tenant, requester=requester)
         if expected_version is not None and expected_version != ticket.version:
             raise VersionMismatchError(expected_version, ticket.version)
         return ticket
@@ -327,8 +351,8 @@ class HelpDesk(Application[UUID]):
         return events
 
 
-def _owned(ticket: Ticket, tenant: str | None) -> Ticket:
-    """The ticket, unless it belongs to another tenant than `tenant`: then it does not exist for the caller."""
-    if tenant is not None and ticket.tenant != tenant:
+def _owned(ticket: Ticket, tenant: str | None, requester: str | None = None) -> Ticket:
+    """The ticket, unless it is another tenant's or another requester's: then it does not exist for the caller."""
+    if (tenant is not None and ticket.tenant != tenant) or (requester is not None and ticket.requester_id != requester):
         raise TicketNotFoundError(f"no ticket {ticket.id}")
     return ticket

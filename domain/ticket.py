@@ -20,7 +20,7 @@ from domain import values
 from domain.actors import ActorKind, CommandContext, identifier
 from domain.errors import InvalidValueError, NotPermittedError, TicketClosedError
 from domain.history import FieldChange
-from domain.values import Attachment, FieldValue, Priority
+from domain.values import Attachment, FieldValue, Priority, Rating
 from domain.workflow import Status, Workflow
 
 FieldDict = dict[str, Any]
@@ -128,6 +128,17 @@ class Ticket(Aggregate):
             kind = "public_reply" if self.public else "internal_note"
             return (FieldChange(f"comments.{self.number}", None, {"kind": kind, "body": self.body}),)
 
+    class Rated(Event):
+        scale: str  # "good_bad" (1 good, 0 bad) or "one_to_five"
+        score: int
+        comment: str
+        old_rating: FieldDict | None
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            new = {"scale": self.scale, "score": self.score, "comment": self.comment}
+            return (FieldChange("satisfaction", self.old_rating, new),)
+
     class PriorityChanged(Event):
         old_priority: str
         new_priority: str
@@ -189,6 +200,7 @@ class Ticket(Aggregate):
             state["priority"] = Priority(state["priority"])
             state["custom_fields"] = {k: FieldValue.from_dict(v) for k, v in state["custom_fields"].items()}
             state["comments"] = [_comment_from_dict(c) for c in state["comments"]]
+            state.setdefault("satisfaction", None)  # snapshots taken before ratings existed
             state.update(_id=self.originator_id, _version=self.originator_version, _pending_events=[])
             ticket = object.__new__(Ticket)
             object.__setattr__(ticket, "__dict__", state)
@@ -263,6 +275,7 @@ class Ticket(Aggregate):
         self.assignee: str | None = None
         self.group: str | None = None
         self.comments: list[Comment] = []
+        self.satisfaction: FieldDict | None = None
 
     # --- assignment ----------------------------------------------------------------------
 
@@ -330,6 +343,9 @@ class Ticket(Aggregate):
     def transition(self, to: Status, *, workflow: Workflow, context: CommandContext) -> None:
         """Move to another status, if the workflow allows it (solved -> open is a reopen)."""
         self._ensure_not_closed()
+        if context.actor.kind is ActorKind.REQUESTER and (self.status, to) != (Status.SOLVED, Status.OPEN):
+            msg = "requesters can only reopen a solved ticket"
+            raise NotPermittedError(msg)
         workflow.check(self.status, to)
         self._transitioned(old_status=self.status.value, new_status=to.value, **context.event_fields())
 
@@ -397,6 +413,38 @@ class Ticket(Aggregate):
         self.comments.append(comment)
 
     # --- classification ---------------------------------------------------------------------
+
+    def rate(self, rating: Rating, comment: str, *, context: CommandContext) -> None:
+        """Record the requester's satisfaction with the solution (again, to change it)."""
+        if context.actor.kind is not ActorKind.REQUESTER:
+            msg = "only the requester rates a ticket"
+            raise NotPermittedError(msg)
+        if self.status is not Status.SOLVED:
+            msg = f"a ticket can be rated once solved (it is {self.status.value})"
+            raise NotPermittedError(msg)
+        self._rated(
+            scale=rating.scale,
+            score=rating.score,
+            comment=values.text(comment, "rating comment", allow_blank=True),
+            old_rating=self.satisfaction,
+            **context.event_fields(),
+        )
+
+    @event(Rated)
+    def _rated(
+        self,
+        *,
+        scale: str,
+        score: int,
+        comment: str,
+        old_rating: FieldDict | None,
+        actor_id: str,
+        actor_kind: str,
+        actor_role: str | None,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        self.satisfaction = {"scale": scale, "score": score, "comment": comment}
 
     def change_priority(self, new: Priority, *, context: CommandContext) -> None:
         """Reprioritise the ticket."""

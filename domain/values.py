@@ -193,3 +193,21 @@ class Attachment:
     def as_dict(self) -> dict[str, Any]:
         """The JSON-ready form stored in events."""
         return {"name": self.name, "size": self.size, "content_type": self.content_type}
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """Customer satisfaction: good/bad (1/0) or 1-5."""
+
+    scale: str
+    score: int
+
+    @classmethod
+    def parse(cls, value: str | int) -> Rating:
+        """`good`, `bad`, or a whole number from 1 to 5."""
+        if value in ("good", "bad"):
+            return cls("good_bad", 1 if value == "good" else 0)
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5:
+            return cls("one_to_five", value)
+        msg = f"a rating is good, bad, or a whole number from 1 to 5 (got {value!r})"
+        raise InvalidValueError(msg)

@@ -196,6 +196,11 @@ class TicketsProjection(Projection[TicketsView]):
         """Events of other kinds mean nothing to the ticket rows."""
 
     @fold.register
+    def _(self, event: Ticket.Event, tracking: Tracking) -> None:
+        # A ticket event no column depends on (a rating, say) still moves the row's version and time.
+        self.row(event, tracking)
+
+    @fold.register
     def _(self, event: Ticket.Opened, tracking: Tracking) -> None:
         by_requester = event.actor_kind == ActorKind.REQUESTER.value
         self.batch.tickets[event.originator_id] = TicketRow(

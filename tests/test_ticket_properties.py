@@ -197,7 +197,10 @@ class TicketMachine(RuleBasedStateMachine):
         def command() -> Receipt:
             return self.app.transition(self.ticket_id, to.value, by=by, via="web")
 
-        if to in DEFAULT_TRANSITIONS[model.status]:
+        reopen = (model.status, to) == (Status.SOLVED, Status.OPEN)
+        if by.kind is ActorKind.REQUESTER and not model.closed and not reopen:
+            self.run_command(command, rejected_with=NotPermittedError)  # requesters may only reopen
+        elif to in DEFAULT_TRANSITIONS[model.status]:
             self.run_command(command, changes=True)
             model.status = to
         else:

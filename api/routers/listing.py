@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -17,7 +18,7 @@ from api.read_schemas import (
     UnassignedQueueQuery,
 )
 from domain import values
-from domain.actors import identifier
+from domain.actors import ActorKind, identifier
 from infrastructure.readmodels.queries import UNASSIGNED, Page, TicketFilter, Unassigned
 from projections.tickets import UNSOLVED
 
@@ -74,6 +75,9 @@ def list_tickets(query: Annotated[TicketListQuery, Query()], read: ViewReadDep, 
     """Search the tenant's tickets with filters; newest first unless `sort` says otherwise. Cursor-paginated."""
     assignee: str | Unassigned | None = UNASSIGNED if query.unassigned else query.assignee
     where = _filter(read.principal.tenant, query, group=query.group, assignee=assignee)
+    actor = read.principal.actor
+    if actor.kind is ActorKind.REQUESTER:  # requesters list only the tickets they asked for
+        where = replace(where, requester_id=actor.id)
     return _read(read, request, query, where)
 
 

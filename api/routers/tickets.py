@@ -15,6 +15,7 @@ from api.schemas import (
     CommentCreate,
     FieldChangePublic,
     HistoryEntry,
+    RatingCreate,
     TicketCreate,
     TicketDiff,
     TicketHistory,
@@ -22,7 +23,7 @@ from api.schemas import (
     TicketPublic,
     TransitionRequest,
 )
-from domain.actors import ActorKind
+from domain.actors import Actor, ActorKind
 from domain.errors import InvalidValueError, NotPermittedError
 from domain.helpdesk import KEEP, Receipt
 from domain.values import Attachment
@@ -36,12 +37,12 @@ POSITION_HEADER = "Ledgerdesk-Position"
 _COMMAND_ERRORS = problem_responses(401, 403, 404, 409, 412, 422)
 
 
-def _answer(response: Response, receipt: Receipt) -> TicketPublic:
+def _answer(response: Response, receipt: Receipt, by: Actor) -> TicketPublic:
     """The ticket after a command, with its ETag and the log position of the command's last event."""
     response.headers["ETag"] = etag(receipt.version)
     if receipt.position is not None:
         response.headers[POSITION_HEADER] = str(receipt.position)
-    return TicketPublic.from_domain(receipt.ticket)
+    return TicketPublic.from_domain(receipt.ticket, for_requester=by.kind is ActorKind.REQUESTER)
 
 
 @router.post(
@@ -76,7 +77,7 @@ def open_ticket(
         via=body.channel or via,
     )
     response.headers["Location"] = f"/tickets/{receipt.ticket_id}"
-    return _answer(response, receipt)
+    return _answer(response, receipt, actor)
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic, responses=problem_responses(401, 404, 422))
@@ -90,18 +91,23 @@ def get_ticket(
     ] = None,
     version: Annotated[int | None, Query(ge=1, description="Show the ticket as it was at this version.")] = None,
 ) -> TicketPublic:
-    """A ticket now, or as it was at a past moment (`as_of`) or version (`version`)."""
+    """A ticket now, or as it was at a past moment (`as_of`) or version (`version`).
+
+    Requesters see only their own tickets, now, without internal notes.
+    """
     if as_of is not None and version is not None:
         raise InvalidValueError("give either as_of or version, not both")
-    tenant = principal.tenant
+    tenant, requester = principal.tenant, principal.actor.kind is ActorKind.REQUESTER
+    if requester and (as_of is not None or version is not None):
+        raise NotPermittedError("requesters see their tickets as they are now")
     if as_of is not None:
         ticket = desk.ticket_as_of(ticket_id, as_of, tenant=tenant)
     elif version is not None:
         ticket = desk.ticket_at_version(ticket_id, version, tenant=tenant)
     else:
-        ticket = desk.get_ticket(ticket_id, tenant=tenant)
+        ticket = desk.get_ticket(ticket_id, tenant=tenant, requester=principal.actor.id if requester else None)
     response.headers["ETag"] = etag(ticket.version)
-    return TicketPublic.from_domain(ticket)
+    return TicketPublic.from_domain(ticket, for_requester=requester)
 
 
 @router.get("/{ticket_id}/history", response_model=TicketHistory, responses=problem_responses(401, 404))
@@ -153,19 +159,19 @@ def get_diff(
 def assign(ticket_id: UUID, body: AssignmentRequest, call: CommandDep, response: Response) -> TicketPublic:
     """Assign or reassign to an agent and/or a group. Assigning what is already assigned records nothing."""
     receipt = call.desk.assign(ticket_id, assignee=body.assignee, group=body.group, **call.provenance)
-    return _answer(response, receipt)
+    return _answer(response, receipt, call.provenance["by"])
 
 
 @router.delete("/{ticket_id}/assignment", response_model=TicketPublic, responses=_COMMAND_ERRORS)
 def unassign(ticket_id: UUID, call: CommandDep, response: Response) -> TicketPublic:
     """Take the ticket away from its agent; it stays in its group's queue."""
-    return _answer(response, call.desk.unassign(ticket_id, **call.provenance))
+    return _answer(response, call.desk.unassign(ticket_id, **call.provenance), call.provenance["by"])
 
 
 @router.post("/{ticket_id}/transitions", response_model=TicketPublic, responses=_COMMAND_ERRORS)
 def transition(ticket_id: UUID, body: TransitionRequest, call: CommandDep, response: Response) -> TicketPublic:
     """Move the ticket through its workflow. An illegal move is rejected with 409 and stores nothing."""
-    return _answer(response, call.desk.transition(ticket_id, body.to.value, **call.provenance))
+    return _answer(response, call.desk.transition(ticket_id, body.to.value, **call.provenance), call.provenance["by"])
 
 
 @router.post(
@@ -180,7 +186,7 @@ def add_comment(ticket_id: UUID, body: CommentCreate, call: CommandDep, response
     receipt = call.desk.add_comment(
         ticket_id, body.body, public=body.public, attachments=attachments, **call.provenance
     )
-    return _answer(response, receipt)
+    return _answer(response, receipt, call.provenance["by"])
 
 
 @router.patch("/{ticket_id}", response_model=TicketPublic, responses=_COMMAND_ERRORS)
@@ -199,4 +205,11 @@ def update_ticket(ticket_id: UUID, body: TicketPatch, call: CommandDep, response
         custom_fields={k: None if v is None else v.to_domain() for k, v in body.custom_fields.items()},
         **call.provenance,
     )
-    return _answer(response, receipt)
+    return _answer(response, receipt, call.provenance["by"])
+
+
+@router.post("/{ticket_id}/rating", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def rate_ticket(ticket_id: UUID, body: RatingCreate, call: CommandDep, response: Response) -> TicketPublic:
+    """The requester rates a solved ticket (good/bad or 1-5, with an optional comment); rating again changes it."""
+    receipt = call.desk.rate(ticket_id, body.rating, body.comment, **call.provenance)
+    return _answer(response, receipt, call.provenance["by"])

@@ -1,0 +1,87 @@
+"""Customer self-service through the API, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from infrastructure.composition import Services, build_services
+from infrastructure.keys import Role
+from infrastructure.settings import Settings
+from tests.conftest import TickingClock
+
+
+@pytest.fixture
+def services(sql_settings: Settings) -> Iterator[Services]:
+    built = build_services(sql_settings, clock=TickingClock())
+    built.start_projections()
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def app(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services=services)) as client:
+        yield client
+
+
+def _as(services: Services, actor: str, role: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {services.keys.create(actor_id=actor, role=role, tenant='acme').secret}"}
+
+
+def test_a_customer_follows_replies_reopens_and_rates_its_own_ticket(app: TestClient, services: Services) -> None:
+    bob, agent = _as(services, "bob", Role.CUSTOMER), _as(services, "alice", Role.AGENT)
+    ticket = app.post("/tickets", json={"title": "My invoice is wrong"}, headers=bob).json()["id"]
+    url = f"/tickets/{ticket}"
+    app.post(f"{url}/comments", json={"body": "checking with finance", "public": False}, headers=agent)
+    app.post(f"{url}/comments", json={"body": "We are on it"}, headers=agent)
+
+    seen = app.get(url, headers=bob).json()
+    assert [c["body"] for c in seen["comments"]] == ["We are on it"]
+    reply = app.post(f"{url}/comments", json={"body": "Thanks!"}, headers=bob)
+    assert reply.status_code == 201
+    assert [c["body"] for c in reply.json()["comments"]] == ["We are on it", "Thanks!"]
+    assert app.post(f"{url}/comments", json={"body": "psst", "public": False}, headers=bob).status_code == 403
+
+    assert app.post(f"{url}/transitions", json={"to": "pending"}, headers=bob).status_code == 403
+    assert app.post(f"{url}/rating", json={"rating": 5}, headers=bob).status_code == 403  # not solved yet
+    app.post(f"{url}/transitions", json={"to": "solved"}, headers=agent)
+    rated = app.post(f"{url}/rating", json={"rating": "bad", "comment": "still wrong"}, headers=bob)
+    assert rated.status_code == 200
+    assert rated.json()["satisfaction"] == {"scale": "good_bad", "score": 0, "comment": "still wrong"}
+    assert app.post(f"{url}/rating", json={"rating": 9}, headers=bob).status_code == 422
+    assert app.post(f"{url}/rating", json={"rating": "good"}, headers=agent).status_code == 403
+    reopened = app.post(f"{url}/transitions", json={"to": "open"}, headers=bob)
+    assert reopened.status_code == 200
+    assert reopened.json()["status"] == "open"
+
+    history = app.get(f"{url}/history", headers=agent).json()["items"]
+    rating = next(h for h in history if h["event"] == "Rated")
+    assert rating["actor"] == {"id": "bob", "kind": "requester", "role": "customer"}
+    assert app.get(f"{url}/history", headers=bob).status_code == 403
+
+
+def test_customers_see_only_their_own_tickets(app: TestClient, services: Services) -> None:
+    bob, carol = _as(services, "bob", Role.CUSTOMER), _as(services, "carol", Role.CUSTOMER)
+    mine = app.post("/tickets", json={"title": "Bob's problem"}, headers=bob)
+    theirs = app.post("/tickets", json={"title": "Carol's problem"}, headers=carol)
+    url = f"/tickets/{mine.json()['id']}"
+
+    assert app.get(url, headers=carol).status_code == 404
+    assert app.post(f"{url}/comments", json={"body": "me too"}, headers=carol).status_code == 404
+    assert app.get(url, params={"version": 1}, headers=bob).status_code == 403
+    listed = app.get("/tickets", params={"min_position": theirs.headers["ledgerdesk-position"]}, headers=carol)
+    assert [t["title"] for t in listed.json()["items"]] == ["Carol's problem"]
+    assert app.get("/queues/unassigned", headers=carol).status_code == 403
+
+
+def test_a_rating_moves_the_read_model_row(app: TestClient, services: Services) -> None:
+    bob, agent = _as(services, "bob", Role.CUSTOMER), _as(services, "alice", Role.AGENT)
+    ticket = app.post("/tickets", json={"title": "Rate me"}, headers=bob).json()["id"]
+    app.post(f"/tickets/{ticket}/transitions", json={"to": "solved"}, headers=agent)
+    rated = app.post(f"/tickets/{ticket}/rating", json={"rating": 4}, headers=bob)
+    listed = app.get("/tickets", params={"min_position": rated.headers["ledgerdesk-position"]}, headers=agent)
+    assert [(t["title"], t["version"]) for t in listed.json()["items"]] == [("Rate me", 3)]
