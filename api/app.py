@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api.authorization import authorize
+from api.idempotency import IdempotencyMiddleware
 from api.problems import install_problem_handlers
 from api.routers import agents, audit, audit_queues, events, health, listing, tickets, views
 from infrastructure.composition import Services, build_services
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app = FastAPI(title="ledgerdesk", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
     app.include_router(health.router)
     # Every other route passes the authorization matrix (api/authorization.py).
     for module in (listing, tickets, views, agents, events, audit, audit_queues):

@@ -6,6 +6,7 @@ Nothing connects to a database at import time; everything starts here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from domain.clock import Clock, system_clock
 from domain.helpdesk import HelpDesk
@@ -16,6 +17,7 @@ from infrastructure.database import (
     eventsourcing_env,
     parse_database_url,
 )
+from infrastructure.idempotency import IdempotencyStore
 from infrastructure.keys import KeyStore, MemoryKeyStore, SqlKeyStore
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.worker import ProjectionWorker
@@ -31,6 +33,7 @@ class Services:
     desk: HelpDesk
     keys: KeyStore
     read_models: ReadModels
+    idempotency: IdempotencyStore
     worker: ProjectionWorker | None = None
 
     def start_projections(self) -> ProjectionWorker:
@@ -61,7 +64,10 @@ def build_services(settings: Settings, *, clock: Clock = system_clock) -> Servic
     desk = HelpDesk(env=eventsourcing_env(database, settings), clock=clock)
     keys = _key_store(database, desk, settings)
     read_models = ReadModels(desk, database, settings)
-    return Services(settings=settings, database=database, desk=desk, keys=keys, read_models=read_models)
+    idempotency = _idempotency_store(database, desk, settings)
+    return Services(
+        settings=settings, database=database, desk=desk, keys=keys, read_models=read_models, idempotency=idempotency
+    )
 
 
 def _key_store(database: Database, desk: HelpDesk, settings: Settings) -> KeyStore:
@@ -75,6 +81,25 @@ def _key_store(database: Database, desk: HelpDesk, settings: Settings) -> KeySto
         lambda: datastore.transaction(commit=True),
         placeholder="%s" if database.backend is Backend.POSTGRES else "?",
         table=table,
+    )
+    if settings.create_tables:
+        store.create_table()
+    return store
+
+
+def _idempotency_store(database: Database, desk: HelpDesk, settings: Settings) -> IdempotencyStore:
+    ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
+    if database.backend is Backend.MEMORY:
+        return IdempotencyStore(None, placeholder="?", table="", ttl=ttl, is_postgres=False)
+    datastore = desk.recorder.datastore  # type: ignore[attr-defined]
+    is_postgres = database.backend is Backend.POSTGRES
+    table = f'"{datastore.schema}".ledgerdesk_idempotency' if is_postgres else "ledgerdesk_idempotency"
+    store = IdempotencyStore(
+        lambda: datastore.transaction(commit=True),
+        placeholder="%s" if is_postgres else "?",
+        table=table,
+        ttl=ttl,
+        is_postgres=is_postgres,
     )
     if settings.create_tables:
         store.create_table()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/ledgerdesk.sqlite"
@@ -46,8 +47,31 @@ class Settings(BaseSettings):
         le=30,
         description="Longest a read-model request waits for a requested log position (read-your-writes).",
     )
+    idempotency_ttl_seconds: int = Field(
+        default=86_400, ge=60, description="How long an Idempotency-Key and its response are kept."
+    )
     audit_signing_key: SecretStr | None = Field(
         default=None,
         description="Base64 of a 32-byte Ed25519 private key for signing audit checkpoints and export manifests "
         "(make one with `ledgerdesk audit keygen`). Keep it out of the database's reach.",
     )
+    rate_limit: str = Field(
+        default="600/minute",
+        description="Requests allowed per API key (per client address without a key), in the notation of the "
+        "`limits` package: `600/minute`, `10/second;600/minute`, `1000 per hour`. Counted per worker process "
+        "over a moving window. Empty: no rate limit. `/healthz` is never limited.",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description="Largest request body accepted, in bytes; a larger one gets 413 without being read.",
+    )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _parsable_rate_limit(cls, value: str) -> str:
+        """Refuse at start-up a rate limit the limiter could not parse."""
+        value = value.strip()
+        if value:
+            parse_many(value)  # raises ValueError, reported as a settings error
+        return value
