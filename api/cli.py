@@ -181,6 +181,43 @@ def create_key(
     typer.echo(issued.secret)
 
 
+@keys_app.command("list")
+def list_keys() -> None:
+    """List keys: id, actor, role, tenant, created, revoked (never the secret)."""
+    with services_from(load_settings()) as services:
+        records = services.keys.records()
+    for r in records:
+        who = r.principal
+        state = f"revoked {r.revoked_at}" if r.revoked_at else "live"
+        actor = f"{who.actor.kind.value} {who.actor.id}"
+        typer.echo(f"{who.key_id}  {actor}  {who.role.value}  {who.tenant}  {r.created_at}  {state}")
+
+
+@keys_app.command("revoke")
+def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id (shown by `keys list`).")]) -> None:
+    """Revoke a key: requests with it get 401 from now on."""
+    with services_from(load_settings()) as services:
+        if not services.keys.revoke(key_id):
+            fail(f"no live key {key_id}")
+    typer.echo(f"key {key_id} revoked")
+
+
+@keys_app.command("rotate")
+def rotate_key(key_id: Annotated[str, typer.Argument(help="The key to replace.")]) -> None:
+    """Issue a new key for the same principal and revoke the old one; the new key is the last line."""
+    with services_from(load_settings()) as services:
+        old = next(
+            (r.principal for r in services.keys.records() if r.principal.key_id == key_id and not r.revoked_at), None
+        )
+        if old is None:
+            fail(f"no live key {key_id}")
+        issued = services.keys.create(actor_id=old.actor.id, role=old.role, tenant=old.tenant, kind=old.actor.kind)
+        services.keys.revoke(key_id)
+    typer.echo(f"key {key_id} revoked; new key {issued.principal.key_id} for the same principal")
+    typer.echo("store it now: it cannot be shown again", err=True)
+    typer.echo(issued.secret)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

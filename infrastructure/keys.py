@@ -65,6 +65,23 @@ class KeyStore(Protocol):
         """The principal a token belongs to, or None for an unknown or revoked token."""
         ...
 
+    def revoke(self, key_id: str) -> bool:
+        """Make a key unusable from now on; False if there is no such live key."""
+        ...
+
+    def records(self) -> list[KeyRecord]:
+        """Every key's principal and dates (never the secret)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """What is known of a key: whose it is, when it was made, whether it was revoked."""
+
+    principal: Principal
+    created_at: str
+    revoked_at: str | None
+
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -82,6 +99,7 @@ class MemoryKeyStore:
 
     def __init__(self) -> None:
         self._by_hash: dict[str, Principal] = {}
+        self._records: dict[str, KeyRecord] = {}
         self._lock = Lock()
 
     def create(self, *, actor_id: str, role: Role, tenant: str, kind: ActorKind | None = None) -> IssuedKey:
@@ -89,11 +107,28 @@ class MemoryKeyStore:
         issued = _new_key(actor_id, role, tenant, kind)
         with self._lock:
             self._by_hash[_hash(issued.secret)] = issued.principal
+            self._records[issued.principal.key_id] = KeyRecord(issued.principal, _now(), None)
         return issued
 
     def authenticate(self, token: str) -> Principal | None:
         """The principal a token belongs to, or None."""
-        return self._by_hash.get(_hash(token))
+        principal = self._by_hash.get(_hash(token))
+        if principal is None or self._records[principal.key_id].revoked_at is not None:
+            return None
+        return principal
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke a live key."""
+        with self._lock:
+            record = self._records.get(key_id)
+            if record is None or record.revoked_at is not None:
+                return False
+            self._records[key_id] = KeyRecord(record.principal, record.created_at, _now())
+            return True
+
+    def records(self) -> list[KeyRecord]:
+        """Every key, oldest first."""
+        return sorted(self._records.values(), key=lambda r: r.created_at)
 
 
 Transaction = Callable[[], AbstractContextManager[Any]]
@@ -136,10 +171,30 @@ class SqlKeyStore:
                     who.actor.kind.value,
                     who.role.value,
                     who.tenant,
-                    datetime.now(UTC).isoformat(),
+                    _now(),
                 ),
             )
         return issued
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke a live key."""
+        p = self._p
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"UPDATE {self._table} SET revoked_at = {p} WHERE key_id = {p} AND revoked_at IS NULL RETURNING key_id",
+                (_now(), key_id),
+            )
+            return cursor.fetchone() is not None
+
+    def records(self) -> list[KeyRecord]:
+        """Every key, oldest first."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"SELECT key_id, actor_id, actor_kind, role, tenant, created_at, revoked_at FROM {self._table} "
+                "ORDER BY created_at"
+            )
+            rows = cursor.fetchall()
+        return [KeyRecord(_principal(row), row["created_at"], row["revoked_at"]) for row in rows]
 
     def authenticate(self, token: str) -> Principal | None:
         """The principal a token belongs to, or None for an unknown or revoked token."""
@@ -150,11 +205,17 @@ class SqlKeyStore:
                 (_hash(token),),
             )
             row = cursor.fetchone()
-        if row is None:
-            return None
-        return Principal(
-            key_id=row["key_id"],
-            actor=Actor(row["actor_id"], ActorKind(row["actor_kind"]), row["role"]),
-            role=Role(row["role"]),
-            tenant=row["tenant"],
-        )
+        return None if row is None else _principal(row)
+
+
+def _principal(row: Any) -> Principal:
+    return Principal(
+        key_id=row["key_id"],
+        actor=Actor(row["actor_id"], ActorKind(row["actor_kind"]), row["role"]),
+        role=Role(row["role"]),
+        tenant=row["tenant"],
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

@@ -273,3 +273,11 @@ def test_another_tenants_ticket_does_not_exist(client: TestClient, sql_services:
         assert response.status_code == 404, (method, path, response.text)
         assert "secret" not in response.text
     assert len(client.get(f"{url}/history").json()["items"]) == 1
+
+
+def test_a_revoked_key_is_refused(client: TestClient, sql_services: Services) -> None:
+    issued = sql_services.keys.create(actor_id="temp", role=Role.AGENT, tenant="acme")
+    auth = {"Authorization": f"Bearer {issued.secret}"}
+    assert client.post("/tickets", json=NEW_TICKET, headers=auth).status_code == 201
+    assert sql_services.keys.revoke(issued.principal.key_id)
+    _assert_problem(client.post("/tickets", json=NEW_TICKET, headers=auth), 401, "unauthorized")

@@ -199,3 +199,31 @@ def test_audit_show_and_diff(sqlite_settings: Settings) -> None:
     assert before.stderr.startswith("ledgerdesk: error: ticket")
     diff = _run("audit", "diff", str(ticket.ticket_id), "1", "2", env=env)
     assert diff.stdout.strip() == 'assignee: null -> "carol"'
+
+
+def test_keys_list_revoke_rotate(sql_settings: Settings) -> None:
+    env = _env(sql_settings)
+    made = _run("keys", "create", "--actor", "alice", "--role", "agent", "--tenant", "acme", env=env)
+    secret = made.stdout.strip().splitlines()[-1]
+    key_id = secret.split("_")[1]
+    listed = _run("keys", "list", env=env)
+    assert key_id in listed.stdout
+    assert secret not in listed.stdout
+    assert "live" in listed.stdout
+
+    rotated = _run("keys", "rotate", key_id, env=env)
+    assert rotated.returncode == 0, rotated.stderr
+    new_secret = rotated.stdout.strip().splitlines()[-1]
+    services = build_services(sql_settings)
+    try:
+        assert services.keys.authenticate(secret) is None
+        renewed = services.keys.authenticate(new_secret)
+        assert renewed is not None
+        assert (renewed.actor.id, renewed.role.value, renewed.tenant) == ("alice", "agent", "acme")
+    finally:
+        services.close()
+    new_id = new_secret.split("_")[1]
+    assert _run("keys", "revoke", new_id, env=env).returncode == 0
+    again = _run("keys", "revoke", new_id, env=env)
+    assert again.returncode == 2
+    assert again.stderr.strip() == f"ledgerdesk: error: no live key {new_id}"
