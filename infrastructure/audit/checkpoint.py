@@ -11,6 +11,7 @@ import base64
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -84,13 +85,36 @@ def sign(application: str, position: int, chain_hash: bytes, now: datetime, key:
     return Checkpoint(**{**asdict(unsigned), "signature": signature})
 
 
-def check_signature(checkpoint: Checkpoint, trusted: Ed25519PublicKey) -> None:
-    """Raise CheckpointError unless `trusted` signed the checkpoint."""
-    if checkpoint.public_key != public_text(trusted):
-        msg = "the checkpoint was signed with another key than the trusted one"
+class Signed(Protocol):
+    """A signed document: the bytes the signature covers, the signer's public key, the signature."""
+
+    @property
+    def public_key(self) -> str:
+        """Base64 of the signer's raw public key."""
+        ...
+
+    @property
+    def signature(self) -> str:
+        """Base64 of the signature."""
+        ...
+
+    def signed_bytes(self) -> bytes:
+        """The canonical bytes the signature covers."""
+        ...
+
+
+def check_signed(document: Signed, trusted: Ed25519PublicKey, what: str) -> None:
+    """Raise CheckpointError unless `trusted` signed `document` (`what` names it in the message)."""
+    if document.public_key != public_text(trusted):
+        msg = f"the {what} was signed with another key than the trusted one"
         raise CheckpointError(msg)
     try:
-        trusted.verify(base64.b64decode(checkpoint.signature), checkpoint.signed_bytes())
+        trusted.verify(base64.b64decode(document.signature), document.signed_bytes())
     except (InvalidSignature, ValueError):
-        msg = "the checkpoint's signature does not verify: it was altered or forged"
+        msg = f"the {what}'s signature does not verify: it was altered or forged"
         raise CheckpointError(msg) from None
+
+
+def check_signature(checkpoint: Checkpoint, trusted: Ed25519PublicKey) -> None:
+    """Raise CheckpointError unless `trusted` signed the checkpoint."""
+    check_signed(checkpoint, trusted, "checkpoint")

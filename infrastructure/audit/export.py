@@ -20,10 +20,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from infrastructure.audit.checkpoint import CheckpointError, public_text
+from infrastructure.audit.checkpoint import CheckpointError, check_signed, public_text
 from infrastructure.audit.log import AuditLog
 from infrastructure.readmodels.store import ReadModels
 
@@ -211,14 +210,7 @@ def verify_export(content: bytes, trusted: Ed25519PublicKey) -> Manifest:
     body, _, last = content.rstrip(b"\n").rpartition(b"\n")
     body = body + b"\n" if body else b""
     manifest = _parse_manifest(last)
-    if public_text(trusted) != manifest.public_key:
-        msg = "the manifest was signed with another key than the trusted one"
-        raise CheckpointError(msg)
-    try:
-        trusted.verify(base64.b64decode(manifest.signature), manifest.signed_bytes())
-    except (InvalidSignature, ValueError):
-        msg = "the manifest's signature does not verify: it was altered or forged"
-        raise CheckpointError(msg) from None
+    check_signed(manifest, trusted, "manifest")
     if hashlib.sha256(body).hexdigest() != manifest.sha256:
         msg = "the export's rows do not match the manifest's digest: rows were changed, added or removed"
         raise CheckpointError(msg)
