@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api.authorization import authorize
+from api.hardening import install_hardening
 from api.idempotency import IdempotencyMiddleware
 from api.problems import install_problem_handlers
 from api.routers import agents, audit, audit_queues, events, health, listing, tickets, views
@@ -48,4 +49,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # Every other route passes the authorization matrix (api/authorization.py).
     for module in (listing, tickets, views, agents, events, audit, audit_queues):
         app.include_router(module.router, dependencies=[Depends(authorize)])
+    install_hardening(app, services.settings if services is not None else settings or Settings())
     return app

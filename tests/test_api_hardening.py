@@ -1,0 +1,278 @@
+"""Rate limits, the body size cap and security headers, through the real app on SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+from starlette.types import Message
+
+from api.app import create_app
+from api.hardening import API_CSP, caller_of
+from infrastructure.composition import Services, build_services
+from infrastructure.keys import Role
+from infrastructure.settings import Settings
+from tests.conftest import TickingClock
+
+PROBLEM = "application/problem+json"
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+}
+TICKET = {"title": "Printer on fire", "requester_id": "bob"}
+
+MakeApp = Callable[..., tuple[TestClient, Services]]
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[MakeApp]:
+    """Start the real app on a fresh SQLite file with some settings overridden."""
+    opened: list[tuple[TestClient, Services]] = []
+
+    def make(*, raise_server_exceptions: bool = True, **overrides: Any) -> tuple[TestClient, Services]:
+        settings = Settings(database_url=f"sqlite:///{tmp_path / f'events{len(opened)}.sqlite'}", **overrides)
+        services = build_services(settings, clock=TickingClock())
+        client = TestClient(create_app(services=services), raise_server_exceptions=raise_server_exceptions)
+        client.__enter__()
+        opened.append((client, services))
+        return client, services
+
+    yield make
+    for client, services in opened:
+        client.__exit__(None, None, None)
+        services.close()
+
+
+def _bearer(services: Services, actor: str = "alice", role: Role = Role.AGENT) -> dict[str, str]:
+    return {"Authorization": f"Bearer {services.keys.create(actor_id=actor, role=role, tenant='acme').secret}"}
+
+
+def _assert_problem(response: Any, status: int, slug: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert (body["status"], body["type"]) == (status, f"urn:ledgerdesk:problem:{slug}")
+    assert body["detail"]
+
+
+def _assert_secured(response: Any, csp: str = API_CSP) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == value, (name, response.status_code)
+    assert response.headers["content-security-policy"] == csp
+
+
+# Rate limiting
+
+
+def test_429_after_the_limit_with_retry_after(make_app: MakeApp) -> None:
+    client, services = make_app(rate_limit="5/minute")
+    alice = _bearer(services)
+    assert [client.get("/tickets", headers=alice).status_code for _ in range(5)] == [200] * 5
+
+    refused = client.get("/tickets", headers=alice)
+    _assert_problem(refused, 429, "rate-limited")
+    assert refused.headers["retry-after"].isdigit()
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    _assert_secured(refused)
+    # Refused requests are not counted as used: still refused, not for longer.
+    assert client.post("/tickets", json=TICKET, headers=alice).status_code == 429
+
+
+def test_each_api_key_is_counted_separately(make_app: MakeApp) -> None:
+    client, services = make_app(rate_limit="3/minute")
+    alice, carol = _bearer(services, "alice"), _bearer(services, "carol")
+    for _ in range(3):
+        assert client.get("/tickets", headers=alice).status_code == 200
+    assert client.get("/tickets", headers=alice).status_code == 429
+    assert [client.get("/tickets", headers=carol).status_code for _ in range(3)] == [200] * 3
+    assert client.get("/tickets", headers=carol).status_code == 429
+
+
+def test_requests_without_a_key_are_counted_per_client_address(make_app: MakeApp) -> None:
+    client, services = make_app(rate_limit="3/minute")
+    assert [client.get("/tickets").status_code for _ in range(3)] == [401] * 3
+    _assert_problem(client.get("/tickets"), 429, "rate-limited")
+    # A token not shaped like our keys counts against the address too.
+    assert client.get("/tickets", headers={"Authorization": "Bearer nonsense"}).status_code == 429
+    assert client.get("/tickets", headers=_bearer(services)).status_code == 200
+
+
+def test_an_empty_rate_limit_disables_it(make_app: MakeApp) -> None:
+    client, services = make_app(rate_limit="")
+    alice = _bearer(services)
+    assert {client.get("/tickets", headers=alice).status_code for _ in range(30)} == {200}
+
+
+def test_healthz_is_not_limited(make_app: MakeApp) -> None:
+    client, _ = make_app(rate_limit="2/minute")
+    assert {client.get("/healthz").status_code for _ in range(10)} == {200}
+    # ... and does not use up the address's allowance either.
+    assert [client.get("/tickets").status_code for _ in range(3)] == [401, 401, 429]
+
+
+def test_the_caller_is_the_key_id_of_the_bearer_token() -> None:
+    def scope(authorization: str | None) -> dict[str, Any]:
+        headers = [(b"authorization", authorization.encode())] if authorization is not None else []
+        return {"type": "http", "headers": headers, "client": ("192.0.2.7", 50000)}
+
+    assert caller_of(scope("Bearer ldk_a1b2c3d4e5f6_se_cr_et")) == "key:a1b2c3d4e5f6"
+    assert caller_of(scope("bearer ldk_a1b2c3d4e5f6_secret")) == "key:a1b2c3d4e5f6"
+    for other in (None, "Bearer ", "Bearer ldk__secret", "Bearer ldk_a1b2", "Bearer xyz_a1_b2", "Basic ldk_a_b"):
+        assert caller_of(scope(other)) == "addr:192.0.2.7", other
+
+
+def test_a_rate_limit_that_cannot_be_parsed_is_refused_at_start_up() -> None:
+    with pytest.raises(ValidationError, match="rate_limit"):
+        Settings(rate_limit="lots")
+    assert Settings(rate_limit=" 10/second;600/minute ").rate_limit == "10/second;600/minute"
+
+
+def test_several_limits_apply_together(make_app: MakeApp) -> None:
+    client, services = make_app(rate_limit="100/hour;2/minute")
+    alice = _bearer(services)
+    assert [client.get("/tickets", headers=alice).status_code for _ in range(3)] == [200, 200, 429]
+
+
+# Request body size
+
+
+def test_413_when_content_length_is_over_the_limit(make_app: MakeApp) -> None:
+    client, services = make_app(max_body_bytes=1024)
+    alice = _bearer(services)
+    big = {**TICKET, "description": "x" * 2000}
+    refused = client.post("/tickets", json=big, headers=alice)
+    _assert_problem(refused, 413, "too-large")
+    _assert_secured(refused)
+    assert client.get("/tickets", headers=alice).json()["items"] == []
+    assert client.post("/tickets", json=TICKET, headers=alice).status_code == 201
+
+
+def test_413_when_a_chunked_body_grows_over_the_limit(make_app: MakeApp) -> None:
+    client, services = make_app(max_body_bytes=1024)
+    alice = _bearer(services)
+
+    def chunks(description_size: int) -> Iterator[bytes]:
+        text = json.dumps({**TICKET, "description": "x" * description_size}).encode()
+        for start in range(0, len(text), 100):
+            yield text[start : start + 100]
+
+    refused = client.post("/tickets", content=chunks(5000), headers={**alice, "Content-Type": "application/json"})
+    assert "content-length" not in refused.request.headers
+    _assert_problem(refused, 413, "too-large")
+    _assert_secured(refused)
+    small = client.post("/tickets", content=chunks(10), headers={**alice, "Content-Type": "application/json"})
+    assert small.status_code == 201, small.text
+
+
+def test_a_chunked_body_is_not_read_past_the_limit(make_app: MakeApp) -> None:
+    """At the ASGI level, where the chunks can be counted as the app takes them."""
+    client, services = make_app(max_body_bytes=1024)
+    app = client.app
+    taken: list[int] = []
+    sent: list[Message] = []
+    authorization = _bearer(services)["Authorization"].encode()
+
+    async def receive() -> Message:
+        taken.append(1)
+        return {"type": "http.request", "body": b"x" * 100, "more_body": len(taken) < 1000}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/tickets",
+        "raw_path": b"/tickets",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"authorization", authorization)],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": {},
+        "app": app,
+    }
+
+    async def post() -> None:
+        await app(scope, receive, send)
+
+    asyncio.run(post())
+    assert sent[0]["status"] == 413
+    assert len(taken) == 11  # 1,100 bytes: the chunk that went past 1,024 was the last one read
+    assert json.loads(b"".join(m.get("body", b"") for m in sent[1:]))["type"] == "urn:ledgerdesk:problem:too-large"
+
+
+# Security headers
+
+
+def test_security_headers_on_success_and_error_responses(make_app: MakeApp) -> None:
+    client, services = make_app(rate_limit="50/minute")
+    alice = _bearer(services)
+    created = client.post("/tickets", json=TICKET, headers=alice)
+    responses = {
+        "created": created,
+        "read": client.get(created.headers["location"], headers=alice),
+        "healthz": client.get("/healthz"),
+        "openapi": client.get("/openapi.json"),
+        "unauthorized": client.get("/tickets"),
+        "not found": client.get("/tickets/00000000-0000-0000-0000-000000000000", headers=alice),
+        "invalid": client.post("/tickets", json={"title": ""}, headers=alice),
+        "no route": client.get("/nowhere"),
+    }
+    assert [r.status_code for r in responses.values()] == [201, 200, 200, 200, 401, 404, 422, 404]
+    for response in responses.values():
+        _assert_secured(response)
+
+
+def test_security_headers_on_an_unexpected_error(make_app: MakeApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, services = make_app(raise_server_exceptions=False)
+    alice = _bearer(services)
+
+    def broken(token: str) -> None:
+        raise RuntimeError("key store on fire")
+
+    monkeypatch.setattr(services.keys, "authenticate", broken)
+    response = client.get("/tickets", headers=alice)
+    _assert_problem(response, 500, "internal-error")
+    _assert_secured(response)
+
+
+@pytest.mark.parametrize(("path", "asset"), [("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")])
+def test_the_docs_render_with_their_own_policy(make_app: MakeApp, path: str, asset: str) -> None:
+    client, _ = make_app()
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    script_urls = re.findall(r'<script src="([^"]+)"', html)
+    assert any(url.startswith("https://cdn.jsdelivr.net/") and url.endswith(asset) for url in script_urls)
+    csp = dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
+    assert csp["default-src"] == "'none'"
+    assert csp["frame-ancestors"] == "'none'"
+    assert "https://cdn.jsdelivr.net" in csp["script-src"].split()
+    assert "'unsafe-inline'" not in csp["script-src"]
+    assert "'unsafe-eval'" not in csp["script-src"]
+    for stylesheet in re.findall(r'<link[^>]*href="(https://[^/"]+)[^"]*"[^>]*rel="stylesheet"', html):
+        assert stylesheet in csp["style-src"].split()
+    # Each inline script is allowed by its hash, and nothing else inline is.
+    for script in re.findall(r"<script>(.*?)</script>", html, re.DOTALL):
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp["script-src"].split()
+    assert "connect-src" in csp
+    assert csp["connect-src"] == "'self'"
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
