@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg.sql import SQL, Composed, Identifier
@@ -167,6 +167,41 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.extend(
             Composed([SQL(s)]) for s in self.chain.create_statements("UUID", "BYTEA")
         )  # our own DDL
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """Insert events; if a retried insert finds its own first attempt committed, that is success.
+
+        eventsourcing retries an insert whose connection failed. When the first attempt had in fact
+        committed (only the acknowledgement was lost), the retry hits the unique constraint: the
+        rows already stored are byte for byte the ones being inserted, so their positions are
+        returned instead of reporting a conflict that never happened.
+        """
+        try:
+            positions: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+        except IntegrityError:
+            stored = self._positions_if_already_stored(stored_events)
+            if stored is None:
+                raise
+            return stored
+        return positions
+
+    def _positions_if_already_stored(self, events: Sequence[StoredEvent]) -> list[int] | None:
+        table = Composed([Identifier(self.datastore.schema), SQL("."), Identifier(self.events_table_name)])
+        positions = []
+        with self.datastore.transaction(commit=False) as curs:
+            for event in events:
+                curs.execute(
+                    SQL(
+                        "SELECT topic, state, notification_id FROM {} "
+                        "WHERE originator_id = %s AND originator_version = %s"
+                    ).format(table),
+                    (event.originator_id, event.originator_version),
+                )
+                row = curs.fetchone()
+                if row is None or row["topic"] != event.topic or bytes(row["state"]) != bytes(event.state):
+                    return None
+                positions.append(row["notification_id"])
+        return positions
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
