@@ -29,11 +29,12 @@ who did it, when, through which channel, and the old and new values.
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """Build the API. Pass `services` to share already-built ones (tests); else they are built from settings."""
+    config = services.settings if services is not None else settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = built = services or build_services(settings or Settings())
+        app.state.services = built = services or build_services(config)
         if owned and built.projections_in_process():
             built.start_projections()
         try:
@@ -49,5 +50,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # Every other route passes the authorization matrix (api/authorization.py).
     for module in (listing, tickets, views, agents, events, audit, audit_queues):
         app.include_router(module.router, dependencies=[Depends(authorize)])
-    install_hardening(app, services.settings if services is not None else settings or Settings())
+    install_hardening(app, config)
     return app
