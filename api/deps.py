@@ -146,7 +146,11 @@ def get_view_read(
     response: Response,
     ledgerdesk_min_position: Annotated[
         int | None,
-        Header(ge=0, description="Wait until the read model has applied this log position (read-your-writes)."),
+        Header(
+            ge=0,
+            le=2**63 - 1,
+            description="Wait until the read model has applied this log position (read-your-writes).",
+        ),
     ] = None,
 ) -> ViewRead:
     """Bundle what read-model endpoints need."""

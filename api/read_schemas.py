@@ -24,6 +24,7 @@ class ReadQuery(BaseModel):
     min_position: int | None = Field(
         default=None,
         ge=0,
+        le=2**63 - 1,
         description="Wait (briefly) until the read model has applied this log position, e.g. the "
         "`Ledgerdesk-Position` of your last command. Also accepted as the `Ledgerdesk-Min-Position` header.",
     )

@@ -213,3 +213,19 @@ def test_the_feed_shows_each_event_once_and_only_the_tenants_own(client: TestCli
     theirs = client.get("/events", headers=as_other).json()["items"]
     assert [i["payload"]["title"] for i in theirs] == ["Theirs"]
     assert _titles(client.get("/tickets", headers=as_other)) == ["Theirs"]
+
+
+def test_numbers_beyond_64_bits_are_refused_not_crashed_on(client: TestClient) -> None:
+    import base64
+
+    huge = str(2**70)
+    ticket, _ = _open(client, "Edge")
+    cursor = base64.urlsafe_b64encode(f"p1:{huge}".encode()).decode().rstrip("=")
+    for path, params in (
+        (f"/tickets/{ticket}/diff", {"from_version": huge, "to_version": 1}),
+        (f"/tickets/{ticket}", {"version": huge}),
+        ("/tickets", {"min_position": huge}),
+        ("/events", {"after": cursor}),
+    ):
+        response = client.get(path, params=params)
+        assert response.status_code == 422, (path, response.text)

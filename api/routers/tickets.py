@@ -34,6 +34,7 @@ from infrastructure.composition import Services
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 POSITION_HEADER = "Ledgerdesk-Position"
+VERSION_MAX = 2**63 - 1  # versions and positions are 64-bit in both databases
 _COMMAND_ERRORS = problem_responses(401, 403, 404, 409, 412, 422)
 
 
@@ -89,7 +90,9 @@ def get_ticket(
     as_of: Annotated[
         datetime | None, Query(description="Show the ticket as it was at this moment (ISO-8601 with offset).")
     ] = None,
-    version: Annotated[int | None, Query(ge=1, description="Show the ticket as it was at this version.")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=VERSION_MAX, description="Show the ticket as it was at this version.")
+    ] = None,
 ) -> TicketPublic:
     """A ticket now, or as it was at a past moment (`as_of`) or version (`version`).
 
@@ -142,8 +145,8 @@ def get_diff(
     ticket_id: UUID,
     desk: DeskDep,
     principal: PrincipalDep,
-    from_version: Annotated[int, Query(ge=1, description="The earlier version.")],
-    to_version: Annotated[int, Query(ge=1, description="The later version.")],
+    from_version: Annotated[int, Query(ge=1, le=VERSION_MAX, description="The earlier version.")],
+    to_version: Annotated[int, Query(ge=1, le=VERSION_MAX, description="The later version.")],
 ) -> TicketDiff:
     """What differs between two versions of a ticket, field by field (old -> new)."""
     changes = desk.diff(ticket_id, from_version, to_version, tenant=principal.tenant)

@@ -34,6 +34,7 @@ _BASE_FIELDS = {
     "via",
 }
 _CURSOR_PREFIX = "p1:"
+POSITION_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,8 @@ def decode_position(cursor: str) -> int:
     """The log position in a cursor."""
     try:
         text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-        if text.startswith(_CURSOR_PREFIX) and (position := int(text.removeprefix(_CURSOR_PREFIX))) >= 0:
+        position = int(text.removeprefix(_CURSOR_PREFIX)) if text.startswith(_CURSOR_PREFIX) else -1
+        if 0 <= position <= POSITION_MAX:
             return position
     except (ValueError, binascii.Error, UnicodeDecodeError):
         pass

@@ -131,7 +131,7 @@ def _parse_sort_value(column: str, value: Any) -> Any:
         return datetime.fromisoformat(value)
     if column == "ticket_id":
         return UUID(value)
-    if not isinstance(value, int):
+    if not isinstance(value, int) or not 0 <= value <= 2**63 - 1:
         raise TypeError(column)
     return value
 
