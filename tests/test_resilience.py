@@ -8,18 +8,24 @@ recovers by itself, and every command it acknowledged is stored.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx2 as httpx
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from psycopg import sql
 
+from api.app import create_app
+from infrastructure.composition import Services
+from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from tests.test_cli import CLI, _env, _free_port, _run, _wait_healthy
 
@@ -155,3 +161,41 @@ def test_sigterm_finishes_in_flight_requests_and_stops_cleanly(sql_settings: Set
         table = sql.Identifier(sql_settings.postgres_schema, "helpdesk_events")
         stored = {row[0] for row in conn.execute(sql.SQL("SELECT originator_id::text FROM {}").format(table))}
     assert {t for loader in loaders for t in loader.acknowledged} <= stored
+
+
+@pytest.mark.parametrize("sql_settings", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_sixteen_writers_on_fifty_tickets_lose_and_duplicate_nothing(sql_services: Services) -> None:
+    """Every acknowledged command's event is stored exactly once, however the writers collide."""
+    key = sql_services.keys.create(actor_id="alice", role=Role.AGENT, tenant="acme").secret
+    with TestClient(create_app(services=sql_services), headers={"Authorization": f"Bearer {key}"}) as client:
+        tickets = [
+            client.post("/tickets", json={"title": f"t{n}", "requester_id": "bob"}).json()["id"] for n in range(50)
+        ]
+        acknowledged: list[tuple[str, str]] = []
+        lock = threading.Lock()
+
+        def write(writer: int) -> None:
+            rng = random.Random(writer)
+            for n in range(25):
+                ticket, body = rng.choice(tickets), f"writer {writer} note {n}"
+                for _ in range(50):  # retry on 409 until the write lands
+                    response = client.post(f"/tickets/{ticket}/comments", json={"body": body, "public": False})
+                    if response.status_code != 409:
+                        break
+                assert response.status_code == 201, response.text
+                with lock:
+                    acknowledged.append((ticket, body))
+
+        writers = [threading.Thread(target=write, args=(w,)) for w in range(16)]
+        for thread in writers:
+            thread.start()
+        for thread in writers:
+            thread.join(timeout=120)
+        stored: Counter[tuple[str, str]] = Counter()
+        for ticket in tickets:
+            for entry in client.get(f"/tickets/{ticket}/history").json()["items"]:
+                for change in entry["changes"]:
+                    if change["field"].startswith("comments."):
+                        stored[(ticket, change["new"]["body"])] += 1
+    assert len(acknowledged) == 16 * 25
+    assert stored == Counter(acknowledged)  # each acknowledged comment once, nothing else
