@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Iterable
@@ -159,10 +160,8 @@ def _check_field_value(kind: FieldKind, value: Any) -> str | int | float | bool:
     if kind is FieldKind.ENUM and isinstance(value, str):
         return slug(value, "enum option")
     if kind is FieldKind.DATE and isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):  # not a date: refused below
             return date.fromisoformat(value).isoformat()
-        except ValueError:
-            pass
     expected = {
         FieldKind.TEXT: "a string of at most 1024 characters",
         FieldKind.NUMBER: "a finite number",

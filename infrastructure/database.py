@@ -151,8 +151,8 @@ def _check_sqlite(database: Database) -> None:
 
 def _check_postgres(database: Database, settings: Settings) -> None:
     try:
-        with psycopg.connect(**database.connect_kwargs(), connect_timeout=settings.connect_timeout_seconds):  # type: ignore[arg-type]
-            pass
+        connection = psycopg.connect(**database.connect_kwargs(), connect_timeout=settings.connect_timeout_seconds)  # type: ignore[arg-type]
+        connection.close()
     except psycopg.Error as error:
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         reason = lines[0].removeprefix("connection failed: ") if lines else type(error).__name__

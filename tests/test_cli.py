@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -37,11 +38,9 @@ def _free_port() -> int:
 def _wait_healthy(base: str, log: Path) -> None:
     deadline = time.monotonic() + 30
     while True:
-        try:
+        with contextlib.suppress(httpx.TransportError):  # not listening yet
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
-        except httpx.TransportError:
-            pass
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(0.1)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,13 +70,11 @@ def encode_position(position: int) -> str:
 
 def decode_position(cursor: str) -> int:
     """The log position in a cursor."""
-    try:
+    with contextlib.suppress(ValueError, binascii.Error, UnicodeDecodeError):  # malformed: refused below
         text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
         position = int(text.removeprefix(_CURSOR_PREFIX)) if text.startswith(_CURSOR_PREFIX) else -1
         if 0 <= position <= POSITION_MAX:
             return position
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        pass
     msg = "the cursor is not a feed cursor; start again without 'after'"
     raise InvalidValueError(msg)
 
