@@ -11,7 +11,7 @@ from api.authorization import authorize
 from api.hardening import install_hardening
 from api.idempotency import IdempotencyMiddleware
 from api.problems import install_problem_handlers
-from api.routers import agents, audit, audit_queues, events, health, listing, tickets, views
+from api.routers import agents, audit, audit_queues, events, health, listing, privacy, tickets, views
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(IdempotencyMiddleware)
     app.include_router(health.router)
     # Every other route passes the authorization matrix (api/authorization.py).
-    for module in (listing, tickets, views, agents, events, audit, audit_queues):
+    for module in (listing, tickets, views, agents, events, audit, audit_queues, privacy):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)
     return app

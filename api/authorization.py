@@ -47,6 +47,8 @@ MATRIX: dict[str, frozenset[Role]] = {
     "organisation_report": frozenset({U, D}),
     "period_report": frozenset({U, D}),
     "privileged_report": frozenset({U, D}),
+    # Privacy.
+    "erase_person": frozenset({D}),
 }
 
 

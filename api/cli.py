@@ -34,7 +34,7 @@ from rich.progress import (
 from rich.text import Text
 
 from api.schemas import TicketPublic
-from domain.actors import ActorKind
+from domain.actors import Actor, ActorKind
 from domain.errors import DomainError
 from infrastructure.audit.checkpoint import (
     Checkpoint,
@@ -49,10 +49,12 @@ from infrastructure.audit.log import AuditLog, AuditUnavailableError
 from infrastructure.composition import Services, build_services
 from infrastructure.database import ConfigurationError, DatabaseUnavailableError
 from infrastructure.keys import Role
+from infrastructure.privacy.erasure import ReadModelsBehindError
 from infrastructure.readmodels.rebuild import rebuild as rebuild_read_models
 from infrastructure.settings import Settings
 
 SQLITE_CROSS_PROCESS_POLL_SECONDS = 0.1
+CLI = "cli"  # the channel recorded for changes made at the command line
 
 
 class ReadModelName(StrEnum):
@@ -72,6 +74,8 @@ class EventRateColumn(ProgressColumn):
 app = typer.Typer(help="ledgerdesk: an event-sourced help desk.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+privacy_app = typer.Typer(help="Personal data: erase a person's data by destroying their key.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
 audit_app = typer.Typer(help="Audit the event log: verify its hash chain, sign checkpoints.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
@@ -82,6 +86,17 @@ def _progress(description: str) -> Iterator[tuple[Progress, TaskID]]:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("events"))
     with Progress(*columns, EventRateColumn(), TimeRemainingColumn(), console=Console(stderr=True)) as bar:
         yield bar, bar.add_task(description, total=None)
+
+
+ByOption = Annotated[str, typer.Option("--by", help="Who is doing this, as recorded on the event.")]
+
+
+def operator(name: str) -> Actor:
+    """The person at the command line: recorded as a system actor with the admin role, via `cli`."""
+    try:
+        return Actor(name, ActorKind.SYSTEM, role=Role.ADMIN.value)
+    except DomainError as error:
+        fail(str(error))
 
 
 def fail(message: str) -> NoReturn:
@@ -168,11 +183,12 @@ def create_key(
     kind: Annotated[
         ActorKind | None, typer.Option(help="Actor kind (default: requester for customers, else agent).")
     ] = None,
+    by: ByOption = "operator",
 ) -> None:
     """Create an API key. The key is printed once, alone on the last line; only its hash is stored."""
     with services_from(load_settings()) as services:
         try:
-            issued = services.keys.create(actor_id=actor, role=role, tenant=tenant, kind=kind)
+            issued = services.issue_key(actor_id=actor, role=role, tenant=tenant, kind=kind, by=operator(by), via=CLI)
         except DomainError as error:
             fail(str(error))
     who = issued.principal
@@ -194,16 +210,18 @@ def list_keys() -> None:
 
 
 @keys_app.command("revoke")
-def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id (shown by `keys list`).")]) -> None:
+def revoke_key(
+    key_id: Annotated[str, typer.Argument(help="The key's id (shown by `keys list`).")], by: ByOption = "operator"
+) -> None:
     """Revoke a key: requests with it get 401 from now on."""
     with services_from(load_settings()) as services:
-        if not services.keys.revoke(key_id):
+        if not services.revoke_key(key_id, by=operator(by), via=CLI):
             fail(f"no live key {key_id}")
     typer.echo(f"key {key_id} revoked")
 
 
 @keys_app.command("rotate")
-def rotate_key(key_id: Annotated[str, typer.Argument(help="The key to replace.")]) -> None:
+def rotate_key(key_id: Annotated[str, typer.Argument(help="The key to replace.")], by: ByOption = "operator") -> None:
     """Issue a new key for the same principal and revoke the old one; the new key is the last line."""
     with services_from(load_settings()) as services:
         old = next(
@@ -211,11 +229,32 @@ def rotate_key(key_id: Annotated[str, typer.Argument(help="The key to replace.")
         )
         if old is None:
             fail(f"no live key {key_id}")
-        issued = services.keys.create(actor_id=old.actor.id, role=old.role, tenant=old.tenant, kind=old.actor.kind)
-        services.keys.revoke(key_id)
+        who = operator(by)
+        issued = services.issue_key(
+            actor_id=old.actor.id, role=old.role, tenant=old.tenant, kind=old.actor.kind, by=who, via=CLI
+        )
+        services.revoke_key(key_id, by=who, via=CLI)
     typer.echo(f"key {key_id} revoked; new key {issued.principal.key_id} for the same principal")
     typer.echo("store it now: it cannot be shown again", err=True)
     typer.echo(issued.secret)
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    person: Annotated[str, typer.Argument(help="The person's id: a requester id or a comment author's actor id.")],
+    tenant: Annotated[str, typer.Option(help="The tenant the person belongs to.")],
+    by: ByOption = "operator",
+) -> None:
+    """Erase a person's personal data by destroying their data key (safe to repeat)."""
+    with services_from(load_settings()) as services:
+        try:
+            outcome = services.eraser().erase(tenant=tenant, person_id=person, by=operator(by), via=CLI)
+        except (DomainError, ReadModelsBehindError) as error:
+            fail(str(error))
+    typer.echo(
+        f"erased {person} in {tenant}: {outcome.tickets} tickets recorded the erasure, "
+        f"{outcome.keys_destroyed} keys destroyed, {outcome.responses_forgotten} kept responses dropped"
+    )
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain import errors
+from infrastructure.privacy.erasure import ReadModelsBehindError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("ledgerdesk.api")
@@ -106,6 +107,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
         detail = "the database is not answering; nothing was stored, retry shortly"
         return problem_response(request, 503, "database-unavailable", detail, headers={"Retry-After": "1"})
+
+    @app.exception_handler(ReadModelsBehindError)
+    async def read_models_behind(request: Request, error: ReadModelsBehindError) -> JSONResponse:
+        return problem_response(request, 503, "read-models-behind", str(error), headers={"Retry-After": "5"})
 
     @app.exception_handler(ProblemError)
     async def api_problem(request: Request, error: ProblemError) -> JSONResponse:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from domain.history import Change
 from domain.ticket import Comment, Ticket
-from domain.values import TEXT_MAX, TITLE_MAX, FieldKind, FieldValue, Priority
+from domain.values import EMAIL_MAX, NAME_MAX, TEXT_MAX, TITLE_MAX, FieldKind, FieldValue, Priority
 from domain.workflow import Status
 
 
@@ -51,6 +51,17 @@ class TicketCreate(Strict):
     description: str = Field(default="", max_length=TEXT_MAX)
     requester_id: str | None = Field(
         default=None, description="Who asked. Required for agents; customers open tickets as themselves."
+    )
+    requester_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=NAME_MAX,
+        description="The requester's name. Personal data: stored encrypted with the requester's key.",
+    )
+    requester_email: str | None = Field(
+        default=None,
+        max_length=EMAIL_MAX,
+        description="The requester's e-mail address. Personal data: stored encrypted with the requester's key.",
     )
     organisation: str | None = Field(default=None, description="The requester's organisation, if any.")
     channel: str | None = Field(
@@ -135,6 +146,8 @@ class TicketPublic(BaseModel):
     title: str
     description: str
     requester_id: str
+    requester_name: str | None = Field(default=None, description="`[erased]` once the requester's data was erased.")
+    requester_email: str | None = Field(default=None, description="`[erased]` once the requester's data was erased.")
     organisation: str | None
     channel: str
     status: Status
@@ -161,6 +174,8 @@ class TicketPublic(BaseModel):
             title=ticket.title,
             description=ticket.description,
             requester_id=ticket.requester_id,
+            requester_name=ticket.requester_name,
+            requester_email=ticket.requester_email,
             organisation=ticket.organisation,
             channel=ticket.channel,
             status=ticket.status,

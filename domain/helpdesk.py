@@ -18,6 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 
 from domain import values
 from domain.actors import Actor, ActorKind, CommandContext
+from domain.administration import ApiKey, DataSubject
 from domain.clock import Clock, system_clock
 from domain.errors import AlreadyExistsError, InvalidValueError, TicketNotFoundError, VersionMismatchError
 from domain.history import Change, FieldChange, diff
@@ -55,6 +56,14 @@ class Receipt:
     def version(self) -> int:
         """The ticket's version after the command."""
         return self.ticket.version
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReceipt:
+    """What an erasure recorded: how many tickets forgot the person, and the log position of the last event."""
+
+    tickets: int
+    position: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +112,8 @@ class HelpDesk(Application[UUID]):
         title: str,
         description: str = "",
         requester_id: str,
+        requester_name: str | None = None,
+        requester_email: str | None = None,
         organisation: str | None = None,
         priority: str = values.Priority.NORMAL.value,
         ticket_type: str | None = None,
@@ -117,6 +128,8 @@ class HelpDesk(Application[UUID]):
             title=title,
             description=description,
             requester_id=requester_id,
+            requester_name=requester_name,
+            requester_email=requester_email,
             organisation=organisation,
             priority=priority,
             ticket_type=ticket_type,
@@ -237,6 +250,60 @@ class HelpDesk(Application[UUID]):
         view = SavedView.create(tenant=tenant, name=name, filters=filters, context=self._context(by, via))
         recordings = self.save(view)
         return SavedViewReceipt(view=view, position=recordings[-1].notification.id)
+
+    # --- administration --------------------------------------------------------------------------
+
+    def record_key_issued(
+        self, *, tenant: str, key_id: str, holder_id: str, holder_kind: str, role: str, by: Actor, via: str
+    ) -> int:
+        """Put the issue of an API key on record; returns its log position."""
+        key = ApiKey.issue(
+            tenant=tenant,
+            key_id=key_id,
+            holder_id=holder_id,
+            holder_kind=holder_kind,
+            role=role,
+            context=self._context(by, via),
+        )
+        return int(self.save(key)[-1].notification.id)
+
+    def record_key_revoked(self, *, key_id: str, by: Actor, via: str) -> int | None:
+        """Put the revocation of an API key on record; None if it was not on record or already revoked."""
+        try:
+            key: ApiKey = self.repository.get(ApiKey.create_id(key_id))
+        except AggregateNotFoundError:
+            return None
+        key.revoke(context=self._context(by, via))
+        recordings = self.save(key)
+        return recordings[-1].notification.id if recordings else None
+
+    def erase_person(
+        self, *, tenant: str, person_id: str, ticket_ids: Iterable[UUID], by: Actor, via: str
+    ) -> ErasureReceipt:
+        """Record the erasure of a person's data on each of these tickets, and on the person's record.
+
+        Every ticket that still holds something of the person records `PersonalDataErased` and
+        forgets it; all of it is saved in one transaction. Destroying the person's data key,
+        which makes the stored copies unreadable, is the caller's next step.
+        """
+        context = self._context(by, via)
+        tickets = []
+        for ticket_id in ticket_ids:
+            try:
+                ticket = self.get_ticket(ticket_id, tenant=tenant)
+            except TicketNotFoundError:
+                continue
+            ticket.erase_personal_data(person_id, context=self._context(by, via, ticket))
+            if ticket.pending_events:
+                tickets.append(ticket)
+        subject_id = DataSubject.create_id(tenant, person_id)
+        try:
+            subject: DataSubject = self.repository.get(subject_id)
+        except AggregateNotFoundError:
+            subject = DataSubject.register(tenant=tenant, person_id=person_id, context=context)
+        subject.erased(tickets=len(tickets), context=context)
+        recordings = self.save(*tickets, subject)
+        return ErasureReceipt(tickets=len(tickets), position=recordings[-1].notification.id)
 
     # --- queries of one ticket -------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ would change nothing records nothing, so retrying a command is harmless.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from domain import values
 from domain.actors import ActorKind, CommandContext, identifier
 from domain.errors import InvalidValueError, NotPermittedError, TicketClosedError
 from domain.history import FieldChange
-from domain.values import Attachment, FieldValue, Priority, Rating
+from domain.values import ERASED, Attachment, FieldValue, Priority, Rating
 from domain.workflow import Status, Workflow
 
 FieldDict = dict[str, Any]
@@ -68,11 +68,22 @@ class Ticket(Aggregate):
         title: str
         description: str
         requester_id: str
+        requester_name: str | None
+        requester_email: str | None
         organisation: str | None
         priority: str
         ticket_type: str | None
         tags: list[str]
         custom_fields: dict[str, FieldDict]
+
+        # Version 3 added the requester's name and e-mail address.
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Tickets opened before names and addresses were recorded have neither."""
+            state["requester_name"] = None
+            state["requester_email"] = None
 
         def field_changes(self) -> tuple[FieldChange, ...]:
             """The fields this event changed, old -> new."""
@@ -80,6 +91,8 @@ class Ticket(Aggregate):
                 "title": self.title,
                 "description": self.description,
                 "requester_id": self.requester_id,
+                "requester_name": self.requester_name,
+                "requester_email": self.requester_email,
                 "organisation": self.organisation,
                 "channel": self.via,
                 "status": Status.NEW.value,
@@ -117,11 +130,20 @@ class Ticket(Aggregate):
             return (FieldChange("status", self.old_status, self.new_status),)
 
     class CommentAdded(Event):
+        tenant: str  # whose key store holds the author's data key (see docs/security.md)
         number: int
         public: bool
         body: str
         mentions: list[str]
         attachments: list[FieldDict]
+
+        # Version 3 added the tenant; earlier comments were stored unencrypted and name none.
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Comments stored before the tenant was recorded name none."""
+            state["tenant"] = ""
 
         def field_changes(self) -> tuple[FieldChange, ...]:
             """The fields this event changed, old -> new."""
@@ -129,15 +151,33 @@ class Ticket(Aggregate):
             return (FieldChange(f"comments.{self.number}", None, {"kind": kind, "body": self.body}),)
 
     class Rated(Event):
+        tenant: str  # whose key store holds the requester's data key
         scale: str  # "good_bad" (1 good, 0 bad) or "one_to_five"
         score: int
         comment: str
         old_rating: FieldDict | None
 
+        # Version 3 added the tenant (as for comments).
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Ratings stored before the tenant was recorded name none."""
+            state["tenant"] = ""
+
         def field_changes(self) -> tuple[FieldChange, ...]:
             """The fields this event changed, old -> new."""
             new = {"scale": self.scale, "score": self.score, "comment": self.comment}
             return (FieldChange("satisfaction", self.old_rating, new),)
+
+    class PersonalDataErased(Event):
+        """A person's personal data on this ticket was erased (their data key is destroyed)."""
+
+        person_id: str
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            return (FieldChange(f"personal_data.{self.person_id}", None, ERASED),)
 
     class PriorityChanged(Event):
         old_priority: str
@@ -201,6 +241,8 @@ class Ticket(Aggregate):
             state["custom_fields"] = {k: FieldValue.from_dict(v) for k, v in state["custom_fields"].items()}
             state["comments"] = [_comment_from_dict(c) for c in state["comments"]]
             state.setdefault("satisfaction", None)  # snapshots taken before ratings existed
+            state.setdefault("requester_name", None)  # ... and before names and addresses were recorded
+            state.setdefault("requester_email", None)
             state.update(_id=self.originator_id, _version=self.originator_version, _pending_events=[])
             ticket = object.__new__(Ticket)
             object.__setattr__(ticket, "__dict__", state)
@@ -216,6 +258,8 @@ class Ticket(Aggregate):
         title: str,
         description: str,
         requester_id: str,
+        requester_name: str | None = None,
+        requester_email: str | None = None,
         organisation: str | None = None,
         priority: str = Priority.NORMAL.value,
         ticket_type: str | None = None,
@@ -233,6 +277,8 @@ class Ticket(Aggregate):
             title=values.title(title),
             description=values.text(description, "description", allow_blank=True),
             requester_id=identifier(requester_id, "requester id"),
+            requester_name=None if requester_name is None else values.person_name(requester_name),
+            requester_email=None if requester_email is None else values.email(requester_email),
             organisation=None if organisation is None else identifier(organisation, "organisation"),
             priority=values.priority(priority).value,
             ticket_type=None if ticket_type is None else values.slug(ticket_type, "type"),
@@ -249,6 +295,8 @@ class Ticket(Aggregate):
         title: str,
         description: str,
         requester_id: str,
+        requester_name: str | None,
+        requester_email: str | None,
         organisation: str | None,
         priority: str,
         ticket_type: str | None,
@@ -264,6 +312,8 @@ class Ticket(Aggregate):
         self.title = title
         self.description = description
         self.requester_id = requester_id
+        self.requester_name = requester_name
+        self.requester_email = requester_email
         self.organisation = organisation
         self.channel = via
         self.opened_by = actor_id
@@ -385,6 +435,7 @@ class Ticket(Aggregate):
         number = len(self.comments) + 1
         checked = values.text(body, "comment body")
         self._commented(
+            tenant=self.tenant,
             number=number,
             public=public,
             body=checked,
@@ -398,6 +449,7 @@ class Ticket(Aggregate):
     def _commented(
         self,
         *,
+        tenant: str,
         number: int,
         public: bool,
         body: str,
@@ -423,6 +475,7 @@ class Ticket(Aggregate):
             msg = f"a ticket can be rated once solved (it is {self.status.value})"
             raise NotPermittedError(msg)
         self._rated(
+            tenant=self.tenant,
             scale=rating.scale,
             score=rating.score,
             comment=values.text(comment, "rating comment", allow_blank=True),
@@ -434,6 +487,7 @@ class Ticket(Aggregate):
     def _rated(
         self,
         *,
+        tenant: str,
         scale: str,
         score: int,
         comment: str,
@@ -445,6 +499,45 @@ class Ticket(Aggregate):
         timestamp: datetime,
     ) -> None:
         self.satisfaction = {"scale": scale, "score": score, "comment": comment}
+
+    # --- privacy ---------------------------------------------------------------------------------
+
+    def erase_personal_data(self, person_id: str, *, context: CommandContext) -> None:
+        """Record that a person's data on this ticket is erased, and forget it here.
+
+        Allowed on closed tickets too: erasure is owed whatever the ticket's state. Records
+        nothing when the ticket holds nothing of that person that is not erased already.
+        """
+        if self._holds_personal_data_of(identifier(person_id, "person id")):
+            self._personal_data_erased(person_id=person_id, **context.event_fields())
+
+    def _holds_personal_data_of(self, person_id: str) -> bool:
+        if person_id == self.requester_id and any(v not in (None, "", ERASED) for v in self._requester_texts()):
+            return True
+        return any(c.author_id == person_id and c.body != ERASED for c in self.comments)
+
+    def _requester_texts(self) -> tuple[str | None, ...]:
+        rating = self.satisfaction["comment"] if self.satisfaction else None
+        return (self.title, self.description, self.requester_name, self.requester_email, rating)
+
+    @event(PersonalDataErased)
+    def _personal_data_erased(
+        self,
+        *,
+        person_id: str,
+        actor_id: str,
+        actor_kind: str,
+        actor_role: str | None,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        if person_id == self.requester_id:
+            self.title = self.description = ERASED
+            self.requester_name = None if self.requester_name is None else ERASED
+            self.requester_email = None if self.requester_email is None else ERASED
+            if self.satisfaction and self.satisfaction["comment"]:
+                self.satisfaction = {**self.satisfaction, "comment": ERASED}
+        self.comments = [_erased(c) if c.author_id == person_id else c for c in self.comments]
 
     def change_priority(self, new: Priority, *, context: CommandContext) -> None:
         """Reprioritise the ticket."""
@@ -563,6 +656,12 @@ class Ticket(Aggregate):
 
 def _changed(*triples: tuple[str, Any, Any]) -> tuple[FieldChange, ...]:
     return tuple(FieldChange(name, old, new) for name, old, new in triples if old != new)
+
+
+def _erased(comment: Comment) -> Comment:
+    """The comment with its body and attachment names erased (sizes and types are not personal)."""
+    files = tuple({**a, "name": ERASED} for a in comment.attachments)
+    return replace(comment, body=ERASED, attachments=files)
 
 
 def _comment_to_dict(comment: Comment) -> FieldDict:

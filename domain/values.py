@@ -18,7 +18,13 @@ TEXT_MAX = 65_536
 TAGS_MAX = 50
 CUSTOM_FIELDS_MAX = 50
 ATTACHMENTS_MAX = 20
+NAME_MAX = 200
+EMAIL_MAX = 254
 
+#: What a personal field reads as once its owner's data was erased (its key destroyed).
+ERASED = "[erased]"
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 # A mention is "@name" not preceded by a word character, so "bob@example.com" mentions nobody.
 _MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
@@ -99,6 +105,24 @@ def text(value: str, what: str, *, allow_blank: bool = False) -> str:
         msg = f"{what} must be at most {TEXT_MAX} characters (got {len(value)})"
         raise InvalidValueError(msg)
     return value
+
+
+def person_name(value: str) -> str:
+    """A person's display name: non-blank, at most NAME_MAX characters, surrounding white space removed."""
+    stripped = _storable(value, "name").strip()
+    if not stripped or len(stripped) > NAME_MAX:
+        msg = f"name must be 1-{NAME_MAX} characters"
+        raise InvalidValueError(msg)
+    return stripped
+
+
+def email(value: str) -> str:
+    """An e-mail address (shape only: one @, a dot in the domain, no spaces), at most EMAIL_MAX characters."""
+    stripped = _storable(value, "email").strip()
+    if len(stripped) > EMAIL_MAX or not _EMAIL.fullmatch(stripped):
+        msg = f"email must look like name@example.org and be at most {EMAIL_MAX} characters (got {value!r})"
+        raise InvalidValueError(msg)
+    return stripped
 
 
 def tags(values: Iterable[str]) -> list[str]:

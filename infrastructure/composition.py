@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
+from domain.actors import Actor, ActorKind
 from domain.clock import Clock, system_clock
 from domain.helpdesk import HelpDesk
 from infrastructure.database import (
@@ -18,7 +20,10 @@ from infrastructure.database import (
     parse_database_url,
 )
 from infrastructure.idempotency import IdempotencyStore
-from infrastructure.keys import KeyStore, MemoryKeyStore, SqlKeyStore
+from infrastructure.keys import IssuedKey, KeyStore, MemoryKeyStore, Role, SqlKeyStore
+from infrastructure.privacy.datakeys import DataKeys, MemoryDataKeys, SqlDataKeys
+from infrastructure.privacy.erasure import Eraser
+from infrastructure.privacy.mapper import PersonalDataMapper
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
@@ -34,7 +39,36 @@ class Services:
     keys: KeyStore
     read_models: ReadModels
     idempotency: IdempotencyStore
+    data_keys: DataKeys
     worker: ProjectionWorker | None = None
+
+    def issue_key(
+        self, *, actor_id: str, role: Role, tenant: str, kind: ActorKind | None = None, by: Actor, via: str
+    ) -> IssuedKey:
+        """Create an API key, and put its issue on record (never the secret)."""
+        issued = self.keys.create(actor_id=actor_id, role=role, tenant=tenant, kind=kind)
+        holder = issued.principal
+        self.desk.record_key_issued(
+            tenant=tenant,
+            key_id=holder.key_id,
+            holder_id=holder.actor.id,
+            holder_kind=holder.actor.kind.value,
+            role=role.value,
+            by=by,
+            via=via,
+        )
+        return issued
+
+    def revoke_key(self, key_id: str, *, by: Actor, via: str) -> bool:
+        """Revoke a key and put that on record; False if there is no such live key."""
+        if not self.keys.revoke(key_id):
+            return False
+        self.desk.record_key_revoked(key_id=key_id, by=by, via=via)
+        return True
+
+    def eraser(self) -> Eraser:
+        """What carries out erasures of personal data."""
+        return Eraser(self.desk, self.read_models, self.data_keys, self.idempotency)
 
     def start_projections(self) -> ProjectionWorker:
         """Run the projection worker in this process, in background threads."""
@@ -62,11 +96,19 @@ def build_services(settings: Settings, *, clock: Clock = system_clock) -> Servic
     database = parse_database_url(settings.database_url)
     check_reachable(database, settings)
     desk = HelpDesk(env=eventsourcing_env(database, settings), clock=clock)
+    data_keys = _data_keys(database, desk, settings)
+    cast("PersonalDataMapper", desk.mapper).use_keys(data_keys)
     keys = _key_store(database, desk, settings)
     read_models = ReadModels(desk, database, settings)
     idempotency = _idempotency_store(database, desk, settings)
     return Services(
-        settings=settings, database=database, desk=desk, keys=keys, read_models=read_models, idempotency=idempotency
+        settings=settings,
+        database=database,
+        desk=desk,
+        keys=keys,
+        read_models=read_models,
+        idempotency=idempotency,
+        data_keys=data_keys,
     )
 
 
@@ -81,6 +123,30 @@ def _key_store(database: Database, desk: HelpDesk, settings: Settings) -> KeySto
         lambda: datastore.transaction(commit=True),
         placeholder="%s" if database.backend is Backend.POSTGRES else "?",
         table=table,
+    )
+    if settings.create_tables:
+        store.create_table()
+    return store
+
+
+def _data_keys(database: Database, desk: HelpDesk, settings: Settings) -> DataKeys:
+    if database.backend is Backend.MEMORY:
+        return MemoryDataKeys()
+    datastore = desk.recorder.datastore  # type: ignore[attr-defined]
+    is_postgres = database.backend is Backend.POSTGRES
+    table = f'"{datastore.schema}".ledgerdesk_person_keys' if is_postgres else "ledgerdesk_person_keys"
+
+    def vacuum() -> None:
+        with datastore.get_connection() as connection:  # autocommit, as VACUUM needs
+            connection.execute(f"VACUUM {table}")
+
+    store = SqlDataKeys(
+        lambda: datastore.transaction(commit=True),
+        placeholder="%s" if is_postgres else "?",
+        table=table,
+        is_postgres=is_postgres,
+        ttl_seconds=settings.privacy_key_cache_seconds,
+        reclaim=vacuum if is_postgres else lambda: None,
     )
     if settings.create_tables:
         store.create_table()

@@ -98,14 +98,19 @@ def parse_database_url(url: str) -> Database:
     raise ConfigurationError(msg)
 
 
+#: Stores personal fields encrypted with per-person keys (see infrastructure/privacy/mapper.py).
+PERSONAL_DATA_MAPPER = "infrastructure.privacy.mapper:PersonalDataMapper"
+
+
 def eventsourcing_env(database: Database, settings: Settings) -> dict[str, str]:
     """Eventsourcing's environment for the HelpDesk application."""
     create = "y" if settings.create_tables else "n"
     if database.backend is Backend.MEMORY:
-        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo", "MAPPER_TOPIC": PERSONAL_DATA_MAPPER}
     if database.backend is Backend.SQLITE:
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "MAPPER_TOPIC": PERSONAL_DATA_MAPPER,
             "SQLITE_DBNAME": database.path,
             "SQLITE_LOCK_TIMEOUT": str(settings.lock_timeout_seconds),
             "APPLICATION_RECORDER_TOPIC": "infrastructure.audit.chain:ChainedSQLiteApplicationRecorder",
@@ -126,6 +131,7 @@ def eventsourcing_env(database: Database, settings: Settings) -> dict[str, str]:
         # Off on purpose: in 9.5 the insert function skips the table lock that keeps
         # notification ids in commit order, so log readers could miss late commits.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        "MAPPER_TOPIC": PERSONAL_DATA_MAPPER,
         "APPLICATION_RECORDER_TOPIC": "infrastructure.audit.chain:ChainedPostgresApplicationRecorder",
         "CREATE_TABLE": create,
     }

@@ -122,6 +122,25 @@ class IdempotencyStore:
         with self._transaction() as cursor:
             cursor.execute(f"DELETE FROM {self._table} WHERE scope_key = {self._p} AND status IS NULL", (scope_key,))
 
+    def purge_mentioning(self, person_id: str) -> int:
+        """Forget every kept response whose body names this person (erasure leaves no copy behind).
+
+        Responses name people by id (`"requester_id": "bob"`), so matching the quoted id finds
+        every response that could carry their data; a few more may go, which only costs a retry.
+        """
+        needle = json.dumps(person_id).encode()
+        if self._transaction is None:
+            with self._lock:
+                doomed = [k for k, (_, _, r) in self._memory.items() if r is not None and needle in r.body]
+                for key in doomed:
+                    del self._memory[key]
+            return len(doomed)
+        p = self._p
+        found = f"position({p} in body) > 0" if self._blob == "BYTEA" else f"instr(body, {p}) > 0"
+        with self._transaction() as cursor:
+            cursor.execute(f"DELETE FROM {self._table} WHERE body IS NOT NULL AND {found} RETURNING scope_key", (needle,))
+            return len(cursor.fetchall())
+
     def _claim_in_memory(self, scope_key: str, request_hash: str, now: datetime) -> Outcome:
         with self._lock:
             found = self._memory.get(scope_key)

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(
         default=86_400, ge=60, description="How long an Idempotency-Key and its response are kept."
     )
+    privacy_key_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a process keeps a person's data key in memory. After an erasure, other processes "
+        "stop reading the person's data within this time (the erasing process at once).",
+    )
     audit_signing_key: SecretStr | None = Field(
         default=None,
         description="Base64 of a 32-byte Ed25519 private key for signing audit checkpoints and export manifests "

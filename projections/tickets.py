@@ -19,9 +19,10 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
 from domain.actors import ActorKind
+from domain.administration import ApiKey, DataSubject
 from domain.saved_view import SavedView
 from domain.ticket import Ticket
-from domain.values import Priority
+from domain.values import ERASED, Priority
 from domain.workflow import Status
 
 #: Statuses in which a ticket still needs work (what queues show by default).
@@ -105,6 +106,7 @@ class Batch:
     solved: dict[tuple[str, str, date], int] = field(default_factory=dict)  # (tenant, agent, day) -> count
     saved_views: list[SavedViewRow] = field(default_factory=list)
     activity: dict[ActivityKey, int] = field(default_factory=dict)  # audit_activity key -> changes
+    people: set[tuple[str, str, UUID]] = field(default_factory=set)  # (tenant, person, ticket) whose data it holds
 
     def count(self, key: ActivityKey) -> None:
         """Count one change under `key`."""
@@ -179,6 +181,8 @@ class TicketsProjection(Projection[TicketsView]):
             tenant, organisation, event_type = ticket.tenant, ticket.organisation, type(event).__name__
         elif isinstance(event, SavedView.Created):
             tenant, organisation, event_type = event.tenant, None, SAVED_VIEW_CREATED
+        elif isinstance(event, ApiKey.Event | DataSubject.Event):
+            tenant, organisation, event_type = event.tenant, None, type(event).__name__
         else:
             return None
         return ActivityKey(tenant, utc_day(event.timestamp), event.actor_id, event.actor_kind, organisation, event_type)
@@ -226,6 +230,7 @@ class TicketsProjection(Projection[TicketsView]):
         )
         if event.tags:
             self.batch.retagged.add(event.originator_id)
+        self.batch.people.add((event.tenant, event.requester_id, event.originator_id))
 
     @fold.register
     def _(self, event: Ticket.Assigned, tracking: Tracking) -> None:
@@ -254,6 +259,7 @@ class TicketsProjection(Projection[TicketsView]):
     @fold.register
     def _(self, event: Ticket.CommentAdded, tracking: Tracking) -> None:
         row = self.row(event, tracking)
+        self.batch.people.add((row.tenant, event.actor_id, event.originator_id))
         if not event.public:
             row.internal_notes += 1
             return
@@ -262,6 +268,13 @@ class TicketsProjection(Projection[TicketsView]):
             row.last_requester_activity_at = event.timestamp
         elif event.actor_kind == ActorKind.AGENT.value and row.first_agent_reply_at is None:
             row.first_agent_reply_at = event.timestamp
+
+    @fold.register
+    def _(self, event: Ticket.PersonalDataErased, tracking: Tracking) -> None:
+        # The title is the requester's; nothing else in the row is personal (ids are pseudonyms).
+        row = self.row(event, tracking)
+        if row.requester_id == event.person_id:
+            row.title = ERASED
 
     @fold.register
     def _(self, event: Ticket.PriorityChanged, tracking: Tracking) -> None:

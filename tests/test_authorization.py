@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.authorization import MATRIX
-from api.routers import agents, audit, audit_queues, events, health, listing, tickets, views
+from api.routers import agents, audit, audit_queues, events, health, listing, privacy, tickets, views
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
@@ -70,13 +70,14 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "organisation_report": ("GET", "/audit/reports/organisations", None),
         "period_report": ("GET", "/audit/reports/periods", None),
         "privileged_report": ("GET", "/audit/reports/privileged", None),
+        "erase_person": ("POST", "/privacy/erasures", {"person_id": "nobody"}),
     }
 
 
 def test_every_route_is_in_the_matrix() -> None:
     operations = create_app().openapi()["paths"]
     count = sum(len(methods) for methods in operations.values())
-    routers = (listing, tickets, views, agents, events, audit, audit_queues, health)
+    routers = (listing, tickets, views, agents, events, audit, audit_queues, privacy, health)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)

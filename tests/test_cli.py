@@ -226,3 +226,32 @@ def test_keys_list_revoke_rotate(sql_settings: Settings) -> None:
     again = _run("keys", "revoke", new_id, env=env)
     assert again.returncode == 2
     assert again.stderr.strip() == f"ledgerdesk: error: no live key {new_id}"
+
+
+def test_privacy_erase(sqlite_settings: Settings) -> None:
+    services = build_services(sqlite_settings)
+    try:
+        opened = services.desk.open_ticket(
+            tenant="acme", title="Dana's phone", requester_id="dana", by=Actor("alice", ActorKind.AGENT), via="phone"
+        )
+        services.start_projections()
+        services.read_models.wait_for(opened.position or 0, 10)
+    finally:
+        services.close()
+
+    done = _run("privacy", "erase", "dana", "--tenant", "acme", "--by", "dpo", env=_env(sqlite_settings))
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout.strip()
+        == "erased dana in acme: 1 tickets recorded the erasure, 1 keys destroyed, 0 kept responses dropped"
+    )
+
+    services = build_services(sqlite_settings)
+    try:
+        assert services.desk.get_ticket(opened.ticket_id).title == "[erased]"
+        assert services.desk.history(opened.ticket_id)[-1].actor_id == "dpo"
+    finally:
+        services.close()
+    bad = _run("privacy", "erase", "not an id", "--tenant", "acme", env=_env(sqlite_settings))
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1

@@ -69,6 +69,8 @@ def open_ticket(
         title=body.title,
         description=body.description,
         requester_id=requester_id,
+        requester_name=body.requester_name,
+        requester_email=body.requester_email,
         organisation=body.organisation,
         priority=body.priority.value,
         ticket_type=body.type,

@@ -203,6 +203,16 @@ class TicketQueries:
             )
             return {self.d.to_uuid(r["ticket_id"]): Owner(r["tenant"], r["organisation"]) for r in cursor.fetchall()}
 
+    def tickets_of_person(self, tenant: str, person_id: str) -> list[UUID]:
+        """The tickets holding personal data of a person: asked for by them, or commented on by them."""
+        p = self.d.placeholder
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT ticket_id FROM {self.names.people} WHERE tenant = {p} AND person_id = {p} ORDER BY ticket_id",
+                [tenant, person_id],
+            )
+            return [self.d.to_uuid(r["ticket_id"]) for r in cursor.fetchall()]
+
     def workload(self, tenant: str, agent: str, *, since: date) -> Workload:
         """Counts of an agent's unsolved tickets by status, and tickets solved per day since `since`."""
         p = self.d.placeholder

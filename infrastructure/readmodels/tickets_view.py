@@ -87,6 +87,11 @@ class TableNames:
         return self.table("saved_views")
 
     @property
+    def people(self) -> str:
+        """Which tickets hold personal data of which person (requester, comment authors): what erasure visits."""
+        return self.table("ticket_people")
+
+    @property
     def activity(self) -> str:
         """Changes per tenant, day, actor, organisation and event type (audit reports)."""
         return self.table("audit_activity")
@@ -125,6 +130,8 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {n.saved_views} (view_id {d.uuid_type} PRIMARY KEY, tenant TEXT NOT NULL, "
         f"name TEXT NOT NULL, filters {d.json_type} NOT NULL, created_by TEXT NOT NULL, "
         f"created_at {d.time_type} NOT NULL, UNIQUE (tenant, name))",
+        f"CREATE TABLE IF NOT EXISTS {n.people} (tenant TEXT NOT NULL, person_id TEXT NOT NULL, "
+        f"ticket_id {d.uuid_type} NOT NULL, PRIMARY KEY (tenant, person_id, ticket_id))",
         f"CREATE TABLE IF NOT EXISTS {n.activity} (tenant TEXT NOT NULL, day {d.date_type} NOT NULL, "
         "actor_id TEXT NOT NULL, actor_kind TEXT NOT NULL, organisation TEXT NOT NULL, event_type TEXT NOT NULL, "
         "changes INTEGER NOT NULL, PRIMARY KEY (tenant, day, actor_id, actor_kind, organisation, event_type))",
@@ -238,6 +245,7 @@ class SqlTicketsView(TicketsView):
             self._write_solved(cursor, batch)
             self._write_saved_views(cursor, batch.saved_views)
             self._write_activity(cursor, batch.activity)
+            self._write_people(cursor, batch.people)
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]  # from the recorder mixin
 
     def _claim(self, cursor: Any, after: int, application_name: str) -> None:
@@ -297,6 +305,16 @@ class SqlTicketsView(TicketsView):
                 (d.uuid(v.view_id), v.tenant, v.name, d.json(v.filters), v.created_by, d.time(v.created_at))
                 for v in views
             ],
+        )
+
+    def _write_people(self, cursor: Any, people: set[tuple[str, str, UUID]]) -> None:
+        if not people:
+            return
+        d = self.dialect
+        cursor.executemany(
+            f"INSERT INTO {self.names.people} (tenant, person_id, ticket_id) VALUES ({d.params(3)}) "
+            "ON CONFLICT DO NOTHING",
+            [(tenant, person, d.uuid(ticket_id)) for tenant, person, ticket_id in sorted(people)],
         )
 
     def _write_activity(self, cursor: Any, activity: dict[ActivityKey, int]) -> None:

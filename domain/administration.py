@@ -1,0 +1,170 @@
+"""Administrative records: API keys issued and revoked, and people whose personal data was erased.
+
+These actions change no ticket, but an auditor must be able to see who did them and when, so
+they are events like everything else (the audit reports count them as privileged actions).
+The secrets themselves are never part of an event: a key is named by its public id only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actors import CommandContext, identifier
+from domain.errors import InvalidValueError
+
+_KEYS = uuid.UUID("0b7e8f52-93c1-4f0e-8d1a-3c5b9e2f4a61")
+_SUBJECTS = uuid.UUID("5d2c6a90-1e4b-4c7f-b3a8-9f6e0d1c2b34")
+
+
+class ApiKey(Aggregate):
+    """The life of one API key: issued to a principal, perhaps revoked. Its id follows from the key id."""
+
+    class Event(Aggregate.Event):
+        """Base of key events: whose key, who administered it, and how."""
+
+        tenant: str
+        actor_id: str
+        actor_kind: str
+        actor_role: str | None
+        via: str
+
+    class KeyCreated(Event, Aggregate.Created):
+        key_id: str
+        holder_id: str  # the principal the key acts as
+        holder_kind: str
+        role: str
+
+    class KeyRevoked(Event):
+        key_id: str
+
+    @staticmethod
+    def create_id(key_id: str) -> uuid.UUID:
+        """The aggregate id of the key with public id `key_id`."""
+        return uuid.uuid5(_KEYS, key_id)
+
+    @classmethod
+    def issue(
+        cls, *, tenant: str, key_id: str, holder_id: str, holder_kind: str, role: str, context: CommandContext
+    ) -> ApiKey:
+        """Record that a key was issued (the secret is shown once to the caller and never recorded)."""
+        return cls(
+            tenant=identifier(tenant, "tenant"),
+            key_id=identifier(key_id, "key id"),
+            holder_id=identifier(holder_id, "holder id"),
+            holder_kind=holder_kind,
+            role=role,
+            **context.event_fields(),
+        )
+
+    @event(KeyCreated)
+    def __init__(
+        self,
+        *,
+        tenant: str,
+        key_id: str,
+        holder_id: str,
+        holder_kind: str,
+        role: str,
+        actor_id: str,
+        actor_kind: str,
+        actor_role: str | None,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        self.tenant = tenant
+        self.key_id = key_id
+        self.holder_id = holder_id
+        self.role = role
+        self.revoked = False
+
+    def revoke(self, *, context: CommandContext) -> None:
+        """Record that the key was revoked (revoking a revoked key records nothing)."""
+        if not self.revoked:
+            self._revoked(tenant=self.tenant, key_id=self.key_id, **context.event_fields())
+
+    @event(KeyRevoked)
+    def _revoked(
+        self,
+        *,
+        tenant: str,
+        key_id: str,
+        actor_id: str,
+        actor_kind: str,
+        actor_role: str | None,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        self.revoked = True
+
+
+class DataSubject(Aggregate):
+    """A person of a tenant whose personal data was erased, with every erasure on record."""
+
+    class Event(Aggregate.Event):
+        """Base of data-subject events: whose record, who asked for the erasure, and how."""
+
+        tenant: str
+        actor_id: str
+        actor_kind: str
+        actor_role: str | None
+        via: str
+
+    class Registered(Event, Aggregate.Created):
+        person_id: str
+
+    class PersonErased(Event):
+        person_id: str
+        tickets: int  # how many tickets held data of the person and recorded its erasure
+
+    @staticmethod
+    def create_id(tenant: str, person_id: str) -> uuid.UUID:
+        """The aggregate id of `person_id` in `tenant`."""
+        return uuid.uuid5(_SUBJECTS, f"{tenant}\x00{person_id}")
+
+    @classmethod
+    def register(cls, *, tenant: str, person_id: str, context: CommandContext) -> DataSubject:
+        """Start the record of a person (on their first erasure)."""
+        return cls(
+            tenant=identifier(tenant, "tenant"), person_id=identifier(person_id, "person id"), **context.event_fields()
+        )
+
+    @event(Registered)
+    def __init__(
+        self,
+        *,
+        tenant: str,
+        person_id: str,
+        actor_id: str,
+        actor_kind: str,
+        actor_role: str | None,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        self.tenant = tenant
+        self.person_id = person_id
+        self.erasures = 0
+
+    def erased(self, *, tickets: int, context: CommandContext) -> None:
+        """Record one completed erasure of this person's data."""
+        if tickets < 0:
+            msg = "a ticket count cannot be negative"
+            raise InvalidValueError(msg)
+        self._erased(tenant=self.tenant, person_id=self.person_id, tickets=tickets, **context.event_fields())
+
+    @event(PersonErased)
+    def _erased(
+        self,
+        *,
+        tenant: str,
+        person_id: str,
+        tickets: int,
+        actor_id: str,
+        actor_kind: str,
+        actor_role: str | None,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        self.erasures += 1

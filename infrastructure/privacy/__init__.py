@@ -1,0 +1,1 @@
+"""Personal data: per-person encryption and erasure by destroying keys."""

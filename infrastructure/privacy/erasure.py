@@ -1,0 +1,81 @@
+"""Erasure of a person's personal data (the right to erasure), by destroying their data key.
+
+The steps, in this order, each safe to repeat (running the erasure again finishes a broken one):
+1. wait until the read models have seen every event so far, so the list of the person's tickets
+   is complete;
+2. record `PersonalDataErased` on each of those tickets (and `PersonErased` on the person's
+   record) — every process's cached copy of a ticket forgets the data when it catches up;
+3. destroy the person's data keys: every stored copy (events, snapshots) becomes unreadable
+   and reads as `[erased]`, while the stored bytes, and so the audit hash chain, stay as they were;
+4. forget kept idempotent responses that name the person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from domain.actors import Actor
+from domain.helpdesk import HelpDesk
+from infrastructure.idempotency import IdempotencyStore
+from infrastructure.privacy.datakeys import DataKeys
+from infrastructure.readmodels.store import ReadModels
+
+READ_MODEL_WAIT_SECONDS = 10.0
+
+
+class ReadModelsBehindError(Exception):
+    """The read models did not catch up in time, so the person's tickets cannot all be found yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureOutcome:
+    """What an erasure did."""
+
+    tenant: str
+    person_id: str
+    tickets: int  # tickets that recorded the erasure (those that still held something of the person)
+    keys_destroyed: int
+    responses_forgotten: int
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Eraser:
+    """Carries out erasures against the application and its stores."""
+
+    desk: HelpDesk
+    read_models: ReadModels
+    data_keys: DataKeys
+    idempotency: IdempotencyStore
+
+    def erase(self, *, tenant: str, person_id: str, by: Actor, via: str) -> ErasureOutcome:
+        """Erase the person's personal data in `tenant` (see the module docstring for the steps)."""
+        head = self.desk.recorder.max_notification_id() or 0
+        if self.read_models.wait_for(head, READ_MODEL_WAIT_SECONDS) < head:
+            msg = "the read models are behind the event log; is the projection worker running? try again shortly"
+            raise ReadModelsBehindError(msg)
+        tickets = self.read_models.queries().tickets_of_person(tenant, person_id)
+        receipt = self.desk.erase_person(tenant=tenant, person_id=person_id, ticket_ids=tickets, by=by, via=via)
+        destroyed = self.data_keys.destroy(tenant, person_id)
+        forgotten = self.idempotency.purge_mentioning(person_id)
+        return ErasureOutcome(
+            tenant=tenant,
+            person_id=person_id,
+            tickets=receipt.tickets,
+            keys_destroyed=destroyed,
+            responses_forgotten=forgotten,
+            position=receipt.position,
+        )
+
+
+def as_dict(outcome: ErasureOutcome) -> dict[str, Any]:
+    """The outcome as plain values (for the CLI and the API)."""
+    return {
+        "tenant": outcome.tenant,
+        "person_id": outcome.person_id,
+        "tickets": outcome.tickets,
+        "keys_destroyed": outcome.keys_destroyed,
+        "responses_forgotten": outcome.responses_forgotten,
+        "position": outcome.position,
+    }

@@ -1,0 +1,155 @@
+"""The event mapper that stores personal fields encrypted with their owner's data key.
+
+Which fields are personal, and whose they are:
+- `Ticket.Opened`: title, description, requester name and e-mail — the requester's;
+- `Ticket.CommentAdded`: the body and the attachment names — the author's;
+- `Ticket.Rated`: the rating comment — the requester's (who alone rates);
+- `Ticket.Snapshot`: the same fields in the ticket's state, each under its owner's key.
+
+Each such value is stored as `{"__pd__": "<key ref>:<base64 nonce+ciphertext>"}` (AES-256-GCM,
+the ticket id and field path as associated data, so a ciphertext cannot be moved elsewhere).
+Reading decrypts it; once the key is destroyed it reads as `[erased]`. The stored bytes never
+change, so the audit hash chain still verifies after an erasure.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from domain.ticket import Ticket
+from domain.values import ERASED
+from infrastructure.privacy.datakeys import DataKeys
+
+ENVELOPE = "__pd__"
+NONCE_BYTES = 12
+REQUESTER_FIELDS = ("title", "description", "requester_name", "requester_email")
+
+Seal = Callable[[str, str, Any], Any]  # (owner, field path, value) -> envelope, or the value if not personal
+
+
+class PersonalDataMapper(Mapper[UUID]):
+    """eventsourcing's mapper, plus per-person encryption of personal fields (see the module docstring).
+
+    The data-key store is attached after construction (`use_keys`) by the composition root;
+    until then events are stored as they are.
+    """
+
+    keys: DataKeys | None = None
+
+    def use_keys(self, keys: DataKeys) -> None:
+        """Encrypt and decrypt with these data keys from now on."""
+        self.keys = keys
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        """Store the event with its personal fields encrypted."""
+        if self.keys is not None:
+            sealed = self._sealed_state(domain_event)
+            if sealed is not None:
+                copy = object.__new__(type(domain_event))
+                object.__setattr__(copy, "__dict__", sealed)
+                domain_event = copy
+        return super().to_stored_event(domain_event)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        """Read the event, decrypting personal fields (or marking them erased)."""
+        domain_event = super().to_domain_event(stored_event)
+        if self.keys is not None and ENVELOPE.encode() in stored_event.state:
+            opened = self._open(vars(domain_event), str(stored_event.originator_id), "")
+            object.__setattr__(domain_event, "__dict__", opened)
+        return domain_event
+
+    # --- sealing ----------------------------------------------------------------------------------
+
+    def _sealed_state(self, event: Any) -> dict[str, Any] | None:
+        state = dict(vars(event))
+        tenant = state.get("tenant")
+        if isinstance(event, Ticket.Snapshot):
+            state["state"] = self._sealed_ticket_state(dict(state["state"]), str(event.originator_id))
+            return state
+        if not tenant or not isinstance(event, Ticket.Opened | Ticket.CommentAdded | Ticket.Rated):
+            return None  # nothing personal, or stored before encryption (no tenant recorded)
+        seal = self._sealer(tenant, str(event.originator_id))
+        if isinstance(event, Ticket.Opened):
+            for name in REQUESTER_FIELDS:
+                state[name] = seal(state["requester_id"], name, state[name])
+        elif isinstance(event, Ticket.CommentAdded):
+            state["body"] = seal(event.actor_id, "body", event.body)
+            state["attachments"] = _sealed_attachments(seal, event.actor_id, "attachments", event.attachments)
+        else:
+            state["comment"] = seal(event.actor_id, "comment", event.comment)
+        return state
+
+    def _sealed_ticket_state(self, state: dict[str, Any], ticket_id: str) -> dict[str, Any]:
+        seal = self._sealer(state["tenant"], ticket_id)
+        requester = state["requester_id"]
+        for name in REQUESTER_FIELDS:
+            state[name] = seal(requester, f"state.{name}", state.get(name))
+        if state.get("satisfaction"):
+            rating = state["satisfaction"]
+            state["satisfaction"] = {
+                **rating,
+                "comment": seal(requester, "state.satisfaction.comment", rating["comment"]),
+            }
+        comments = []
+        for index, comment in enumerate(state["comments"]):
+            path, author = f"state.comments.{index}", comment["author_id"]
+            files = _sealed_attachments(seal, author, f"{path}.attachments", comment["attachments"])
+            comments.append({**comment, "body": seal(author, f"{path}.body", comment["body"]), "attachments": files})
+        state["comments"] = comments
+        return state
+
+    def _sealer(self, tenant: str, ticket_id: str) -> Seal:
+        keys = self.keys
+        assert keys is not None  # only called with keys attached
+
+        def seal(owner: str, path: str, value: Any) -> Any:
+            if not isinstance(value, str) or value in ("", ERASED):
+                return value  # nothing personal in an absent or empty value
+            key = keys.key_for(tenant, owner)
+            nonce = os.urandom(NONCE_BYTES)
+            sealed = AESGCM(key.secret).encrypt(nonce, json.dumps(value).encode(), _aad(ticket_id, path))
+            return {ENVELOPE: f"{key.ref}:{base64.b64encode(nonce + sealed).decode()}"}
+
+        return seal
+
+    # --- opening ----------------------------------------------------------------------------------
+
+    def _open(self, value: Any, ticket_id: str, path: str) -> Any:
+        """Replace every envelope in `value` (nested dicts and lists) by its plaintext or ERASED."""
+        if isinstance(value, dict):
+            if ENVELOPE in value and len(value) == 1:
+                return self._opened_envelope(value[ENVELOPE], ticket_id, path)
+            return {k: self._open(v, ticket_id, f"{path}.{k}" if path else k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._open(v, ticket_id, f"{path}.{i}") for i, v in enumerate(value)]
+        return value
+
+    def _opened_envelope(self, envelope: str, ticket_id: str, path: str) -> Any:
+        assert self.keys is not None  # only called with keys attached
+        ref, _, payload = envelope.partition(":")
+        secret = self.keys.secret(ref)
+        if secret is None:
+            return ERASED
+        raw = base64.b64decode(payload)
+        try:
+            plain = AESGCM(secret).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(ticket_id, path))
+        except InvalidTag:
+            return ERASED  # not this key's ciphertext for this place: unreadable, so shown as erased
+        return json.loads(plain)
+
+
+def _sealed_attachments(seal: Seal, owner: str, path: str, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**f, "name": seal(owner, f"{path}.{i}.name", f["name"])} for i, f in enumerate(files)]
+
+
+def _aad(ticket_id: str, path: str) -> bytes:
+    return f"{ticket_id}|{path}".encode()
