@@ -183,12 +183,17 @@ def create_key(
     kind: Annotated[
         ActorKind | None, typer.Option(help="Actor kind (default: requester for customers, else agent).")
     ] = None,
+    organisation: Annotated[
+        str | None, typer.Option(help="Customers only: their organisation, whose tickets they may then read.")
+    ] = None,
     by: ByOption = "operator",
 ) -> None:
     """Create an API key. The key is printed once, alone on the last line; only its hash is stored."""
     with services_from(load_settings()) as services:
         try:
-            issued = services.issue_key(actor_id=actor, role=role, tenant=tenant, kind=kind, by=operator(by), via=CLI)
+            issued = services.issue_key(
+                actor_id=actor, role=role, tenant=tenant, kind=kind, organisation=organisation, by=operator(by), via=CLI
+            )
         except DomainError as error:
             fail(str(error))
     who = issued.principal
@@ -231,7 +236,13 @@ def rotate_key(key_id: Annotated[str, typer.Argument(help="The key to replace.")
             fail(f"no live key {key_id}")
         who = operator(by)
         issued = services.issue_key(
-            actor_id=old.actor.id, role=old.role, tenant=old.tenant, kind=old.actor.kind, by=who, via=CLI
+            actor_id=old.actor.id,
+            role=old.role,
+            tenant=old.tenant,
+            kind=old.actor.kind,
+            organisation=old.actor.organisation,
+            by=who,
+            via=CLI,
         )
         services.revoke_key(key_id, by=who, via=CLI)
     typer.echo(f"key {key_id} revoked; new key {issued.principal.key_id} for the same principal")

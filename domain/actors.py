@@ -49,9 +49,12 @@ class Actor:
     id: str
     kind: ActorKind
     role: str | None = None  # the caller's role (agent, supervisor, ...), recorded for auditors
+    organisation: str | None = None  # a requester's organisation, whose tickets it may read (if set)
 
     def __post_init__(self) -> None:
         identifier(self.id, "actor id")
+        if self.organisation is not None:
+            identifier(self.organisation, "organisation")
 
 
 class EventFields(TypedDict):

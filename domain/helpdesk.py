@@ -20,7 +20,13 @@ from domain import values
 from domain.actors import Actor, ActorKind, CommandContext
 from domain.administration import ApiKey, DataSubject
 from domain.clock import Clock, system_clock
-from domain.errors import AlreadyExistsError, InvalidValueError, TicketNotFoundError, VersionMismatchError
+from domain.errors import (
+    AlreadyExistsError,
+    InvalidValueError,
+    NotPermittedError,
+    TicketNotFoundError,
+    VersionMismatchError,
+)
 from domain.history import Change, FieldChange, diff
 from domain.saved_view import SavedView
 from domain.ticket import Ticket
@@ -307,17 +313,25 @@ class HelpDesk(Application[UUID]):
 
     # --- queries of one ticket -------------------------------------------------------------------
 
-    def get_ticket(self, ticket_id: UUID, *, tenant: str | None = None, requester: str | None = None) -> Ticket:
+    def get_ticket(
+        self,
+        ticket_id: UUID,
+        *,
+        tenant: str | None = None,
+        requester: str | None = None,
+        organisation: str | None = None,
+    ) -> Ticket:
         """The ticket as it is now.
 
         With `tenant`, another tenant's ticket is "not found" (never "forbidden"); with
-        `requester`, so is a ticket someone else asked for.
+        `requester`, so is a ticket someone else asked for, unless it is of `organisation`
+        (requesters who may read their organisation's tickets).
         """
         try:
             ticket: Ticket = self.repository.get(ticket_id)
         except AggregateNotFoundError:
             raise TicketNotFoundError(f"no ticket {ticket_id}") from None
-        return _owned(ticket, tenant, requester)
+        return _owned(ticket, tenant, requester, organisation)
 
     def ticket_at_version(self, ticket_id: UUID, version: int, *, tenant: str | None = None) -> Ticket:
         """The ticket as it was right after its `version`-th event."""
@@ -394,9 +408,13 @@ class HelpDesk(Application[UUID]):
     def _ticket_for_update(
         self, ticket_id: UUID, expected_version: int | None, tenant: str | None, by: Actor
     ) -> Ticket:
-        # A requester acts only on its own tickets; others' do not exist for it.
+        # A requester acts only on its own tickets; others' do not exist for it, except its
+        # organisation's, which it may read but not change.
         requester = by.id if by.kind is ActorKind.REQUESTER else None
-        ticket = self.get_ticket(ticket_id, tenant=tenant, requester=requester)
+        ticket = self.get_ticket(ticket_id, tenant=tenant, requester=requester, organisation=by.organisation)
+        if requester is not None and ticket.requester_id != requester:
+            msg = "only the requester can change this ticket; others of the organisation can read it"
+            raise NotPermittedError(msg)
         if expected_version is not None and expected_version != ticket.version:
             raise VersionMismatchError(expected_version, ticket.version)
         return ticket
@@ -418,8 +436,14 @@ class HelpDesk(Application[UUID]):
         return events
 
 
-def _owned(ticket: Ticket, tenant: str | None, requester: str | None = None) -> Ticket:
-    """The ticket, unless it is another tenant's or another requester's: then it does not exist for the caller."""
-    if (tenant is not None and ticket.tenant != tenant) or (requester is not None and ticket.requester_id != requester):
+def _owned(ticket: Ticket, tenant: str | None, requester: str | None = None, organisation: str | None = None) -> Ticket:
+    """The ticket, unless it is another tenant's or another requester's: then it does not exist for the caller.
+
+    A ticket of the requester's `organisation` is visible to it too (when one is given).
+    """
+    shared = organisation is not None and ticket.organisation == organisation
+    if (tenant is not None and ticket.tenant != tenant) or (
+        requester is not None and ticket.requester_id != requester and not shared
+    ):
         raise TicketNotFoundError(f"no ticket {ticket.id}")
     return ticket

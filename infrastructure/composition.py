@@ -43,10 +43,18 @@ class Services:
     worker: ProjectionWorker | None = None
 
     def issue_key(
-        self, *, actor_id: str, role: Role, tenant: str, kind: ActorKind | None = None, by: Actor, via: str
+        self,
+        *,
+        actor_id: str,
+        role: Role,
+        tenant: str,
+        kind: ActorKind | None = None,
+        organisation: str | None = None,
+        by: Actor,
+        via: str,
     ) -> IssuedKey:
         """Create an API key, and put its issue on record (never the secret)."""
-        issued = self.keys.create(actor_id=actor_id, role=role, tenant=tenant, kind=kind)
+        issued = self.keys.create(actor_id=actor_id, role=role, tenant=tenant, kind=kind, organisation=organisation)
         holder = issued.principal
         self.desk.record_key_issued(
             tenant=tenant,

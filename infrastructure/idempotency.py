@@ -138,7 +138,9 @@ class IdempotencyStore:
         p = self._p
         found = f"position({p} in body) > 0" if self._blob == "BYTEA" else f"instr(body, {p}) > 0"
         with self._transaction() as cursor:
-            cursor.execute(f"DELETE FROM {self._table} WHERE body IS NOT NULL AND {found} RETURNING scope_key", (needle,))
+            cursor.execute(
+                f"DELETE FROM {self._table} WHERE body IS NOT NULL AND {found} RETURNING scope_key", (needle,)
+            )
             return len(cursor.fetchall())
 
     def _claim_in_memory(self, scope_key: str, request_hash: str, now: datetime) -> Outcome:

@@ -17,6 +17,7 @@ from threading import Lock
 from typing import Any, Protocol
 
 from domain.actors import Actor, ActorKind, identifier
+from domain.errors import InvalidValueError
 
 KEY_PREFIX = "ldk"
 
@@ -57,7 +58,15 @@ class IssuedKey:
 class KeyStore(Protocol):
     """Creates keys and resolves bearer tokens to principals."""
 
-    def create(self, *, actor_id: str, role: Role, tenant: str, kind: ActorKind | None = None) -> IssuedKey:
+    def create(
+        self,
+        *,
+        actor_id: str,
+        role: Role,
+        tenant: str,
+        kind: ActorKind | None = None,
+        organisation: str | None = None,
+    ) -> IssuedKey:
         """Issue a key for a principal."""
         ...
 
@@ -87,8 +96,11 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _new_key(actor_id: str, role: Role, tenant: str, kind: ActorKind | None) -> IssuedKey:
-    actor = Actor(identifier(actor_id, "actor id"), kind or role.default_actor_kind(), role.value)
+def _new_key(actor_id: str, role: Role, tenant: str, kind: ActorKind | None, organisation: str | None) -> IssuedKey:
+    if organisation is not None and role is not Role.CUSTOMER:
+        msg = "only customer keys name an organisation (whose tickets the customer may read)"
+        raise InvalidValueError(msg)
+    actor = Actor(identifier(actor_id, "actor id"), kind or role.default_actor_kind(), role.value, organisation)
     key_id = secrets.token_hex(6)
     principal = Principal(key_id=key_id, actor=actor, role=role, tenant=identifier(tenant, "tenant"))
     return IssuedKey(principal, f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}")
@@ -102,9 +114,17 @@ class MemoryKeyStore:
         self._records: dict[str, KeyRecord] = {}
         self._lock = Lock()
 
-    def create(self, *, actor_id: str, role: Role, tenant: str, kind: ActorKind | None = None) -> IssuedKey:
+    def create(
+        self,
+        *,
+        actor_id: str,
+        role: Role,
+        tenant: str,
+        kind: ActorKind | None = None,
+        organisation: str | None = None,
+    ) -> IssuedKey:
         """Issue a key for a principal."""
-        issued = _new_key(actor_id, role, tenant, kind)
+        issued = _new_key(actor_id, role, tenant, kind, organisation)
         with self._lock:
             self._by_hash[_hash(issued.secret)] = issued.principal
             self._records[issued.principal.key_id] = KeyRecord(issued.principal, _now(), None)
@@ -153,17 +173,37 @@ class SqlKeyStore:
                 f"CREATE TABLE IF NOT EXISTS {self._table} ("
                 "key_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, actor_id TEXT NOT NULL, "
                 "actor_kind TEXT NOT NULL, role TEXT NOT NULL, tenant TEXT NOT NULL, "
-                "created_at TEXT NOT NULL, revoked_at TEXT)"
+                "created_at TEXT NOT NULL, revoked_at TEXT, organisation TEXT)"
             )
+        self._add_organisation_column()
 
-    def create(self, *, actor_id: str, role: Role, tenant: str, kind: ActorKind | None = None) -> IssuedKey:
+    def _add_organisation_column(self) -> None:
+        """Tables made before customers could read their organisation's tickets lack the column."""
+        with self._transaction() as cursor:
+            if self._p == "%s":  # PostgreSQL
+                cursor.execute(f"ALTER TABLE {self._table} ADD COLUMN IF NOT EXISTS organisation TEXT")
+                return
+            cursor.execute(f"PRAGMA table_info({self._table})")
+            if "organisation" not in [row["name"] for row in cursor.fetchall()]:
+                cursor.execute(f"ALTER TABLE {self._table} ADD COLUMN organisation TEXT")
+
+    def create(
+        self,
+        *,
+        actor_id: str,
+        role: Role,
+        tenant: str,
+        kind: ActorKind | None = None,
+        organisation: str | None = None,
+    ) -> IssuedKey:
         """Issue a key for a principal and store its hash."""
-        issued = _new_key(actor_id, role, tenant, kind)
+        issued = _new_key(actor_id, role, tenant, kind, organisation)
         p, who = self._p, issued.principal
         with self._transaction() as cursor:
             cursor.execute(
-                f"INSERT INTO {self._table} (key_id, key_hash, actor_id, actor_kind, role, tenant, created_at) "
-                f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
+                f"INSERT INTO {self._table} "
+                "(key_id, key_hash, actor_id, actor_kind, role, tenant, created_at, organisation) "
+                f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
                 (
                     who.key_id,
                     _hash(issued.secret),
@@ -172,6 +212,7 @@ class SqlKeyStore:
                     who.role.value,
                     who.tenant,
                     _now(),
+                    who.actor.organisation,
                 ),
             )
         return issued
@@ -190,7 +231,8 @@ class SqlKeyStore:
         """Every key, oldest first."""
         with self._transaction() as cursor:
             cursor.execute(
-                f"SELECT key_id, actor_id, actor_kind, role, tenant, created_at, revoked_at FROM {self._table} "
+                f"SELECT key_id, actor_id, actor_kind, role, tenant, created_at, revoked_at, organisation "
+                f"FROM {self._table} "
                 "ORDER BY created_at"
             )
             rows = cursor.fetchall()
@@ -200,7 +242,7 @@ class SqlKeyStore:
         """The principal a token belongs to, or None for an unknown or revoked token."""
         with self._transaction() as cursor:
             cursor.execute(
-                f"SELECT key_id, actor_id, actor_kind, role, tenant FROM {self._table} "
+                f"SELECT key_id, actor_id, actor_kind, role, tenant, organisation FROM {self._table} "
                 f"WHERE key_hash = {self._p} AND revoked_at IS NULL",
                 (_hash(token),),
             )
@@ -211,7 +253,7 @@ class SqlKeyStore:
 def _principal(row: Any) -> Principal:
     return Principal(
         key_id=row["key_id"],
-        actor=Actor(row["actor_id"], ActorKind(row["actor_kind"]), row["role"]),
+        actor=Actor(row["actor_id"], ActorKind(row["actor_kind"]), row["role"], row["organisation"]),
         role=Role(row["role"]),
         tenant=row["tenant"],
     )

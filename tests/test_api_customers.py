@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from domain.errors import InvalidValueError
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
@@ -85,3 +86,29 @@ def test_a_rating_moves_the_read_model_row(app: TestClient, services: Services) 
     rated = app.post(f"/tickets/{ticket}/rating", json={"rating": 4}, headers=bob)
     listed = app.get("/tickets", params={"min_position": rated.headers["ledgerdesk-position"]}, headers=agent)
     assert [(t["title"], t["version"]) for t in listed.json()["items"]] == [("Rate me", 3)]
+
+
+def test_customers_of_an_organisation_read_its_tickets_but_change_only_their_own(
+    app: TestClient, services: Services
+) -> None:
+    def customer(actor: str, organisation: str | None) -> dict[str, str]:
+        key = services.keys.create(actor_id=actor, role=Role.CUSTOMER, tenant="acme", organisation=organisation)
+        return {"Authorization": f"Bearer {key.secret}"}
+
+    bob, carol, dave = customer("bob", "initech"), customer("carol", "initech"), customer("dave", None)
+    bobs = app.post("/tickets", json={"title": "Initech VPN down"}, headers=bob)
+    assert bobs.json()["organisation"] == "initech"  # a customer's tickets are its organisation's
+    assert app.post("/tickets", json={"title": "x", "organisation": "globex"}, headers=bob).status_code == 403
+    daves = app.post("/tickets", json={"title": "Dave's own"}, headers=dave)
+    url = f"/tickets/{bobs.json()['id']}"
+
+    seen = app.get(url, headers=carol)
+    assert seen.status_code == 200
+    assert seen.json()["title"] == "Initech VPN down"
+    assert app.post(f"{url}/comments", json={"body": "same here"}, headers=carol).status_code == 403
+    assert app.get(url, headers=dave).status_code == 404  # no organisation: own tickets only
+    assert app.get(f"/tickets/{daves.json()['id']}", headers=carol).status_code == 404
+    listed = app.get("/tickets", params={"min_position": daves.headers["ledgerdesk-position"]}, headers=carol)
+    assert [t["title"] for t in listed.json()["items"]] == ["Initech VPN down"]
+    with pytest.raises(InvalidValueError):
+        services.keys.create(actor_id="eve", role=Role.AGENT, tenant="acme", organisation="initech")

@@ -19,7 +19,7 @@ from api.read_schemas import (
 )
 from domain import values
 from domain.actors import ActorKind, identifier
-from infrastructure.readmodels.queries import UNASSIGNED, Page, TicketFilter, Unassigned
+from infrastructure.readmodels.queries import UNASSIGNED, Page, TicketFilter, Unassigned, Visibility
 from projections.tickets import UNSOLVED
 
 router = APIRouter(tags=["lists and queues"])
@@ -76,8 +76,8 @@ def list_tickets(query: Annotated[TicketListQuery, Query()], read: ViewReadDep, 
     assignee: str | Unassigned | None = UNASSIGNED if query.unassigned else query.assignee
     where = _filter(read.principal.tenant, query, group=query.group, assignee=assignee)
     actor = read.principal.actor
-    if actor.kind is ActorKind.REQUESTER:  # requesters list only the tickets they asked for
-        where = replace(where, requester_id=actor.id)
+    if actor.kind is ActorKind.REQUESTER:  # requesters list the tickets they asked for (and their organisation's)
+        where = replace(where, visible_to=Visibility(actor.id, actor.organisation))
     return _read(read, request, query, where)
 
 

@@ -57,11 +57,13 @@ def open_ticket(
 ) -> TicketPublic:
     """Open a ticket. It starts in status `new`; the response carries `Location` and `ETag`."""
     actor = principal.actor
-    requester_id = body.requester_id
+    requester_id, organisation = body.requester_id, body.organisation
     if actor.kind is ActorKind.REQUESTER:
         if requester_id not in (None, actor.id):
             raise NotPermittedError("requesters can only open tickets for themselves")
-        requester_id = actor.id
+        if organisation not in (None, actor.organisation):
+            raise NotPermittedError("requesters open tickets for their own organisation only")
+        requester_id, organisation = actor.id, actor.organisation
     if requester_id is None:
         raise InvalidValueError("requester_id is required when an agent opens a ticket")
     receipt = desk.open_ticket(
@@ -71,7 +73,7 @@ def open_ticket(
         requester_id=requester_id,
         requester_name=body.requester_name,
         requester_email=body.requester_email,
-        organisation=body.organisation,
+        organisation=organisation,
         priority=body.priority.value,
         ticket_type=body.type,
         tags=body.tags,
@@ -98,7 +100,8 @@ def get_ticket(
 ) -> TicketPublic:
     """A ticket now, or as it was at a past moment (`as_of`) or version (`version`).
 
-    Requesters see only their own tickets, now, without internal notes.
+    Requesters see only their own tickets (and their organisation's, if their key names one),
+    now, without internal notes.
     """
     if as_of is not None and version is not None:
         raise InvalidValueError("give either as_of or version, not both")
@@ -110,7 +113,10 @@ def get_ticket(
     elif version is not None:
         ticket = desk.ticket_at_version(ticket_id, version, tenant=tenant)
     else:
-        ticket = desk.get_ticket(ticket_id, tenant=tenant, requester=principal.actor.id if requester else None)
+        actor = principal.actor
+        ticket = desk.get_ticket(
+            ticket_id, tenant=tenant, requester=actor.id if requester else None, organisation=actor.organisation
+        )
     response.headers["ETag"] = etag(ticket.version)
     return TicketPublic.from_domain(ticket, for_requester=requester)
 

@@ -61,6 +61,14 @@ UNASSIGNED = Unassigned()
 
 
 @dataclass(frozen=True)
+class Visibility:
+    """What a requester may see: the tickets it asked for, and its organisation's if it has one."""
+
+    requester_id: str
+    organisation: str | None
+
+
+@dataclass(frozen=True)
 class TicketFilter:
     """What a ticket list shows. Empty tuples mean 'any'."""
 
@@ -75,6 +83,7 @@ class TicketFilter:
     group: str | None = None
     assignee: str | Unassigned | None = None
     text: str | None = None  # a case-insensitive substring of the title
+    visible_to: Visibility | None = None  # a requester's view: its own tickets and its organisation's
 
 
 @dataclass(frozen=True)
@@ -339,6 +348,14 @@ class TicketQueries:
             if value is not None:
                 clauses.append(f"{column} = {p}")
                 params.append(value)
+        if where.visible_to is not None:
+            seen = where.visible_to
+            if seen.organisation is None:
+                clauses.append(f"requester_id = {p}")
+                params.append(seen.requester_id)
+            else:
+                clauses.append(f"(requester_id = {p} OR organisation = {p})")
+                params.extend([seen.requester_id, seen.organisation])
         if isinstance(where.assignee, Unassigned):
             clauses.append("assignee IS NULL")
         elif where.assignee is not None:
