@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.values import Priority
 from domain.workflow import Status
@@ -14,6 +14,20 @@ from infrastructure.readmodels.queries import Sort
 from projections.tickets import SavedViewRow, TicketRow
 
 LIMIT_MAX = 500
+
+
+def _representable_in_utc(moment: datetime) -> datetime:
+    """Refuse moments that exist only in their own offset (0001-01-01T00:30+01:00 has no UTC date)."""
+    try:
+        (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        msg = "the moment is outside the years 1-9999 in UTC"
+        raise ValueError(msg) from None
+    return moment
+
+
+#: A moment that can be stored and compared in UTC (without an offset: UTC).
+Moment = Annotated[datetime, AfterValidator(_representable_in_utc)]
 
 
 class ReadQuery(BaseModel):

@@ -105,7 +105,16 @@ def _audit_log(services: Services) -> AuditLog:
         raise ProblemError(503, "audit-unavailable", str(error)) from None
 
 
-@router.get("/verify", response_model=VerificationPublic, responses=problem_responses(401, 403, 503))
+VERIFY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The verification; with `stream=true`, JSON lines of progress and the result last.",
+        "content": {"application/json": {}, "application/x-ndjson": {}},
+    },
+    **problem_responses(401, 403, 503),
+}
+
+
+@router.get("/verify", response_model=VerificationPublic, responses=VERIFY_RESPONSES)
 def verify(services: ServicesDep, _: PrincipalDep, query: Annotated[VerifyQuery, Query()]) -> Any:
     """Recompute the hash chain over every stored event; name the first one changed, deleted, inserted or reordered."""
     log = _audit_log(services)

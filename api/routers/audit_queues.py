@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import PrincipalDep, ServicesDep
 from api.problems import problem_responses
+from api.read_schemas import Moment
 from domain.errors import TicketNotFoundError
 from domain.helpdesk import HelpDesk
 from domain.ticket import Ticket
@@ -26,7 +27,7 @@ class PastQueueQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    as_of: datetime = Field(description="The moment to look at.")
+    as_of: Moment = Field(description="The moment to look at.")
     group: str | None = None
     assignee: str | None = None
     unassigned: bool = False
