@@ -1,0 +1,464 @@
+"""Business calendars: when a help desk works, and arithmetic in business time.
+
+A `BusinessCalendar` has an IANA time zone, weekly working intervals and holidays. Its *working time* is a
+set of real moments, defined as follows.
+
+- **Intervals.** A `WorkingInterval` names a weekday (0 = Monday ... 6 = Sunday) and a local wall-clock `start`
+  and `end` on that day; the start is included, the end is not. An interval lies within one day: `END_OF_DAY`
+  (`time.max`, stored as "24:00") as the end means "until midnight", and hours across midnight are two intervals
+  (22:00-24:00 on one weekday, 00:00-06:00 on the next). A weekday may have several intervals (a split day such as
+  09:00-12:00 and 13:00-18:00); they may touch but not overlap. A calendar has 1 to `INTERVALS_MAX` intervals.
+- **Holidays.** A `Holiday` takes out every interval of one whole local day. A yearly holiday falls on the same month
+  and day in its own year and in every later year, never earlier (29 February falls only in leap years).
+- **Daylight saving.** A local time *w* on day *D* stands for the first moment at which the zone's clocks read *w*
+  or later. So an ambiguous time (clocks turned back) is its first occurrence, as with `fold=0`, and a time that
+  never happens (clocks turned forward) is the moment the clocks jump. Business time is real elapsed time between
+  those moments. In Europe/Berlin, 01:00-04:00 lasts 2 hours on 2026-03-29 and 4 hours on 2026-10-25; on
+  2026-03-29, 02:30-05:00 begins at 03:00 CEST and 02:00-02:30 is empty. The rule never reverses the order of two
+  times, so intervals that do not overlap on the clock never overlap in real time.
+- **Working time** is the union, over all local days that are not holidays, of the spans
+  [moment of start, moment of end) of that day's intervals.
+
+Arithmetic. Every datetime given must be timezone-aware (a naive one is refused with InvalidValueError); the zone it
+is expressed in does not matter, only the moment. Every datetime returned is in UTC. Counting is exact to the
+microsecond: a number of minutes is rounded to the nearest microsecond once, and all sums are integers.
+
+- `business_minutes_between(start, end)`: the length of working time inside [start, end), in minutes; 0 when
+  end <= start.
+- `add_business_minutes(start, n)`, the *due* moment: for n = 0, `start` itself, even outside working time. For
+  n > 0, the earliest moment t with `business_minutes_between(start, t) == n`. Counting starts at `start` when it is
+  working time and at the next opening otherwise, and a due moment that lands exactly where an interval ends is that
+  end, not the next opening. Hence `add(add(s, a), b) == add(s, a + b)` for all a, b >= 0, a = 0 and b = 0
+  included, whenever a, b and a + b round to microseconds consistently (always so for whole seconds).
+- `is_working(moment)`: whether the moment lies in working time.
+- `working_periods(start, end)`: working time inside [start, end) as maximal, ordered, non-empty (begin, end) pairs;
+  periods that touch (Monday 00:00-24:00 and Tuesday 00:00-24:00) come out as one.
+
+Limits, each refused with InvalidValueError: a span longer than `SPAN_YEARS_MAX` years (100) for `between` and
+`working_periods`, a due moment more than that after its start or after the year 9999, a negative or non-finite
+number of minutes. The work per call grows with the number of local days walked, never with the number of minutes.
+Local days are read with the time-zone database Python's `zoneinfo` finds (the system's, or the tzdata package).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from domain.errors import InvalidValueError
+
+#: The end of an interval that runs until midnight ("24:00" in the stored form).
+END_OF_DAY: Final = time.max
+INTERVALS_MAX: Final = 70
+HOLIDAYS_MAX: Final = 2000
+HOLIDAY_NAME_MAX: Final = 200
+#: Business time is counted over at most this many years (of 365.25 days) at once, which bounds the work per call.
+SPAN_YEARS_MAX: Final = 100
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+_US_PER_MINUTE = 60_000_000
+_US_PER_DAY = 86_400_000_000
+_SPAN_US_MAX = 36_525 * _US_PER_DAY * SPAN_YEARS_MAX // 100
+_ONE_US = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+# The last local day walked: its intervals may end at the next midnight, which must still be a datetime.
+_LAST_DAY_US = (date.max.toordinal() - 1 - _EPOCH_ORDINAL) * _US_PER_DAY
+_MIDNIGHT_TEXT = "24:00"
+_DAYS_IN_A_LEAP_YEAR = 366
+_NEVER = date.max.year + 1  # the first year of a yearly holiday that does not exist
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingInterval:
+    """Working hours on one weekday, from `start` up to (not including) `end`, in local wall-clock time.
+
+    `end=END_OF_DAY` means "until midnight"; any other end is taken literally.
+    """
+
+    weekday: int  # 0 = Monday ... 6 = Sunday
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if isinstance(self.weekday, bool) or not isinstance(self.weekday, int) or not 0 <= self.weekday <= 6:
+            msg = f"an interval's weekday must be 0 (Monday) to 6 (Sunday) (got {self.weekday!r})"
+            raise InvalidValueError(msg)
+        for bound in (self.start, self.end):
+            if not isinstance(bound, time) or bound.tzinfo is not None:
+                msg = f"an interval's start and end must be local times of day without a time zone (got {bound!r})"
+                raise InvalidValueError(msg)
+        if _start_offset(self.start) >= _end_offset(self.end):
+            msg = f"a working interval must start before it ends (got {self}); use END_OF_DAY to work until midnight"
+            raise InvalidValueError(msg)
+
+    @property
+    def ends_at_midnight(self) -> bool:
+        """Whether the interval runs until the end of its day."""
+        return self.end == END_OF_DAY
+
+    def __str__(self) -> str:
+        return f"{_WEEKDAYS[self.weekday]} {_time_text(self.start)}-{_end_text(self.end)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Holiday:
+    """A whole local day without working time; a yearly one recurs on its month and day from its year on."""
+
+    day: date
+    yearly: bool = False
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.day, date) or isinstance(self.day, datetime):
+            msg = f"a holiday's day must be a date (got {self.day!r})"
+            raise InvalidValueError(msg)
+        if not isinstance(self.yearly, bool):
+            msg = f"a holiday's 'yearly' must be true or false (got {self.yearly!r})"
+            raise InvalidValueError(msg)
+        if not isinstance(self.name, str) or len(self.name) > HOLIDAY_NAME_MAX:
+            msg = f"a holiday's name must be text of at most {HOLIDAY_NAME_MAX} characters (got {self.name!r})"
+            raise InvalidValueError(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessCalendar:
+    """A time zone, weekly working intervals and holidays; see the module docstring for the exact rules."""
+
+    timezone: str  # an IANA name such as "Europe/Berlin"
+    intervals: tuple[WorkingInterval, ...]
+    holidays: tuple[Holiday, ...] = ()
+    # Derived once, for speed; not part of the value.
+    _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    _week: tuple[tuple[tuple[timedelta, timedelta], ...], ...] = field(init=False, repr=False, compare=False)
+    _fixed_holidays: frozenset[date] = field(init=False, repr=False, compare=False)
+    _yearly_holidays: Mapping[tuple[int, int], int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        intervals = _checked_intervals(self.intervals)
+        holidays = _checked_holidays(self.holidays)
+        yearly: dict[tuple[int, int], int] = {}
+        for holiday in holidays:
+            if holiday.yearly:
+                key = (holiday.day.month, holiday.day.day)
+                yearly[key] = min(yearly.get(key, holiday.day.year), holiday.day.year)
+        if len(yearly) == _DAYS_IN_A_LEAP_YEAR:
+            msg = "yearly holidays cover every day of the year, which leaves no working time"
+            raise InvalidValueError(msg)
+        object.__setattr__(self, "intervals", intervals)
+        object.__setattr__(self, "holidays", holidays)
+        object.__setattr__(self, "_zone", _zone(self.timezone))
+        object.__setattr__(self, "_week", _week(intervals))
+        object.__setattr__(self, "_fixed_holidays", frozenset(h.day for h in holidays if not h.yearly))
+        object.__setattr__(self, "_yearly_holidays", yearly)
+
+    @classmethod
+    def always(cls) -> BusinessCalendar:
+        """Calendar time: every moment is working time (UTC, 24x7, no holidays)."""
+        return cls("UTC", tuple(WorkingInterval(weekday, time(0), END_OF_DAY) for weekday in range(7)))
+
+    def is_working(self, moment: datetime) -> bool:
+        """Whether `moment` lies in working time."""
+        at = _microseconds(moment, "moment")
+        span = next(self._spans(at, stop=at + 1), None)
+        return span is not None and span[0] <= at
+
+    def add_business_minutes(self, start: datetime, minutes: float) -> datetime:
+        """The due moment: `start` plus `minutes` of working time (`start` itself, in UTC, for 0 minutes)."""
+        at = _microseconds(start, "start")
+        remaining = _minutes_as_microseconds(minutes)
+        if remaining == 0:
+            return _moment(at)
+        for begin, end in self._spans(at, stop=at + _SPAN_US_MAX):
+            counted_from = max(begin, at)
+            if remaining <= end - counted_from:
+                due = counted_from + remaining
+                if due - at > _SPAN_US_MAX:
+                    break
+                return _moment(due)
+            remaining -= end - counted_from
+        limit = (
+            "after the year 9999" if at + _SPAN_US_MAX >= _LAST_DAY_US else f"more than {SPAN_YEARS_MAX} years later"
+        )
+        msg = f"{minutes} business minutes after {start.isoformat()} end {limit}"
+        raise InvalidValueError(msg)
+
+    def business_minutes_between(self, start: datetime, end: datetime) -> float:
+        """Minutes of working time inside [start, end); 0 when `end` is not after `start`."""
+        begin_at, end_at = _span(start, end)
+        if end_at <= begin_at:
+            return 0.0
+        spans = self._spans(begin_at, stop=end_at)
+        total = sum(min(end, end_at) - max(begin, begin_at) for begin, end in spans if begin < end_at)
+        return total / _US_PER_MINUTE
+
+    def working_periods(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """Working time inside [start, end) as maximal, ordered (begin, end) pairs in UTC."""
+        begin_at, end_at = _span(start, end)
+        return ((_moment(begin), _moment(end)) for begin, end in self._periods(begin_at, end_at))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON-ready form stored in events; `from_dict` reads it back to an equal calendar."""
+        return {
+            "timezone": self.timezone,
+            "intervals": [
+                {"weekday": i.weekday, "start": _time_text(i.start), "end": _end_text(i.end)} for i in self.intervals
+            ],
+            "holidays": [{"day": h.day.isoformat(), "yearly": h.yearly, "name": h.name} for h in self.holidays],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BusinessCalendar:
+        """Build a calendar from its stored form (or from client input: every part is validated)."""
+        fields = _fields(data, "a business calendar", required={"timezone", "intervals"}, optional={"holidays"})
+        return cls(
+            timezone=fields["timezone"],
+            intervals=tuple(_interval_from_dict(item) for item in _items(fields["intervals"], "intervals")),
+            holidays=tuple(_holiday_from_dict(item) for item in _items(fields.get("holidays", []), "holidays")),
+        )
+
+    def _periods(self, begin_at: int, end_at: int) -> Iterator[tuple[int, int]]:
+        """Working time inside [begin_at, end_at), merged into maximal periods."""
+        pending: tuple[int, int] | None = None
+        for begin, end in self._spans(begin_at, stop=end_at):
+            clipped = (max(begin, begin_at), min(end, end_at))
+            if clipped[0] >= clipped[1]:
+                continue
+            if pending is not None and pending[1] == clipped[0]:
+                pending = (pending[0], clipped[1])
+                continue
+            if pending is not None:
+                yield pending
+            pending = clipped
+        if pending is not None:
+            yield pending
+
+    def _spans(self, after: int, stop: int) -> Iterator[tuple[int, int]]:
+        """The non-empty working spans that end after `after`, in order, as UTC microseconds [begin, end).
+
+        The walk ends once no later span can begin before `stop`, or at the end of the year 9999. The spans of
+        local day D lie within a day either side of D read as UTC (a zone's offset is less than a day), which
+        bounds the walk at both ends without asking the zone anything.
+        """
+        ordinal = max(after // _US_PER_DAY + _EPOCH_ORDINAL - 2, date.min.toordinal())
+        last = _LAST_DAY_US // _US_PER_DAY + _EPOCH_ORDINAL
+        while ordinal <= last:
+            midnight = (ordinal - _EPOCH_ORDINAL) * _US_PER_DAY
+            if midnight - _US_PER_DAY >= stop:
+                return
+            for begin, end in self._day_spans(date.fromordinal(ordinal), midnight):
+                if end > after and begin < end:
+                    yield begin, end
+            ordinal += 1
+
+    def _day_spans(self, day: date, midnight: int) -> list[tuple[int, int]]:
+        """The spans of one local day; `midnight` is that day's 00:00 read as if it were UTC."""
+        bounds = self._week[day.weekday()]
+        if not bounds or self._is_holiday(day):
+            return []
+        local_midnight = datetime(day.year, day.month, day.day, tzinfo=self._zone)
+        return [
+            (self._moment_of(local_midnight, midnight, start), self._moment_of(local_midnight, midnight, end))
+            for start, end in bounds
+        ]
+
+    def _is_holiday(self, day: date) -> bool:
+        """Whether a holiday takes out the local day `day`."""
+        first_year = self._yearly_holidays.get((day.month, day.day), _NEVER)
+        return day in self._fixed_holidays or first_year <= day.year
+
+    def _moment_of(self, local_midnight: datetime, midnight: int, time_of_day: timedelta) -> int:
+        """The first moment at which the clocks read local midnight + `time_of_day` or later."""
+        wall = local_midnight + time_of_day  # wall-clock arithmetic: the zone is kept, fold is 0
+        wall_us = midnight + time_of_day // _ONE_US
+        first = _offset_us(wall)
+        second = _offset_us(wall.replace(fold=1))
+        if first < second:
+            # Only in a gap does the first reading (fold=0) have the smaller offset: this wall time never happens.
+            return self._moment_clocks_jump(wall_us, first, second)
+        return wall_us - first  # ordinary or ambiguous (first occurrence)
+
+    def _moment_clocks_jump(self, wall_us: int, before: int, after: int) -> int:
+        """The moment the clocks jump over the skipped wall time `wall_us`, found by bisection.
+
+        `wall_us - after` is still before the jump and `wall_us - before` already past it; the jump is the first
+        moment whose wall-clock reading is `wall_us` or later.
+        """
+        low, high = wall_us - after, wall_us - before
+        while high - low > 1:
+            middle = (low + high) // 2
+            reading = middle + _offset_us((_EPOCH + timedelta(microseconds=middle)).astimezone(self._zone))
+            if reading >= wall_us:
+                high = middle
+            else:
+                low = middle
+        return high
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The IANA zone called `name`, or raise."""
+    if not isinstance(name, str) or not name:
+        msg = f"a business calendar's time zone must be an IANA name such as 'Europe/Berlin' (got {name!r})"
+        raise InvalidValueError(msg)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        msg = f"unknown time zone {name!r}: use an IANA name such as 'Europe/Berlin'"
+        raise InvalidValueError(msg) from None
+
+
+def _checked_intervals(intervals: Iterable[WorkingInterval]) -> tuple[WorkingInterval, ...]:
+    """The intervals as a tuple, if there are 1 to INTERVALS_MAX of them and none overlap; else raise."""
+    result = tuple(intervals)
+    if not result:
+        msg = "a business calendar needs at least one working interval"
+        raise InvalidValueError(msg)
+    if len(result) > INTERVALS_MAX:
+        msg = f"a business calendar may have at most {INTERVALS_MAX} working intervals (got {len(result)})"
+        raise InvalidValueError(msg)
+    if not all(isinstance(interval, WorkingInterval) for interval in result):
+        msg = "a business calendar's intervals must be WorkingInterval values"
+        raise InvalidValueError(msg)
+    ordered = sorted(result, key=lambda i: (i.weekday, _start_offset(i.start)))
+    for earlier, later in pairwise(ordered):
+        if earlier.weekday == later.weekday and _end_offset(earlier.end) > _start_offset(later.start):
+            msg = f"working intervals overlap: {earlier} and {later}"
+            raise InvalidValueError(msg)
+    return result
+
+
+def _checked_holidays(holidays: Iterable[Holiday]) -> tuple[Holiday, ...]:
+    """The holidays as a tuple, if there are at most HOLIDAYS_MAX of them; else raise."""
+    result = tuple(holidays)
+    if len(result) > HOLIDAYS_MAX:
+        msg = f"a business calendar may have at most {HOLIDAYS_MAX} holidays (got {len(result)})"
+        raise InvalidValueError(msg)
+    if not all(isinstance(holiday, Holiday) for holiday in result):
+        msg = "a business calendar's holidays must be Holiday values"
+        raise InvalidValueError(msg)
+    return result
+
+
+def _week(intervals: Iterable[WorkingInterval]) -> tuple[tuple[tuple[timedelta, timedelta], ...], ...]:
+    """For each weekday, its intervals in order as (start, end) offsets from local midnight."""
+    by_day: list[list[tuple[timedelta, timedelta]]] = [[] for _ in range(7)]
+    for interval in intervals:
+        bounds = (_start_offset(interval.start), _end_offset(interval.end))
+        by_day[interval.weekday].append(bounds)
+    return tuple(tuple(sorted(day)) for day in by_day)
+
+
+def _start_offset(start: time) -> timedelta:
+    return timedelta(hours=start.hour, minutes=start.minute, seconds=start.second, microseconds=start.microsecond)
+
+
+def _end_offset(end: time) -> timedelta:
+    return timedelta(days=1) if end == END_OF_DAY else _start_offset(end)
+
+
+def _offset_us(moment: datetime) -> int:
+    """The UTC offset of an aware datetime, in microseconds."""
+    return (moment.utcoffset() or timedelta(0)) // _ONE_US
+
+
+def _microseconds(moment: datetime, what: str) -> int:
+    """An aware datetime as microseconds since 1970-01-01 UTC, or raise for anything else."""
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        msg = f"{what} must be a timezone-aware datetime (got {moment!r})"
+        raise InvalidValueError(msg)
+    return (moment - _EPOCH) // _ONE_US
+
+
+def _span(start: datetime, end: datetime) -> tuple[int, int]:
+    """Two aware datetimes as microseconds, if at most SPAN_YEARS_MAX apart; else raise."""
+    begin_at, end_at = _microseconds(start, "start"), _microseconds(end, "end")
+    if end_at - begin_at > _SPAN_US_MAX:
+        msg = f"business time is counted over at most {SPAN_YEARS_MAX} years ({start.isoformat()} to {end.isoformat()})"
+        raise InvalidValueError(msg)
+    return begin_at, end_at
+
+
+def _moment(microseconds: int) -> datetime:
+    """Microseconds since 1970-01-01 UTC as an aware UTC datetime, or raise beyond the year 9999."""
+    try:
+        return _EPOCH + timedelta(microseconds=microseconds)
+    except OverflowError:
+        msg = "the resulting moment is outside the years 1 to 9999"
+        raise InvalidValueError(msg) from None
+
+
+def _minutes_as_microseconds(minutes: float) -> int:
+    """A non-negative, finite number of minutes, rounded to whole microseconds."""
+    if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not math.isfinite(minutes) or minutes < 0:
+        msg = f"business minutes must be a finite number of at least 0 (got {minutes!r})"
+        raise InvalidValueError(msg)
+    return round(minutes * _US_PER_MINUTE)
+
+
+def _time_text(moment: time) -> str:
+    """09:00, or 09:00:30 / 09:00:30.250000 when there are seconds."""
+    return moment.isoformat(timespec="minutes" if not (moment.second or moment.microsecond) else "auto")
+
+
+def _end_text(end: time) -> str:
+    return _MIDNIGHT_TEXT if end == END_OF_DAY else _time_text(end)
+
+
+def _fields(data: object, what: str, *, required: set[str], optional: set[str]) -> Mapping[str, Any]:
+    """`data` if it is a mapping with all `required` keys and no keys beyond `optional`; else raise."""
+    if not isinstance(data, Mapping):
+        msg = f"{what} must be an object (got {type(data).__name__})"
+        raise InvalidValueError(msg)
+    missing = sorted(required - set(data))
+    if missing:
+        msg = f"{what} lacks {', '.join(missing)}"
+        raise InvalidValueError(msg)
+    unknown = sorted(str(key) for key in set(data) - required - optional)
+    if unknown:
+        msg = f"{what} has unknown fields: {', '.join(unknown)} (allowed: {', '.join(sorted(required | optional))})"
+        raise InvalidValueError(msg)
+    return data
+
+
+def _items(value: object, what: str) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        msg = f"a business calendar's {what} must be a list (got {type(value).__name__})"
+        raise InvalidValueError(msg)
+    return list(value)
+
+
+def _interval_from_dict(data: object) -> WorkingInterval:
+    fields = _fields(data, "a working interval", required={"weekday", "start", "end"}, optional=set())
+    end = END_OF_DAY if fields["end"] == _MIDNIGHT_TEXT else _parse_time(fields["end"])
+    return WorkingInterval(fields["weekday"], _parse_time(fields["start"]), end)
+
+
+def _holiday_from_dict(data: object) -> Holiday:
+    fields = _fields(data, "a holiday", required={"day"}, optional={"yearly", "name"})
+    day = fields["day"]
+    try:
+        parsed = date.fromisoformat(day) if isinstance(day, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        msg = f"a holiday's day must be an ISO-8601 date such as 2026-12-25 (got {day!r})"
+        raise InvalidValueError(msg)
+    return Holiday(parsed, fields.get("yearly", False), fields.get("name", ""))
+
+
+def _parse_time(value: object) -> time:
+    """A local time of day written as HH:MM, HH:MM:SS or HH:MM:SS.ffffff, or raise."""
+    try:
+        parsed = time.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is not None:
+        msg = f"a time of day must be written HH:MM, HH:MM:SS or 24:00 (got {value!r})"
+        raise InvalidValueError(msg)
+    return parsed
