@@ -11,7 +11,19 @@ from api.authorization import authorize
 from api.hardening import install_hardening
 from api.idempotency import IdempotencyMiddleware
 from api.problems import install_problem_handlers
-from api.routers import agents, audit, audit_queues, events, health, listing, privacy, tickets, views
+from api.routers import (
+    agents,
+    audit,
+    audit_queues,
+    events,
+    health,
+    listing,
+    privacy,
+    reports,
+    sla,
+    tickets,
+    views,
+)
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 
@@ -37,6 +49,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = built = services or build_services(config)
         if owned and built.projections_in_process():
             built.start_projections()
+            built.start_sla_watcher()  # beside its read model; on PostgreSQL `ledgerdesk sla-watch` runs it
         try:
             yield
         finally:
@@ -48,7 +61,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(IdempotencyMiddleware)
     app.include_router(health.router)
     # Every other route passes the authorization matrix (api/authorization.py).
-    for module in (listing, tickets, views, agents, events, audit, audit_queues, privacy):
+    for module in (listing, tickets, views, agents, events, audit, audit_queues, privacy, sla, reports):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)
     return app

@@ -16,6 +16,7 @@ from infrastructure.keys import Principal, Role
 C, A, S, U, N, D = Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR, Role.AUDITOR, Role.ANALYST, Role.ADMIN
 STAFF = frozenset({A, S, D})
 READERS = frozenset({A, S, U, N, D})
+REPORTERS = frozenset({S, N, D})
 
 MATRIX: dict[str, frozenset[Role]] = {
     # Ticket commands.
@@ -47,8 +48,28 @@ MATRIX: dict[str, frozenset[Role]] = {
     "organisation_report": frozenset({U, D}),
     "period_report": frozenset({U, D}),
     "privileged_report": frozenset({U, D}),
+    # Service metrics: for managing the service (not agents: per-agent figures; not auditors: not the record).
+    "volume_report": REPORTERS,
+    "response_time_report": REPORTERS,
+    "sla_compliance_report": REPORTERS,
+    "backlog_report": REPORTERS,
+    "reopen_report": REPORTERS,
+    "agent_report": REPORTERS,
+    "csat_report": REPORTERS,
     # Privacy.
     "erase_person": frozenset({D}),
+    # SLA: admins configure; everyone but customers reads.
+    "put_calendar": frozenset({D}),
+    "import_holidays": frozenset({D}),
+    "list_calendars": READERS,
+    "get_calendar": READERS,
+    "calendar_due": READERS,
+    "calendar_minutes": READERS,
+    "put_policy": frozenset({D}),
+    "list_policies": READERS,
+    "get_policy": READERS,
+    "apply_policy": frozenset({D}),
+    "ticket_sla": READERS,
 }
 
 

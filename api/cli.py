@@ -74,6 +74,8 @@ class EventRateColumn(ProgressColumn):
 app = typer.Typer(help="ledgerdesk: an event-sourced help desk.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+sla_app = typer.Typer(help="SLA figures of tickets, recomputed from their history.", no_args_is_help=True)
+app.add_typer(sla_app, name="sla")
 privacy_app = typer.Typer(help="Personal data: erase a person's data by destroying their key.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
 audit_app = typer.Typer(help="Audit the event log: verify its hash chain, sign checkpoints.", no_args_is_help=True)
@@ -147,6 +149,7 @@ def serve(
     os.environ["LEDGERDESK_PROJECTIONS_IN_PROCESS"] = "false"
     with services_from(Settings(create_tables=False)) as services:
         services.start_projections().poll_seconds = SQLITE_CROSS_PROCESS_POLL_SECONDS
+        services.start_sla_watcher()
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
@@ -161,6 +164,24 @@ def project() -> None:
             signal.signal(sig, lambda *_: stop.set())
         stop.wait()
         worker.stop()
+
+
+@app.command("sla-watch")
+def sla_watch() -> None:
+    """Run the SLA watcher: record SLA warnings, breaches and escalations as they fall due, until stopped.
+
+    Stops on SIGINT or SIGTERM. Several may run at once: each alert is still recorded once.
+    """
+    with services_from(load_settings()) as services:
+        watcher = services.start_sla_watcher()
+        every = services.settings.sla_watch_interval_seconds
+        typer.echo(f"ledgerdesk: watching SLAs of {services.database.describe()} every {every:g} s", err=True)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        stop.wait()
+        watcher.stop()
+        typer.echo("ledgerdesk: SLA watcher stopped", err=True)
 
 
 @app.command()
@@ -248,6 +269,32 @@ def rotate_key(key_id: Annotated[str, typer.Argument(help="The key to replace.")
     typer.echo(f"key {key_id} revoked; new key {issued.principal.key_id} for the same principal")
     typer.echo("store it now: it cannot be shown again", err=True)
     typer.echo(issued.secret)
+
+
+@sla_app.command("recompute")
+def sla_recompute(
+    ticket: Annotated[UUID, typer.Argument(help="The ticket's id.")],
+    tenant: Annotated[str, typer.Option(help="The ticket's tenant.")],
+    policy: Annotated[str, typer.Option(help="The policy to recompute under.")],
+    version: Annotated[int | None, typer.Option(min=1, help="The policy version (default: the latest).")] = None,
+    at: Annotated[datetime | None, typer.Option(help="Judge at this moment (default: now; no offset: UTC).")] = None,
+    apply: Annotated[bool, typer.Option(help="Also put the recomputed clocks on record for the ticket.")] = False,
+    by: ByOption = "operator",
+) -> None:
+    """Print a ticket's SLA targets as if the policy version had applied all along, one JSON line per target."""
+    with services_from(load_settings()) as services:
+        try:
+            moment = _aware(at)
+            statuses = services.desk.recompute_sla(ticket, tenant=tenant, policy=policy, version=version, now=moment)
+            for status in statuses:
+                typer.echo(json.dumps(status.as_dict()))
+            if apply:
+                receipt = services.desk.apply_policy(
+                    ticket, tenant=tenant, policy=policy, version=version, by=operator(by), via=CLI
+                )
+                typer.echo(f"ledgerdesk: recorded at position {receipt.position}", err=True)
+        except DomainError as error:
+            fail(str(error))
 
 
 @privacy_app.command("erase")

@@ -35,7 +35,7 @@ class Problem(BaseModel):
 
 # Domain error -> (HTTP status, problem slug). Subclasses match their nearest listed base.
 _DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[int, str]] = {
-    errors.TicketNotFoundError: (404, "not-found"),
+    errors.NotFoundError: (404, "not-found"),
     errors.InvalidValueError: (422, "invalid-value"),
     errors.IllegalTransitionError: (409, "illegal-transition"),
     errors.TicketClosedError: (409, "ticket-closed"),

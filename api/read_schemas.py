@@ -10,7 +10,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.values import Priority
 from domain.workflow import Status
-from infrastructure.readmodels.queries import Sort
+from infrastructure.readmodels.queries import SlaFilter, Sort
+from projections.sla import NO_DUE
 from projections.tickets import SavedViewRow, TicketRow
 
 LIMIT_MAX = 500
@@ -57,6 +58,11 @@ class TicketFilters(BaseModel):
     organisation: str | None = None
     channel: str | None = None
     q: str | None = Field(default=None, max_length=200, description="Case-insensitive text in the title.")
+    sla: SlaFilter | None = Field(
+        default=None,
+        description="`at_risk`: a running SLA target is within its warning lead time of being due; "
+        "`breached`: a target's due moment has passed unfulfilled. Pair with `sort=sla_due`.",
+    )
 
 
 class PageParams(ReadQuery):
@@ -112,6 +118,9 @@ class TicketSummary(BaseModel):
     first_agent_reply_at: datetime | None
     last_requester_activity_at: datetime | None
     version: int
+    sla_due_at: datetime | None = Field(default=None, description="Earliest due moment of a running SLA target.")
+    sla_warn_at: datetime | None = Field(default=None, description="Earliest warning moment of a running target.")
+    sla_breached_at: datetime | None = Field(default=None, description="Earliest breach of a target now breached.")
 
     @classmethod
     def from_row(cls, row: TicketRow) -> TicketSummary:
@@ -139,6 +148,9 @@ class TicketSummary(BaseModel):
             first_agent_reply_at=row.first_agent_reply_at,
             last_requester_activity_at=row.last_requester_activity_at,
             version=row.version,
+            sla_due_at=None if row.sla_due_at == NO_DUE else row.sla_due_at,
+            sla_warn_at=row.sla_warn_at,
+            sla_breached_at=row.sla_breached_at,
         )
 
 

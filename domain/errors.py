@@ -14,7 +14,11 @@ class InvalidValueError(DomainError):
     """A value given to a command is malformed or out of range."""
 
 
-class TicketNotFoundError(DomainError):
+class NotFoundError(DomainError):
+    """Nothing by that name or id exists (for the caller)."""
+
+
+class TicketNotFoundError(NotFoundError):
     """No ticket has the given id (or it did not exist at the given moment)."""
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -23,13 +23,16 @@ from domain.clock import Clock, system_clock
 from domain.errors import (
     AlreadyExistsError,
     InvalidValueError,
+    NotFoundError,
     NotPermittedError,
     TicketNotFoundError,
     VersionMismatchError,
 )
 from domain.history import Change, FieldChange, diff
 from domain.saved_view import SavedView
-from domain.ticket import Ticket
+from domain.sla import CALENDAR_TIME, AppliedPolicy, Escalation, SlaClock, TargetStatus, recompute
+from domain.sla_config import SlaPolicy, WorkCalendar
+from domain.ticket import SlaAlert, Ticket
 from domain.values import Attachment, FieldValue, Rating
 from domain.workflow import DEFAULT_WORKFLOW, Workflow, status
 
@@ -41,6 +44,7 @@ class Keep(Enum):
 
 
 KEEP = Keep.KEEP
+C = TypeVar("C", WorkCalendar, SlaPolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,15 @@ class Receipt:
     def version(self) -> int:
         """The ticket's version after the command."""
         return self.ticket.version
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReceipt:
+    """A calendar or policy as now recorded: its name, version, and the log position of its event."""
+
+    name: str
+    version: int
+    position: int | None  # None when nothing changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +324,113 @@ class HelpDesk(Application[UUID]):
         recordings = self.save(*tickets, subject)
         return ErasureReceipt(tickets=len(tickets), position=recordings[-1].notification.id)
 
+    # --- SLA configuration -------------------------------------------------------------------------
+
+    def define_calendar(
+        self, *, tenant: str, name: str, definition: Mapping[str, Any], by: Actor, via: str
+    ) -> ConfigReceipt:
+        """Create a business calendar, or record a new version of it."""
+        context = self._context(by, via)
+        calendar = self._configured(WorkCalendar, WorkCalendar.create_id(tenant, name))
+        if calendar is None:
+            calendar = WorkCalendar.define(tenant=tenant, name=name, definition=definition, context=context)
+        else:
+            calendar.change(definition, context=context)
+        return self._commit_config(calendar)
+
+    def define_policy(
+        self, *, tenant: str, name: str, position: int, terms: Mapping[str, Any], by: Actor, via: str
+    ) -> ConfigReceipt:
+        """Create an SLA policy, or record a new version of it. Its calendar must exist."""
+        calendar_name = terms.get("calendar_id")
+        if calendar_name is not None:
+            self.work_calendar(tenant, str(calendar_name))
+        context = self._context(by, via)
+        policy = self._configured(SlaPolicy, SlaPolicy.create_id(tenant, name))
+        if policy is None:
+            policy = SlaPolicy.define(tenant=tenant, name=name, position=position, terms=terms, context=context)
+        else:
+            policy.change(position=position, terms=terms, context=context)
+        return self._commit_config(policy)
+
+    def work_calendar(self, tenant: str, name: str, version: int | None = None) -> WorkCalendar:
+        """A calendar of the tenant (at `version`, else the latest)."""
+        calendar = self._configured(WorkCalendar, WorkCalendar.create_id(tenant, name), version)
+        if calendar is None:
+            msg = f"no calendar {name!r}" + ("" if version is None else f" at version {version}")
+            raise NotFoundError(msg)
+        return calendar
+
+    def sla_policy(self, tenant: str, name: str, version: int | None = None) -> SlaPolicy:
+        """A policy of the tenant (at `version`, else the latest)."""
+        policy = self._configured(SlaPolicy, SlaPolicy.create_id(tenant, name), version)
+        if policy is None:
+            msg = f"no SLA policy {name!r}" + ("" if version is None else f" at version {version}")
+            raise NotFoundError(msg)
+        return policy
+
+    def applied_policy(self, tenant: str, name: str, version: int | None = None) -> AppliedPolicy:
+        """A policy version with its calendar (the calendar's latest version), ready to fold a ticket with."""
+        policy = self.sla_policy(tenant, name, version)
+        terms = policy.policy_terms
+        calendar = (
+            CALENDAR_TIME if terms.calendar_id is None else self.work_calendar(tenant, terms.calendar_id).calendar
+        )
+        return AppliedPolicy(policy_id=policy.name, version=policy.version, terms=terms, calendar=calendar)
+
+    # --- SLA of one ticket ---------------------------------------------------------------------------
+
+    def recompute_sla(
+        self, ticket_id: UUID, *, tenant: str, policy: str, version: int | None = None, now: datetime | None = None
+    ) -> list[TargetStatus]:
+        """The ticket's SLA figures at `now` (default: now) had policy `policy` at `version` applied all along."""
+        applied = self.applied_policy(tenant, policy, version)
+        return recompute(self._events_of(ticket_id, tenant), applied, now or self.clock())
+
+    def apply_policy(
+        self, ticket_id: UUID, *, tenant: str, policy: str, version: int | None = None, by: Actor, via: str
+    ) -> Receipt:
+        """Put on record the ticket's SLA clocks recomputed from its whole history under a policy version."""
+        applied = self.applied_policy(tenant, policy, version)
+        ticket = self.get_ticket(ticket_id, tenant=tenant)
+        clock = SlaClock.start()
+        for event in self._events_of(ticket_id, tenant):
+            clock.apply(event, applied)
+        ticket.recompute_sla(
+            policy_id=applied.policy_id,
+            policy_version=applied.version,
+            clock=clock.as_dict(),
+            context=self._context(by, via, ticket),
+        )
+        return self._commit(ticket)
+
+    def raise_sla_alert(
+        self,
+        ticket_id: UUID,
+        alert: SlaAlert,
+        *,
+        breach: bool,
+        expected_version: int,
+        escalation: Escalation | None = None,
+        by: Actor,
+        via: str,
+    ) -> Receipt:
+        """Record an SLA warning or breach once per target and cycle, and on a breach run the escalation.
+
+        `expected_version` is the ticket version the caller judged the target at: if the ticket
+        changed since, nothing is recorded (VersionMismatchError) and the caller judges again.
+        """
+        ticket = self.get_ticket(ticket_id)
+        if ticket.version != expected_version:
+            raise VersionMismatchError(expected_version, ticket.version)
+        context = self._context(by, via, ticket)
+        if breach:
+            if ticket.record_sla_breach(alert, context=context) and escalation is not None:
+                _escalate(ticket, alert, escalation, context)
+        else:
+            ticket.issue_sla_warning(alert, context=context)
+        return self._commit(ticket)
+
     # --- queries of one ticket -------------------------------------------------------------------
 
     def get_ticket(
@@ -424,6 +544,20 @@ class HelpDesk(Application[UUID]):
         recordings = self.save(ticket)
         return Receipt(ticket=ticket, position=recordings[-1].notification.id if recordings else None)
 
+    def _configured(self, kind: type[C], aggregate_id: UUID, version: int | None = None) -> C | None:
+        try:
+            found: Any = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(found, kind) or (version is not None and found.version != version):
+            return None
+        return found
+
+    def _commit_config(self, aggregate: WorkCalendar | SlaPolicy) -> ConfigReceipt:
+        recordings = self.save(aggregate)
+        position = recordings[-1].notification.id if recordings else None
+        return ConfigReceipt(name=aggregate.name, version=aggregate.version, position=position)
+
     def _time_of(self, ticket_id: UUID, version: int) -> datetime:
         (event,) = self.events.get(ticket_id, gt=version - 1, lte=version)
         moment: datetime = getattr(event, "timestamp")  # noqa: B009 -- every ticket event has one
@@ -434,6 +568,21 @@ class HelpDesk(Application[UUID]):
         if not events or not isinstance(events[0], Ticket.Opened) or tenant not in (None, events[0].tenant):
             raise TicketNotFoundError(f"no ticket {ticket_id}")
         return events
+
+
+def _escalate(ticket: Ticket, alert: SlaAlert, escalation: Escalation, context: CommandContext) -> None:
+    """The escalation a policy sets for a breach: each action an ordinary event on the ticket."""
+    if escalation.raise_priority_to is not None:
+        raised = values.priority(escalation.raise_priority_to)
+        if raised.rank > ticket.priority.rank:
+            ticket.change_priority(raised, context=context)
+    if escalation.reassign_group is not None:
+        ticket.assign(group=escalation.reassign_group, context=context)
+    if escalation.notify:
+        mentions = " ".join(f"@{who}" for who in escalation.notify)
+        target = alert.target.replace("_", " ")
+        note = f"{mentions} SLA breached: {target} (cycle {alert.cycle}) was due {alert.due_at.isoformat()}."
+        ticket.add_comment(note, public=False, context=context)
 
 
 def _owned(ticket: Ticket, tenant: str | None, requester: str | None = None, organisation: str | None = None) -> Ticket:

@@ -179,6 +179,43 @@ class Ticket(Aggregate):
             """The fields this event changed, old -> new."""
             return (FieldChange(f"personal_data.{self.person_id}", None, ERASED),)
 
+    class SlaWarningIssued(Event):
+        """A target's due moment is near (within the policy's warning lead time)."""
+
+        target: str
+        cycle: int
+        due_at: datetime
+        policy_id: str
+        policy_version: int
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            return (FieldChange(f"sla.{self.target}", None, {"warning": self.cycle, "due_at": self.due_at}),)
+
+    class SlaBreached(Event):
+        """A target's due moment passed without it being fulfilled."""
+
+        target: str
+        cycle: int
+        due_at: datetime
+        policy_id: str
+        policy_version: int
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            return (FieldChange(f"sla.{self.target}", None, {"breached": self.cycle, "due_at": self.due_at}),)
+
+    class SlaRecomputed(Event):
+        """The ticket's SLA clocks, recomputed from its whole history under a policy version, on request."""
+
+        policy_id: str | None
+        policy_version: int | None
+        clock: dict[str, Any]  # the SLA clock's state after folding the history (domain.sla.SlaClock.as_dict)
+
+        def field_changes(self) -> tuple[FieldChange, ...]:
+            """The fields this event changed, old -> new."""
+            return (FieldChange("sla.policy", None, {"id": self.policy_id, "version": self.policy_version}),)
+
     class PriorityChanged(Event):
         old_priority: str
         new_priority: str
@@ -243,6 +280,7 @@ class Ticket(Aggregate):
             state.setdefault("satisfaction", None)  # snapshots taken before ratings existed
             state.setdefault("requester_name", None)  # ... and before names and addresses were recorded
             state.setdefault("requester_email", None)
+            state.setdefault("sla_alerts", [])  # ... and before SLA warnings and breaches were recorded
             state.update(_id=self.originator_id, _version=self.originator_version, _pending_events=[])
             ticket = object.__new__(Ticket)
             object.__setattr__(ticket, "__dict__", state)
@@ -326,6 +364,7 @@ class Ticket(Aggregate):
         self.group: str | None = None
         self.comments: list[Comment] = []
         self.satisfaction: FieldDict | None = None
+        self.sla_alerts: list[str] = []  # "warning:<target>:<cycle>" and "breach:<target>:<cycle>" recorded so far
 
     # --- assignment ----------------------------------------------------------------------
 
@@ -500,6 +539,84 @@ class Ticket(Aggregate):
     ) -> None:
         self.satisfaction = {"scale": scale, "score": score, "comment": comment}
 
+    # --- service levels ------------------------------------------------------------------------------
+
+    def issue_sla_warning(self, alert: SlaAlert, *, context: CommandContext) -> bool:
+        """Record that a target is nearly due; once per target and cycle. True if recorded now."""
+        if self._alerted("warning", alert):
+            return False
+        self._sla_warning_issued(**alert.fields(), **context.event_fields())
+        return True
+
+    def record_sla_breach(self, alert: SlaAlert, *, context: CommandContext) -> bool:
+        """Record that a target's due moment passed unfulfilled; once per target and cycle. True if recorded now."""
+        if self._alerted("breach", alert):
+            return False
+        self._sla_breached(**alert.fields(), **context.event_fields())
+        return True
+
+    def _alerted(self, kind: str, alert: SlaAlert) -> bool:
+        # A closed ticket has no running targets; an alert that reaches it is late news, not a change.
+        return self.status is Status.CLOSED or f"{kind}:{alert.target}:{alert.cycle}" in self.sla_alerts
+
+    @event(SlaWarningIssued)
+    def _sla_warning_issued(
+        self,
+        *,
+        target: str,
+        cycle: int,
+        due_at: datetime,
+        policy_id: str,
+        policy_version: int,
+        actor_id: str,
+        actor_kind: str,
+        actor_role: str | None,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        self.sla_alerts = [*self.sla_alerts, f"warning:{target}:{cycle}"]
+
+    @event(SlaBreached)
+    def _sla_breached(
+        self,
+        *,
+        target: str,
+        cycle: int,
+        due_at: datetime,
+        policy_id: str,
+        policy_version: int,
+        actor_id: str,
+        actor_kind: str,
+        actor_role: str | None,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        self.sla_alerts = [*self.sla_alerts, f"breach:{target}:{cycle}"]
+
+    def recompute_sla(
+        self, *, policy_id: str | None, policy_version: int | None, clock: FieldDict, context: CommandContext
+    ) -> None:
+        """Put on record SLA clocks recomputed from this ticket's history (the caller folded it)."""
+        self._ensure_not_closed()
+        self._sla_recomputed(
+            policy_id=policy_id, policy_version=policy_version, clock=dict(clock), **context.event_fields()
+        )
+
+    @event(SlaRecomputed)
+    def _sla_recomputed(
+        self,
+        *,
+        policy_id: str | None,
+        policy_version: int | None,
+        clock: FieldDict,
+        actor_id: str,
+        actor_kind: str,
+        actor_role: str | None,
+        via: str,
+        timestamp: datetime,
+    ) -> None:
+        pass  # the SLA read model takes the clocks from the event; the ticket itself keeps nothing of them
+
     # --- privacy ---------------------------------------------------------------------------------
 
     def erase_personal_data(self, person_id: str, *, context: CommandContext) -> None:
@@ -652,6 +769,27 @@ class Ticket(Aggregate):
         if self.status is Status.CLOSED:
             msg = "the ticket is closed, which is final; open a follow-up ticket instead"
             raise TicketClosedError(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaAlert:
+    """Which target of which cycle a warning or breach is about, and under which policy version."""
+
+    target: str
+    cycle: int
+    due_at: datetime
+    policy_id: str
+    policy_version: int
+
+    def fields(self) -> FieldDict:
+        """The alert as event fields."""
+        return {
+            "target": self.target,
+            "cycle": self.cycle,
+            "due_at": self.due_at,
+            "policy_id": self.policy_id,
+            "policy_version": self.policy_version,
+        }
 
 
 def _changed(*triples: tuple[str, Any, Any]) -> tuple[FieldChange, ...]:

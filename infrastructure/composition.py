@@ -27,6 +27,7 @@ from infrastructure.privacy.mapper import PersonalDataMapper
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
+from infrastructure.sla_watcher import SlaWatcher
 
 
 @dataclass(slots=True)
@@ -41,6 +42,7 @@ class Services:
     idempotency: IdempotencyStore
     data_keys: DataKeys
     worker: ProjectionWorker | None = None
+    sla_watcher: SlaWatcher | None = None
 
     def issue_key(
         self,
@@ -85,13 +87,28 @@ class Services:
             self.worker.start()
         return self.worker
 
+    def start_sla_watcher(self) -> SlaWatcher:
+        """Run the SLA watcher in this process, in a background thread (several at once are safe)."""
+        if self.sla_watcher is None:
+            self.sla_watcher = SlaWatcher(
+                self.desk,
+                self.read_models,
+                clock=self.desk.clock,
+                interval_seconds=self.settings.sla_watch_interval_seconds,
+            )
+            self.sla_watcher.start()
+        return self.sla_watcher
+
     def projections_in_process(self) -> bool:
         """Whether API processes run the projection worker themselves (see Settings)."""
         configured = self.settings.projections_in_process
         return self.database.backend is not Backend.POSTGRES if configured is None else configured
 
     def close(self) -> None:
-        """Stop the worker, then release database connections."""
+        """Stop the SLA watcher and the worker, then release database connections."""
+        if self.sla_watcher is not None:
+            self.sla_watcher.stop()
+            self.sla_watcher = None
         if self.worker is not None:
             self.worker.stop()
             self.worker = None

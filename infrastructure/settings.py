@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         le=30,
         description="Longest a read-model request waits for a requested log position (read-your-writes).",
     )
+    sla_watch_interval_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=45,
+        description="How often the SLA watcher sweeps for warnings and breaches that fell due. With the default, "
+        "each is recorded well within 60 seconds of its moment.",
+    )
     idempotency_ttl_seconds: int = Field(
         default=86_400, ge=60, description="How long an Idempotency-Key and its response are kept."
     )

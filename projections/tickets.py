@@ -9,6 +9,7 @@ transaction, so each event is applied exactly once.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
@@ -21,9 +22,13 @@ from eventsourcing.projection import Projection
 from domain.actors import ActorKind
 from domain.administration import ApiKey, DataSubject
 from domain.saved_view import SavedView
+from domain.sla import Calendar
+from domain.sla_config import SlaPolicy, WorkCalendar
 from domain.ticket import Ticket
 from domain.values import ERASED, Priority
 from domain.workflow import Status
+from projections.metrics import MetricsBatch, fold_metrics
+from projections.sla import NO_DUE, SlaChanges, SlaFolder, ticket_due
 
 #: Statuses in which a ticket still needs work (what queues show by default).
 UNSOLVED = (Status.NEW.value, Status.OPEN.value, Status.PENDING.value, Status.ON_HOLD.value)
@@ -34,7 +39,16 @@ SAVED_VIEW_CREATED = "SavedView.Created"
 #: Event types that count as privileged actions in audit reports: those that key management, policy and
 #: calendar changes, SLA escalation and erasure record. No ticket or saved-view event is privileged.
 PRIVILEGED_EVENT_TYPES: frozenset[str] = frozenset(
-    {"KeyCreated", "KeyRevoked", "PolicyChanged", "CalendarChanged", "SlaEscalated", "PersonErased"}
+    {
+        "KeyCreated",
+        "KeyRevoked",
+        "PolicyDefined",
+        "PolicyChanged",
+        "CalendarDefined",
+        "CalendarChanged",
+        "SlaRecomputed",
+        "PersonErased",
+    }
 )
 
 
@@ -78,6 +92,9 @@ class TicketRow:
     last_requester_activity_at: datetime | None = None
     version: int = 1
     position: int = 0
+    sla_due_at: datetime = NO_DUE  # earliest due moment of a running SLA target
+    sla_warn_at: datetime | None = None  # earliest warning moment of a running target
+    sla_breached_at: datetime | None = None  # earliest breach among the targets now breached
 
 
 @dataclass
@@ -107,6 +124,8 @@ class Batch:
     saved_views: list[SavedViewRow] = field(default_factory=list)
     activity: dict[ActivityKey, int] = field(default_factory=dict)  # audit_activity key -> changes
     people: set[tuple[str, str, UUID]] = field(default_factory=set)  # (tenant, person, ticket) whose data it holds
+    sla: SlaChanges = field(default_factory=SlaChanges)  # the SLA model's changes (projections/sla.py)
+    metrics: MetricsBatch = field(default_factory=MetricsBatch)  # service-metric facts (projections/metrics.py)
 
     def count(self, key: ActivityKey) -> None:
         """Count one change under `key`."""
@@ -132,6 +151,14 @@ class TicketsView(TrackingRecorder, ABC):
     @abstractmethod
     def load_tickets(self, batch: Batch, ticket_ids: set[UUID]) -> None:
         """Put the stored rows of these tickets into the batch's working set (missing ones are skipped)."""
+
+    @abstractmethod
+    def load_sla_config(self, changes: SlaChanges, tenant: str) -> None:
+        """Put the tenant's stored SLA policies and calendars into the batch (ones already there win)."""
+
+    @abstractmethod
+    def load_sla_clocks(self, changes: SlaChanges, ticket_ids: set[UUID], calendars: Callable[[str], Calendar]) -> None:
+        """Put the stored SLA clocks of these tickets into the batch (untracked tickets have none)."""
 
     @abstractmethod
     def commit_batch(self, batch: Batch, tracking: Tracking) -> None:
@@ -164,9 +191,27 @@ class TicketsProjection(Projection[TicketsView]):
         return row
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Fold one event into the batch's rows, then count it in the audit activity."""
+        """Fold one event into the rows, the SLA model and the service metrics; count it in the audit activity."""
         self.fold(domain_event, tracking)
+        if isinstance(domain_event, Ticket.Event):
+            self.fold_sla(domain_event)
         self.count_activity(domain_event)
+        if isinstance(domain_event, Ticket.Event):
+            fold_metrics(self.batch.metrics, domain_event, self.owner(domain_event.originator_id))
+
+    @property
+    def sla(self) -> SlaFolder:
+        """What folds events into this batch's SLA changes."""
+        return SlaFolder(self.batch.sla, self.view.load_sla_config, self.view.load_sla_clocks)
+
+    def fold_sla(self, event: Ticket.Event) -> None:
+        """Move the ticket's SLA clock, and carry its earliest due, warning and breach onto the ticket row."""
+        row = self.owner(event.originator_id)
+        self.sla.ticket_event(event, row.tenant)
+        clock = self.batch.sla.clocks.get(event.originator_id)
+        if clock is not None:
+            due = ticket_due(clock.targets())
+            row.sla_due_at, row.sla_warn_at, row.sla_breached_at = due.due_at, due.warn_at, due.breached_at
 
     def count_activity(self, event: Any) -> None:
         """Count a ticket or saved-view event in `audit_activity` (events of other kinds are not counted)."""
@@ -181,7 +226,7 @@ class TicketsProjection(Projection[TicketsView]):
             tenant, organisation, event_type = ticket.tenant, ticket.organisation, type(event).__name__
         elif isinstance(event, SavedView.Created):
             tenant, organisation, event_type = event.tenant, None, SAVED_VIEW_CREATED
-        elif isinstance(event, ApiKey.Event | DataSubject.Event):
+        elif isinstance(event, ApiKey.Event | DataSubject.Event | SlaPolicy.Event | WorkCalendar.Event):
             tenant, organisation, event_type = event.tenant, None, type(event).__name__
         else:
             return None
@@ -297,6 +342,22 @@ class TicketsProjection(Projection[TicketsView]):
             fields.pop(event.name, None)
         else:
             fields[event.name] = dict(event.new_value)
+
+    @fold.register
+    def _(self, event: SlaPolicy.PolicyDefined, tracking: Tracking) -> None:
+        self.sla.policy_changed(event)
+
+    @fold.register
+    def _(self, event: SlaPolicy.PolicyChanged, tracking: Tracking) -> None:
+        self.sla.policy_changed(event)
+
+    @fold.register
+    def _(self, event: WorkCalendar.CalendarDefined, tracking: Tracking) -> None:
+        self.sla.calendar_changed(event)
+
+    @fold.register
+    def _(self, event: WorkCalendar.CalendarChanged, tracking: Tracking) -> None:
+        self.sla.calendar_changed(event)
 
     @fold.register
     def _(self, event: SavedView.Created, tracking: Tracking) -> None:

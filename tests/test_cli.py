@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx2 as httpx
@@ -255,3 +257,27 @@ def test_privacy_erase(sqlite_settings: Settings) -> None:
     bad = _run("privacy", "erase", "not an id", "--tenant", "acme", env=_env(sqlite_settings))
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1
+
+
+def test_sla_recompute(sqlite_settings: Settings) -> None:
+    services = build_services(sqlite_settings)
+    admin = Actor("boss", ActorKind.AGENT, role="admin")
+    try:
+        services.desk.define_policy(
+            tenant="acme", name="standard", position=1, terms={"targets": {"first_response": 60}}, by=admin, via="api"
+        )
+        opened = services.desk.open_ticket(tenant="acme", title="x", requester_id="bob", by=admin, via="api")
+    finally:
+        services.close()
+    later = (opened.ticket.created_on + timedelta(hours=2)).isoformat()
+    args = ["sla", "recompute", str(opened.ticket_id), "--tenant", "acme", "--policy", "standard", "--at", later]
+    done = _run(*args, "--apply", env=_env(sqlite_settings))
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.strip().splitlines()
+    assert json.loads(line)["state"] == "breached"
+    assert "recorded at position" in done.stderr
+    missing = _run(
+        "sla", "recompute", str(opened.ticket_id), "--tenant", "acme", "--policy", "nope", env=_env(sqlite_settings)
+    )
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == "ledgerdesk: error: no SLA policy 'nope'"

@@ -28,17 +28,32 @@ from domain.actors import Actor, ActorKind
 from domain.errors import DomainError
 from domain.helpdesk import HelpDesk
 from domain.saved_view import SavedView
+from domain.sla import SlaClock, select_policy
+from domain.sla_config import SlaPolicy
 from domain.ticket import Ticket
 from domain.values import FieldValue
 from infrastructure.composition import Services, build_services
 from infrastructure.readmodels.queries import Sort, TicketFilter, TicketQueries
 from infrastructure.readmodels.rebuild import rebuild
+from infrastructure.readmodels.sla_queries import SlaQueries
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
+from projections.sla import ticket_due
 from projections.tickets import ActivityKey, BatchConflictError, TicketRow, TicketsProjection
 from tests.conftest import TickingClock
 
 AGENT = Actor("alice", ActorKind.AGENT)
+ADMIN = Actor("boss", ActorKind.AGENT, role="admin")
+# Two SLA policies, tiny targets so that scripts meet, breach and pause them; a priority change switches policy.
+POLICIES = {
+    "fast": {
+        "conditions": {"priorities": ["high", "urgent"]},
+        "targets": {"first_response": 1, "next_response": 1, "resolution": 2},
+        "pause_statuses": ["pending", "on_hold"],
+        "warning_minutes": 0,
+    },
+    "slow": {"targets": {"first_response": 2, "resolution": 3}, "warning_minutes": 1},
+}
 REQUESTER = Actor("bob", ActorKind.REQUESTER)
 # Targets of "move", weighted so that solve -> reopen -> solve -> close sequences are common.
 STATUSES = ["open", "open", "pending", "on_hold", "solved", "solved", "closed"]
@@ -146,7 +161,39 @@ def expected_row(desk: HelpDesk, ticket_id: uuid.UUID) -> TicketRow:
         last_requester_activity_at=requester_moments[-1] if requester_moments else None,
         version=ticket.version,
         position=0,  # positions are checked separately
+        **_sla_fields(desk, ticket_id),
     )
+
+
+def _sla_fields(desk: HelpDesk, ticket_id: uuid.UUID) -> dict[str, Any]:
+    """The ticket row's SLA columns: earliest running due and warning moments, first breach."""
+    events: list[Any] = list(desk.events.get(ticket_id))
+    policies = [desk.applied_policy("acme", name) for name in ("fast", "slow")]
+    clock = SlaClock.start()
+    for event in events:
+        facts = clock.facts_after(event)
+        chosen = None if facts is None else select_policy([(a, a.terms) for a in policies], facts)
+        clock.apply(event, None if chosen is None else chosen[0])
+    due = ticket_due(clock.status(events[-1].timestamp))
+    return {"sla_due_at": due.due_at, "sla_warn_at": due.warn_at, "sla_breached_at": due.breached_at}
+
+
+def expected_targets(desk: HelpDesk, ticket_id: uuid.UUID) -> list[tuple[Any, ...]]:
+    """A ticket's SLA targets, folded straight from its history with the policy each event selects."""
+    events: list[Any] = list(desk.events.get(ticket_id))
+    policies = [(name, desk.applied_policy("acme", name)) for name in ("fast", "slow")]
+    clock = SlaClock.start()
+    for event in events:
+        facts = clock.facts_after(event)
+        chosen = None if facts is None else select_policy([(a, a.terms) for _, a in policies], facts)
+        clock.apply(event, None if chosen is None else chosen[0])
+    return [_target_key(t) for t in clock.status(events[-1].timestamp)]
+
+
+def _target_key(t: Any) -> tuple[Any, ...]:
+    state = t.state if isinstance(t.state, str) else t.state.value
+    target = t.target if isinstance(t.target, str) else t.target.value
+    return (target, t.policy_id, state, t.cycle, t.due_at, t.elapsed_minutes, t.fulfilled_at, t.breached_at, t.pauses)
 
 
 def expected_solved(desk: HelpDesk, ids: list[uuid.UUID]) -> dict[tuple[str, date], int]:
@@ -175,6 +222,12 @@ def expected_activity(desk: HelpDesk, ids: list[uuid.UUID], view_ids: list[uuid.
             day = e.timestamp.astimezone(UTC).date()
             key = ActivityKey(tenant, day, e.actor_id, e.actor_kind, organisation, type(e).__name__)
             counts[key] = counts.get(key, 0) + 1
+    for policy_id in (SlaPolicy.create_id("acme", name) for name in POLICIES):
+        changes: list[Any] = list(desk.events.get(policy_id))
+        for e in changes:
+            day = e.timestamp.astimezone(UTC).date()
+            key = ActivityKey("acme", day, e.actor_id, e.actor_kind, None, type(e).__name__)
+            counts[key] = counts.get(key, 0) + 1
     for view_id in view_ids:
         for e in desk.events.get(view_id):
             assert isinstance(e, SavedView.Created)
@@ -191,6 +244,7 @@ class Projected:
     rows: list[TicketRow]
     solved: dict[tuple[str, date], int]
     activity: dict[ActivityKey, int]
+    targets: dict[uuid.UUID, list[tuple[Any, ...]]]
 
 
 def projected(services: Services, generation: int | None = None) -> Projected:
@@ -206,7 +260,9 @@ def projected(services: Services, generation: int | None = None) -> Projected:
         ActivityKey("acme", r.day, r.actor_id, r.actor_kind, r.organisation, r.event_type): r.changes
         for r in queries.activity("acme", date(2000, 1, 1), date(2100, 1, 1))
     }
-    return Projected(without_positions(rows), solved, activity)
+    sla = SlaQueries(view.datastore, view.dialect, view.names)
+    targets = {row.ticket_id: [_target_key(t) for t in sla.targets("acme", row.ticket_id)] for row in rows}
+    return Projected(without_positions(rows), solved, activity, targets)
 
 
 def without_positions(rows: list[TicketRow]) -> list[TicketRow]:
@@ -239,6 +295,8 @@ def check_read_models(backend: tuple[str, str | None], script: list[tuple[int, s
     """Fold equality, exactly-once and rebuild equality for one script."""
     with fresh_services(*backend) as services:
         desk = services.desk
+        for position, (name, terms) in enumerate(POLICIES.items()):
+            desk.define_policy(tenant="acme", name=name, position=position, terms=terms, by=ADMIN, via="web")
         ids = [
             desk.open_ticket(
                 tenant="acme", title=f"ticket {n}", requester_id="bob", organisation=org, by=by, via="web"
@@ -252,6 +310,7 @@ def check_read_models(backend: tuple[str, str | None], script: list[tuple[int, s
         assert head == desk.recorder.max_notification_id()
 
         built = projected(services)
+        assert built.targets == {i: expected_targets(desk, i) for i in ids}
         assert built.rows == [expected_row(desk, i) for i in ids]
         assert built.solved == expected_solved(desk, ids)
         assert built.activity == expected_activity(desk, ids, view_ids)

@@ -43,6 +43,7 @@ def _filter(
         requester_id=filters.requester_id,
         organisation=filters.organisation,
         channel=filters.channel,
+        sla=filters.sla,
         group=group,
         assignee=assignee,
         text=filters.q,
@@ -63,6 +64,8 @@ def _page(request: Request, page: Page, view_position: int) -> TicketPage:
 
 def _read(read: ViewRead, request: Request, query: QueueQuery, where: TicketFilter) -> TicketPage:
     position = read.wait(query.min_position)
+    if where.sla is not None:  # judged at the service's clock
+        where = replace(where, now=read.services.desk.clock())
     queries = read.services.read_models.queries()
     page = queries.list_tickets(where, sort=query.sort, limit=query.limit, after=query.after)
     if page.next_cursor is not None:

@@ -12,7 +12,7 @@ import binascii
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -41,6 +41,7 @@ class Sort(StrEnum):
     NEWEST = "-created_at"
     RECENTLY_UPDATED = "-updated_at"
     LEAST_RECENTLY_UPDATED = "updated_at"
+    SLA_DUE = "sla_due"  # earliest SLA due moment first; tickets without a running target last
 
 
 # Sort -> [(column, descending)], always ending with the ticket id as the tie-breaker.
@@ -50,6 +51,7 @@ _ORDER: dict[Sort, list[tuple[str, bool]]] = {
     Sort.NEWEST: [("created_at", True), ("ticket_id", True)],
     Sort.RECENTLY_UPDATED: [("updated_at", True), ("ticket_id", True)],
     Sort.LEAST_RECENTLY_UPDATED: [("updated_at", False), ("ticket_id", False)],
+    Sort.SLA_DUE: [("sla_due_at", False), ("priority_rank", True), ("ticket_id", False)],
 }
 
 
@@ -58,6 +60,13 @@ class Unassigned:
 
 
 UNASSIGNED = Unassigned()
+
+
+class SlaFilter(StrEnum):
+    """SLA states a ticket list can be narrowed to."""
+
+    AT_RISK = "at_risk"  # a running target is within its warning lead time of being due
+    BREACHED = "breached"  # a target is breached (its due moment passed unfulfilled)
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,8 @@ class TicketFilter:
     assignee: str | Unassigned | None = None
     text: str | None = None  # a case-insensitive substring of the title
     visible_to: Visibility | None = None  # a requester's view: its own tickets and its organisation's
+    sla: SlaFilter | None = None  # only tickets at risk of an SLA breach, or breached, at `now`
+    now: datetime | None = None  # the moment `sla` is judged at
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,27 @@ class Workload:
     agent: str
     by_status: dict[str, int]
     solved_per_day: list[tuple[date, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DueAlert:
+    """An SLA warning or breach that has fallen due and is not on record, as the SLA read model judged it.
+
+    `due_at` is the due moment (the breach moment for a breached target paused since, which has
+    none); `ticket_version` the ticket version the row reflects; `fulfilled` whether the target
+    has been fulfilled (late, for a breach).
+    """
+
+    ticket_id: UUID
+    tenant: str
+    target: str
+    cycle: int
+    due_at: datetime
+    policy_id: str
+    policy_version: int
+    ticket_version: int
+    breach: bool
+    fulfilled: bool
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -262,6 +294,36 @@ class TicketQueries:
                 for r in cursor.fetchall()
             ]
 
+    def due_alerts(self, now: datetime, limit: int, *, after: tuple[UUID, str] | None = None) -> list[DueAlert]:
+        """Up to `limit` SLA warnings and breaches due at `now` and not on record, in (ticket, target) order.
+
+        A warning is due for an active target once `now` reaches its `warn_at`, but only before
+        its due moment: a target past due is due for the breach alone. A breach is due for a
+        target breached as of the ticket's last event, or active with `due_at` reached. Targets
+        of closed tickets are never due (a closed ticket takes no alerts). `after` continues
+        after the given (ticket id, target).
+        """
+        d, p = self.d, self.d.placeholder
+        moment = d.time(now)
+        clauses = [
+            "ended_at IS NULL",
+            f"((breach_recorded = 0 AND (state = 'breached' OR (state = 'active' AND due_at <= {p}))) "
+            f"OR (warned = 0 AND state = 'active' AND warn_at <= {p} AND due_at > {p}))",
+        ]
+        params: list[Any] = [moment, moment, moment]
+        if after is not None:
+            clauses.append(f"(ticket_id > {p} OR (ticket_id = {p} AND target > {p}))")
+            params.extend([d.uuid(after[0]), d.uuid(after[0]), after[1]])
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT ticket_id, tenant, target, cycle, state, due_at, breached_at, fulfilled_at, policy_id, "
+                f"policy_version, ticket_version FROM {self.names.sla_targets} WHERE {' AND '.join(clauses)} "
+                f"ORDER BY ticket_id, target LIMIT {int(limit)}",
+                params,
+            )
+            rows = cursor.fetchall()
+        return [_due_alert(d, r, now) for r in rows]
+
     # --- audit activity: `since` and `until` are UTC days, both included ---------------------------
 
     def activity(
@@ -348,14 +410,10 @@ class TicketQueries:
             if value is not None:
                 clauses.append(f"{column} = {p}")
                 params.append(value)
-        if where.visible_to is not None:
-            seen = where.visible_to
-            if seen.organisation is None:
-                clauses.append(f"requester_id = {p}")
-                params.append(seen.requester_id)
-            else:
-                clauses.append(f"(requester_id = {p} OR organisation = {p})")
-                params.extend([seen.requester_id, seen.organisation])
+        for clause, values in (self._visibility(where), self._sla(where)):
+            if clause:
+                clauses.append(clause)
+                params.extend(values)
         if isinstance(where.assignee, Unassigned):
             clauses.append("assignee IS NULL")
         elif where.assignee is not None:
@@ -373,6 +431,24 @@ class TicketQueries:
             params.append(f"%{escaped}%")
         return clauses, params
 
+    def _visibility(self, where: TicketFilter) -> tuple[str, list[Any]]:
+        """A requester's own tickets, and its organisation's when it has one."""
+        seen, p = where.visible_to, self.d.placeholder
+        if seen is None:
+            return "", []
+        if seen.organisation is None:
+            return f"requester_id = {p}", [seen.requester_id]
+        return f"(requester_id = {p} OR organisation = {p})", [seen.requester_id, seen.organisation]
+
+    def _sla(self, where: TicketFilter) -> tuple[str, list[Any]]:
+        """At risk: a running target's warning moment has come but not its due moment. Breached: either passed."""
+        if where.sla is None:
+            return "", []
+        p, now = self.d.placeholder, self.d.time(where.now or datetime.now(UTC))
+        if where.sla is SlaFilter.AT_RISK:
+            return f"sla_warn_at <= {p} AND sla_due_at > {p}", [now, now]
+        return f"(sla_breached_at IS NOT NULL OR sla_due_at <= {p})", [now]
+
     def _keyset(self, order: list[tuple[str, bool]], values: list[Any]) -> tuple[str, list[Any]]:
         """(c1 > v1) OR (c1 = v1 AND c2 > v2) OR ..., with < for descending columns."""
         p, terms, params = self.d.placeholder, list[str](), list[Any]()
@@ -388,6 +464,25 @@ class TicketQueries:
         if column == "ticket_id":
             return self.d.uuid(value)
         return value
+
+
+def _due_alert(d: Dialect, row: Any, now: datetime) -> DueAlert:
+    due_at, breached_at = d.to_time(row["due_at"]), d.to_time(row["breached_at"])
+    breach = row["state"] == "breached" or (due_at is not None and due_at <= now)
+    moment = due_at or breached_at  # a paused breached target has no due moment, but its breach moment
+    assert moment is not None  # an active target has its due moment, a breached one its breach moment
+    return DueAlert(
+        ticket_id=d.to_uuid(row["ticket_id"]),
+        tenant=row["tenant"],
+        target=row["target"],
+        cycle=row["cycle"],
+        due_at=moment,
+        policy_id=row["policy_id"],
+        policy_version=row["policy_version"],
+        ticket_version=row["ticket_version"],
+        breach=breach,
+        fulfilled=row["fulfilled_at"] is not None,
+    )
 
 
 def _organisation(stored: str) -> str | None:

@@ -23,7 +23,9 @@ from eventsourcing.sqlite import SQLiteDatastore
 from domain.helpdesk import HelpDesk
 from infrastructure.database import Backend, Database
 from infrastructure.readmodels.dialect import POSTGRES, SQLITE
+from infrastructure.readmodels.metrics_tables import METRIC_TABLES
 from infrastructure.readmodels.queries import TicketQueries
+from infrastructure.readmodels.sla_queries import SlaQueries
 from infrastructure.readmodels.tickets_view import (
     PostgresTicketsView,
     SQLiteTicketsView,
@@ -33,7 +35,20 @@ from infrastructure.settings import Settings
 
 POINTER_TTL_SECONDS = 1.0
 # Every table of one generation (what dropping it removes).
-GENERATION_TABLES = ("tickets", "ticket_tags", "agent_solved_daily", "saved_views", "audit_activity", "tracking")
+GENERATION_TABLES = (
+    "tickets",
+    "ticket_tags",
+    "agent_solved_daily",
+    "saved_views",
+    "audit_activity",
+    "ticket_people",
+    "sla_policies",
+    "sla_calendars",
+    "sla_clocks",
+    "sla_targets",
+    *METRIC_TABLES,
+    "tracking",
+)
 WAIT_STEP_SECONDS = 0.01
 
 Transaction = Callable[[], AbstractContextManager[Any]]
@@ -126,6 +141,11 @@ class ReadModels:
         view = self.active_view()
         return TicketQueries(view.datastore, view.dialect, view.names)
 
+    def sla_queries(self) -> SlaQueries:
+        """SLA queries against the serving generation."""
+        view = self.active_view()
+        return SlaQueries(view.datastore, view.dialect, view.names)
+
     def drop(self, generation: int) -> None:
         """Remove a generation that no longer serves (its tables or file)."""
         view = self.view(generation, create=False)
@@ -206,6 +226,7 @@ def _create_tables(view: SqlTicketsView, attempts: int = 5) -> None:
     for attempt in range(attempts):
         try:
             view.create_table()
+            view.add_missing_columns()
         except (psycopg.Error, PersistenceError):
             if attempt == attempts - 1:
                 raise

@@ -7,8 +7,9 @@ a file of its own (eventsourcing's SQLite tracking table name is fixed).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -17,7 +18,10 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed
 
+from domain.sla import Calendar, SlaClock, TargetStatus
 from infrastructure.readmodels.dialect import POSTGRES, SQLITE, Dialect
+from infrastructure.readmodels.metrics_tables import load_ticket_facts, metric_statements, write_metrics
+from projections.sla import NO_DUE, CalendarRow, ClockRow, PolicyRow, SlaChanges
 from projections.tickets import ActivityKey, Batch, BatchConflictError, SavedViewRow, TicketRow, TicketsView
 
 TICKET_COLUMNS = (
@@ -46,6 +50,39 @@ TICKET_COLUMNS = (
     "last_requester_activity_at",
     "version",
     "position",
+    "sla_due_at",
+    "sla_warn_at",
+    "sla_breached_at",
+)
+#: Columns added to `tickets` after its first release, with their types: added in place on start.
+ADDED_TICKET_COLUMNS: tuple[tuple[str, datetime | None], ...] = (
+    ("sla_due_at", NO_DUE),
+    ("sla_warn_at", None),
+    ("sla_breached_at", None),
+)
+SLA_TARGET_COLUMNS = (
+    "ticket_id",
+    "target",
+    "tenant",
+    "policy_id",
+    "policy_version",
+    "target_minutes",
+    "state",
+    "cycle",
+    "started_at",
+    "due_at",
+    "warn_at",
+    "elapsed_minutes",
+    "remaining_minutes",
+    "fulfilled_at",
+    "breached_at",
+    "pauses",
+    "ended_at",
+    "group_id",
+    "priority",
+    "warned",
+    "breach_recorded",
+    "ticket_version",
 )
 SELECT_CHUNK = 500
 NO_ORGANISATION = ""  # how `audit_activity` keys a change without an organisation (NULL cannot be in a key)
@@ -87,6 +124,26 @@ class TableNames:
         return self.table("saved_views")
 
     @property
+    def sla_policies(self) -> str:
+        """The latest version of each SLA policy, and its place in the ordered list."""
+        return self.table("sla_policies")
+
+    @property
+    def sla_calendars(self) -> str:
+        """The latest version of each business calendar."""
+        return self.table("sla_calendars")
+
+    @property
+    def sla_clocks(self) -> str:
+        """Each tracked ticket's SLA clock (plain JSON) and the alerts on record."""
+        return self.table("sla_clocks")
+
+    @property
+    def sla_targets(self) -> str:
+        """One row per tracked ticket and target: state, due moment, elapsed and remaining minutes."""
+        return self.table("sla_targets")
+
+    @property
     def people(self) -> str:
         """Which tickets hold personal data of which person (requester, comment authors): what erasure visits."""
         return self.table("ticket_people")
@@ -116,7 +173,8 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
         f"created_at {d.time_type} NOT NULL, updated_at {d.time_type} NOT NULL, solved_at {d.time_type}, "
         f"closed_at {d.time_type}, reopen_count INTEGER NOT NULL, public_comments INTEGER NOT NULL, "
         f"internal_notes INTEGER NOT NULL, first_agent_reply_at {d.time_type}, "
-        f"last_requester_activity_at {d.time_type}, version INTEGER NOT NULL, position BIGINT NOT NULL)",
+        f"last_requester_activity_at {d.time_type}, version INTEGER NOT NULL, position BIGINT NOT NULL, "
+        f"sla_due_at {d.time_type}, sla_warn_at {d.time_type}, sla_breached_at {d.time_type})",
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_created')} ON {t} (tenant, created_at, ticket_id)",
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_status')} ON {t} (tenant, status, priority_rank, created_at)",
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_group')} ON {t} (tenant, group_id, status, priority_rank)",
@@ -130,11 +188,30 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {n.saved_views} (view_id {d.uuid_type} PRIMARY KEY, tenant TEXT NOT NULL, "
         f"name TEXT NOT NULL, filters {d.json_type} NOT NULL, created_by TEXT NOT NULL, "
         f"created_at {d.time_type} NOT NULL, UNIQUE (tenant, name))",
+        f"CREATE TABLE IF NOT EXISTS {n.sla_policies} (tenant TEXT NOT NULL, name TEXT NOT NULL, "
+        f"position INTEGER NOT NULL, version INTEGER NOT NULL, terms {d.json_type} NOT NULL, "
+        "PRIMARY KEY (tenant, name))",
+        f"CREATE TABLE IF NOT EXISTS {n.sla_calendars} (tenant TEXT NOT NULL, name TEXT NOT NULL, "
+        f"version INTEGER NOT NULL, definition {d.json_type} NOT NULL, PRIMARY KEY (tenant, name))",
+        f"CREATE TABLE IF NOT EXISTS {n.sla_clocks} (ticket_id {d.uuid_type} PRIMARY KEY, tenant TEXT NOT NULL, "
+        f"clock {d.json_type} NOT NULL, alerts {d.json_type} NOT NULL, as_of {d.time_type} NOT NULL, "
+        "version INTEGER NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {n.sla_targets} (ticket_id {d.uuid_type} NOT NULL, target TEXT NOT NULL, "
+        "tenant TEXT NOT NULL, policy_id TEXT NOT NULL, policy_version INTEGER NOT NULL, "
+        "target_minutes INTEGER NOT NULL, state TEXT NOT NULL, cycle INTEGER NOT NULL, "
+        f"started_at {d.time_type} NOT NULL, due_at {d.time_type}, warn_at {d.time_type}, "
+        "elapsed_minutes DOUBLE PRECISION NOT NULL, remaining_minutes DOUBLE PRECISION NOT NULL, "
+        f"fulfilled_at {d.time_type}, breached_at {d.time_type}, pauses INTEGER NOT NULL, ended_at {d.time_type}, "
+        "group_id TEXT, priority TEXT NOT NULL, warned INTEGER NOT NULL, breach_recorded INTEGER NOT NULL, "
+        "ticket_version INTEGER NOT NULL, PRIMARY KEY (ticket_id, target))",
+        f"CREATE INDEX IF NOT EXISTS {n.index('sla_targets_due')} ON {n.sla_targets} (state, due_at)",
+        f"CREATE INDEX IF NOT EXISTS {n.index('sla_targets_by_tenant')} ON {n.sla_targets} (tenant, state)",
         f"CREATE TABLE IF NOT EXISTS {n.people} (tenant TEXT NOT NULL, person_id TEXT NOT NULL, "
         f"ticket_id {d.uuid_type} NOT NULL, PRIMARY KEY (tenant, person_id, ticket_id))",
         f"CREATE TABLE IF NOT EXISTS {n.activity} (tenant TEXT NOT NULL, day {d.date_type} NOT NULL, "
         "actor_id TEXT NOT NULL, actor_kind TEXT NOT NULL, organisation TEXT NOT NULL, event_type TEXT NOT NULL, "
         "changes INTEGER NOT NULL, PRIMARY KEY (tenant, day, actor_id, actor_kind, organisation, event_type))",
+        *metric_statements(d, n),
     ]
 
 
@@ -166,6 +243,9 @@ def ticket_row(d: Dialect, row: Any) -> TicketRow:
         last_requester_activity_at=d.to_time(row["last_requester_activity_at"]),
         version=row["version"],
         position=row["position"],
+        sla_due_at=d.to_time(row["sla_due_at"]) or NO_DUE,
+        sla_warn_at=d.to_time(row["sla_warn_at"]),
+        sla_breached_at=d.to_time(row["sla_breached_at"]),
     )
 
 
@@ -196,6 +276,9 @@ def _ticket_values(d: Dialect, r: TicketRow) -> tuple[Any, ...]:
         d.time(r.last_requester_activity_at),
         r.version,
         r.position,
+        d.time(r.sla_due_at),
+        d.time(r.sla_warn_at),
+        d.time(r.sla_breached_at),
     )
 
 
@@ -216,6 +299,21 @@ class SqlTicketsView(TicketsView):
         def create_table(self) -> None:
             """Create the tracking table and the read-model tables."""
 
+    def add_missing_columns(self) -> None:
+        """Add columns that later releases gave `tickets` (empty: no SLA policy existed before them)."""
+        d, table = self.dialect, self.names.tickets
+        with self.datastore.transaction(commit=True) as cursor:
+            present: set[str] = set()
+            if not d.is_postgres:
+                cursor.execute(f"PRAGMA table_info({table})")
+                present = {row["name"] for row in cursor.fetchall()}
+            for column, default in ADDED_TICKET_COLUMNS:
+                if column in present:
+                    continue
+                value = "" if default is None else f" DEFAULT '{d.time(default)}'"  # a constant, never input
+                if_absent = "IF NOT EXISTS " if d.is_postgres else ""
+                cursor.execute(f"ALTER TABLE {table} ADD COLUMN {if_absent}{column} {d.time_type}{value}")
+
     def begin_batch(self, after: int) -> Batch:
         """An empty batch continuing from position `after`."""
         return Batch(after=after)
@@ -235,6 +333,7 @@ class SqlTicketsView(TicketsView):
                 for row in cursor.fetchall():
                     loaded = ticket_row(d, row)
                     batch.tickets[loaded.ticket_id] = loaded
+                load_ticket_facts(cursor, d, self.names, batch.metrics, chunk)
 
     def commit_batch(self, batch: Batch, tracking: Tracking) -> None:
         """Upsert the batch's rows and record `tracking`, in one transaction."""
@@ -246,6 +345,8 @@ class SqlTicketsView(TicketsView):
             self._write_saved_views(cursor, batch.saved_views)
             self._write_activity(cursor, batch.activity)
             self._write_people(cursor, batch.people)
+            self._write_sla(cursor, batch)
+            write_metrics(cursor, self.dialect, self.names, batch.metrics)
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]  # from the recorder mixin
 
     def _claim(self, cursor: Any, after: int, application_name: str) -> None:
@@ -307,6 +408,82 @@ class SqlTicketsView(TicketsView):
             ],
         )
 
+    def load_sla_config(self, changes: SlaChanges, tenant: str) -> None:
+        """Load the tenant's stored policies and calendars; rows already in the batch are newer."""
+        d, p = self.dialect, self.dialect.placeholder
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT name, position, version, terms FROM {self.names.sla_policies} WHERE tenant = {p}", [tenant]
+            )
+            for r in cursor.fetchall():
+                changes.policies.setdefault(
+                    (tenant, r["name"]),
+                    PolicyRow(tenant, r["name"], r["position"], r["version"], d.to_json(r["terms"])),
+                )
+            cursor.execute(
+                f"SELECT name, version, definition FROM {self.names.sla_calendars} WHERE tenant = {p}", [tenant]
+            )
+            for r in cursor.fetchall():
+                changes.calendars.setdefault(
+                    (tenant, r["name"]), CalendarRow(tenant, r["name"], r["version"], d.to_json(r["definition"]))
+                )
+
+    def load_sla_clocks(self, changes: SlaChanges, ticket_ids: set[UUID], calendars: Callable[[str], Calendar]) -> None:
+        """Load the stored clocks of these tickets (those that are tracked)."""
+        d, wanted = self.dialect, [i for i in ticket_ids if i not in changes.clocks]
+        if not wanted:
+            return
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT ticket_id, tenant, clock, alerts, as_of, version FROM {self.names.sla_clocks} "
+                f"WHERE ticket_id IN ({d.params(len(wanted))})",
+                [d.uuid(i) for i in wanted],
+            )
+            rows = cursor.fetchall()
+        for r in rows:
+            ticket_id = d.to_uuid(r["ticket_id"])
+            clock = SlaClock.from_dict(d.to_json(r["clock"]), calendars)
+            as_of = d.to_time(r["as_of"])
+            assert as_of is not None  # NOT NULL
+            changes.clocks[ticket_id] = ClockRow(
+                ticket_id, r["tenant"], clock, d.to_json(r["alerts"]), as_of, r["version"]
+            )
+
+    def _write_sla(self, cursor: Any, batch: Batch) -> None:
+        d, n, sla = self.dialect, self.names, batch.sla
+        if sla.policies:
+            cursor.executemany(
+                f"INSERT INTO {n.sla_policies} (tenant, name, position, version, terms) VALUES ({d.params(5)}) "
+                "ON CONFLICT (tenant, name) DO UPDATE SET position = excluded.position, version = excluded.version, "
+                "terms = excluded.terms",
+                [(r.tenant, r.name, r.position, r.version, d.json(r.terms)) for r in sla.policies.values()],
+            )
+        if sla.calendars:
+            cursor.executemany(
+                f"INSERT INTO {n.sla_calendars} (tenant, name, version, definition) VALUES ({d.params(4)}) "
+                "ON CONFLICT (tenant, name) DO UPDATE SET version = excluded.version, definition = excluded.definition",
+                [(r.tenant, r.name, r.version, d.json(r.definition)) for r in sla.calendars.values()],
+            )
+        if not sla.clocks:
+            return
+        clocks = list(sla.clocks.values())
+        cursor.executemany(
+            f"INSERT INTO {n.sla_clocks} (ticket_id, tenant, clock, alerts, as_of, version) VALUES ({d.params(6)}) "
+            "ON CONFLICT (ticket_id) DO UPDATE SET clock = excluded.clock, alerts = excluded.alerts, "
+            "as_of = excluded.as_of, version = excluded.version",
+            [
+                (d.uuid(c.ticket_id), c.tenant, d.json(c.clock.as_dict()), d.json(c.alerts), d.time(c.as_of), c.version)
+                for c in clocks
+            ],
+        )
+        cursor.executemany(
+            f"DELETE FROM {n.sla_targets} WHERE ticket_id = {d.placeholder}", [(d.uuid(c.ticket_id),) for c in clocks]
+        )
+        targets = [_target_values(d, c, t, batch.tickets.get(c.ticket_id)) for c in clocks for t in c.targets()]
+        if targets:
+            columns, places = ", ".join(SLA_TARGET_COLUMNS), d.params(len(SLA_TARGET_COLUMNS))
+            cursor.executemany(f"INSERT INTO {n.sla_targets} ({columns}) VALUES ({places})", targets)
+
     def _write_people(self, cursor: Any, people: set[tuple[str, str, UUID]]) -> None:
         if not people:
             return
@@ -327,6 +504,33 @@ class SqlTicketsView(TicketsView):
             f"DO UPDATE SET changes = {n.activity}.changes + excluded.changes",
             [_activity_values(d, key, changes) for key, changes in activity.items()],
         )
+
+
+def _target_values(d: Dialect, clock: ClockRow, t: TargetStatus, ticket: TicketRow | None) -> tuple[Any, ...]:
+    return (
+        d.uuid(clock.ticket_id),
+        t.target.value,
+        clock.tenant,
+        t.policy_id,
+        t.policy_version,
+        t.target_minutes,
+        t.state.value,
+        t.cycle,
+        d.time(t.started_at),
+        d.time(t.due_at),
+        d.time(t.warn_at),
+        t.elapsed_minutes,
+        t.remaining_minutes,
+        d.time(t.fulfilled_at),
+        d.time(t.breached_at),
+        t.pauses,
+        d.time(t.ended_at),
+        None if ticket is None else ticket.group,
+        "normal" if ticket is None else ticket.priority,
+        int(clock.alerted("warning", t)),
+        int(clock.alerted("breach", t)),
+        clock.version,
+    )
 
 
 def _activity_values(d: Dialect, key: ActivityKey, changes: int) -> tuple[Any, ...]:

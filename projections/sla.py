@@ -1,0 +1,215 @@
+"""The SLA status read model: what it holds per ticket, and how ticket and configuration events fold into it.
+
+For every tracked ticket the model keeps the SLA clock (`domain.sla.SlaClock`, as plain
+values) and one row per target with its state, due moment, elapsed and remaining minutes; the
+ticket row carries the earliest due and warning moments and the first breach, so queues can be
+sorted by SLA due and filtered to at-risk or breached tickets.
+
+Which policy applies is decided as events arrive, from the tenant's policies as the log stands
+at that event (policies and calendars are events in the same log), so a rebuild gives the same
+answer. A ticket is tracked from its opening if its tenant had a policy then; tickets opened
+earlier are tracked once a policy is applied to them on request (`Ticket.SlaRecomputed`).
+States that change with time alone (active → breached) are judged when read, from `due_at`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from domain.calendar import BusinessCalendar
+from domain.sla import (
+    CALENDAR_TIME,
+    AppliedPolicy,
+    Calendar,
+    PolicyTerms,
+    SlaClock,
+    TargetState,
+    TargetStatus,
+    select_policy,
+)
+from domain.sla_config import SlaPolicy, WorkCalendar
+from domain.ticket import Ticket
+
+#: The SLA due moment of a ticket with no running target: sorts after every real one.
+NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+@dataclass
+class PolicyRow:
+    """One SLA policy as the model holds it: its latest version and place in the ordered list."""
+
+    tenant: str
+    name: str
+    position: int
+    version: int
+    terms: dict[str, Any]
+    _parsed: PolicyTerms | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def policy_terms(self) -> PolicyTerms:
+        """The terms, parsed once."""
+        if self._parsed is None:
+            self._parsed = PolicyTerms.from_dict(self.terms)
+        return self._parsed
+
+
+@dataclass
+class CalendarRow:
+    """One business calendar's latest version."""
+
+    tenant: str
+    name: str
+    version: int
+    definition: dict[str, Any]
+    _built: BusinessCalendar | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        """The calendar, built once."""
+        if self._built is None:
+            self._built = BusinessCalendar.from_dict(self.definition)
+        return self._built
+
+
+@dataclass
+class ClockRow:
+    """One tracked ticket's SLA clock, the alerts recorded on it, and the targets as of its last event."""
+
+    ticket_id: UUID
+    tenant: str
+    clock: SlaClock
+    alerts: list[str]  # "warning:<target>:<cycle>" / "breach:<target>:<cycle>", as on the ticket
+    as_of: datetime
+    version: int  # the ticket version the clock has folded
+
+    def targets(self) -> list[TargetStatus]:
+        """The targets the policy in force tracks, as of the last event."""
+        return self.clock.status(self.as_of)
+
+    def alerted(self, kind: str, status: TargetStatus) -> bool:
+        """Whether a warning or breach of this target's cycle is on record."""
+        return f"{kind}:{status.target.value}:{status.cycle}" in self.alerts
+
+
+@dataclass
+class SlaChanges:
+    """What a batch of events changed in the SLA model."""
+
+    policies: dict[tuple[str, str], PolicyRow] = field(default_factory=dict)
+    calendars: dict[tuple[str, str], CalendarRow] = field(default_factory=dict)
+    clocks: dict[UUID, ClockRow] = field(default_factory=dict)
+    loaded_tenants: set[str] = field(default_factory=set)  # whose policies and calendars are in this batch
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDue:
+    """What the ticket row carries for queues: earliest due and warning moments, first breach."""
+
+    due_at: datetime = NO_DUE
+    warn_at: datetime | None = None
+    breached_at: datetime | None = None
+
+
+def ticket_due(targets: list[TargetStatus]) -> TicketDue:
+    """The queue fields of a ticket from its targets."""
+    active = [t for t in targets if t.state is TargetState.ACTIVE and t.due_at is not None]
+    warnings = [t.warn_at for t in active if t.warn_at is not None]
+    breaches = [t.breached_at for t in targets if t.state is TargetState.BREACHED and t.breached_at is not None]
+    return TicketDue(
+        due_at=min((t.due_at for t in active if t.due_at is not None), default=NO_DUE),
+        warn_at=min(warnings, default=None),
+        breached_at=min(breaches, default=None),
+    )
+
+
+class SlaFolder:
+    """Folds events into an `SlaChanges`, loading what it needs through the view's loaders."""
+
+    def __init__(
+        self,
+        changes: SlaChanges,
+        load_config: Callable[[SlaChanges, str], None],
+        load_clocks: Callable[[SlaChanges, set[UUID], Callable[[str], Calendar]], None],
+    ) -> None:
+        self.changes = changes
+        self._load_config = load_config
+        self._load_clocks = load_clocks
+
+    # --- configuration events ------------------------------------------------------------------
+
+    def policy_changed(self, event: SlaPolicy.PolicyDefined | SlaPolicy.PolicyChanged) -> None:
+        """Keep a policy's latest version (tickets pick it up at their next event)."""
+        self._config_of(event.tenant)
+        self.changes.policies[(event.tenant, event.name)] = PolicyRow(
+            event.tenant, event.name, event.position, event.originator_version, dict(event.terms)
+        )
+
+    def calendar_changed(self, event: WorkCalendar.CalendarDefined | WorkCalendar.CalendarChanged) -> None:
+        """Keep a calendar's latest version."""
+        self._config_of(event.tenant)
+        self.changes.calendars[(event.tenant, event.name)] = CalendarRow(
+            event.tenant, event.name, event.originator_version, dict(event.definition)
+        )
+
+    # --- ticket events ---------------------------------------------------------------------------
+
+    def ticket_event(self, event: Ticket.Event, tenant: str) -> None:
+        """Fold one ticket event into its clock (if the ticket is tracked, or starts being tracked)."""
+        row = self._clock_of(event.originator_id, tenant)
+        if isinstance(event, Ticket.SlaRecomputed):
+            clock = SlaClock.from_dict(event.clock, self.calendar_lookup(tenant))
+            alerts = row.alerts if row else []
+            row = ClockRow(event.originator_id, tenant, clock, alerts, event.timestamp, event.originator_version)
+        elif row is None:
+            if not isinstance(event, Ticket.Opened) or not self._policies_of(tenant):
+                return  # not tracked: opened before the tenant had a policy, or it has none
+            row = ClockRow(event.originator_id, tenant, SlaClock.start(), [], event.timestamp, 0)
+            row.clock.apply(event, self._applied(tenant, row.clock.facts_after(event)))
+        elif isinstance(event, Ticket.SlaWarningIssued | Ticket.SlaBreached):
+            kind = "warning" if isinstance(event, Ticket.SlaWarningIssued) else "breach"
+            row.alerts = [*row.alerts, f"{kind}:{event.target}:{event.cycle}"]
+        else:
+            row.clock.apply(event, self._applied(tenant, row.clock.facts_after(event)))
+        row.as_of, row.version = max(row.as_of, event.timestamp), event.originator_version
+        self.changes.clocks[event.originator_id] = row
+
+    def calendar_lookup(self, tenant: str) -> Callable[[str], Calendar]:
+        """Finds a tenant's calendar by name, as the log stands now."""
+
+        def lookup(name: str) -> Calendar:
+            self._config_of(tenant)
+            found = self.changes.calendars.get((tenant, name))
+            return CALENDAR_TIME if found is None else found.calendar
+
+        return lookup
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _applied(self, tenant: str, facts: Any) -> AppliedPolicy | None:
+        if facts is None:
+            return None
+        chosen = select_policy([(row, row.policy_terms) for row in self._policies_of(tenant)], facts)
+        if chosen is None:
+            return None
+        row, terms = chosen
+        calendar = CALENDAR_TIME if terms.calendar_id is None else self.calendar_lookup(tenant)(terms.calendar_id)
+        return AppliedPolicy(policy_id=row.name, version=row.version, terms=terms, calendar=calendar)
+
+    def _policies_of(self, tenant: str) -> list[PolicyRow]:
+        self._config_of(tenant)
+        rows = [p for (t, _), p in self.changes.policies.items() if t == tenant]
+        return sorted(rows, key=lambda p: (p.position, p.name))
+
+    def _config_of(self, tenant: str) -> None:
+        if tenant not in self.changes.loaded_tenants:
+            self._load_config(self.changes, tenant)
+            self.changes.loaded_tenants.add(tenant)
+
+    def _clock_of(self, ticket_id: UUID, tenant: str) -> ClockRow | None:
+        if ticket_id not in self.changes.clocks:
+            self._load_clocks(self.changes, {ticket_id}, self.calendar_lookup(tenant))
+        return self.changes.clocks.get(ticket_id)
