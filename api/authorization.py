@@ -7,10 +7,13 @@ separate and applies to everyone: a caller sees only its own tenant's data (see 
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from fastapi import Request
 
 from api.deps import PrincipalDep
 from api.problems import ProblemError
+from domain.errors import TicketNotFoundError
 from infrastructure.keys import Principal, Role
 
 C, A, S, U, N, D = Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR, Role.AUDITOR, Role.ANALYST, Role.ADMIN
@@ -73,6 +76,21 @@ MATRIX: dict[str, frozenset[Role]] = {
 }
 
 
+#: Routes that read across the whole tenant: not for keys limited to groups.
+TENANT_WIDE = frozenset(
+    {
+        "feed",
+        "volume_report",
+        "response_time_report",
+        "sla_compliance_report",
+        "backlog_report",
+        "reopen_report",
+        "agent_report",
+        "csat_report",
+    }
+)
+
+
 def allowed(route_name: str, principal: Principal) -> bool:
     """Whether the principal's role may call the route."""
     return principal.role in MATRIX.get(route_name, frozenset())
@@ -85,4 +103,22 @@ def authorize(request: Request, principal: PrincipalDep) -> Principal:
     if not allowed(name, principal):
         who = principal.role.value
         raise ProblemError(403, "forbidden", f"the role {who} may not use {request.method} {request.url.path}")
+    if principal.actor.groups is not None:
+        _within_groups(request, name, principal)
     return principal
+
+
+def _within_groups(request: Request, route_name: str, principal: Principal) -> None:
+    """A key limited to groups reaches its groups' tickets and unrouted ones; another group's is not found."""
+    if route_name in TENANT_WIDE:
+        raise ProblemError(403, "forbidden", "a key limited to groups cannot read across the whole tenant")
+    ticket_id = request.path_params.get("ticket_id")
+    if ticket_id is None:
+        return
+    desk = request.app.state.services.desk
+    try:
+        group = desk.get_ticket(UUID(str(ticket_id)), tenant=principal.tenant).group
+    except (ValueError, TicketNotFoundError):
+        return  # the route answers for a malformed or unknown id itself
+    if not principal.actor.may_see_group(group):
+        raise ProblemError(404, "not-found", f"no ticket {ticket_id}")

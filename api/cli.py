@@ -207,13 +207,24 @@ def create_key(
     organisation: Annotated[
         str | None, typer.Option(help="Customers only: their organisation, whose tickets they may then read.")
     ] = None,
+    groups: Annotated[
+        str | None,
+        typer.Option(help="Agents and supervisors only: limit the key to these groups (comma-separated)."),
+    ] = None,
     by: ByOption = "operator",
 ) -> None:
     """Create an API key. The key is printed once, alone on the last line; only its hash is stored."""
     with services_from(load_settings()) as services:
         try:
             issued = services.issue_key(
-                actor_id=actor, role=role, tenant=tenant, kind=kind, organisation=organisation, by=operator(by), via=CLI
+                actor_id=actor,
+                role=role,
+                tenant=tenant,
+                kind=kind,
+                organisation=organisation,
+                groups=None if groups is None else [g.strip() for g in groups.split(",") if g.strip()],
+                by=operator(by),
+                via=CLI,
             )
         except DomainError as error:
             fail(str(error))
@@ -232,6 +243,10 @@ def list_keys() -> None:
         who = r.principal
         state = f"revoked {r.revoked_at}" if r.revoked_at else "live"
         actor = f"{who.actor.kind.value} {who.actor.id}"
+        if who.actor.groups is not None:
+            actor += f" (groups {','.join(sorted(who.actor.groups))})"
+        if who.actor.organisation is not None:
+            actor += f" (organisation {who.actor.organisation})"
         typer.echo(f"{who.key_id}  {actor}  {who.role.value}  {who.tenant}  {r.created_at}  {state}")
 
 
@@ -262,6 +277,7 @@ def rotate_key(key_id: Annotated[str, typer.Argument(help="The key to replace.")
             tenant=old.tenant,
             kind=old.actor.kind,
             organisation=old.actor.organisation,
+            groups=old.actor.groups,
             by=who,
             via=CLI,
         )

@@ -50,11 +50,18 @@ class Actor:
     kind: ActorKind
     role: str | None = None  # the caller's role (agent, supervisor, ...), recorded for auditors
     organisation: str | None = None  # a requester's organisation, whose tickets it may read (if set)
+    groups: frozenset[str] | None = None  # an agent limited to these groups (None: every group)
 
     def __post_init__(self) -> None:
         identifier(self.id, "actor id")
         if self.organisation is not None:
             identifier(self.organisation, "organisation")
+        for group in self.groups or ():
+            identifier(group, "group")
+
+    def may_see_group(self, group: str | None) -> bool:
+        """Whether a ticket in `group` is within this actor's reach (unrouted tickets are everyone's)."""
+        return self.groups is None or group is None or group in self.groups
 
 
 class EventFields(TypedDict):

@@ -171,6 +171,9 @@ class HelpDesk(Application[UUID]):
     ) -> Receipt:
         """Assign (or reassign) a ticket to an agent, a group, or both."""
         ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
+        if group is not None and by.groups is not None and group not in by.groups:
+            msg = f"you may route tickets only to your groups ({', '.join(sorted(by.groups))})"
+            raise NotPermittedError(msg)
         ticket.assign(assignee=assignee, group=group, context=self._context(by, via, ticket))
         return self._commit(ticket)
 
@@ -532,6 +535,8 @@ class HelpDesk(Application[UUID]):
         # organisation's, which it may read but not change.
         requester = by.id if by.kind is ActorKind.REQUESTER else None
         ticket = self.get_ticket(ticket_id, tenant=tenant, requester=requester, organisation=by.organisation)
+        if not by.may_see_group(ticket.group):  # another group's ticket does not exist for a group-limited agent
+            raise TicketNotFoundError(f"no ticket {ticket_id}")
         if requester is not None and ticket.requester_id != requester:
             msg = "only the requester can change this ticket; others of the organisation can read it"
             raise NotPermittedError(msg)

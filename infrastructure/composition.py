@@ -5,6 +5,7 @@ Nothing connects to a database at import time; everything starts here.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
@@ -52,11 +53,14 @@ class Services:
         tenant: str,
         kind: ActorKind | None = None,
         organisation: str | None = None,
+        groups: Collection[str] | None = None,
         by: Actor,
         via: str,
     ) -> IssuedKey:
         """Create an API key, and put its issue on record (never the secret)."""
-        issued = self.keys.create(actor_id=actor_id, role=role, tenant=tenant, kind=kind, organisation=organisation)
+        issued = self.keys.create(
+            actor_id=actor_id, role=role, tenant=tenant, kind=kind, organisation=organisation, groups=groups
+        )
         holder = issued.principal
         self.desk.record_key_issued(
             tenant=tenant,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +35,10 @@ class Role(StrEnum):
     def default_actor_kind(self) -> ActorKind:
         """Customers act as requesters; everyone else as agents unless told otherwise."""
         return ActorKind.REQUESTER if self is Role.CUSTOMER else ActorKind.AGENT
+
+
+#: Roles whose keys may be limited to groups.
+GROUP_SCOPED_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,7 @@ class KeyStore(Protocol):
         tenant: str,
         kind: ActorKind | None = None,
         organisation: str | None = None,
+        groups: Collection[str] | None = None,
     ) -> IssuedKey:
         """Issue a key for a principal."""
         ...
@@ -96,11 +101,24 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _new_key(actor_id: str, role: Role, tenant: str, kind: ActorKind | None, organisation: str | None) -> IssuedKey:
+def _new_key(
+    actor_id: str,
+    role: Role,
+    tenant: str,
+    kind: ActorKind | None,
+    organisation: str | None,
+    groups: Collection[str] | None,
+) -> IssuedKey:
     if organisation is not None and role is not Role.CUSTOMER:
         msg = "only customer keys name an organisation (whose tickets the customer may read)"
         raise InvalidValueError(msg)
-    actor = Actor(identifier(actor_id, "actor id"), kind or role.default_actor_kind(), role.value, organisation)
+    if groups is not None and (role not in GROUP_SCOPED_ROLES or not groups):
+        msg = "only agent and supervisor keys may be limited to groups, and to at least one"
+        raise InvalidValueError(msg)
+    limited = None if groups is None else frozenset(groups)
+    actor = Actor(
+        identifier(actor_id, "actor id"), kind or role.default_actor_kind(), role.value, organisation, limited
+    )
     key_id = secrets.token_hex(6)
     principal = Principal(key_id=key_id, actor=actor, role=role, tenant=identifier(tenant, "tenant"))
     return IssuedKey(principal, f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}")
@@ -122,9 +140,10 @@ class MemoryKeyStore:
         tenant: str,
         kind: ActorKind | None = None,
         organisation: str | None = None,
+        groups: Collection[str] | None = None,
     ) -> IssuedKey:
         """Issue a key for a principal."""
-        issued = _new_key(actor_id, role, tenant, kind, organisation)
+        issued = _new_key(actor_id, role, tenant, kind, organisation, groups)
         with self._lock:
             self._by_hash[_hash(issued.secret)] = issued.principal
             self._records[issued.principal.key_id] = KeyRecord(issued.principal, _now(), None)
@@ -173,19 +192,21 @@ class SqlKeyStore:
                 f"CREATE TABLE IF NOT EXISTS {self._table} ("
                 "key_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, actor_id TEXT NOT NULL, "
                 "actor_kind TEXT NOT NULL, role TEXT NOT NULL, tenant TEXT NOT NULL, "
-                "created_at TEXT NOT NULL, revoked_at TEXT, organisation TEXT)"
+                "created_at TEXT NOT NULL, revoked_at TEXT, organisation TEXT, groups TEXT)"
             )
-        self._add_organisation_column()
+        self._add_columns("organisation", "groups")
 
-    def _add_organisation_column(self) -> None:
-        """Tables made before customers could read their organisation's tickets lack the column."""
+    def _add_columns(self, *columns: str) -> None:
+        """Tables made before these columns existed lack them (organisations, group-limited agents)."""
         with self._transaction() as cursor:
-            if self._p == "%s":  # PostgreSQL
-                cursor.execute(f"ALTER TABLE {self._table} ADD COLUMN IF NOT EXISTS organisation TEXT")
-                return
-            cursor.execute(f"PRAGMA table_info({self._table})")
-            if "organisation" not in [row["name"] for row in cursor.fetchall()]:
-                cursor.execute(f"ALTER TABLE {self._table} ADD COLUMN organisation TEXT")
+            present: list[str] = []
+            if self._p != "%s":  # SQLite has no ADD COLUMN IF NOT EXISTS
+                cursor.execute(f"PRAGMA table_info({self._table})")
+                present = [row["name"] for row in cursor.fetchall()]
+            for column in columns:
+                if column not in present:
+                    if_absent = "IF NOT EXISTS " if self._p == "%s" else ""
+                    cursor.execute(f"ALTER TABLE {self._table} ADD COLUMN {if_absent}{column} TEXT")
 
     def create(
         self,
@@ -195,15 +216,16 @@ class SqlKeyStore:
         tenant: str,
         kind: ActorKind | None = None,
         organisation: str | None = None,
+        groups: Collection[str] | None = None,
     ) -> IssuedKey:
         """Issue a key for a principal and store its hash."""
-        issued = _new_key(actor_id, role, tenant, kind, organisation)
+        issued = _new_key(actor_id, role, tenant, kind, organisation, groups)
         p, who = self._p, issued.principal
         with self._transaction() as cursor:
             cursor.execute(
                 f"INSERT INTO {self._table} "
-                "(key_id, key_hash, actor_id, actor_kind, role, tenant, created_at, organisation) "
-                f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
+                "(key_id, key_hash, actor_id, actor_kind, role, tenant, created_at, organisation, groups) "
+                f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
                 (
                     who.key_id,
                     _hash(issued.secret),
@@ -213,6 +235,7 @@ class SqlKeyStore:
                     who.tenant,
                     _now(),
                     who.actor.organisation,
+                    None if who.actor.groups is None else ",".join(sorted(who.actor.groups)),
                 ),
             )
         return issued
@@ -231,7 +254,7 @@ class SqlKeyStore:
         """Every key, oldest first."""
         with self._transaction() as cursor:
             cursor.execute(
-                f"SELECT key_id, actor_id, actor_kind, role, tenant, created_at, revoked_at, organisation "
+                f"SELECT key_id, actor_id, actor_kind, role, tenant, created_at, revoked_at, organisation, groups "
                 f"FROM {self._table} "
                 "ORDER BY created_at"
             )
@@ -242,7 +265,7 @@ class SqlKeyStore:
         """The principal a token belongs to, or None for an unknown or revoked token."""
         with self._transaction() as cursor:
             cursor.execute(
-                f"SELECT key_id, actor_id, actor_kind, role, tenant, organisation FROM {self._table} "
+                f"SELECT key_id, actor_id, actor_kind, role, tenant, organisation, groups FROM {self._table} "
                 f"WHERE key_hash = {self._p} AND revoked_at IS NULL",
                 (_hash(token),),
             )
@@ -253,7 +276,13 @@ class SqlKeyStore:
 def _principal(row: Any) -> Principal:
     return Principal(
         key_id=row["key_id"],
-        actor=Actor(row["actor_id"], ActorKind(row["actor_kind"]), row["role"], row["organisation"]),
+        actor=Actor(
+            row["actor_id"],
+            ActorKind(row["actor_kind"]),
+            row["role"],
+            row["organisation"],
+            None if row["groups"] is None else frozenset(row["groups"].split(",")),
+        ),
         role=Role(row["role"]),
         tenant=row["tenant"],
     )

@@ -66,6 +66,8 @@ def _read(read: ViewRead, request: Request, query: QueueQuery, where: TicketFilt
     position = read.wait(query.min_position)
     if where.sla is not None:  # judged at the service's clock
         where = replace(where, now=read.services.desk.clock())
+    if read.principal.actor.groups is not None:
+        where = replace(where, within_groups=read.principal.actor.groups)
     queries = read.services.read_models.queries()
     page = queries.list_tickets(where, sort=query.sort, limit=query.limit, after=query.after)
     if page.next_cursor is not None:

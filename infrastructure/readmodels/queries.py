@@ -93,6 +93,7 @@ class TicketFilter:
     assignee: str | Unassigned | None = None
     text: str | None = None  # a case-insensitive substring of the title
     visible_to: Visibility | None = None  # a requester's view: its own tickets and its organisation's
+    within_groups: frozenset[str] | None = None  # a group-limited agent's view: these groups and unrouted tickets
     sla: SlaFilter | None = None  # only tickets at risk of an SLA breach, or breached, at `now`
     now: datetime | None = None  # the moment `sla` is judged at
 
@@ -410,7 +411,7 @@ class TicketQueries:
             if value is not None:
                 clauses.append(f"{column} = {p}")
                 params.append(value)
-        for clause, values in (self._visibility(where), self._sla(where)):
+        for clause, values in (self._visibility(where), self._groups(where), self._sla(where)):
             if clause:
                 clauses.append(clause)
                 params.extend(values)
@@ -439,6 +440,13 @@ class TicketQueries:
         if seen.organisation is None:
             return f"requester_id = {p}", [seen.requester_id]
         return f"(requester_id = {p} OR organisation = {p})", [seen.requester_id, seen.organisation]
+
+    def _groups(self, where: TicketFilter) -> tuple[str, list[Any]]:
+        """A group-limited agent's tickets: its groups', and those not routed to any group yet."""
+        if where.within_groups is None:
+            return "", []
+        groups = sorted(where.within_groups)
+        return f"(group_id IS NULL OR group_id IN ({self.d.params(len(groups))}))", list(groups)
 
     def _sla(self, where: TicketFilter) -> tuple[str, list[Any]]:
         """At risk: a running target's warning moment has come but not its due moment. Breached: either passed."""
