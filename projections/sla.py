@@ -103,6 +103,7 @@ class SlaChanges:
     calendars: dict[tuple[str, str], CalendarRow] = field(default_factory=dict)
     clocks: dict[UUID, ClockRow] = field(default_factory=dict)
     loaded_tenants: set[str] = field(default_factory=set)  # whose policies and calendars are in this batch
+    untracked: set[UUID] = field(default_factory=set)  # tickets known to have no clock (not asked again)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,13 +160,15 @@ class SlaFolder:
 
     def ticket_event(self, event: Ticket.Event, tenant: str) -> None:
         """Fold one ticket event into its clock (if the ticket is tracked, or starts being tracked)."""
-        row = self._clock_of(event.originator_id, tenant)
+        opened = isinstance(event, Ticket.Opened)
+        row = None if opened else self._clock_of(event.originator_id, tenant)  # a new ticket has no clock yet
         if isinstance(event, Ticket.SlaRecomputed):
             clock = SlaClock.from_dict(event.clock, self.calendar_lookup(tenant))
             alerts = row.alerts if row else []
             row = ClockRow(event.originator_id, tenant, clock, alerts, event.timestamp, event.originator_version)
         elif row is None:
-            if not isinstance(event, Ticket.Opened) or not self._policies_of(tenant):
+            if not opened or not self._policies_of(tenant):
+                self.changes.untracked.add(event.originator_id)
                 return  # not tracked: opened before the tenant had a policy, or it has none
             row = ClockRow(event.originator_id, tenant, SlaClock.start(), [], event.timestamp, 0)
             row.clock.apply(event, self._applied(tenant, row.clock.facts_after(event)))
@@ -210,6 +213,9 @@ class SlaFolder:
             self.changes.loaded_tenants.add(tenant)
 
     def _clock_of(self, ticket_id: UUID, tenant: str) -> ClockRow | None:
-        if ticket_id not in self.changes.clocks:
+        # Most tickets of a tenant without policies have no clock: ask the store once per batch, not per event.
+        if ticket_id not in self.changes.clocks and ticket_id not in self.changes.untracked:
             self._load_clocks(self.changes, {ticket_id}, self.calendar_lookup(tenant))
+            if ticket_id not in self.changes.clocks:
+                self.changes.untracked.add(ticket_id)
         return self.changes.clocks.get(ticket_id)

@@ -128,9 +128,15 @@ class PersonalDataMapper(Mapper[UUID]):
         if isinstance(value, dict):
             if ENVELOPE in value and len(value) == 1:
                 return self._opened_envelope(value[ENVELOPE], ticket_id, path)
-            return {k: self._open(v, ticket_id, f"{path}.{k}" if path else k) for k, v in value.items()}
+            return {
+                k: self._open(v, ticket_id, f"{path}.{k}" if path else k) if isinstance(v, dict | list) else v
+                for k, v in value.items()
+            }
         if isinstance(value, list):
-            return [self._open(v, ticket_id, f"{path}.{i}") for i, v in enumerate(value)]
+            return [
+                self._open(v, ticket_id, f"{path}.{i}") if isinstance(v, dict | list) else v
+                for i, v in enumerate(value)
+            ]
         return value
 
     def _opened_envelope(self, envelope: str, ticket_id: str, path: str) -> Any:
