@@ -15,6 +15,7 @@ from api.routers import (
     agents,
     audit,
     audit_queues,
+    baseline,
     events,
     health,
     listing,
@@ -63,5 +64,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # Every other route passes the authorization matrix (api/authorization.py).
     for module in (listing, tickets, views, agents, events, audit, audit_queues, privacy, sla, reports):
         app.include_router(module.router, dependencies=[Depends(authorize)])
+    if config.bench_baseline:  # plain-SQL twins of the ticket commands, for `make bench` only
+        app.include_router(baseline.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)
     return app

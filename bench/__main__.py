@@ -1,54 +1,62 @@
-"""Benchmarks, each against a throw-away PostgreSQL database of its own, on loopback.
+"""`make bench`: benchmarks of ledgerdesk on PostgreSQL, each against a throw-away database of its own, on 127.0.0.1.
 
-B1 open tickets: `POST /tickets` with one API worker, driven by wrk (keep-alive connections).
-P1 projection catch-up: BENCH_EVENTS (default 200,000) real ticket events are seeded through the
-   event store (bench/seed.py), then the projection worker brings a fresh, empty generation of the
-   read models from zero to the log's head, once per batch size (bench/catch_up.py).
-P0 raw baseline: a plain psycopg batched upsert loop over as many rows (bench/baseline.py), so
-   catch-up can be stated as a ratio of it.
-Prints two tables and writes bench/results/<name>.json. BENCH_PROFILE=1 also prints a cProfile
-of one more catch-up run.
+Parts (all by default; `BENCH_ONLY=w1,r1` runs some):
+
+b1     open tickets: `POST /tickets` with one API worker, driven by wrk (keep-alive connections).
+w1     write path: the command mix (bench/mix.lua) against `/tickets` and against the plain-SQL baseline
+       `/bench-baseline/tickets` of the same server, 1 and 2 API workers, `ledgerdesk project` running
+       (bench/write_mix.py).
+l1     read-model lag: command -> visible in the read model at a steady rate (bench/lag.py).
+a1     aggregate load: `get_ticket` for a ticket of 10 vs 10,000 events (bench/aggregate.py).
+p1     projection catch-up: BENCH_EVENTS real events (bench/seed.py) projected from zero to the head
+       into a fresh generation, per batch size (bench/catch_up.py), vs a raw batched upsert loop over as
+       many rows (bench/baseline.py).
+audit  on the p1 log: verify vs raw SHA-256 of the same bytes, export, as-of for 10 vs 10,000 events.
+r1     read path: queue pages and searches at BENCH_TICKETS tickets, after projecting them (bench/reads.py).
+
+Prints tables, the targets with each measured value's ratio to its target, and writes
+bench/results/<name>.json plus bench/results/summary.json (machine notes, targets).
+Settings (environment): see docs/performance.md.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+import platform
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+import traceback
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import psycopg
-from psycopg import sql
 
+from bench.aggregate import time_get_ticket
 from bench.audit import time_as_of, time_export, time_verify
 from bench.baseline import time_raw_upserts
 from bench.catch_up import profile_catch_up, time_catch_up
-from bench.seed import SeedStats, seed
+from bench.lag import bench_lag
+from bench.reads import bench_reads
+from bench.seed import SeedStats, seed, seeding_settings
+from bench.server import RESULTS, ROOT, admin, make_key, scratch_database, serve, settle
+from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-CLI = [sys.executable, "-c", "from api.cli import main; main()"]
-PG: dict[str, Any] = {"host": "127.0.0.1", "port": 5432}
-DEFAULT_EVENTS = 200_000
+PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1")
+DEFAULT_EVENTS = 1_000_000
+DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
 RAW_ROWS_PER_TRANSACTION = 1000
 PROFILE_BATCH_SIZE = 1000
-WRK_SCRIPT = """
+B1_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer %s"
@@ -56,35 +64,26 @@ wrk.body = '{"title": "Printer jam on floor 3", "requester_id": "bob", "tags": [
 """
 
 
-def admin() -> tuple[psycopg.Connection[Any], str]:
-    for user in ("root", "postgres"):
-        try:
-            conn = psycopg.connect(**PG, user=user, dbname="postgres", autocommit=True, connect_timeout=3)
-        except psycopg.Error:
-            continue
-        return conn, user
-    sys.exit("bench: no PostgreSQL answers on 127.0.0.1:5432 as root or postgres")
+def env_int(name: str, default: int) -> int:
+    """An integer setting from the environment."""
+    return int(os.environ.get(name, str(default)))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def selected() -> list[str]:
+    """The parts BENCH_ONLY names (all when unset), in the order they run."""
+    wanted = {p.strip().lower() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()}
+    unknown = wanted - set(PARTS)
+    if unknown:
+        sys.exit(f"bench: unknown part(s) in BENCH_ONLY: {', '.join(sorted(unknown))}; known: {', '.join(PARTS)}")
+    return [p for p in PARTS if not wanted or p in wanted]
 
 
-def wait_healthy(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    sys.exit("bench: the server did not start")
+# --- b1 -----------------------------------------------------------------------------------------------------
 
 
 def parse_wrk(output: str) -> dict[str, float]:
+    """Requests/s, p50, p99 and non-2xx from wrk's --latency output."""
+
     def ms(text: str) -> float:
         value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -101,55 +100,59 @@ def parse_wrk(output: str) -> dict[str, float]:
 
 
 def bench_open_tickets(database_url: str, *, seconds: int, connections: int) -> dict[str, Any]:
-    env = {**os.environ, "LEDGERDESK_DATABASE_URL": database_url}
-    made = subprocess.run(
-        [*CLI, "keys", "create", "--actor", "bench", "--role", "agent", "--tenant", "bench"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    key = made.stdout.strip().splitlines()[-1]
-    port = free_port()
-    server = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "--workers", "1"],
-        env={**env, "LEDGERDESK_POOL_SIZE": "10"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """B1: `POST /tickets` only, one worker, no projection process."""
+    services = build_services(Settings(database_url=database_url, pool_size=1, max_overflow=1))
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_healthy(base)
+        key = make_key(services, tenant="bench")
+    finally:
+        services.close()
+    with serve(database_url, workers=1) as server:
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(WRK_SCRIPT % key)
-        wrk = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, f"{base}/tickets"]
+            script.write(B1_SCRIPT % key)
+        wrk = [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            script.name,
+            f"{server.base}/tickets",
+        ]
         output = subprocess.run(wrk, capture_output=True, text=True, check=True).stdout
         Path(script.name).unlink()
+    return {"name": "b1_open_tickets_1_worker", "connections": connections, "seconds": seconds, **parse_wrk(output)}
+
+
+# --- p1 and audit -----------------------------------------------------------------------------------------
+
+
+def bench_events(database_url: str, *, events: int, catch_up: bool, audit: bool, profile: bool) -> list[dict[str, Any]]:
+    """Seed `events` ticket events; time catch-up into a fresh generation per batch size; then the audit figures."""
+    seeding = build_services(seeding_settings(database_url))
+    try:
+        seeded = seed(seeding.desk, events)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    figures = parse_wrk(output)
-    return {"name": "open_tickets_1_worker", "connections": connections, "seconds": seconds, **figures}
-
-
-def bench_seed_and_catch_up(database_url: str, *, events: int, profile: bool) -> list[dict[str, Any]]:
-    """Seed `events` ticket events, then time catch-up into a fresh generation per batch size."""
+        seeding.close()
+    settle(database_url)
+    results = [seed_result(seeded)]
+    # Catch-up with the settings a serving process has (its data-key cache included).
     services = build_services(Settings(database_url=database_url, pool_size=2, max_overflow=2))
     try:
-        seeded = seed(services.desk, events)
-        settle(database_url)
-        results = [seed_result(seeded)]
         # Generation 1 is the serving one (left empty); each run fills a fresh generation of its own.
-        for generation, batch_size in enumerate(CATCH_UP_BATCH_SIZES, start=2):
+        for generation, batch_size in enumerate(CATCH_UP_BATCH_SIZES if catch_up else (5000,), start=2):
             results.append(time_catch_up(services, generation, batch_size, seeded))
             settle(database_url)
         if profile:
             print(profile_catch_up(services, 2 + len(CATCH_UP_BATCH_SIZES), PROFILE_BATCH_SIZE))
-        services.read_models.generations.switch(2)  # a caught-up generation serves the export
-        services.read_models.active_generation(fresh=True)
-        results += [*time_verify(services), time_export(services, "acme"), time_as_of(services)]
+        if audit:
+            services.read_models.generations.switch(2)  # a caught-up generation serves the export
+            services.read_models.active_generation(fresh=True)
+            results += [*time_verify(services), time_export(services, "acme"), time_as_of(services)]
     finally:
         services.close()
+    if not catch_up:
+        results = [r for r in results if not r["name"].startswith("catch_up_")]
     return results
 
 
@@ -166,14 +169,6 @@ def seed_result(seeded: SeedStats) -> dict[str, Any]:
     }
 
 
-def settle(database_url: str) -> None:
-    """VACUUM ANALYZE and CHECKPOINT, so each timed run starts from the same quiet state."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("VACUUM (ANALYZE)")
-        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):  # without it, only a little noisier
-            conn.execute("CHECKPOINT")
-
-
 def with_ratios(results: list[dict[str, Any]], raw: dict[str, Any]) -> list[dict[str, Any]]:
     """Catch-up results with their rate as a ratio of the raw upsert loop's."""
     for result in results:
@@ -183,66 +178,378 @@ def with_ratios(results: list[dict[str, Any]], raw: dict[str, Any]) -> list[dict
     return results
 
 
-@contextmanager
-def scratch_database(conn: psycopg.Connection[Any], user: str) -> Iterator[str]:
-    """A new, empty database on 127.0.0.1, dropped afterwards; yields its URL."""
-    name = f"ledgerdesk_bench_{uuid.uuid4().hex[:8]}"
-    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+# --- a1 -----------------------------------------------------------------------------------------------------
+
+
+def bench_aggregate(database_url: str) -> list[dict[str, Any]]:
+    """A1 with the settings of a serving process, except that data keys stay cached for the run.
+
+    (With the serving default of 2 s, a load of the 10,000-comment ticket, which decrypts 10,000
+    bodies, outlives the key cache; see docs/performance.md for what that costs and breaks.)
+    """
+    services = build_services(seeding_settings(database_url).model_copy(update={"pool_size": 5, "max_overflow": 10}))
     try:
-        yield f"postgresql://{user}@127.0.0.1:5432/{name}"
+        return time_get_ticket(services)
     finally:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        services.close()
 
 
-def print_http_table(results: list[dict[str, Any]]) -> None:
-    print(f"{'benchmark':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
-    for result in results:
-        print(
-            f"{result['name']:<28}{result['requests_per_s']:>10.0f}{result['p50_ms']:>10.1f}"
-            f"{result['p99_ms']:>10.1f}{result['non_2xx']:>10.0f}"
+# --- tables and targets -----------------------------------------------------------------------------------
+
+
+def _table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+    if not rows:
+        return
+    cells = [header, *[[_cell(v) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    print(f"\n{title}")
+    for n, row in enumerate(cells):
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
+def print_tables(results: list[dict[str, Any]]) -> None:
+    """One table per family of results."""
+    by = {r["name"]: r for r in results}
+    _table(
+        "B1 open tickets (wrk)",
+        ["benchmark", "req/s", "p50 ms", "p99 ms", "non-2xx"],
+        [
+            [r["name"], r["requests_per_s"], r["p50_ms"], r["p99_ms"], r["non_2xx"]]
+            for r in results
+            if r["name"] == "b1_open_tickets_1_worker"
+        ],
+    )
+    _table(
+        "W1 command mix (wrk, mean of runs; commands/s = 2xx answers/s)",
+        ["benchmark", "workers", "commands/s", "p50 ms", "p99 ms", "non-2xx", "runs (commands/s)"],
+        [
+            [
+                r["name"],
+                r["workers"],
+                r["commands_per_s"],
+                r["p50_ms"],
+                r["p99_ms"],
+                r["non_2xx"],
+                " ".join(str(x) for x in r["commands_per_s_runs"]),
+            ]
+            for r in results
+            if r["name"].startswith("w1_") and "side" in r and "commands_per_s" in r
+        ],
+    )
+    _table(
+        "W1 ratios",
+        ["ratio", "value", "target"],
+        [[r["name"], r["ratio"], r.get("target")] for r in results if r["name"].startswith(("w1_ratio", "w1_scaling"))],
+    )
+    _table(
+        "L1 command -> read model (ms)",
+        ["benchmark", "rate/s", "lag p50", "lag p95", "e2e p50", "e2e p95", "cmd p50", "cmd p95", "api p95", "non-2xx"],
+        [
+            [
+                r["name"],
+                r["achieved_rate_per_s"],
+                r.get("lag_p50_ms"),
+                r.get("lag_p95_ms"),
+                r.get("end_to_end_p50_ms"),
+                r.get("end_to_end_p95_ms"),
+                r.get("command_p50_ms"),
+                r.get("command_p95_ms"),
+                r.get("api_probe_p95_ms"),
+                r["non_2xx"],
+            ]
+            for r in results
+            if r["name"].startswith("l1_")
+        ],
+    )
+    _table(
+        "A1 get_ticket, ms per load (median)",
+        ["way", "10 events", "10k comments", "ratio", "10k reassignments", "ratio"],
+        [
+            [
+                r["way"],
+                r["ms_10_events"],
+                r["ms_10000_comment_events"],
+                r["ratio_comments"],
+                r["ms_10000_reassignment_events"],
+                r["ratio_reassignments"],
+            ]
+            for r in results
+            if r["name"].startswith("a1_")
+        ],
+    )
+    _table(
+        "P1 seeding, catch-up and raw upserts",
+        ["benchmark", "events", "seconds", "events/s", "vs raw"],
+        [
+            [r["name"], r["events"], r["seconds"], r["events_per_s"], r.get("vs_raw_upsert")]
+            for r in results
+            if r["name"].startswith(("seed_", "catch_up_", "raw_", "r1_seed", "r1_project", "audit_"))
+        ],
+    )
+    if "as_of_10_vs_10000_events" in by:
+        r = by["as_of_10_vs_10000_events"]
+        print(f"as-of: 10 events {r['as_of_ms_10']} ms, 10,000 events {r['as_of_ms_10000']} ms ({r['ratio']}x)")
+    _table(
+        "R1 first page (limit 50), ms",
+        ["query", "tickets", "http p50", "http p95", "sql p50", "sql p95"],
+        [
+            [
+                r["name"].removeprefix("r1_").removesuffix(f"_{r['tickets']}_tickets"),
+                r["tickets"],
+                r["http_p50_ms"],
+                r["http_p95_ms"],
+                r.get("sql_p50_ms"),
+                r.get("sql_p95_ms"),
+            ]
+            for r in results
+            if r["name"].startswith("r1_") and "http_p95_ms" in r
+        ],
+    )
+
+
+def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each target of the issue beside what was measured; `ratio` is measured / target (or target / measured
+    for upper bounds), so >= 1 means met."""
+    by = {r["name"]: r for r in results}
+    rows: list[dict[str, Any]] = []
+
+    def add(
+        name: str, measured: float | None, target: float, *, at_most: bool = False, unit: str = "", valid: str = ""
+    ) -> None:
+        if measured is None:
+            return
+        ratio = (target / measured if measured else float("inf")) if at_most else measured / target
+        rows.append(
+            {
+                "target": name,
+                "measured": measured,
+                "goal": f"{'<=' if at_most else '>='} {target}{unit}",
+                "vs_target": round(ratio, 2),
+                "met": ratio >= 1 and not valid,
+                "note": valid,
+            }
         )
 
+    for workers in (1, 2):
+        suffix = f"{workers}_worker{'s' if workers > 1 else ''}"
+        row = by.get(f"w1_ratio_vs_baseline_{suffix}")
+        add(f"W1 event-sourced / baseline, {workers} worker(s)", row["ratio"] if row else None, 0.9, unit="x")
+    row = by.get("w1_scaling_event_sourced_2_vs_1_worker")
+    add("W1 event-sourced, 2 workers / 1 worker", row["ratio"] if row else None, 1.6, unit="x")
+    sizes = sorted({r["tickets"] for r in results if r["name"].startswith("r1_") and "http_p95_ms" in r})
+    for r in results:
+        if sizes and "target_p95_ms" in r and r["name"].startswith("r1_") and r["tickets"] == sizes[-1]:
+            add(f"R1 {r['name'].removeprefix('r1_')} p95", r["http_p95_ms"], 10.0, at_most=True, unit=" ms")
+    catch = [r for r in results if r["name"].startswith("catch_up_") and "vs_raw_upsert" in r]
+    if catch:
+        best = max(catch, key=lambda r: r["vs_raw_upsert"])
+        add(f"P1 catch-up / raw upsert loop ({best['name']})", best["vs_raw_upsert"], 0.8, unit="x")
+    for lag in (r for r in results if r["name"].startswith("l1_")):
+        rate, achieved = lag["target_rate_per_s"], lag["achieved_rate_per_s"]
+        short = f"only {achieved:g}/s sustained" if achieved < 0.95 * rate or lag.get("skipped_overloaded") else ""
+        name = f"L1 lag p95 (answer -> visible) at {rate:g}/s"
+        add(name, lag.get("lag_p95_ms"), 100.0, at_most=True, unit=" ms", valid=short)
+    snap = by.get("a1_get_ticket_snapshots")
+    add(
+        "A1 10k/10 events, comments (state grows)",
+        snap["ratio_comments"] if snap else None,
+        2.0,
+        at_most=True,
+        unit="x",
+    )
+    add("A1 10k/10 events, reassignments", snap["ratio_reassignments"] if snap else None, 2.0, at_most=True, unit="x")
+    return rows
 
-def print_events_table(results: list[dict[str, Any]]) -> None:
-    print(f"{'benchmark':<28}{'events':>10}{'seconds':>10}{'events/s':>10}{'vs raw':>10}")
-    for result in results:
-        if "events" not in result:
-            print(
-                f"{result['name']:<28} 10 events: {result['as_of_ms_10']} ms, 10,000 events: "
-                f"{result['as_of_ms_10000']} ms ({result['ratio']}x)"
-            )
-            continue
-        ratio = f"{result['vs_raw_upsert']:.2f}x" if "vs_raw_upsert" in result else ""
-        print(
-            f"{result['name']:<28}{result['events']:>10}{result['seconds']:>10.1f}"
-            f"{result['events_per_s']:>10.0f}{ratio:>10}"
+
+def print_targets(rows: list[dict[str, Any]]) -> None:
+    """The targets table."""
+    _table(
+        "Targets (vs target >= 1 means met)",
+        ["target", "measured", "goal", "vs target", "met", "note"],
+        [[r["target"], r["measured"], r["goal"], r["vs_target"], "yes" if r["met"] else "NO", r["note"]] for r in rows],
+    )
+
+
+# --- machine notes ------------------------------------------------------------------------------------------
+
+
+def machine(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    """What the figures were measured on."""
+
+    def first(path: str, pattern: str) -> str:
+        try:
+            found = re.search(pattern, Path(path).read_text(), re.MULTILINE)
+        except OSError:
+            return ""
+        return found.group(1).strip() if found else ""
+
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
+
+    def run(*command: str) -> str:
+        try:
+            return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False).stdout.strip()
+        except OSError:
+            return ""
+
+    settings = {
+        name: conn.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+        for name in ("server_version", "shared_buffers", "synchronous_commit", "max_connections")
+    }
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": first("/proc/cpuinfo", r"^model name\s*:(.*)$"),
+        "memory": first("/proc/meminfo", r"^MemTotal:(.*)$"),
+        "load_average": os.getloadavg(),
+        "python": platform.python_version(),
+        "postgresql": settings,
+        "wrk": run("wrk", "-v").splitlines()[0] if shutil.which("wrk") else None,
+        "packages": {p: version(p) for p in ("eventsourcing", "fastapi", "uvicorn", "uvloop", "httptools", "psycopg")},
+        "commit": run("git", "rev-parse", "--short", "HEAD"),
+        "uncommitted_changes": bool(run("git", "status", "--porcelain")),
+    }
+
+
+# --- main ---------------------------------------------------------------------------------------------------
+
+
+Part = Callable[[psycopg.Connection[Any], str, list[str]], list[dict[str, Any]]]
+
+
+def run_b1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """B1."""
+    with scratch_database(conn, user) as url:
+        return [
+            bench_open_tickets(url, seconds=env_int("BENCH_SECONDS", 15), connections=env_int("BENCH_CONNECTIONS", 8))
+        ]
+
+
+def run_w1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """W1."""
+    return bench_write_mix(
+        conn,
+        user,
+        workers=env_workers(),
+        seconds=env_int("BENCH_SECONDS", 15),
+        connections=env_int("BENCH_CONNECTIONS", 8),
+        rounds=max(1, env_int("BENCH_ROUNDS", 2)),
+        tickets=env_int("BENCH_W1_TICKETS", 3000),
+        profile=os.environ.get("BENCH_PYSPY", "") not in {"", "0"},
+    )
+
+
+def run_l1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """L1, at each rate of BENCH_L1_RATE."""
+    return [
+        bench_lag(
+            conn,
+            user,
+            rate=float(rate),
+            seconds=env_int("BENCH_L1_SECONDS", 30),
+            workers=env_int("BENCH_L1_WORKERS", 2),
+            tickets=env_int("BENCH_W1_TICKETS", 3000),
         )
+        for rate in os.environ.get("BENCH_L1_RATE", "50,200").split(",")
+        if rate.strip()
+    ]
+
+
+def run_a1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """A1."""
+    with scratch_database(conn, user) as url:
+        return bench_aggregate(url)
+
+
+def run_p1(conn: psycopg.Connection[Any], user: str, parts: list[str]) -> list[dict[str, Any]]:
+    """P1 and/or the audit figures, on one seeded log."""
+    events = env_int("BENCH_EVENTS", DEFAULT_EVENTS)
+    with scratch_database(conn, user) as url:
+        found = bench_events(
+            url,
+            events=events,
+            catch_up="p1" in parts,
+            audit="audit" in parts,
+            profile=os.environ.get("BENCH_PROFILE", "") not in {"", "0"},
+        )
+    if "p1" in parts:
+        with scratch_database(conn, user) as url:
+            raw = time_raw_upserts(url, events, per_transaction=RAW_ROWS_PER_TRANSACTION)
+        found = [*with_ratios(found, raw), raw]
+    by = {r["name"]: r for r in found}
+    if "audit_verify" in by:
+        by["audit_verify"]["vs_raw_sha256"] = round(
+            by["audit_verify"]["events_per_s"] / by["raw_sha256_same_bytes"]["events_per_s"], 4
+        )
+    return found
+
+
+def run_r1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """R1."""
+    sizes = [int(s) for s in os.environ.get("BENCH_TICKETS", DEFAULT_TICKETS).split(",") if s.strip()]
+    proposed = os.environ.get("BENCH_R1_PROPOSED_INDEXES", "") not in {"", "0"}
+    return bench_reads(conn, user, sizes=sizes, samples=env_int("BENCH_R1_SAMPLES", 200), proposed=proposed)
+
+
+RUNNERS: dict[str, Part] = {"b1": run_b1, "w1": run_w1, "l1": run_l1, "a1": run_a1, "p1": run_p1, "r1": run_r1}
 
 
 def main() -> None:
-    if shutil.which("wrk") is None:
-        sys.exit("bench: needs wrk on PATH (Debian: apt-get install wrk)")
-    events = int(os.environ.get("BENCH_EVENTS", str(DEFAULT_EVENTS)))
-    profile = os.environ.get("BENCH_PROFILE", "") not in {"", "0"}
+    """Run the selected parts; print and write their results."""
+    parts = selected()
+    if {"b1", "w1"} & set(parts) and shutil.which("wrk") is None:
+        sys.exit("bench: b1 and w1 need wrk on PATH (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)")
     conn, user = admin()
-    with scratch_database(conn, user) as url:
-        http = [bench_open_tickets(url, seconds=int(os.environ.get("BENCH_SECONDS", "10")), connections=8)]
-    with scratch_database(conn, user) as url:
-        projection = bench_seed_and_catch_up(url, events=events, profile=profile)
-    with scratch_database(conn, user) as url:
-        raw = time_raw_upserts(url, events, per_transaction=RAW_ROWS_PER_TRANSACTION)
-    projection = [*with_ratios(projection, raw), raw]
-    verify, sha = (
-        next(r for r in projection if r["name"] == "audit_verify"),
-        next(r for r in projection if r["name"] == "raw_sha256_same_bytes"),
-    )
-    verify["vs_raw_sha256"] = round(verify["events_per_s"] / sha["events_per_s"], 4)
+    notes = machine(conn)
+    started = time.monotonic()
+    results: list[dict[str, Any]] = []
+    timings: dict[str, float] = {}
+    runs = [p for p in parts if p in RUNNERS]
+    if "audit" in parts and "p1" not in parts:
+        runs.append("p1")  # the audit figures run on the log P1 seeds
+    failed: dict[str, str] = {}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    for result in [*http, *projection]:
-        (RESULTS / f"{result['name']}.json").write_text(json.dumps(result, indent=2) + "\n")
-    print_http_table(http)
-    print()
-    print_events_table(projection)
+    for part in runs:
+        print(f"bench: {part} ...", file=sys.stderr, flush=True)
+        began = time.monotonic()
+        try:
+            found = RUNNERS[part](conn, user, parts)
+        except Exception as error:  # one broken part does not lose the others' figures
+            traceback.print_exc()
+            failed[part] = f"{type(error).__name__}: {error}"
+            continue
+        finally:
+            timings[part] = round(time.monotonic() - began, 1)
+        for result in found:
+            (RESULTS / f"{result['name']}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+        results.extend(found)
+    notes["load_average_end"] = os.getloadavg()
+    notes["part_seconds"] = timings
+    notes["total_seconds"] = round(time.monotonic() - started, 1)
+    goals = targets(results)
+    summary = {"parts": parts, "failed": failed, "machine": notes, "targets": goals}
+    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    print_tables(results)
+    print_targets(goals)
+    print(
+        f"\nmachine: {notes['cpus']} CPUs ({notes['cpu']}), load {notes['load_average']} -> "
+        f"{notes['load_average_end']}; PostgreSQL {notes['postgresql']['server_version']}; {notes['wrk']}; "
+        f"seconds per part {timings}"
+    )
+    if failed:
+        sys.exit(f"bench: failed parts: {failed}")
 
 
 if __name__ == "__main__":

@@ -33,41 +33,43 @@ def create_scratch_table(conn: psycopg.Connection[Any]) -> None:
 
 
 def scratch_rows(count: int) -> list[tuple[Any, ...]]:
-    """`count` rows in the shape of the tickets table, five successive versions per ticket."""
+    """`count` rows in the shape of the tickets table, five successive versions per ticket.
+
+    Columns are filled by name; any column the read model gains later is written as NULL.
+    """
     base = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     rows = []
     for position in range(1, count + 1):
         ticket, step = divmod(position - 1, ROWS_PER_TICKET)
         at = base + timedelta(seconds=15 * ticket + 60 * step)
-        rows.append(
-            (
-                uuid.UUID(int=ticket + 1),
-                "acme",
-                f"Request {ticket}: something stopped working",
-                STATUSES[step],
-                "normal",
-                1,
-                "incident",
-                "it" if step else None,
-                f"agent-{ticket % 40}" if step else None,
-                f"requester-{ticket % 5000}",
-                None,
-                "web",
-                Jsonb(["printer"]),
-                Jsonb({}),
-                at,
-                at,
-                at if step == ROWS_PER_TICKET - 1 else None,
-                None,
-                0,
-                1 if step >= 2 else 0,
-                0,
-                at if step >= 2 else None,
-                None,
-                step + 1,
-                position,
-            )
-        )
+        values = {
+            "ticket_id": uuid.UUID(int=ticket + 1),
+            "tenant": "acme",
+            "title": f"Request {ticket}: something stopped working",
+            "status": STATUSES[step],
+            "priority": "normal",
+            "priority_rank": 1,
+            "ticket_type": "incident",
+            "group_id": "it" if step else None,
+            "assignee": f"agent-{ticket % 40}" if step else None,
+            "requester_id": f"requester-{ticket % 5000}",
+            "organisation": None,
+            "channel": "web",
+            "tags": Jsonb(["printer"]),
+            "custom_fields": Jsonb({}),
+            "created_at": at,
+            "updated_at": at,
+            "solved_at": at if step == ROWS_PER_TICKET - 1 else None,
+            "closed_at": None,
+            "reopen_count": 0,
+            "public_comments": 1 if step >= 2 else 0,
+            "internal_notes": 0,
+            "first_agent_reply_at": at if step >= 2 else None,
+            "last_requester_activity_at": None,
+            "version": step + 1,
+            "position": position,
+        }
+        rows.append(tuple(values.get(column) for column in TICKET_COLUMNS))
     return rows
 
 

@@ -2,16 +2,24 @@
 
 Tickets are built in Python with the domain's public methods, at fixed moments (a UTC base time
 plus offsets), and their pending events are stored many tickets per transaction with
-`desk.events.put(...)`: eventsourcing's mapper and PostgreSQL recorder write exactly the rows the
-running service writes, only without one round trip per command.
+`desk.events.put(...)`: eventsourcing's mapper (with the service's own encryption of personal
+fields) and PostgreSQL recorder (with the hash chain) write exactly the rows the running service
+writes, only without one round trip per command.
 
 Every ticket is opened, assigned and answered, then moved to `open`; most are solved, some get a
-reply from the requester or a new priority: about five events per ticket on average.
+reply from the requester or a new priority: about five events per ticket on average. `seed`
+stores an exact number of events (for catch-up runs); `seed_tickets` an exact number of tickets
+with their whole histories (for the read-path runs).
+
+Each requester and each agent belongs to one tenant (requester and agent numbers are multiples
+of the tenant count apart); groups, tags and priorities vary independently of tenant and status,
+so every tenant has every group, tag and priority, and lists filtered by them are not empty.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,18 +29,20 @@ from domain.helpdesk import HelpDesk
 from domain.ticket import Ticket
 from domain.values import Priority
 from domain.workflow import DEFAULT_WORKFLOW, Status
+from infrastructure.settings import Settings
 
 BASE_TIME = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 TICKET_SPACING = timedelta(seconds=15)
 EVENTS_PER_TRANSACTION = 5000
 TENANTS = ("acme", "globex", "initech")
 GROUPS = ("it", "facilities", "billing", "hr", "security", "onboarding")
-AGENTS = 40
-REQUESTERS = 5000
+AGENTS = 42  # 14 per tenant
+REQUESTERS = 4800  # 1,600 per tenant
 CHANNELS = ("web", "email", "phone", "chat")
 PRIORITIES = (Priority.NORMAL, Priority.NORMAL, Priority.HIGH, Priority.LOW, Priority.URGENT)
 TAG_SETS: tuple[list[str], ...] = (["printer"], ["vpn", "remote"], ["laptop"], ["invoice"], ["access", "badge"], [])
 DISPATCHER = Actor("dispatcher", ActorKind.AGENT)
+SEED_KEY_CACHE_SECONDS = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +80,13 @@ def build_ticket(index: int) -> Ticket:
         title=f"Request {index}: something stopped working",
         description="It worked yesterday; since this morning it does not. Details below.",
         requester_id=requester.id,
-        priority=PRIORITIES[index % len(PRIORITIES)].value,
-        ticket_type="incident" if index % 3 else "question",
-        tags=TAG_SETS[index % len(TAG_SETS)],
+        priority=PRIORITIES[(index // 5) % len(PRIORITIES)].value,
+        ticket_type="incident" if index % 7 else "question",
+        tags=TAG_SETS[(index // 7) % len(TAG_SETS)],
         context=_context(requester, via, opened),
     )
-    ticket.assign(
-        assignee=agent.id, group=GROUPS[index % len(GROUPS)], context=_context(DISPATCHER, "web", _at(opened, 4))
-    )
+    group = GROUPS[(index // len(TENANTS)) % len(GROUPS)]
+    ticket.assign(assignee=agent.id, group=group, context=_context(DISPATCHER, "web", _at(opened, 4)))
     public = index % 4 != 0
     ticket.add_comment(
         "Looking into it now, @ops please check the logs.", public=public, context=_context(agent, via, _at(opened, 9))
@@ -118,6 +127,54 @@ def seed(desk: HelpDesk, events: int, *, per_transaction: int = EVENTS_PER_TRANS
         seconds=time.perf_counter() - started,
         store_seconds=store_seconds,
     )
+
+
+def seed_tickets(
+    desk: HelpDesk,
+    tickets: int,
+    *,
+    per_transaction: int = EVENTS_PER_TRANSACTION,
+    progress: Callable[[int, int], None] | None = None,
+    built: Callable[[Ticket], None] | None = None,
+) -> SeedStats:
+    """Store `tickets` tickets with their whole histories, about `per_transaction` events per transaction.
+
+    `progress(tickets done, tickets)` is called after each transaction; `built(ticket)` with every
+    ticket once its events are collected (its state is the state after them).
+    """
+    started = time.perf_counter()
+    store_seconds = 0.0
+    pending: list[Any] = []
+    written = transactions = 0
+    for index in range(tickets):
+        ticket = build_ticket(index)
+        pending.extend(ticket.collect_events())
+        if built is not None:
+            built(ticket)
+        if len(pending) >= per_transaction or index == tickets - 1:
+            store_seconds += _store(desk, pending)
+            written, transactions, pending = written + len(pending), transactions + 1, []
+            if progress is not None:
+                progress(index + 1, tickets)
+    return SeedStats(
+        events=written,
+        tickets=tickets,
+        transactions=transactions,
+        seconds=time.perf_counter() - started,
+        store_seconds=store_seconds,
+    )
+
+
+def seeding_settings(database_url: str) -> Settings:
+    """Settings for a seeding process: a small pool, and data keys kept in memory for the whole run.
+
+    Seeding writes the histories of thousands of people in one process; the short per-process key
+    cache of a serving process would read each person's key again every few seconds.
+    """
+    settings = Settings(database_url=database_url, pool_size=2, max_overflow=2)
+    if "privacy_key_cache_seconds" in Settings.model_fields:
+        settings = settings.model_copy(update={"privacy_key_cache_seconds": SEED_KEY_CACHE_SECONDS})
+    return settings
 
 
 def _store(desk: HelpDesk, events: list[Any]) -> float:

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
         "`limits` package: `600/minute`, `10/second;600/minute`, `1000 per hour`. Counted per worker process "
         "over a moving window. Empty: no rate limit. `/healthz` is never limited.",
     )
+    bench_baseline: bool = Field(
+        default=False,
+        description="Mount the plain-SQL comparison endpoints under /bench-baseline (for `make bench` only).",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1,

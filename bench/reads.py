@@ -1,0 +1,234 @@
+"""R1: the read path (queue pages and ticket searches) at BENCH_TICKETS tickets, and the projection that builds it.
+
+Per size, a fresh database gets that many tickets with real histories (bench/seed.py, about five
+events each), the real projection worker brings the serving read model from zero to the log's head
+(with the production settings, timed: catch-up at scale), then `ledgerdesk serve` (one worker)
+answers the first page (limit 50) of each query below, one request at a time on one keep-alive
+connection, parameters rotating over the tenant's groups, agents, tags and requesters. The same
+queries are also timed in-process straight against the read model (no HTTP, no auth, no JSON),
+and `GET /healthz` over HTTP (no authentication, no database), to tell the database's share, the
+API's and the HTTP floor apart. With BENCH_R1_PROPOSED_INDEXES=1 the queue queries are timed once
+more after creating partial indexes in their sort order (see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx2 as httpx
+import psycopg
+
+from bench.seed import GROUPS, TAG_SETS, seed_tickets, seeding_settings
+from bench.server import make_key, scratch_database, serve, settle
+from infrastructure.composition import Services, build_services
+from infrastructure.readmodels.queries import Sort, TicketFilter
+from infrastructure.readmodels.worker import ProjectionWorker
+from infrastructure.settings import Settings
+from projections.tickets import UNSOLVED
+
+TENANT = "acme"  # tickets 0, 3, 6, ...: its agents and requesters have numbers divisible by 3
+WARMUP = 20
+PAGE = 50
+TAGS = sorted({tag for tags in TAG_SETS for tag in tags})
+PROJECTION_BATCH = 5000  # what `ledgerdesk rebuild` uses
+PROPOSED_FOR = ("queue_group", "queue_assignee")  # re-timed with BENCH_R1_PROPOSED_INDEXES=1
+
+# name -> (URL for the i-th request, the same query as a read-model filter and sort)
+Query = tuple[Callable[[int], str], Callable[[int], tuple[TicketFilter, Sort]]]
+
+
+def _group(i: int) -> str:
+    return GROUPS[i % len(GROUPS)]
+
+
+def _agent(i: int) -> str:
+    return f"agent-{3 * (i % 14)}"
+
+
+def _requester(i: int) -> str:
+    return f"requester-{3 * ((i * 37) % 1600)}"
+
+
+def _tag(i: int) -> str:
+    return TAGS[i % len(TAGS)]
+
+
+QUERIES: dict[str, Query] = {
+    "queue_group": (
+        lambda i: f"/queues/groups/{_group(i)}",
+        lambda i: (TicketFilter(TENANT, statuses=UNSOLVED, group=_group(i)), Sort.PRIORITY),
+    ),
+    "queue_assignee": (
+        lambda i: f"/queues/assignees/{_agent(i)}",
+        lambda i: (TicketFilter(TENANT, statuses=UNSOLVED, assignee=_agent(i)), Sort.PRIORITY),
+    ),
+    "list_open_newest": (
+        lambda i: "/tickets?status=open",
+        lambda i: (TicketFilter(TENANT, statuses=("open",)), Sort.NEWEST),
+    ),
+    "search_tag": (
+        lambda i: f"/tickets?tag={_tag(i)}",
+        lambda i: (TicketFilter(TENANT, tags=(_tag(i),)), Sort.NEWEST),
+    ),
+    "search_assignee": (
+        lambda i: f"/tickets?assignee={_agent(i)}",
+        lambda i: (TicketFilter(TENANT, assignee=_agent(i)), Sort.NEWEST),
+    ),
+    "search_requester": (
+        lambda i: f"/tickets?requester_id={_requester(i)}",
+        lambda i: (TicketFilter(TENANT, requester_id=_requester(i)), Sort.NEWEST),
+    ),
+}
+
+
+def bench_reads(
+    conn: psycopg.Connection[Any], user: str, *, sizes: list[int], samples: int, proposed: bool = False
+) -> list[dict[str, Any]]:
+    """R1 (and the catch-up that builds its read model) for each number of tickets."""
+    results: list[dict[str, Any]] = []
+    for size in sizes:
+        with scratch_database(conn, user) as url:
+            results += _one_size(url, size, samples, proposed=proposed)
+    return results
+
+
+def _one_size(url: str, size: int, samples: int, *, proposed: bool) -> list[dict[str, Any]]:
+    seeding = build_services(seeding_settings(url))
+    try:
+        seeded = seed_tickets(seeding.desk, size, progress=_progress("seeding tickets"))
+        key = make_key(seeding, tenant=TENANT)
+    finally:
+        seeding.close()
+    settle(url)
+    services = build_services(Settings(database_url=url, pool_size=2, max_overflow=2))
+    try:
+        worker = ProjectionWorker(services.desk, services.read_models, batch_size=PROJECTION_BATCH)
+        started = time.perf_counter()
+        position = worker.catch_up(_progress("projecting events"))
+        projected = time.perf_counter() - started
+        settle(url)
+        rows = [
+            {
+                "name": f"r1_seed_{size}_tickets",
+                "tickets": size,
+                "events": seeded.events,
+                "seconds": round(seeded.seconds, 1),
+                "events_per_s": round(seeded.events_per_s, 1),
+            },
+            {
+                "name": f"r1_project_{size}_tickets",
+                "tickets": size,
+                "events": position,
+                "batch_size": PROJECTION_BATCH,
+                "seconds": round(projected, 1),
+                "events_per_s": round(position / projected, 1),
+            },
+        ]
+        sql_times = {name: _time_sql(services, query[1], samples) for name, query in QUERIES.items()}
+        with serve(url, workers=1) as server:
+            http_times = {name: _time_http(server.base, key, query[0], samples) for name, query in QUERIES.items()}
+            floor = _time_http(server.base, key, lambda _: "/healthz", samples)
+            if proposed:
+                _create_proposed_indexes(services)
+                for name in PROPOSED_FOR:
+                    sql_times[f"{name}+"] = _time_sql(services, QUERIES[name][1], samples)
+                    http_times[f"{name}+"] = _time_http(server.base, key, QUERIES[name][0], samples)
+    finally:
+        services.close()
+    rows.append(
+        {
+            "name": f"r1_floor_healthz_{size}_tickets",
+            "tickets": size,
+            "query": "/healthz (no authentication, no database: the HTTP floor)",
+            "samples": samples,
+            **_percentiles(floor, "http"),
+        }
+    )
+    for name in QUERIES:
+        rows.append(
+            {
+                "name": f"r1_{name}_{size}_tickets",
+                "tickets": size,
+                "query": QUERIES[name][0](0),
+                "samples": samples,
+                **_percentiles(http_times[name], "http"),
+                **_percentiles(sql_times[name], "sql"),
+                "target_p95_ms": 10.0,
+            }
+        )
+    for name in PROPOSED_FOR if proposed else ():
+        rows.append(
+            {
+                "name": f"r1_{name}_with_partial_index_{size}_tickets",
+                "tickets": size,
+                "query": QUERIES[name][0](0),
+                "samples": samples,
+                **_percentiles(http_times[f"{name}+"], "http"),
+                **_percentiles(sql_times[f"{name}+"], "sql"),
+            }
+        )
+    return rows
+
+
+def _create_proposed_indexes(services: Services) -> None:
+    """The indexes that would let a queue page read its first rows in order (BENCH_R1_PROPOSED_INDEXES=1)."""
+    names = services.read_models.active_view().names
+    unsolved = ", ".join(f"'{s}'" for s in UNSOLVED)
+    with psycopg.connect(**services.database.connect_kwargs(), autocommit=True) as conn:  # type: ignore[arg-type]
+        for column in ("group_id", "assignee"):
+            conn.execute(
+                f"CREATE INDEX IF NOT EXISTS {names.index(f'tickets_unsolved_by_{column}')} ON {names.tickets} "
+                f"(tenant, {column}, priority_rank DESC, created_at, ticket_id) WHERE status IN ({unsolved})"
+            )
+        conn.execute(f"ANALYZE {names.tickets}")
+
+
+def _time_http(base: str, key: str, url: Callable[[int], str], samples: int) -> list[float]:
+    """Milliseconds per request; fails on any answer but 200, or on a list that comes back empty."""
+    times = []
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
+        for i in range(-WARMUP, samples):
+            started = time.perf_counter()
+            response = client.get(url(i), params={"limit": PAGE})
+            elapsed = time.perf_counter() - started
+            if response.status_code != 200:
+                msg = f"GET {url(i)} answered {response.status_code}: {response.text[:200]}"
+                raise RuntimeError(msg)
+            if i == 0 and "items" in (body := response.json()) and not body["items"]:
+                msg = f"GET {url(i)} found nothing: the seeded data or the caller's visibility is not what R1 expects"
+                raise RuntimeError(msg)
+            if i >= 0:
+                times.append(elapsed * 1000)
+    return times
+
+
+def _time_sql(services: Services, query: Callable[[int], tuple[TicketFilter, Sort]], samples: int) -> list[float]:
+    times = []
+    for i in range(-WARMUP, samples):
+        where, sort = query(i)
+        started = time.perf_counter()
+        services.read_models.queries().list_tickets(where, sort=sort, limit=PAGE)
+        if i >= 0:
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _percentiles(times: list[float], prefix: str) -> dict[str, float]:
+    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    return {f"{prefix}_p50_ms": round(cuts[49], 2), f"{prefix}_p95_ms": round(cuts[94], 2)}
+
+
+def _progress(what: str) -> Callable[[int, int], None]:
+    state = {"shown": 0.0}
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - state["shown"] >= 30 or done >= total:
+            state["shown"] = now
+            print(f"bench: {what}: {done:,} of {total:,}", file=sys.stderr, flush=True)
+
+    return show
