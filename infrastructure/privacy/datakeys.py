@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from cachetools import TTLCache
 
 KEY_BYTES = 32
+_MISSING = object()
 CACHE_ENTRIES = 10_000
 
 
@@ -61,9 +62,9 @@ class _Cached:
 
     def cached_secret(self, ref: str) -> tuple[bool, bytes | None]:
         with self._lock:
-            if ref in self._by_ref:
-                return True, self._by_ref[ref]
-            return False, None
+            # One lookup: between `in` and `[]` an entry can expire, and TTLCache then raises KeyError.
+            found = self._by_ref.get(ref, _MISSING)
+        return (False, None) if found is _MISSING else (True, found)  # type: ignore[return-value]
 
     def remember(self, tenant: str, person_id: str, key: DataKey) -> None:
         with self._lock:

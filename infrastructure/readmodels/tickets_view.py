@@ -85,6 +85,7 @@ SLA_TARGET_COLUMNS = (
     "ticket_version",
 )
 SELECT_CHUNK = 500
+UNSOLVED_SQL = "('new', 'open', 'pending', 'on_hold')"
 NO_ORGANISATION = ""  # how `audit_activity` keys a change without an organisation (NULL cannot be in a key)
 
 
@@ -180,6 +181,11 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_group')} ON {t} (tenant, group_id, status, priority_rank)",
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_assignee')} ON {t} (tenant, assignee, status, priority_rank)",
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_requester')} ON {t} (tenant, requester_id)",
+        # Queues read unsolved tickets most urgent first: partial indexes in that order avoid sorting the backlog.
+        f"CREATE INDEX IF NOT EXISTS {n.index('tickets_unsolved_by_group')} ON {t} "
+        f"(tenant, group_id, priority_rank DESC, created_at, ticket_id) WHERE status IN {UNSOLVED_SQL}",
+        f"CREATE INDEX IF NOT EXISTS {n.index('tickets_unsolved_by_assignee')} ON {t} "
+        f"(tenant, assignee, priority_rank DESC, created_at, ticket_id) WHERE status IN {UNSOLVED_SQL}",
         f"CREATE TABLE IF NOT EXISTS {n.tags} (ticket_id {d.uuid_type} NOT NULL, tag TEXT NOT NULL, "
         "tenant TEXT NOT NULL, PRIMARY KEY (ticket_id, tag))",
         f"CREATE INDEX IF NOT EXISTS {n.index('ticket_tags_by_tag')} ON {n.tags} (tenant, tag)",
