@@ -182,12 +182,8 @@ def with_ratios(results: list[dict[str, Any]], raw: dict[str, Any]) -> list[dict
 
 
 def bench_aggregate(database_url: str) -> list[dict[str, Any]]:
-    """A1 with the settings of a serving process, except that data keys stay cached for the run.
-
-    (With the serving default of 2 s, a load of the 10,000-comment ticket, which decrypts 10,000
-    bodies, outlives the key cache; see docs/performance.md for what that costs and breaks.)
-    """
-    services = build_services(seeding_settings(database_url).model_copy(update={"pool_size": 5, "max_overflow": 10}))
+    """A1 with the settings of a serving process."""
+    services = build_services(Settings(database_url=database_url))
     try:
         return time_get_ticket(services)
     finally:
@@ -499,8 +495,7 @@ def run_p1(conn: psycopg.Connection[Any], user: str, parts: list[str]) -> list[d
 def run_r1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
     """R1."""
     sizes = [int(s) for s in os.environ.get("BENCH_TICKETS", DEFAULT_TICKETS).split(",") if s.strip()]
-    proposed = os.environ.get("BENCH_R1_PROPOSED_INDEXES", "") not in {"", "0"}
-    return bench_reads(conn, user, sizes=sizes, samples=env_int("BENCH_R1_SAMPLES", 200), proposed=proposed)
+    return bench_reads(conn, user, sizes=sizes, samples=env_int("BENCH_R1_SAMPLES", 200))
 
 
 RUNNERS: dict[str, Part] = {"b1": run_b1, "w1": run_w1, "l1": run_l1, "a1": run_a1, "p1": run_p1, "r1": run_r1}

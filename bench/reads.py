@@ -7,8 +7,7 @@ answers the first page (limit 50) of each query below, one request at a time on 
 connection, parameters rotating over the tenant's groups, agents, tags and requesters. The same
 queries are also timed in-process straight against the read model (no HTTP, no auth, no JSON),
 and `GET /healthz` over HTTP (no authentication, no database), to tell the database's share, the
-API's and the HTTP floor apart. With BENCH_R1_PROPOSED_INDEXES=1 the queue queries are timed once
-more after creating partial indexes in their sort order (see docs/performance.md).
+API's and the HTTP floor apart.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ WARMUP = 20
 PAGE = 50
 TAGS = sorted({tag for tags in TAG_SETS for tag in tags})
 PROJECTION_BATCH = 5000  # what `ledgerdesk rebuild` uses
-PROPOSED_FOR = ("queue_group", "queue_assignee")  # re-timed with BENCH_R1_PROPOSED_INDEXES=1
 
 # name -> (URL for the i-th request, the same query as a read-model filter and sort)
 Query = tuple[Callable[[int], str], Callable[[int], tuple[TicketFilter, Sort]]]
@@ -85,18 +83,16 @@ QUERIES: dict[str, Query] = {
 }
 
 
-def bench_reads(
-    conn: psycopg.Connection[Any], user: str, *, sizes: list[int], samples: int, proposed: bool = False
-) -> list[dict[str, Any]]:
+def bench_reads(conn: psycopg.Connection[Any], user: str, *, sizes: list[int], samples: int) -> list[dict[str, Any]]:
     """R1 (and the catch-up that builds its read model) for each number of tickets."""
     results: list[dict[str, Any]] = []
     for size in sizes:
         with scratch_database(conn, user) as url:
-            results += _one_size(url, size, samples, proposed=proposed)
+            results += _one_size(url, size, samples)
     return results
 
 
-def _one_size(url: str, size: int, samples: int, *, proposed: bool) -> list[dict[str, Any]]:
+def _one_size(url: str, size: int, samples: int) -> list[dict[str, Any]]:
     seeding = build_services(seeding_settings(url))
     try:
         seeded = seed_tickets(seeding.desk, size, progress=_progress("seeding tickets"))
@@ -132,11 +128,6 @@ def _one_size(url: str, size: int, samples: int, *, proposed: bool) -> list[dict
         with serve(url, workers=1) as server:
             http_times = {name: _time_http(server.base, key, query[0], samples) for name, query in QUERIES.items()}
             floor = _time_http(server.base, key, lambda _: "/healthz", samples)
-            if proposed:
-                _create_proposed_indexes(services)
-                for name in PROPOSED_FOR:
-                    sql_times[f"{name}+"] = _time_sql(services, QUERIES[name][1], samples)
-                    http_times[f"{name}+"] = _time_http(server.base, key, QUERIES[name][0], samples)
     finally:
         services.close()
     rows.append(
@@ -160,31 +151,7 @@ def _one_size(url: str, size: int, samples: int, *, proposed: bool) -> list[dict
                 "target_p95_ms": 10.0,
             }
         )
-    for name in PROPOSED_FOR if proposed else ():
-        rows.append(
-            {
-                "name": f"r1_{name}_with_partial_index_{size}_tickets",
-                "tickets": size,
-                "query": QUERIES[name][0](0),
-                "samples": samples,
-                **_percentiles(http_times[f"{name}+"], "http"),
-                **_percentiles(sql_times[f"{name}+"], "sql"),
-            }
-        )
     return rows
-
-
-def _create_proposed_indexes(services: Services) -> None:
-    """The indexes that would let a queue page read its first rows in order (BENCH_R1_PROPOSED_INDEXES=1)."""
-    names = services.read_models.active_view().names
-    unsolved = ", ".join(f"'{s}'" for s in UNSOLVED)
-    with psycopg.connect(**services.database.connect_kwargs(), autocommit=True) as conn:  # type: ignore[arg-type]
-        for column in ("group_id", "assignee"):
-            conn.execute(
-                f"CREATE INDEX IF NOT EXISTS {names.index(f'tickets_unsolved_by_{column}')} ON {names.tickets} "
-                f"(tenant, {column}, priority_rank DESC, created_at, ticket_id) WHERE status IN ({unsolved})"
-            )
-        conn.execute(f"ANALYZE {names.tickets}")
 
 
 def _time_http(base: str, key: str, url: Callable[[int], str], samples: int) -> list[float]:
