@@ -5,10 +5,11 @@ Nothing connects to a database at import time; everything starts here.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
 from domain.actors import Actor, ActorKind
 from domain.clock import Clock, system_clock
@@ -152,10 +153,18 @@ def _key_store(database: Database, desk: HelpDesk, settings: Settings) -> KeySto
         lambda: datastore.transaction(commit=True),
         placeholder="%s" if database.backend is Backend.POSTGRES else "?",
         table=table,
+        read=_single_statement(database, datastore),
     )
     if settings.create_tables:
         store.create_table()
     return store
+
+
+def _single_statement(database: Database, datastore: Any) -> Callable[[], AbstractContextManager[Any]]:
+    """A cursor for one read-only statement: autocommit on PostgreSQL (one round trip instead of three)."""
+    if database.backend is Backend.POSTGRES:
+        return datastore.cursor  # type: ignore[no-any-return]
+    return lambda: datastore.transaction(commit=False)
 
 
 def _data_keys(database: Database, desk: HelpDesk, settings: Settings) -> DataKeys:
@@ -176,6 +185,7 @@ def _data_keys(database: Database, desk: HelpDesk, settings: Settings) -> DataKe
         is_postgres=is_postgres,
         ttl_seconds=settings.privacy_key_cache_seconds,
         reclaim=vacuum if is_postgres else lambda: None,
+        read=_single_statement(database, datastore),
     )
     if settings.create_tables:
         store.create_table()

@@ -177,11 +177,21 @@ class SqlKeyStore:
     """Keys in a table beside the events, on SQLite or PostgreSQL.
 
     It borrows the event store's connections (`transaction` yields a DB-API cursor), so the
-    service holds one pool per process, not two.
+    service holds one pool per process, not two. `read` yields a cursor for one read-only
+    statement (on PostgreSQL an autocommit connection: one round trip, not BEGIN, SELECT and
+    COMMIT); every request authenticates, so this is on every request's path.
     """
 
-    def __init__(self, transaction: Transaction, *, placeholder: str, table: str = "ledgerdesk_api_keys") -> None:
+    def __init__(
+        self,
+        transaction: Transaction,
+        *,
+        placeholder: str,
+        table: str = "ledgerdesk_api_keys",
+        read: Transaction | None = None,
+    ) -> None:
         self._transaction = transaction
+        self._read = read or transaction
         self._p = placeholder
         self._table = table
 
@@ -252,7 +262,7 @@ class SqlKeyStore:
 
     def records(self) -> list[KeyRecord]:
         """Every key, oldest first."""
-        with self._transaction() as cursor:
+        with self._read() as cursor:
             cursor.execute(
                 f"SELECT key_id, actor_id, actor_kind, role, tenant, created_at, revoked_at, organisation, groups "
                 f"FROM {self._table} "
@@ -263,7 +273,7 @@ class SqlKeyStore:
 
     def authenticate(self, token: str) -> Principal | None:
         """The principal a token belongs to, or None for an unknown or revoked token."""
-        with self._transaction() as cursor:
+        with self._read() as cursor:
             cursor.execute(
                 f"SELECT key_id, actor_id, actor_kind, role, tenant, organisation, groups FROM {self._table} "
                 f"WHERE key_hash = {self._p} AND revoked_at IS NULL",

@@ -7,10 +7,10 @@ Every stored event gets a row in `<events table>_chain` (PostgreSQL) or `stored_
     chain_hash  = SHA-256(previous chain_hash in log order || position || stream_hash)
 
 "Event bytes" are the row exactly as stored (aggregate id, version, topic, state — the state is
-the compressed, possibly encrypted blob), each part length-prefixed. The chain is extended inside
-eventsourcing's insert transaction, after the insert took its exclusive lock on the events
-table (PostgreSQL) or the database's write lock (SQLite), so the previous chain hash cannot
-change underneath it, and an event without its chain row is never committed.
+the compressed, possibly encrypted blob), each part length-prefixed. The chain is extended in the
+insert's own transaction, after it took the exclusive lock on the events table (PostgreSQL, in
+a server-side function: one round trip) or the database's write lock (SQLite), so the previous
+chain hash cannot change underneath it, and an event without its chain row is never committed.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.utils import retry
 from psycopg.sql import SQL, Composed, Identifier
 
 GENESIS = bytes(32)
@@ -155,29 +156,61 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
 
 
 class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
-    """eventsourcing's PostgreSQL application recorder, plus the hash chain."""
+    """eventsourcing's PostgreSQL application recorder, plus the hash chain, in one round trip.
+
+    eventsourcing's own insert holds the events table's EXCLUSIVE lock across several client round
+    trips (BEGIN, lock + INSERT, then our chain SELECT and INSERT, then COMMIT), so every writer of
+    every process waits for them, and for the GIL of whichever thread holds the lock. Here a
+    PL/pgSQL function takes the same lock, inserts the events, extends the chain with the same
+    hashes as `ChainWriter` (`sha256()` in the server) and returns the notification ids; called
+    as one autocommit statement, the lock is held only while the server works and the commit is
+    flushed. Log readers see exactly what eventsourcing's insert gives them: ids in commit order.
+    """
 
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events", **kwargs: Any
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name, **kwargs)
         self.chain_table_name = f"{events_table_name}_chain"
+        self.check_identifier_length(f"{events_table_name}_append")
         table = Composed([Identifier(datastore.schema), SQL("."), Identifier(self.chain_table_name)]).as_string()
         self.chain = ChainWriter(table, "%s", uuid_as_text=False)
+        names = {
+            "schema": Identifier(datastore.schema),
+            "events": Identifier(events_table_name),
+            "chain": Identifier(self.chain_table_name),
+            "append": Identifier(f"{events_table_name}_append"),
+            "event_type": Identifier(self.stored_event_type_name),
+            "channel": Identifier(self.channel_name),
+        }
         self.sql_create_statements.extend(
             Composed([SQL(s)]) for s in self.chain.create_statements("UUID", "BYTEA")
         )  # our own DDL
+        self.sql_create_statements.append(SQL(APPEND_FUNCTION).format(**names))
+        self.append_statement = SQL("SELECT {schema}.{append}(%s, %s) AS notification_id").format(**names)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _append(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+        events = [
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+            for e in stored_events
+        ]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.append_statement, (events, f"{self.datastore.lock_timeout}s"), prepare=True)
+            return [row["notification_id"] for row in curs.fetchall()]
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         """Insert events; if a retried insert finds its own first attempt committed, that is success.
 
-        eventsourcing retries an insert whose connection failed. When the first attempt had in fact
-        committed (only the acknowledgement was lost), the retry hits the unique constraint: the
-        rows already stored are byte for byte the ones being inserted, so their positions are
-        returned instead of reporting a conflict that never happened.
+        A connection that fails is retried. When the first attempt had in fact committed (only the
+        acknowledgement was lost), the retry hits the unique constraint: the rows already stored
+        are byte for byte the ones being inserted, so their positions are returned instead of
+        reporting a conflict that never happened.
         """
+        if not stored_events:
+            return []
         try:
-            positions: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            positions: list[int] = self._append(stored_events)
         except IntegrityError:
             stored = self._positions_if_already_stored(stored_events)
             if stored is None:
@@ -203,9 +236,55 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                 positions.append(row["notification_id"])
         return positions
 
-    def _fetch_ids_after_insert_events(
-        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        self.chain.append(curs, stored_events, positions or [])
-        return positions
+
+#: Lock, insert and chain in the server; the hashes are exactly `event_bytes`, `next_stream_hash`
+#: and `next_chain_hash` above (length-prefixed id, version, topic and state; 32 zero bytes of
+#: genesis). A duplicate (id, version) raises unique_violation, which eventsourcing reports as
+#: IntegrityError, and nothing of the call is kept.
+APPEND_FUNCTION = """
+CREATE OR REPLACE FUNCTION {schema}.{append}(events {schema}.{event_type}[], lock_timeout text)
+RETURNS SETOF bigint LANGUAGE plpgsql AS $body$
+DECLARE
+    e {schema}.{event_type};
+    genesis CONSTANT bytea := decode(repeat('00', 32), 'hex');
+    topic_bytes bytea;
+    new_id bigint;
+    previous_chain bytea;
+    previous_stream bytea;
+    stream bytea;
+BEGIN
+    PERFORM set_config('lock_timeout', lock_timeout, true);
+    LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;
+    NOTIFY {channel};
+    SELECT c.chain_hash INTO previous_chain FROM {schema}.{chain} c ORDER BY c.notification_id DESC LIMIT 1;
+    previous_chain := coalesce(previous_chain, genesis);
+    FOREACH e IN ARRAY events LOOP
+        INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state)
+        VALUES (e.originator_id, e.originator_version, e.topic, e.state)
+        RETURNING notification_id INTO new_id;
+        IF e.originator_version = 1 THEN
+            previous_stream := genesis;
+        ELSE
+            SELECT c.stream_hash INTO previous_stream FROM {schema}.{chain} c
+            WHERE c.originator_id = e.originator_id AND c.originator_version = e.originator_version - 1;
+            IF previous_stream IS NULL THEN
+                RAISE EXCEPTION 'the hash chain has no entry for % version %; refusing to extend it',
+                    e.originator_id, e.originator_version - 1;
+            END IF;
+        END IF;
+        topic_bytes := convert_to(e.topic, 'UTF8');
+        stream := sha256(
+            previous_stream
+            || int4send(16) || uuid_send(e.originator_id)
+            || int4send(8) || int8send(e.originator_version)
+            || int4send(octet_length(topic_bytes)) || topic_bytes
+            || int4send(octet_length(e.state)) || e.state
+        );
+        previous_chain := sha256(previous_chain || int8send(new_id) || stream);
+        INSERT INTO {schema}.{chain} (notification_id, originator_id, originator_version, stream_hash, chain_hash)
+        VALUES (new_id, e.originator_id, e.originator_version, stream, previous_chain);
+        RETURN NEXT new_id;
+    END LOOP;
+END
+$body$
+"""

@@ -129,7 +129,8 @@ class SqlDataKeys(_Cached):
     """Data keys in a table of the event store's database (SQLite or PostgreSQL).
 
     `reclaim` runs after keys are destroyed: on PostgreSQL it vacuums the table, so the old row
-    versions that still held the keys are removed rather than left for autovacuum.
+    versions that still held the keys are removed rather than left for autovacuum. `read` yields
+    a cursor for one read-only statement (autocommit on PostgreSQL: one round trip).
     """
 
     def __init__(
@@ -141,9 +142,11 @@ class SqlDataKeys(_Cached):
         is_postgres: bool,
         ttl_seconds: float,
         reclaim: Callable[[], None] = lambda: None,
+        read: Transaction | None = None,
     ) -> None:
         super().__init__(ttl_seconds)
         self._transaction = transaction
+        self._read = read or transaction
         self._reclaim = reclaim
         self._p = placeholder
         self._table = table
@@ -178,7 +181,7 @@ class SqlDataKeys(_Cached):
         known, secret = self.cached_secret(ref)
         if known:
             return secret
-        with self._transaction() as cursor:
+        with self._read() as cursor:
             cursor.execute(f"SELECT data_key FROM {self._table} WHERE key_ref = {self._p}", [ref])
             row = cursor.fetchone()
         secret = None if row is None or row["data_key"] is None else bytes(row["data_key"])
@@ -202,7 +205,7 @@ class SqlDataKeys(_Cached):
         return destroyed
 
     def _live_key(self, tenant: str, person_id: str) -> DataKey | None:
-        with self._transaction() as cursor:
+        with self._read() as cursor:
             cursor.execute(
                 f"SELECT key_ref, data_key FROM {self._table} "
                 f"WHERE tenant = {self._p} AND person_id = {self._p} AND data_key IS NOT NULL",
