@@ -88,7 +88,9 @@ class Services:
     def start_projections(self) -> ProjectionWorker:
         """Run the projection worker in this process, in background threads."""
         if self.worker is None:
-            self.worker = ProjectionWorker(self.desk, self.read_models)
+            self.worker = ProjectionWorker(
+                self.desk, self.read_models, gather_seconds=self.settings.projection_gather_seconds
+            )
             self.worker.start()
         return self.worker
 

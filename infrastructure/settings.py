@@ -41,6 +41,14 @@ class Settings(BaseSettings):
         description="Run the projection worker inside each API process. Default: yes on SQLite and in memory; "
         "no on PostgreSQL, where `ledgerdesk project` runs it as its own process.",
     )
+    projection_gather_seconds: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="After a batch, how long the projection worker lets new events gather before it applies the "
+        "next: under load, one read-model transaction then carries many commands' events instead of one each. "
+        "Adds at most this much to the time a change takes to show in the read models.",
+    )
     read_wait_seconds: float = Field(
         default=2.0,
         ge=0,

@@ -14,7 +14,7 @@ States that change with time alone (active → breached) are judged when read, f
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -179,6 +179,20 @@ class SlaFolder:
             row.clock.apply(event, self._applied(tenant, row.clock.facts_after(event)))
         row.as_of, row.version = max(row.as_of, event.timestamp), event.originator_version
         self.changes.clocks[event.originator_id] = row
+
+    def prefetch_clocks(self, tickets: Mapping[UUID, str]) -> None:
+        """Load the stored clocks of these tickets (id -> tenant), one query per tenant; the rest have none.
+
+        A batch's existing tickets all need their clock (or to be known untracked) before their
+        events are folded; asking ticket by ticket costs a query each.
+        """
+        wanted: dict[str, set[UUID]] = {}
+        for ticket_id, tenant in tickets.items():
+            if ticket_id not in self.changes.clocks and ticket_id not in self.changes.untracked:
+                wanted.setdefault(tenant, set()).add(ticket_id)
+        for tenant, ticket_ids in wanted.items():
+            self._load_clocks(self.changes, ticket_ids, self.calendar_lookup(tenant))
+            self.changes.untracked |= ticket_ids - self.changes.clocks.keys()
 
     def calendar_lookup(self, tenant: str) -> Callable[[str], Calendar]:
         """Finds a tenant's calendar by name, as the log stands now."""

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
 from eventsourcing.dispatch import singledispatchmethod
@@ -173,6 +173,9 @@ class TicketsProjection(Projection[TicketsView]):
 
     name = "tickets"
     topics = ()
+    #: The personal (encrypted) fields the read models keep: a ticket's title, for lists and search.
+    #: Nothing else personal is decrypted to build them.
+    PERSONAL_FIELDS: ClassVar[frozenset[str]] = frozenset({"title"})
 
     def __init__(self, view: TicketsView) -> None:
         super().__init__(view)
@@ -181,6 +184,12 @@ class TicketsProjection(Projection[TicketsView]):
     def start_batch(self, after: int) -> None:
         """Begin a batch of the events recorded after position `after`."""
         self.batch = self.view.begin_batch(after)
+
+    def prefetch(self, ticket_ids: set[UUID]) -> None:
+        """Load the stored rows and SLA clocks of tickets the batch's events touch: a query each, not one per ticket."""
+        self.view.load_tickets(self.batch, ticket_ids)
+        tickets = self.batch.tickets
+        self.sla.prefetch_clocks({i: tickets[i].tenant for i in ticket_ids if i in tickets})
 
     def row(self, event: Ticket.Event, tracking: Tracking) -> TicketRow:
         """The working copy of the event's ticket, stamped with the event's version and position."""

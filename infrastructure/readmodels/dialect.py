@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -27,6 +28,17 @@ class Dialect:
     def is_postgres(self) -> bool:
         """True for PostgreSQL."""
         return self.name == "postgres"
+
+    def reading(self, datastore: Any) -> AbstractContextManager[Any]:
+        """A cursor for one read-only statement.
+
+        On PostgreSQL an autocommit connection: one round trip, where BEGIN, the query and
+        ROLLBACK would be three. A read of several statements that must agree with each other
+        still takes `datastore.transaction(commit=False)`.
+        """
+        if self.is_postgres:
+            return datastore.cursor()  # type: ignore[no-any-return]
+        return datastore.transaction(commit=False)  # type: ignore[no-any-return]
 
     def params(self, count: int) -> str:
         """`count` comma-separated placeholders."""

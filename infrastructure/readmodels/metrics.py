@@ -442,7 +442,7 @@ class MetricQueries:
         )
 
     def _select(self, sql: str, params: list[Any]) -> list[Any]:
-        with self.datastore.transaction(commit=False) as cursor:
+        with self.d.reading(self.datastore) as cursor:
             cursor.execute(sql, params)
             return list(cursor.fetchall())
 

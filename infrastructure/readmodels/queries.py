@@ -199,7 +199,7 @@ class TicketQueries:
             f"SELECT {', '.join(TICKET_COLUMNS)} FROM {self.names.tickets} WHERE {' AND '.join(clauses)} "
             f"ORDER BY {order_by} LIMIT {int(limit) + 1}"
         )
-        with self.datastore.transaction(commit=False) as cursor:
+        with self.d.reading(self.datastore) as cursor:
             cursor.execute(sql, params)
             rows = [ticket_row(self.d, r) for r in cursor.fetchall()]
         if len(rows) <= limit:
@@ -210,7 +210,7 @@ class TicketQueries:
     def get_ticket(self, tenant: str, ticket_id: UUID) -> TicketRow | None:
         """One ticket's row, if it exists in this tenant."""
         p = self.d.placeholder
-        with self.datastore.transaction(commit=False) as cursor:
+        with self.d.reading(self.datastore) as cursor:
             cursor.execute(
                 f"SELECT {', '.join(TICKET_COLUMNS)} FROM {self.names.tickets} WHERE ticket_id = {p} AND tenant = {p}",
                 [self.d.uuid(ticket_id), tenant],
@@ -237,7 +237,7 @@ class TicketQueries:
         if not ticket_ids:
             return {}
         ids = list(ticket_ids)
-        with self.datastore.transaction(commit=False) as cursor:
+        with self.d.reading(self.datastore) as cursor:
             cursor.execute(
                 f"SELECT ticket_id, tenant, organisation FROM {self.names.tickets} "
                 f"WHERE ticket_id IN ({self.d.params(len(ids))})",
@@ -248,7 +248,7 @@ class TicketQueries:
     def tickets_of_person(self, tenant: str, person_id: str) -> list[UUID]:
         """The tickets holding personal data of a person: asked for by them, or commented on by them."""
         p = self.d.placeholder
-        with self.datastore.transaction(commit=False) as cursor:
+        with self.d.reading(self.datastore) as cursor:
             cursor.execute(
                 f"SELECT ticket_id FROM {self.names.people} WHERE tenant = {p} AND person_id = {p} ORDER BY ticket_id",
                 [tenant, person_id],
@@ -277,7 +277,7 @@ class TicketQueries:
 
     def saved_views(self, tenant: str) -> list[SavedViewRow]:
         """The tenant's saved views, by name."""
-        with self.datastore.transaction(commit=False) as cursor:
+        with self.d.reading(self.datastore) as cursor:
             cursor.execute(
                 f"SELECT view_id, tenant, name, filters, created_by, created_at FROM {self.names.saved_views} "
                 f"WHERE tenant = {self.d.placeholder} ORDER BY name",
@@ -315,7 +315,7 @@ class TicketQueries:
         if after is not None:
             clauses.append(f"(ticket_id > {p} OR (ticket_id = {p} AND target > {p}))")
             params.extend([d.uuid(after[0]), d.uuid(after[0]), after[1]])
-        with self.datastore.transaction(commit=False) as cursor:
+        with self.d.reading(self.datastore) as cursor:
             cursor.execute(
                 "SELECT ticket_id, tenant, target, cycle, state, due_at, breached_at, fulfilled_at, policy_id, "
                 f"policy_version, ticket_version FROM {self.names.sla_targets} WHERE {' AND '.join(clauses)} "
@@ -337,7 +337,7 @@ class TicketQueries:
                 return []
             where += f" AND event_type IN ({self.d.params(len(event_types))})"
             params.extend(sorted(event_types))
-        with self.datastore.transaction(commit=False) as cursor:
+        with self.d.reading(self.datastore) as cursor:
             cursor.execute(
                 f"SELECT day, actor_id, actor_kind, organisation, event_type, changes FROM {self.names.activity} "
                 f"WHERE {where} ORDER BY day, actor_id, actor_kind, organisation, event_type",
@@ -382,7 +382,7 @@ class TicketQueries:
         """Changes summed per `columns` (fixed column names, never input) and event type, ordered by them."""
         where, params = self._activity_window(tenant, since, until)
         grouped = ", ".join([*columns, "event_type"])
-        with self.datastore.transaction(commit=False) as cursor:
+        with self.d.reading(self.datastore) as cursor:
             cursor.execute(
                 f"SELECT {grouped}, SUM(changes) AS changes FROM {self.names.activity} WHERE {where} "
                 f"GROUP BY {grouped} ORDER BY {grouped}",

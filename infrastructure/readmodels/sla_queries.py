@@ -43,7 +43,7 @@ class SlaQueries:
 
     def policies(self, tenant: str) -> list[PolicyRow]:
         """The tenant's policies in the order they are tried (position, then name)."""
-        with self.datastore.transaction(commit=False) as cursor:
+        with self.d.reading(self.datastore) as cursor:
             cursor.execute(
                 f"SELECT name, position, version, terms FROM {self.names.sla_policies} "
                 f"WHERE tenant = {self.d.placeholder} ORDER BY position, name",
@@ -54,7 +54,7 @@ class SlaQueries:
 
     def calendars(self, tenant: str) -> list[CalendarRow]:
         """The tenant's calendars by name."""
-        with self.datastore.transaction(commit=False) as cursor:
+        with self.d.reading(self.datastore) as cursor:
             cursor.execute(
                 f"SELECT name, version, definition FROM {self.names.sla_calendars} "
                 f"WHERE tenant = {self.d.placeholder} ORDER BY name",
@@ -66,7 +66,7 @@ class SlaQueries:
     def targets(self, tenant: str, ticket_id: UUID) -> list[TargetRow]:
         """A ticket's targets (none if it is not tracked), first response first."""
         d, p = self.d, self.d.placeholder
-        with self.datastore.transaction(commit=False) as cursor:
+        with self.d.reading(self.datastore) as cursor:
             cursor.execute(
                 "SELECT target, policy_id, policy_version, target_minutes, state, cycle, started_at, due_at, warn_at, "
                 "elapsed_minutes, remaining_minutes, fulfilled_at, breached_at, pauses, ended_at "

@@ -439,7 +439,7 @@ class SqlTicketsView(TicketsView):
         d, wanted = self.dialect, [i for i in ticket_ids if i not in changes.clocks]
         if not wanted:
             return
-        with self.datastore.transaction(commit=False) as cursor:
+        with self.dialect.reading(self.datastore) as cursor:
             cursor.execute(
                 f"SELECT ticket_id, tenant, clock, alerts, as_of, version FROM {self.names.sla_clocks} "
                 f"WHERE ticket_id IN ({d.params(len(wanted))})",

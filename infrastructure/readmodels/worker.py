@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import cast
 
 import psycopg
 from eventsourcing.persistence import Tracking
@@ -24,6 +24,7 @@ from eventsourcing.persistence import Tracking
 from domain.helpdesk import HelpDesk
 from domain.ticket import Ticket
 from infrastructure.database import Backend
+from infrastructure.privacy.mapper import PersonalDataMapper
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.tickets_view import SqlTicketsView
 from projections.tickets import BatchConflictError, TicketsProjection
@@ -43,12 +44,15 @@ class ProjectionWorker:
         *,
         batch_size: int = 2000,
         poll_seconds: float = 1.0,
+        gather_seconds: float = 0.0,
         generation: int | None = None,
     ) -> None:
         self.desk = desk
+        self._mapper = cast("PersonalDataMapper", desk.mapper)
         self.read_models = read_models
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.gather_seconds = gather_seconds
         self.fixed_generation = generation
         self._projections: dict[int, TicketsProjection] = {}
         self._new_events = threading.Event()
@@ -68,11 +72,11 @@ class ProjectionWorker:
         )
         if not notifications:
             return 0
-        events: list[Any] = [self.desk.mapper.to_domain_event(n) for n in notifications]
+        events = self._mapper.to_domain_events(notifications, opening=TicketsProjection.PERSONAL_FIELDS)
         projection.start_batch(start)
         try:
             opened = {e.originator_id for e in events if isinstance(e, Ticket.Opened)}
-            view.load_tickets(projection.batch, {e.originator_id for e in events} - opened)
+            projection.prefetch({e.originator_id for e in events} - opened)
             for event, notification in zip(events, notifications, strict=True):
                 projection.process_event(event, Tracking(self.desk.name, notification.id))
             projection.flush(Tracking(self.desk.name, notifications[-1].id))
@@ -133,6 +137,10 @@ class ProjectionWorker:
                 continue
             if applied == 0:
                 self._new_events.wait(self.poll_seconds)
+            elif applied < self.batch_size and self.gather_seconds:
+                # Caught up: let the next commands' events gather, so that under load one
+                # read-model transaction carries many of them (and idle moments cost nothing).
+                self._stopping.wait(self.gather_seconds)
 
     def _listen(self) -> None:
         channel: str = self.desk.recorder.channel_name  # type: ignore[attr-defined]
