@@ -366,6 +366,19 @@ class Ticket(Aggregate):
         self.satisfaction: FieldDict | None = None
         self.sla_alerts: list[str] = []  # "warning:<target>:<cycle>" and "breach:<target>:<cycle>" recorded so far
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
+        """A copy that commands can change without touching the original (a cached ticket).
+
+        Events only ever rebind attributes or add to, remove from or replace the state's own lists,
+        dicts and sets; what those hold (strings, frozen `Comment`s and `FieldValue`s, dicts that
+        are replaced whole) is never changed in place. So copying each container one level deep is
+        as safe as `copy.deepcopy` and costs the length of the lists, not a walk of every comment.
+        """
+        ticket = object.__new__(type(self))
+        object.__setattr__(ticket, "__dict__", {k: _shallow_copy(v) for k, v in self.__dict__.items()})
+        memo[id(self)] = ticket
+        return ticket
+
     # --- assignment ----------------------------------------------------------------------
 
     def assign(self, *, assignee: str | None = None, group: str | None = None, context: CommandContext) -> None:
@@ -794,6 +807,10 @@ class SlaAlert:
 
 def _changed(*triples: tuple[str, Any, Any]) -> tuple[FieldChange, ...]:
     return tuple(FieldChange(name, old, new) for name, old, new in triples if old != new)
+
+
+def _shallow_copy(value: Any) -> Any:
+    return type(value)(value) if isinstance(value, list | dict | set) else value
 
 
 def _erased(comment: Comment) -> Comment:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import deque
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.application import project_aggregate
 
-from domain.actors import Actor, ActorKind
+from domain.actors import Actor, ActorKind, CommandContext
 from domain.errors import (
     IllegalTransitionError,
     InvalidValueError,
@@ -1000,3 +1001,25 @@ def test_a_rebuilt_ticket_equals_the_live_one(app: HelpDesk, ticket_id: UUID) ->
     rebuilt = project_aggregate(None, list(app.events.get(ticket_id)))
 
     assert rebuilt == live == app.get_ticket(ticket_id)
+
+
+def test_a_copy_of_a_ticket_shares_nothing_a_command_changes(app: HelpDesk, clock: ManualClock) -> None:
+    """Commands act on copies of cached tickets: changing the copy leaves the original as it was."""
+    ticket_id = app.open_ticket(
+        tenant="acme", title="Printer", requester_id="bob", tags=["printer"], by=AGENT, via="web"
+    ).ticket_id
+    app.add_comment(ticket_id, "first", public=True, by=AGENT, via="web")
+    app.update_ticket(ticket_id, custom_fields={"asset": FieldValue.parse("text", "A-1")}, by=AGENT, via="web")
+    original = app.get_ticket(ticket_id)
+    before = copy.deepcopy(dict(vars(original)))  # the generic walk, for comparison
+    ticket = copy.deepcopy(original)
+    assert ticket == original
+    assert ticket is not original
+
+    context = CommandContext(actor=AGENT, via="web", at=clock.advance(minutes=1))
+    ticket.add_comment("second", public=True, context=context)
+    ticket.add_tags(["urgent"], context=context)
+    ticket.set_custom_field("asset", FieldValue.parse("text", "A-2"), context=context)
+    ticket.assign(assignee="carol", context=context)
+    assert vars(original) == before
+    assert ticket.version == original.version + 4

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from eventsourcing.application import project_aggregate
@@ -119,9 +119,11 @@ def optional(options: list[str]) -> st.SearchStrategy[str | None]:
 class TicketMachine(RuleBasedStateMachine):
     """Random commands against one ticket, checked against a model after every step."""
 
+    ENV: ClassVar[dict[str, str]] = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+
     def __init__(self) -> None:
         super().__init__()
-        self.app = HelpDesk(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=SteppingClock())
+        self.app = HelpDesk(env=self.ENV, clock=SteppingClock())
         receipt = self.app.open_ticket(tenant="acme", title="Printer jams", requester_id="bob", by=AGENT, via="web")
         self.ticket_id = receipt.ticket_id
         self.live: Ticket = receipt.ticket
@@ -353,6 +355,22 @@ class TicketMachine(RuleBasedStateMachine):
 
 TicketMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
 TestTicketMachine = TicketMachine.TestCase
+
+
+class CachedTicketMachine(TicketMachine):
+    """The same, with the aggregate cache on as the service runs: every command acts on a copy of the
+    cached ticket (`Ticket.__deepcopy__`), so a copy that shared state with the cache would show as
+    a live ticket that differs from the replay of its events."""
+
+    ENV: ClassVar[dict[str, str]] = {
+        "PERSISTENCE_MODULE": "eventsourcing.popo",
+        "AGGREGATE_CACHE_MAXSIZE": "10",
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+    }
+
+
+CachedTicketMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
+TestCachedTicketMachine = CachedTicketMachine.TestCase
 
 
 # --- value parsing -----------------------------------------------------------------------------------
