@@ -189,12 +189,12 @@ def _is_envelope(value: Any) -> bool:
 
 def _not_opened(value: Any) -> Any:
     """`value` with every envelope in it replaced by NOT_OPENED."""
-    if _is_envelope(value):
-        return NOT_OPENED
     if isinstance(value, dict):
-        return {k: _not_opened(v) for k, v in value.items()}
+        if len(value) == 1 and ENVELOPE in value:
+            return NOT_OPENED
+        return {k: _not_opened(v) if isinstance(v, dict | list) else v for k, v in value.items()}
     if isinstance(value, list):
-        return [_not_opened(v) for v in value]
+        return [_not_opened(v) if isinstance(v, dict | list) else v for v in value]
     return value
 
 

@@ -82,30 +82,33 @@ def write_metrics(cursor: Any, d: Dialect, n: TableNames, batch: MetricsBatch) -
     """Write the batch's facts: tickets upserted, solves inserted, flow counts added to the stored ones."""
     if batch.tickets:
         updates = ", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS[1:])
-        cursor.executemany(
-            f"INSERT INTO {n.table(TICKETS)} ({', '.join(FACT_COLUMNS)}) VALUES ({d.params(len(FACT_COLUMNS))}) "
-            f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}",
+        d.insert_rows(
+            cursor,
+            f"{n.table(TICKETS)} ({', '.join(FACT_COLUMNS)})",
             [_fact_values(d, f) for f in batch.tickets.values()],
+            f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}",
         )
     if batch.solves:
-        cursor.executemany(
-            f"INSERT INTO {n.table(SOLVES)} (ticket_id, version, tenant, solved_at, day, agent, handle_minutes) "
-            f"VALUES ({d.params(7)}) ON CONFLICT (ticket_id, version) DO NOTHING",
+        d.insert_rows(
+            cursor,
+            f"{n.table(SOLVES)} (ticket_id, version, tenant, solved_at, day, agent, handle_minutes)",
             [
                 (d.uuid(s.ticket_id), s.version, s.tenant, d.time(s.solved_at), d.day(s.day), s.agent, s.handle_minutes)
                 for s in batch.solves
             ],
+            "ON CONFLICT (ticket_id, version) DO NOTHING",
         )
     if batch.flows:
         flows = n.table(FLOWS)
         added = ", ".join(f"{c} = {flows}.{c} + excluded.{c}" for c in FLOW_COUNTS)
-        cursor.executemany(
-            f"INSERT INTO {flows} (tenant, day, {', '.join(FLOW_COUNTS)}) VALUES ({d.params(2 + len(FLOW_COUNTS))}) "
-            f"ON CONFLICT (tenant, day) DO UPDATE SET {added}",
+        d.insert_rows(
+            cursor,
+            f"{flows} (tenant, day, {', '.join(FLOW_COUNTS)})",
             [
                 (tenant, d.day(day), f.opened, f.solved, f.reopened, f.closed, f.closed_unsolved)
                 for (tenant, day), f in sorted(batch.flows.items())
             ],
+            f"ON CONFLICT (tenant, day) DO UPDATE SET {added}",
         )
 
 

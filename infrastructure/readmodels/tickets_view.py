@@ -375,30 +375,30 @@ class SqlTicketsView(TicketsView):
             return
         d, n = self.dialect, self.names
         updates = ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS[1:])
-        cursor.executemany(
-            f"INSERT INTO {n.tickets} ({', '.join(TICKET_COLUMNS)}) VALUES ({d.params(len(TICKET_COLUMNS))}) "
-            f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}",
+        d.insert_rows(
+            cursor,
+            f"{n.tickets} ({', '.join(TICKET_COLUMNS)})",
             [_ticket_values(d, r) for r in rows],
+            f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}",
         )
 
     def _write_tags(self, cursor: Any, rows: list[TicketRow]) -> None:
         if not rows:
             return
         d, n = self.dialect, self.names
-        ids = [(d.uuid(r.ticket_id),) for r in rows]
-        cursor.executemany(f"DELETE FROM {n.tags} WHERE ticket_id = {d.placeholder}", ids)
+        d.delete_where_in(cursor, n.tags, "ticket_id", [d.uuid(r.ticket_id) for r in rows])
         tags = [(d.uuid(r.ticket_id), tag, r.tenant) for r in rows for tag in r.tags]
-        if tags:
-            cursor.executemany(f"INSERT INTO {n.tags} (ticket_id, tag, tenant) VALUES ({d.params(3)})", tags)
+        d.insert_rows(cursor, f"{n.tags} (ticket_id, tag, tenant)", tags)
 
     def _write_solved(self, cursor: Any, batch: Batch) -> None:
         if not batch.solved:
             return
         d, n = self.dialect, self.names
-        cursor.executemany(
-            f"INSERT INTO {n.solved} (tenant, agent, day, solved) VALUES ({d.params(4)}) "
-            f"ON CONFLICT (tenant, agent, day) DO UPDATE SET solved = {n.solved}.solved + excluded.solved",
+        d.insert_rows(
+            cursor,
+            f"{n.solved} (tenant, agent, day, solved)",
             [(tenant, agent, d.day(day), count) for (tenant, agent, day), count in batch.solved.items()],
+            f"ON CONFLICT (tenant, agent, day) DO UPDATE SET solved = {n.solved}.solved + excluded.solved",
         )
 
     def _write_saved_views(self, cursor: Any, views: list[SavedViewRow]) -> None:
@@ -473,42 +473,41 @@ class SqlTicketsView(TicketsView):
         if not sla.clocks:
             return
         clocks = list(sla.clocks.values())
-        cursor.executemany(
-            f"INSERT INTO {n.sla_clocks} (ticket_id, tenant, clock, alerts, as_of, version) VALUES ({d.params(6)}) "
-            "ON CONFLICT (ticket_id) DO UPDATE SET clock = excluded.clock, alerts = excluded.alerts, "
-            "as_of = excluded.as_of, version = excluded.version",
+        d.insert_rows(
+            cursor,
+            f"{n.sla_clocks} (ticket_id, tenant, clock, alerts, as_of, version)",
             [
                 (d.uuid(c.ticket_id), c.tenant, d.json(c.clock.as_dict()), d.json(c.alerts), d.time(c.as_of), c.version)
                 for c in clocks
             ],
+            "ON CONFLICT (ticket_id) DO UPDATE SET clock = excluded.clock, alerts = excluded.alerts, "
+            "as_of = excluded.as_of, version = excluded.version",
         )
-        cursor.executemany(
-            f"DELETE FROM {n.sla_targets} WHERE ticket_id = {d.placeholder}", [(d.uuid(c.ticket_id),) for c in clocks]
-        )
+        d.delete_where_in(cursor, n.sla_targets, "ticket_id", [d.uuid(c.ticket_id) for c in clocks])
         targets = [_target_values(d, c, t, batch.tickets.get(c.ticket_id)) for c in clocks for t in c.targets()]
-        if targets:
-            columns, places = ", ".join(SLA_TARGET_COLUMNS), d.params(len(SLA_TARGET_COLUMNS))
-            cursor.executemany(f"INSERT INTO {n.sla_targets} ({columns}) VALUES ({places})", targets)
+        d.insert_rows(cursor, f"{n.sla_targets} ({', '.join(SLA_TARGET_COLUMNS)})", targets)
 
     def _write_people(self, cursor: Any, people: set[tuple[str, str, UUID]]) -> None:
         if not people:
             return
         d = self.dialect
-        cursor.executemany(
-            f"INSERT INTO {self.names.people} (tenant, person_id, ticket_id) VALUES ({d.params(3)}) "
-            "ON CONFLICT DO NOTHING",
+        d.insert_rows(
+            cursor,
+            f"{self.names.people} (tenant, person_id, ticket_id)",
             [(tenant, person, d.uuid(ticket_id)) for tenant, person, ticket_id in sorted(people)],
+            "ON CONFLICT DO NOTHING",
         )
 
     def _write_activity(self, cursor: Any, activity: dict[ActivityKey, int]) -> None:
         if not activity:
             return
         d, n = self.dialect, self.names
-        cursor.executemany(
-            f"INSERT INTO {n.activity} (tenant, day, actor_id, actor_kind, organisation, event_type, changes) "
-            f"VALUES ({d.params(7)}) ON CONFLICT (tenant, day, actor_id, actor_kind, organisation, event_type) "
-            f"DO UPDATE SET changes = {n.activity}.changes + excluded.changes",
+        d.insert_rows(
+            cursor,
+            f"{n.activity} (tenant, day, actor_id, actor_kind, organisation, event_type, changes)",
             [_activity_values(d, key, changes) for key, changes in activity.items()],
+            "ON CONFLICT (tenant, day, actor_id, actor_kind, organisation, event_type) "
+            f"DO UPDATE SET changes = {n.activity}.changes + excluded.changes",
         )
 
 
