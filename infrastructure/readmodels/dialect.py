@@ -42,25 +42,39 @@ class Dialect:
             return datastore.cursor()  # type: ignore[no-any-return]
         return datastore.transaction(commit=False)  # type: ignore[no-any-return]
 
-    def insert_rows(self, cursor: Any, into: str, rows: Sequence[Sequence[Any]], then: str = "") -> None:
-        """`INSERT INTO <into> VALUES (...), (...), ... <then>`: many rows per statement.
+    def insert_rows(
+        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], then: str = ""
+    ) -> None:
+        """`INSERT INTO <table> (<columns>) ... <then>` of many rows in few statements.
 
-        One statement per few hundred rows instead of one per row: the server parses, plans and
-        answers once per statement, which is most of what a batch write costs. Rows of one
-        statement must not upsert the same key twice (callers write rows keyed by a dict).
+        One statement for a whole batch instead of one per row: the server parses, plans and
+        answers once, which is most of what a batch write costs. On PostgreSQL the rows travel
+        as one JSON parameter, typed by the table's own row type (`jsonb_populate_recordset`),
+        so the statement stays short whatever the number of rows; on SQLite as multi-row VALUES.
+        Rows of one call must not upsert the same key twice (callers write rows keyed by a dict).
         """
         if not rows:
             return
-        width = len(rows[0])
-        group = f"({self.params(width)})"
-        per_statement = max(1, min(ROWS_PER_STATEMENT, self.max_params // width))
+        names = ", ".join(columns)
+        if self.is_postgres:
+            records = json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=_json_value)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_populate_recordset(NULL::{table}, %s) {then}",
+                [records],
+            )
+            return
+        group = f"({self.params(len(columns))})"
+        per_statement = max(1, self.max_params // len(columns))
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             values = ", ".join([group] * len(chunk))
-            cursor.execute(f"INSERT INTO {into} VALUES {values} {then}", [v for row in chunk for v in row])
+            cursor.execute(f"INSERT INTO {table} ({names}) VALUES {values} {then}", [v for row in chunk for v in row])
 
     def delete_where_in(self, cursor: Any, table: str, column: str, values: Sequence[Any]) -> None:
-        """`DELETE FROM <table> WHERE <column> IN (...)`, in statements of at most `max_params` values."""
+        """`DELETE FROM <table> WHERE <column> IN (...)`: one statement (PostgreSQL) or a few (SQLite)."""
+        if self.is_postgres:
+            cursor.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", [list(values)])
+            return
         for start in range(0, len(values), self.max_params):
             chunk = values[start : start + self.max_params]
             cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({self.params(len(chunk))})", list(chunk))
@@ -106,7 +120,17 @@ class Dialect:
         return json.loads(value) if isinstance(value, str) else value
 
 
-ROWS_PER_STATEMENT = 500
+def _json_value(value: Any) -> Any:
+    """What json.dumps cannot write itself, as PostgreSQL reads it back into the column's type."""
+    if isinstance(value, Jsonb):
+        return value.obj
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    msg = f"cannot write {type(value).__name__} into a read-model row"
+    raise TypeError(msg)
+
 
 SQLITE = Dialect("sqlite", "?", "TEXT", "TEXT", "TEXT", "TEXT", "LIKE", max_params=999)
 POSTGRES = Dialect("postgres", "%s", "UUID", "TIMESTAMPTZ", "JSONB", "DATE", "ILIKE", max_params=10_000)

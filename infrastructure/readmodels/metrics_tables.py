@@ -84,14 +84,16 @@ def write_metrics(cursor: Any, d: Dialect, n: TableNames, batch: MetricsBatch) -
         updates = ", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS[1:])
         d.insert_rows(
             cursor,
-            f"{n.table(TICKETS)} ({', '.join(FACT_COLUMNS)})",
+            n.table(TICKETS),
+            FACT_COLUMNS,
             [_fact_values(d, f) for f in batch.tickets.values()],
             f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}",
         )
     if batch.solves:
         d.insert_rows(
             cursor,
-            f"{n.table(SOLVES)} (ticket_id, version, tenant, solved_at, day, agent, handle_minutes)",
+            n.table(SOLVES),
+            ("ticket_id", "version", "tenant", "solved_at", "day", "agent", "handle_minutes"),
             [
                 (d.uuid(s.ticket_id), s.version, s.tenant, d.time(s.solved_at), d.day(s.day), s.agent, s.handle_minutes)
                 for s in batch.solves
@@ -103,7 +105,8 @@ def write_metrics(cursor: Any, d: Dialect, n: TableNames, batch: MetricsBatch) -
         added = ", ".join(f"{c} = {flows}.{c} + excluded.{c}" for c in FLOW_COUNTS)
         d.insert_rows(
             cursor,
-            f"{flows} (tenant, day, {', '.join(FLOW_COUNTS)})",
+            flows,
+            ("tenant", "day", *FLOW_COUNTS),
             [
                 (tenant, d.day(day), f.opened, f.solved, f.reopened, f.closed, f.closed_unsolved)
                 for (tenant, day), f in sorted(batch.flows.items())

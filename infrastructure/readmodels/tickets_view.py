@@ -377,7 +377,8 @@ class SqlTicketsView(TicketsView):
         updates = ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS[1:])
         d.insert_rows(
             cursor,
-            f"{n.tickets} ({', '.join(TICKET_COLUMNS)})",
+            n.tickets,
+            TICKET_COLUMNS,
             [_ticket_values(d, r) for r in rows],
             f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}",
         )
@@ -388,7 +389,7 @@ class SqlTicketsView(TicketsView):
         d, n = self.dialect, self.names
         d.delete_where_in(cursor, n.tags, "ticket_id", [d.uuid(r.ticket_id) for r in rows])
         tags = [(d.uuid(r.ticket_id), tag, r.tenant) for r in rows for tag in r.tags]
-        d.insert_rows(cursor, f"{n.tags} (ticket_id, tag, tenant)", tags)
+        d.insert_rows(cursor, n.tags, ("ticket_id", "tag", "tenant"), tags)
 
     def _write_solved(self, cursor: Any, batch: Batch) -> None:
         if not batch.solved:
@@ -396,7 +397,8 @@ class SqlTicketsView(TicketsView):
         d, n = self.dialect, self.names
         d.insert_rows(
             cursor,
-            f"{n.solved} (tenant, agent, day, solved)",
+            n.solved,
+            ("tenant", "agent", "day", "solved"),
             [(tenant, agent, d.day(day), count) for (tenant, agent, day), count in batch.solved.items()],
             f"ON CONFLICT (tenant, agent, day) DO UPDATE SET solved = {n.solved}.solved + excluded.solved",
         )
@@ -475,7 +477,8 @@ class SqlTicketsView(TicketsView):
         clocks = list(sla.clocks.values())
         d.insert_rows(
             cursor,
-            f"{n.sla_clocks} (ticket_id, tenant, clock, alerts, as_of, version)",
+            n.sla_clocks,
+            ("ticket_id", "tenant", "clock", "alerts", "as_of", "version"),
             [
                 (d.uuid(c.ticket_id), c.tenant, d.json(c.clock.as_dict()), d.json(c.alerts), d.time(c.as_of), c.version)
                 for c in clocks
@@ -485,7 +488,7 @@ class SqlTicketsView(TicketsView):
         )
         d.delete_where_in(cursor, n.sla_targets, "ticket_id", [d.uuid(c.ticket_id) for c in clocks])
         targets = [_target_values(d, c, t, batch.tickets.get(c.ticket_id)) for c in clocks for t in c.targets()]
-        d.insert_rows(cursor, f"{n.sla_targets} ({', '.join(SLA_TARGET_COLUMNS)})", targets)
+        d.insert_rows(cursor, n.sla_targets, SLA_TARGET_COLUMNS, targets)
 
     def _write_people(self, cursor: Any, people: set[tuple[str, str, UUID]]) -> None:
         if not people:
@@ -493,7 +496,8 @@ class SqlTicketsView(TicketsView):
         d = self.dialect
         d.insert_rows(
             cursor,
-            f"{self.names.people} (tenant, person_id, ticket_id)",
+            self.names.people,
+            ("tenant", "person_id", "ticket_id"),
             [(tenant, person, d.uuid(ticket_id)) for tenant, person, ticket_id in sorted(people)],
             "ON CONFLICT DO NOTHING",
         )
@@ -504,7 +508,8 @@ class SqlTicketsView(TicketsView):
         d, n = self.dialect, self.names
         d.insert_rows(
             cursor,
-            f"{n.activity} (tenant, day, actor_id, actor_kind, organisation, event_type, changes)",
+            n.activity,
+            ("tenant", "day", "actor_id", "actor_kind", "organisation", "event_type", "changes"),
             [_activity_values(d, key, changes) for key, changes in activity.items()],
             "ON CONFLICT (tenant, day, actor_id, actor_kind, organisation, event_type) "
             f"DO UPDATE SET changes = {n.activity}.changes + excluded.changes",
