@@ -355,15 +355,13 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         short = f"only {achieved:g}/s sustained" if achieved < 0.95 * rate or lag.get("skipped_overloaded") else ""
         name = f"L1 lag p95 (answer -> visible) at {rate:g}/s"
         add(name, lag.get("lag_p95_ms"), 100.0, at_most=True, unit=" ms", valid=short)
-    snap = by.get("a1_get_ticket_snapshots")
-    add(
-        "A1 10k/10 events, comments (state grows)",
-        snap["ratio_comments"] if snap else None,
-        2.0,
-        at_most=True,
-        unit="x",
-    )
-    add("A1 10k/10 events, reassignments", snap["ratio_reassignments"] if snap else None, 2.0, at_most=True, unit="x")
+    # The service loads tickets through its aggregate cache (on by default); a cold load (first
+    # read in a process, or after eviction) reads the latest snapshot plus later events.
+    for way, label in (("cache", "as served, cached"), ("snapshots", "cold load")):
+        row = by.get(f"a1_get_ticket_{way}")
+        for kind, what in (("comments", "comments (state grows)"), ("reassignments", "reassignments")):
+            ratio = row[f"ratio_{kind}"] if row else None
+            add(f"A1 10k/10 events, {what}, {label}", ratio, 2.0, at_most=True, unit="x")
     return rows
 
 

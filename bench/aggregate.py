@@ -11,7 +11,8 @@ times in each of these ways, and the median reported:
   store switched off);
 * `cache`: eventsourcing's aggregate cache on, as the service runs by default
   (LEDGERDESK_AGGREGATE_CACHE_SIZE, 1,000 tickets): fast-forwarded with a query for newer events
-  on each read, a deep copy handed out; after one load that fills it.
+  on each read, a copy handed out (`Ticket.__deepcopy__`: each list and dict of the state copied, their
+  immutable items shared); after one load that fills it.
 """
 
 from __future__ import annotations

@@ -72,6 +72,8 @@ class Dialect:
 
     def delete_where_in(self, cursor: Any, table: str, column: str, values: Sequence[Any]) -> None:
         """`DELETE FROM <table> WHERE <column> IN (...)`: one statement (PostgreSQL) or a few (SQLite)."""
+        if not values:
+            return
         if self.is_postgres:
             cursor.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", [list(values)])
             return
