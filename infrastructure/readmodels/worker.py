@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from typing import cast
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, cast
 
 import psycopg
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification, Tracking
 
 from domain.helpdesk import HelpDesk
 from domain.ticket import Ticket
@@ -32,6 +33,7 @@ from projections.tickets import BatchConflictError, TicketsProjection
 log = logging.getLogger("ledgerdesk.projections")
 
 Progress = Callable[[int, int], None]  # (position reached, head position)
+Read = tuple[Sequence[Notification], list[Any]]  # notifications after a position, and their events
 
 
 class ProjectionWorker:
@@ -58,6 +60,8 @@ class ProjectionWorker:
         self._new_events = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._reader: ThreadPoolExecutor | None = None
+        self._ahead: tuple[int, Future[Read]] | None = None  # (after position, its events)
         desk.on_saved(lambda _: self._new_events.set())
 
     # --- one step -----------------------------------------------------------------------------
@@ -67,12 +71,11 @@ class ProjectionWorker:
         projection = self._projection()
         view = projection.view
         start = view.max_tracking_id(self.desk.name) or 0
-        notifications = self.desk.recorder.select_notifications(
-            start=start, limit=self.batch_size, inclusive_of_start=False
-        )
+        notifications, events = self._batch_after(start)
         if not notifications:
             return 0
-        events = self._mapper.to_domain_events(notifications, opening=TicketsProjection.PERSONAL_FIELDS)
+        if len(notifications) == self.batch_size:  # catching up: read the next batch while this one is written
+            self._read_ahead(notifications[-1].id)
         projection.start_batch(start)
         try:
             opened = {e.originator_id for e in events if isinstance(e, Ticket.Opened)}
@@ -91,16 +94,44 @@ class ProjectionWorker:
         self.read_models.advanced()
         return len(notifications)
 
+    def _read(self, after: int) -> Read:
+        notifications = self.desk.recorder.select_notifications(
+            start=after, limit=self.batch_size, inclusive_of_start=False
+        )
+        return notifications, self._mapper.to_domain_events(notifications, opening=TicketsProjection.PERSONAL_FIELDS)
+
+    def _batch_after(self, after: int) -> Read:
+        """The events after a position: read ahead during the previous batch's write, or read now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == after:
+            return ahead[1].result()
+        return self._read(after)
+
+    def _read_ahead(self, after: int) -> None:
+        # Reading and decoding (Python) overlaps the batch's write, which waits on the database.
+        if self._reader is None:
+            self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledgerdesk-read-ahead")
+        self._ahead = (after, self._reader.submit(self._read, after))
+
+    def _stop_reading_ahead(self) -> None:
+        if self._reader is not None:
+            self._reader.shutdown(wait=True, cancel_futures=True)
+            self._reader, self._ahead = None, None
+
     def catch_up(self, progress: Progress | None = None) -> int:
         """Apply batches until the log's head (as it was on entry) is reached; return the position reached."""
         head = self.desk.recorder.max_notification_id() or 0
-        while True:
-            position = self._projection().view.max_tracking_id(self.desk.name) or 0
-            if progress is not None:
-                progress(position, head)
-            if position >= head:
-                return position
-            self.run_once()
+        try:
+            while True:
+                position = self._projection().view.max_tracking_id(self.desk.name) or 0
+                if progress is not None:
+                    progress(position, head)
+                if position >= head:
+                    return position
+                self.run_once()
+        finally:
+            if not self._threads:  # not also running in the background
+                self._stop_reading_ahead()
 
     # --- running in the background --------------------------------------------------------------
 
@@ -119,6 +150,7 @@ class ProjectionWorker:
         self._new_events.set()
         for thread in self._threads:
             thread.join(timeout)
+        self._stop_reading_ahead()
 
     def run_forever(self) -> None:
         """Run in this thread until stop() is called from another."""
