@@ -1,4 +1,9 @@
-"""Dependencies shared by the routers: the services, the caller, the channel and If-Match."""
+"""Dependencies shared by the routers: the services, the caller, the channel and If-Match.
+
+Those that do no I/O are `async def`: FastAPI runs a plain `def` dependency in its thread pool,
+and a hop there and back for every small function was a measurable part of each request. The
+caller's key is looked up in the database, so `get_principal` stays a `def`.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key made with `ledger
 _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The process's services, built by the app's lifespan."""
     services: Services = request.app.state.services
     return services
@@ -28,7 +33,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_desk(services: ServicesDep) -> HelpDesk:
+async def get_desk(services: ServicesDep) -> HelpDesk:
     """The HelpDesk application."""
     return services.desk
 
@@ -52,7 +57,7 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_channel(
+async def get_channel(
     ledgerdesk_channel: Annotated[
         str | None,
         Header(description="The channel a change came through (web, email, phone, chat, ...). Default: api."),
@@ -65,7 +70,7 @@ def get_channel(
 ChannelDep = Annotated[str, Depends(get_channel)]
 
 
-def get_expected_version(
+async def get_expected_version(
     if_match: Annotated[
         str | None,
         Header(description='The ticket version you last saw, as its ETag ("3"). A stale one gets 412.'),
@@ -106,7 +111,7 @@ class CommandCall:
     provenance: Provenance
 
 
-def get_command_call(
+async def get_command_call(
     desk: DeskDep, principal: PrincipalDep, via: ChannelDep, expected_version: ExpectedVersionDep
 ) -> CommandCall:
     """Bundle the per-request command arguments."""
@@ -140,7 +145,7 @@ class ViewRead:
         return position
 
 
-def get_view_read(
+async def get_view_read(
     services: ServicesDep,
     principal: PrincipalDep,
     response: Response,
