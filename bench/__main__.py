@@ -243,6 +243,15 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ],
     )
     _table(
+        "W1 CPU per command (ms; all processes share the machine's cores)",
+        ["benchmark", "API workers", "projection", "PostgreSQL", "total"],
+        [
+            [r["name"], *(c := r["cpu_ms_per_command"]).values(), round(sum(c.values()), 3)]
+            for r in results
+            if r["name"].startswith("w1_") and "cpu_ms_per_command" in r
+        ],
+    )
+    _table(
         "W1 ratios",
         ["ratio", "value", "target"],
         [[r["name"], r["ratio"], r.get("target")] for r in results if r["name"].startswith(("w1_ratio", "w1_scaling"))],
@@ -493,7 +502,8 @@ def run_p1(conn: psycopg.Connection[Any], user: str, parts: list[str]) -> list[d
 def run_r1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
     """R1."""
     sizes = [int(s) for s in os.environ.get("BENCH_TICKETS", DEFAULT_TICKETS).split(",") if s.strip()]
-    return bench_reads(conn, user, sizes=sizes, samples=env_int("BENCH_R1_SAMPLES", 200))
+    profile = os.environ.get("BENCH_PYSPY", "") not in {"", "0"}
+    return bench_reads(conn, user, sizes=sizes, samples=env_int("BENCH_R1_SAMPLES", 200), profile=profile)
 
 
 RUNNERS: dict[str, Part] = {"b1": run_b1, "w1": run_w1, "l1": run_l1, "a1": run_a1, "p1": run_p1, "r1": run_r1}

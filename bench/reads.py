@@ -12,17 +12,21 @@ API's and the HTTP floor apart.
 
 from __future__ import annotations
 
+import signal
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx2 as httpx
 import psycopg
 
 from bench.seed import GROUPS, TAG_SETS, seed_tickets, seeding_settings
-from bench.server import make_key, scratch_database, serve, settle
+from bench.server import RESULTS, Server, make_key, scratch_database, serve, settle
+from bench.write_mix import py_spy, summarize_profile
 from infrastructure.composition import Services, build_services
 from infrastructure.readmodels.queries import Sort, TicketFilter
 from infrastructure.readmodels.worker import ProjectionWorker
@@ -83,16 +87,18 @@ QUERIES: dict[str, Query] = {
 }
 
 
-def bench_reads(conn: psycopg.Connection[Any], user: str, *, sizes: list[int], samples: int) -> list[dict[str, Any]]:
+def bench_reads(
+    conn: psycopg.Connection[Any], user: str, *, sizes: list[int], samples: int, profile: bool = False
+) -> list[dict[str, Any]]:
     """R1 (and the catch-up that builds its read model) for each number of tickets."""
     results: list[dict[str, Any]] = []
     for size in sizes:
         with scratch_database(conn, user) as url:
-            results += _one_size(url, size, samples)
+            results += _one_size(url, size, samples, profile=profile)
     return results
 
 
-def _one_size(url: str, size: int, samples: int) -> list[dict[str, Any]]:
+def _one_size(url: str, size: int, samples: int, *, profile: bool) -> list[dict[str, Any]]:
     seeding = build_services(seeding_settings(url))
     try:
         seeded = seed_tickets(seeding.desk, size, progress=_progress("seeding tickets"))
@@ -125,7 +131,7 @@ def _one_size(url: str, size: int, samples: int) -> list[dict[str, Any]]:
             },
         ]
         sql_times = {name: _time_sql(services, query[1], samples) for name, query in QUERIES.items()}
-        with serve(url, workers=1) as server:
+        with serve(url, workers=1) as server, _sampled(server, f"r1_{size}_tickets", profile) as where:
             http_times = {name: _time_http(server.base, key, query[0], samples) for name, query in QUERIES.items()}
             floor = _time_http(server.base, key, lambda _: "/healthz", samples)
     finally:
@@ -137,6 +143,7 @@ def _one_size(url: str, size: int, samples: int) -> list[dict[str, Any]]:
             "query": "/healthz (no authentication, no database: the HTTP floor)",
             "samples": samples,
             **_percentiles(floor, "http"),
+            **({"profile": where} if where else {}),
         }
     )
     for name in QUERIES:
@@ -152,6 +159,43 @@ def _one_size(url: str, size: int, samples: int) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# Where an API worker's time goes while it answers list requests (BENCH_PYSPY=1).
+READ_NEEDLES = (
+    ("authenticate the API key", "SqlKeyStore.authenticate"),
+    ("read model position (read-your-writes header)", "ReadModels.position"),
+    ("the page query", "TicketQueries.list_tickets"),
+    ("summaries (TicketSummary) and JSON", "TicketSummary"),
+    ("serialising the response", "serialize_response"),
+    ("waiting on PostgreSQL", "Connection.wait (psycopg/"),
+    ("Starlette/FastAPI/uvicorn machinery", "starlette/"),
+)
+
+
+@contextmanager
+def _sampled(server: Server, name: str, profile: bool) -> Iterator[dict[str, Any]]:
+    """With `profile`, py-spy samples the server's worker while the block runs; the summary lands in the dict."""
+    where: dict[str, Any] = {}
+    spy = py_spy() if profile else None
+    if spy is None:
+        yield where
+        return
+    out = RESULTS / f"{name}.collapsed.txt"
+    (pid,) = server.worker_pids()
+    sampler = subprocess.Popen(
+        [spy, "record", "-p", str(pid), "-r", "97", "-f", "raw", "-o", str(out), "--threads"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1)
+    try:
+        yield where
+    finally:
+        sampler.send_signal(signal.SIGINT)
+        sampler.wait(timeout=60)
+        if out.exists():
+            where.update(summarize_profile([out], needles=READ_NEEDLES))
 
 
 def _time_http(base: str, key: str, url: Callable[[int], str], samples: int) -> list[float]:

@@ -68,6 +68,53 @@ def settle(database_url: str) -> None:
             conn.execute("CHECKPOINT")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL server processes (those alive now)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += cpu_seconds(int(entry.name))
+    return total
+
+
+class CpuMeter:
+    """CPU time of named processes and of PostgreSQL between `start()` and `stop()`.
+
+    Everything shares the machine's cores, so where a command's CPU goes (API workers, the
+    projection process, the database) tells what a second worker has left to run on.
+    PostgreSQL backends that end during the interval are not counted.
+    """
+
+    def __init__(self, pids: dict[str, list[int]]) -> None:
+        self.pids = pids
+        self._start: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        now = {name: sum(cpu_seconds(p) for p in pids) for name, pids in self.pids.items()}
+        now["postgres"] = postgres_cpu_seconds()
+        return now
+
+    def start(self) -> None:
+        """Begin measuring."""
+        self._start = self._now()
+
+    def stop(self, commands: int) -> dict[str, float]:
+        """Milliseconds of CPU per command for each process group since start()."""
+        end = self._now()
+        return {name: round(1000 * (end[name] - self._start[name]) / max(commands, 1), 3) for name in end}
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on now."""
     with socket.socket() as sock:

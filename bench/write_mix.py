@@ -32,7 +32,18 @@ from psycopg.types.json import Jsonb
 
 from api.routers import baseline
 from bench.seed import seed_tickets, seeding_settings
-from bench.server import RESULTS, ROOT, Server, make_key, project, scratch_database, serve, settle, wait_projected
+from bench.server import (
+    RESULTS,
+    ROOT,
+    CpuMeter,
+    Server,
+    make_key,
+    project,
+    scratch_database,
+    serve,
+    settle,
+    wait_projected,
+)
 from domain.ticket import Ticket
 from infrastructure.composition import Services, build_services
 
@@ -84,13 +95,19 @@ def _one_worker_count(
         key = make_key(services, tenant=TENANT)
         settle(url)
         runs: dict[str, list[dict[str, Any]]] = {EVENT_SOURCED: [], BASELINE: []}
-        with project(url), serve(url, workers=workers, env={"LEDGERDESK_BENCH_BASELINE": "true"}) as server:
+        with (
+            project(url) as projector,
+            serve(url, workers=workers, env={"LEDGERDESK_BENCH_BASELINE": "true"}) as server,
+        ):
             wait_projected(services)
             for side in (EVENT_SOURCED, BASELINE):
                 run_wrk(server, side, key, files[side], seconds=WARMUP_SECONDS, connections=connections)
+            meter = CpuMeter({"api_workers": server.worker_pids(), "projection": [projector.pid]})
             order = [EVENT_SOURCED, BASELINE, BASELINE, EVENT_SOURCED] * ((rounds + 1) // 2)
             for side in order[: 2 * rounds]:
+                meter.start()
                 run = run_wrk(server, side, key, files[side], seconds=seconds, connections=connections)
+                run["cpu_ms_per_command"] = meter.stop(run["commands_ok"])
                 if side == EVENT_SOURCED:
                     run["projection_backlog_events"], run["projection_drain_s"] = _drain(services)
                 runs[side].append(run)
@@ -251,6 +268,9 @@ def _summary(
     profile: dict[str, Any] | None,
 ) -> dict[str, Any]:
     mean = {k: round(statistics.fmean(r[k] for r in runs), 2) for k in ("commands_per_s", "p50_ms", "p95_ms", "p99_ms")}
+    cpu = {
+        k: round(statistics.fmean(r["cpu_ms_per_command"][k] for r in runs), 3) for k in runs[0]["cpu_ms_per_command"]
+    }
     failed: Counter[str] = Counter()
     for run in runs:
         failed.update(run["non_2xx_by_command"])
@@ -264,6 +284,7 @@ def _summary(
         "existing_tickets": existing,
         **mean,
         "commands_per_s_runs": [r["commands_per_s"] for r in runs],
+        "cpu_ms_per_command": cpu,
         "non_2xx": sum(failed.values()),
         "non_2xx_by_command": dict(failed),
         "requests": sum(r["requests"] for r in runs),
@@ -349,10 +370,10 @@ INCLUSIVE = (
     ("stored -> domain event (decrypt, decode)", "to_domain_event ("),
     ("domain -> stored event (encrypt, encode)", "to_stored_event ("),
     ("data-key lookups", "privacy/datakeys.py"),
-    ("insert transaction (event-table lock held from LOCK to COMMIT)", "PostgresApplicationRecorder.insert_events ("),
-    ("  lock wait + INSERT (pipeline sync)", "Pipeline.sync (psycopg/_pipeline.py"),
-    ("  hash-chain rows (SELECT previous, INSERT)", "ChainWriter.append"),
-    ("  COMMIT (pipeline exit)", "Pipeline.__exit__ (psycopg/_pipeline.py"),
+    (
+        "insert: one call of the append function (lock, insert, chain, commit)",
+        "ChainedPostgresApplicationRecorder._append",
+    ),
     ("snapshots", "take_snapshot ("),
     ("authenticate the API key", "SqlKeyStore.authenticate"),
     ("response model (TicketPublic)", "TicketPublic"),
@@ -364,8 +385,10 @@ INCLUSIVE = (
 )
 
 
-def summarize_profile(paths: list[Path], top: int = 15) -> dict[str, Any]:
-    """Inclusive shares of samples for INCLUSIVE, and the top frames by self time, over py-spy raw files."""
+def summarize_profile(
+    paths: list[Path], top: int = 15, needles: tuple[tuple[str, str], ...] = INCLUSIVE
+) -> dict[str, Any]:
+    """Inclusive shares of samples for `needles`, and the top frames by self time, over py-spy raw files."""
     inclusive: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
     total = 0
@@ -380,14 +403,14 @@ def summarize_profile(paths: list[Path], top: int = 15) -> dict[str, Any]:
                 continue
             total += count
             leaves[frames[-1]] += count
-            for label, needle in INCLUSIVE:
+            for label, needle in needles:
                 if any(needle in frame for frame in frames):
                     inclusive[label] += count
     if not total:
         return {}
     return {
         "samples": total,
-        "inclusive_pct": {label: round(100 * inclusive[label] / total, 1) for label, _ in INCLUSIVE},
+        "inclusive_pct": {label: round(100 * inclusive[label] / total, 1) for label, _ in needles},
         "top_self_frames_pct": {name: round(100 * n / total, 1) for name, n in leaves.most_common(top)},
         "files": [p.name for p in paths],
     }
