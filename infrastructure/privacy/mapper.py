@@ -82,11 +82,10 @@ class PersonalDataMapper(Mapper[UUID]):
         )
         for event, stored in sealed:
             ticket_id = str(stored.originator_id)
-            opened = {
-                name: self._open(value, ticket_id, name) if name in opening else _not_opened(value)
-                for name, value in vars(event).items()
-            }
-            object.__setattr__(event, "__dict__", opened)
+            state = vars(event)  # a new event of our own: its fields can be replaced in place
+            for name, value in state.items():
+                if isinstance(value, dict | list):
+                    state[name] = self._open(value, ticket_id, name) if name in opening else _not_opened(value)
         return events
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
