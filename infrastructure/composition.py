@@ -26,6 +26,7 @@ from infrastructure.keys import IssuedKey, KeyStore, MemoryKeyStore, Role, SqlKe
 from infrastructure.privacy.datakeys import DataKeys, MemoryDataKeys, SqlDataKeys
 from infrastructure.privacy.erasure import Eraser
 from infrastructure.privacy.mapper import PersonalDataMapper
+from infrastructure.readmodels.dialect import POSTGRES, SQLITE
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
@@ -163,10 +164,9 @@ def _key_store(database: Database, desk: HelpDesk, settings: Settings) -> KeySto
 
 
 def _single_statement(database: Database, datastore: Any) -> Callable[[], AbstractContextManager[Any]]:
-    """A cursor for one read-only statement: autocommit on PostgreSQL (one round trip instead of three)."""
-    if database.backend is Backend.POSTGRES:
-        return datastore.cursor  # type: ignore[no-any-return]
-    return lambda: datastore.transaction(commit=False)
+    """A cursor for one read-only statement, as the read models take one (`Dialect.reading`)."""
+    dialect = POSTGRES if database.backend is Backend.POSTGRES else SQLITE
+    return lambda: dialect.reading(datastore)
 
 
 def _data_keys(database: Database, desk: HelpDesk, settings: Settings) -> DataKeys:

@@ -228,8 +228,5 @@ class SlaFolder:
 
     def _clock_of(self, ticket_id: UUID, tenant: str) -> ClockRow | None:
         # Most tickets of a tenant without policies have no clock: ask the store once per batch, not per event.
-        if ticket_id not in self.changes.clocks and ticket_id not in self.changes.untracked:
-            self._load_clocks(self.changes, {ticket_id}, self.calendar_lookup(tenant))
-            if ticket_id not in self.changes.clocks:
-                self.changes.untracked.add(ticket_id)
+        self.prefetch_clocks({ticket_id: tenant})
         return self.changes.clocks.get(ticket_id)

@@ -155,7 +155,7 @@ class PersonalDataMapper(Mapper[UUID]):
     def _open(self, value: Any, ticket_id: str, path: str) -> Any:
         """Replace every envelope in `value` (nested dicts and lists) by its plaintext or ERASED."""
         if isinstance(value, dict):
-            if ENVELOPE in value and len(value) == 1:
+            if _is_envelope(value):
                 return self._opened_envelope(value[ENVELOPE], ticket_id, path)
             return {
                 k: self._open(v, ticket_id, f"{path}.{k}" if path else k) if isinstance(v, dict | list) else v
@@ -188,9 +188,9 @@ def _is_envelope(value: Any) -> bool:
 
 def _not_opened(value: Any) -> Any:
     """`value` with every envelope in it replaced by NOT_OPENED."""
+    if _is_envelope(value):
+        return NOT_OPENED
     if isinstance(value, dict):
-        if len(value) == 1 and ENVELOPE in value:
-            return NOT_OPENED
         return {k: _not_opened(v) if isinstance(v, dict | list) else v for k, v in value.items()}
     if isinstance(value, list):
         return [_not_opened(v) if isinstance(v, dict | list) else v for v in value]
