@@ -37,6 +37,7 @@ def test_a_group_limited_agent_reaches_its_groups_and_unrouted_tickets_only(serv
         for name, group in (("it", "it"), ("hr", "hr"), ("intake", None)):
             ticket = client.post("/tickets", json={"title": f"{name} ticket", "requester_id": "bob"}, headers=admin)
             ids[name] = ticket.json()["id"]
+            position = ticket.headers["ledgerdesk-position"]
             if group is not None:
                 routed = client.post(f"/tickets/{ids[name]}/assignment", json={"group": group}, headers=admin)
                 position = routed.headers["ledgerdesk-position"]
