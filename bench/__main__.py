@@ -13,6 +13,7 @@ p1     projection catch-up: BENCH_EVENTS real events (bench/seed.py) projected f
        many rows (bench/baseline.py).
 audit  on the p1 log: verify vs raw SHA-256 of the same bytes, export, as-of for 10 vs 10,000 events.
 r1     read path: queue pages and searches at BENCH_TICKETS tickets, after projecting them (bench/reads.py).
+c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
 bench/results/<name>.json plus bench/results/summary.json (machine notes, targets).
@@ -41,6 +42,7 @@ import psycopg
 from bench.aggregate import time_get_ticket
 from bench.audit import time_as_of, time_export, time_verify
 from bench.baseline import time_raw_upserts
+from bench.calendar import time_calendar
 from bench.catch_up import profile_catch_up, time_catch_up
 from bench.lag import bench_lag
 from bench.reads import bench_reads
@@ -50,7 +52,7 @@ from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1")
+PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "c1")
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
@@ -320,6 +322,11 @@ def print_tables(results: list[dict[str, Any]]) -> None:
             if r["name"].startswith("r1_") and "http_p95_ms" in r
         ],
     )
+    _table(
+        "C1 SLA calendar, ms (median)",
+        ["benchmark", "ms", "target ms"],
+        [[r["name"], r["median_ms"], r.get("target_ms")] for r in results if r["name"].startswith("c1_")],
+    )
 
 
 def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -371,6 +378,9 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for kind, what in (("comments", "comments (state grows)"), ("reassignments", "reassignments")):
             ratio = row[f"ratio_{kind}"] if row else None
             add(f"A1 10k/10 events, {what}, {label}", ratio, 2.0, at_most=True, unit="x")
+    for r in results:  # the calendar's own bounds, not the issue's
+        if r["name"].startswith("c1_") and "target_ms" in r:
+            add(f"C1 {r['name'].removeprefix('c1_')}", r["median_ms"], r["target_ms"], at_most=True, unit=" ms")
     return rows
 
 
@@ -506,7 +516,20 @@ def run_r1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[
     return bench_reads(conn, user, sizes=sizes, samples=env_int("BENCH_R1_SAMPLES", 200), profile=profile)
 
 
-RUNNERS: dict[str, Part] = {"b1": run_b1, "w1": run_w1, "l1": run_l1, "a1": run_a1, "p1": run_p1, "r1": run_r1}
+def run_c1(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> list[dict[str, Any]]:
+    """C1 (no database)."""
+    return time_calendar()
+
+
+RUNNERS: dict[str, Part] = {
+    "b1": run_b1,
+    "w1": run_w1,
+    "l1": run_l1,
+    "a1": run_a1,
+    "p1": run_p1,
+    "r1": run_r1,
+    "c1": run_c1,
+}
 
 
 def main() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import time as stopwatch
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
@@ -274,25 +273,20 @@ def test_an_office_day_in_new_york_keeps_its_wall_clock_hours_across_the_change(
 # --- performance and limits ----------------------------------------------------------------------------------------
 
 
-def test_a_million_business_minutes_on_a_forty_hour_week_take_well_under_a_second() -> None:
+def test_a_million_business_minutes_on_a_forty_hour_week_count_back_to_a_million() -> None:
+    # How long this takes is measured by the benchmark (bench/calendar.py, `make bench BENCH_ONLY=c1`).
     start = berlin(2026, 3, 2, 10)
 
-    began = stopwatch.perf_counter()
     due = OFFICE.add_business_minutes(start, 1_000_000)
-    elapsed = stopwatch.perf_counter() - began
 
-    assert elapsed < 0.5
     assert OFFICE.business_minutes_between(start, due) == 1_000_000
     assert OFFICE.is_working(due - ONE_US)
 
 
-def test_a_due_moment_more_than_a_century_away_is_refused_quickly() -> None:
-    began = stopwatch.perf_counter()
+def test_a_due_moment_more_than_a_century_away_is_refused() -> None:
+    # Refused before any walk of the weeks; bench/calendar.py measures how fast.
     with pytest.raises(InvalidValueError, match=f"more than {SPAN_YEARS_MAX} years later"):
         BusinessCalendar.always().add_business_minutes(utc(2026, 3, 2), 1e12)
-    elapsed = stopwatch.perf_counter() - began
-
-    assert elapsed < 2
 
 
 def test_a_due_moment_after_the_year_9999_is_refused() -> None:
