@@ -4,7 +4,7 @@
   them back, on an office calendar (Monday to Friday, 09:00-12:00 and 13:00-18:00, Europe/Berlin,
   two holidays);
 * refusing a due moment more than SPAN_YEARS_MAX years away (10^12 minutes on an always-open
-  calendar), which must fail fast rather than walk the weeks;
+  calendar): the walk stops at the span, so the work is bounded however many minutes are asked for;
 * one SLA-sized step: 240 business minutes from a Friday afternoon, as a command pays for it.
 
 Each is repeated and the median reported.
