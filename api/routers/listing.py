@@ -68,7 +68,12 @@ def _page(request: Request, page: Page, view_position: int) -> TicketPage:
     )
 
 
-def _read(read: ViewRead, request: Request, query: QueueQuery, where: TicketFilter) -> TicketPage:
+async def _read(read: ViewRead, request: Request, query: QueueQuery, where: TicketFilter) -> TicketPage:
+    """The page `where` selects; its database work in one thread-pool call (see the module docstring)."""
+    return await run_in_threadpool(_read_page, read, request, query, where)
+
+
+def _read_page(read: ViewRead, request: Request, query: QueueQuery, where: TicketFilter) -> TicketPage:
     position = read.wait(query.min_position)
     if where.sla is not None:  # judged at the service's clock
         where = replace(where, now=read.services.desk.clock())
@@ -89,7 +94,7 @@ async def list_tickets(query: Annotated[TicketListQuery, Query()], read: ViewRea
     actor = read.principal.actor
     if actor.kind is ActorKind.REQUESTER:  # requesters list the tickets they asked for (and their organisation's)
         where = replace(where, visible_to=Visibility(actor.id, actor.organisation))
-    return await run_in_threadpool(_read, read, request, query, where)
+    return await _read(read, request, query, where)
 
 
 @router.get("/queues/groups/{group}", response_model=TicketPage, responses=_READ_ERRORS)
@@ -98,7 +103,7 @@ async def group_queue(
 ) -> TicketPage:
     """A group's unsolved tickets (assigned or not), most urgent first."""
     where = _filter(read.principal.tenant, query, default_statuses=UNSOLVED, group=identifier(group, "group"))
-    return await run_in_threadpool(_read, read, request, query, where)
+    return await _read(read, request, query, where)
 
 
 @router.get("/queues/assignees/{agent}", response_model=TicketPage, responses=_READ_ERRORS)
@@ -107,7 +112,7 @@ async def agent_queue(
 ) -> TicketPage:
     """An agent's unsolved tickets, most urgent first."""
     where = _filter(read.principal.tenant, query, default_statuses=UNSOLVED, assignee=identifier(agent, "agent"))
-    return await run_in_threadpool(_read, read, request, query, where)
+    return await _read(read, request, query, where)
 
 
 @router.get("/queues/unassigned", response_model=TicketPage, responses=_READ_ERRORS)
@@ -116,4 +121,4 @@ async def unassigned_queue(
 ) -> TicketPage:
     """Unsolved tickets nobody is assigned to, most urgent first (optionally of one group)."""
     where = _filter(read.principal.tenant, query, default_statuses=UNSOLVED, group=query.group, assignee=UNASSIGNED)
-    return await run_in_threadpool(_read, read, request, query, where)
+    return await _read(read, request, query, where)
