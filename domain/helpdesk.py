@@ -20,6 +20,7 @@ from domain import values
 from domain.actors import Actor, ActorKind, CommandContext
 from domain.administration import ApiKey, DataSubject
 from domain.clock import Clock, system_clock
+from domain.custom_fields import FieldCatalogue, FieldDefinition
 from domain.errors import (
     AlreadyExistsError,
     InvalidValueError,
@@ -141,7 +142,12 @@ class HelpDesk(Application[UUID]):
         by: Actor,
         via: str,
     ) -> Receipt:
-        """Open a ticket for a request; it starts in status `new`."""
+        """Open a ticket for a request; it starts in status `new`.
+
+        Custom fields are checked against the tenant's definitions; personal ones become the requester's.
+        """
+        if custom_fields:
+            custom_fields = self._defined_fields(tenant, custom_fields, requester_id)
         ticket = Ticket.open(
             tenant=tenant,
             title=title,
@@ -260,6 +266,8 @@ class HelpDesk(Application[UUID]):
             ticket.change_type(ticket_type, context=context)
         ticket.add_tags(add_tags, context=context)
         ticket.remove_tags(remove_tags, context=context)
+        if custom_fields:
+            custom_fields = self._defined_fields(ticket.tenant, custom_fields, ticket.requester_id)
         for name, value in (custom_fields or {}).items():
             ticket.set_custom_field(name, value, context=context)
         return self._commit(ticket)
@@ -272,6 +280,48 @@ class HelpDesk(Application[UUID]):
         view = SavedView.create(tenant=tenant, name=name, filters=filters, context=self._context(by, via))
         recordings = self.save(view)
         return SavedViewReceipt(view=view, position=recordings[-1].notification.id)
+
+    # --- custom-field definitions ------------------------------------------------------------------
+
+    def define_field(self, *, tenant: str, name: str, kind: str, personal: bool, by: Actor, via: str) -> ConfigReceipt:
+        """Define a custom field of the tenant (its kind, whether it is personal), or change its definition.
+
+        A new definition applies to values set from then on: values recorded before keep the form
+        they were stored in (a field newly marked personal does not encrypt its past values).
+        """
+        context = self._context(by, via)
+        catalogue = self._field_catalogue(tenant) or FieldCatalogue.start(tenant=tenant, context=context)
+        catalogue.define(name, kind=kind, personal=personal, context=context)
+        recordings = self.save(catalogue)
+        definition = catalogue.fields[name]
+        position = recordings[-1].notification.id if recordings else None
+        return ConfigReceipt(name=definition.name, version=definition.version, position=position)
+
+    def field_definitions(self, tenant: str) -> list[FieldDefinition]:
+        """The tenant's custom-field definitions, by name."""
+        catalogue = self._field_catalogue(tenant)
+        return [] if catalogue is None else sorted(catalogue.fields.values(), key=lambda d: d.name)
+
+    def field_definition(self, tenant: str, name: str) -> FieldDefinition:
+        """One custom-field definition of the tenant."""
+        catalogue = self._field_catalogue(tenant)
+        definition = None if catalogue is None else catalogue.definition(name)
+        if definition is None:
+            msg = f"no custom field definition {name!r}"
+            raise NotFoundError(msg)
+        return definition
+
+    def _field_catalogue(self, tenant: str) -> FieldCatalogue | None:
+        try:
+            catalogue: FieldCatalogue = self.repository.get(FieldCatalogue.create_id(tenant))
+        except AggregateNotFoundError:
+            return None
+        return catalogue
+
+    def _defined_fields(self, tenant: str, fields: Mapping[str, Any], owner: str) -> dict[str, Any]:
+        # Read once per command, and only by commands that set custom fields.
+        catalogue = self._field_catalogue(tenant)
+        return dict(fields) if catalogue is None else catalogue.applied(fields, owner)
 
     # --- administration --------------------------------------------------------------------------
 

@@ -241,9 +241,18 @@ class Ticket(Aggregate):
             return (FieldChange("tags", self.old_tags, self.new_tags),)
 
     class CustomFieldChanged(Event):
+        tenant: str  # whose key store holds the data key of a personal field's owner
         name: str
         old_value: FieldDict | None
         new_value: FieldDict | None  # None: the field was cleared
+
+        # Version 3 added the tenant; earlier changes hold no personal values and name none.
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Changes stored before the tenant was recorded name none."""
+            state["tenant"] = ""
 
         def field_changes(self) -> tuple[FieldChange, ...]:
             """The fields this event changed, old -> new."""
@@ -644,6 +653,8 @@ class Ticket(Aggregate):
     def _holds_personal_data_of(self, person_id: str) -> bool:
         if person_id == self.requester_id and any(v not in (None, "", ERASED) for v in self._requester_texts()):
             return True
+        if any(f.owner == person_id and f.value != ERASED for f in self.custom_fields.values()):
+            return True  # a personal custom field about them (its definition says so)
         return any(c.author_id == person_id and c.body != ERASED for c in self.comments)
 
     def _requester_texts(self) -> tuple[str | None, ...]:
@@ -668,6 +679,7 @@ class Ticket(Aggregate):
             if self.satisfaction and self.satisfaction["comment"]:
                 self.satisfaction = {**self.satisfaction, "comment": ERASED}
         self.comments = [_erased(c) if c.author_id == person_id else c for c in self.comments]
+        self.custom_fields = {k: v.erased() if v.owner == person_id else v for k, v in self.custom_fields.items()}
 
     def change_priority(self, new: Priority, *, context: CommandContext) -> None:
         """Reprioritise the ticket."""
@@ -752,6 +764,7 @@ class Ticket(Aggregate):
             msg = f"a ticket may carry at most {values.CUSTOM_FIELDS_MAX} custom fields"
             raise InvalidValueError(msg)
         self._custom_field_changed(
+            tenant=self.tenant,
             name=name,
             old_value=None if old is None else old.as_dict(),
             new_value=None if value is None else value.as_dict(),
@@ -762,6 +775,7 @@ class Ticket(Aggregate):
     def _custom_field_changed(
         self,
         *,
+        tenant: str,
         name: str,
         old_value: FieldDict | None,
         new_value: FieldDict | None,

@@ -151,10 +151,15 @@ class FieldKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FieldValue:
-    """A typed custom field value. Dates are ISO-8601 strings; enum options are slugs."""
+    """A typed custom field value. Dates are ISO-8601 strings; enum options are slugs.
+
+    `owner` is set when the field's definition marks it personal: the person the value is about
+    (the ticket's requester), whose data key encrypts it in storage and whose erasure erases it.
+    """
 
     kind: FieldKind
     value: str | int | float | bool
+    owner: str | None = None
 
     @classmethod
     def parse(cls, kind: str, value: Any) -> FieldValue:
@@ -162,14 +167,25 @@ class FieldValue:
         field_kind = choice(FieldKind, kind, "custom field kind")
         return cls(field_kind, _check_field_value(field_kind, value))
 
+    def owned_by(self, person_id: str) -> FieldValue:
+        """The same value, as personal data of `person_id`."""
+        return FieldValue(self.kind, self.value, person_id)
+
+    def erased(self) -> FieldValue:
+        """The value once its owner's data was erased: the kind and owner stay, the value is gone."""
+        return FieldValue(self.kind, ERASED, self.owner)
+
     def as_dict(self) -> dict[str, Any]:
-        """The JSON-ready form stored in events."""
-        return {"kind": self.kind.value, "value": self.value}
+        """The JSON-ready form stored in events (`owner` only for personal values, so others are as before)."""
+        stored: dict[str, Any] = {"kind": self.kind.value, "value": self.value}
+        if self.owner is not None:
+            stored["owner"] = self.owner
+        return stored
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FieldValue:
         """Rebuild from the stored form (trusted: it was validated before it was recorded)."""
-        return cls(FieldKind(data["kind"]), data["value"])
+        return cls(FieldKind(data["kind"]), data["value"], data.get("owner"))
 
 
 def _check_field_value(kind: FieldKind, value: Any) -> str | int | float | bool:
