@@ -1,8 +1,9 @@
 """Dependencies shared by the routers: the services, the caller, the channel and If-Match.
 
-Those that do no I/O are `async def`: FastAPI runs a plain `def` dependency in its thread pool,
-and a hop there and back for every small function was a measurable part of each request. The
-caller's key is looked up in the database, so `get_principal` stays a `def`.
+Dependencies are `async def`: FastAPI runs a plain `def` dependency in its thread pool, and a hop
+there and back for every small function was a measurable part of each request. What does I/O
+hops to the pool itself, and only when it must: the caller's key is usually found already by the
+rate limit (api/authentication.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated, TypedDict
 from fastapi import Depends, Header, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.authentication import authenticate
 from api.problems import ProblemError
 from domain.actors import Actor, channel
 from domain.helpdesk import HelpDesk
@@ -41,14 +43,16 @@ async def get_desk(services: ServicesDep) -> HelpDesk:
 DeskDep = Annotated[HelpDesk, Depends(get_desk)]
 
 
-def get_principal(
-    services: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+async def get_principal(
+    request: Request,
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
     """The caller, from `Authorization: Bearer <key>`; 401 when missing, unknown or revoked."""
     challenge = {"WWW-Authenticate": 'Bearer realm="ledgerdesk"'}
     if credentials is None:
         raise ProblemError(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'", challenge)
-    principal = services.keys.authenticate(credentials.credentials)
+    principal = await authenticate(request.scope, services.keys, credentials.credentials)
     if principal is None:
         raise ProblemError(401, "unauthorized", "the API key is unknown or revoked", challenge)
     return principal

@@ -9,25 +9,31 @@ from __future__ import annotations
 import base64
 import hashlib
 import inspect
+import logging
 import math
 import re
 import time
+from dataclasses import dataclass
 from typing import cast
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from psycopg_pool import PoolTimeout
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, HTTPExceptionHandler, Message, Receive, Scope, Send
 
+from api.authentication import authenticate, presented
 from api.problems import problem_response
-from infrastructure.keys import KEY_PREFIX
 from infrastructure.settings import Settings
 
 UNLIMITED_PATHS = frozenset({"/healthz"})
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+log = logging.getLogger(__name__)
 
 BASE_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -50,8 +56,8 @@ _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 def install_hardening(app: FastAPI, settings: Settings) -> None:
     """Add the hardening middleware to `app`; call it last, after the problem handlers and other middleware."""
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    if settings.rate_limit:
-        app.add_middleware(RateLimitMiddleware, limit=settings.rate_limit)
+    if settings.rate_limit or settings.auth_failure_limit:
+        app.add_middleware(RateLimitMiddleware, limit=settings.rate_limit, failure_limit=settings.auth_failure_limit)
     docs_paths = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)
     app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs_paths)
     # Starlette answers unhandled errors (500) outside all middleware, so they get the headers here.
@@ -123,51 +129,98 @@ class _DocsPage:
         await self._send({"type": "http.response.body", "body": body})
 
 
-class RateLimitMiddleware:
-    """Requests per API key (per client address without one) over a moving window, in this process's memory."""
+@dataclass(frozen=True, slots=True)
+class _Bucket:
+    """One allowance: the limits, whose requests they count, and how a refusal names them."""
 
-    def __init__(self, app: ASGIApp, *, limit: str, unlimited_paths: frozenset[str] = UNLIMITED_PATHS) -> None:
+    items: list[RateLimitItem]
+    name: str
+    who: str
+
+
+class RateLimitMiddleware:
+    """Rate limits over moving windows, in this process's memory, with one bucket per kind of caller.
+
+    * A request whose key authenticates counts against that key (`limit`).
+    * A request with a key that does not authenticate counts as a failure against its client address
+      and against the key id it names (`failure_limit`): whoever forges tokens for a key id uses up
+      the failures' allowance, never the real key's.
+    * A request without any key counts against its client address (`limit`).
+
+    The key is looked up here, before the app reads any body, so a refused request costs one indexed
+    read and no body; `get_principal` reuses the answer.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: str,
+        failure_limit: str = "",
+        unlimited_paths: frozenset[str] = UNLIMITED_PATHS,
+    ) -> None:
         self.app = app
-        self.items: list[RateLimitItem] = parse_many(limit)
+        self.items: list[RateLimitItem] = parse_many(limit) if limit else []
+        self.failure_items: list[RateLimitItem] = parse_many(failure_limit) if failure_limit else []
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.unlimited_paths = unlimited_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer 429 with Retry-After when the caller has used up any of the limits."""
+        """Answer 429 with Retry-After when any bucket the request counts against is used up."""
         if scope["type"] != "http" or scope["path"] in self.unlimited_paths:
             await self.app(scope, receive, send)
             return
-        caller = caller_of(scope)
-        # The storage is synchronous and in memory: no await between test and hit, so no race.
-        exhausted = [item for item in self.items if not self.limiter.test(item, caller)]
-        if not exhausted:
-            for item in self.items:
-                self.limiter.hit(item, caller)
+        try:
+            buckets = await self._buckets(scope)
+        except DATABASE_UNAVAILABLE:
+            # The app's handlers answer it (503 with Retry-After) when `get_principal` asks again.
+            log.warning("the key store is not answering; passing the request on without a rate limit")
+            buckets = []
+        refusal = self._take(buckets)
+        if refusal is None:
             await self.app(scope, receive, send)
             return
+        await problem_response(Request(scope), 429, "rate-limited", refusal[0], headers=refusal[1])(
+            scope, receive, send
+        )
+
+    async def _buckets(self, scope: Scope) -> list[_Bucket]:
+        address = client_address(scope)
+        token = presented(scope)
+        if token is None:
+            return [_Bucket(self.items, f"addr:{address}", "this client address")]
+        keys = scope["app"].state.services.keys
+        principal = await authenticate(scope, keys, token.token)
+        if principal is not None:
+            return [_Bucket(self.items, f"key:{principal.key_id}", "this API key")]
+        failures = [_Bucket(self.failure_items, f"failed-addr:{address}", "failed authentications from this address")]
+        if token.key_id is not None:
+            failures.append(
+                _Bucket(self.failure_items, f"failed-key:{token.key_id}", "failed authentications of this key id")
+            )
+        return failures
+
+    def _take(self, buckets: list[_Bucket]) -> tuple[str, dict[str, str]] | None:
+        """Count the request in every bucket, or, if one is used up, return the refusal's detail and headers."""
+        # The storage is synchronous and in memory: no await between test and hit, so no race.
+        exhausted = [(b, item) for b in buckets for item in b.items if not self.limiter.test(item, b.name)]
+        if not exhausted:
+            for bucket in buckets:
+                for item in bucket.items:
+                    self.limiter.hit(item, bucket.name)
+            return None
         now = time.time()
-        resets = (self.limiter.get_window_stats(item, caller).reset_time for item in exhausted)
+        resets = (self.limiter.get_window_stats(item, b.name).reset_time for b, item in exhausted)
         retry_after = max(1, math.ceil(max(resets) - now))
-        who = "this API key" if caller.startswith("key:") else "this client address"
-        detail = f"rate limit of {exhausted[0]} exceeded for {who}; retry in {retry_after} s"
-        response = problem_response(Request(scope), 429, "rate-limited", detail)
-        response.headers["Retry-After"] = str(retry_after)
-        await response(scope, receive, send)
+        bucket, item = exhausted[0]
+        detail = f"rate limit of {item} exceeded for {bucket.who}; retry in {retry_after} s"
+        return detail, {"Retry-After": str(retry_after)}
 
 
-def caller_of(scope: Scope) -> str:
-    """Who a request counts against: the key id of an `ldk_<key_id>_<secret>` bearer token, else the client address.
-
-    No database lookup: a made-up key id is counted as a caller of its own, and gets 401 further in.
-    """
-    scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer":
-        prefix, _, rest = token.strip().partition("_")
-        key_id, separator, secret = rest.partition("_")
-        if prefix == KEY_PREFIX and key_id and separator and secret:
-            return f"key:{key_id}"
+def client_address(scope: Scope) -> str:
+    """The address the request came from, as the server saw it."""
     client = scope.get("client")
-    return f"addr:{client[0] if client else 'unknown'}"
+    return str(client[0]) if client else "unknown"
 
 
 class _BodyTooLargeError(Exception):

@@ -82,6 +82,18 @@ class Settings(BaseSettings):
         "`limits` package: `600/minute`, `10/second;600/minute`, `1000 per hour`. Counted per worker process "
         "over a moving window. Empty: no rate limit. `/healthz` is never limited.",
     )
+    auth_failure_limit: str = Field(
+        default="20/minute",
+        description="Failed authentications allowed per client address and, separately, per presented key id "
+        "(same notation as `rate_limit`). Past it, further failed attempts get 429; a request with the right "
+        "secret is never refused by it, only by its key's own `rate_limit`. Empty: failures are not limited.",
+    )
+    read_waits_per_key: int = Field(
+        default=8,
+        ge=1,
+        description="Read-model requests of one API key that may wait for a `min_position` at once, per worker "
+        "process; one more gets 429 with Retry-After. Waits hold no thread.",
+    )
     bench_baseline: bool = Field(
         default=False,
         description="Mount the plain-SQL comparison endpoints under /bench-baseline (for `make bench` only).",
@@ -92,7 +104,7 @@ class Settings(BaseSettings):
         description="Largest request body accepted, in bytes; a larger one gets 413 without being read.",
     )
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "auth_failure_limit")
     @classmethod
     def _parsable_rate_limit(cls, value: str) -> str:
         """Refuse at start-up a rate limit the limiter could not parse."""

@@ -17,7 +17,8 @@ from pydantic import ValidationError
 from starlette.types import Message
 
 from api.app import create_app
-from api.hardening import API_CSP, caller_of
+from api.authentication import Presented, presented
+from api.hardening import API_CSP
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
@@ -103,9 +104,65 @@ def test_requests_without_a_key_are_counted_per_client_address(make_app: MakeApp
     client, services = make_app(rate_limit="3/minute")
     assert [client.get("/tickets").status_code for _ in range(3)] == [401] * 3
     _assert_problem(client.get("/tickets"), 429, "rate-limited")
-    # A token not shaped like our keys counts against the address too.
-    assert client.get("/tickets", headers={"Authorization": "Bearer nonsense"}).status_code == 429
+    # Another scheme is no key either.
+    assert client.get("/tickets", headers={"Authorization": "Basic YTpi"}).status_code == 429
+    # A token is a failed authentication, counted in a bucket of its own; a real key has its own too.
+    assert client.get("/tickets", headers={"Authorization": "Bearer nonsense"}).status_code == 401
     assert client.get("/tickets", headers=_bearer(services)).status_code == 200
+
+
+def test_forged_tokens_for_a_key_id_never_lock_out_the_real_key(make_app: MakeApp) -> None:
+    """Issue 13, finding 3: 600 forged tokens naming the victim's key id used up the victim's allowance."""
+    client, services = make_app(rate_limit="600/minute", auth_failure_limit="20/minute")
+    victim = services.keys.create(actor_id="alice", role=Role.AGENT, tenant="acme")
+    forged = {"Authorization": f"Bearer ldk_{victim.principal.key_id}_forged"}
+    answers = [client.get("/tickets", headers=forged) for _ in range(600)]
+    assert [a.status_code for a in answers[:20]] == [401] * 20
+    assert {a.status_code for a in answers[20:]} == {429}
+    _assert_problem(answers[20], 429, "rate-limited")
+    assert 1 <= int(answers[20].headers["retry-after"]) <= 60
+    assert "failed authentications" in answers[20].json()["detail"]
+    # The real key, from the same address, is counted only against itself.
+    real = {"Authorization": f"Bearer {victim.secret}"}
+    assert [client.get("/tickets", headers=real).status_code for _ in range(50)] == [200] * 50
+
+
+def test_failed_authentications_are_counted_per_address_and_per_key_id(make_app: MakeApp) -> None:
+    client, services = make_app(rate_limit="100/minute", auth_failure_limit="3/minute")
+    victim = services.keys.create(actor_id="alice", role=Role.AGENT, tenant="acme")
+    forged = {"Authorization": f"Bearer ldk_{victim.principal.key_id}_forged"}
+    other_client = TestClient(client.app, client=("192.0.2.9", 50000))
+    assert [other_client.get("/tickets", headers=forged).status_code for _ in range(4)] == [401, 401, 401, 429]
+    # The key id's failures are used up from anywhere; this address has failures left for other ids.
+    assert client.get("/tickets", headers=forged).status_code == 429
+    assert client.get("/tickets", headers={"Authorization": "Bearer ldk_0123456789ab_x"}).status_code == 401
+    # A revoked key fails like a forged one, and the address's failures run out.
+    revoked = services.keys.create(actor_id="carol", role=Role.AGENT, tenant="acme")
+    services.keys.revoke(revoked.principal.key_id)
+    stale = {"Authorization": f"Bearer {revoked.secret}"}
+    assert [client.get("/tickets", headers=stale).status_code for _ in range(3)] == [401, 401, 429]
+    assert client.get("/tickets", headers={"Authorization": f"Bearer {victim.secret}"}).status_code == 200
+
+
+def test_a_refused_failure_reads_no_body(make_app: MakeApp) -> None:
+    client, _ = make_app(auth_failure_limit="1/minute", max_body_bytes=1024)
+    forged = {"Authorization": "Bearer ldk_0123456789ab_forged"}
+    assert client.post("/tickets", json=TICKET, headers=forged).status_code == 401
+    # The body cap (413) sits inside the rate limit: a refused request's body is never looked at.
+    _assert_problem(client.post("/tickets", content=b"x" * 5000, headers=forged), 429, "rate-limited")
+    taken: list[Message] = []
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        taken.append({})
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = _asgi_post(client.app, forged["Authorization"].encode())
+    asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
+    assert (sent[0]["status"], taken) == (429, [])
 
 
 def test_an_empty_rate_limit_disables_it(make_app: MakeApp) -> None:
@@ -121,15 +178,18 @@ def test_healthz_is_not_limited(make_app: MakeApp) -> None:
     assert [client.get("/tickets").status_code for _ in range(3)] == [401, 401, 429]
 
 
-def test_the_caller_is_the_key_id_of_the_bearer_token() -> None:
+def test_the_presented_key_id_is_read_from_the_bearer_token() -> None:
     def scope(authorization: str | None) -> dict[str, Any]:
         headers = [(b"authorization", authorization.encode())] if authorization is not None else []
         return {"type": "http", "headers": headers, "client": ("192.0.2.7", 50000)}
 
-    assert caller_of(scope("Bearer ldk_a1b2c3d4e5f6_se_cr_et")) == "key:a1b2c3d4e5f6"
-    assert caller_of(scope("bearer ldk_a1b2c3d4e5f6_secret")) == "key:a1b2c3d4e5f6"
-    for other in (None, "Bearer ", "Bearer ldk__secret", "Bearer ldk_a1b2", "Bearer xyz_a1_b2", "Basic ldk_a_b"):
-        assert caller_of(scope(other)) == "addr:192.0.2.7", other
+    token = "ldk_a1b2c3d4e5f6_se_cr_et"
+    assert presented(scope(f"Bearer {token}")) == Presented(token, "a1b2c3d4e5f6")
+    assert presented(scope("bearer ldk_a1b2c3d4e5f6_secret ")) == Presented("ldk_a1b2c3d4e5f6_secret", "a1b2c3d4e5f6")
+    for no_key_id in ("ldk__secret", "ldk_a1b2", "xyz_a1_b2"):
+        assert presented(scope(f"Bearer {no_key_id}")) == Presented(no_key_id, None)
+    for no_token in (None, "Bearer ", "Basic ldk_a_b", ""):
+        assert presented(scope(no_token)) is None, no_token
 
 
 def test_a_rate_limit_that_cannot_be_parsed_is_refused_at_start_up() -> None:
@@ -190,7 +250,20 @@ def test_a_chunked_body_is_not_read_past_the_limit(make_app: MakeApp) -> None:
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {
+    scope = _asgi_post(app, authorization)
+
+    async def post() -> None:
+        await app(scope, receive, send)
+
+    asyncio.run(post())
+    assert sent[0]["status"] == 413
+    assert len(taken) == 11  # 1,100 bytes: the chunk that went past 1,024 was the last one read
+    assert json.loads(b"".join(m.get("body", b"") for m in sent[1:]))["type"] == "urn:ledgerdesk:problem:too-large"
+
+
+def _asgi_post(app: Any, authorization: bytes) -> dict[str, Any]:
+    """The scope of `POST /tickets` as a server would hand it to the app."""
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -206,14 +279,6 @@ def test_a_chunked_body_is_not_read_past_the_limit(make_app: MakeApp) -> None:
         "state": {},
         "app": app,
     }
-
-    async def post() -> None:
-        await app(scope, receive, send)
-
-    asyncio.run(post())
-    assert sent[0]["status"] == 413
-    assert len(taken) == 11  # 1,100 bytes: the chunk that went past 1,024 was the last one read
-    assert json.loads(b"".join(m.get("body", b"") for m in sent[1:]))["type"] == "urn:ledgerdesk:problem:too-large"
 
 
 # Security headers
