@@ -17,6 +17,7 @@ from api.routers import (
     audit_queues,
     baseline,
     events,
+    fields,
     health,
     listing,
     privacy,
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(IdempotencyMiddleware)
     app.include_router(health.router)
     # Every other route passes the authorization matrix (api/authorization.py).
-    for module in (listing, tickets, views, agents, events, audit, audit_queues, privacy, sla, reports):
+    for module in (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     if config.bench_baseline:  # plain-SQL twins of the ticket commands, for `make bench` only
         app.include_router(baseline.router, dependencies=[Depends(authorize)])

@@ -61,6 +61,10 @@ MATRIX: dict[str, frozenset[Role]] = {
     "csat_report": REPORTERS,
     # Privacy.
     "erase_person": frozenset({D}),
+    # Custom-field definitions: admins define (whether a field is personal is a privacy decision); staff read.
+    "put_field": frozenset({D}),
+    "list_fields": READERS,
+    "get_field": READERS,
     # SLA: admins configure; everyone but customers reads.
     "put_calendar": frozenset({D}),
     "import_holidays": frozenset({D}),

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
+from domain.custom_fields import FieldDefinition
 from domain.history import Change
 from domain.ticket import Comment, Ticket
 from domain.values import EMAIL_MAX, NAME_MAX, TEXT_MAX, TITLE_MAX, FieldKind, FieldValue, Priority
@@ -34,6 +35,37 @@ class CustomField(Strict):
     def from_domain(cls, value: FieldValue) -> CustomField:
         """The public form of a domain value."""
         return cls(kind=value.kind, value=value.value)
+
+
+class FieldDefinitionIn(Strict):
+    """A custom field's definition: the kind its values must have, and whether they are personal data."""
+
+    kind: FieldKind
+    personal: StrictBool = Field(
+        default=False,
+        description="True: values are personal data of the ticket's requester, stored encrypted with the "
+        "requester's key and erased with them (docs/privacy.md). Applies to values set from then on.",
+    )
+
+
+class FieldDefinitionPublic(BaseModel):
+    """A custom field's definition as recorded."""
+
+    name: str
+    kind: FieldKind
+    personal: bool
+    version: int = Field(description="How many times the field was defined (1 for its first definition).")
+
+    @classmethod
+    def from_domain(cls, definition: FieldDefinition) -> FieldDefinitionPublic:
+        """The public form of a domain definition."""
+        return cls(name=definition.name, kind=definition.kind, personal=definition.personal, version=definition.version)
+
+
+class FieldDefinitionList(BaseModel):
+    """The tenant's custom-field definitions, by name."""
+
+    items: list[FieldDefinitionPublic]
 
 
 class Attachment(Strict):

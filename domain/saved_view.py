@@ -1,4 +1,10 @@
-"""Saved views: named ticket-list filters that agents store and share within their tenant."""
+"""Saved views: named ticket-list filters that agents store and share within their tenant.
+
+Filters can name people (a requester's id, an assignee, words about someone in `q`), so they are
+personal data: every value outside the closed vocabularies (`PLAIN_FILTERS`) is the saver's, and a
+filter that names a person by id (`NAMING_FILTERS`) is that person's too. Erasing the saver erases
+all such values of their views; erasing a named person erases the filters that name them.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,21 @@ from eventsourcing.domain import Aggregate, event
 from domain import values
 from domain.actors import CommandContext, identifier
 from domain.errors import InvalidValueError
+from domain.values import ERASED
 
 _NAMESPACE = uuid.UUID("6a0f4c1e-5a4e-4d8e-9a57-1f0e2b3c4d5e")
 FILTERS_MAX = 20
+#: Filters whose values come from closed vocabularies and so name nobody.
+PLAIN_FILTERS = frozenset({"status", "priority", "sla", "unassigned"})
+#: Filters that name a person by id.
+NAMING_FILTERS = frozenset({"requester_id", "assignee"})
+
+
+def erased_filters(filters: Mapping[str, Any], *, saver: str, person_id: str) -> dict[str, Any]:
+    """A view's filters once `person_id` was erased: all personal values if they saved it, else those naming them."""
+    if saver == person_id:
+        return {k: v if k in PLAIN_FILTERS else ERASED for k, v in filters.items()}
+    return {k: ERASED if k in NAMING_FILTERS and v == person_id else v for k, v in filters.items()}
 
 
 class SavedView(Aggregate):

@@ -180,13 +180,18 @@ def _data_keys(database: Database, desk: HelpDesk, settings: Settings) -> DataKe
         with datastore.get_connection() as connection:  # autocommit, as VACUUM needs
             connection.execute(f"VACUUM {table}")
 
+    def checkpoint() -> None:
+        # The page that held the key still sits in SQLite's write-ahead log: empty it (docs/privacy.md).
+        with datastore.get_connection(commit=True) as connection, connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # autocommit: outside any transaction
+
     store = SqlDataKeys(
         lambda: datastore.transaction(commit=True),
         placeholder="%s" if is_postgres else "?",
         table=table,
         is_postgres=is_postgres,
         ttl_seconds=settings.privacy_key_cache_seconds,
-        reclaim=vacuum if is_postgres else lambda: None,
+        reclaim=vacuum if is_postgres else checkpoint,
         read=_single_statement(database, datastore),
     )
     if settings.create_tables:

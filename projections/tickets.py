@@ -21,7 +21,7 @@ from eventsourcing.projection import Projection
 
 from domain.actors import ActorKind
 from domain.administration import ApiKey, DataSubject
-from domain.saved_view import SavedView
+from domain.saved_view import SavedView, erased_filters
 from domain.sla import Calendar
 from domain.sla_config import SlaPolicy, WorkCalendar
 from domain.ticket import Ticket
@@ -124,6 +124,7 @@ class Batch:
     saved_views: list[SavedViewRow] = field(default_factory=list)
     activity: dict[ActivityKey, int] = field(default_factory=dict)  # audit_activity key -> changes
     people: set[tuple[str, str, UUID]] = field(default_factory=set)  # (tenant, person, ticket) whose data it holds
+    erased: set[tuple[str, str]] = field(default_factory=set)  # (tenant, person) erased: scrub views, reclaim rows
     sla: SlaChanges = field(default_factory=SlaChanges)  # the SLA model's changes (projections/sla.py)
     metrics: MetricsBatch = field(default_factory=MetricsBatch)  # service-metric facts (projections/metrics.py)
 
@@ -173,9 +174,10 @@ class TicketsProjection(Projection[TicketsView]):
 
     name = "tickets"
     topics = ()
-    #: The personal (encrypted) fields the read models keep: a ticket's title, for lists and search.
+    #: The personal (encrypted) fields the read models keep: a ticket's title, for lists and search; its
+    #: custom fields (personal ones included) and saved views' filters, which lists show as they are.
     #: Nothing else personal is decrypted to build them.
-    PERSONAL_FIELDS: ClassVar[frozenset[str]] = frozenset({"title"})
+    PERSONAL_FIELDS: ClassVar[frozenset[str]] = frozenset({"title", "custom_fields", "new_value", "filters"})
 
     def __init__(self, view: TicketsView) -> None:
         super().__init__(view)
@@ -327,10 +329,16 @@ class TicketsProjection(Projection[TicketsView]):
 
     @fold.register
     def _(self, event: Ticket.PersonalDataErased, tracking: Tracking) -> None:
-        # The title is the requester's; nothing else in the row is personal (ids are pseudonyms).
+        # The title is the requester's, and so are personal custom fields (they name their owner); nothing
+        # else in the row is personal (ids are pseudonyms).
         row = self.row(event, tracking)
         if row.requester_id == event.person_id:
             row.title = ERASED
+        row.custom_fields = {
+            name: {**value, "value": ERASED} if value.get("owner") == event.person_id else value
+            for name, value in row.custom_fields.items()
+        }
+        self.batch.erased.add((row.tenant, event.person_id))
 
     @fold.register
     def _(self, event: Ticket.PriorityChanged, tracking: Tracking) -> None:
@@ -353,6 +361,14 @@ class TicketsProjection(Projection[TicketsView]):
             fields.pop(event.name, None)
         else:
             fields[event.name] = dict(event.new_value)
+
+    @fold.register
+    def _(self, event: DataSubject.PersonErased, tracking: Tracking) -> None:
+        # Saved views of this batch are scrubbed here, stored ones by the view when it writes the batch.
+        for view in self.batch.saved_views:
+            if view.tenant == event.tenant:
+                view.filters = erased_filters(view.filters, saver=view.created_by, person_id=event.person_id)
+        self.batch.erased.add((event.tenant, event.person_id))
 
     @fold.register
     def _(self, event: SlaPolicy.PolicyDefined, tracking: Tracking) -> None:

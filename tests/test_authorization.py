@@ -14,7 +14,20 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.authorization import MATRIX
-from api.routers import agents, audit, audit_queues, events, health, listing, privacy, reports, sla, tickets, views
+from api.routers import (
+    agents,
+    audit,
+    audit_queues,
+    events,
+    fields,
+    health,
+    listing,
+    privacy,
+    reports,
+    sla,
+    tickets,
+    views,
+)
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
@@ -80,6 +93,9 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "agent_report": ("GET", "/reports/agents", None),
         "csat_report": ("GET", "/reports/csat", None),
         "erase_person": ("POST", "/privacy/erasures", {"person_id": "nobody"}),
+        "put_field": ("PUT", "/fields/contact", {"kind": "text", "personal": True}),
+        "list_fields": ("GET", "/fields", None),
+        "get_field": ("GET", "/fields/contact", None),
         "put_calendar": ("PUT", "/sla/calendars/office", CALENDAR),
         "import_holidays": ("POST", "/sla/calendars/office/holidays", None),
         "list_calendars": ("GET", "/sla/calendars", None),
@@ -101,7 +117,7 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
 def test_every_route_is_in_the_matrix() -> None:
     operations = create_app().openapi()["paths"]
     count = sum(len(methods) for methods in operations.values())
-    routers = (listing, tickets, views, agents, events, audit, audit_queues, privacy, sla, reports, health)
+    routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)

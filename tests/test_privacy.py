@@ -218,6 +218,7 @@ def test_the_erasure_endpoint_forgets_kept_responses_and_is_admin_only(
         "keys_destroyed": 1,
         "responses_forgotten": 1,
         "position": 0,
+        "read_models_erased": True,
     }
     ticket = client.get(f"/tickets/{opened.json()['id']}").json()
     assert (ticket["title"], ticket["requester_email"]) == (ERASED, ERASED)

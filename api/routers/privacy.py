@@ -31,6 +31,10 @@ class ErasureResult(BaseModel):
     keys_destroyed: int = Field(description="Data keys destroyed (0 when the person had none left).")
     responses_forgotten: int = Field(description="Kept idempotent responses naming the person that were dropped.")
     position: int = Field(description="Log position of the erasure's last event.")
+    read_models_erased: bool = Field(
+        description="Whether the read models had applied the erasure (rows scrubbed, old row versions vacuumed) "
+        "before this answer; if not, they do so as soon as their worker catches up (docs/privacy.md)."
+    )
 
 
 @router.post("/erasures", response_model=ErasureResult, responses=problem_responses(401, 403, 422, 503))

@@ -7,7 +7,10 @@ The steps, in this order, each safe to repeat (running the erasure again finishe
    record) — every process's cached copy of a ticket forgets the data when it catches up;
 3. destroy the person's data keys: every stored copy (events, snapshots) becomes unreadable
    and reads as `[erased]`, while the stored bytes, and so the audit hash chain, stay as they were;
-4. forget kept idempotent responses that name the person.
+4. forget kept idempotent responses that name the person;
+5. wait (as in step 1) for the read models to apply the erasure: the projection scrubs the rows
+   (titles, personal custom fields, saved views' filters) and then reclaims the old row versions
+   (VACUUM on PostgreSQL; see `SqlTicketsView.reclaim`). The outcome says whether that was seen.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class ErasureOutcome:
     keys_destroyed: int
     responses_forgotten: int
     position: int
+    read_models_erased: bool  # the read models applied the erasure (rows scrubbed, old versions reclaimed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,7 @@ class Eraser:
         receipt = self.desk.erase_person(tenant=tenant, person_id=person_id, ticket_ids=tickets, by=by, via=via)
         destroyed = self.data_keys.destroy(tenant, person_id)
         forgotten = self.idempotency.purge_mentioning(person_id)
+        applied = self.read_models.wait_for(receipt.position, READ_MODEL_WAIT_SECONDS) >= receipt.position
         return ErasureOutcome(
             tenant=tenant,
             person_id=person_id,
@@ -66,6 +71,7 @@ class Eraser:
             keys_destroyed=destroyed,
             responses_forgotten=forgotten,
             position=receipt.position,
+            read_models_erased=applied,
         )
 
 
@@ -78,4 +84,5 @@ def as_dict(outcome: ErasureOutcome) -> dict[str, Any]:
         "keys_destroyed": outcome.keys_destroyed,
         "responses_forgotten": outcome.responses_forgotten,
         "position": outcome.position,
+        "read_models_erased": outcome.read_models_erased,
     }

@@ -4,7 +4,12 @@ Which fields are personal, and whose they are:
 - `Ticket.Opened`: title, description, requester name and e-mail — the requester's;
 - `Ticket.CommentAdded`: the body and the attachment names — the author's;
 - `Ticket.Rated`: the rating comment — the requester's (who alone rates);
-- `Ticket.Snapshot`: the same fields in the ticket's state, each under its owner's key.
+- a custom field whose definition marks it personal (its stored form names an `owner`, the
+  ticket's requester), in `Ticket.Opened` and `Ticket.CustomFieldChanged`: the value, the owner's;
+- `Ticket.Snapshot`: the same fields in the ticket's state, each under its owner's key;
+- `SavedView.Created`: every filter value but the closed vocabularies (status, priority, sla,
+  unassigned) — the saver's; a filter that names a person by id (requester_id, assignee) is
+  sealed twice, first with the named person's key, so erasing either of them erases it.
 
 Each such value is stored as `{"__pd__": "<key ref>:<base64 nonce+ciphertext>"}` (AES-256-GCM,
 the ticket id and field path as associated data, so a ciphertext cannot be moved elsewhere).
@@ -25,6 +30,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from domain.saved_view import NAMING_FILTERS, PLAIN_FILTERS, SavedView
 from domain.ticket import Ticket
 from domain.values import ERASED
 from infrastructure.privacy.datakeys import DataKeys
@@ -72,14 +78,8 @@ class PersonalDataMapper(Mapper[UUID]):
         if keys is None:
             return events
         sealed = [(e, s) for e, s in zip(events, stored_events, strict=True) if ENVELOPE.encode() in s.state]
-        keys.prefetch(
-            {
-                value[ENVELOPE].partition(":")[0]
-                for event, _ in sealed
-                for name, value in vars(event).items()
-                if name in opening and _is_envelope(value)
-            }
-        )
+        opened = [value for event, _ in sealed for name, value in vars(event).items() if name in opening]
+        keys.prefetch({ref for value in opened for ref in _refs(value)})
         for event, stored in sealed:
             ticket_id = str(stored.originator_id)
             state = vars(event)  # a new event of our own: its fields can be replaced in place
@@ -104,12 +104,19 @@ class PersonalDataMapper(Mapper[UUID]):
         if isinstance(event, Ticket.Snapshot):
             state["state"] = self._sealed_ticket_state(dict(state["state"]), str(event.originator_id))
             return state
-        if not tenant or not isinstance(event, Ticket.Opened | Ticket.CommentAdded | Ticket.Rated):
+        personal = Ticket.Opened | Ticket.CommentAdded | Ticket.Rated | Ticket.CustomFieldChanged | SavedView.Created
+        if not tenant or not isinstance(event, personal):
             return None  # nothing personal, or stored before encryption (no tenant recorded)
         seal = self._sealer(tenant, str(event.originator_id))
         if isinstance(event, Ticket.Opened):
             for name in REQUESTER_FIELDS:
                 state[name] = seal(state["requester_id"], name, state[name])
+            state["custom_fields"] = _sealed_fields(seal, "custom_fields", event.custom_fields)
+        elif isinstance(event, Ticket.CustomFieldChanged):
+            for name in ("old_value", "new_value"):
+                state[name] = _sealed_field(seal, name, state[name])
+        elif isinstance(event, SavedView.Created):
+            state["filters"] = _sealed_filters(seal, event.actor_id, event.filters)
         elif isinstance(event, Ticket.CommentAdded):
             state["body"] = seal(event.actor_id, "body", event.body)
             state["attachments"] = _sealed_attachments(seal, event.actor_id, "attachments", event.attachments)
@@ -122,6 +129,7 @@ class PersonalDataMapper(Mapper[UUID]):
         requester = state["requester_id"]
         for name in REQUESTER_FIELDS:
             state[name] = seal(requester, f"state.{name}", state.get(name))
+        state["custom_fields"] = _sealed_fields(seal, "state.custom_fields", state["custom_fields"])
         if state.get("satisfaction"):
             rating = state["satisfaction"]
             state["satisfaction"] = {
@@ -141,7 +149,7 @@ class PersonalDataMapper(Mapper[UUID]):
         assert keys is not None  # only called with keys attached
 
         def seal(owner: str, path: str, value: Any) -> Any:
-            if not isinstance(value, str) or value in ("", ERASED):
+            if value is None or (isinstance(value, str) and value in ("", ERASED)):
                 return value  # nothing personal in an absent or empty value
             key = keys.key_for(tenant, owner)
             nonce = os.urandom(NONCE_BYTES)
@@ -179,7 +187,9 @@ class PersonalDataMapper(Mapper[UUID]):
             plain = AESGCM(secret).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(ticket_id, path))
         except InvalidTag:
             return ERASED  # not this key's ciphertext for this place: unreadable, so shown as erased
-        return json.loads(plain)
+        opened = json.loads(plain)
+        # A value sealed twice (a saved-view filter naming a person) holds a second envelope: open it too.
+        return self._opened_envelope(opened[ENVELOPE], ticket_id, path) if _is_envelope(opened) else opened
 
 
 def _is_envelope(value: Any) -> bool:
@@ -195,6 +205,42 @@ def _not_opened(value: Any) -> Any:
     if isinstance(value, list):
         return [_not_opened(v) if isinstance(v, dict | list) else v for v in value]
     return value
+
+
+def _refs(value: Any) -> set[str]:
+    """The key references of the outermost envelopes in `value` (nested dicts and lists)."""
+    if _is_envelope(value):
+        return {value[ENVELOPE].partition(":")[0]}
+    if isinstance(value, dict):
+        return {ref for v in value.values() for ref in _refs(v)}
+    if isinstance(value, list):
+        return {ref for v in value for ref in _refs(v)}
+    return set()
+
+
+def _sealed_field(seal: Seal, path: str, field: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored custom field with its value sealed under its owner's key, if it has one (a personal field)."""
+    if field is None or not field.get("owner"):
+        return field
+    return {**field, "value": seal(field["owner"], f"{path}.value", field["value"])}
+
+
+def _sealed_fields(seal: Seal, path: str, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {name: _sealed_field(seal, f"{path}.{name}", field) for name, field in fields.items()}
+
+
+def _sealed_filters(seal: Seal, saver: str, filters: dict[str, Any]) -> dict[str, Any]:
+    """A saved view's filters: each value that could name a person sealed with the saver's key (see above)."""
+    sealed = {}
+    for name, value in filters.items():
+        path = f"filters.{name}"
+        if name in PLAIN_FILTERS:
+            sealed[name] = value
+            continue
+        # A filter naming a person gets their layer first, inside the saver's.
+        inner = seal(value, path, value) if name in NAMING_FILTERS and isinstance(value, str) else value
+        sealed[name] = seal(saver, path, inner)
+    return sealed
 
 
 def _sealed_attachments(seal: Seal, owner: str, path: str, files: list[dict[str, Any]]) -> list[dict[str, Any]]:

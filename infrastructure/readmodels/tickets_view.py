@@ -18,6 +18,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed
 
+from domain.saved_view import erased_filters
 from domain.sla import Calendar, SlaClock, TargetStatus
 from infrastructure.readmodels.dialect import POSTGRES, SQLITE, Dialect
 from infrastructure.readmodels.metrics_tables import load_ticket_facts, metric_statements, write_metrics
@@ -342,18 +343,47 @@ class SqlTicketsView(TicketsView):
                 load_ticket_facts(cursor, d, self.names, batch.metrics, chunk)
 
     def commit_batch(self, batch: Batch, tracking: Tracking) -> None:
-        """Upsert the batch's rows and record `tracking`, in one transaction."""
+        """Upsert the batch's rows and record `tracking`, in one transaction.
+
+        A batch that erased someone's data then reclaims the old row versions that still hold it.
+        """
         with self.datastore.transaction(commit=True) as cursor:
+            if not self.dialect.is_postgres:
+                # Zero the bytes a rewritten row leaves behind in its page: FAST costs no extra I/O; an
+                # erasure also zeroes freed pages (ON). Otherwise old copies of a title stay in free space.
+                cursor.execute(f"PRAGMA secure_delete = {'ON' if batch.erased else 'FAST'}")
             self._claim(cursor, batch.after, tracking.application_name)
             self._write_tickets(cursor, list(batch.tickets.values()))
             self._write_tags(cursor, [batch.tickets[i] for i in batch.retagged])
             self._write_solved(cursor, batch)
             self._write_saved_views(cursor, batch.saved_views)
+            self._erase_from_saved_views(cursor, batch.erased)
             self._write_activity(cursor, batch.activity)
             self._write_people(cursor, batch.people)
             self._write_sla(cursor, batch)
             write_metrics(cursor, self.dialect, self.names, batch.metrics)
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]  # from the recorder mixin
+        if batch.erased:
+            self.reclaim()
+
+    #: The tables an erasure rewrites rows of: ticket titles and custom fields, saved views' filters.
+    ERASURE_TABLES = ("tickets", "saved_views")
+
+    def reclaim(self) -> None:
+        """Remove the row versions an erasure left behind in the tables it rewrote.
+
+        PostgreSQL keeps the old version of an updated row (a dead tuple, readable with pageinspect)
+        until VACUUM removes it, which must run outside a transaction (autocommit). SQLite zeroed
+        the freed space as it wrote (secure_delete); the old pages still sit in its write-ahead
+        log, which a TRUNCATE checkpoint empties (unless readers hold it: then it ages out).
+        """
+        if self.dialect.is_postgres:
+            with self.datastore.get_connection() as connection:  # autocommit, as VACUUM needs
+                for name in self.ERASURE_TABLES:
+                    connection.execute(f"VACUUM {self.names.table(name)}")
+            return
+        with self.datastore.get_connection(commit=True) as connection, connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # autocommit: outside any transaction
 
     def _claim(self, cursor: Any, after: int, application_name: str) -> None:
         """Fail unless the stored position is still `after` (compare-and-set, inside the write transaction)."""
@@ -415,6 +445,22 @@ class SqlTicketsView(TicketsView):
                 for v in views
             ],
         )
+
+    def _erase_from_saved_views(self, cursor: Any, erased: set[tuple[str, str]]) -> None:
+        """Scrub stored saved views of each erased person: theirs, and filters naming them (domain/saved_view.py)."""
+        d, p, table = self.dialect, self.dialect.placeholder, self.names.saved_views
+        for tenant in sorted({tenant for tenant, _ in erased}):
+            people = sorted(person for t, person in erased if t == tenant)
+            cursor.execute(f"SELECT view_id, filters, created_by FROM {table} WHERE tenant = {p}", [tenant])
+            for row in cursor.fetchall():
+                stored = d.to_json(row["filters"])
+                filters = stored
+                for person in people:
+                    filters = erased_filters(filters, saver=row["created_by"], person_id=person)
+                if filters != stored:
+                    cursor.execute(
+                        f"UPDATE {table} SET filters = {p} WHERE view_id = {p}", [d.json(filters), row["view_id"]]
+                    )
 
     def load_sla_config(self, changes: SlaChanges, tenant: str) -> None:
         """Load the tenant's stored policies and calendars; rows already in the batch are newer."""
