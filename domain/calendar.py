@@ -35,17 +35,31 @@ microsecond: a number of minutes is rounded to the nearest microsecond once, and
   periods that touch (Monday 00:00-24:00 and Tuesday 00:00-24:00) come out as one.
 
 Limits, each refused with InvalidValueError: a span longer than `SPAN_YEARS_MAX` years (100) for `between` and
-`working_periods`, a due moment more than that after its start or after the year 9999, a negative or non-finite
-number of minutes. The work per call grows with the number of local days walked, never with the number of minutes.
+`working_periods`, a negative or non-finite number of minutes; a due moment more than that after its start or after
+the year 9999 is refused with `BeyondHorizonError` (a subclass, so that callers can make it "no due").
+`check_new_definition` adds the limit for calendars defined from now on: at least `WEEKLY_MINUTES_MIN` (60) minutes of
+working time in a week. Calendars stored before that limit still load and count.
+
+Cost. A *regular* local day is one that is not a holiday and whose zone keeps one UTC offset from a day before it
+to a day after it: its working time is exactly the nominal length of its intervals. `add_business_minutes` and
+`business_minutes_between` step over runs of regular days at once (whole weeks of the nominal weekly working time,
+then the days of the last partial week), and walk only irregular days (holidays, days near a change of offset)
+and the first and last days one by one. So the work grows with the number of holidays and offset changes in the
+span (a few a year), not with the number of minutes or days. Offset changes are found by reading the zone's offset
+at every UTC midnight of a year, once per zone and year (cached): a change and its reverse less than a day apart
+would be missed, and the time-zone database has none (the closest pair is four days apart, Africa/Freetown 1939;
+a test checks the installed database).
 Local days are read with the time-zone database Python's `zoneinfo` finds (the system's, or the tzdata package).
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -59,6 +73,9 @@ HOLIDAYS_MAX: Final = 2000
 HOLIDAY_NAME_MAX: Final = 200
 #: Business time is counted over at most this many years (of 365.25 days) at once, which bounds the work per call.
 SPAN_YEARS_MAX: Final = 100
+#: A calendar defined from now on must be open at least this many minutes in a regular week (a weekly office
+#: hour, the sparsest schedule a staffed desk keeps). Below it, a day of target stretches over years.
+WEEKLY_MINUTES_MIN: Final = 60
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -73,6 +90,24 @@ _LAST_DAY_US = (date.max.toordinal() - 1 - _EPOCH_ORDINAL) * _US_PER_DAY
 _MIDNIGHT_TEXT = "24:00"
 _DAYS_IN_A_LEAP_YEAR = 366
 _NEVER = date.max.year + 1  # the first year of a yearly holiday that does not exist
+#: A run of regular days is looked at up to this many days at once (so holidays are searched a year ahead).
+_RUN_DAYS_MAX = 366
+#: Days around a change of UTC offset that are walked one by one: those whose spans may lie near the change.
+#: A day's spans, and every offset read for them, lie within a day either side of its midnight read as UTC: a change
+#: within the UTC day k touches only the local days k - 1 to k + 1.
+_SHIFT_DAYS_BEFORE, _SHIFT_DAYS_AFTER = 1, 1
+#: Irregular days whose spans are kept per calendar (so that calls that walk the same days walk them once).
+_KEPT_DAYS_MAX = 4096
+#: Years whose offset changes are not searched (their midnights border the range of datetime): walked day by day.
+_FIRST_SEARCHED_YEAR, _LAST_SEARCHED_YEAR = date.min.year + 1, date.max.year - 1
+
+
+class BeyondHorizonError(InvalidValueError):
+    """The due moment lies more than SPAN_YEARS_MAX years after its start, or after the year 9999."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +174,11 @@ class BusinessCalendar:
     _week: tuple[tuple[tuple[timedelta, timedelta], ...], ...] = field(init=False, repr=False, compare=False)
     _fixed_holidays: frozenset[date] = field(init=False, repr=False, compare=False)
     _yearly_holidays: Mapping[tuple[int, int], int] = field(init=False, repr=False, compare=False)
+    _day_us: tuple[int, ...] = field(init=False, repr=False, compare=False)  # nominal working time per weekday
+    _week_us: int = field(init=False, repr=False, compare=False)
+    _fixed_ordinals: tuple[int, ...] = field(init=False, repr=False, compare=False)  # sorted
+    _yearly_dates: tuple[tuple[int, int, int], ...] = field(init=False, repr=False, compare=False)  # (m, d, year)
+    _kept_days: dict[int, list[tuple[int, int]]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         intervals = _checked_intervals(self.intervals)
@@ -157,6 +197,12 @@ class BusinessCalendar:
         object.__setattr__(self, "_week", _week(intervals))
         object.__setattr__(self, "_fixed_holidays", frozenset(h.day for h in holidays if not h.yearly))
         object.__setattr__(self, "_yearly_holidays", yearly)
+        day_us = tuple(sum((end - start) // _ONE_US for start, end in day) for day in self._week)
+        object.__setattr__(self, "_day_us", day_us)
+        object.__setattr__(self, "_week_us", sum(day_us))
+        object.__setattr__(self, "_fixed_ordinals", tuple(sorted({d.toordinal() for d in self._fixed_holidays})))
+        object.__setattr__(self, "_yearly_dates", tuple(sorted((m, d, y) for (m, d), y in yearly.items())))
+        object.__setattr__(self, "_kept_days", {})
 
     @classmethod
     def always(cls) -> BusinessCalendar:
@@ -169,34 +215,45 @@ class BusinessCalendar:
         span = next(self._spans(at, stop=at + 1), None)
         return span is not None and span[0] <= at
 
+    @property
+    def weekly_minutes(self) -> float:
+        """Minutes of working time in a regular week (no holiday, no change of UTC offset)."""
+        return self._week_us / _US_PER_MINUTE
+
+    def check_new_definition(self) -> BusinessCalendar:
+        """The calendar itself, if it may be defined from now on (at least WEEKLY_MINUTES_MIN a week); else raise.
+
+        Calendars stored before the limit are not checked again: they still load and count.
+        """
+        if self._week_us < WEEKLY_MINUTES_MIN * _US_PER_MINUTE:
+            msg = (
+                f"intervals: a business calendar must be open at least {WEEKLY_MINUTES_MIN} minutes a week "
+                f"(got {self.weekly_minutes:g})"
+            )
+            raise InvalidValueError(msg)
+        return self
+
     def add_business_minutes(self, start: datetime, minutes: float) -> datetime:
         """The due moment: `start` plus `minutes` of working time (`start` itself, in UTC, for 0 minutes)."""
         at = _microseconds(start, "start")
         remaining = _minutes_as_microseconds(minutes)
         if remaining == 0:
             return _moment(at)
-        for begin, end in self._spans(at, stop=at + _SPAN_US_MAX):
-            counted_from = max(begin, at)
-            if remaining <= end - counted_from:
-                due = counted_from + remaining
-                if due - at > _SPAN_US_MAX:
-                    break
-                return _moment(due)
-            remaining -= end - counted_from
-        limit = (
+        due = self._due(at, remaining)
+        if due is not None and due - at <= _SPAN_US_MAX:
+            return _moment(due)
+        reason = (
             "after the year 9999" if at + _SPAN_US_MAX >= _LAST_DAY_US else f"more than {SPAN_YEARS_MAX} years later"
         )
-        msg = f"{minutes} business minutes after {start.isoformat()} end {limit}"
-        raise InvalidValueError(msg)
+        msg = f"{minutes} business minutes after {start.isoformat()} end {reason}"
+        raise BeyondHorizonError(msg, reason)
 
     def business_minutes_between(self, start: datetime, end: datetime) -> float:
         """Minutes of working time inside [start, end); 0 when `end` is not after `start`."""
         begin_at, end_at = _span(start, end)
         if end_at <= begin_at:
             return 0.0
-        spans = self._spans(begin_at, stop=end_at)
-        total = sum(min(end, end_at) - max(begin, begin_at) for begin, end in spans if begin < end_at)
-        return total / _US_PER_MINUTE
+        return self._working_us(begin_at, end_at) / _US_PER_MINUTE
 
     def working_periods(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working time inside [start, end) as maximal, ordered (begin, end) pairs in UTC."""
@@ -222,6 +279,107 @@ class BusinessCalendar:
             intervals=tuple(_interval_from_dict(item) for item in _items(fields["intervals"], "intervals")),
             holidays=tuple(_holiday_from_dict(item) for item in _items(fields.get("holidays", []), "holidays")),
         )
+
+    def _due(self, at: int, remaining: int) -> int | None:
+        """The moment `remaining` microseconds of working time after `at` (> 0), or None past the walk's end.
+
+        The same walk as `_spans`, day by day, except that a run of regular days wholly after `at` is stepped
+        over at once when the due moment lies beyond it, and by whole weeks when it lies within it; the last
+        (at most seven) days are then walked one by one.
+        """
+        ordinal, last = self._first_ordinal(at), _LAST_DAY_US // _US_PER_DAY + _EPOCH_ORDINAL
+        stop = at + _SPAN_US_MAX
+        fast_from = -(-(at + _US_PER_DAY) // _US_PER_DAY) + _EPOCH_ORDINAL  # its spans all begin after `at`
+        end_ordinal = min(last + 1, -(-(stop + _US_PER_DAY) // _US_PER_DAY) + _EPOCH_ORDINAL)
+        while ordinal < end_ordinal:
+            run = self._regular_run(ordinal, end_ordinal) if ordinal >= fast_from else 0
+            if run:
+                run_us = self._run_us(ordinal, run)
+                if remaining > run_us:
+                    remaining -= run_us
+                    ordinal += run
+                    continue
+                weeks = (remaining - 1) // self._week_us
+                ordinal += 7 * weeks
+                remaining -= weeks * self._week_us
+                fast_from = ordinal + 7  # the due moment lies in these seven days: walk them
+                continue
+            for begin, end in self._walked_day(ordinal):
+                if end > at and begin < end:
+                    counted_from = max(begin, at)
+                    if remaining <= end - counted_from:
+                        return counted_from + remaining
+                    remaining -= end - counted_from
+            ordinal += 1
+        return None
+
+    def _working_us(self, begin_at: int, end_at: int) -> int:
+        """Microseconds of working time inside [begin_at, end_at), stepping over runs of regular days."""
+        ordinal, last = self._first_ordinal(begin_at), _LAST_DAY_US // _US_PER_DAY + _EPOCH_ORDINAL
+        fast_from = -(-(begin_at + _US_PER_DAY) // _US_PER_DAY) + _EPOCH_ORDINAL
+        # A regular run must end where its last day's spans still end before `end_at`.
+        fast_until = (end_at - _US_PER_DAY) // _US_PER_DAY + _EPOCH_ORDINAL
+        end_ordinal = min(last + 1, -(-(end_at + _US_PER_DAY) // _US_PER_DAY) + _EPOCH_ORDINAL)
+        total = 0
+        while ordinal < end_ordinal:
+            run = self._regular_run(ordinal, min(fast_until, end_ordinal)) if ordinal >= fast_from else 0
+            if run:
+                total += self._run_us(ordinal, run)
+                ordinal += run
+                continue
+            for begin, end in self._walked_day(ordinal):
+                if end > begin_at and begin < end_at:
+                    total += min(end, end_at) - max(begin, begin_at)
+            ordinal += 1
+        return total
+
+    def _walked_day(self, ordinal: int) -> list[tuple[int, int]]:
+        """The spans of a day walked one by one, kept: the same holidays and offset changes recur in every call."""
+        spans = self._kept_days.get(ordinal)
+        if spans is None:
+            if len(self._kept_days) >= _KEPT_DAYS_MAX:
+                self._kept_days.clear()
+            spans = self._day_spans(date.fromordinal(ordinal), (ordinal - _EPOCH_ORDINAL) * _US_PER_DAY)
+            self._kept_days[ordinal] = spans
+        return spans
+
+    @staticmethod
+    def _first_ordinal(after: int) -> int:
+        """The first local day whose spans can end after `after` (a zone's offset is less than a day)."""
+        return max(after // _US_PER_DAY + _EPOCH_ORDINAL - 2, date.min.toordinal())
+
+    def _run_us(self, ordinal: int, days: int) -> int:
+        """Nominal working time of `days` regular days from `ordinal` on."""
+        weeks, rest = divmod(days, 7)
+        weekday = (ordinal - 1) % 7  # date.fromordinal(1) is a Monday
+        return weeks * self._week_us + sum(self._day_us[(weekday + i) % 7] for i in range(rest))
+
+    def _regular_run(self, ordinal: int, bound: int) -> int:
+        """How many regular days follow from `ordinal` on (0 if it is irregular), counting at most to `bound`."""
+        end = min(ordinal + _RUN_DAYS_MAX, bound)
+        if end <= ordinal:
+            return 0
+        end = self._next_holiday(ordinal, end)
+        end = _next_shift(self._zone, ordinal, end)
+        return max(end - ordinal, 0)
+
+    def _next_holiday(self, ordinal: int, bound: int) -> int:
+        """The first holiday in [ordinal, bound) as an ordinal, or `bound`."""
+        found = bound
+        fixed = self._fixed_ordinals
+        index = bisect_left(fixed, ordinal)
+        if index < len(fixed):
+            found = min(found, fixed[index])
+        if not self._yearly_dates:
+            return found
+        day = date.fromordinal(ordinal)
+        for year in range(day.year, date.fromordinal(min(bound, date.max.toordinal())).year + 1):
+            start = bisect_left(self._yearly_dates, (day.month, day.day, 0)) if year == day.year else 0
+            for month, month_day, first_year in self._yearly_dates[start:]:
+                if first_year > year or ((month, month_day) == (2, 29) and not _is_leap(year)):
+                    continue
+                return min(found, date(year, month, month_day).toordinal())
+        return found
 
     def _periods(self, begin_at: int, end_at: int) -> Iterator[tuple[int, int]]:
         """Working time inside [begin_at, end_at), merged into maximal periods."""
@@ -299,6 +457,40 @@ class BusinessCalendar:
             else:
                 low = middle
         return high
+
+
+def _next_shift(zone: ZoneInfo, ordinal: int, bound: int) -> int:
+    """The first local day in [ordinal, bound) near a change of the zone's UTC offset, or `bound`."""
+    first_year = date.fromordinal(max(ordinal - _SHIFT_DAYS_AFTER, 1)).year
+    last_year = date.fromordinal(min(bound + _SHIFT_DAYS_BEFORE, date.max.toordinal())).year
+    for year in range(first_year, last_year + 1):
+        shifts = _offset_changes(zone, year)
+        if shifts is None:
+            return ordinal  # a year at the edge of the calendar: walked day by day
+        for day in shifts:
+            near_from, near_to = day - _SHIFT_DAYS_BEFORE, day + _SHIFT_DAYS_AFTER
+            if near_to >= ordinal:
+                return max(ordinal, min(near_from, bound))
+    return bound
+
+
+@lru_cache(maxsize=8192)
+def _offset_changes(zone: ZoneInfo, year: int) -> tuple[int, ...] | None:
+    """The days (as ordinals, UTC) of `year` within which the zone's offset changes; None for an edge year.
+
+    The offset is read at every UTC midnight from 1 January of `year` to 1 January of the next; a change between
+    two readings is put on the earlier day (see the module docs for why daily readings find every change).
+    """
+    if not _FIRST_SEARCHED_YEAR <= year <= _LAST_SEARCHED_YEAR:
+        return None
+    first, last = date(year, 1, 1).toordinal(), date(year + 1, 1, 1).toordinal()
+    seconds = (first - _EPOCH_ORDINAL) * 86_400
+    offsets = [datetime.fromtimestamp(seconds + 86_400 * i, zone).utcoffset() for i in range(last - first + 1)]
+    return tuple(first + i for i, (one, other) in enumerate(pairwise(offsets)) if one != other)
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -675,3 +675,94 @@ def test_the_always_calendar_is_calendar_time(one: datetime, other: datetime, mi
 
     assert always.business_minutes_between(start, end) == (end - start) / timedelta(minutes=1)
     assert always.add_business_minutes(start, minutes) == start + timedelta(seconds=round(minutes * 60))
+
+
+# --- the fast walk against the day-by-day walk ---------------------------------------------------------------------
+
+#: Zones with daylight saving, changes at midnight (Sao Paulo until 2019), a skipped day (Apia, 2011-12-30),
+#: Ramadan suspensions (Casablanca) and half-hour shifts (Lord Howe).
+WALK_ZONES = (*ZONES, "America/Sao_Paulo", "Pacific/Apia", "Africa/Casablanca", "Europe/London", "Asia/Gaza")
+WALK_EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
+WALK_MINUTES_IN_RANGE = 65 * 366 * 1440  # starts from 1995 to 2060
+
+
+def _walked_due(calendar: BusinessCalendar, start: datetime, minutes: float) -> datetime | None:
+    """The due moment found by walking the working periods one by one (the plain definition)."""
+    remaining = timedelta(minutes=minutes)
+    for begin, end in calendar.working_periods(start, start + timedelta(days=5 * 366)):
+        if remaining <= end - begin:
+            return begin + remaining
+        remaining -= end - begin
+    return None
+
+
+def _walked_minutes(calendar: BusinessCalendar, start: datetime, end: datetime) -> float:
+    total = sum((until - begin for begin, until in calendar.working_periods(start, end)), timedelta())
+    return total / timedelta(minutes=1)
+
+
+@st.composite
+def walk_cases(draw: st.DrawFn) -> tuple[BusinessCalendar, datetime, float]:
+    """A random calendar in a zone of WALK_ZONES, a start from 1995 to 2060 and up to 150 weeks of its working time."""
+    base = draw(calendars())
+    start = WALK_EARLIEST + timedelta(minutes=draw(st.integers(0, WALK_MINUTES_IN_RANGE)))
+    near = st.dates(start.date() - timedelta(days=400), start.date() + timedelta(days=3 * 366))
+    holidays = draw(st.lists(st.builds(Holiday, day=near, yearly=st.booleans()), max_size=8))
+    calendar = BusinessCalendar(draw(st.sampled_from(WALK_ZONES)), base.intervals, tuple(holidays))
+    weeks = draw(st.integers(0, 150))
+    seconds = draw(st.integers(1, max(int(calendar.weekly_minutes * 60), 1)))
+    return calendar, start, weeks * calendar.weekly_minutes + seconds / 60
+
+
+@settings(max_examples=60, deadline=None)
+@given(walk_cases())
+def test_stepping_over_regular_weeks_gives_the_moment_and_minutes_of_the_day_by_day_walk(
+    case: tuple[BusinessCalendar, datetime, float],
+) -> None:
+    calendar, start, minutes = case
+    walked = _walked_due(calendar, start, minutes)
+    assert walked is not None  # five years hold 150 weeks of working time, holidays and shifts included
+
+    due = calendar.add_business_minutes(start, minutes)
+
+    assert due == walked
+    assert calendar.business_minutes_between(start, due) == _walked_minutes(calendar, start, due)
+    later = due + timedelta(days=9, minutes=7)
+    assert calendar.business_minutes_between(start, later) == _walked_minutes(calendar, start, later)
+
+
+def test_the_time_zone_database_never_changes_an_offset_twice_within_a_day() -> None:
+    # The fast walk reads each zone's offset at every UTC midnight (domain/calendar.py): a change and its reverse
+    # within one day would go unseen. The pure-Python zoneinfo exposes the transitions the C one reads.
+    from zoneinfo import _zoneinfo, available_timezones
+
+    closest = min(
+        (later - earlier) / 86_400
+        for name in available_timezones()
+        for earlier, later in pairwise(_zoneinfo.ZoneInfo.no_cache(name)._trans_utc)
+    )
+
+    assert closest > 1
+
+
+def test_a_day_of_target_on_a_long_week_costs_little_more_than_an_hour_of_it() -> None:
+    # Not timed (the benchmark times it): the walk visits few days however many minutes are added.
+    visited: list[int] = []
+    calendar = OFFICE
+    original = BusinessCalendar._day_spans
+
+    def counting(self: BusinessCalendar, day: date, midnight: int) -> list[tuple[int, int]]:
+        visited.append(day.toordinal())
+        return original(self, day, midnight)
+
+    start = berlin(2026, 3, 2, 10)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BusinessCalendar, "_day_spans", counting)
+        calendar.add_business_minutes(start, 480)
+        short = len(visited)
+        visited.clear()
+        calendar.add_business_minutes(start, 1_000_000)
+        long = len(visited)
+
+    # 1,000,000 minutes are about eight years: two offset changes and up to two holidays each year are walked.
+    assert long <= short + 8 * 2 * 6 + 8 * 2 + 7
