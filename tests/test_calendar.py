@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import re
+import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
@@ -734,12 +736,11 @@ def test_stepping_over_regular_weeks_gives_the_moment_and_minutes_of_the_day_by_
 def test_the_time_zone_database_never_changes_an_offset_twice_within_a_day() -> None:
     # The fast walk reads each zone's offset at every UTC midnight (domain/calendar.py): a change and its reverse
     # within one day would go unseen. The pure-Python zoneinfo exposes the transitions the C one reads.
-    from zoneinfo import _zoneinfo, available_timezones
-
+    pure = importlib.import_module("zoneinfo._zoneinfo").ZoneInfo
     closest = min(
         (later - earlier) / 86_400
-        for name in available_timezones()
-        for earlier, later in pairwise(_zoneinfo.ZoneInfo.no_cache(name)._trans_utc)
+        for name in zoneinfo.available_timezones()
+        for earlier, later in pairwise(pure.no_cache(name)._trans_utc)
     )
 
     assert closest > 1
