@@ -47,6 +47,13 @@ events, and `status(now)` is asked about a given moment. Its state is plain JSON
   `calendar.add_business_minutes(moment, target - elapsed_so_far)` (the moment itself when no
   time is left). While a target is paused it has no due moment (None). A fulfilled target
   reports the due moment in force when it was fulfilled (None if it was paused then).
+- **No due.** When the calendar's working time reaches the target only beyond its horizon
+  (more than 100 years later, or after the year 9999: `BeyondHorizonError`), a running target
+  has no due moment either: `due_at` is None, `no_due_reason` says why, and the target stays
+  `active` (it can never breach by time; it is still met or not by its fulfilment). Such dues
+  come only from calendars and targets stored before the limits on new definitions
+  (`TARGET_MINUTES_MAX`, `calendar.WEEKLY_MINUTES_MIN`), or from holidays that take out most
+  of the working time; they never raise.
 - `warn_at` is the moment elapsed reaches `target - warning_minutes`, in business time like
   `due_at` (the moment of the last resume, new cycle or policy change if it already had then).
   It is reported for `active` targets only: a watcher warns once per cycle when `now` reaches
@@ -101,7 +108,8 @@ for the first response, counts next-response cycles, and counts resolution reope
 the same), and the oldest unanswered requester comment for a next-response cycle; `pauses` is
 per cycle for next response and carried across resolution cycles. `fulfilled_at` is the reply
 or the move to `solved`; `breached_at` the breach moment; `ended_at` the moment the ticket was
-closed (None while it is not).
+closed (None while it is not). `no_due_reason` is set only for an active target without a due
+moment (see "No due").
 
 ## Other events
 
@@ -124,13 +132,18 @@ from typing import Any, Protocol, TypeVar
 
 from domain import values
 from domain.actors import ActorKind, identifier
+from domain.calendar import BeyondHorizonError
 from domain.errors import InvalidValueError
 from domain.ticket import Ticket
 from domain.values import Priority
 from domain.workflow import Status
 
-#: The longest target or warning lead a policy may set: ten years of minutes.
+#: The longest target or warning lead a stored policy may carry: ten years of minutes (the limit before
+#: TARGET_MINUTES_MAX; policies stored then still load).
 MINUTES_MAX = 10 * 365 * 24 * 60
+#: The longest target or warning lead a policy defined from now on may set: a year of minutes (525,600). Real
+#: targets run from minutes to weeks; a yearly contract term is the longest any help desk states.
+TARGET_MINUTES_MAX = 365 * 24 * 60
 #: The longest policy name.
 NAME_MAX = 200
 #: Statuses a policy may pause its targets in.
@@ -162,8 +175,12 @@ class CalendarTime:
     """Calendar time: every minute of every day counts (the calendar of a policy that names none)."""
 
     def add_business_minutes(self, start: datetime, minutes: float) -> datetime:
-        """`start` plus `minutes` minutes."""
-        return start + timedelta(minutes=max(minutes, 0.0))
+        """`start` plus `minutes` minutes, or raise BeyondHorizonError after the year 9999."""
+        try:
+            return start + timedelta(minutes=max(minutes, 0.0))
+        except OverflowError:
+            msg = f"{minutes} minutes after {start.isoformat()} end after the year 9999"
+            raise BeyondHorizonError(msg, "after the year 9999") from None
 
     def business_minutes_between(self, start: datetime, end: datetime) -> float:
         """Minutes from `start` to `end`, 0 if `end` is not after `start`."""
@@ -366,6 +383,20 @@ class PolicyTerms:
         object.__setattr__(self, "pause_statuses", _pause_statuses(self.pause_statuses))
         _minutes(self.warning_minutes, "warning_minutes", minimum=0)
 
+    def check_new_definition(self) -> PolicyTerms:
+        """The terms themselves, if a policy may set them from now on (TARGET_MINUTES_MAX); else raise.
+
+        Stored terms up to MINUTES_MAX still load: the limit applies to definitions, not to replays.
+        """
+        for target, minutes in self.targets.items():
+            if minutes > TARGET_MINUTES_MAX:
+                msg = f"targets.{target.value}: a target may be at most {TARGET_MINUTES_MAX} minutes (got {minutes})"
+                raise InvalidValueError(msg)
+        if self.warning_minutes > TARGET_MINUTES_MAX:
+            msg = f"warning_minutes: at most {TARGET_MINUTES_MAX} minutes (got {self.warning_minutes})"
+            raise InvalidValueError(msg)
+        return self
+
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-safe values."""
         return {
@@ -452,6 +483,7 @@ class TargetStatus:
     breached_at: datetime | None
     pauses: int
     ended_at: datetime | None
+    no_due_reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-safe values (moments as ISO-8601 strings)."""
@@ -471,6 +503,7 @@ class TargetStatus:
             "breached_at": _iso(self.breached_at),
             "pauses": self.pauses,
             "ended_at": _iso(self.ended_at),
+            "no_due_reason": self.no_due_reason,
         }
 
     @classmethod
@@ -494,6 +527,7 @@ class TargetStatus:
                 breached_at=_optional_moment(data["breached_at"]),
                 pauses=int(data["pauses"]),
                 ended_at=_optional_moment(data["ended_at"]),
+                no_due_reason=data.get("no_due_reason"),
             ),
         )
 
@@ -562,6 +596,22 @@ class _Track:
 
 
 CalendarLookup = Callable[[str], Calendar]
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """A due moment, or None and the reason there is none."""
+
+    moment: datetime | None
+    reason: str | None = None
+
+
+def _due_after(calendar: Calendar, start: datetime, minutes: float) -> _Due:
+    """`minutes` of the calendar's business time after `start`; past the calendar's horizon, no due."""
+    try:
+        return _Due(calendar.add_business_minutes(start, minutes))
+    except BeyondHorizonError as beyond:
+        return _Due(None, f"the calendar's working time reaches the target only {beyond.reason}")
 
 
 def _waiting(track: _Track | None) -> bool:
@@ -695,7 +745,7 @@ class SlaClock:
             return
         minutes = self._target_minutes(target)
         if track.running_since is not None and minutes is not None:
-            track.due_at_fulfilment = self._due(track, minutes)
+            track.due_at_fulfilment = self._due(track, minutes).moment
         self._close_period(target, at)
         track.fulfilled_at = at
         if minutes is not None:
@@ -707,8 +757,8 @@ class SlaClock:
             minutes = self._target_minutes(target)
             if minutes is None or track.running_since is None or track.breached_at is not None:
                 continue
-            due = self._due(track, minutes)
-            if at > due:
+            due = self._due(track, minutes).moment
+            if due is not None and at > due:
                 track.breached_at = due
 
     def _adopt(self, policy: AppliedPolicy | None, at: datetime) -> None:
@@ -774,10 +824,11 @@ class SlaClock:
         assert self._policy is not None
         return _Judgement(self._policy.policy_id, self._policy.version, minutes)
 
-    def _due(self, track: _Track, minutes: float) -> datetime:
+    def _due(self, track: _Track, minutes: float) -> _Due:
+        """When the running target's elapsed time reaches `minutes`, or no due and why."""
         assert self._policy is not None
         assert track.running_since is not None
-        return self._policy.calendar.add_business_minutes(track.running_since, max(minutes - track.measured, 0.0))
+        return _due_after(self._policy.calendar, track.running_since, max(minutes - track.measured, 0.0))
 
     # --- reporting ---------------------------------------------------------------------------------
 
@@ -793,15 +844,18 @@ class SlaClock:
         minutes = current.target_minutes
         calendar = policy.calendar
         elapsed = track.measured + calendar.business_minutes_between(track.running_since, at)
-        due_at = self._due(track, minutes)
-        breached_at = track.breached_at or (due_at if at > due_at else None)
+        due = self._due(track, minutes)
+        due_at = due.moment
+        breached_at = track.breached_at or (due_at if due_at is not None and at > due_at else None)
         if breached_at is not None:
             return self._target_status(
                 target, track, current, TargetState.BREACHED, elapsed, due_at, None, breached_at=breached_at
             )
         lead = max(minutes - policy.terms.warning_minutes - track.measured, 0.0)
-        warn_at = calendar.add_business_minutes(track.running_since, lead)
-        return self._target_status(target, track, current, TargetState.ACTIVE, elapsed, due_at, warn_at)
+        warn_at = _due_after(calendar, track.running_since, lead).moment
+        return self._target_status(
+            target, track, current, TargetState.ACTIVE, elapsed, due_at, warn_at, no_due_reason=due.reason
+        )
 
     def _target_status(
         self,
@@ -814,6 +868,7 @@ class SlaClock:
         warn_at: datetime | None,
         *,
         breached_at: datetime | None = None,
+        no_due_reason: str | None = None,
     ) -> TargetStatus:
         return TargetStatus(
             target=target,
@@ -831,6 +886,7 @@ class SlaClock:
             breached_at=breached_at or track.breached_at,
             pauses=track.pauses,
             ended_at=self._closed_at,
+            no_due_reason=no_due_reason,
         )
 
     # --- storing -----------------------------------------------------------------------------------

@@ -3,6 +3,11 @@
 Each change is an event, so every version of a policy or calendar stays readable (a ticket's
 SLA can be recomputed under any of them) and the audit trail shows who changed what. Both are
 named within their tenant; the id follows from (tenant, name), so names are unique.
+
+A new definition (defining or changing) must respect the limits that bound what one tenant's
+configuration costs everyone: a calendar open at least `WEEKLY_MINUTES_MIN` minutes a week, a
+target of at most `TARGET_MINUTES_MAX` minutes. Versions stored before those limits are not
+checked again, so their events still replay.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ class WorkCalendar(Aggregate):
     @classmethod
     def define(cls, *, tenant: str, name: str, definition: Mapping[str, Any], context: CommandContext) -> WorkCalendar:
         """Validate and record a new calendar."""
-        checked = BusinessCalendar.from_dict(definition).as_dict()
+        checked = _definition(definition)
         return cls(
             tenant=identifier(tenant, "tenant"),
             name=values.slug(name, "calendar name"),
@@ -80,7 +85,7 @@ class WorkCalendar(Aggregate):
 
     def change(self, definition: Mapping[str, Any], *, context: CommandContext) -> None:
         """Replace the definition (a new version); an identical one records nothing."""
-        checked = BusinessCalendar.from_dict(definition).as_dict()
+        checked = _definition(definition)
         if checked != self.definition:
             self._changed(tenant=self.tenant, name=self.name, definition=checked, **context.event_fields())
 
@@ -204,4 +209,10 @@ def _position(position: int) -> int:
 
 
 def _terms(name: str, terms: Mapping[str, Any]) -> dict[str, Any]:
-    return PolicyTerms.from_dict({**terms, "name": name}).as_dict()
+    """Terms a policy may set from now on, in their stored form."""
+    return PolicyTerms.from_dict({**terms, "name": name}).check_new_definition().as_dict()
+
+
+def _definition(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """A calendar definition that may be recorded from now on, in its stored form."""
+    return BusinessCalendar.from_dict(definition).check_new_definition().as_dict()
