@@ -6,10 +6,11 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.read_schemas import Moment
-from domain.sla import MINUTES_MAX, TargetStatus
+from domain.calendar import WEEKLY_MINUTES_MIN
+from domain.sla import MINUTES_MAX, TARGET_MINUTES_MAX, TargetStatus
 from domain.values import Priority
 from infrastructure.readmodels.sla_queries import TargetRow
 
@@ -43,8 +44,25 @@ class CalendarIn(Strict):
     """A business calendar: time zone, weekly working hours (several per day allowed), holidays."""
 
     timezone: str = Field(max_length=64, examples=["Europe/Berlin"], description="An IANA time zone name.")
-    intervals: list[IntervalIn] = Field(min_length=1, max_length=70)
+    intervals: list[IntervalIn] = Field(
+        min_length=1, max_length=70, description=f"Open at least {WEEKLY_MINUTES_MIN} minutes a week in all."
+    )
     holidays: list[HolidayIn] = Field(default_factory=list, max_length=2000)
+
+    @field_validator("intervals")
+    @classmethod
+    def open_long_enough(cls, intervals: list[IntervalIn]) -> list[IntervalIn]:
+        """Refuse a week with less working time than WEEKLY_MINUTES_MIN (the domain checks it again)."""
+        minutes = sum(max(_minute_of_day(i.end) - _minute_of_day(i.start), 0) for i in intervals)
+        if minutes < WEEKLY_MINUTES_MIN:
+            msg = f"a business calendar must be open at least {WEEKLY_MINUTES_MIN} minutes a week (got {minutes})"
+            raise ValueError(msg)
+        return intervals
+
+
+def _minute_of_day(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
 
 
 class CalendarOut(BaseModel):
@@ -81,9 +99,9 @@ class ConditionsIn(Strict):
 class TargetsIn(Strict):
     """Target minutes (business minutes of the policy's calendar); an absent target is not tracked."""
 
-    first_response: int | None = Field(default=None, ge=1, le=MINUTES_MAX)
-    next_response: int | None = Field(default=None, ge=1, le=MINUTES_MAX)
-    resolution: int | None = Field(default=None, ge=1, le=MINUTES_MAX)
+    first_response: int | None = Field(default=None, ge=1, le=TARGET_MINUTES_MAX)
+    next_response: int | None = Field(default=None, ge=1, le=TARGET_MINUTES_MAX)
+    resolution: int | None = Field(default=None, ge=1, le=TARGET_MINUTES_MAX)
 
 
 class EscalationIn(Strict):
@@ -102,7 +120,7 @@ class PolicyIn(Strict):
     calendar: str | None = Field(default=None, description="A calendar's name; none: calendar time (24x7).")
     targets: TargetsIn
     pause_statuses: list[PauseStatus] = Field(default_factory=lambda: [PAUSED_BY_DEFAULT])
-    warning_minutes: int = Field(default=15, ge=0, le=MINUTES_MAX, description="Warn this long before due.")
+    warning_minutes: int = Field(default=15, ge=0, le=TARGET_MINUTES_MAX, description="Warn this long before due.")
     escalation: EscalationIn | None = None
 
     def terms(self) -> dict[str, Any]:
@@ -187,6 +205,9 @@ class TargetOut(BaseModel):
     breached_at: datetime | None
     pauses: int
     ended_at: datetime | None
+    no_due_reason: str | None = Field(
+        default=None, description="Why an active target has no due moment (due_at is null): its calendar's horizon."
+    )
 
     @classmethod
     def judged(cls, t: TargetRow | TargetStatus, now: datetime) -> TargetOut:
@@ -213,6 +234,7 @@ class TargetOut(BaseModel):
             breached_at=breached_at,
             pauses=t.pauses,
             ended_at=t.ended_at,
+            no_due_reason=t.no_due_reason,
         )
 
 

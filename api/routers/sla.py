@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, Response
 
 from api.deps import ChannelDep, DeskDep, PrincipalDep, ViewReadDep
-from api.problems import problem_responses
+from api.problems import ProblemError, problem_responses
 from api.read_schemas import ReadQuery
 from api.routers.tickets import POSITION_HEADER
 from api.sla_schemas import (
@@ -28,7 +28,7 @@ from api.sla_schemas import (
     TicketSla,
     TicketSlaQuery,
 )
-from domain.calendar import BusinessCalendar
+from domain.calendar import BeyondHorizonError, BusinessCalendar
 from domain.errors import InvalidValueError, NotFoundError
 from domain.helpdesk import ConfigReceipt
 from domain.sla import TicketFacts
@@ -108,9 +108,15 @@ def get_calendar(name: str, desk: DeskDep, principal: PrincipalDep, version: Ver
 
 @router.get("/sla/calendars/{name}/due", response_model=DueOut, responses=problem_responses(401, 403, 404, 422))
 def calendar_due(name: str, query: Annotated[DueQuery, Query()], desk: DeskDep, principal: PrincipalDep) -> DueOut:
-    """The due moment: `minutes` business minutes after `start` (0 minutes: `start` itself)."""
+    """The due moment: `minutes` business minutes after `start` (0 minutes: `start` itself).
+
+    A due moment more than 100 years after `start` (or after the year 9999) does not exist: 422 `no-due`.
+    """
     calendar = desk.work_calendar(principal.tenant, name, query.version)
-    due = BusinessCalendar.from_dict(calendar.definition).add_business_minutes(query.start, query.minutes)
+    try:
+        due = BusinessCalendar.from_dict(calendar.definition).add_business_minutes(query.start, query.minutes)
+    except BeyondHorizonError as beyond:
+        raise ProblemError(422, "no-due", f"no due moment: {beyond}") from None
     return DueOut(calendar=name, version=calendar.version, start=query.start, minutes=query.minutes, due=due)
 
 

@@ -31,6 +31,7 @@ class TargetRow:
     breached_at: datetime | None
     pauses: int
     ended_at: datetime | None
+    no_due_reason: str | None = None  # why a running target has no due moment (see domain.sla, "No due")
 
 
 class SlaQueries:
@@ -69,7 +70,7 @@ class SlaQueries:
         with self.d.reading(self.datastore) as cursor:
             cursor.execute(
                 "SELECT target, policy_id, policy_version, target_minutes, state, cycle, started_at, due_at, warn_at, "
-                "elapsed_minutes, remaining_minutes, fulfilled_at, breached_at, pauses, ended_at "
+                "elapsed_minutes, remaining_minutes, fulfilled_at, breached_at, pauses, ended_at, no_due_reason "
                 f"FROM {self.names.sla_targets} WHERE tenant = {p} AND ticket_id = {p}",
                 [tenant, d.uuid(ticket_id)],
             )
@@ -97,4 +98,5 @@ class SlaQueries:
             breached_at=d.to_time(r["breached_at"]),
             pauses=r["pauses"],
             ended_at=d.to_time(r["ended_at"]),
+            no_due_reason=r["no_due_reason"],
         )

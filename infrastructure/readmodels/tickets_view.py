@@ -84,6 +84,7 @@ SLA_TARGET_COLUMNS = (
     "warned",
     "breach_recorded",
     "ticket_version",
+    "no_due_reason",
 )
 SELECT_CHUNK = 500
 UNSOLVED_SQL = "('new', 'open', 'pending', 'on_hold')"
@@ -210,7 +211,7 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
         "elapsed_minutes DOUBLE PRECISION NOT NULL, remaining_minutes DOUBLE PRECISION NOT NULL, "
         f"fulfilled_at {d.time_type}, breached_at {d.time_type}, pauses INTEGER NOT NULL, ended_at {d.time_type}, "
         "group_id TEXT, priority TEXT NOT NULL, warned INTEGER NOT NULL, breach_recorded INTEGER NOT NULL, "
-        "ticket_version INTEGER NOT NULL, PRIMARY KEY (ticket_id, target))",
+        "ticket_version INTEGER NOT NULL, no_due_reason TEXT, PRIMARY KEY (ticket_id, target))",
         f"CREATE INDEX IF NOT EXISTS {n.index('sla_targets_due')} ON {n.sla_targets} (state, due_at)",
         f"CREATE INDEX IF NOT EXISTS {n.index('sla_targets_by_tenant')} ON {n.sla_targets} (tenant, state)",
         f"CREATE TABLE IF NOT EXISTS {n.people} (tenant TEXT NOT NULL, person_id TEXT NOT NULL, "
@@ -320,6 +321,13 @@ class SqlTicketsView(TicketsView):
                 value = "" if default is None else f" DEFAULT '{d.time(default)}'"  # a constant, never input
                 if_absent = "IF NOT EXISTS " if d.is_postgres else ""
                 cursor.execute(f"ALTER TABLE {table} ADD COLUMN {if_absent}{column} {d.time_type}{value}")
+            # Why an SLA target has no due moment (NULL: it has one, or is not running), added with the bounded
+            # SLA arithmetic; rows written before all had a due.
+            if not d.is_postgres:
+                cursor.execute(f"PRAGMA table_info({self.names.sla_targets})")
+            if d.is_postgres or "no_due_reason" not in {row["name"] for row in cursor.fetchall()}:
+                if_absent = "IF NOT EXISTS " if d.is_postgres else ""
+                cursor.execute(f"ALTER TABLE {self.names.sla_targets} ADD COLUMN {if_absent}no_due_reason TEXT")
 
     def begin_batch(self, after: int) -> Batch:
         """An empty batch continuing from position `after`."""
@@ -586,6 +594,7 @@ def _target_values(d: Dialect, clock: ClockRow, t: TargetStatus, ticket: TicketR
         int(clock.alerted("warning", t)),
         int(clock.alerted("breach", t)),
         clock.version,
+        t.no_due_reason,
     )
 
 
