@@ -14,6 +14,8 @@ from typing import Annotated, TypedDict
 
 from fastapi import Depends, Header, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field, TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from api.authentication import authenticate
 from api.problems import ProblemError
@@ -21,6 +23,8 @@ from domain.actors import Actor, channel
 from domain.helpdesk import HelpDesk
 from infrastructure.composition import Services
 from infrastructure.keys import Principal
+from infrastructure.readmodels.store import ReadModels
+from infrastructure.readmodels.waiting import TooManyWaitsError
 
 _bearer = HTTPBearer(auto_error=False, description="An API key made with `ledgerdesk keys create`.")
 _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
@@ -127,29 +131,30 @@ CommandDep = Annotated[CommandCall, Depends(get_command_call)]
 
 
 VIEW_POSITION_HEADER = "Ledgerdesk-View-Position"
+MAX_POSITION = 2**63 - 1
+# The `min_position` query parameter every read-model query model declares, read here with the same
+# rules so the wait can happen before the endpoint runs.
+_POSITION = TypeAdapter(Annotated[int, Field(ge=0, le=MAX_POSITION)])
 
 
 @dataclass(frozen=True, slots=True)
 class ViewRead:
-    """What a read-model endpoint needs: the read models, the caller, and read-your-writes waiting."""
+    """What a read-model endpoint needs: the read models, the caller, and how far its wait got."""
 
     services: Services
     principal: Principal
     response: Response
-    header_min_position: int | None
+    reached: int | None = None
 
-    def wait(self, min_position: int | None) -> int:
-        """Wait (bounded) for the wanted log position; report in a header how far the view is."""
-        wanted = max(min_position or 0, self.header_min_position or 0)
-        read_models = self.services.read_models
-        position = (
-            read_models.wait_for(wanted, self.services.settings.read_wait_seconds) if wanted else read_models.position()
-        )
+    def position(self) -> int:
+        """How far the view is for this request (after the wait `get_view_read` did); also sent as a header."""
+        position = self.reached if self.reached is not None else self.services.read_models.position()
         self.response.headers[VIEW_POSITION_HEADER] = str(position)
         return position
 
 
 async def get_view_read(
+    request: Request,
     services: ServicesDep,
     principal: PrincipalDep,
     response: Response,
@@ -157,13 +162,53 @@ async def get_view_read(
         int | None,
         Header(
             ge=0,
-            le=2**63 - 1,
+            le=MAX_POSITION,
             description="Wait until the read model has applied this log position (read-your-writes).",
         ),
     ] = None,
 ) -> ViewRead:
-    """Bundle what read-model endpoints need."""
-    return ViewRead(services, principal, response, ledgerdesk_min_position)
+    """Bundle what read-model endpoints need, once the read model has reached the position asked for.
+
+    The wait happens here, on the event loop, holding no thread (see infrastructure/readmodels/waiting.py).
+    """
+    wanted = max(_query_position(request), ledgerdesk_min_position or 0)
+    reached = await _reach(services, principal, wanted) if wanted else None
+    return ViewRead(services, principal, response, reached)
+
+
+def _query_position(request: Request) -> int:
+    """`?min_position=` as the endpoint's query model will read it; 0 when absent or invalid (the model says 422)."""
+    raw = request.query_params.get("min_position")
+    if raw is None:
+        return 0
+    try:
+        return _POSITION.validate_python(raw, strict=False)
+    except ValidationError:
+        return 0
+
+
+async def _reach(services: Services, principal: Principal, wanted: int) -> int | None:
+    """Wait (bounded) for `wanted`; 422 beyond the log's head, 429 past the key's share of waits."""
+    read_models = services.read_models
+    position, head = await run_in_threadpool(_position_and_head, read_models, wanted)
+    if position >= wanted:
+        return position
+    if wanted > head:
+        detail = (
+            f"min_position (or Ledgerdesk-Min-Position) {wanted} is beyond the last position of the event log "
+            f"({head}); pass the Ledgerdesk-Position of a command you made"
+        )
+        raise ProblemError(422, "position-beyond-head", detail)
+    try:
+        return await read_models.reach(wanted, services.settings.read_wait_seconds, caller=principal.key_id)
+    except TooManyWaitsError as error:
+        raise ProblemError(429, "too-many-waits", f"{error}; retry shortly", {"Retry-After": "1"}) from None
+
+
+def _position_and_head(read_models: ReadModels, wanted: int) -> tuple[int, int]:
+    """The view's position, and the log's head when the view is short of `wanted` (one thread-pool call)."""
+    position = read_models.position()
+    return position, (read_models.head() if position < wanted else position)
 
 
 ViewReadDep = Annotated[ViewRead, Depends(get_view_read)]

@@ -150,13 +150,12 @@ def test_bad_read_requests_are_problems(client: TestClient) -> None:
     assert client.get("/agents/carol/workload", params={"days": 0}).status_code == 422
 
 
-def test_a_position_not_reached_in_time_is_reported(client: TestClient) -> None:
+def test_a_position_beyond_the_log_is_refused_without_waiting(client: TestClient) -> None:
+    # A wait that times out: tests/test_api_position_waits.py.
     _, position = _open(client, "Lonely")
-    started = time.monotonic()
     response = client.get("/queues/unassigned", params={"min_position": position + 1000})
-    assert 0.4 < time.monotonic() - started < 5
-    assert response.status_code == 200
-    assert int(response.headers["ledgerdesk-view-position"]) == position
+    assert response.status_code == 422
+    assert response.json()["type"] == "urn:ledgerdesk:problem:position-beyond-head"
 
 
 def test_saved_views(client: TestClient) -> None:

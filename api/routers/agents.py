@@ -19,7 +19,7 @@ router = APIRouter(prefix="/agents", tags=["agents"])
 @router.get("/{agent_id}/workload", response_model=WorkloadPublic, responses=problem_responses(401, 422))
 def workload(agent_id: str, query: Annotated[WorkloadQuery, Query()], read: ViewReadDep) -> WorkloadPublic:
     """An agent's unsolved tickets by status, and tickets solved per day (UTC) over the last `days` days."""
-    position = read.wait(query.min_position)
+    position = read.position()
     since = days_back(datetime.now(UTC).date(), query.days)
     load = read.services.read_models.queries().workload(
         read.principal.tenant, identifier(agent_id, "agent"), since=since

@@ -180,7 +180,7 @@ def _today() -> date:
 def actor_report(auditor: PrincipalDep, read: ViewReadDep, query: Annotated[ReportQuery, Query()]) -> ActorReport:
     """Who changed what in the tenant: changes per actor and event type over the days, the most active first."""
     since, until = query.window(_today())
-    position = read.wait(query.min_position)
+    position = read.position()
     found = read.services.read_models.queries().activity_by_actor(auditor.tenant, since, until)
     return ActorReport(start=since, end=until, view_position=position, items=[ActorActivityPublic.of(a) for a in found])
 
@@ -191,7 +191,7 @@ def organisation_report(
 ) -> OrganisationReport:
     """Changes per organisation and event type over the days, the busiest first; null: no organisation."""
     since, until = query.window(_today())
-    position = read.wait(query.min_position)
+    position = read.position()
     found = read.services.read_models.queries().activity_by_organisation(auditor.tenant, since, until)
     return OrganisationReport(
         start=since, end=until, view_position=position, items=[OrganisationActivityPublic.of(o) for o in found]
@@ -204,7 +204,7 @@ def period_report(
 ) -> PeriodReport:
     """Changes per day, ISO week or month and event type, oldest first; periods without changes are left out."""
     since, until = query.window(_today())
-    position = read.wait(query.min_position)
+    position = read.position()
     found = read.services.read_models.queries().activity_by_period(auditor.tenant, since, until, query.period)
     return PeriodReport(
         start=since,
@@ -221,7 +221,7 @@ def privileged_report(
 ) -> PrivilegedReport:
     """Privileged actions (event types listed in `event_types`) per day, actor and organisation, oldest first."""
     since, until = query.window(_today())
-    position = read.wait(query.min_position)
+    position = read.position()
     found = read.services.read_models.queries().privileged_activity(auditor.tenant, since, until)
     return PrivilegedReport(
         start=since,

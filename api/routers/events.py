@@ -22,7 +22,7 @@ def feed(query: Annotated[FeedQuery, Query()], read: ViewReadDep, request: Reque
     position order. A page may hold fewer than `limit` items (or none) while the cursor still moves
     on; an empty page with an unchanged cursor means you are at the head.
     """
-    read.wait(query.min_position)
+    read.position()
     after = 0 if query.after is None else decode_position(query.after)
     page = EventFeed(read.services.desk, read.services.read_models).page(
         read.principal.tenant, after=after, limit=query.limit

@@ -74,7 +74,7 @@ async def _read(read: ViewRead, request: Request, query: QueueQuery, where: Tick
 
 
 def _read_page(read: ViewRead, request: Request, query: QueueQuery, where: TicketFilter) -> TicketPage:
-    position = read.wait(query.min_position)
+    position = read.position()
     if where.sla is not None:  # judged at the service's clock
         where = replace(where, now=read.services.desk.clock())
     if read.principal.actor.groups is not None:

@@ -62,10 +62,10 @@ def _queries(read: ViewRead) -> MetricQueries:
 
 
 def _begin(read: ViewRead, query: MetricsQuery) -> tuple[Window, int]:
-    """The report's window, after waiting (bounded) for the position the caller asked for."""
+    """The report's window, and how far the view is (`get_view_read` waited for the position asked for)."""
     window = query.window(_today(read))
     read.response.headers["Vary"] = "Accept"
-    return window, read.wait(query.min_position)
+    return window, read.position()
 
 
 def _wants_csv(request: Request, query: MetricsQuery) -> bool:

@@ -94,7 +94,7 @@ def import_holidays(
 @router.get("/sla/calendars", response_model=CalendarList, responses=problem_responses(401, 403, 422))
 def list_calendars(query: Annotated[ReadQuery, Query()], read: ViewReadDep) -> CalendarList:
     """The tenant's business calendars (latest versions), by name."""
-    read.wait(query.min_position)
+    read.position()
     rows = read.services.read_models.sla_queries().calendars(read.principal.tenant)
     return CalendarList(items=[CalendarOut.of(r.name, r.version, r.definition) for r in rows])
 
@@ -153,7 +153,7 @@ def put_policy(
 @router.get("/sla/policies", response_model=PolicyList, responses=problem_responses(401, 403, 422))
 def list_policies(query: Annotated[ReadQuery, Query()], read: ViewReadDep) -> PolicyList:
     """The tenant's policies (latest versions) in the order they are tried."""
-    read.wait(query.min_position)
+    read.position()
     rows = read.services.read_models.sla_queries().policies(read.principal.tenant)
     return PolicyList(
         items=[PolicyOut(name=r.name, version=r.version, position=r.position, terms=r.terms) for r in rows]
@@ -234,7 +234,7 @@ def ticket_sla(
         )
         targets = [TargetOut.judged(s, now) for s in statuses]
         return TicketSla(ticket_id=ticket_id, recomputed=True, judged_at=now, targets=targets)
-    read.wait(query.min_position)
+    read.position()
     if read.services.read_models.queries().get_ticket(tenant, ticket_id) is None:
         raise NotFoundError(f"no ticket {ticket_id}")
     rows = read.services.read_models.sla_queries().targets(tenant, ticket_id)

@@ -35,6 +35,6 @@ def save_view(
 @router.get("", response_model=SavedViewList, responses=problem_responses(401, 422))
 def list_views(query: Annotated[ReadQuery, Query()], read: ViewReadDep) -> SavedViewList:
     """The tenant's saved views, by name. Use a view's filters as query parameters of GET /tickets."""
-    position = read.wait(query.min_position)
+    position = read.position()
     rows = read.services.read_models.queries().saved_views(read.principal.tenant)
     return SavedViewList(items=[SavedViewPublic.from_row(r) for r in rows], view_position=position)

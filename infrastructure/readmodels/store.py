@@ -31,6 +31,7 @@ from infrastructure.readmodels.tickets_view import (
     SQLiteTicketsView,
     SqlTicketsView,
 )
+from infrastructure.readmodels.waiting import PositionWaiter
 from infrastructure.settings import Settings
 
 POINTER_TTL_SECONDS = 1.0
@@ -105,6 +106,9 @@ class ReadModels:
         self._lock = threading.Lock()
         self._pointer = (0.0, 0)  # (read at, generation)
         self._advanced = threading.Condition()
+        self._waiter = PositionWaiter(
+            self.position, per_caller=settings.read_waits_per_key, step_seconds=WAIT_STEP_SECONDS
+        )
         self._memory_name = uuid.uuid4().hex
         if settings.create_tables:
             self.generations.create_table()
@@ -167,13 +171,32 @@ class ReadModels:
         view = self.active_view() if generation is None else self.view(generation)
         return view.max_tracking_id(self.desk.name) or 0
 
+    def head(self) -> int:
+        """The last position of the event log (0 when it is empty)."""
+        return self.desk.recorder.max_notification_id() or 0
+
     def advanced(self) -> None:
         """Wake readers waiting for a position (called by in-process projection workers)."""
         with self._advanced:
             self._advanced.notify_all()
+        self._waiter.wake()
+
+    async def reach(self, position: int, timeout: float, *, caller: str) -> int | None:
+        """Wait without holding a thread, at most `timeout` seconds, for `position`; None if not reached.
+
+        For API requests: raises TooManyWaitsError when `caller` already has its share of waits.
+        """
+        return await self._waiter.wait(position, timeout, caller=caller)
+
+    def waiting(self) -> int:
+        """How many requests of this process are waiting for a position now."""
+        return self._waiter.waiting()
 
     def wait_for(self, position: int, timeout: float) -> int:
-        """Wait, at most `timeout` seconds, until the serving view has applied `position`; return its position."""
+        """Wait, at most `timeout` seconds, until the serving view has applied `position`; return its position.
+
+        Holds the calling thread: for background workers and commands, not for API requests (`reach`).
+        """
         deadline = time.monotonic() + timeout
         current = self.position()
         while current < position:
@@ -187,7 +210,8 @@ class ReadModels:
         return current
 
     def close(self) -> None:
-        """Close the views' own connections (PostgreSQL views share the events' pool)."""
+        """Stop the waits' poller; close the views' own connections (PostgreSQL views share the events' pool)."""
+        self._waiter.close()
         with self._lock:
             views, self._views = list(self._views.values()), {}
         if self.database.backend is not Backend.POSTGRES:
