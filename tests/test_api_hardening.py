@@ -127,6 +127,16 @@ def test_forged_tokens_for_a_key_id_never_lock_out_the_real_key(make_app: MakeAp
     assert [client.get("/tickets", headers=real).status_code for _ in range(50)] == [200] * 50
 
 
+def test_forged_tokens_leave_the_real_key_alone_on_each_store(sql_services: Services) -> None:
+    """Finding 3 with the default limits (600/minute per key, 20/minute failures), on SQLite and PostgreSQL."""
+    victim = sql_services.keys.create(actor_id="alice", role=Role.AGENT, tenant="acme")
+    forged = {"Authorization": f"Bearer ldk_{victim.principal.key_id}_forged"}
+    with TestClient(create_app(services=sql_services)) as client:
+        statuses = [client.get("/tickets", headers=forged).status_code for _ in range(600)]
+        assert (statuses[:20], set(statuses[20:])) == ([401] * 20, {429})
+        assert client.get("/tickets", headers={"Authorization": f"Bearer {victim.secret}"}).status_code == 200
+
+
 def test_failed_authentications_are_counted_per_address_and_per_key_id(make_app: MakeApp) -> None:
     client, services = make_app(rate_limit="100/minute", auth_failure_limit="3/minute")
     victim = services.keys.create(actor_id="alice", role=Role.AGENT, tenant="acme")
