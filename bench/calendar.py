@@ -1,10 +1,15 @@
 """C1: SLA calendar arithmetic, in process (no database): the figures the calendar tests leave to a benchmark.
 
-* adding 1,000,000 business minutes (about 48 years of a 40-hour week) to a moment, and counting
+* adding 1,000,000 business minutes (about eight years of a 40-hour week) to a moment, and counting
   them back, on an office calendar (Monday to Friday, 09:00-12:00 and 13:00-18:00, Europe/Berlin,
-  two holidays);
+  two holidays); warm (the zone's offset changes already found, as in a running projection) and
+  cold (a new calendar object and no offset change known: what the first ticket pays);
+* the same for 480 minutes (one working day), the step the million should cost about as much as;
+* the cost bombs of issue 13: 5,256,000 minutes (the old largest target) on the office calendar, and
+  10,000 minutes on a calendar open one minute a week (a due 192 years away, refused at the
+  100-year horizon, which the SLA clock turns into "no due"), each warm and cold;
 * refusing a due moment more than SPAN_YEARS_MAX years away (10^12 minutes on an always-open
-  calendar): the walk stops at the span, so the work is bounded however many minutes are asked for;
+  calendar);
 * one SLA-sized step: 240 business minutes from a Friday afternoon, as a command pays for it.
 
 Each is repeated and the median reported.
@@ -20,39 +25,69 @@ from datetime import time as clock
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.calendar import BusinessCalendar, Holiday, WorkingInterval
-from domain.errors import InvalidValueError
+from domain import calendar as calendars
+from domain.calendar import BeyondHorizonError, BusinessCalendar, Holiday, WorkingInterval
 
 REPEATS = 15
 BERLIN = ZoneInfo("Europe/Berlin")
-OFFICE = BusinessCalendar(
-    "Europe/Berlin",
-    tuple(
-        WorkingInterval(weekday, start, end)
-        for weekday in range(5)
-        for start, end in ((clock(9), clock(12)), (clock(13), clock(18)))
-    ),
-    (Holiday(date(2026, 4, 3), name="Good Friday"), Holiday(date(2025, 12, 25), yearly=True, name="Christmas Day")),
+OFFICE_INTERVALS = tuple(
+    WorkingInterval(weekday, start, end)
+    for weekday in range(5)
+    for start, end in ((clock(9), clock(12)), (clock(13), clock(18)))
 )
+OFFICE_HOLIDAYS = (
+    Holiday(date(2026, 4, 3), name="Good Friday"),
+    Holiday(date(2025, 12, 25), yearly=True, name="Christmas Day"),
+)
+OFFICE = BusinessCalendar("Europe/Berlin", OFFICE_INTERVALS, OFFICE_HOLIDAYS)
+#: Open one minute a week: a calendar stored before the weekly minimum (60 minutes) was enforced.
+MINUTE_A_WEEK = BusinessCalendar("Europe/Berlin", (WorkingInterval(0, clock(9), clock(9, 1)),))
+START = datetime(2026, 3, 2, 10, tzinfo=BERLIN)
 
 
 def time_calendar() -> list[dict[str, Any]]:
     """C1: milliseconds (median of REPEATS) per calendar operation."""
-    start = datetime(2026, 3, 2, 10, tzinfo=BERLIN)
-    far = OFFICE.add_business_minutes(start, 1_000_000)
+    far = OFFICE.add_business_minutes(START, 1_000_000)
     friday = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)
     return [
-        _row("c1_add_1m_business_minutes", lambda: OFFICE.add_business_minutes(start, 1_000_000), target_ms=500.0),
-        _row("c1_count_1m_business_minutes", lambda: OFFICE.business_minutes_between(start, far)),
+        _row("c1_add_1m_business_minutes", lambda: OFFICE.add_business_minutes(START, 1_000_000), target_ms=500.0),
+        _row("c1_add_1m_business_minutes_cold", lambda: _cold_office().add_business_minutes(START, 1_000_000)),
+        _row("c1_count_1m_business_minutes", lambda: OFFICE.business_minutes_between(START, far)),
+        _row("c1_add_480_business_minutes", lambda: OFFICE.add_business_minutes(START, 480)),
+        _row("c1_add_480_business_minutes_cold", lambda: _cold_office().add_business_minutes(START, 480)),
+        _row("c1_bomb_add_5256000_minutes", lambda: OFFICE.add_business_minutes(START, 5_256_000)),
+        _row("c1_bomb_add_5256000_minutes_cold", lambda: _cold_office().add_business_minutes(START, 5_256_000)),
+        _row("c1_bomb_minute_a_week_10000_minutes", lambda: _no_due(MINUTE_A_WEEK)),
+        _row("c1_bomb_minute_a_week_10000_minutes_cold", lambda: _no_due(_cold(MINUTE_A_WEEK))),
         _row("c1_refuse_due_past_span", _refuse_far_due, target_ms=2000.0),
         _row("c1_add_240_business_minutes", lambda: OFFICE.add_business_minutes(friday, 240)),
     ]
 
 
+def _cold(calendar: BusinessCalendar) -> BusinessCalendar:
+    """An equal calendar that has walked no day yet, with no offset change of any zone known."""
+    calendars._offset_changes.cache_clear()
+    return BusinessCalendar(calendar.timezone, calendar.intervals, calendar.holidays)
+
+
+def _cold_office() -> BusinessCalendar:
+    return _cold(OFFICE)
+
+
+def _no_due(calendar: BusinessCalendar) -> None:
+    """10,000 minutes on a minute-a-week calendar: past the horizon, which must be refused (no due)."""
+    try:
+        calendar.add_business_minutes(START, 10_000)
+    except BeyondHorizonError:
+        return
+    msg = "a due moment 192 years away was not refused"
+    raise RuntimeError(msg)
+
+
 def _refuse_far_due() -> None:
     try:
         BusinessCalendar.always().add_business_minutes(datetime(2026, 3, 2, tzinfo=UTC), 1e12)
-    except InvalidValueError:
+    except BeyondHorizonError:
         return
     msg = "a due moment past the calendar's span was not refused"
     raise RuntimeError(msg)
