@@ -855,3 +855,45 @@ def test_a_cycle_once_met_or_breached_never_changes_state_again(story: History, 
         observe(clock, event.timestamp)
     for wait in sorted(waits):
         observe(clock, story.last + timedelta(minutes=wait))
+
+
+# --- dues beyond the calendar's horizon ------------------------------------------------------------------------------
+
+#: Open one minute a week, as calendars stored before the weekly minimum may be: 10,000 minutes are 192 years away.
+SPARSE = BusinessCalendar("UTC", (WorkingInterval(0, time(9), time(9, 1)),))
+NO_DUE_REASON = "the calendar's working time reaches the target only more than 100 years later"
+
+
+def test_a_due_beyond_the_calendar_s_horizon_is_no_due_with_a_reason_and_never_breaches() -> None:
+    sparse = applied("sparse", calendar=SPARSE, calendar_id="sparse", targets={FR: 30, RES: 10_000})
+    story = Story()
+
+    status = of(story.fold(sparse).status(START + timedelta(days=365 * 90)), RES)
+
+    assert (status.state, status.due_at, status.warn_at, status.breached_at) == (ACTIVE, None, None, None)
+    assert status.no_due_reason == NO_DUE_REASON
+    first = of(story.fold(sparse).status(START), FR)
+    assert first.due_at is not None  # 30 Mondays: within the horizon
+    assert first.no_due_reason is None
+
+
+def test_a_target_without_a_due_is_met_by_its_fulfilment_and_recompute_agrees() -> None:
+    sparse = applied("sparse", calendar=SPARSE, calendar_id="sparse", targets={RES: 10_000})
+    events = Story().at(60).say().later(days=30).move(Status.SOLVED).events
+
+    (resolution,) = recompute(events, sparse, minute(0) + timedelta(days=60))
+
+    assert (resolution.state, resolution.due_at, resolution.no_due_reason) == (MET, None, None)
+    assert TargetStatus.from_dict(json.loads(json.dumps(resolution.as_dict()))) == resolution
+
+
+def test_calendar_time_past_the_year_9999_is_no_due() -> None:
+    late = datetime(9999, 6, 1, tzinfo=UTC)
+    always = applied(calendar=CALENDAR_TIME, targets={RES: 525_600})
+
+    (resolution,) = Story(at=late).fold(always).status(late)
+
+    assert (resolution.due_at, resolution.no_due_reason) == (
+        None,
+        "the calendar's working time reaches the target only after the year 9999",
+    )
