@@ -201,16 +201,19 @@ def _data_keys(database: Database, desk: HelpDesk, settings: Settings) -> DataKe
 
 def _idempotency_store(database: Database, desk: HelpDesk, settings: Settings) -> IdempotencyStore:
     ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
+    lease = timedelta(seconds=settings.idempotency_lease_seconds)
     if database.backend is Backend.MEMORY:
-        return IdempotencyStore(None, placeholder="?", table="", ttl=ttl, is_postgres=False)
+        return IdempotencyStore(None, placeholder="?", table="", ttl=ttl, lease=lease, is_postgres=False)
     datastore = desk.recorder.datastore  # type: ignore[attr-defined]
     is_postgres = database.backend is Backend.POSTGRES
-    table = f'"{datastore.schema}".ledgerdesk_idempotency' if is_postgres else "ledgerdesk_idempotency"
+    # In the events' database, so the event recorders can note a key's outcome in their own transaction.
+    table = "ledgerdesk_idempotency_keys"
     store = IdempotencyStore(
         lambda: datastore.transaction(commit=True),
         placeholder="%s" if is_postgres else "?",
-        table=table,
+        table=f'"{datastore.schema}".{table}' if is_postgres else table,
         ttl=ttl,
+        lease=lease,
         is_postgres=is_postgres,
     )
     if settings.create_tables:

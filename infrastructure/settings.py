@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(
         default=86_400, ge=60, description="How long an Idempotency-Key and its response are kept."
     )
+    idempotency_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=60,
+        description="How long a request holds its Idempotency-Key without renewing it (it renews while it runs). "
+        "A retry of a request whose process died waits at most this long, then gets the first outcome.",
+    )
     privacy_key_cache_seconds: float = Field(
         default=2.0,
         ge=0,

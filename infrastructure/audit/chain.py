@@ -11,6 +11,8 @@ the compressed, possibly encrypted blob), each part length-prefixed. The chain i
 insert's own transaction, after it took the exclusive lock on the events table (PostgreSQL, in
 a server-side function: one round trip) or the database's write lock (SQLite), so the previous
 chain hash cannot change underneath it, and an event without its chain row is never committed.
+A request sent with an Idempotency-Key also notes, in that same transaction, what it stored
+against its key (infrastructure/idempotency.py), so a crash cannot separate the two.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Composed, Identifier
+
+from infrastructure.idempotency import current_reservation
 
 GENESIS = bytes(32)
 
@@ -152,6 +156,9 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         positions = super()._insert_events(c, stored_events, **kwargs)
         if stored_events:
             self.chain.append(c, stored_events, positions or [])
+            reservation = current_reservation()
+            if reservation is not None:  # the Idempotency-Key's outcome commits with the events
+                reservation.record(c, stored_events, positions or [])
         return positions
 
 
@@ -195,9 +202,17 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
             for e in stored_events
         ]
+        arguments = (events, f"{self.datastore.lock_timeout}s")
+        reservation = current_reservation()
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.append_statement, (events, f"{self.datastore.lock_timeout}s"), prepare=True)
-            return [row["notification_id"] for row in curs.fetchall()]
+            if reservation is None:  # one autocommit statement
+                curs.execute(self.append_statement, arguments, prepare=True)
+                return [row["notification_id"] for row in curs.fetchall()]
+            with conn.transaction():  # the Idempotency-Key's outcome commits with the events, or neither does
+                curs.execute(self.append_statement, arguments, prepare=True)
+                positions = [row["notification_id"] for row in curs.fetchall()]
+                reservation.record(curs, stored_events, positions)
+            return positions
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         """Insert events; if a retried insert finds its own first attempt committed, that is success.

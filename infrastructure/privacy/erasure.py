@@ -7,7 +7,8 @@ The steps, in this order, each safe to repeat (running the erasure again finishe
    record) — every process's cached copy of a ticket forgets the data when it catches up;
 3. destroy the person's data keys: every stored copy (events, snapshots) becomes unreadable
    and reads as `[erased]`, while the stored bytes, and so the audit hash chain, stay as they were;
-4. forget kept idempotent responses that name the person;
+4. forget kept idempotent responses of the tenant that name the person (a retry of one is
+   answered from the stored, now erased, ticket; docs/api.md);
 5. wait (as in step 1) for the read models to apply the erasure: the projection scrubs the rows
    (titles, personal custom fields, saved views' filters) and then reclaims the old row versions
    (VACUUM on PostgreSQL; see `SqlTicketsView.reclaim`). The outcome says whether that was seen.
@@ -62,7 +63,7 @@ class Eraser:
         tickets = self.read_models.queries().tickets_of_person(tenant, person_id)
         receipt = self.desk.erase_person(tenant=tenant, person_id=person_id, ticket_ids=tickets, by=by, via=via)
         destroyed = self.data_keys.destroy(tenant, person_id)
-        forgotten = self.idempotency.purge_mentioning(person_id)
+        forgotten = self.idempotency.purge_mentioning(tenant, person_id)
         applied = self.read_models.wait_for(receipt.position, READ_MODEL_WAIT_SECONDS) >= receipt.position
         return ErasureOutcome(
             tenant=tenant,
