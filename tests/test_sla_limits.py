@@ -216,3 +216,20 @@ def test_configurations_stored_before_the_limits_still_load() -> None:
         sparse.add_business_minutes(START, 10_000)
     # Bounded: a week of working time is stepped over at once, so the full century is walked quickly (not timed).
     assert sparse.add_business_minutes(START, 5_000) > START + timedelta(days=5_000 * 7 - 7)
+
+
+def test_a_read_model_from_before_no_due_reason_gains_the_column_and_keeps_projecting(
+    api: Any, services: Services
+) -> None:
+    client, admin, agent, _ = api
+    view = services.read_models.active_view()
+    with view.datastore.transaction(commit=True) as cursor:
+        cursor.execute(f"ALTER TABLE {view.names.sla_targets} DROP COLUMN no_due_reason")  # as an older release made it
+
+    view.add_missing_columns()
+    view.add_missing_columns()  # on every start: a second time changes nothing
+
+    _ok(client.put("/sla/policies/standard", json={"position": 1, "targets": {"resolution": 60}}, headers=admin))
+    ticket, position = _open(client, agent)
+    targets = _targets(client, agent, ticket, min_position=position)
+    assert (targets["resolution"]["due_at"], targets["resolution"]["no_due_reason"]) == ("2026-11-23T10:00:00Z", None)

@@ -27,6 +27,7 @@ from infrastructure.readmodels.metrics_tables import METRIC_TABLES
 from infrastructure.readmodels.queries import TicketQueries
 from infrastructure.readmodels.sla_queries import SlaQueries
 from infrastructure.readmodels.tickets_view import (
+    PARKING_TABLES,
     PostgresTicketsView,
     SQLiteTicketsView,
     SqlTicketsView,
@@ -48,6 +49,7 @@ GENERATION_TABLES = (
     "sla_clocks",
     "sla_targets",
     *METRIC_TABLES,
+    *PARKING_TABLES,
     "tracking",
 )
 WAIT_STEP_SECONDS = 0.01
