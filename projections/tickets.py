@@ -28,6 +28,7 @@ from domain.ticket import Ticket
 from domain.values import ERASED, Priority
 from domain.workflow import Status
 from projections.metrics import MetricsBatch, fold_metrics
+from projections.parking import ParkedEntry, Parking
 from projections.sla import NO_DUE, SlaChanges, SlaFolder, ticket_due
 
 #: Statuses in which a ticket still needs work (what queues show by default).
@@ -95,6 +96,7 @@ class TicketRow:
     sla_due_at: datetime = NO_DUE  # earliest due moment of a running SLA target
     sla_warn_at: datetime | None = None  # earliest warning moment of a running target
     sla_breached_at: datetime | None = None  # earliest breach among the targets now breached
+    stale: bool = False  # the ticket is parked: events after this row's position wait for a retry
 
 
 @dataclass
@@ -127,6 +129,12 @@ class Batch:
     erased: set[tuple[str, str]] = field(default_factory=set)  # (tenant, person) erased: scrub views, reclaim rows
     sla: SlaChanges = field(default_factory=SlaChanges)  # the SLA model's changes (projections/sla.py)
     metrics: MetricsBatch = field(default_factory=MetricsBatch)  # service-metric facts (projections/metrics.py)
+    # Parking (projections/parking.py): aggregates parked by this batch, aggregates already parked whose
+    # events it skipped (still parked when it is written, or the batch is void), and the positions skipped.
+    parked: list[Parking] = field(default_factory=list)
+    held: set[UUID] = field(default_factory=set)
+    skipped: set[tuple[UUID, int]] = field(default_factory=set)  # (aggregate, position)
+    scrubs: set[tuple[UUID, str]] = field(default_factory=set)  # (parked ticket, person erased meanwhile)
 
     def count(self, key: ActivityKey) -> None:
         """Count one change under `key`."""
@@ -136,6 +144,16 @@ class Batch:
 def utc_day(moment: datetime) -> date:
     """The UTC calendar day of a moment."""
     return moment.astimezone(UTC).date()
+
+
+def erase_from_row(row: TicketRow, person_id: str) -> None:
+    """Scrub a person's data from a ticket row: the title if they asked, the personal custom fields they own."""
+    if row.requester_id == person_id:
+        row.title = ERASED
+    row.custom_fields = {
+        name: {**value, "value": ERASED} if value.get("owner") == person_id else value
+        for name, value in row.custom_fields.items()
+    }
 
 
 class BatchConflictError(Exception):
@@ -165,8 +183,36 @@ class TicketsView(TrackingRecorder, ABC):
     def commit_batch(self, batch: Batch, tracking: Tracking) -> None:
         """Write the batch's changes and its tracking position in one transaction.
 
-        Raises BatchConflictError, writing nothing, unless the stored position is `batch.after`.
+        Raises BatchConflictError, writing nothing, unless the stored position is `batch.after`
+        and every aggregate in `batch.held` is still parked.
         """
+
+    @abstractmethod
+    def try_batch(self, batch: Batch, tracking: Tracking) -> None:
+        """Write the batch as commit_batch would, then roll it all back: raises what the write raises."""
+
+    @abstractmethod
+    def parked_ids(self) -> set[UUID]:
+        """The aggregates parked now."""
+
+    @abstractmethod
+    def parked(self, tenant: str | None = None, aggregate_id: UUID | None = None) -> list[ParkedEntry]:
+        """The dead-letter list (of one tenant, or one aggregate), oldest position first."""
+
+    @abstractmethod
+    def skipped_positions(self, aggregate_id: UUID) -> list[int]:
+        """The positions of a parked aggregate's events not applied yet, in order."""
+
+    @abstractmethod
+    def commit_retry(self, batch: Batch, aggregate_id: UUID, positions: list[int]) -> None:
+        """Write a parked aggregate's replayed events and unpark it, in one transaction.
+
+        Raises BatchConflictError, writing nothing, unless its skipped positions are still `positions`.
+        """
+
+    @abstractmethod
+    def repark(self, parking: Parking) -> None:
+        """Record that a retry of a parked aggregate failed again, and why."""
 
 
 class TicketsProjection(Projection[TicketsView]):
@@ -332,12 +378,7 @@ class TicketsProjection(Projection[TicketsView]):
         # The title is the requester's, and so are personal custom fields (they name their owner); nothing
         # else in the row is personal (ids are pseudonyms).
         row = self.row(event, tracking)
-        if row.requester_id == event.person_id:
-            row.title = ERASED
-        row.custom_fields = {
-            name: {**value, "value": ERASED} if value.get("owner") == event.person_id else value
-            for name, value in row.custom_fields.items()
-        }
+        erase_from_row(row, event.person_id)
         self.batch.erased.add((row.tenant, event.person_id))
 
     @fold.register
@@ -403,6 +444,12 @@ class TicketsProjection(Projection[TicketsView]):
         """Write what the batch changed, with `tracking`, and begin the next batch after it."""
         self.view.commit_batch(self.batch, tracking)
         self.batch = self.view.begin_batch(tracking.notification_id)
+
+    def skip(self, event: Any, position: int) -> None:
+        """Leave a parked aggregate's event for a retry; an erasure still scrubs the row the ticket has."""
+        self.batch.skipped.add((event.originator_id, position))
+        if isinstance(event, Ticket.PersonalDataErased):
+            self.batch.scrubs.add((event.originator_id, event.person_id))
 
     def discard(self) -> None:
         """Forget unwritten changes (after a failed write; the events will be read again)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -22,8 +22,17 @@ from domain.saved_view import erased_filters
 from domain.sla import Calendar, SlaClock, TargetStatus
 from infrastructure.readmodels.dialect import POSTGRES, SQLITE, Dialect
 from infrastructure.readmodels.metrics_tables import load_ticket_facts, metric_statements, write_metrics
+from projections.parking import ParkedEntry, Parking
 from projections.sla import NO_DUE, CalendarRow, ClockRow, PolicyRow, SlaChanges
-from projections.tickets import ActivityKey, Batch, BatchConflictError, SavedViewRow, TicketRow, TicketsView
+from projections.tickets import (
+    ActivityKey,
+    Batch,
+    BatchConflictError,
+    SavedViewRow,
+    TicketRow,
+    TicketsView,
+    erase_from_row,
+)
 
 TICKET_COLUMNS = (
     "ticket_id",
@@ -54,7 +63,11 @@ TICKET_COLUMNS = (
     "sla_due_at",
     "sla_warn_at",
     "sla_breached_at",
+    "stale",
 )
+#: The dead-letter list and the positions parked aggregates skipped (projections/parking.py).
+PARKING_TABLES = ("parked", "parked_events")
+PARKED_COLUMNS = ("aggregate_id", "tenant", "position", "topic", "stage", "error_type", "reason", "parked_at")
 #: Columns added to `tickets` after its first release, with their types: added in place on start.
 ADDED_TICKET_COLUMNS: tuple[tuple[str, datetime | None], ...] = (
     ("sla_due_at", NO_DUE),
@@ -177,7 +190,8 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
         f"closed_at {d.time_type}, reopen_count INTEGER NOT NULL, public_comments INTEGER NOT NULL, "
         f"internal_notes INTEGER NOT NULL, first_agent_reply_at {d.time_type}, "
         f"last_requester_activity_at {d.time_type}, version INTEGER NOT NULL, position BIGINT NOT NULL, "
-        f"sla_due_at {d.time_type}, sla_warn_at {d.time_type}, sla_breached_at {d.time_type})",
+        f"sla_due_at {d.time_type}, sla_warn_at {d.time_type}, sla_breached_at {d.time_type}, "
+        "stale INTEGER NOT NULL DEFAULT 0)",
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_created')} ON {t} (tenant, created_at, ticket_id)",
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_status')} ON {t} (tenant, status, priority_rank, created_at)",
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_group')} ON {t} (tenant, group_id, status, priority_rank)",
@@ -220,6 +234,20 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
         "actor_id TEXT NOT NULL, actor_kind TEXT NOT NULL, organisation TEXT NOT NULL, event_type TEXT NOT NULL, "
         "changes INTEGER NOT NULL, PRIMARY KEY (tenant, day, actor_id, actor_kind, organisation, event_type))",
         *metric_statements(d, n),
+        *parking_statements(d, n),
+    ]
+
+
+def parking_statements(d: Dialect, n: TableNames) -> list[str]:
+    """DDL of the dead-letter list: one row per parked aggregate, one per event it skipped."""
+    return [
+        f"CREATE TABLE IF NOT EXISTS {n.table('parked')} (aggregate_id {d.uuid_type} PRIMARY KEY, "
+        "tenant TEXT NOT NULL, position BIGINT NOT NULL, topic TEXT NOT NULL, stage TEXT NOT NULL, "
+        f"error_type TEXT NOT NULL, reason TEXT NOT NULL, parked_at {d.time_type} NOT NULL, "
+        "attempts INTEGER NOT NULL DEFAULT 1)",
+        f"CREATE INDEX IF NOT EXISTS {n.index('parked_by_tenant')} ON {n.table('parked')} (tenant, position)",
+        f"CREATE TABLE IF NOT EXISTS {n.table('parked_events')} (aggregate_id {d.uuid_type} NOT NULL, "
+        "position BIGINT NOT NULL, PRIMARY KEY (aggregate_id, position))",
     ]
 
 
@@ -254,6 +282,7 @@ def ticket_row(d: Dialect, row: Any) -> TicketRow:
         sla_due_at=d.to_time(row["sla_due_at"]) or NO_DUE,
         sla_warn_at=d.to_time(row["sla_warn_at"]),
         sla_breached_at=d.to_time(row["sla_breached_at"]),
+        stale=bool(row["stale"]),
     )
 
 
@@ -287,6 +316,7 @@ def _ticket_values(d: Dialect, r: TicketRow) -> tuple[Any, ...]:
         d.time(r.sla_due_at),
         d.time(r.sla_warn_at),
         d.time(r.sla_breached_at),
+        int(r.stale),
     )
 
 
@@ -321,6 +351,9 @@ class SqlTicketsView(TicketsView):
                 value = "" if default is None else f" DEFAULT '{d.time(default)}'"  # a constant, never input
                 if_absent = "IF NOT EXISTS " if d.is_postgres else ""
                 cursor.execute(f"ALTER TABLE {table} ADD COLUMN {if_absent}{column} {d.time_type}{value}")
+            if "stale" not in present:
+                if_absent = "IF NOT EXISTS " if d.is_postgres else ""
+                cursor.execute(f"ALTER TABLE {table} ADD COLUMN {if_absent}stale INTEGER NOT NULL DEFAULT 0")
             # Why an SLA target has no due moment (NULL: it has one, or is not running), added with the bounded
             # SLA arithmetic; rows written before all had a due.
             if not d.is_postgres:
@@ -356,23 +389,169 @@ class SqlTicketsView(TicketsView):
         A batch that erased someone's data then reclaims the old row versions that still hold it.
         """
         with self.datastore.transaction(commit=True) as cursor:
-            if not self.dialect.is_postgres:
-                # Zero the bytes a rewritten row leaves behind in its page: FAST costs no extra I/O; an
-                # erasure also zeroes freed pages (ON). Otherwise old copies of a title stay in free space.
-                cursor.execute(f"PRAGMA secure_delete = {'ON' if batch.erased else 'FAST'}")
-            self._claim(cursor, batch.after, tracking.application_name)
-            self._write_tickets(cursor, list(batch.tickets.values()))
-            self._write_tags(cursor, [batch.tickets[i] for i in batch.retagged])
-            self._write_solved(cursor, batch)
-            self._write_saved_views(cursor, batch.saved_views)
-            self._erase_from_saved_views(cursor, batch.erased)
-            self._write_activity(cursor, batch.activity)
-            self._write_people(cursor, batch.people)
-            self._write_sla(cursor, batch)
-            write_metrics(cursor, self.dialect, self.names, batch.metrics)
-            self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]  # from the recorder mixin
+            self._write_batch(cursor, batch, tracking)
+        if batch.erased or batch.scrubs:
+            self.reclaim()
+
+    def try_batch(self, batch: Batch, tracking: Tracking) -> None:
+        """Write the batch in a transaction that is then rolled back: to find which rows the database refuses."""
+        try:
+            with self.datastore.transaction(commit=True) as cursor:
+                self._write_batch(cursor, batch, tracking)
+                raise _RolledBackError
+        except _RolledBackError:
+            return
+
+    def _write_batch(self, cursor: Any, batch: Batch, tracking: Tracking) -> None:
+        if not self.dialect.is_postgres:
+            # Zero the bytes a rewritten row leaves behind in its page: FAST costs no extra I/O; an
+            # erasure also zeroes freed pages (ON). Otherwise old copies of a title stay in free space.
+            cursor.execute(f"PRAGMA secure_delete = {'ON' if batch.erased or batch.scrubs else 'FAST'}")
+        self._claim(cursor, batch.after, tracking.application_name)
+        self._check_held(cursor, batch.held)
+        self._write_changes(cursor, batch)
+        self._write_parking(cursor, batch)
+        self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]  # from the recorder mixin
+
+    def _write_changes(self, cursor: Any, batch: Batch) -> None:
+        """Every table's rows of the batch (not its parking, not its tracking)."""
+        self._write_tickets(cursor, list(batch.tickets.values()))
+        self._write_tags(cursor, [batch.tickets[i] for i in batch.retagged])
+        self._write_solved(cursor, batch)
+        self._write_saved_views(cursor, batch.saved_views)
+        self._erase_from_saved_views(cursor, batch.erased)
+        self._write_activity(cursor, batch.activity)
+        self._write_people(cursor, batch.people)
+        self._write_sla(cursor, batch)
+        write_metrics(cursor, self.dialect, self.names, batch.metrics)
+
+    # --- parking (projections/parking.py) ------------------------------------------------------------
+
+    def _check_held(self, cursor: Any, held: set[UUID]) -> None:
+        """Fail if an aggregate whose events the batch skipped was retried (unparked) meanwhile."""
+        if not held:
+            return
+        d, ids = self.dialect, sorted(held)
+        found = 0
+        for chunk in _chunks(ids, SELECT_CHUNK):
+            parked = self.names.table("parked")
+            cursor.execute(
+                f"SELECT COUNT(*) AS n FROM {parked} WHERE aggregate_id IN ({d.params(len(chunk))})",
+                [d.uuid(i) for i in chunk],
+            )
+            found += int(cursor.fetchone()["n"])
+        if found != len(ids):
+            msg = "a parked aggregate was retried meanwhile"
+            raise BatchConflictError(msg)
+
+    def _write_parking(self, cursor: Any, batch: Batch) -> None:
+        """Record newly parked aggregates, mark their ticket rows stale, keep the positions skipped."""
+        d, n = self.dialect, self.names
+        if batch.parked:
+            now = d.time(datetime.now(UTC))
+            rows = [_parked_values(d, p, now) for p in batch.parked]
+            d.insert_rows(cursor, n.table("parked"), PARKED_COLUMNS, rows)
+            ids = [d.uuid(p.aggregate_id) for p in batch.parked]
+            for chunk in _chunks(ids, SELECT_CHUNK):
+                cursor.execute(f"UPDATE {n.tickets} SET stale = 1 WHERE ticket_id IN ({d.params(len(chunk))})", chunk)
+        if batch.skipped:
+            skipped = [(d.uuid(a), position) for a, position in sorted(batch.skipped)]
+            d.insert_rows(
+                cursor, n.table("parked_events"), ("aggregate_id", "position"), skipped, "ON CONFLICT DO NOTHING"
+            )
+        for ticket_id, person_id in sorted(batch.scrubs):
+            self._scrub(cursor, ticket_id, person_id)
+
+    def _scrub(self, cursor: Any, ticket_id: UUID, person_id: str) -> None:
+        """Erase a person from a parked ticket's row now: its erasure must not wait for a retry."""
+        d, p = self.dialect, self.dialect.placeholder
+        cursor.execute(
+            f"SELECT {', '.join(TICKET_COLUMNS)} FROM {self.names.tickets} WHERE ticket_id = {p}", [d.uuid(ticket_id)]
+        )
+        found = cursor.fetchone()
+        if found is None:
+            return
+        row = ticket_row(d, found)
+        erase_from_row(row, person_id)
+        cursor.execute(
+            f"UPDATE {self.names.tickets} SET title = {p}, custom_fields = {p} WHERE ticket_id = {p}",
+            [row.title, d.json(row.custom_fields), d.uuid(ticket_id)],
+        )
+
+    def parked_ids(self) -> set[UUID]:
+        """The aggregates parked now."""
+        with self.dialect.reading(self.datastore) as cursor:
+            cursor.execute(f"SELECT aggregate_id FROM {self.names.table('parked')}")
+            return {self.dialect.to_uuid(r["aggregate_id"]) for r in cursor.fetchall()}
+
+    def parked(self, tenant: str | None = None, aggregate_id: UUID | None = None) -> list[ParkedEntry]:
+        """The dead-letter list, oldest position first; of one tenant or one aggregate if asked."""
+        d, p, n = self.dialect, self.dialect.placeholder, self.names
+        clauses, params = ["1 = 1"], list[Any]()
+        if tenant is not None:
+            clauses.append(f"k.tenant = {p}")
+            params.append(tenant)
+        if aggregate_id is not None:
+            clauses.append(f"k.aggregate_id = {p}")
+            params.append(d.uuid(aggregate_id))
+        with self.dialect.reading(self.datastore) as cursor:
+            cursor.execute(
+                "SELECT k.aggregate_id, k.tenant, k.position, k.topic, k.stage, k.error_type, k.reason, k.parked_at, "
+                f"k.attempts, (SELECT COUNT(*) FROM {n.table('parked_events')} e "
+                f"WHERE e.aggregate_id = k.aggregate_id) AS skipped FROM {n.table('parked')} k "
+                f"WHERE {' AND '.join(clauses)} ORDER BY k.position, k.aggregate_id",
+                params,
+            )
+            return [_parked_entry(d, r) for r in cursor.fetchall()]
+
+    def skipped_positions(self, aggregate_id: UUID) -> list[int]:
+        """The positions of a parked aggregate's events not applied yet, in order."""
+        d = self.dialect
+        with d.reading(self.datastore) as cursor:
+            cursor.execute(
+                f"SELECT position FROM {self.names.table('parked_events')} WHERE aggregate_id = {d.placeholder} "
+                "ORDER BY position",
+                [d.uuid(aggregate_id)],
+            )
+            return [int(r["position"]) for r in cursor.fetchall()]
+
+    def commit_retry(self, batch: Batch, aggregate_id: UUID, positions: list[int]) -> None:
+        """Write a parked aggregate's replayed events and unpark it, if nothing was skipped for it meanwhile."""
+        d, p, n = self.dialect, self.dialect.placeholder, self.names
+        with self.datastore.transaction(commit=True) as cursor:
+            self._lock(cursor, aggregate_id)
+            cursor.execute(
+                f"SELECT position FROM {n.table('parked_events')} WHERE aggregate_id = {p} ORDER BY position",
+                [d.uuid(aggregate_id)],
+            )
+            if [int(r["position"]) for r in cursor.fetchall()] != positions:
+                msg = "more events of the parked aggregate were skipped meanwhile"
+                raise BatchConflictError(msg)
+            self._write_changes(cursor, batch)
+            for table in PARKING_TABLES:
+                cursor.execute(f"DELETE FROM {n.table(table)} WHERE aggregate_id = {p}", [d.uuid(aggregate_id)])
         if batch.erased:
             self.reclaim()
+
+    def repark(self, parking: Parking) -> None:
+        """Record that a retry failed again: the new failure, one more attempt."""
+        d, p = self.dialect, self.dialect.placeholder
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                f"UPDATE {self.names.table('parked')} SET position = {p}, topic = {p}, stage = {p}, error_type = {p}, "
+                f"reason = {p}, parked_at = {p}, attempts = attempts + 1 WHERE aggregate_id = {p}",
+                [*_failure_values(parking, d.time(datetime.now(UTC))), d.uuid(parking.aggregate_id)],
+            )
+
+    def _lock(self, cursor: Any, aggregate_id: UUID) -> None:
+        """Serialise with the batch writers of this generation (a retry must not interleave with a batch)."""
+        if self.dialect.is_postgres:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [self.names.table("tracking")])
+            return
+        # SQLite: write first, so this transaction holds the write lock before it reads.
+        cursor.execute(
+            f"UPDATE {self.names.table('parked')} SET attempts = attempts WHERE aggregate_id = ?", [str(aggregate_id)]
+        )
 
     #: The tables an erasure rewrites rows of: ticket titles and custom fields, saved views' filters.
     ERASURE_TABLES = ("tickets", "saved_views")
@@ -595,6 +774,35 @@ def _target_values(d: Dialect, clock: ClockRow, t: TargetStatus, ticket: TicketR
         int(clock.alerted("breach", t)),
         clock.version,
         t.no_due_reason,
+    )
+
+
+def _failure_values(p: Parking, now: Any) -> tuple[Any, ...]:
+    return (p.position, p.topic, p.failure.stage.value, p.failure.error_type, p.failure.reason, now)
+
+
+def _parked_values(d: Dialect, p: Parking, now: Any) -> tuple[Any, ...]:
+    return (d.uuid(p.aggregate_id), p.tenant, *_failure_values(p, now))
+
+
+class _RolledBackError(Exception):
+    """Ends a trial write's transaction by rolling it back."""
+
+
+def _parked_entry(d: Dialect, r: Any) -> ParkedEntry:
+    parked_at = d.to_time(r["parked_at"])
+    assert parked_at is not None  # NOT NULL
+    return ParkedEntry(
+        aggregate_id=d.to_uuid(r["aggregate_id"]),
+        tenant=r["tenant"],
+        position=int(r["position"]),
+        topic=r["topic"],
+        stage=r["stage"],
+        error_type=r["error_type"],
+        reason=r["reason"],
+        parked_at=parked_at,
+        attempts=int(r["attempts"]),
+        skipped=int(r["skipped"]),
     )
 
 

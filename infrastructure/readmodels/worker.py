@@ -9,6 +9,12 @@ overlap, one writes and the other discards its batch and reads again: no event a
 New events are noticed without polling delay: in this process through the application's save
 hook, across processes on PostgreSQL through LISTEN on the channel eventsourcing NOTIFYs on each
 insert. A periodic re-poll covers a lost notification and other processes on SQLite.
+
+An event the projection cannot apply parks its aggregate (projections/parking.py) instead of
+stopping the worker: a fold that raises is found at once; a batch the database refuses is
+bisected by aggregate, with trial writes that are rolled back, until the aggregates whose rows
+are refused are found. The batch is then folded again without them and written once, as usual.
+`retry` replays a parked aggregate's skipped events once the cause is fixed.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, cast
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import Notification, Tracking
@@ -28,12 +36,36 @@ from infrastructure.database import Backend
 from infrastructure.privacy.mapper import PersonalDataMapper
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.tickets_view import SqlTicketsView
-from projections.tickets import BatchConflictError, TicketsProjection
+from projections.parking import Failure, Parking, Stage, Undecodable, caused_by_data, failure_of, topic_of
+from projections.tickets import Batch, BatchConflictError, TicketsProjection
 
 log = logging.getLogger("ledgerdesk.projections")
 
 Progress = Callable[[int, int], None]  # (position reached, head position)
 Read = tuple[Sequence[Notification], list[Any]]  # notifications after a position, and their events
+Pairs = list[tuple[Any, Notification]]  # a batch's events with their notifications, in log order
+Skips = dict[UUID, int]  # parked aggregate -> the first of its positions in the batch left for a retry (0: all)
+#: How many times one batch is written again after parking the aggregates whose rows were refused.
+WRITE_ROUNDS = 4
+RETRY_CONFLICTS = 5
+
+
+class FoldFailedError(Exception):
+    """An event could not be folded: its aggregate is to be parked."""
+
+    def __init__(self, parking: Parking) -> None:
+        super().__init__(f"{parking.topic} at position {parking.position} failed")
+        self.parking = parking
+
+
+@dataclass(frozen=True, slots=True)
+class RetryOutcome:
+    """What a retry of one parked aggregate did."""
+
+    aggregate_id: UUID
+    recovered: bool
+    replayed: int  # events replayed (all of them, when recovered)
+    failure: Failure | None = None  # why it stays parked
 
 
 class ProjectionWorker:
@@ -76,16 +108,12 @@ class ProjectionWorker:
             return 0
         if len(notifications) == self.batch_size:  # catching up: read the next batch while this one is written
             self._read_ahead(notifications[-1].id)
-        projection.start_batch(start)
         try:
-            opened = {e.originator_id for e in events if isinstance(e, Ticket.Opened)}
-            projection.prefetch({e.originator_id for e in events} - opened)
-            for event, notification in zip(events, notifications, strict=True):
-                projection.process_event(event, Tracking(self.desk.name, notification.id))
-            projection.flush(Tracking(self.desk.name, notifications[-1].id))
+            self._apply(projection, start, list(zip(events, notifications, strict=True)))
         except BatchConflictError:
-            # Another worker applied (some of) these events first; read again from the stored position.
-            log.info("another worker advanced the read model; re-reading from its position")
+            # Another worker applied (some of) these events first, or a parked aggregate was retried
+            # meanwhile; read again from the stored position.
+            log.info("the read model changed meanwhile; re-reading from its position")
             projection.discard()
             return 0
         except BaseException:
@@ -94,11 +122,214 @@ class ProjectionWorker:
         self.read_models.advanced()
         return len(notifications)
 
+    def _apply(self, projection: TicketsProjection, start: int, pairs: Pairs) -> None:
+        """Fold and write the batch once, parking the aggregates whose events cannot be folded or written."""
+        held = projection.view.parked_ids() & {event.originator_id for event, _ in pairs}
+        skip: Skips = dict.fromkeys(held, 0)  # aggregate -> the first position left for a retry
+        parked: dict[UUID, Parking] = {}
+        tracking = Tracking(self.desk.name, pairs[-1][1].id)
+        for _ in range(WRITE_ROUNDS):
+            self._fold(projection, start, pairs, skip, parked)
+            projection.batch.held = set(held)
+            projection.batch.parked = list(parked.values())
+            try:
+                projection.flush(tracking)
+            except BatchConflictError:
+                raise
+            except Exception as error:
+                if not caused_by_data(error):
+                    raise
+                refused = self._unwritable(projection, start, pairs, skip, error)
+                if not refused:
+                    raise
+                self._log_parked(refused.values())
+                for aggregate, parking in refused.items():
+                    skip[aggregate] = _first_position(pairs, aggregate)
+                    parked.setdefault(aggregate, parking)
+            else:
+                return
+        msg = f"the batch after position {start} was refused {WRITE_ROUNDS} times"
+        raise RuntimeError(msg)
+
+    def _fold(
+        self, projection: TicketsProjection, start: int, pairs: Pairs, skip: Skips, parked: dict[UUID, Parking]
+    ) -> None:
+        """Fold the batch, leaving parked aggregates' events from their skip position on for a retry.
+
+        An event that fails parks its aggregate from that event on, and the batch is folded again
+        from the start: the failed event's partial changes go with the old working set, while the
+        aggregate's earlier events in the batch are applied.
+        """
+        while True:
+            projection.start_batch(start)
+            try:
+                self._fold_events(projection, pairs, skip)
+            except FoldFailedError as failed:
+                parking = failed.parking
+                parked[parking.aggregate_id] = parking
+                skip[parking.aggregate_id] = parking.position
+                self._log_parked([parking])
+                continue
+            return
+
+    def _fold_events(
+        self, projection: TicketsProjection, pairs: Pairs, skip: Skips, only: set[UUID] | None = None
+    ) -> None:
+        """Fold the events (only `only`'s, if given) into the batch; those `skip` says are left for a retry."""
+        ids = {e.originator_id for e, _ in pairs if only is None or e.originator_id in only}
+        opened = {e.originator_id for e, _ in pairs if isinstance(e, Ticket.Opened)}
+        projection.prefetch(ids - opened - {a for a, first in skip.items() if first == 0})
+        for event, notification in pairs:
+            aggregate = event.originator_id
+            if only is not None and aggregate not in only:
+                continue
+            if aggregate in skip and notification.id >= skip[aggregate]:
+                projection.skip(event, notification.id)
+            else:
+                fold_one(projection, self.desk.name, event, notification.id)
+
+    def _unwritable(
+        self, projection: TicketsProjection, start: int, pairs: Pairs, skip: Skips, error: Exception
+    ) -> dict[UUID, Parking]:
+        """The aggregates whose rows the database refuses: bisected with trial writes that are rolled back."""
+        tracking = Tracking(self.desk.name, pairs[-1][1].id)
+        last: dict[UUID, tuple[Any, int]] = {}  # each candidate's last event in the batch
+        for event, notification in pairs:
+            if notification.id < skip.get(event.originator_id, notification.id + 1):
+                last[event.originator_id] = (event, notification.id)
+        owners: dict[UUID, str] = {}  # tenants of the tickets, as the trial folds found them
+
+        def refusal(group: list[UUID]) -> Failure | None:
+            projection.start_batch(start)
+            try:
+                self._fold_events(projection, pairs, skip, only=set(group))
+                projection.view.try_batch(projection.batch, tracking)
+            except FoldFailedError as failed:
+                return failed.parking.failure
+            except Exception as refused:
+                if isinstance(refused, BatchConflictError) or not caused_by_data(refused):
+                    raise
+                return failure_of(refused, Stage.WRITE)
+            finally:
+                owners.update({i: r.tenant for i, r in projection.batch.tickets.items()})
+                projection.discard()
+            return None
+
+        def culprits(group: list[UUID], failure: Failure) -> dict[UUID, Failure]:
+            if len(group) == 1:
+                return {group[0]: failure}
+            found: dict[UUID, Failure] = {}
+            half = len(group) // 2
+            for part in (group[:half], group[half:]):
+                refused = refusal(part)
+                if refused is not None:
+                    found |= culprits(part, refused)
+            return found
+
+        found = culprits(list(last), failure_of(error, Stage.WRITE))
+        return {
+            aggregate: Parking(
+                aggregate,
+                owners.get(aggregate) or str(getattr(last[aggregate][0], "tenant", "") or ""),
+                last[aggregate][1],
+                topic_of(last[aggregate][0]),
+                failure,
+            )
+            for aggregate, failure in found.items()
+        }
+
+    @staticmethod
+    def _log_parked(parkings: Any) -> None:
+        # Ids, positions and error classes only: a database's message can quote the refused value.
+        for p in parkings:
+            log.warning(
+                "parked %s at position %d (%s, %s: %s)",
+                p.aggregate_id,
+                p.position,
+                p.topic,
+                p.failure.stage.value,
+                p.failure.error_type,
+            )
+
+    # --- retrying parked aggregates ---------------------------------------------------------------
+
+    def retry(self, aggregate_id: UUID | None = None) -> list[RetryOutcome]:
+        """Replay the skipped events of parked aggregates (one, or all) on top of their stored rows.
+
+        An aggregate whose events now fold and write is unparked (its rows fresh again); one that
+        fails again stays parked with the new failure.
+        """
+        view = self._projection(fresh=True).view  # a retry right after a rebuild goes to the new generation
+        wanted = sorted(view.parked_ids() if aggregate_id is None else view.parked_ids() & {aggregate_id})
+        return [self._retry_one(aggregate) for aggregate in wanted]
+
+    def _retry_one(self, aggregate_id: UUID) -> RetryOutcome:
+        # A projection of its own: the worker's may be folding a batch in another thread right now.
+        projection = TicketsProjection(self._projection(fresh=True).view)
+        for _ in range(RETRY_CONFLICTS):
+            positions = projection.view.skipped_positions(aggregate_id)
+            pairs = self._events_at(positions)
+            projection.start_batch(projection.view.max_tracking_id(self.desk.name) or 0)
+            try:
+                self._fold_events(projection, pairs, {})
+                for row in projection.batch.tickets.values():
+                    row.stale = False
+                projection.view.commit_retry(projection.batch, aggregate_id, positions)
+            except BatchConflictError:
+                continue  # the worker skipped another of its events meanwhile: read them all again
+            except FoldFailedError as failed:
+                return self._reparked(failed.parking, len(positions))
+            except Exception as error:
+                if not caused_by_data(error):
+                    raise
+                event, notification = pairs[-1]
+                tenant = str(getattr(event, "tenant", "") or "")
+                parking = Parking(
+                    aggregate_id, tenant, notification.id, topic_of(event), failure_of(error, Stage.WRITE)
+                )
+                return self._reparked(parking, len(positions))
+            finally:
+                projection.discard()
+            self.read_models.advanced()
+            log.info("unparked %s: %d events replayed", aggregate_id, len(positions))
+            return RetryOutcome(aggregate_id, recovered=True, replayed=len(positions))
+        msg = f"{aggregate_id} kept getting new events while it was retried; try again"
+        raise BatchConflictError(msg)
+
+    def _reparked(self, parking: Parking, replayed: int) -> RetryOutcome:
+        self._projection(fresh=True).view.repark(parking)
+        self._log_parked([parking])
+        return RetryOutcome(parking.aggregate_id, recovered=False, replayed=replayed, failure=parking.failure)
+
+    def _events_at(self, positions: list[int]) -> Pairs:
+        """The stored events at these positions, decoded (one that cannot be is an Undecodable)."""
+        notifications = [
+            n
+            for position in positions
+            for n in self.desk.recorder.select_notifications(start=position, limit=1, inclusive_of_start=True)
+            if n.id == position
+        ]
+        return list(zip(self._decode(notifications), notifications, strict=True))
+
     def _read(self, after: int) -> Read:
         notifications = self.desk.recorder.select_notifications(
             start=after, limit=self.batch_size, inclusive_of_start=False
         )
-        return notifications, self._mapper.to_domain_events(notifications, opening=TicketsProjection.PERSONAL_FIELDS)
+        return notifications, self._decode(notifications)
+
+    def _decode(self, notifications: Sequence[Notification]) -> list[Any]:
+        """The events, decoded together; if that fails, one by one, with an Undecodable for each that fails."""
+        opening = TicketsProjection.PERSONAL_FIELDS
+        try:
+            return self._mapper.to_domain_events(notifications, opening=opening)
+        except Exception:  # which event is at fault is found below
+            return [self._decode_one(n) for n in notifications]
+
+    def _decode_one(self, notification: Notification) -> Any:
+        try:
+            return self._mapper.to_domain_events([notification], opening=TicketsProjection.PERSONAL_FIELDS)[0]
+        except Exception as error:  # parked when folded
+            return Undecodable(UUID(str(notification.originator_id)), notification.topic, error)
 
     def _batch_after(self, after: int) -> Read:
         """The events after a position: read ahead during the previous batch's write, or read now."""
@@ -163,8 +394,10 @@ class ProjectionWorker:
             self._new_events.clear()
             try:
                 applied = self.run_once()
-            except Exception:
-                log.exception("projection batch failed; retrying")
+            except Exception as error:  # the worker must outlive any batch
+                # Not log.exception: a database's message and traceback can quote a refused value (a title).
+                failure = failure_of(error, Stage.WRITE)
+                log.error("projection batch failed (%s: %s); retrying", failure.error_type, failure.reason)
                 self._stopping.wait(self.poll_seconds)
                 continue
             if applied == 0:
@@ -189,10 +422,35 @@ class ProjectionWorker:
 
     # --- which generation --------------------------------------------------------------------------
 
-    def _projection(self) -> TicketsProjection:
-        generation = self.fixed_generation or self.read_models.active_generation()
+    def _projection(self, *, fresh: bool = False) -> TicketsProjection:
+        """The projection of the generation this worker keeps (`fresh`: the pointer re-read now)."""
+        generation = self.fixed_generation or self.read_models.active_generation(fresh=fresh)
         projection = self._projections.get(generation)
         if projection is None:
             view: SqlTicketsView = self.read_models.view(generation)
             projection = self._projections[generation] = TicketsProjection(view)
         return projection
+
+
+def fold_one(projection: TicketsProjection, application: str, event: Any, position: int) -> None:
+    """Fold one event; raise FoldFailedError, saying why without personal data, if it cannot be folded."""
+    if isinstance(event, Undecodable):
+        parking = Parking(event.originator_id, "", position, event.topic, failure_of(event.error, Stage.DECODE))
+        raise FoldFailedError(parking)
+    try:
+        projection.process_event(event, Tracking(application, position))
+    except Exception as error:
+        tenant = _tenant(projection.batch, event)
+        parking = Parking(event.originator_id, tenant, position, topic_of(event), failure_of(error, Stage.FOLD))
+        raise FoldFailedError(parking) from error
+
+
+def _tenant(batch: Batch, event: Any) -> str:
+    row = batch.tickets.get(event.originator_id)
+    if row is not None:
+        return row.tenant
+    return str(getattr(event, "tenant", "") or "")
+
+
+def _first_position(pairs: Pairs, aggregate: UUID) -> int:
+    return next(n.id for e, n in pairs if e.originator_id == aggregate)
