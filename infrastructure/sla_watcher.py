@@ -18,7 +18,9 @@ The read model keeps each target's state as of the ticket's last event; the swee
 time-driven changes at `now` from the stored moments (`TicketQueries.due_alerts`): a warning is
 due for an active target once `now` reaches `warn_at`, if it is not yet due (a target found past
 due gets its breach, never a late warning); a breach for a target breached as of the last event,
-or active with `due_at` reached. Closed tickets take no alerts. Candidates are read in pages of
+or active with `due_at` reached. Closed tickets take no alerts. A target without a due moment
+(`due_at` NULL with `no_due_reason`: its calendar's working time reaches the target only beyond
+the 100-year horizon) never falls due, so it is never a candidate. Candidates are read in pages of
 `page_size` in (ticket, target) order, so a sweep visits each at most once per pass.
 
 Each alert carries the ticket version the row reflects as `expected_version`. If the ticket

@@ -10,6 +10,9 @@ at that event (policies and calendars are events in the same log), so a rebuild 
 answer. A ticket is tracked from its opening if its tenant had a policy then; tickets opened
 earlier are tracked once a policy is applied to them on request (`Ticket.SlaRecomputed`).
 States that change with time alone (active → breached) are judged when read, from `due_at`.
+A running target whose due lies beyond its calendar's horizon is stored with `due_at` None and
+`no_due_reason` (see `domain.sla`, "No due"): the clock never raises for it, so one tenant's
+configuration cannot stop the projection for anyone.
 """
 
 from __future__ import annotations
