@@ -28,6 +28,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 Transaction = Callable[[], AbstractContextManager[Any]]
 
+SWEEP_EVERY = timedelta(minutes=1)
 COLUMNS = "request_hash, token, lease_until, status, headers, body, aggregate_id, aggregate_version, position"
 
 
@@ -151,6 +152,7 @@ class IdempotencyStore:
         self._blob = "BYTEA" if is_postgres else "BLOB"
         self._memory: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        self._swept: datetime | None = None
 
     def create_table(self) -> None:
         """Create the table if it does not exist."""
@@ -162,6 +164,9 @@ class IdempotencyStore:
                 "request_hash TEXT NOT NULL, token TEXT NOT NULL, created_at TEXT NOT NULL, "
                 f"lease_until TEXT NOT NULL, status INTEGER, headers TEXT, body {self._blob}, "
                 "aggregate_id TEXT, aggregate_version BIGINT, position BIGINT)"
+            )
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS ledgerdesk_idempotency_keys_created ON {self._table} (created_at)"
             )
 
     def reservation(self, scope: KeyScope, token: str) -> Reservation | None:
@@ -175,13 +180,15 @@ class IdempotencyStore:
         if self._transaction is None:
             return self._claim_in_memory(scope, request_hash, now)
         p, token, key = self._p, uuid.uuid4().hex, scope.digest
+        expired = f"created_at < {p} AND (status IS NOT NULL OR lease_until < {p})"
         with self._transaction() as cursor:
             # An expired key is forgotten, but never while a request still holds its lease.
             cursor.execute(
-                f"DELETE FROM {self._table} WHERE scope_key = {p} AND created_at < {p} "
-                f"AND (status IS NOT NULL OR lease_until < {p})",
+                f"DELETE FROM {self._table} WHERE scope_key = {p} AND {expired}",
                 (key, _iso(now - self._ttl), _iso(now)),
             )
+            if self._sweep_due(now):  # keys never sent again go too, at most once a minute per process
+                cursor.execute(f"DELETE FROM {self._table} WHERE {expired}", (_iso(now - self._ttl), _iso(now)))
             cursor.execute(
                 f"INSERT INTO {self._table} (scope_key, tenant, request_hash, token, created_at, lease_until) "
                 f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT (scope_key) DO NOTHING",
@@ -279,6 +286,14 @@ class IdempotencyStore:
             cursor.execute(f"SELECT COUNT(*) AS n FROM {self._table}")
             return int(cursor.fetchone()["n"])
 
+    def _sweep_due(self, now: datetime) -> bool:
+        """Whether this process should forget all expired keys now (it last did a minute or more ago)."""
+        with self._lock:
+            if self._swept is not None and now - self._swept < SWEEP_EVERY:
+                return False
+            self._swept = now
+            return True
+
     def _take_over(self, cursor: Any, key: str, lapsed: str, now: datetime) -> Outcome:
         """Take a lapsed lease whose request stored nothing; a racing recorder or retry makes this miss."""
         p, token = self._p, uuid.uuid4().hex
@@ -291,16 +306,24 @@ class IdempotencyStore:
 
     def _claim_in_memory(self, scope: KeyScope, request_hash: str, now: datetime) -> Outcome:
         key, token = scope.digest, uuid.uuid4().hex
+        if self._sweep_due(now):
+            with self._lock:
+                for doomed in [k for k, row in self._memory.items() if self._expired(row, now)]:
+                    del self._memory[doomed]
         with self._lock:
             row = self._memory.get(key)
-            expired = row is not None and row["created_at"] < _iso(now - self._ttl)
-            if row is None or (expired and (row["status"] is not None or row["lease_until"] < _iso(now))):
+            if row is None or self._expired(row, now):
                 row = self._memory[key] = _new_row(scope.tenant, request_hash, token, now, now + self.lease)
             outcome = _decide(dict(row), token, request_hash, now)
             if outcome is not None:
                 return outcome
             row["token"], row["lease_until"] = token, _iso(now + self.lease)
             return Outcome(Claim.RESERVED, token=token)
+
+    def _expired(self, row: dict[str, Any], now: datetime) -> bool:
+        """Past the TTL, and no request holds its lease (the SQL `expired` condition of `claim`)."""
+        old = row["created_at"] < _iso(now - self._ttl)
+        return bool(old and (row["status"] is not None or row["lease_until"] < _iso(now)))
 
     def _update_in_memory(self, key: str, token: str, **changes: Any) -> bool:
         with self._lock:

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.idempotency import _digest
 from infrastructure.composition import Services
-from infrastructure.idempotency import Claim, KeyScope, LeaseLostError, reserved, utc_now
+from infrastructure.idempotency import Claim, KeyScope, LeaseLostError, StoredResponse, reserved, utc_now
 from infrastructure.keys import Principal, Role
 
 NEW = {"title": "Printer jam", "requester_id": "bob"}
@@ -262,3 +262,34 @@ def test_a_live_lease_answers_in_progress(alice: TestClient, sql_services: Servi
     assert busy.status_code == 409
     assert busy.json()["type"] == "urn:ledgerdesk:problem:idempotency-key-in-progress"
     assert busy.headers["retry-after"] == "1"
+
+
+# --- expiry ---------------------------------------------------------------------------------------
+
+
+def _scope(key: str) -> KeyScope:
+    return KeyScope("acme", "key-1", key)
+
+
+def test_an_expired_key_is_forgotten_but_never_while_its_lease_is_held(services: Services) -> None:
+    store, now = services.idempotency, utc_now()
+    past_ttl = now - timedelta(seconds=services.settings.idempotency_ttl_seconds + 60)
+    running = store.claim(_scope("running"), "h", past_ttl)
+    assert running.token is not None
+    assert store.renew(_scope("running"), running.token, now)  # still running a whole TTL later
+    assert store.claim(_scope("running"), "h", now).claim is Claim.IN_PROGRESS
+    answered = store.claim(_scope("answered"), "h", past_ttl)
+    assert answered.token is not None
+    store.complete(_scope("answered"), answered.token, StoredResponse(201, {}, b"{}"))
+    assert store.claim(_scope("answered"), "h", now).claim is Claim.RESERVED  # past the TTL: a new request
+
+
+def test_keys_never_sent_again_are_swept_once_expired(services: Services) -> None:
+    store, now = services.idempotency, utc_now()
+    past_ttl = now - timedelta(seconds=services.settings.idempotency_ttl_seconds + 60)
+    for n in range(3):
+        old = store.claim(_scope(f"old-{n}"), "h", past_ttl)
+        assert old.token is not None
+        store.complete(_scope(f"old-{n}"), old.token, StoredResponse(201, {}, b"{}"))
+    store.claim(_scope("new"), "h", now)
+    assert store.kept() == 1
