@@ -20,7 +20,9 @@ from api.routers import (
     fields,
     health,
     listing,
+    metrics,
     privacy,
+    projections,
     reports,
     sla,
     tickets,
@@ -62,8 +64,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_problem_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
     app.include_router(health.router)
+    app.include_router(metrics.router)  # no tenant and no personal data in it: for scrapers, like /healthz
     # Every other route passes the authorization matrix (api/authorization.py).
-    for module in (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports):
+    routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, projections)
+    for module in routers:
         app.include_router(module.router, dependencies=[Depends(authorize)])
     if config.bench_baseline:  # plain-SQL twins of the ticket commands, for `make bench` only
         app.include_router(baseline.router, dependencies=[Depends(authorize)])

@@ -61,6 +61,9 @@ MATRIX: dict[str, frozenset[Role]] = {
     "csat_report": REPORTERS,
     # Privacy.
     "erase_person": frozenset({D}),
+    # The projection's dead-letter list of the tenant: what the read models could not apply, and its retry.
+    "list_parked": frozenset({D}),
+    "retry_parked": frozenset({D}),
     # Custom-field definitions: admins define (whether a field is personal is a privacy decision); staff read.
     "put_field": frozenset({D}),
     "list_fields": READERS,

@@ -51,6 +51,7 @@ from infrastructure.database import ConfigurationError, DatabaseUnavailableError
 from infrastructure.keys import Role
 from infrastructure.privacy.erasure import ReadModelsBehindError
 from infrastructure.readmodels.rebuild import rebuild as rebuild_read_models
+from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
 
 SQLITE_CROSS_PROCESS_POLL_SECONDS = 0.1
@@ -80,6 +81,10 @@ privacy_app = typer.Typer(help="Personal data: erase a person's data by destroyi
 app.add_typer(privacy_app, name="privacy")
 audit_app = typer.Typer(help="Audit the event log: verify its hash chain, sign checkpoints.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+projections_app = typer.Typer(
+    help="The read models' dead-letter list: events the projection parked, and their retry.", no_args_is_help=True
+)
+app.add_typer(projections_app, name="projections")
 
 
 @contextmanager
@@ -194,6 +199,40 @@ def rebuild(
             services.desk, services.read_models, lambda at, head: bar.update(task, completed=at, total=head)
         )
     typer.echo(f"ledgerdesk: {view.value} rebuilt as generation {done.new_generation} up to position {done.position}")
+
+
+@projections_app.command("parked")
+def projections_parked() -> None:
+    """List parked aggregates, one line each: id, tenant, position, event type, stage, error, skipped events."""
+    with services_from(load_settings()) as services:
+        entries = services.read_models.active_view().parked()
+    for e in entries:
+        typer.echo(
+            f"{e.aggregate_id}  {e.tenant or '-'}  position {e.position}  {e.topic}  {e.stage}  "
+            f"{e.error_type}: {e.reason}  skipped {e.skipped}  attempts {e.attempts}  parked {e.parked_at.isoformat()}"
+        )
+    typer.echo(f"ledgerdesk: {len(entries)} parked", err=True)
+
+
+@projections_app.command("retry")
+def projections_retry(
+    ticket: Annotated[
+        UUID | None, typer.Option(help="Retry only this ticket (or other parked aggregate); default: all.")
+    ] = None,
+) -> None:
+    """Replay parked aggregates' skipped events, once the cause is fixed; print what recovered."""
+    with services_from(load_settings()) as services:
+        outcomes = ProjectionWorker(services.desk, services.read_models).retry(ticket)
+    if ticket is not None and not outcomes:
+        fail(f"{ticket} is not parked")
+    for o in outcomes:
+        if o.recovered:
+            typer.echo(f"{o.aggregate_id}  recovered  {o.replayed} events replayed")
+        else:
+            why = "" if o.failure is None else f"{o.failure.error_type}: {o.failure.reason}"
+            typer.echo(f"{o.aggregate_id}  still parked  {why}")
+    recovered = sum(o.recovered for o in outcomes)
+    typer.echo(f"ledgerdesk: {recovered} of {len(outcomes)} recovered", err=True)
 
 
 @keys_app.command("create")

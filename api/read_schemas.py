@@ -121,6 +121,11 @@ class TicketSummary(BaseModel):
     sla_due_at: datetime | None = Field(default=None, description="Earliest due moment of a running SLA target.")
     sla_warn_at: datetime | None = Field(default=None, description="Earliest warning moment of a running target.")
     sla_breached_at: datetime | None = Field(default=None, description="Earliest breach of a target now breached.")
+    stale: bool = Field(
+        default=False,
+        description="The read model could not apply one of the ticket's events: the row shows the ticket as of "
+        "its last applied event until the event is retried (`GET /projections/parked`).",
+    )
 
     @classmethod
     def from_row(cls, row: TicketRow) -> TicketSummary:
@@ -151,6 +156,7 @@ class TicketSummary(BaseModel):
             sla_due_at=None if row.sla_due_at == NO_DUE else row.sla_due_at,
             sla_warn_at=row.sla_warn_at,
             sla_breached_at=row.sla_breached_at,
+            stale=row.stale,
         )
 
 

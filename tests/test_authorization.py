@@ -23,6 +23,7 @@ from api.routers import (
     health,
     listing,
     privacy,
+    projections,
     reports,
     sla,
     tickets,
@@ -93,6 +94,8 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "agent_report": ("GET", "/reports/agents", None),
         "csat_report": ("GET", "/reports/csat", None),
         "erase_person": ("POST", "/privacy/erasures", {"person_id": "nobody"}),
+        "list_parked": ("GET", "/projections/parked", None),
+        "retry_parked": ("POST", "/projections/parked/retry", {}),
         "put_field": ("PUT", "/fields/contact", {"kind": "text", "personal": True}),
         "list_fields": ("GET", "/fields", None),
         "get_field": ("GET", "/fields/contact", None),
@@ -118,6 +121,7 @@ def test_every_route_is_in_the_matrix() -> None:
     operations = create_app().openapi()["paths"]
     count = sum(len(methods) for methods in operations.values())
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
+    routers += (projections,)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)

@@ -253,14 +253,14 @@ class ProjectionWorker:
 
     # --- retrying parked aggregates ---------------------------------------------------------------
 
-    def retry(self, aggregate_id: UUID | None = None) -> list[RetryOutcome]:
-        """Replay the skipped events of parked aggregates (one, or all) on top of their stored rows.
+    def retry(self, aggregate_id: UUID | None = None, *, tenant: str | None = None) -> list[RetryOutcome]:
+        """Replay the skipped events of parked aggregates (one, or all; of one tenant) on top of their rows.
 
         An aggregate whose events now fold and write is unparked (its rows fresh again); one that
         fails again stays parked with the new failure.
         """
         view = self._projection(fresh=True).view  # a retry right after a rebuild goes to the new generation
-        wanted = sorted(view.parked_ids() if aggregate_id is None else view.parked_ids() & {aggregate_id})
+        wanted = sorted(e.aggregate_id for e in view.parked(tenant=tenant, aggregate_id=aggregate_id))
         return [self._retry_one(aggregate) for aggregate in wanted]
 
     def _retry_one(self, aggregate_id: UUID) -> RetryOutcome:
