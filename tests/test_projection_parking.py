@@ -22,7 +22,9 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app as cli
 from domain.actors import Actor, ActorKind
+from domain.saved_view import SavedView
 from domain.ticket import Ticket
+from domain.values import ERASED
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.readmodels.rebuild import rebuild
@@ -319,3 +321,35 @@ def test_an_event_that_cannot_be_decoded_parks_its_ticket(services: Services) ->
     assert _rows(services)[other].group == "it"
     [entry] = services.read_models.active_view().parked()
     assert (entry.aggregate_id, entry.stage, entry.topic, entry.skipped) == (ticket, "decode", "tests.nowhere:Gone", 1)
+
+
+def test_a_saved_view_that_cannot_be_folded_is_parked_under_its_own_id(services: Services) -> None:
+    original = _FOLD.dispatch(SavedView.Created)
+    _FOLD.register(SavedView.Created, _raising)
+    try:
+        worker = ProjectionWorker(services.desk, services.read_models)
+        view = services.desk.save_view(tenant="acme", name="mine", filters={}, by=AGENT, via="api").view
+        ticket = _open(services, "acme", "Printer jam")
+        assert worker.catch_up() == services.read_models.head()
+        assert ticket in _rows(services)
+        [entry] = services.read_models.active_view().parked()
+        assert (entry.aggregate_id, entry.tenant, entry.topic) == (view.id, "acme", "SavedView.Created")
+    finally:
+        _FOLD.register(SavedView.Created, original)
+    [outcome] = worker.retry()
+    assert outcome.recovered
+    assert [v.name for v in services.read_models.queries().saved_views("acme")] == ["mine"]
+
+
+def test_erasing_the_requester_of_a_parked_ticket_scrubs_its_row_at_once(services: Services, handler: Any) -> None:
+    handler(_raising)
+    services.start_projections()
+    ticket = _open(services, "acme", SECRET)
+    services.read_models.wait_for(services.read_models.head(), 10)
+    _relabel(services, ticket, "x")
+    outcome = services.eraser().erase(tenant="acme", person_id="cust1", by=AGENT, via="api")
+    assert outcome.read_models_erased
+    row = _rows(services)[ticket]
+    assert row.stale
+    assert row.title == ERASED
+    assert services.read_models.active_view().parked()[0].aggregate_id == ticket
