@@ -18,8 +18,9 @@ from pydantic import Field, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.authentication import authenticate
+from api.plain_text import DocumentedPattern, PlainText
 from api.problems import ProblemError
-from domain.actors import Actor, channel
+from domain.actors import CHANNEL_PATTERN, Actor, channel
 from domain.helpdesk import HelpDesk
 from infrastructure.composition import Services
 from infrastructure.keys import Principal
@@ -27,7 +28,7 @@ from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.waiting import TooManyWaitsError
 
 _bearer = HTTPBearer(auto_error=False, description="An API key made with `ledgerdesk keys create`.")
-_ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
+_ETAG = re.compile(r'^(?:W/)?"([0-9]{1,19})"$')
 
 
 async def get_services(request: Request) -> Services:
@@ -65,9 +66,17 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+#: What the channel header may hold: a channel slug, or nothing (then `api`). The domain checks it.
+ChannelHeader = Annotated[PlainText, DocumentedPattern(f"^(?:{CHANNEL_PATTERN.strip('^$')})?$")]
+#: What If-Match may hold: `*` or one ticket ETag. Anything else names no version and so cannot
+#: match: 412, as RFC 9110 answers an If-Match that does not match.
+IF_MATCH_PATTERN = r'^[ \t]*(?:\*|(?:W/)?"[0-9]{1,19}")[ \t]*$'
+IfMatchHeader = Annotated[PlainText, DocumentedPattern(IF_MATCH_PATTERN)]
+
+
 async def get_channel(
     ledgerdesk_channel: Annotated[
-        str | None,
+        ChannelHeader | None,
         Header(description="The channel a change came through (web, email, phone, chat, ...). Default: api."),
     ] = None,
 ) -> str:
@@ -80,7 +89,7 @@ ChannelDep = Annotated[str, Depends(get_channel)]
 
 async def get_expected_version(
     if_match: Annotated[
-        str | None,
+        IfMatchHeader | None,
         Header(description='The ticket version you last saw, as its ETag ("3"). A stale one gets 412.'),
     ] = None,
 ) -> int | None:

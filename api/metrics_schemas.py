@@ -9,7 +9,7 @@ from typing import ClassVar, Self
 
 from pydantic import BaseModel, Field, model_validator
 
-from api.read_schemas import ReadQuery
+from api.read_schemas import Day, ReadQuery
 from domain.errors import InvalidValueError
 from domain.sla import SlaTarget
 from infrastructure.readmodels.metrics import (
@@ -81,10 +81,10 @@ BY_DESCRIPTION = (
 class MetricsQuery(ReadQuery):
     """The days a report covers, in UTC, both included (default: the last 30 days, today included)."""
 
-    since: date | None = Field(
+    since: Day | None = Field(
         default=None, ge=EARLIEST, le=LATEST, description="The first day counted. Default: 29 days before `until`."
     )
-    until: date | None = Field(
+    until: Day | None = Field(
         default=None,
         ge=EARLIEST,
         le=LATEST,

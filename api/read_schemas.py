@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from api.plain_text import ChannelParam, Cursor, IdentifierParam, PlainText, Slug
 from domain.values import Priority
 from domain.workflow import Status
 from infrastructure.readmodels.queries import SlaFilter, Sort
@@ -27,8 +29,21 @@ def _representable_in_utc(moment: datetime) -> datetime:
     return moment
 
 
-#: A moment that can be stored and compared in UTC (without an offset: UTC).
-Moment = Annotated[datetime, AfterValidator(_representable_in_utc)]
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_only(value: Any) -> Any:
+    """Refuse what is not ISO-8601 text: pydantic would read `0.5` or `0` as a Unix time."""
+    if not isinstance(value, str | datetime | date) or (isinstance(value, str) and not _ISO_DATE.match(value)):
+        msg = "expected an ISO-8601 date or date-time such as 2026-11-23 or 2026-11-23T09:00:00Z"
+        raise ValueError(msg)
+    return value
+
+
+#: A moment that can be stored and compared in UTC (without an offset: UTC), in ISO-8601 only.
+Moment = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_representable_in_utc)]
+#: A calendar day, in ISO-8601 only (2026-11-23).
+Day = Annotated[date, BeforeValidator(_iso_only)]
 
 
 class ReadQuery(BaseModel):
@@ -52,12 +67,12 @@ class TicketFilters(BaseModel):
 
     status: list[Status] = Field(default_factory=list, description="Any of these statuses (repeat the parameter).")
     priority: list[Priority] = Field(default_factory=list)
-    type: list[str] = Field(default_factory=list)
-    tag: list[str] = Field(default_factory=list, description="Tickets carrying all of these tags.")
-    requester_id: str | None = None
-    organisation: str | None = None
-    channel: str | None = None
-    q: str | None = Field(default=None, max_length=200, description="Case-insensitive text in the title.")
+    type: list[Slug] = Field(default_factory=list)
+    tag: list[Slug] = Field(default_factory=list, description="Tickets carrying all of these tags.")
+    requester_id: IdentifierParam | None = None
+    organisation: IdentifierParam | None = None
+    channel: ChannelParam | None = None
+    q: PlainText | None = Field(default=None, max_length=200, description="Case-insensitive text in the title.")
     sla: SlaFilter | None = Field(
         default=None,
         description="`at_risk`: a running SLA target is within its warning lead time of being due; "
@@ -68,7 +83,7 @@ class TicketFilters(BaseModel):
 class PageParams(ReadQuery):
     """Paging of a list."""
 
-    after: str | None = Field(default=None, description="The `next_cursor` of the previous page.")
+    after: Cursor | None = Field(default=None, description="The `next_cursor` of the previous page.")
     limit: int = Field(default=50, ge=1, le=LIMIT_MAX)
 
 
@@ -81,15 +96,15 @@ class QueueQuery(TicketFilters, PageParams):
 class UnassignedQueueQuery(QueueQuery):
     """The unassigned queue, optionally of one group."""
 
-    group: str | None = Field(default=None, description="Only this group's unassigned tickets.")
+    group: IdentifierParam | None = Field(default=None, description="Only this group's unassigned tickets.")
 
 
 class TicketListQuery(QueueQuery):
     """A search over all tickets of the tenant, newest first by default."""
 
     sort: Sort = Sort.NEWEST
-    group: str | None = None
-    assignee: str | None = None
+    group: IdentifierParam | None = None
+    assignee: IdentifierParam | None = None
     unassigned: bool = Field(default=False, description="Only tickets without an assignee.")
 
 
@@ -199,10 +214,10 @@ class SavedViewCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64, examples=["vip-network"])
+    name: Slug = Field(min_length=1, max_length=64, examples=["vip-network"])
     filters: TicketFilters
-    group: str | None = None
-    assignee: str | None = None
+    group: IdentifierParam | None = None
+    assignee: IdentifierParam | None = None
     unassigned: bool = False
 
 
@@ -233,7 +248,7 @@ class SavedViewList(BaseModel):
 class FeedQuery(ReadQuery):
     """Paging of the event feed."""
 
-    after: str | None = Field(default=None, description="The `next_cursor` of the previous page; omit to start.")
+    after: Cursor | None = Field(default=None, description="The `next_cursor` of the previous page; omit to start.")
     limit: int = Field(default=100, ge=1, le=LIMIT_MAX)
 
 

@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.read_schemas import ReadQuery
+from api.read_schemas import Day, ReadQuery
 from infrastructure.readmodels.activity import (
     ActivityRow,
     ActorActivity,
@@ -25,10 +25,10 @@ class ReportQuery(ReadQuery):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    start: date | None = Field(
+    start: Day | None = Field(
         default=None, alias="from", description="The first day counted. Default: 29 days before `to`."
     )
-    end: date | None = Field(
+    end: Day | None = Field(
         default=None, alias="to", description="The last day counted (included). Default: today, or `from` if later."
     )
 

@@ -6,26 +6,46 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool
 
+from api.plain_text import Channel, Email, Identifier, NonBlankText, PlainText, Slug
 from domain.custom_fields import FieldDefinition
 from domain.history import Change
 from domain.ticket import Comment, Ticket
-from domain.values import EMAIL_MAX, NAME_MAX, TEXT_MAX, TITLE_MAX, FieldKind, FieldValue, Priority
+from domain.values import (
+    ATTACHMENT_SIZE_MAX,
+    EMAIL_MAX,
+    FIELD_TEXT_MAX,
+    NAME_MAX,
+    NUMBER_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    FieldKind,
+    FieldValue,
+    Priority,
+)
 from domain.workflow import Status
 
 
-class Strict(BaseModel):
+class StrictBody(BaseModel):
     """Base of request bodies: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
 
 
-class CustomField(Strict):
+#: A custom field's number: finite and exact in every JSON client (a double holds integers up to 2^53).
+FieldInt = Annotated[int, Strict(), Field(ge=-NUMBER_MAX, le=NUMBER_MAX)]
+FieldFloat = Annotated[float, Strict(), Field(ge=-NUMBER_MAX, le=NUMBER_MAX, allow_inf_nan=False)]
+FieldText = Annotated[PlainText, Strict(), Field(max_length=FIELD_TEXT_MAX)]
+#: Custom fields are keyed by slugs: the schema says other names are not allowed, as the domain does.
+_SLUG_KEYS_ONLY: dict[str, Any] = {"additionalProperties": False}
+
+
+class CustomField(StrictBody):
     """A typed custom field value: dates are ISO-8601 (`2026-11-23`), enum options are slugs."""
 
     kind: FieldKind
-    value: StrictBool | StrictInt | StrictFloat | StrictStr
+    value: StrictBool | FieldInt | FieldFloat | FieldText
 
     def to_domain(self) -> FieldValue:
         """The domain value (validated there)."""
@@ -37,7 +57,7 @@ class CustomField(Strict):
         return cls(kind=value.kind, value=value.value)
 
 
-class FieldDefinitionIn(Strict):
+class FieldDefinitionIn(StrictBody):
     """A custom field's definition: the kind its values must have, and whether they are personal data."""
 
     kind: FieldKind
@@ -68,67 +88,69 @@ class FieldDefinitionList(BaseModel):
     items: list[FieldDefinitionPublic]
 
 
-class Attachment(Strict):
+class Attachment(StrictBody):
     """Metadata of an attached file (the file itself is stored elsewhere)."""
 
-    name: str = Field(min_length=1, max_length=255)
-    size: int = Field(ge=0)
-    content_type: str = Field(default="application/octet-stream", max_length=255)
+    name: NonBlankText = Field(min_length=1, max_length=255)
+    size: int = Field(ge=0, le=ATTACHMENT_SIZE_MAX, description="Bytes, at most 1 GiB.")
+    content_type: PlainText = Field(default="application/octet-stream", max_length=255)
 
 
-class TicketCreate(Strict):
+class TicketCreate(StrictBody):
     """A new request."""
 
-    title: str = Field(min_length=1, max_length=TITLE_MAX, examples=["Printer on floor 3 is on fire"])
-    description: str = Field(default="", max_length=TEXT_MAX)
-    requester_id: str | None = Field(
+    title: NonBlankText = Field(min_length=1, max_length=TITLE_MAX, examples=["Printer on floor 3 is on fire"])
+    description: PlainText = Field(default="", max_length=TEXT_MAX)
+    requester_id: Identifier | None = Field(
         default=None, description="Who asked. Required for agents; customers open tickets as themselves."
     )
-    requester_name: str | None = Field(
+    requester_name: NonBlankText | None = Field(
         default=None,
         min_length=1,
         max_length=NAME_MAX,
         description="The requester's name. Personal data: stored encrypted with the requester's key.",
     )
-    requester_email: str | None = Field(
+    requester_email: Email | None = Field(
         default=None,
         max_length=EMAIL_MAX,
         description="The requester's e-mail address. Personal data: stored encrypted with the requester's key.",
     )
-    organisation: str | None = Field(default=None, description="The requester's organisation, if any.")
-    channel: str | None = Field(
+    organisation: Identifier | None = Field(default=None, description="The requester's organisation, if any.")
+    channel: Channel | None = Field(
         default=None,
         description="The channel the request came through (web, email, phone, api, chat, ...). "
         "Defaults to the Ledgerdesk-Channel header, else `api`.",
     )
     priority: Priority = Priority.NORMAL
-    type: str | None = Field(default=None, description="question, incident, problem, task, or a configured slug.")
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    custom_fields: dict[str, CustomField] = Field(default_factory=dict, max_length=50)
+    type: Slug | None = Field(default=None, description="question, incident, problem, task, or a configured slug.")
+    tags: list[Slug] = Field(default_factory=list, max_length=50)
+    custom_fields: dict[Slug, CustomField] = Field(
+        default_factory=dict, max_length=50, json_schema_extra=_SLUG_KEYS_ONLY
+    )
 
 
-class AssignmentRequest(Strict):
+class AssignmentRequest(StrictBody):
     """Assign to an agent, a group, or both. A group alone moves the ticket to that queue and clears the agent."""
 
-    assignee: str | None = Field(default=None, examples=["carol"])
-    group: str | None = Field(default=None, examples=["it-support"])
+    assignee: Identifier | None = Field(default=None, examples=["carol"])
+    group: Identifier | None = Field(default=None, examples=["it-support"])
 
 
-class TransitionRequest(Strict):
+class TransitionRequest(StrictBody):
     """Move the ticket to another status."""
 
     to: Status = Field(description="The target status; the workflow decides whether the move is legal.")
 
 
-class CommentCreate(Strict):
+class CommentCreate(StrictBody):
     """A public reply (the requester sees it) or an internal note (agents only)."""
 
-    body: str = Field(min_length=1, max_length=TEXT_MAX, examples=["@carol can you take a look?"])
+    body: NonBlankText = Field(min_length=1, max_length=TEXT_MAX, examples=["@carol can you take a look?"])
     public: bool = Field(default=True, description="True: public reply. False: internal note.")
     attachments: list[Attachment] = Field(default_factory=list, max_length=20)
 
 
-class TicketPatch(Strict):
+class TicketPatch(StrictBody):
     """Change classification fields.
 
     Absent fields are left alone; `type: null` clears the type, a custom field set to null is
@@ -136,10 +158,12 @@ class TicketPatch(Strict):
     """
 
     priority: Priority | None = None
-    type: str | None = None
-    add_tags: list[str] = Field(default_factory=list, max_length=50)
-    remove_tags: list[str] = Field(default_factory=list, max_length=50)
-    custom_fields: dict[str, CustomField | None] = Field(default_factory=dict, max_length=50)
+    type: Slug | None = None
+    add_tags: list[Slug] = Field(default_factory=list, max_length=50)
+    remove_tags: list[Slug] = Field(default_factory=list, max_length=50)
+    custom_fields: dict[Slug, CustomField | None] = Field(
+        default_factory=dict, max_length=50, json_schema_extra=_SLUG_KEYS_ONLY
+    )
 
 
 class CommentPublic(BaseModel):
@@ -283,8 +307,8 @@ class TicketDiff(BaseModel):
     changes: list[FieldChangePublic]
 
 
-class RatingCreate(Strict):
+class RatingCreate(StrictBody):
     """The requester's satisfaction with a solved ticket."""
 
     rating: Literal["good", "bad"] | Annotated[int, Field(ge=1, le=5)] = Field(examples=["good", 5])
-    comment: str = Field(default="", max_length=TEXT_MAX)
+    comment: PlainText = Field(default="", max_length=TEXT_MAX)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.read_schemas import Moment
+from api.plain_text import Identifier, PlainText, Slug
+from api.read_schemas import Day, Moment
 from domain.calendar import WEEKLY_MINUTES_MIN
 from domain.sla import MINUTES_MAX, TARGET_MINUTES_MAX, TargetStatus
 from domain.values import Priority
@@ -35,15 +36,15 @@ class IntervalIn(Strict):
 class HolidayIn(Strict):
     """A day off: one date, or the same month and day every year from then on."""
 
-    day: date
+    day: Day
     yearly: bool = False
-    name: str = Field(default="", max_length=200)
+    name: PlainText = Field(default="", max_length=200)
 
 
 class CalendarIn(Strict):
     """A business calendar: time zone, weekly working hours (several per day allowed), holidays."""
 
-    timezone: str = Field(max_length=64, examples=["Europe/Berlin"], description="An IANA time zone name.")
+    timezone: PlainText = Field(max_length=64, examples=["Europe/Berlin"], description="An IANA time zone name.")
     intervals: list[IntervalIn] = Field(
         min_length=1, max_length=70, description=f"Open at least {WEEKLY_MINUTES_MIN} minutes a week in all."
     )
@@ -90,10 +91,10 @@ class ConditionsIn(Strict):
     """Which tickets a policy covers; an empty list means any. Tags: any of them."""
 
     priorities: list[Priority] = Field(default_factory=list)
-    groups: list[str] = Field(default_factory=list, max_length=100)
-    types: list[str] = Field(default_factory=list, max_length=100)
-    organisations: list[str] = Field(default_factory=list, max_length=100)
-    tags: list[str] = Field(default_factory=list, max_length=100)
+    groups: list[Identifier] = Field(default_factory=list, max_length=100)
+    types: list[Slug] = Field(default_factory=list, max_length=100)
+    organisations: list[Identifier] = Field(default_factory=list, max_length=100)
+    tags: list[Slug] = Field(default_factory=list, max_length=100)
 
 
 class TargetsIn(Strict):
@@ -108,8 +109,10 @@ class EscalationIn(Strict):
     """What happens on a breach, each an ordinary event on the ticket."""
 
     raise_priority_to: Priority | None = None
-    reassign_group: str | None = None
-    notify: list[str] = Field(default_factory=list, max_length=20, description="Supervisors to mention in a note.")
+    reassign_group: Identifier | None = None
+    notify: list[Identifier] = Field(
+        default_factory=list, max_length=20, description="Supervisors to mention in a note."
+    )
 
 
 class PolicyIn(Strict):
@@ -117,7 +120,7 @@ class PolicyIn(Strict):
 
     position: int = Field(ge=0, le=10_000)
     conditions: ConditionsIn = Field(default_factory=ConditionsIn)
-    calendar: str | None = Field(default=None, description="A calendar's name; none: calendar time (24x7).")
+    calendar: Slug | None = Field(default=None, description="A calendar's name; none: calendar time (24x7).")
     targets: TargetsIn
     pause_statuses: list[PauseStatus] = Field(default_factory=lambda: [PAUSED_BY_DEFAULT])
     warning_minutes: int = Field(default=15, ge=0, le=TARGET_MINUTES_MAX, description="Warn this long before due.")
@@ -241,7 +244,7 @@ class TargetOut(BaseModel):
 class TicketSlaQuery(Strict):
     """Which figures: the stored ones, or recomputed from the ticket's history under a policy version."""
 
-    policy: str | None = Field(default=None, description="Recompute under this policy (default: stored figures).")
+    policy: Slug | None = Field(default=None, description="Recompute under this policy (default: stored figures).")
     policy_version: int | None = Field(default=None, ge=1, le=2**31 - 1, description="Default: the latest.")
     at: Moment | None = Field(default=None, description="Judge at this moment (default: now).")
     min_position: int | None = Field(default=None, ge=0, le=2**63 - 1)

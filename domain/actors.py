@@ -10,8 +10,12 @@ from typing import TypedDict
 
 from domain.errors import InvalidValueError
 
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+:-]{0,127}$")
-_CHANNEL = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+#: Agents, groups, requesters, organisations, tenants (also the OpenAPI's pattern for them).
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+:-]{0,127}$"
+#: Channels such as web or email (also the OpenAPI's pattern for them).
+CHANNEL_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+_CHANNEL = re.compile(CHANNEL_PATTERN)
 
 #: Channels every help desk knows; others may be configured, so any slug is accepted.
 KNOWN_CHANNELS = ("web", "email", "phone", "api", "chat", "wechat", "system")

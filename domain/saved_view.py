@@ -67,7 +67,7 @@ class SavedView(Aggregate):
         return cls(
             tenant=identifier(tenant, "tenant"),
             name=values.slug(name, "view name"),
-            filters=dict(filters),
+            filters=values.storable_data(dict(filters), "filters"),
             **context.event_fields(),
         )
 

@@ -18,6 +18,12 @@ TEXT_MAX = 65_536
 TAGS_MAX = 50
 CUSTOM_FIELDS_MAX = 50
 ATTACHMENTS_MAX = 20
+#: An attachment's size in bytes: at most 1 GiB (the file itself is stored elsewhere).
+ATTACHMENT_SIZE_MAX = 2**30
+#: A number custom field's magnitude: integers up to it are exact as a double, in JSON and JavaScript.
+NUMBER_MAX = 2**53 - 1
+#: A text custom field's length.
+FIELD_TEXT_MAX = 1024
 NAME_MAX = 200
 EMAIL_MAX = 254
 
@@ -25,7 +31,9 @@ EMAIL_MAX = 254
 ERASED = "[erased]"
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+#: Tags, types, custom field names, enum options, view names (also the OpenAPI's pattern for them).
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+_SLUG = re.compile(SLUG_PATTERN)
 # A mention is "@name" not preceded by a word character, so "bob@example.com" mentions nobody.
 _MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 MENTION_MAX = 128
@@ -73,13 +81,45 @@ def slug(value: str, what: str) -> str:
     return value
 
 
+#: C0 control characters no person types and PostgreSQL cannot store (NUL), or that are never text.
+#: Tab, line feed and carriage return are kept: they are how people lay text out, and browsers send
+#: a textarea's line breaks and e-mail brings its lines as CR LF, so refusing CR would refuse
+#: ordinary pasted or mailed text.
+CONTROL_CHARACTERS = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
+_UNSTORABLE = re.compile(f"[{re.escape(CONTROL_CHARACTERS)}\ud800-\udfff]")
+
+
+def unstorable(value: str) -> str | None:
+    """Why `value` cannot be stored as text (a control character or a lone surrogate), or None if it can."""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return None
+    code = ord(found.group())
+    if 0xD800 <= code <= 0xDFFF:
+        return f"contains a lone surrogate (U+{code:04X}), which is not valid Unicode"
+    return f"contains the control character U+{code:04X}; only tab, line feed and carriage return are allowed"
+
+
 def _storable(value: str, what: str) -> str:
-    """Reject text that is not valid Unicode (lone surrogates cannot be encoded and stored)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        msg = f"{what} contains characters that are not valid Unicode"
-        raise InvalidValueError(msg) from None
+    """Refuse text that cannot be stored or that no person types: C0 controls but tab, LF, CR; lone surrogates."""
+    reason = unstorable(value)
+    if reason is not None:
+        msg = f"{what} {reason}"
+        raise InvalidValueError(msg)
+    return value
+
+
+def storable_data(value: Any, what: str) -> Any:
+    """Check every string in a JSON-like value (keys included, at any depth) with `_storable`; return it."""
+    if isinstance(value, str):
+        return _storable(value, what)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            storable_data(key, f"{what} (a name)")
+            storable_data(item, f"{what}.{key}" if isinstance(key, str) else what)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            storable_data(item, what)
     return value
 
 
@@ -192,10 +232,11 @@ def _check_field_value(kind: FieldKind, value: Any) -> str | int | float | bool:
     if kind is FieldKind.BOOLEAN and isinstance(value, bool):
         return value
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if kind is FieldKind.NUMBER and is_number and math.isfinite(value):
+    # Magnitude first: math.isfinite() of an int beyond a double's range raises instead of answering.
+    if kind is FieldKind.NUMBER and is_number and abs(value) <= NUMBER_MAX and math.isfinite(value):
         number: int | float = value
         return number
-    if kind is FieldKind.TEXT and isinstance(value, str) and len(value) <= 1024:
+    if kind is FieldKind.TEXT and isinstance(value, str) and len(value) <= FIELD_TEXT_MAX:
         return _storable(value, "a text custom field value")
     if kind is FieldKind.ENUM and isinstance(value, str):
         return slug(value, "enum option")
@@ -203,13 +244,14 @@ def _check_field_value(kind: FieldKind, value: Any) -> str | int | float | bool:
         with contextlib.suppress(ValueError):  # not a date: refused below
             return date.fromisoformat(value).isoformat()
     expected = {
-        FieldKind.TEXT: "a string of at most 1024 characters",
-        FieldKind.NUMBER: "a finite number",
+        FieldKind.TEXT: f"a string of at most {FIELD_TEXT_MAX} characters",
+        FieldKind.NUMBER: f"a finite number of magnitude at most {NUMBER_MAX}",
         FieldKind.DATE: "an ISO-8601 date such as 2026-11-23",
         FieldKind.ENUM: "an option slug",
         FieldKind.BOOLEAN: "true or false",
     }[kind]
-    msg = f"a {kind.value} custom field value must be {expected} (got {value!r})"
+    shown = f"{value!r}"[:80]  # a 10,000-digit number is not worth echoing whole
+    msg = f"a {kind.value} custom field value must be {expected} (got {shown})"
     raise InvalidValueError(msg)
 
 
@@ -225,8 +267,10 @@ class Attachment:
         if not self.name.strip() or len(self.name) > 255:
             msg = f"attachment name must be 1-255 characters (got {self.name!r})"
             raise InvalidValueError(msg)
-        if self.size < 0:
-            msg = f"attachment size must not be negative (got {self.size})"
+        _storable(self.name, "attachment name")
+        _storable(self.content_type, "attachment content type")
+        if not 0 <= self.size <= ATTACHMENT_SIZE_MAX:
+            msg = f"attachment size must be 0-{ATTACHMENT_SIZE_MAX} bytes (1 GiB) (got {self.size})"
             raise InvalidValueError(msg)
 
     def as_dict(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ViewReadDep
+from api.plain_text import Identifier
 from api.problems import problem_responses
 from api.read_schemas import SolvedDay, WorkloadPublic, WorkloadQuery
 from domain.actors import identifier
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/agents", tags=["agents"])
 
 
 @router.get("/{agent_id}/workload", response_model=WorkloadPublic, responses=problem_responses(401, 422))
-def workload(agent_id: str, query: Annotated[WorkloadQuery, Query()], read: ViewReadDep) -> WorkloadPublic:
+def workload(agent_id: Identifier, query: Annotated[WorkloadQuery, Query()], read: ViewReadDep) -> WorkloadPublic:
     """An agent's unsolved tickets by status, and tickets solved per day (UTC) over the last `days` days."""
     position = read.position()
     since = days_back(datetime.now(UTC).date(), query.days)

@@ -15,7 +15,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import PrincipalDep, ServicesDep, ViewReadDep
+from api.plain_text import IdentifierParam
 from api.problems import ProblemError, problem_responses
+from api.read_schemas import Moment
 from api.report_schemas import (
     ActorActivityPublic,
     ActorReport,
@@ -91,9 +93,9 @@ class ExportQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    start: datetime | None = Field(default=None, alias="from", description="Changes at or after this moment.")
-    end: datetime | None = Field(default=None, alias="to", description="Changes before this moment.")
-    organisation: str | None = None
+    start: Moment | None = Field(default=None, alias="from", description="Changes at or after this moment.")
+    end: Moment | None = Field(default=None, alias="to", description="Changes before this moment.")
+    organisation: IdentifierParam | None = None
     ticket: UUID | None = None
     format: str = Field(default="jsonl", pattern="^(jsonl|csv)$")
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import PrincipalDep, ServicesDep
+from api.plain_text import IdentifierParam
 from api.problems import problem_responses
 from api.read_schemas import Moment
 from domain.errors import TicketNotFoundError
@@ -28,8 +29,8 @@ class PastQueueQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     as_of: Moment = Field(description="The moment to look at.")
-    group: str | None = None
-    assignee: str | None = None
+    group: IdentifierParam | None = None
+    assignee: IdentifierParam | None = None
     unassigned: bool = False
     status: list[Status] = Field(default_factory=list, description="Default: the unsolved statuses.")
     max_tickets: int = Field(

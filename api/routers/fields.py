@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api.deps import ChannelDep, DeskDep, PrincipalDep
+from api.plain_text import Slug
 from api.problems import problem_responses
 from api.routers.tickets import POSITION_HEADER
 from api.schemas import FieldDefinitionIn, FieldDefinitionList, FieldDefinitionPublic
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/fields", tags=["custom fields"])
 
 @router.put("/{name}", response_model=FieldDefinitionPublic, responses=problem_responses(401, 403, 422))
 def put_field(
-    name: str, body: FieldDefinitionIn, desk: DeskDep, principal: PrincipalDep, via: ChannelDep, response: Response
+    name: Slug, body: FieldDefinitionIn, desk: DeskDep, principal: PrincipalDep, via: ChannelDep, response: Response
 ) -> FieldDefinitionPublic:
     """Define a custom field or change its definition (an identical definition records nothing).
 
@@ -40,6 +41,6 @@ def list_fields(desk: DeskDep, principal: PrincipalDep) -> FieldDefinitionList:
 
 
 @router.get("/{name}", response_model=FieldDefinitionPublic, responses=problem_responses(401, 403, 404))
-def get_field(name: str, desk: DeskDep, principal: PrincipalDep) -> FieldDefinitionPublic:
+def get_field(name: Slug, desk: DeskDep, principal: PrincipalDep) -> FieldDefinitionPublic:
     """One custom field's definition (404 if the field has none: it is then undefined, any kind, not personal)."""
     return FieldDefinitionPublic.from_domain(desk.field_definition(principal.tenant, name))

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ViewRead, ViewReadDep
+from api.plain_text import Identifier
 from api.problems import problem_responses
 from api.read_schemas import (
     QueueQuery,
@@ -99,7 +100,7 @@ async def list_tickets(query: Annotated[TicketListQuery, Query()], read: ViewRea
 
 @router.get("/queues/groups/{group}", response_model=TicketPage, responses=_READ_ERRORS)
 async def group_queue(
-    group: str, query: Annotated[QueueQuery, Query()], read: ViewReadDep, request: Request
+    group: Identifier, query: Annotated[QueueQuery, Query()], read: ViewReadDep, request: Request
 ) -> TicketPage:
     """A group's unsolved tickets (assigned or not), most urgent first."""
     where = _filter(read.principal.tenant, query, default_statuses=UNSOLVED, group=identifier(group, "group"))
@@ -108,7 +109,7 @@ async def group_queue(
 
 @router.get("/queues/assignees/{agent}", response_model=TicketPage, responses=_READ_ERRORS)
 async def agent_queue(
-    agent: str, query: Annotated[QueueQuery, Query()], read: ViewReadDep, request: Request
+    agent: Identifier, query: Annotated[QueueQuery, Query()], read: ViewReadDep, request: Request
 ) -> TicketPage:
     """An agent's unsolved tickets, most urgent first."""
     where = _filter(read.principal.tenant, query, default_statuses=UNSOLVED, assignee=identifier(agent, "agent"))

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, Response
 
 from api.deps import ChannelDep, DeskDep, PrincipalDep, ViewReadDep
+from api.plain_text import Slug
 from api.problems import ProblemError, problem_responses
 from api.read_schemas import ReadQuery
 from api.routers.tickets import POSITION_HEADER
@@ -52,7 +53,7 @@ def _answer_position(response: Response, receipt: ConfigReceipt) -> None:
 
 @router.put("/sla/calendars/{name}", response_model=CalendarOut, responses=problem_responses(401, 403, 422))
 def put_calendar(
-    name: str, body: CalendarIn, desk: DeskDep, principal: PrincipalDep, via: ChannelDep, response: Response
+    name: Slug, body: CalendarIn, desk: DeskDep, principal: PrincipalDep, via: ChannelDep, response: Response
 ) -> CalendarOut:
     """Create a business calendar or record a new version of it (an identical definition records nothing)."""
     receipt = desk.define_calendar(
@@ -70,7 +71,7 @@ def put_calendar(
     openapi_extra={"requestBody": {"content": {"text/calendar": {"schema": {"type": "string"}}}, "required": True}},
 )
 def import_holidays(
-    name: str,
+    name: Slug,
     ics: Annotated[bytes, Body(media_type="text/calendar")],
     desk: DeskDep,
     principal: PrincipalDep,
@@ -100,14 +101,14 @@ def list_calendars(query: Annotated[ReadQuery, Query()], read: ViewReadDep) -> C
 
 
 @router.get("/sla/calendars/{name}", response_model=CalendarOut, responses=problem_responses(401, 403, 404, 422))
-def get_calendar(name: str, desk: DeskDep, principal: PrincipalDep, version: VersionQuery = None) -> CalendarOut:
+def get_calendar(name: Slug, desk: DeskDep, principal: PrincipalDep, version: VersionQuery = None) -> CalendarOut:
     """A calendar as it is, or as it was at `version`."""
     calendar = desk.work_calendar(principal.tenant, name, version)
     return CalendarOut.of(calendar.name, calendar.version, calendar.definition)
 
 
 @router.get("/sla/calendars/{name}/due", response_model=DueOut, responses=problem_responses(401, 403, 404, 422))
-def calendar_due(name: str, query: Annotated[DueQuery, Query()], desk: DeskDep, principal: PrincipalDep) -> DueOut:
+def calendar_due(name: Slug, query: Annotated[DueQuery, Query()], desk: DeskDep, principal: PrincipalDep) -> DueOut:
     """The due moment: `minutes` business minutes after `start` (0 minutes: `start` itself).
 
     A due moment more than 100 years after `start` (or after the year 9999) does not exist: 422 `no-due`.
@@ -122,7 +123,7 @@ def calendar_due(name: str, query: Annotated[DueQuery, Query()], desk: DeskDep, 
 
 @router.get("/sla/calendars/{name}/minutes", response_model=MinutesOut, responses=problem_responses(401, 403, 404, 422))
 def calendar_minutes(
-    name: str, query: Annotated[BetweenQuery, Query()], desk: DeskDep, principal: PrincipalDep
+    name: Slug, query: Annotated[BetweenQuery, Query()], desk: DeskDep, principal: PrincipalDep
 ) -> MinutesOut:
     """Business minutes between two moments (0 if `end` is not after `start`)."""
     calendar = desk.work_calendar(principal.tenant, name, query.version)
@@ -135,7 +136,7 @@ def calendar_minutes(
 
 @router.put("/sla/policies/{name}", response_model=PolicyOut, responses=problem_responses(401, 403, 404, 422))
 def put_policy(
-    name: str, body: PolicyIn, desk: DeskDep, principal: PrincipalDep, via: ChannelDep, response: Response
+    name: Slug, body: PolicyIn, desk: DeskDep, principal: PrincipalDep, via: ChannelDep, response: Response
 ) -> PolicyOut:
     """Create a policy or record a new version of it.
 
@@ -161,7 +162,7 @@ def list_policies(query: Annotated[ReadQuery, Query()], read: ViewReadDep) -> Po
 
 
 @router.get("/sla/policies/{name}", response_model=PolicyOut, responses=problem_responses(401, 403, 404, 422))
-def get_policy(name: str, desk: DeskDep, principal: PrincipalDep, version: VersionQuery = None) -> PolicyOut:
+def get_policy(name: Slug, desk: DeskDep, principal: PrincipalDep, version: VersionQuery = None) -> PolicyOut:
     """A policy as it is, or as it was at `version`."""
     policy = desk.sla_policy(principal.tenant, name, version)
     return PolicyOut(name=policy.name, version=policy.version, position=policy.position, terms=policy.terms)
@@ -171,7 +172,7 @@ def get_policy(name: str, desk: DeskDep, principal: PrincipalDep, version: Versi
     "/sla/policies/{name}/applications", response_model=ApplyOut, responses=problem_responses(401, 403, 404, 409, 422)
 )
 def apply_policy(
-    name: str, body: ApplyIn, desk: DeskDep, read: ViewReadDep, principal: PrincipalDep, via: ChannelDep
+    name: Slug, body: ApplyIn, desk: DeskDep, read: ViewReadDep, principal: PrincipalDep, via: ChannelDep
 ) -> ApplyOut:
     """Apply a policy version retroactively to tickets.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.deps import ChannelDep, CommandDep, DeskDep, PrincipalDep, ServicesDep, etag
 from api.problems import problem_responses
+from api.read_schemas import Moment
 from api.schemas import (
     AssignmentRequest,
     CommentCreate,
@@ -92,7 +92,7 @@ def get_ticket(
     principal: PrincipalDep,
     response: Response,
     as_of: Annotated[
-        datetime | None, Query(description="Show the ticket as it was at this moment (ISO-8601 with offset).")
+        Moment | None, Query(description="Show the ticket as it was at this moment (ISO-8601 with offset).")
     ] = None,
     version: Annotated[
         int | None, Query(ge=1, le=VERSION_MAX, description="Show the ticket as it was at this version.")
