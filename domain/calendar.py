@@ -40,15 +40,16 @@ the year 9999 is refused with `BeyondHorizonError` (a subclass, so that callers 
 `check_new_definition` adds the limit for calendars defined from now on: at least `WEEKLY_MINUTES_MIN` (60) minutes of
 working time in a week. Calendars stored before that limit still load and count.
 
-Cost. A *regular* local day is one that is not a holiday and whose zone keeps one UTC offset from a day before it
-to a day after it: its working time is exactly the nominal length of its intervals. `add_business_minutes` and
-`business_minutes_between` step over runs of regular days at once (whole weeks of the nominal weekly working time,
-then the days of the last partial week), and walk only irregular days (holidays, days near a change of offset)
-and the first and last days one by one. So the work grows with the number of holidays and offset changes in the
-span (a few a year), not with the number of minutes or days. Offset changes are found by reading the zone's offset
-at every UTC midnight of a year, once per zone and year (cached): a change and its reverse less than a day apart
-would be missed, and the time-zone database has none (the closest pair is four days apart, Africa/Freetown 1939;
-a test checks the installed database).
+Cost. A *steady* local day is one whose zone keeps one UTC offset from a day before it to a day after it: its
+working time is exactly the nominal length of its intervals, or nothing on a holiday. `add_business_minutes` and
+`business_minutes_between` step over runs of steady days at once (the nominal time of whole weeks and days, less
+what the run's holidays take out, found by bisection in each year's sorted holidays); inside the run that holds a
+due moment they step to the stretch between two holidays that holds it, into it by whole weeks, and walk its last
+days one by one, as they walk the days near a change of offset and the first days. So the work grows with the
+number of offset changes in the span (a few a year), not with the number of minutes, days or holidays. Offset
+changes are found by reading the zone's offset at every UTC midnight of a year, once per zone and year (cached): a
+change and its reverse less than a day apart would be missed, and the time-zone database has none (the closest
+pair is four days apart, Africa/Freetown 1939; a test checks the installed database).
 Local days are read with the time-zone database Python's `zoneinfo` finds (the system's, or the tzdata package).
 """
 
@@ -90,7 +91,7 @@ _LAST_DAY_US = (date.max.toordinal() - 1 - _EPOCH_ORDINAL) * _US_PER_DAY
 _MIDNIGHT_TEXT = "24:00"
 _DAYS_IN_A_LEAP_YEAR = 366
 _NEVER = date.max.year + 1  # the first year of a yearly holiday that does not exist
-#: A run of regular days is looked at up to this many days at once (so holidays are searched a year ahead).
+#: A run of steady days is looked at up to this many days at once (so that it spans at most two years).
 _RUN_DAYS_MAX = 366
 #: Days around a change of UTC offset that are walked one by one: those whose spans may lie near the change.
 #: A day's spans, and every offset read for them, lie within a day either side of its midnight read as UTC: a change
@@ -98,6 +99,8 @@ _RUN_DAYS_MAX = 366
 _SHIFT_DAYS_BEFORE, _SHIFT_DAYS_AFTER = 1, 1
 #: Irregular days whose spans are kept per calendar (so that calls that walk the same days walk them once).
 _KEPT_DAYS_MAX = 4096
+#: Years whose holidays are kept per calendar (a century walked, and then some).
+_KEPT_YEARS_MAX = 512
 #: Years whose offset changes are not searched (their midnights border the range of datetime): walked day by day.
 _FIRST_SEARCHED_YEAR, _LAST_SEARCHED_YEAR = date.min.year + 1, date.max.year - 1
 
@@ -176,9 +179,10 @@ class BusinessCalendar:
     _yearly_holidays: Mapping[tuple[int, int], int] = field(init=False, repr=False, compare=False)
     _day_us: tuple[int, ...] = field(init=False, repr=False, compare=False)  # nominal working time per weekday
     _week_us: int = field(init=False, repr=False, compare=False)
-    _fixed_ordinals: tuple[int, ...] = field(init=False, repr=False, compare=False)  # sorted
+    _fixed_by_year: Mapping[int, tuple[int, ...]] = field(init=False, repr=False, compare=False)  # ordinals
     _yearly_dates: tuple[tuple[int, int, int], ...] = field(init=False, repr=False, compare=False)  # (m, d, year)
     _kept_days: dict[int, list[tuple[int, int]]] = field(init=False, repr=False, compare=False)
+    _kept_years: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         intervals = _checked_intervals(self.intervals)
@@ -200,9 +204,13 @@ class BusinessCalendar:
         day_us = tuple(sum((end - start) // _ONE_US for start, end in day) for day in self._week)
         object.__setattr__(self, "_day_us", day_us)
         object.__setattr__(self, "_week_us", sum(day_us))
-        object.__setattr__(self, "_fixed_ordinals", tuple(sorted({d.toordinal() for d in self._fixed_holidays})))
+        by_year: dict[int, list[int]] = {}
+        for day in sorted(self._fixed_holidays):
+            by_year.setdefault(day.year, []).append(day.toordinal())
+        object.__setattr__(self, "_fixed_by_year", {year: tuple(days) for year, days in by_year.items()})
         object.__setattr__(self, "_yearly_dates", tuple(sorted((m, d, y) for (m, d), y in yearly.items())))
         object.__setattr__(self, "_kept_days", {})
+        object.__setattr__(self, "_kept_years", {})
 
     @classmethod
     def always(cls) -> BusinessCalendar:
@@ -283,22 +291,24 @@ class BusinessCalendar:
     def _due(self, at: int, remaining: int) -> int | None:
         """The moment `remaining` microseconds of working time after `at` (> 0), or None past the walk's end.
 
-        The same walk as `_spans`, day by day, except that a run of regular days wholly after `at` is stepped
-        over at once when the due moment lies beyond it, and by whole weeks when it lies within it; the last
-        (at most seven) days are then walked one by one.
+        The same walk as `_spans`, day by day, except that a run of steady days (one UTC offset) wholly after
+        `at` is stepped over at once when the due moment lies beyond it; when it lies within it, the stretch
+        between two holidays that holds it is stepped into by whole weeks, and its last (at most seven) days
+        are walked one by one.
         """
         ordinal, last = self._first_ordinal(at), _LAST_DAY_US // _US_PER_DAY + _EPOCH_ORDINAL
         stop = at + _SPAN_US_MAX
         fast_from = -(-(at + _US_PER_DAY) // _US_PER_DAY) + _EPOCH_ORDINAL  # its spans all begin after `at`
         end_ordinal = min(last + 1, -(-(stop + _US_PER_DAY) // _US_PER_DAY) + _EPOCH_ORDINAL)
         while ordinal < end_ordinal:
-            run = self._regular_run(ordinal, end_ordinal) if ordinal >= fast_from else 0
+            run = self._steady_run(ordinal, end_ordinal) if ordinal >= fast_from else 0
             if run:
                 run_us = self._run_us(ordinal, run)
                 if remaining > run_us:
                     remaining -= run_us
                     ordinal += run
                     continue
+                ordinal, remaining = self._into_stretch(ordinal, run, remaining)
                 weeks = (remaining - 1) // self._week_us
                 ordinal += 7 * weeks
                 remaining -= weeks * self._week_us
@@ -314,7 +324,7 @@ class BusinessCalendar:
         return None
 
     def _working_us(self, begin_at: int, end_at: int) -> int:
-        """Microseconds of working time inside [begin_at, end_at), stepping over runs of regular days."""
+        """Microseconds of working time inside [begin_at, end_at), stepping over runs of steady days."""
         ordinal, last = self._first_ordinal(begin_at), _LAST_DAY_US // _US_PER_DAY + _EPOCH_ORDINAL
         fast_from = -(-(begin_at + _US_PER_DAY) // _US_PER_DAY) + _EPOCH_ORDINAL
         # A regular run must end where its last day's spans still end before `end_at`.
@@ -322,7 +332,7 @@ class BusinessCalendar:
         end_ordinal = min(last + 1, -(-(end_at + _US_PER_DAY) // _US_PER_DAY) + _EPOCH_ORDINAL)
         total = 0
         while ordinal < end_ordinal:
-            run = self._regular_run(ordinal, min(fast_until, end_ordinal)) if ordinal >= fast_from else 0
+            run = self._steady_run(ordinal, min(fast_until, end_ordinal)) if ordinal >= fast_from else 0
             if run:
                 total += self._run_us(ordinal, run)
                 ordinal += run
@@ -349,37 +359,74 @@ class BusinessCalendar:
         return max(after // _US_PER_DAY + _EPOCH_ORDINAL - 2, date.min.toordinal())
 
     def _run_us(self, ordinal: int, days: int) -> int:
-        """Nominal working time of `days` regular days from `ordinal` on."""
+        """Working time of `days` steady days from `ordinal` on: their nominal time less their holidays'."""
+        return self._nominal_us(ordinal, days) - self._holiday_us(ordinal, ordinal + days)
+
+    def _nominal_us(self, ordinal: int, days: int) -> int:
+        """Nominal working time of `days` days from `ordinal` on, holidays counted as working days."""
         weeks, rest = divmod(days, 7)
         weekday = (ordinal - 1) % 7  # date.fromordinal(1) is a Monday
         return weeks * self._week_us + sum(self._day_us[(weekday + i) % 7] for i in range(rest))
 
-    def _regular_run(self, ordinal: int, bound: int) -> int:
-        """How many regular days follow from `ordinal` on (0 if it is irregular), counting at most to `bound`."""
+    def _into_stretch(self, ordinal: int, days: int, remaining: int) -> tuple[int, int]:
+        """Step to the stretch without holidays, in the steady run, where `remaining` (<= the run's time) ends.
+
+        Returns the stretch's first day and what remains to count from it (at most the stretch's time).
+        """
+        for holiday in self._holidays_in(ordinal, ordinal + days):
+            stretch_us = self._nominal_us(ordinal, holiday - ordinal)
+            if remaining <= stretch_us:
+                break
+            remaining -= stretch_us
+            ordinal = holiday + 1  # a holiday has no working time
+        return ordinal, remaining
+
+    def _steady_run(self, ordinal: int, bound: int) -> int:
+        """How many days from `ordinal` on keep one UTC offset (0 if it is near a change), at most to `bound`."""
         end = min(ordinal + _RUN_DAYS_MAX, bound)
         if end <= ordinal:
             return 0
-        end = self._next_holiday(ordinal, end)
-        end = _next_shift(self._zone, ordinal, end)
-        return max(end - ordinal, 0)
+        return max(_next_shift(self._zone, ordinal, end) - ordinal, 0)
 
-    def _next_holiday(self, ordinal: int, bound: int) -> int:
-        """The first holiday in [ordinal, bound) as an ordinal, or `bound`."""
-        found = bound
-        fixed = self._fixed_ordinals
-        index = bisect_left(fixed, ordinal)
-        if index < len(fixed):
-            found = min(found, fixed[index])
-        if not self._yearly_dates:
-            return found
-        day = date.fromordinal(ordinal)
-        for year in range(day.year, date.fromordinal(min(bound, date.max.toordinal())).year + 1):
-            start = bisect_left(self._yearly_dates, (day.month, day.day, 0)) if year == day.year else 0
-            for month, month_day, first_year in self._yearly_dates[start:]:
-                if first_year > year or ((month, month_day) == (2, 29) and not _is_leap(year)):
-                    continue
-                return min(found, date(year, month, month_day).toordinal())
+    def _holiday_us(self, first: int, stop: int) -> int:
+        """The nominal working time that holidays take out of the days [first, stop)."""
+        total = 0
+        for year in range(date.fromordinal(first).year, date.fromordinal(stop - 1).year + 1):
+            days, taken = self._holidays_of(year)
+            total += taken[bisect_left(days, stop)] - taken[bisect_left(days, first)]
+        return total
+
+    def _holidays_in(self, first: int, stop: int) -> list[int]:
+        """The holidays among the days [first, stop), in order, as ordinals."""
+        found: list[int] = []
+        for year in range(date.fromordinal(first).year, date.fromordinal(stop - 1).year + 1):
+            days, _ = self._holidays_of(year)
+            found += days[bisect_left(days, first) : bisect_left(days, stop)]
         return found
+
+    def _holidays_of(self, year: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The year's holidays as sorted ordinals, and the nominal time they take out, summed up to each.
+
+        Kept per calendar: a run asks for a year's holidays by two bisections instead of walking its days.
+        """
+        kept = self._kept_years.get(year)
+        if kept is None:
+            days = sorted(
+                set(self._fixed_by_year.get(year, ()))
+                | {
+                    date(year, month, day).toordinal()
+                    for month, day, first_year in self._yearly_dates
+                    if first_year <= year and ((month, day) != (2, 29) or _is_leap(year))
+                }
+            )
+            taken = [0]
+            for day in days:
+                taken.append(taken[-1] + self._day_us[(day - 1) % 7])
+            kept = (tuple(days), tuple(taken))
+            if len(self._kept_years) >= _KEPT_YEARS_MAX:
+                self._kept_years.clear()
+            self._kept_years[year] = kept
+        return kept
 
     def _periods(self, begin_at: int, end_at: int) -> Iterator[tuple[int, int]]:
         """Working time inside [begin_at, end_at), merged into maximal periods."""

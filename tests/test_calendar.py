@@ -21,6 +21,7 @@ from domain.calendar import (
     HOLIDAYS_MAX,
     INTERVALS_MAX,
     SPAN_YEARS_MAX,
+    BeyondHorizonError,
     BusinessCalendar,
     Holiday,
     WorkingInterval,
@@ -709,7 +710,7 @@ def walk_cases(draw: st.DrawFn) -> tuple[BusinessCalendar, datetime, float]:
     base = draw(calendars())
     start = WALK_EARLIEST + timedelta(minutes=draw(st.integers(0, WALK_MINUTES_IN_RANGE)))
     near = st.dates(start.date() - timedelta(days=400), start.date() + timedelta(days=3 * 366))
-    holidays = draw(st.lists(st.builds(Holiday, day=near, yearly=st.booleans()), max_size=8))
+    holidays = draw(st.lists(st.builds(Holiday, day=near, yearly=st.booleans()), max_size=20))
     calendar = BusinessCalendar(draw(st.sampled_from(WALK_ZONES)), base.intervals, tuple(holidays))
     weeks = draw(st.integers(0, 150))
     seconds = draw(st.integers(1, max(int(calendar.weekly_minutes * 60), 1)))
@@ -767,3 +768,38 @@ def test_a_day_of_target_on_a_long_week_costs_little_more_than_an_hour_of_it() -
 
     # 1,000,000 minutes are about eight years: two offset changes and up to two holidays each year are walked.
     assert long <= short + 8 * 2 * 6 + 8 * 2 + 7
+
+
+def _all_but_leap_days() -> BusinessCalendar:
+    """Open around the clock, but every day of the year except 29 February is a yearly holiday."""
+    holidays = tuple(Holiday(date(2023, 1, 1) + timedelta(days=i), yearly=True) for i in range(365))
+    return BusinessCalendar("Europe/Berlin", tuple(WorkingInterval(d, time(0), END_OF_DAY) for d in range(7)), holidays)
+
+
+def test_a_calendar_of_holidays_is_counted_exactly_and_stepped_over_by_runs() -> None:
+    calendar = _all_but_leap_days()
+    start = utc(2026, 3, 2)
+
+    due = calendar.add_business_minutes(start, 1000)
+
+    assert due == _walked_due(calendar, start, 1000) == berlin(2028, 2, 29, 16, 40)
+    assert calendar.business_minutes_between(start, due + timedelta(days=400)) == 1440
+
+
+def test_a_due_beyond_the_horizon_on_a_calendar_of_holidays_walks_few_days() -> None:
+    # A valid new definition (open all week) whose holidays leave 1,440 minutes every four years: 525,600
+    # minutes are 1,460 years away. The walk steps over holidays with the runs: it visits few days one by one.
+    visited: list[int] = []
+    original = BusinessCalendar._day_spans
+
+    def counting(self: BusinessCalendar, day: date, midnight: int) -> list[tuple[int, int]]:
+        visited.append(day.toordinal())
+        return original(self, day, midnight)
+
+    calendar = _all_but_leap_days().check_new_definition()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BusinessCalendar, "_day_spans", counting)
+        with pytest.raises(BeyondHorizonError):
+            calendar.add_business_minutes(utc(2026, 3, 2), 525_600)
+
+    assert len(visited) <= 100 * 2 * 3 + 7  # the days around two offset changes a year, for a century
