@@ -122,16 +122,28 @@ def load_settings() -> Settings:
 
 
 @contextmanager
-def services_from(settings: Settings) -> Iterator[Services]:
+def services_from(settings: Settings, *, prepare_schema: bool = True) -> Iterator[Services]:
     """Build the services, turning configuration and connection problems into one-line errors."""
     try:
-        services = build_services(settings)
+        services = build_services(settings, prepare_schema=prepare_schema)
     except (ConfigurationError, DatabaseUnavailableError) as error:
         fail(str(error))
     try:
         yield services
     finally:
         services.close()
+
+
+@app.command()
+def migrate() -> None:
+    """Make or update every table, function and index, once (safe to repeat, and to run beside others)."""
+    with services_from(load_settings(), prepare_schema=False) as services:
+        before, after = services.migrate()
+        where = services.database.describe()
+    if before == after:
+        typer.echo(f"ledgerdesk: schema of {where} already at version {after}; nothing to do")
+    else:
+        typer.echo(f"ledgerdesk: schema of {where} migrated from version {before} to {after}")
 
 
 @app.command()
@@ -142,7 +154,7 @@ def serve(
 ) -> None:
     """Serve the REST API (OpenAPI docs at /docs)."""
     settings = load_settings()
-    # Create tables once here: several workers creating them at once would race.
+    # The schema step once here (or the wait for it), so the workers need not take their turns.
     with services_from(settings) as services:
         typer.echo(f"ledgerdesk: events in {services.database.describe()}", err=True)
         in_process = services.projections_in_process()

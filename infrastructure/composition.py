@@ -29,6 +29,7 @@ from infrastructure.privacy.mapper import PersonalDataMapper
 from infrastructure.readmodels.dialect import POSTGRES, SQLITE
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.worker import ProjectionWorker
+from infrastructure.schema import Schema, Step
 from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher
 
@@ -44,6 +45,7 @@ class Services:
     read_models: ReadModels
     idempotency: IdempotencyStore
     data_keys: DataKeys
+    schema: Schema
     worker: ProjectionWorker | None = None
     sla_watcher: SlaWatcher | None = None
 
@@ -81,6 +83,44 @@ class Services:
             return False
         self.desk.record_key_revoked(key_id=key_id, by=by, via=via)
         return True
+
+    def migrate(self) -> tuple[int, int]:
+        """Make or update every table, function and index, once, under the schema lock; (version before, after)."""
+        versions = self.schema.migrate(self._schema_steps())
+        self._schema_made()
+        return versions
+
+    def prepare_schema(self) -> None:
+        """At start-up: run the schema step (LEDGERDESK_CREATE_TABLES on) or wait for another process's."""
+        if self.settings.create_tables:
+            self.migrate()
+            return
+        if self.database.backend is not Backend.MEMORY:
+            self.schema.wait()
+        self._schema_made()
+
+    def _schema_steps(self) -> list[Step]:
+        """Everything that creates tables, in one list.
+
+        The events (eventsourcing's own, the hash chain and the append function), snapshots, the
+        key stores, idempotency, the serving read-model generation.
+        """
+        if self.database.backend is Backend.MEMORY:
+            return [self.read_models.create_tables]
+        steps: list[Step] = [self.desk.recorder.create_table]  # type: ignore[attr-defined]  # SQL recorders have it
+        if self.desk.snapshots is not None:
+            steps.append(self.desk.snapshots.recorder.create_table)  # type: ignore[attr-defined]
+        if isinstance(self.keys, SqlKeyStore):
+            steps.append(self.keys.create_table)
+        if isinstance(self.data_keys, SqlDataKeys):
+            steps.append(self.data_keys.create_table)
+        return [*steps, self.idempotency.create_table, self.read_models.create_tables]
+
+    def _schema_made(self) -> None:
+        if self.database.backend is Backend.POSTGRES:
+            # The events' composite type may have been made after the recorder looked for it.
+            self.desk.recorder.datastore.register_type_adapters()  # type: ignore[attr-defined]
+        self.read_models.schema_ready()
 
     def eraser(self) -> Eraser:
         """What carries out erasures of personal data."""
@@ -124,17 +164,21 @@ class Services:
         self.desk.close()
 
 
-def build_services(settings: Settings, *, clock: Clock = system_clock) -> Services:
-    """Check the database, then build the HelpDesk application and the key store on it."""
+def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_schema: bool = True) -> Services:
+    """Check the database, build the HelpDesk application and its stores, then make or wait for the schema.
+
+    `prepare_schema=False` leaves the schema alone (for `ledgerdesk migrate`, which runs it itself).
+    """
     database = parse_database_url(settings.database_url)
     check_reachable(database, settings)
     desk = HelpDesk(env=eventsourcing_env(database, settings), clock=clock)
+    schema = Schema(database, getattr(desk.recorder, "datastore", None), wait_seconds=settings.schema_wait_seconds)
     data_keys = _data_keys(database, desk, settings)
     cast("PersonalDataMapper", desk.mapper).use_keys(data_keys)
-    keys = _key_store(database, desk, settings)
-    read_models = ReadModels(desk, database, settings)
+    keys = _key_store(database, desk)
+    read_models = ReadModels(desk, database, settings, schema_lock=schema.locked)
     idempotency = _idempotency_store(database, desk, settings)
-    return Services(
+    services = Services(
         settings=settings,
         database=database,
         desk=desk,
@@ -142,25 +186,30 @@ def build_services(settings: Settings, *, clock: Clock = system_clock) -> Servic
         read_models=read_models,
         idempotency=idempotency,
         data_keys=data_keys,
+        schema=schema,
     )
+    if prepare_schema:
+        try:
+            services.prepare_schema()
+        except BaseException:
+            services.close()
+            raise
+    return services
 
 
-def _key_store(database: Database, desk: HelpDesk, settings: Settings) -> KeyStore:
+def _key_store(database: Database, desk: HelpDesk) -> KeyStore:
     if database.backend is Backend.MEMORY:
         return MemoryKeyStore()
     datastore = desk.recorder.datastore  # type: ignore[attr-defined]  # SQL recorders all have one
     table = "ledgerdesk_api_keys"
     if database.backend is Backend.POSTGRES:
         table = f'"{datastore.schema}".{table}'
-    store = SqlKeyStore(
+    return SqlKeyStore(
         lambda: datastore.transaction(commit=True),
         placeholder="%s" if database.backend is Backend.POSTGRES else "?",
         table=table,
         read=_single_statement(database, datastore),
     )
-    if settings.create_tables:
-        store.create_table()
-    return store
 
 
 def _single_statement(database: Database, datastore: Any) -> Callable[[], AbstractContextManager[Any]]:
@@ -185,7 +234,7 @@ def _data_keys(database: Database, desk: HelpDesk, settings: Settings) -> DataKe
         with datastore.get_connection(commit=True) as connection, connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # autocommit: outside any transaction
 
-    store = SqlDataKeys(
+    return SqlDataKeys(
         lambda: datastore.transaction(commit=True),
         placeholder="%s" if is_postgres else "?",
         table=table,
@@ -194,9 +243,6 @@ def _data_keys(database: Database, desk: HelpDesk, settings: Settings) -> DataKe
         reclaim=vacuum if is_postgres else checkpoint,
         read=_single_statement(database, datastore),
     )
-    if settings.create_tables:
-        store.create_table()
-    return store
 
 
 def _idempotency_store(database: Database, desk: HelpDesk, settings: Settings) -> IdempotencyStore:
@@ -208,7 +254,7 @@ def _idempotency_store(database: Database, desk: HelpDesk, settings: Settings) -
     is_postgres = database.backend is Backend.POSTGRES
     # In the events' database, so the event recorders can note a key's outcome in their own transaction.
     table = "ledgerdesk_idempotency_keys"
-    store = IdempotencyStore(
+    return IdempotencyStore(
         lambda: datastore.transaction(commit=True),
         placeholder="%s" if is_postgres else "?",
         table=f'"{datastore.schema}".{table}' if is_postgres else table,
@@ -216,6 +262,3 @@ def _idempotency_store(database: Database, desk: HelpDesk, settings: Settings) -
         lease=lease,
         is_postgres=is_postgres,
     )
-    if settings.create_tables:
-        store.create_table()
-    return store

@@ -114,7 +114,9 @@ def eventsourcing_env(database: Database, settings: Settings) -> dict[str, str]:
 
 
 def _backend_env(database: Database, settings: Settings) -> dict[str, str]:
-    create = "y" if settings.create_tables else "n"
+    # eventsourcing never creates tables itself: the schema step does, once, under a lock
+    # (infrastructure/schema.py), because processes creating them at once race.
+    create = "n"
     if database.backend is Backend.MEMORY:
         return {"PERSISTENCE_MODULE": "eventsourcing.popo", "MAPPER_TOPIC": PERSONAL_DATA_MAPPER}
     if database.backend is Backend.SQLITE:

@@ -33,8 +33,14 @@ class Settings(BaseSettings):
     )
     create_tables: bool = Field(
         default=True,
-        description="Create missing tables at start-up. `serve --workers N` creates them once, then starts workers "
-        "with this off, because concurrent creation races.",
+        description="At start-up, make or update the schema (what `ledgerdesk migrate` does), under a lock, so "
+        "processes started together take turns. Off: make no schema change, wait for the schema instead.",
+    )
+    schema_wait_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest a starting process waits for the schema lock (create_tables on) or for the schema "
+        "version it needs (create_tables off) before it stops with an error.",
     )
     projections_in_process: bool | None = Field(
         default=None,

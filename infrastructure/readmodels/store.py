@@ -11,12 +11,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
@@ -99,7 +97,14 @@ class Generations:
 class ReadModels:
     """Opens generations of the ticket read models and answers where reads should go."""
 
-    def __init__(self, desk: HelpDesk, database: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        desk: HelpDesk,
+        database: Database,
+        settings: Settings,
+        *,
+        schema_lock: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    ) -> None:
         self.desk = desk
         self.database = database
         self.settings = settings
@@ -112,20 +117,38 @@ class ReadModels:
             self.position, per_caller=settings.read_waits_per_key, step_seconds=WAIT_STEP_SECONDS
         )
         self._memory_name = uuid.uuid4().hex
-        if settings.create_tables:
-            self.generations.create_table()
-            self.view(self.active_generation(fresh=True))  # creates the serving generation's tables
+        self._schema_lock = schema_lock
+        self._made: set[int] = set()  # generations whose tables are known to exist
+
+    # --- tables ------------------------------------------------------------------------------
+
+    def create_tables(self) -> None:
+        """Create the generation pointer and the serving generation's tables (a step of the schema's migrate)."""
+        self.generations.create_table()
+        generation = self.active_generation(fresh=True)
+        _create_tables(self.view(generation, create=False))
+        self._made.add(generation)
+
+    def schema_ready(self) -> None:
+        """The schema step is done (here or by another process): the serving generation's tables exist."""
+        self._made.add(self.active_generation(fresh=True))
 
     # --- generations ---------------------------------------------------------------------
 
     def view(self, generation: int, *, create: bool | None = None) -> SqlTicketsView:
-        """The view of one generation (opened once per process; tables created when allowed)."""
+        """The view of one generation (opened once per process).
+
+        Its tables are created, under the schema lock, when `create` says so or, by default, when
+        LEDGERDESK_CREATE_TABLES is on and the schema step did not make them (a rebuild's new generation).
+        """
         with self._lock:
             view = self._views.get(generation)
             if view is None:
                 view = self._open(generation)
-                if self.settings.create_tables if create is None else create:
-                    _create_tables(view)
+                if (self.settings.create_tables and generation not in self._made) if create is None else create:
+                    with self._schema_lock():
+                        _create_tables(view)
+                    self._made.add(generation)
                 self._views[generation] = view
             return view
 
@@ -247,15 +270,7 @@ class ReadModels:
         return Generations(lambda: datastore.transaction(commit=True), SQLITE.placeholder, "ledgerdesk_read_models")
 
 
-def _create_tables(view: SqlTicketsView, attempts: int = 5) -> None:
-    """Create a generation's tables; two processes doing it at once on PostgreSQL can collide, so retry."""
-    for attempt in range(attempts):
-        try:
-            view.create_table()
-            view.add_missing_columns()
-        except (psycopg.Error, PersistenceError):
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.1 * (attempt + 1))
-        else:
-            return
+def _create_tables(view: SqlTicketsView) -> None:
+    """Create a generation's tables; the caller holds the schema lock, so no other process is doing it too."""
+    view.create_table()
+    view.add_missing_columns()
