@@ -7,7 +7,8 @@
 * the same for 480 minutes (one working day), the step the million should cost about as much as;
 * the cost bombs of issue 13: 5,256,000 minutes (the old largest target) on the office calendar, and
   10,000 minutes on a calendar open one minute a week (a due 192 years away, refused at the
-  100-year horizon, which the SLA clock turns into "no due"), each warm and cold;
+  100-year horizon, which the SLA clock turns into "no due"), and 525,600 minutes on a calendar open all week
+  whose yearly holidays leave only 29 February (a valid new definition; also past the horizon), each warm and cold;
 * refusing a due moment more than SPAN_YEARS_MAX years away (10^12 minutes on an always-open
   calendar);
 * one SLA-sized step: 240 business minutes from a Friday afternoon, as a command pays for it.
@@ -20,13 +21,13 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain import calendar as calendars
-from domain.calendar import BeyondHorizonError, BusinessCalendar, Holiday, WorkingInterval
+from domain.calendar import END_OF_DAY, BeyondHorizonError, BusinessCalendar, Holiday, WorkingInterval
 
 REPEATS = 15
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -42,6 +43,12 @@ OFFICE_HOLIDAYS = (
 OFFICE = BusinessCalendar("Europe/Berlin", OFFICE_INTERVALS, OFFICE_HOLIDAYS)
 #: Open one minute a week: a calendar stored before the weekly minimum (60 minutes) was enforced.
 MINUTE_A_WEEK = BusinessCalendar("Europe/Berlin", (WorkingInterval(0, clock(9), clock(9, 1)),))
+#: Open all week, but every day except 29 February is a yearly holiday: 1,440 minutes every four years.
+LEAP_DAYS_ONLY = BusinessCalendar(
+    "Europe/Berlin",
+    tuple(WorkingInterval(weekday, clock(0), END_OF_DAY) for weekday in range(7)),
+    tuple(Holiday(date(2023, 1, 1) + timedelta(days=i), yearly=True) for i in range(365)),
+)
 START = datetime(2026, 3, 2, 10, tzinfo=BERLIN)
 
 
@@ -59,6 +66,8 @@ def time_calendar() -> list[dict[str, Any]]:
         _row("c1_bomb_add_5256000_minutes_cold", lambda: _cold_office().add_business_minutes(START, 5_256_000)),
         _row("c1_bomb_minute_a_week_10000_minutes", lambda: _no_due(MINUTE_A_WEEK)),
         _row("c1_bomb_minute_a_week_10000_minutes_cold", lambda: _no_due(_cold(MINUTE_A_WEEK))),
+        _row("c1_bomb_leap_days_only_525600_minutes", lambda: _no_due(LEAP_DAYS_ONLY, 525_600)),
+        _row("c1_bomb_leap_days_only_525600_minutes_cold", lambda: _no_due(_cold(LEAP_DAYS_ONLY), 525_600)),
         _row("c1_refuse_due_past_span", _refuse_far_due, target_ms=2000.0),
         _row("c1_add_240_business_minutes", lambda: OFFICE.add_business_minutes(friday, 240)),
     ]
@@ -74,13 +83,13 @@ def _cold_office() -> BusinessCalendar:
     return _cold(OFFICE)
 
 
-def _no_due(calendar: BusinessCalendar) -> None:
-    """10,000 minutes on a minute-a-week calendar: past the horizon, which must be refused (no due)."""
+def _no_due(calendar: BusinessCalendar, minutes: int = 10_000) -> None:
+    """Minutes whose due moment lies past the horizon, which must be refused (the SLA clock's "no due")."""
     try:
-        calendar.add_business_minutes(START, 10_000)
+        calendar.add_business_minutes(START, minutes)
     except BeyondHorizonError:
         return
-    msg = "a due moment 192 years away was not refused"
+    msg = "a due moment past the horizon was not refused"
     raise RuntimeError(msg)
 
 

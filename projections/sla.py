@@ -17,9 +17,11 @@ configuration cannot stop the projection for anyone.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -36,6 +38,10 @@ from domain.sla import (
 )
 from domain.sla_config import SlaPolicy, WorkCalendar
 from domain.ticket import Ticket
+
+#: Calendars kept across batches: each keeps the holidays and irregular days it has walked, so later batches
+#: that count in it do not walk them again.
+CALENDARS_KEPT = 256
 
 #: The SLA due moment of a ticket with no running target: sorts after every real one.
 NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
@@ -72,10 +78,16 @@ class CalendarRow:
 
     @property
     def calendar(self) -> BusinessCalendar:
-        """The calendar, built once."""
+        """The calendar, built once, and shared by every batch that reads the same definition."""
         if self._built is None:
-            self._built = BusinessCalendar.from_dict(self.definition)
+            self._built = _calendar_of(json.dumps(self.definition, sort_keys=True))
         return self._built
+
+
+@lru_cache(maxsize=CALENDARS_KEPT)
+def _calendar_of(definition: str) -> BusinessCalendar:
+    """The calendar a definition (as canonical JSON) describes; equal definitions share one calendar."""
+    return BusinessCalendar.from_dict(json.loads(definition))
 
 
 @dataclass
