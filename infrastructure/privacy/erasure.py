@@ -11,7 +11,8 @@ The steps, in this order, each safe to repeat (running the erasure again finishe
    answered from the stored, now erased, ticket; docs/api.md);
 5. wait (as in step 1) for the read models to apply the erasure: the projection scrubs the rows
    (titles, personal custom fields, saved views' filters) and then reclaims the old row versions
-   (VACUUM on PostgreSQL; see `SqlTicketsView.reclaim`). The outcome says whether that was seen.
+   (VACUUM on PostgreSQL; see `SqlTicketsView.reclaim`); once it is seen, the eraser reclaims
+   too, so the answer follows the reclaim. The outcome says whether it was seen in time.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ class Eraser:
         destroyed = self.data_keys.destroy(tenant, person_id)
         forgotten = self.idempotency.purge_mentioning(tenant, person_id)
         applied = self.read_models.wait_for(receipt.position, READ_MODEL_WAIT_SECONDS) >= receipt.position
+        if applied:
+            # The projection reclaims right after committing, but a reader can see the commit first:
+            # reclaiming here too means the answer comes only after the old row versions are gone.
+            self.read_models.active_view().reclaim()
         return ErasureOutcome(
             tenant=tenant,
             person_id=person_id,
