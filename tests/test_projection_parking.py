@@ -10,7 +10,13 @@ registering a working handler. Nothing is mocked.
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -37,6 +43,7 @@ from tests.conftest import TickingClock
 AGENT = Actor("agent1", ActorKind.AGENT, role=Role.AGENT.value)
 SECRET = "Kim Doe's payslip"  # personal data that must never reach the dead-letter list or the logs
 _FOLD = vars(TicketsProjection)["fold"].dispatcher
+PROJECT = [sys.executable, "-c", "from api.cli import main; main()", "project"]
 
 
 class Relabelled(Ticket.Event):
@@ -213,24 +220,7 @@ def test_a_nul_in_a_title_parks_that_ticket_not_every_tenant(
     try:
         worker = ProjectionWorker(services.desk, services.read_models)
         fine = _open(services, "globex", "Printer jam")
-        ticket = Ticket(  # what the API stored before NUL was refused at the edge (issue 13, finding 1)
-            tenant="acme",
-            title=f"{SECRET}\x00",
-            description="",
-            requester_id="cust1",
-            requester_name=None,
-            requester_email=None,
-            organisation=None,
-            priority="normal",
-            ticket_type=None,
-            tags=[],
-            custom_fields={},
-            actor_id="cust1",
-            actor_kind="requester",
-            actor_role="customer",
-            via="api",
-            timestamp=services.desk.clock(),
-        )
+        ticket = _nul_titled(services)
         services.desk.save(ticket)
         later = _open(services, "acme", "Mouse broken")
         with caplog.at_level(logging.DEBUG, logger="ledgerdesk"):
@@ -353,3 +343,75 @@ def test_erasing_the_requester_of_a_parked_ticket_scrubs_its_row_at_once(service
     assert row.stale
     assert row.title == ERASED
     assert services.read_models.active_view().parked()[0].aggregate_id == ticket
+
+
+def _nul_titled(services: Services) -> Ticket:
+    """A ticket opened with a NUL in its title, as the API stored them before NUL was refused at the edge."""
+    return Ticket(
+        tenant="acme",
+        title=f"{SECRET}\x00",
+        description="",
+        requester_id="cust1",
+        requester_name=None,
+        requester_email=None,
+        organisation=None,
+        priority="normal",
+        ticket_type=None,
+        tags=[],
+        custom_fields={},
+        actor_id="cust1",
+        actor_kind="requester",
+        actor_role="customer",
+        via="api",
+        timestamp=services.desk.clock(),
+    )
+
+
+def _until_head(services: Services, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the projecting process has applied the whole log (failing, with its output, if it dies)."""
+    deadline = time.monotonic() + 60
+    while (
+        services.read_models.position(services.read_models.active_generation(fresh=True)) < services.read_models.head()
+    ):
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+
+
+@pytest.mark.postgres
+def test_a_sigkilled_projector_restarts_past_the_parked_ticket(postgres_settings: Settings, tmp_path: Path) -> None:
+    services = build_services(postgres_settings, clock=TickingClock())
+    env = {
+        **os.environ,
+        "LEDGERDESK_DATABASE_URL": postgres_settings.database_url,
+        "LEDGERDESK_POSTGRES_SCHEMA": postgres_settings.postgres_schema,
+    }
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        before = _open(services, "globex", "Printer jam")
+        poisoned = _nul_titled(services)
+        services.desk.save(poisoned)
+        for run in range(2):
+            log = tmp_path / f"project-{run}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen([*PROJECT], env=env, stdout=out, stderr=subprocess.STDOUT)
+            started.append(process)
+            _until_head(services, process, log)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+            assert SECRET not in log.read_text(errors="replace")
+            after = _open(services, "acme", f"Mouse broken {run}")
+        log = tmp_path / "project-last.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen([*PROJECT], env=env, stdout=out, stderr=subprocess.STDOUT)
+        started.append(process)
+        _until_head(services, process, log)
+        assert {before, after} <= set(_rows(services))
+        [entry] = services.read_models.active_view().parked()
+        assert (entry.aggregate_id, entry.stage, entry.attempts) == (poisoned.id, "write", 1)
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=30)
+        services.close()
