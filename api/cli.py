@@ -211,6 +211,8 @@ def rebuild(
             services.desk, services.read_models, lambda at, head: bar.update(task, completed=at, total=head)
         )
     typer.echo(f"ledgerdesk: {view.value} rebuilt as generation {done.new_generation} up to position {done.position}")
+    if done.parked:
+        typer.echo(f"ledgerdesk: {done.parked} parked; see `ledgerdesk projections parked`", err=True)
 
 
 @projections_app.command("parked")

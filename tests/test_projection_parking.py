@@ -161,6 +161,7 @@ def test_a_ticket_whose_event_cannot_be_folded_is_parked_and_recovers(
     # So does a rebuild: it finishes, its generation has the ticket parked the same way.
     rebuilt = rebuild(services.desk, services.read_models)
     assert rebuilt.position == services.read_models.head()
+    assert rebuilt.parked == 1
     assert [e.aggregate_id for e in services.read_models.active_view().parked()] == [poisoned]
 
     # Still broken: a retry fails again and says so; the ticket stays parked.

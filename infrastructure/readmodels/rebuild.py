@@ -18,6 +18,7 @@ class Rebuilt:
     old_generation: int
     new_generation: int
     position: int
+    parked: int = 0  # aggregates the new generation set aside (`ledgerdesk projections parked`)
 
 
 def rebuild(desk: HelpDesk, read_models: ReadModels, progress: Progress | None = None) -> Rebuilt:
@@ -26,7 +27,8 @@ def rebuild(desk: HelpDesk, read_models: ReadModels, progress: Progress | None =
     Switches only after the new generation has caught up with the log's head. Events recorded
     after that are applied by the serving worker, which follows the switch. The generation
     before the old one is dropped; the old one stays until the next rebuild, so readers that
-    still hold the old pointer for a moment read consistent tables.
+    still hold the old pointer for a moment read consistent tables. An event it cannot apply
+    parks its aggregate in the new generation, as the worker does, and the rebuild goes on.
     """
     old = read_models.active_generation(fresh=True)
     new = old + 1
@@ -37,4 +39,5 @@ def rebuild(desk: HelpDesk, read_models: ReadModels, progress: Progress | None =
     position = worker.catch_up(progress)
     if old > 1:
         read_models.drop(old - 1)
-    return Rebuilt(old_generation=old, new_generation=new, position=position)
+    parked = len(read_models.view(new).parked())
+    return Rebuilt(old_generation=old, new_generation=new, position=position, parked=parked)
