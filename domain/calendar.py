@@ -97,7 +97,7 @@ _RUN_DAYS_MAX = 366
 #: A day's spans, and every offset read for them, lie within a day either side of its midnight read as UTC: a change
 #: within the UTC day k touches only the local days k - 1 to k + 1.
 _SHIFT_DAYS_BEFORE, _SHIFT_DAYS_AFTER = 1, 1
-#: Irregular days whose spans are kept per calendar (so that calls that walk the same days walk them once).
+#: Days walked one by one whose spans are kept per calendar (so that calls that walk the same days walk them once).
 _KEPT_DAYS_MAX = 4096
 #: Years whose holidays are kept per calendar (a century walked, and then some).
 _KEPT_YEARS_MAX = 512
@@ -327,7 +327,7 @@ class BusinessCalendar:
         """Microseconds of working time inside [begin_at, end_at), stepping over runs of steady days."""
         ordinal, last = self._first_ordinal(begin_at), _LAST_DAY_US // _US_PER_DAY + _EPOCH_ORDINAL
         fast_from = -(-(begin_at + _US_PER_DAY) // _US_PER_DAY) + _EPOCH_ORDINAL
-        # A regular run must end where its last day's spans still end before `end_at`.
+        # A steady run must end where its last day's spans still end before `end_at`.
         fast_until = (end_at - _US_PER_DAY) // _US_PER_DAY + _EPOCH_ORDINAL
         end_ordinal = min(last + 1, -(-(end_at + _US_PER_DAY) // _US_PER_DAY) + _EPOCH_ORDINAL)
         total = 0
