@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -416,3 +417,20 @@ def test_a_sigkilled_projector_restarts_past_the_parked_ticket(postgres_settings
                 process.kill()
             process.wait(timeout=30)
         services.close()
+
+
+def test_a_parked_ticket_takes_no_sla_alerts_until_it_is_retried(services: Services, handler: Any) -> None:
+    handler(_raising)
+    admin = Actor("admin", ActorKind.SYSTEM, role="admin")
+    terms = {"targets": {"first_response": 60}, "warning_minutes": 15}
+    services.desk.define_policy(tenant="acme", name="standard", position=0, terms=terms, by=admin, via="api")
+    worker = ProjectionWorker(services.desk, services.read_models)
+    parked, due = _open(services, "acme", "Printer jam"), _open(services, "acme", "Mouse broken")
+    worker.catch_up()
+    _relabel(services, parked, "x")
+    worker.catch_up()
+    later = services.desk.clock() + timedelta(hours=2)
+    assert {a.ticket_id for a in services.read_models.queries().due_alerts(later, 100)} == {due}
+    handler(_working)
+    worker.retry()
+    assert {a.ticket_id for a in services.read_models.queries().due_alerts(later, 100)} == {due, parked}

@@ -301,13 +301,16 @@ class TicketQueries:
         A warning is due for an active target once `now` reaches its `warn_at`, but only before
         its due moment: a target past due is due for the breach alone. A breach is due for a
         target breached as of the ticket's last event, or active with `due_at` reached. Targets
-        of closed tickets are never due (a closed ticket takes no alerts). `after` continues
-        after the given (ticket id, target).
+        of closed tickets are never due (a closed ticket takes no alerts), nor those of a parked
+        ticket: its later events are not applied, so its targets may be met or paused already.
+        `after` continues after the given (ticket id, target).
         """
         d, p = self.d, self.d.placeholder
         moment = d.time(now)
+        parked = self.names.table("parked")
         clauses = [
             "ended_at IS NULL",
+            f"NOT EXISTS (SELECT 1 FROM {parked} k WHERE k.aggregate_id = {self.names.sla_targets}.ticket_id)",
             f"((breach_recorded = 0 AND (state = 'breached' OR (state = 'active' AND due_at <= {p}))) "
             f"OR (warned = 0 AND state = 'active' AND warn_at <= {p} AND due_at > {p}))",
         ]
