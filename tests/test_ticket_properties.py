@@ -76,10 +76,18 @@ class TicketModel:
         return self.status is Status.CLOSED
 
 
-# (kind, value, valid) triples; the invalid ones include the classic traps: NaN, infinities, bool-as-number.
+# Text a person can type: no C0 control but tab, LF and CR, no lone surrogate (the domain refuses those).
+STORABLE_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters=values.CONTROL_CHARACTERS), max_size=10
+)
+# (kind, value, valid) triples; the invalid ones include the classic traps: NaN, infinities, bool-as-number,
+# numbers past 2^53 (JSON readers lose their digits), control characters and lone surrogates.
 VALID_FIELD_VALUES = st.one_of(
-    st.tuples(st.just("text"), st.text(max_size=10)),
-    st.tuples(st.just("number"), st.integers(-1000, 1000) | st.floats(allow_nan=False, allow_infinity=False)),
+    st.tuples(st.just("text"), STORABLE_TEXT),
+    st.tuples(
+        st.just("number"),
+        st.integers(-1000, 1000) | st.floats(-values.NUMBER_MAX, values.NUMBER_MAX, allow_nan=False),
+    ),
     st.tuples(st.just("date"), st.dates().map(date.isoformat)),
     st.tuples(st.just("enum"), st.sampled_from(["gold", "silver", "bronze"])),
     st.tuples(st.just("boolean"), st.booleans()),
@@ -94,6 +102,11 @@ INVALID_FIELD_VALUES = st.sampled_from(
         ("enum", "Gold", False),
         ("boolean", "yes", False),
         ("text", 3, False),
+        ("text", "a\x00b", False),
+        ("text", "\x1e", False),
+        ("text", "\ud800", False),
+        ("number", float(2**53), False),
+        ("number", -(2**53), False),
         ("colour", "red", False),
     ]
 )
@@ -110,6 +123,7 @@ COMMENT_BODIES = st.one_of(
     ),
     st.text(max_size=30),
 )
+UNSTORABLE_BODIES = st.sampled_from(["a\x00b", "note\x1f", "\ud800"])
 
 
 def optional(options: list[str]) -> st.SearchStrategy[str | None]:
@@ -209,7 +223,7 @@ class TicketMachine(RuleBasedStateMachine):
             # From 'closed' every command is refused; the unit tests pin down which error a reopen raises.
             self.run_command(command, rejected_with=DomainError if model.closed else IllegalTransitionError)
 
-    @rule(body=COMMENT_BODIES, public=st.booleans(), by=st.sampled_from([AGENT, REQUESTER]))
+    @rule(body=COMMENT_BODIES | UNSTORABLE_BODIES, public=st.booleans(), by=st.sampled_from([AGENT, REQUESTER]))
     def add_comment(self, body: str, public: bool, by: Actor) -> None:
         model = self.model
 
@@ -220,7 +234,7 @@ class TicketMachine(RuleBasedStateMachine):
             self.run_command(command, rejected_with=TicketClosedError)
         elif by.kind is ActorKind.REQUESTER and not public:
             self.run_command(command, rejected_with=NotPermittedError)
-        elif not body.strip():
+        elif not body.strip() or values.unstorable(body) is not None:
             self.run_command(command, rejected_with=InvalidValueError)
         else:
             receipt = self.run_command(command, changes=True)
