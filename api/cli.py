@@ -19,6 +19,7 @@ import typer
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from eventsourcing.persistence import InterfaceError, OperationalError
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
@@ -130,6 +131,9 @@ def services_from(settings: Settings, *, prepare_schema: bool = True) -> Iterato
         fail(str(error))
     try:
         yield services
+    except (OperationalError, InterfaceError) as error:
+        # The database went away or had no connection for us (the message names the budget then).
+        fail(f"the database failed: {str(error).strip().splitlines()[-1]}")
     finally:
         services.close()
 

@@ -103,7 +103,7 @@ def parse_wrk(output: str) -> dict[str, float]:
 
 def bench_open_tickets(database_url: str, *, seconds: int, connections: int) -> dict[str, Any]:
     """B1: `POST /tickets` only, one worker, no projection process."""
-    services = build_services(Settings(database_url=database_url, pool_size=1, max_overflow=1))
+    services = build_services(Settings(database_url=database_url, db_pool_max=3, pool_size=1))
     try:
         key = make_key(services, tenant="bench")
     finally:
@@ -139,7 +139,7 @@ def bench_events(database_url: str, *, events: int, catch_up: bool, audit: bool,
     settle(database_url)
     results = [seed_result(seeded)]
     # Catch-up with the settings a serving process has (its data-key cache included).
-    services = build_services(Settings(database_url=database_url, pool_size=2, max_overflow=2))
+    services = build_services(Settings(database_url=database_url, db_pool_max=5, pool_size=2))
     try:
         # Generation 1 is the serving one (left empty); each run fills a fresh generation of its own.
         for generation, batch_size in enumerate(CATCH_UP_BATCH_SIZES if catch_up else (5000,), start=2):

@@ -106,7 +106,7 @@ def _one_size(url: str, size: int, samples: int, *, profile: bool) -> list[dict[
     finally:
         seeding.close()
     settle(url)
-    services = build_services(Settings(database_url=url, pool_size=2, max_overflow=2))
+    services = build_services(Settings(database_url=url, db_pool_max=5, pool_size=2))
     try:
         worker = ProjectionWorker(services.desk, services.read_models, batch_size=PROJECTION_BATCH)
         started = time.perf_counter()

@@ -171,7 +171,7 @@ def seeding_settings(database_url: str) -> Settings:
     Seeding writes the histories of thousands of people in one process; the short per-process key
     cache of a serving process would read each person's key again every few seconds.
     """
-    settings = Settings(database_url=database_url, pool_size=2, max_overflow=2)
+    settings = Settings(database_url=database_url, db_pool_max=5, pool_size=2)
     if "privacy_key_cache_seconds" in Settings.model_fields:
         settings = settings.model_copy(update={"privacy_key_cache_seconds": SEED_KEY_CACHE_SECONDS})
     return settings

@@ -129,6 +129,9 @@ class Services:
     def start_projections(self) -> ProjectionWorker:
         """Run the projection worker in this process, in background threads."""
         if self.worker is None:
+            if self.database.backend is Backend.POSTGRES:
+                # The worker's LISTEN connection is outside the pool, and inside the process's budget.
+                self.desk.recorder.datastore.pool.reserve(1)  # type: ignore[attr-defined]
             self.worker = ProjectionWorker(
                 self.desk, self.read_models, gather_seconds=self.settings.projection_gather_seconds
             )

@@ -98,6 +98,8 @@ def parse_database_url(url: str) -> Database:
     raise ConfigurationError(msg)
 
 
+#: eventsourcing's PostgreSQL factory with a pool held to the connection budget.
+POSTGRES_FACTORY = "infrastructure.pool:BudgetedPostgresFactory"
 #: Stores personal fields encrypted with per-person keys (see infrastructure/privacy/mapper.py).
 PERSONAL_DATA_MAPPER = "infrastructure.privacy.mapper:PersonalDataMapper"
 
@@ -129,15 +131,14 @@ def _backend_env(database: Database, settings: Settings) -> dict[str, str]:
             "CREATE_TABLE": create,
         }
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": POSTGRES_FACTORY,
         "POSTGRES_DBNAME": database.dbname,
         "POSTGRES_HOST": database.host,
         "POSTGRES_PORT": str(database.port),
         "POSTGRES_USER": database.user,
         "POSTGRES_PASSWORD": database.password,
         "POSTGRES_SCHEMA": settings.postgres_schema,
-        "POSTGRES_POOL_SIZE": str(settings.pool_size),
-        "POSTGRES_MAX_OVERFLOW": str(settings.max_overflow),
+        **_pool_env(settings),
         "POSTGRES_CONNECT_TIMEOUT": str(settings.connect_timeout_seconds),
         "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout_seconds),
         # Off on purpose: in 9.5 the insert function skips the table lock that keeps
@@ -146,6 +147,18 @@ def _backend_env(database: Database, settings: Settings) -> dict[str, str]:
         "MAPPER_TOPIC": PERSONAL_DATA_MAPPER,
         "APPLICATION_RECORDER_TOPIC": "infrastructure.audit.chain:ChainedPostgresApplicationRecorder",
         "CREATE_TABLE": create,
+    }
+
+
+def _pool_env(settings: Settings) -> dict[str, str]:
+    """The pool within the process's connection budget (infrastructure/pool.py reads the last two)."""
+    budget = settings.connection_budget()
+    kept = min(settings.pool_size, budget)
+    return {
+        "POSTGRES_POOL_SIZE": str(kept),
+        "POSTGRES_MAX_OVERFLOW": str(budget - kept),
+        "CONNECTION_BUDGET": str(budget),
+        "POOL_MAX_IDLE_SECONDS": str(settings.db_idle_seconds),
     }
 
 
@@ -175,4 +188,14 @@ def _check_postgres(database: Database, settings: Settings) -> None:
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         reason = lines[0].removeprefix("connection failed: ") if lines else type(error).__name__
         msg = f"cannot connect to {database.describe()}: {reason}"
+        if "too many" in reason:
+            msg += "; " + budget_advice(settings)
         raise DatabaseUnavailableError(msg) from None
+
+
+def budget_advice(settings: Settings) -> str:
+    """What to do when the server has no connection slot left (named settings, no secrets)."""
+    return (
+        f"the server has no free connection slot; each process may hold LEDGERDESK_DB_POOL_MAX="
+        f"{settings.connection_budget()}: run fewer processes, lower that budget or raise max_connections"
+    )

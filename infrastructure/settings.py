@@ -7,6 +7,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/ledgerdesk.sqlite"
+DEFAULT_CONNECTION_BUDGET = 10
 
 
 class Settings(BaseSettings):
@@ -19,8 +20,26 @@ class Settings(BaseSettings):
         description="sqlite:///PATH (embedded), postgresql://USER[:PASSWORD]@HOST:PORT/DB, or memory:// (tests).",
     )
     postgres_schema: str = Field(default="", description="PostgreSQL schema for all tables (empty: the default).")
-    pool_size: int = Field(default=5, ge=1, description="Database connections kept open per process.")
-    max_overflow: int = Field(default=10, ge=0, description="Extra connections a process may open under load.")
+    db_pool_max: int | None = Field(
+        default=None,
+        ge=3,
+        description="PostgreSQL connections one process may hold at most, all included: its pool and the "
+        "projection worker's LISTEN connection. Default: 10, or, when only the older `pool_size` and "
+        "`max_overflow` are set, their sum plus one (what they allowed before).",
+    )
+    pool_size: int = Field(
+        default=2, ge=0, description="Connections a process keeps open while idle (at most the budget's pool)."
+    )
+    max_overflow: int = Field(
+        default=8,
+        ge=0,
+        description="Deprecated: use `db_pool_max`. Read only to derive the budget when `db_pool_max` is unset.",
+    )
+    db_idle_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        description="A pooled connection beyond `pool_size` unused for this long is closed (one per period).",
+    )
     lock_timeout_seconds: int = Field(
         default=5, ge=0, description="How long a write waits for the event table lock before failing (0: forever)."
     )
@@ -116,6 +135,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest request body accepted, in bytes; a larger one gets 413 without being read.",
     )
+
+    def connection_budget(self) -> int:
+        """The most PostgreSQL connections one process holds (LEDGERDESK_DB_POOL_MAX, or derived)."""
+        if self.db_pool_max is not None:
+            return self.db_pool_max
+        if {"pool_size", "max_overflow"} & self.model_fields_set:
+            # The older settings bounded the pool alone; the LISTEN connection came on top.
+            return max(3, self.pool_size + self.max_overflow + 1)
+        return DEFAULT_CONNECTION_BUDGET
 
     @field_validator("rate_limit", "auth_failure_limit")
     @classmethod

@@ -74,7 +74,7 @@ def postgres_settings(postgres_database: str) -> Iterator[Settings]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    yield Settings(database_url=postgres_database, postgres_schema=schema, pool_size=4, max_overflow=12)
+    yield Settings(database_url=postgres_database, postgres_schema=schema, db_pool_max=17, pool_size=4)
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 

@@ -7,6 +7,7 @@ recovers by itself, and every command it acknowledged is stored.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,7 +26,7 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from api.app import create_app
-from infrastructure.composition import Services
+from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from tests.test_cli import CLI, _env, _free_port, _run, _wait_healthy
@@ -199,3 +201,141 @@ def test_sixteen_writers_on_fifty_tickets_lose_and_duplicate_nothing(sql_service
                         stored[(ticket, change["new"]["body"])] += 1
     assert len(acknowledged) == 16 * 25
     assert stored == Counter(acknowledged)  # each acknowledged comment once, nothing else
+
+
+# --- connections: after the server ends them, within the budget, and when none is left ----------------
+
+
+def _backends(database_url: str, where: str, *params: object) -> list[int]:
+    """Backend pids of the database's sessions matching `where` (never the asking session)."""
+    name = urlsplit(database_url).path.lstrip("/")
+    with psycopg.connect(database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        rows = conn.execute(
+            f"SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() AND {where}",
+            (name, *params),
+        ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def _terminate(database_url: str, pids: list[int]) -> None:
+    """End these sessions, as a database restart does, and wait until they are gone."""
+    admin = database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
+        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone() != (0,):
+            time.sleep(0.05)
+
+
+def _fill_pool(services: Services, connections: int) -> None:
+    """Leave `connections` idle connections in the events' pool."""
+    pool = services.desk.recorder.datastore.pool  # type: ignore[attr-defined]
+    with contextlib.ExitStack() as held:
+        for _ in range(connections):
+            held.enter_context(pool.connection())
+
+
+@pytest.mark.parametrize("sql_settings", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_after_the_server_ends_every_session_the_next_requests_succeed(sql_services: Services) -> None:
+    """Finding 13: pooled connections the server ended are never handed to a request (no 503 after)."""
+    key = sql_services.keys.create(actor_id="alice", role=Role.AGENT, tenant="acme").secret
+    url = sql_services.settings.database_url
+    with TestClient(create_app(services=sql_services), headers={"Authorization": f"Bearer {key}"}) as client:
+        ticket = client.post("/tickets", json={"title": "before", "requester_id": "bob"}).json()["id"]
+        for _ in range(3):  # every connection the pool holds is ended, several times over
+            _fill_pool(sql_services, 4)
+            _terminate(url, _backends(url, "state = 'idle'"))
+            statuses = [client.get(f"/tickets/{ticket}").status_code for _ in range(6)]
+            statuses += [client.post("/tickets", json={"title": "after", "requester_id": "bob"}).status_code]
+            statuses += [client.post(f"/tickets/{ticket}/comments", json={"body": "n", "public": False}).status_code]
+            assert statuses == [200] * 6 + [201, 201]
+
+
+@pytest.mark.parametrize("sql_settings", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_a_server_process_holds_no_more_connections_than_its_budget(sql_settings: Settings, tmp_path: Path) -> None:
+    """Finding 12: 16 clients at once against a budget of 3 (pool and LISTEN); idle connections go."""
+    env = {
+        **_env(sql_settings),
+        "LEDGERDESK_RATE_LIMIT": "",
+        "LEDGERDESK_PROJECTIONS_IN_PROCESS": "true",  # the LISTEN connection counts too
+        "LEDGERDESK_DB_POOL_MAX": "3",
+        "LEDGERDESK_POOL_SIZE": "0",
+        "LEDGERDESK_DB_IDLE_SECONDS": "1",
+    }
+    key = _run("keys", "create", "--actor", "alice", "--role", "agent", "--tenant", "acme", env=env)
+    auth = {"Authorization": f"Bearer {key.stdout.strip().splitlines()[-1]}"}
+    port, log_path = _free_port(), tmp_path / "serve.log"
+    url = sql_settings.database_url
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port)], env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+        )
+        held: list[int] = []
+        loaders = [Loader(f"http://127.0.0.1:{port}", auth) for _ in range(16)]
+        try:
+            _wait_healthy(f"http://127.0.0.1:{port}", log_path)
+            for loader in loaders:
+                loader.start()
+            while sum(len(loader.acknowledged) for loader in loaders) < 300:
+                held.append(len(_backends(url, "application_name = %s", f"ledgerdesk-{server.pid}")))
+            for loader in loaders:
+                loader.stop.set()
+                loader.join(timeout=30)
+            # Unused, the pool's extra connections are closed; LISTEN stays, and the one connection the
+            # projector's once-a-second check for new events keeps busy.
+            while len(_backends(url, "application_name = %s", f"ledgerdesk-{server.pid}")) > 2:
+                assert server.poll() is None, log_path.read_text()
+                time.sleep(0.2)
+        finally:
+            for loader in loaders:
+                loader.stop.set()
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+    for loader in loaders:
+        assert loader.error is None, loader.error
+        assert set(loader.statuses) == {201}  # waiting for a connection of the budget, never refused
+    assert max(held) <= 3, held
+    assert max(held) >= 2, held  # the sampling saw the pool at work beside LISTEN
+
+
+@contextlib.contextmanager
+def _limited_database(admin_url: str, limit: int) -> Iterator[str]:
+    """A database whose (non-superuser) owner may hold at most `limit` connections: a server with no slot left."""
+    role = f"ld_budget_{os.getpid()}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CONNECTION LIMIT {}").format(sql.Identifier(role), limit))
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(role), sql.Identifier(role)))
+    try:
+        yield f"postgresql://{role}@{urlsplit(admin_url).netloc.split('@')[-1]}/{role}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@pytest.mark.postgres
+def test_when_the_server_has_no_slot_left_the_cli_says_so_and_the_api_answers_503(postgres_database: str) -> None:
+    """Finding 12: a clear one-line error naming the budget (CLI), 503 problem+json (API), then recovery."""
+    with _limited_database(postgres_database.rsplit("/", 1)[0] + "/postgres", limit=3) as url:
+        settings = Settings(database_url=url, db_pool_max=3, pool_size=0, connect_timeout_seconds=1)
+        services = build_services(settings)
+        try:
+            key = services.keys.create(actor_id="alice", role=Role.AGENT, tenant="acme").secret
+            with TestClient(create_app(services=services), headers={"Authorization": f"Bearer {key}"}) as client:
+                assert client.get("/tickets/00000000-0000-0000-0000-000000000001").status_code == 404
+                _terminate(url, _backends(url, "application_name = %s", f"ledgerdesk-{os.getpid()}"))
+                others = [psycopg.connect(url) for _ in range(3)]  # every slot the server allows
+                try:
+                    refused = client.get("/tickets/00000000-0000-0000-0000-000000000001")
+                    done = _run("keys", "list", env={"LEDGERDESK_DATABASE_URL": url, "LEDGERDESK_DB_POOL_MAX": "3"})
+                finally:
+                    for conn in others:
+                        conn.close()
+                assert refused.status_code == 503, refused.text
+                assert refused.headers["content-type"] == "application/problem+json"
+                assert done.returncode == 2
+                assert done.stderr.strip().count("\n") == 0, done.stderr
+                assert "too many connections" in done.stderr
+                assert "LEDGERDESK_DB_POOL_MAX=3" in done.stderr
+                assert client.get("/tickets/00000000-0000-0000-0000-000000000001").status_code == 404  # recovered
+        finally:
+            services.close()

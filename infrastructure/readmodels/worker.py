@@ -33,6 +33,7 @@ from eventsourcing.persistence import Notification, Tracking
 from domain.helpdesk import HelpDesk
 from domain.ticket import Ticket
 from infrastructure.database import Backend
+from infrastructure.pool import application_name
 from infrastructure.privacy.mapper import PersonalDataMapper
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.tickets_view import SqlTicketsView
@@ -411,7 +412,7 @@ class ProjectionWorker:
         channel: str = self.desk.recorder.channel_name  # type: ignore[attr-defined]
         while not self._stopping.is_set():
             try:
-                with psycopg.connect(**self.read_models.database.connect_kwargs(), autocommit=True) as conn:  # type: ignore[arg-type]
+                with self._listen_connection() as conn:
                     conn.execute(f'LISTEN "{channel}"')
                     while not self._stopping.is_set():
                         for _ in conn.notifies(timeout=self.poll_seconds, stop_after=1):
@@ -419,6 +420,16 @@ class ProjectionWorker:
             except psycopg.Error:
                 log.warning("lost the LISTEN connection; reconnecting", exc_info=True)
                 self._stopping.wait(self.poll_seconds)
+
+    def _listen_connection(self) -> psycopg.Connection[Any]:
+        # One connection beside the pool, counted in the process's budget (the pool keeps room for it).
+        settings = self.read_models.settings
+        return psycopg.connect(
+            **self.read_models.database.connect_kwargs(),  # type: ignore[arg-type]
+            autocommit=True,
+            connect_timeout=settings.connect_timeout_seconds,
+            application_name=application_name(),
+        )
 
     # --- which generation --------------------------------------------------------------------------
 
