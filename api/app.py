@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from api.authorization import authorize
 from api.hardening import install_hardening
 from api.idempotency import IdempotencyMiddleware
+from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.routers import (
     agents,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app = FastAPI(title="ledgerdesk", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
+    install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
     app.include_router(health.router)
     app.include_router(metrics.router)  # no tenant and no personal data in it: for scrapers, like /healthz

@@ -18,9 +18,9 @@ from pydantic import Field, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.authentication import authenticate
-from api.plain_text import DocumentedPattern, PlainText
+from api.plain_text import ChannelOrEmpty, DocumentedPattern, PlainText
 from api.problems import ProblemError
-from domain.actors import CHANNEL_PATTERN, Actor, channel
+from domain.actors import Actor, channel
 from domain.helpdesk import HelpDesk
 from infrastructure.composition import Services
 from infrastructure.keys import Principal
@@ -66,8 +66,6 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-#: What the channel header may hold: a channel slug, or nothing (then `api`). The domain checks it.
-ChannelHeader = Annotated[PlainText, DocumentedPattern(f"^(?:{CHANNEL_PATTERN.strip('^$')})?$")]
 #: What If-Match may hold: `*` or one ticket ETag. Anything else names no version and so cannot
 #: match: 412, as RFC 9110 answers an If-Match that does not match.
 IF_MATCH_PATTERN = r'^[ \t]*(?:\*|(?:W/)?"[0-9]{1,19}")[ \t]*$'
@@ -76,7 +74,7 @@ IfMatchHeader = Annotated[PlainText, DocumentedPattern(IF_MATCH_PATTERN)]
 
 async def get_channel(
     ledgerdesk_channel: Annotated[
-        ChannelHeader | None,
+        ChannelOrEmpty | None,
         Header(description="The channel a change came through (web, email, phone, chat, ...). Default: api."),
     ] = None,
 ) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
-from typing import ClassVar, Self
+from typing import Annotated, ClassVar, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from api.read_schemas import Day, ReadQuery
 from domain.errors import InvalidValueError
@@ -30,6 +30,18 @@ REPORT_DAYS = 30
 MAX_REPORT_DAYS = 3660  # ten years: every span of a window is listed, so a window has a bound
 EARLIEST, LATEST = date(1970, 1, 1), date(9999, 12, 30)
 MINUTE_DECIMALS = 2  # durations are rounded to 0.01 minute, percentages to 0.01 %
+
+
+def _within_reach(day: date) -> date:
+    if not EARLIEST <= day <= LATEST:
+        msg = f"a report day lies between {EARLIEST} and {LATEST}"
+        raise ValueError(msg)
+    return day
+
+
+#: A day a report can count: JSON Schema has no bounds for dates, so the bounds are in the
+#: description and checked here.
+ReportDay = Annotated[Day, AfterValidator(_within_reach)]
 
 
 class OutputFormat(StrEnum):
@@ -81,14 +93,13 @@ BY_DESCRIPTION = (
 class MetricsQuery(ReadQuery):
     """The days a report covers, in UTC, both included (default: the last 30 days, today included)."""
 
-    since: Day | None = Field(
-        default=None, ge=EARLIEST, le=LATEST, description="The first day counted. Default: 29 days before `until`."
-    )
-    until: Day | None = Field(
+    since: ReportDay | None = Field(
         default=None,
-        ge=EARLIEST,
-        le=LATEST,
-        description="The last day counted (included). Default: today, or `since` if later.",
+        description=f"The first day counted, {EARLIEST} to {LATEST}. Default: 29 days before `until`.",
+    )
+    until: ReportDay | None = Field(
+        default=None,
+        description=f"The last day counted (included), {EARLIEST} to {LATEST}. Default: today, or `since` if later.",
     )
     format: OutputFormat | None = Field(
         default=None, description="`csv` for CSV, as `Accept: text/csv` also asks; default JSON."

@@ -16,6 +16,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from domain.actors import CHANNEL_PATTERN, IDENTIFIER_PATTERN
+from domain.values import EMAIL_PATTERN as DOMAIN_EMAIL_PATTERN
 from domain.values import SLUG_PATTERN, unstorable
 
 #: The OpenAPI (ECMA-262) form of the rule: no C0 control but tab, LF, CR. Lone surrogates cannot
@@ -24,8 +25,8 @@ PLAIN_TEXT_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
 _PLAIN = r"[^\x00-\x08\x0B\x0C\x0E-\x1F]"
 #: Plain text with something in it besides white space (what the domain strips: NEL too).
 NON_BLANK_PATTERN = rf"^{_PLAIN}*[^\s\x00-\x1F\x85]{_PLAIN}*$"
-#: The shape the domain checks an e-mail address for, surrounding white space allowed (it is stripped).
-EMAIL_PATTERN = r"^\s*[^@\s\x00-\x1F]+@[^@\s\x00-\x1F]+\.[^@\s\x00-\x1F]+\s*$"
+#: The shape the domain checks an e-mail address for, with what it strips around one allowed.
+EMAIL_PATTERN = rf"^[ \t\r\n]*{DOMAIN_EMAIL_PATTERN.strip('^$')}[ \t\r\n]*$"
 
 
 def _plain(value: str) -> str:
@@ -61,8 +62,8 @@ NonBlankText = Annotated[PlainText, DocumentedPattern(NON_BLANK_PATTERN)]
 Identifier = Annotated[PlainText, DocumentedPattern(IDENTIFIER_PATTERN)]
 #: A tag, type, custom field name, enum option or view name (`domain.values.slug`).
 Slug = Annotated[PlainText, DocumentedPattern(SLUG_PATTERN)]
-#: A channel such as web or email (`domain.actors.channel`).
-Channel = Annotated[PlainText, DocumentedPattern(CHANNEL_PATTERN)]
+#: A channel such as web or email (`domain.actors.channel`), or nothing: then the default applies.
+ChannelOrEmpty = Annotated[PlainText, DocumentedPattern(f"^(?:{CHANNEL_PATTERN.strip('^$')})?$")]
 #: An e-mail address (`domain.values.email`).
 Email = Annotated[PlainText, DocumentedPattern(EMAIL_PATTERN)]
 

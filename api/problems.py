@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from domain import errors
 from infrastructure.privacy.erasure import ReadModelsBehindError
@@ -129,12 +131,44 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         slug = HTTPStatus(error.status_code).phrase.lower().replace(" ", "-")
-        return problem_response(request, error.status_code, slug, str(error.detail), headers=dict(error.headers or {}))
+        headers = dict(error.headers or {})
+        allowed = allowed_methods(request) if error.status_code == HTTPStatus.METHOD_NOT_ALLOWED else None
+        if allowed is not None:
+            headers["Allow"] = allowed
+        return problem_response(request, error.status_code, slug, str(error.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
         return problem_response(request, 500, "internal-error", "an internal error occurred; it has been logged")
+
+
+def allowed_methods(request: Request) -> str | None:
+    """Every method the OpenAPI document serves at the request's path, for `Allow` on 405.
+
+    Starlette names only the first route that matched the path, so `/views` (GET and POST as two
+    routes) would say `GET, HEAD` to a DELETE. The document is what clients read, so `Allow` agrees
+    with it by construction. None for a path the document does not list (then Starlette's stands).
+    """
+    methods: set[str] = set()
+    for pattern, served in _documented_paths(request.app):
+        if pattern.fullmatch(request.url.path):
+            methods |= served
+    if "GET" in methods:
+        methods.add("HEAD")  # Starlette serves HEAD wherever it serves GET
+    return ", ".join(sorted(methods)) or None
+
+
+def _documented_paths(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
+    """(path regex, methods) of every path in `app`'s OpenAPI document, compiled once per app."""
+    found: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "documented_paths", None)
+    if found is None:
+        found = [
+            (compile_path(path)[0], {method.upper() for method in operations})
+            for path, operations in app.openapi().get("paths", {}).items()
+        ]
+        app.state.documented_paths = found
+    return found
 
 
 def _status_of(error: errors.DomainError) -> tuple[int, str]:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from api.plain_text import ChannelParam, Cursor, IdentifierParam, PlainText, Slug
 from domain.values import Priority
@@ -44,6 +44,23 @@ def _iso_only(value: Any) -> Any:
 Moment = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_representable_in_utc)]
 #: A calendar day, in ISO-8601 only (2026-11-23).
 Day = Annotated[date, BeforeValidator(_iso_only)]
+
+
+def json_integer(value: Any) -> Any:
+    """A JSON integer as JSON Schema means it: 3 or 3.0, not "3" nor true (pydantic's lax int takes both)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = "expected an integer"
+        raise ValueError(msg)  # pydantic turns ValueError, not TypeError, into a 422
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: An integer in a JSON body: a number with no fraction (JSON Schema counts 3.0 as an integer).
+#: Bounds go before the validator, `Annotated[int, Field(ge=1), BeforeValidator(json_integer)]`,
+#: when the type is part of a union (`| None`): after it pydantic documents them as `ge`/`le`,
+#: which JSON Schema does not know, instead of `minimum`/`maximum`.
+JsonInt = Annotated[int, BeforeValidator(json_integer)]
 
 
 class ReadQuery(BaseModel):
@@ -218,7 +235,7 @@ class SavedViewCreate(BaseModel):
     filters: TicketFilters
     group: IdentifierParam | None = None
     assignee: IdentifierParam | None = None
-    unassigned: bool = False
+    unassigned: StrictBool = False
 
 
 class SavedViewPublic(BaseModel):

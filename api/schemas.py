@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool
 
-from api.plain_text import Channel, Email, Identifier, NonBlankText, PlainText, Slug
+from api.plain_text import ChannelOrEmpty, Email, Identifier, NonBlankText, PlainText, Slug
+from api.read_schemas import Day, JsonInt, json_integer
 from domain.custom_fields import FieldDefinition
 from domain.history import Change
 from domain.ticket import Comment, Ticket
@@ -41,20 +42,72 @@ FieldText = Annotated[PlainText, Strict(), Field(max_length=FIELD_TEXT_MAX)]
 _SLUG_KEYS_ONLY: dict[str, Any] = {"additionalProperties": False}
 
 
-class CustomField(StrictBody):
-    """A typed custom field value: dates are ISO-8601 (`2026-11-23`), enum options are slugs."""
+class _CustomFieldBody(StrictBody):
+    """One typed custom field value; each kind has a body of its own, so the schema says its value's form."""
 
-    kind: FieldKind
-    value: StrictBool | FieldInt | FieldFloat | FieldText
+    kind: str  # each kind narrows this to its Literal, the union's discriminator
+    value: Any
 
     def to_domain(self) -> FieldValue:
-        """The domain value (validated there)."""
-        return FieldValue.parse(self.kind.value, self.value)
+        """The domain value (validated there too)."""
+        value = self.value.isoformat() if isinstance(self.value, date) else self.value
+        return FieldValue.parse(self.kind, value)
 
-    @classmethod
-    def from_domain(cls, value: FieldValue) -> CustomField:
-        """The public form of a domain value."""
-        return cls(kind=value.kind, value=value.value)
+
+class TextFieldValue(_CustomFieldBody):
+    """Free text, at most 1,024 characters."""
+
+    kind: Literal["text"]
+    value: FieldText
+
+
+class NumberFieldValue(_CustomFieldBody):
+    """A finite number within +-(2^53 - 1)."""
+
+    kind: Literal["number"]
+    value: FieldInt | FieldFloat
+
+
+class DateFieldValue(_CustomFieldBody):
+    """An ISO-8601 calendar date (`2026-11-23`)."""
+
+    kind: Literal["date"]
+    value: Day
+
+
+class EnumFieldValue(_CustomFieldBody):
+    """One option, a slug."""
+
+    kind: Literal["enum"]
+    value: Slug
+
+
+class BooleanFieldValue(_CustomFieldBody):
+    """True or false."""
+
+    kind: Literal["boolean"]
+    value: StrictBool
+
+
+#: A typed custom field value: its `kind` says which form `value` has.
+CustomField = Annotated[
+    TextFieldValue | NumberFieldValue | DateFieldValue | EnumFieldValue | BooleanFieldValue,
+    Field(discriminator="kind"),
+]
+_BODY_OF_KIND: dict[FieldKind, type[_CustomFieldBody]] = {
+    FieldKind.TEXT: TextFieldValue,
+    FieldKind.NUMBER: NumberFieldValue,
+    FieldKind.DATE: DateFieldValue,
+    FieldKind.ENUM: EnumFieldValue,
+    FieldKind.BOOLEAN: BooleanFieldValue,
+}
+
+
+def custom_field(value: FieldValue) -> CustomField:
+    """The public form of a domain value (as recorded: not validated again, so an old value still reads)."""
+    shown = date.fromisoformat(str(value.value)) if value.kind is FieldKind.DATE else value.value
+    body: CustomField = _BODY_OF_KIND[value.kind].model_construct(kind=value.kind.value, value=shown)  # type: ignore[assignment]
+    return body
 
 
 class FieldDefinitionIn(StrictBody):
@@ -92,7 +145,7 @@ class Attachment(StrictBody):
     """Metadata of an attached file (the file itself is stored elsewhere)."""
 
     name: NonBlankText = Field(min_length=1, max_length=255)
-    size: int = Field(ge=0, le=ATTACHMENT_SIZE_MAX, description="Bytes, at most 1 GiB.")
+    size: JsonInt = Field(ge=0, le=ATTACHMENT_SIZE_MAX, description="Bytes, at most 1 GiB.")
     content_type: PlainText = Field(default="application/octet-stream", max_length=255)
 
 
@@ -116,7 +169,7 @@ class TicketCreate(StrictBody):
         description="The requester's e-mail address. Personal data: stored encrypted with the requester's key.",
     )
     organisation: Identifier | None = Field(default=None, description="The requester's organisation, if any.")
-    channel: Channel | None = Field(
+    channel: ChannelOrEmpty | None = Field(
         default=None,
         description="The channel the request came through (web, email, phone, api, chat, ...). "
         "Defaults to the Ledgerdesk-Channel header, else `api`.",
@@ -146,7 +199,7 @@ class CommentCreate(StrictBody):
     """A public reply (the requester sees it) or an internal note (agents only)."""
 
     body: NonBlankText = Field(min_length=1, max_length=TEXT_MAX, examples=["@carol can you take a look?"])
-    public: bool = Field(default=True, description="True: public reply. False: internal note.")
+    public: StrictBool = Field(default=True, description="True: public reply. False: internal note.")
     attachments: list[Attachment] = Field(default_factory=list, max_length=20)
 
 
@@ -238,7 +291,7 @@ class TicketPublic(BaseModel):
             priority=ticket.priority,
             type=ticket.ticket_type,
             tags=list(ticket.tags),
-            custom_fields={k: CustomField.from_domain(v) for k, v in ticket.custom_fields.items()},
+            custom_fields={k: custom_field(v) for k, v in ticket.custom_fields.items()},
             group=ticket.group,
             assignee=ticket.assignee,
             comments=[CommentPublic.from_domain(c) for c in ticket.comments if c.public or not for_requester],
@@ -310,5 +363,7 @@ class TicketDiff(BaseModel):
 class RatingCreate(StrictBody):
     """The requester's satisfaction with a solved ticket."""
 
-    rating: Literal["good", "bad"] | Annotated[int, Field(ge=1, le=5)] = Field(examples=["good", 5])
+    rating: Literal["good", "bad"] | Annotated[int, Field(ge=1, le=5), BeforeValidator(json_integer)] = Field(
+        examples=["good", 5]
+    )
     comment: PlainText = Field(default="", max_length=TEXT_MAX)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
 from api.plain_text import Identifier, PlainText, Slug
-from api.read_schemas import Day, Moment
+from api.read_schemas import Day, JsonInt, Moment, json_integer
 from domain.calendar import WEEKLY_MINUTES_MIN
 from domain.sla import MINUTES_MAX, TARGET_MINUTES_MAX, TargetStatus
 from domain.values import Priority
@@ -25,19 +25,29 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: A wall-clock time as the calendar reads it (`domain.calendar`): 00:00 to 23:59:59.
+TIME_OF_DAY = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$"
+#: An interval's end: a time of day, or 24:00 for midnight at the end of the day.
+END_OF_INTERVAL = rf"^(?:{TIME_OF_DAY.strip('^$')}|24:00)$"
+
+
 class IntervalIn(Strict):
     """Working time on one weekday, local wall-clock time."""
 
-    weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday.")
-    start: str = Field(pattern=r"^\d{2}:\d{2}$", examples=["09:00"])
-    end: str = Field(pattern=r"^\d{2}:\d{2}$", examples=["17:00"], description="Later than start; 24:00 = midnight.")
+    weekday: JsonInt = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday.")
+    start: str = Field(pattern=TIME_OF_DAY, examples=["09:00"], description="HH:MM or HH:MM:SS.")
+    end: str = Field(
+        pattern=END_OF_INTERVAL,
+        examples=["17:00"],
+        description="HH:MM or HH:MM:SS, later than start; 24:00 = midnight.",
+    )
 
 
 class HolidayIn(Strict):
     """A day off: one date, or the same month and day every year from then on."""
 
     day: Day
-    yearly: bool = False
+    yearly: StrictBool = False
     name: PlainText = Field(default="", max_length=200)
 
 
@@ -56,14 +66,15 @@ class CalendarIn(Strict):
         """Refuse a week with less working time than WEEKLY_MINUTES_MIN (the domain checks it again)."""
         minutes = sum(max(_minute_of_day(i.end) - _minute_of_day(i.start), 0) for i in intervals)
         if minutes < WEEKLY_MINUTES_MIN:
-            msg = f"a business calendar must be open at least {WEEKLY_MINUTES_MIN} minutes a week (got {minutes})"
+            msg = f"a business calendar must be open at least {WEEKLY_MINUTES_MIN} minutes a week (got {minutes:g})"
             raise ValueError(msg)
         return intervals
 
 
-def _minute_of_day(text: str) -> int:
-    hours, minutes = text.split(":")
-    return int(hours) * 60 + int(minutes)
+def _minute_of_day(text: str) -> float:
+    """Minutes since midnight of HH:MM or HH:MM:SS (the field's pattern has been checked)."""
+    hours, minutes, *seconds = (int(part) for part in text.split(":"))
+    return hours * 60 + minutes + sum(seconds) / 60
 
 
 class CalendarOut(BaseModel):
@@ -97,12 +108,18 @@ class ConditionsIn(Strict):
     tags: list[Slug] = Field(default_factory=list, max_length=100)
 
 
+#: Business minutes of one target (bounded: see TARGET_MINUTES_MAX).
+TargetMinutes = Annotated[int, Field(ge=1, le=TARGET_MINUTES_MAX), BeforeValidator(json_integer)]
+#: A policy's version number.
+PolicyVersion = Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(json_integer)]
+
+
 class TargetsIn(Strict):
     """Target minutes (business minutes of the policy's calendar); an absent target is not tracked."""
 
-    first_response: int | None = Field(default=None, ge=1, le=TARGET_MINUTES_MAX)
-    next_response: int | None = Field(default=None, ge=1, le=TARGET_MINUTES_MAX)
-    resolution: int | None = Field(default=None, ge=1, le=TARGET_MINUTES_MAX)
+    first_response: TargetMinutes | None = None
+    next_response: TargetMinutes | None = None
+    resolution: TargetMinutes | None = None
 
 
 class EscalationIn(Strict):
@@ -111,19 +128,22 @@ class EscalationIn(Strict):
     raise_priority_to: Priority | None = None
     reassign_group: Identifier | None = None
     notify: list[Identifier] = Field(
-        default_factory=list, max_length=20, description="Supervisors to mention in a note."
+        default_factory=list,
+        max_length=20,
+        description="Supervisors to mention in a note.",
+        json_schema_extra={"uniqueItems": True},
     )
 
 
 class PolicyIn(Strict):
     """An SLA policy. Policies are tried in `position` order; the first that matches a ticket applies."""
 
-    position: int = Field(ge=0, le=10_000)
+    position: JsonInt = Field(ge=0, le=10_000)
     conditions: ConditionsIn = Field(default_factory=ConditionsIn)
     calendar: Slug | None = Field(default=None, description="A calendar's name; none: calendar time (24x7).")
     targets: TargetsIn
     pause_statuses: list[PauseStatus] = Field(default_factory=lambda: [PAUSED_BY_DEFAULT])
-    warning_minutes: int = Field(default=15, ge=0, le=TARGET_MINUTES_MAX, description="Warn this long before due.")
+    warning_minutes: JsonInt = Field(default=15, ge=0, le=TARGET_MINUTES_MAX, description="Warn this long before due.")
     escalation: EscalationIn | None = None
 
     def terms(self) -> dict[str, Any]:
@@ -262,7 +282,7 @@ class TicketSla(BaseModel):
 class ApplyIn(Strict):
     """Apply a policy version to tickets retroactively: their SLA clocks are recomputed from their history."""
 
-    version: int | None = Field(default=None, ge=1, le=2**31 - 1, description="Default: the latest.")
+    version: PolicyVersion | None = Field(default=None, description="Default: the latest.")
     tickets: list[UUID] | None = Field(
         default=None, max_length=1000, description="These tickets; default: every unsolved ticket the policy matches."
     )

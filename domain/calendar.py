@@ -133,7 +133,7 @@ class WorkingInterval:
                 msg = f"an interval's start and end must be local times of day without a time zone (got {bound!r})"
                 raise InvalidValueError(msg)
         if _start_offset(self.start) >= _end_offset(self.end):
-            msg = f"a working interval must start before it ends (got {self}); use END_OF_DAY to work until midnight"
+            msg = f"a working interval must start before it ends (got {self}); an end of 24:00 works until midnight"
             raise InvalidValueError(msg)
 
     @property

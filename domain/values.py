@@ -30,7 +30,14 @@ EMAIL_MAX = 254
 #: What a personal field reads as once its owner's data was erased (its key destroyed).
 ERASED = "[erased]"
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: What an address cannot contain: @ inside its parts, controls, and every kind of space. Written
+#: with escapes both Python's `re` and ECMA-262 read alike, so the OpenAPI states the same rule.
+_NOT_IN_EMAIL = r"@\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+#: An e-mail address, shape only: one @, a dot in the domain, no spaces (also the OpenAPI's pattern).
+EMAIL_PATTERN = rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}]+$"
+#: Stripped around an address: what people paste with one.
+EMAIL_SURROUNDING = " \t\r\n"
+_EMAIL = re.compile(EMAIL_PATTERN)
 #: Tags, types, custom field names, enum options, view names (also the OpenAPI's pattern for them).
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 _SLUG = re.compile(SLUG_PATTERN)
@@ -158,7 +165,7 @@ def person_name(value: str) -> str:
 
 def email(value: str) -> str:
     """An e-mail address (shape only: one @, a dot in the domain, no spaces), at most EMAIL_MAX characters."""
-    stripped = _storable(value, "email").strip()
+    stripped = _storable(value, "email").strip(EMAIL_SURROUNDING)
     if len(stripped) > EMAIL_MAX or not _EMAIL.fullmatch(stripped):
         msg = f"email must look like name@example.org and be at most {EMAIL_MAX} characters (got {value!r})"
         raise InvalidValueError(msg)

@@ -169,7 +169,7 @@ def test_errors_are_problems(client: TestClient) -> None:
     _assert_problem(client.post("/tickets", json={**NEW_TICKET, "tags": ["Not A Slug"]}), 422, "invalid-value")
     _assert_problem(client.post("/tickets", json={**NEW_TICKET, "requester_id": None}), 422, "invalid-value")
     bad_date = {"due": {"kind": "date", "value": "next week"}}
-    _assert_problem(client.post("/tickets", json={**NEW_TICKET, "custom_fields": bad_date}), 422, "invalid-value")
+    _assert_problem(client.post("/tickets", json={**NEW_TICKET, "custom_fields": bad_date}), 422, "invalid-request")
     _assert_problem(client.post(f"{url}/assignment", json={}), 422, "invalid-value")
     _assert_problem(client.patch(url, json={}), 422, "invalid-value")
     _assert_problem(

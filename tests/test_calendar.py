@@ -354,7 +354,7 @@ MONDAY_MORNING = WorkingInterval(0, time(9), time(12))
         (lambda: WorkingInterval(True, time(9), time(12)), "weekday must be 0"),
         (lambda: WorkingInterval(0, time(12), time(12)), "must start before it ends"),
         (lambda: WorkingInterval(0, time(13), time(12)), "must start before it ends"),
-        (lambda: WorkingInterval(0, time(9), time(0)), "use END_OF_DAY"),
+        (lambda: WorkingInterval(0, time(9), time(0)), "an end of 24:00 works until midnight"),
         (lambda: WorkingInterval(0, time(9, tzinfo=UTC), time(12)), "without a time zone"),
         (lambda: Holiday(datetime(2026, 1, 1, tzinfo=UTC)), "must be a date"),
         (lambda: Holiday(date(2026, 1, 1), name="x" * 201), "at most 200 characters"),

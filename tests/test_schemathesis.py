@@ -1,13 +1,26 @@
 """Schemathesis against the app's live OpenAPI schema, in process (ASGI), on SQLite.
 
-Every operation gets a bounded, reproducible number of generated requests, as an admin and as an
-agent, against a store seeded with a few tickets. Each answer must not be a server error and must
-conform to the schema: a documented status code, a documented content type and a valid body.
+Two runs, both reproducible (fixed seed, derandomized):
+
+* `test_every_check_in_every_phase` is `schemathesis run --checks all` with stateful testing:
+  schemathesis' own engine, every check it has (negative data rejected, positive data accepted,
+  status codes, content types, bodies and headers as documented, a missing required header,
+  unsupported methods with their `Allow`, ignored authentication, ...), its examples, coverage,
+  fuzzing and stateful phases (the state machine follows the schema's links), sized for CI.
+* `test_operation_conforms_to_the_schema` sends each operation generated requests as an admin
+  and as an agent, against seeded tickets, with the checks that judge one answer.
+
+Every answer must conform: no server error, a documented status code and content type, a body
+and headers as documented. What the schema cannot say is listed in `CROSS_FIELD_RULES`, each with
+why: a request can be schema-valid and still break one (a range of two dates too long), and then
+422 is the right answer, not a lie of the schema.
 """
 
 from __future__ import annotations
 
 import base64
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,10 +32,15 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import CheckFunction, not_a_server_error
+from schemathesis.checks import CheckContext, CheckFunction, not_a_server_error
+from schemathesis.config import SchemathesisConfig
+from schemathesis.engine import Status, events, from_schema
+from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    positive_data_acceptance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -34,15 +52,75 @@ from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from tests.conftest import TickingClock
 
-MAX_EXAMPLES = 25  # generated requests per operation and role
+MAX_EXAMPLES = 25  # generated requests per operation and role (per-operation test)
+# Per operation and phase in the engine run (four phases, every check): CI-sized; a deeper run
+# is `LEDGERDESK_SCHEMATHESIS_EXAMPLES=100 .venv/bin/pytest tests/test_schemathesis.py`.
+ENGINE_MAX_EXAMPLES = int(os.environ.get("LEDGERDESK_SCHEMATHESIS_EXAMPLES", "5"))
+STATEFUL_MAX_STEPS = 20
+ROLES = [Role.ADMIN, Role.AGENT]
+SEEDED_TICKETS = 3
+#: A failed precondition (a stale or unparsable If-Match names no current version) is not a
+#: refusal of the request's shape: RFC 9110 answers 412 to any If-Match that does not match.
+PRECONDITION_FAILED = 412
+
+# Rules that hold between fields, or depend on the caller or on stored state, which JSON Schema
+# cannot state: a schema-valid request that breaks one is rightly refused with 422.
+CROSS_FIELD_RULES: dict[str, str] = {
+    "requester_id is required when an agent opens a ticket": "depends on the caller's role",
+    "give either as_of or version, not both": "two parameters that exclude each other",
+    "policy_version needs policy": "one parameter that needs another",
+    "the patch changes nothing": "at least one of five fields, given with a value that changes something",
+    "assignment needs an assignee, a group, or both": "at least one of two fields, not null",
+    "must not be after": "the order of two dates",
+    "a report day lies between": "JSON Schema has no bounds for a date",
+    "a report covers at most": "the span between two dates",
+    "the cursor is not": "a cursor the server handed out earlier",
+    "beyond the last position of the event log": "the log's head at the time of the request",
+    "no due moment": "the calendar's open hours over a hundred years",
+    "a policy needs at least one target": "at least one of three fields, not null",
+    "an escalation must raise the priority": "at least one of three fields, not null or empty",
+    "custom field value must be": "the field's definition in the tenant's catalogue (PUT /fields)",
+    "is defined as": "the field's kind in the tenant's catalogue (PUT /fields)",
+    "iCalendar": "the body must parse as RFC 5545",
+    "a business calendar must be open at least": "the sum of the intervals' lengths",
+    "must start before it ends": "an interval's end after its start",
+    "time zone": "the IANA database's names",
+    "business time is counted over at most": "the span between two moments",
+    "working intervals overlap": "intervals of one weekday against each other",
+}
+_CROSS_FIELD = re.compile("|".join(re.escape(rule) for rule in CROSS_FIELD_RULES))
+
+
+def _breaks_a_cross_field_rule(response: Any) -> bool:
+    """Whether a 422 names one of the CROSS_FIELD_RULES."""
+    if response.status_code != 422:
+        return False
+    try:
+        detail = str(response.json().get("detail", ""))
+    except ValueError:
+        return False
+    return _CROSS_FIELD.search(detail) is not None
+
+
+@schemathesis.check
+def accepts_valid_data(ctx: CheckContext, response: Any, case: schemathesis.Case[Any]) -> bool | None:
+    """`positive_data_acceptance`, except for 412 and for CROSS_FIELD_RULES (see above)."""
+    if response.status_code == PRECONDITION_FAILED or _breaks_a_cross_field_rule(response):
+        return None
+    try:
+        return positive_data_acceptance(ctx, response, case)
+    except RejectedPositiveData:
+        raise
+
+
 CHECKS: list[CheckFunction] = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    response_headers_conformance,
+    accepts_valid_data,
 ]
-ROLES = [Role.ADMIN, Role.AGENT]
-SEEDED_TICKETS = 3
 
 # Every operation the app serves, as (method, path), read from its schema without a store. None is left
 # out: the streaming ones (/audit/export, /audit/verify?stream=true) answer at once on a store this small.
@@ -73,8 +151,9 @@ FOUND: dict[tuple[str, str], Found] = {
 
 @dataclass(frozen=True)
 class Api:
-    """The schema as the app serves it, a key per role, and the ids of the seeded tickets."""
+    """The app and its schema as served, a key per role, and the ids of the seeded tickets."""
 
+    app: ASGIApp
     schema: schemathesis.BaseSchema
     keys: dict[Role, str]
     tickets: list[str]
@@ -105,15 +184,17 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     config = Settings(
         database_url=f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'events.sqlite'}",
         audit_signing_key=base64.b64encode(signing_key).decode(),
-        # Hundreds of requests per key within a minute are the point here, not abuse to refuse.
+        # Hundreds of requests per key within a minute, and as many with a wrong key (ignored_auth
+        # tries each operation without and with a forged key), are the point here, not abuse to refuse.
         rate_limit="",
+        auth_failure_limit="",
         # Generated `min_position`s lie mostly in the future: answer at once instead of waiting 2 s for each.
         read_wait_seconds=0,
     )
     services = build_services(config, clock=TickingClock())
     services.start_projections()
     keys = {role: services.keys.create(actor_id=f"{role.value}1", role=role, tenant="acme").secret for role in ROLES}
-    app = create_app(services=services)
+    app = AsServed(create_app(services=services))
     tickets = []
     with TestClient(app, headers={"Authorization": f"Bearer {keys[Role.ADMIN]}"}) as client:
         for n in range(SEEDED_TICKETS):
@@ -123,10 +204,105 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         assigned = client.post(f"/tickets/{tickets[0]}/assignment", json={"assignee": "agent1", "group": "it"})
         assert assigned.status_code == 200, assigned.text
     try:
-        yield Api(schemathesis.openapi.from_asgi("/openapi.json", AsServed(app)), keys, tickets)
+        yield Api(app, schemathesis.openapi.from_asgi("/openapi.json", app), keys, tickets)
     finally:
         asgi.shutdown_lifespans()
         services.close()
+
+
+# --- schemathesis run --checks all, with stateful testing ------------------------------------------------
+
+
+def _engine_config(key: str) -> SchemathesisConfig:
+    """What `schemathesis run --checks all --mode all --seed 1` sets, sized for CI."""
+    negative_statuses = '["400", "401", "403", "404", "405", "406", "409", "412", "415", "422", "428", "429"]'
+    return SchemathesisConfig.from_str(
+        f"""
+seed = 1
+headers = {{ Authorization = "Bearer {key}" }}
+
+[generation]
+mode = "all"
+max-examples = {ENGINE_MAX_EXAMPLES}
+deterministic = true
+
+[checks]
+enabled = true
+# Replaced by `accepts_valid_data`, which runs it except for what CROSS_FIELD_RULES say.
+positive_data_acceptance.enabled = false
+# A malformed If-Match cannot match any version: 412, as RFC 9110 says (see PRECONDITION_FAILED).
+negative_data_rejection.expected-statuses = {negative_statuses}
+
+[phases.stateful]
+max-steps = {STATEFUL_MAX_STEPS}
+"""
+    )
+
+
+@dataclass(frozen=True)
+class Failed:
+    """One failing check of the engine run, with the request that made it fail."""
+
+    phase: str
+    operation: str
+    check: str
+    title: str
+    request: str
+    status: int | None
+
+    def __str__(self) -> str:
+        return f"[{self.phase}] {self.operation}: {self.check} ({self.title}) {self.request} -> {self.status}"
+
+
+def _failures(finished: events.ScenarioFinished) -> Iterator[Failed]:
+    recorder = finished.recorder
+    for case_id, checks in recorder.checks.items():
+        for check in checks:
+            if check.status != Status.FAILURE or check.failure_info is None:
+                continue
+            title = check.failure_info.failure.title
+            interaction = recorder.interactions.get(case_id)
+            node = recorder.cases.get(case_id)
+            meta = node.value.meta if node is not None else None
+            described = getattr(getattr(meta, "phase", None), "data", None)
+            title += f" {getattr(described, 'description', '') or ''}"
+            request, status = "?", None
+            if interaction is not None:
+                sent = interaction.request
+                request = f"{sent.method} {sent.uri} {(sent.body or b'')[:200]!r}"
+                if interaction.response is not None:
+                    status = interaction.response.status_code
+                    request += f" answered {(interaction.response.content or b'')[:200]!r}"
+            yield Failed(finished.phase.value, recorder.label, check.name, title, request, status)
+
+
+def test_every_check_in_every_phase(api: Api) -> None:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", api.app, config=_engine_config(api.keys[Role.ADMIN]))
+    failed: list[Failed] = []
+    errors: list[str] = []
+    server_errors = requests = 0
+    phases: dict[str, str] = {}
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            failed.extend(_failures(event))
+            for interaction in event.recorder.interactions.values():
+                requests += 1
+                server_errors += interaction.response is not None and interaction.response.status_code >= 500
+        elif isinstance(event, events.NonFatalError | events.FatalError):
+            errors.append(repr(getattr(event, "value", None) or getattr(event, "exception", None))[:500])
+        elif isinstance(event, events.PhaseFinished):
+            phases[event.phase.name.value] = event.status.value
+    distinct = sorted({str(f) for f in failed})
+    assert not errors, "\n".join(errors)
+    assert not distinct, f"{len(distinct)} distinct failures in {requests} requests:\n" + "\n".join(distinct[:60])
+    assert server_errors == 0
+    # Every phase ran; a phase the engine skipped (no links, say) would silently test nothing.
+    assert {name: phases.get(name) for name in ("examples", "coverage", "fuzzing", "stateful")} == dict.fromkeys(
+        ("examples", "coverage", "fuzzing", "stateful"), "success"
+    ), phases
+
+
+# --- each operation, as an admin and as an agent, against seeded tickets ------------------------------------
 
 
 def _explore(api: Api, role: Role, method: str, path: str, checks: list[CheckFunction]) -> None:
@@ -168,3 +344,65 @@ def test_requests_found_earlier_now_conform(api: Api, method: str, path: str) ->
     authorization = {"Authorization": f"Bearer {api.keys[found.role]}"}
     case = api.schema[path][method].Case(query=found.query, headers=authorization)
     case.call_and_validate(headers=authorization, checks=CHECKS)
+
+
+# --- what the full run found, as plain regression tests -------------------------------------------------------
+
+
+@pytest.fixture
+def admin(api: Api) -> Iterator[TestClient]:
+    with TestClient(api.app, headers={"Authorization": f"Bearer {api.keys[Role.ADMIN]}"}) as client:
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/audit/queues?as_of=0.5", "as_of"),
+        ("/audit/export?to=0.5", "to"),
+        ("/audit/reports/actors?to=0", "to"),
+        ("/reports/volume?until=0", "until"),
+        ("/tickets/{ticket}?as_of=1700000000", "as_of"),
+    ],
+)
+def test_numbers_are_not_read_as_unix_times(admin: TestClient, api: Api, url: str, parameter: str) -> None:
+    # They were: `as_of=0.5` answered the queue at 1970-01-01T00:00:00.5Z.
+    response = admin.get(url.format(ticket=api.tickets[0]))
+    assert response.status_code == 422, response.text
+    assert parameter in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "allowed"),
+    [
+        ("DELETE", "/views", "GET, HEAD, POST"),
+        ("PUT", "/tickets", "GET, HEAD, POST"),
+        ("PUT", "/tickets/{ticket}", "GET, HEAD, PATCH"),
+        ("OPTIONS", "/sla/calendars/std", "GET, HEAD, PUT"),
+    ],
+)
+def test_405_names_every_method_of_the_path(admin: TestClient, api: Api, method: str, url: str, allowed: str) -> None:
+    # Starlette named only the first route's methods: DELETE /views said `Allow: GET, HEAD`.
+    response = admin.request(method, url.format(ticket=api.tickets[0]))
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+
+
+def test_optional_parameters_are_not_nullable(api: Api) -> None:
+    # `Ledgerdesk-Min-Position: null` was schema-valid (anyOf integer, null) and answered 422.
+    document = create_app().openapi()
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            for parameter in operation.get("parameters", []):
+                assert "null" not in str(parameter["schema"]), (method, path, parameter["name"])
+
+
+def test_every_error_answer_is_documented_as_a_problem(api: Api) -> None:
+    document = create_app().openapi()
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            for status, response in operation["responses"].items():
+                if status[0] in "45":
+                    assert list(response["content"]) == ["application/problem+json"], (method, path, status)
+            if operation.get("parameters") or "requestBody" in operation:
+                assert "422" in operation["responses"], (method, path)

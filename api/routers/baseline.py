@@ -34,11 +34,11 @@ from api.schemas import (
     AssignmentRequest,
     CommentCreate,
     CommentPublic,
-    CustomField,
     TicketCreate,
     TicketPatch,
     TicketPublic,
     TransitionRequest,
+    custom_field,
 )
 from domain import values
 from domain.actors import Actor, ActorKind, channel, identifier
@@ -396,7 +396,7 @@ def _answer(response: Response, row: Row, comments: list[Row], by: Actor) -> Tic
         priority=Priority(row["priority"]),
         type=row["ticket_type"],
         tags=list(row["tags"]),
-        custom_fields={k: CustomField.from_domain(FieldValue.from_dict(v)) for k, v in row["custom_fields"].items()},
+        custom_fields={k: custom_field(FieldValue.from_dict(v)) for k, v in row["custom_fields"].items()},
         group=row["group_id"],
         assignee=row["assignee"],
         comments=[_comment(c) for c in comments if c["public"] or not requester],

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ChannelDep, PrincipalDep, ServicesDep
-from api.plain_text import PlainText
+from api.plain_text import Identifier
 from api.problems import problem_responses
 from api.routers.tickets import POSITION_HEADER
 from infrastructure.privacy.erasure import as_dict
@@ -18,7 +18,7 @@ class ErasureRequest(BaseModel):
     """Whose personal data to erase, within the caller's tenant."""
 
     model_config = ConfigDict(extra="forbid")
-    person_id: PlainText = Field(
+    person_id: Identifier = Field(
         min_length=1, max_length=128, description="The person's id: a requester id or a comment author's actor id."
     )
 

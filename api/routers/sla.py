@@ -68,7 +68,9 @@ def put_calendar(
     "/sla/calendars/{name}/holidays",
     response_model=CalendarOut,
     responses=problem_responses(401, 403, 404, 422),
-    openapi_extra={"requestBody": {"content": {"text/calendar": {"schema": {"type": "string"}}}, "required": True}},
+    openapi_extra={
+        "requestBody": {"content": {"text/calendar": {"schema": {"type": "string", "minLength": 1}}}, "required": True}
+    },
 )
 def import_holidays(
     name: Slug,
