@@ -13,8 +13,8 @@ from api.plain_text import ChannelParam, Cursor, IdentifierParam, PlainText, Slu
 from domain.values import Priority
 from domain.workflow import Status
 from infrastructure.readmodels.queries import SlaFilter, Sort
+from projections.rows import SavedViewRow, TicketRow
 from projections.sla import NO_DUE
-from projections.tickets import SavedViewRow, TicketRow
 
 LIMIT_MAX = 500
 

@@ -18,7 +18,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from infrastructure.readmodels.dialect import POSTGRES
-from infrastructure.readmodels.tickets_view import TICKET_COLUMNS, TableNames, create_statements
+from infrastructure.readmodels.names import TableNames
+from infrastructure.readmodels.tickets_view import TICKET_COLUMNS, create_statements
 
 ROWS_PER_TICKET = 5
 STATUSES = ("new", "new", "new", "open", "solved")

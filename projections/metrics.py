@@ -21,15 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import singledispatch
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from domain.actors import ActorKind
 from domain.ticket import Ticket
 from domain.workflow import Status
-
-if TYPE_CHECKING:
-    from projections.tickets import TicketRow
+from projections.rows import TicketRow
 
 SOLVED, CLOSED = Status.SOLVED.value, Status.CLOSED.value
 #: Statuses in which a ticket is part of the backlog.

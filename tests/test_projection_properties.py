@@ -38,8 +38,9 @@ from infrastructure.readmodels.rebuild import rebuild
 from infrastructure.readmodels.sla_queries import SlaQueries
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
+from projections.rows import TicketRow
 from projections.sla import ticket_due
-from projections.tickets import ActivityKey, BatchConflictError, TicketRow, TicketsProjection
+from projections.tickets import ActivityKey, BatchConflictError, TicketsProjection
 from tests.conftest import TickingClock
 
 AGENT = Actor("alice", ActorKind.AGENT)

@@ -10,7 +10,7 @@ from api.deps import ChannelDep, DeskDep, PrincipalDep, ViewReadDep
 from api.problems import problem_responses
 from api.read_schemas import ReadQuery, SavedViewCreate, SavedViewList, SavedViewPublic
 from api.routers.tickets import POSITION_HEADER
-from projections.tickets import SavedViewRow
+from projections.rows import SavedViewRow
 
 router = APIRouter(prefix="/views", tags=["saved views"])
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from infrastructure.readmodels.activity import Period, period_span
 from infrastructure.readmodels.dialect import Dialect
 from infrastructure.readmodels.metrics_tables import FLOWS, SOLVES, TICKETS
-from infrastructure.readmodels.tickets_view import TableNames
+from infrastructure.readmodels.names import TableNames
 from projections.metrics import DailyFlow, minutes_between, satisfied, utc_day
 
 T = TypeVar("T")

@@ -8,14 +8,12 @@ What the rows mean is in `projections/metrics.py`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from infrastructure.readmodels.dialect import Dialect
+from infrastructure.readmodels.names import TableNames
 from projections.metrics import MetricsBatch, TicketMetrics
-
-if TYPE_CHECKING:
-    from infrastructure.readmodels.tickets_view import TableNames
 
 TICKETS, SOLVES, FLOWS = "metric_tickets", "metric_solves", "metric_daily_flow"
 #: The tables of one generation that this module keeps (what dropping a generation must remove too).

@@ -29,8 +29,10 @@ from infrastructure.readmodels.activity import (
     most_active_first,
 )
 from infrastructure.readmodels.dialect import Dialect
-from infrastructure.readmodels.tickets_view import NO_ORGANISATION, TICKET_COLUMNS, TableNames, ticket_row
-from projections.tickets import PRIVILEGED_EVENT_TYPES, SavedViewRow, TicketRow
+from infrastructure.readmodels.names import TableNames
+from infrastructure.readmodels.tickets_view import NO_ORGANISATION, TICKET_COLUMNS, ticket_row
+from projections.rows import SavedViewRow, TicketRow
+from projections.tickets import PRIVILEGED_EVENT_TYPES
 
 
 class Sort(StrEnum):

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from infrastructure.readmodels.dialect import Dialect
-from infrastructure.readmodels.tickets_view import TableNames
+from infrastructure.readmodels.names import TableNames
 from projections.sla import CalendarRow, PolicyRow
 
 

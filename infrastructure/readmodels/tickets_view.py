@@ -8,7 +8,6 @@ a file of its own (eventsourcing's SQLite tracking table name is fixed).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -22,14 +21,14 @@ from domain.saved_view import erased_filters
 from domain.sla import Calendar, SlaClock, TargetStatus
 from infrastructure.readmodels.dialect import POSTGRES, SQLITE, Dialect
 from infrastructure.readmodels.metrics_tables import load_ticket_facts, metric_statements, write_metrics
+from infrastructure.readmodels.names import SQLITE_NAMES, TableNames, postgres_names
 from projections.parking import ParkedEntry, Parking
+from projections.rows import SavedViewRow, TicketRow
 from projections.sla import NO_DUE, CalendarRow, ClockRow, PolicyRow, SlaChanges
 from projections.tickets import (
     ActivityKey,
     Batch,
     BatchConflictError,
-    SavedViewRow,
-    TicketRow,
     TicketsView,
     erase_from_row,
 )
@@ -102,80 +101,6 @@ SLA_TARGET_COLUMNS = (
 SELECT_CHUNK = 500
 UNSOLVED_SQL = "('new', 'open', 'pending', 'on_hold')"
 NO_ORGANISATION = ""  # how `audit_activity` keys a change without an organisation (NULL cannot be in a key)
-
-
-@dataclass(frozen=True, slots=True)
-class TableNames:
-    """The (quoted, schema-qualified where needed) names of one generation's tables."""
-
-    prefix: str  # unquoted, for index names
-    qualifier: str  # '"schema".' on PostgreSQL, '' on SQLite
-
-    def table(self, name: str) -> str:
-        """The full name of one of this generation's tables."""
-        return f'{self.qualifier}"{self.prefix}{name}"'
-
-    def index(self, name: str) -> str:
-        """An index name, unique within the schema."""
-        return f'"{self.prefix}{name}"'
-
-    @property
-    def tickets(self) -> str:
-        """One row per ticket."""
-        return self.table("tickets")
-
-    @property
-    def tags(self) -> str:
-        """One row per (ticket, tag)."""
-        return self.table("ticket_tags")
-
-    @property
-    def solved(self) -> str:
-        """Tickets solved per agent per day."""
-        return self.table("agent_solved_daily")
-
-    @property
-    def saved_views(self) -> str:
-        """Named ticket-list filters."""
-        return self.table("saved_views")
-
-    @property
-    def sla_policies(self) -> str:
-        """The latest version of each SLA policy, and its place in the ordered list."""
-        return self.table("sla_policies")
-
-    @property
-    def sla_calendars(self) -> str:
-        """The latest version of each business calendar."""
-        return self.table("sla_calendars")
-
-    @property
-    def sla_clocks(self) -> str:
-        """Each tracked ticket's SLA clock (plain JSON) and the alerts on record."""
-        return self.table("sla_clocks")
-
-    @property
-    def sla_targets(self) -> str:
-        """One row per tracked ticket and target: state, due moment, elapsed and remaining minutes."""
-        return self.table("sla_targets")
-
-    @property
-    def people(self) -> str:
-        """Which tickets hold personal data of which person (requester, comment authors): what erasure visits."""
-        return self.table("ticket_people")
-
-    @property
-    def activity(self) -> str:
-        """Changes per tenant, day, actor, organisation and event type (audit reports)."""
-        return self.table("audit_activity")
-
-
-def postgres_names(schema: str, generation: int) -> TableNames:
-    """Table names of a PostgreSQL generation."""
-    return TableNames(prefix=f"rm{generation}_", qualifier=f'"{schema}".')
-
-
-SQLITE_NAMES = TableNames(prefix="", qualifier="")
 
 
 def create_statements(d: Dialect, n: TableNames) -> list[str]:
