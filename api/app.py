@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api.authorization import authorize
+from api.correlation import CorrelationMiddleware
 from api.hardening import install_hardening
 from api.idempotency import IdempotencyMiddleware
 from api.openapi import install_openapi
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_problem_handlers(app)
     install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(CorrelationMiddleware)  # outside idempotency: a replayed answer carries its own request's id
     app.include_router(health.router)
     app.include_router(metrics.router)  # no tenant and no personal data in it: for scrapers, like /healthz
     # Every other route passes the authorization matrix (api/authorization.py).

@@ -328,6 +328,16 @@ class HistoryEntry(BaseModel):
     via: str = Field(description="The channel the change came through.")
     event: str = Field(description="The event type, e.g. Assigned, Transitioned, CommentAdded.")
     changes: list[FieldChangePublic]
+    correlation_id: str | None = Field(
+        default=None,
+        description="Shared by every change one request or automated run caused (`Ledgerdesk-Correlation-Id`); "
+        "null in changes recorded before it was.",
+    )
+    causation_id: str | None = Field(
+        default=None,
+        description="What directly caused the change, when something did: an event, written "
+        "`<ticket id>@<version>` (an SLA breach for its escalation). Null for a person's command.",
+    )
 
     @classmethod
     def from_domain(cls, change: Change, position: int | None = None, chain_hash: str | None = None) -> HistoryEntry:
@@ -341,6 +351,8 @@ class HistoryEntry(BaseModel):
             via=change.via,
             event=change.event,
             changes=[FieldChangePublic(field=c.field, old=c.old, new=c.new) for c in change.changes],
+            correlation_id=change.correlation_id,
+            causation_id=change.causation_id,
         )
 
 

@@ -68,11 +68,11 @@ def _ticket(desk: HelpDesk, events: int, *, comments: bool) -> UUID:
     ticket_id = desk.open_ticket(tenant="bench", title="long", requester_id="bob", by=AGENT, via="api").ticket_id
     ticket = desk.get_ticket(ticket_id)
     for n in range(events - 1):
-        context = desk._context(AGENT, "api", ticket)
-        if comments:
-            ticket.add_comment(f"note {n}", public=False, context=context)
-        else:
-            ticket.assign(assignee=f"agent-{n % 2}", group="it", context=context)
+        with desk._acting(AGENT, "api", ticket):
+            if comments:
+                ticket.add_comment(f"note {n}", public=False)
+            else:
+                ticket.assign(assignee=f"agent-{n % 2}", group="it")
         if len(ticket.pending_events) >= SAVE_EVERY:
             desk.save(ticket)
     desk.save(ticket)

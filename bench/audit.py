@@ -87,7 +87,8 @@ def _ticket_with(services: Services, events: int) -> Any:
     ticket_id = desk.open_ticket(tenant="bench", title="long", requester_id="bob", by=AGENT, via="api").ticket_id
     ticket = desk.get_ticket(ticket_id)
     for n in range(events - 1):
-        ticket.add_comment(f"note {n}", public=False, context=desk._context(AGENT, "api", ticket))
+        with desk._acting(AGENT, "api", ticket):
+            ticket.add_comment(f"note {n}", public=False)
         if len(ticket.pending_events) >= 500:
             desk.save(ticket)
     desk.save(ticket)

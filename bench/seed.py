@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from domain.actors import Actor, ActorKind, CommandContext
+from domain.actors import Actor, ActorKind
 from domain.helpdesk import HelpDesk
+from domain.provenance import CommandContext, acting
 from domain.ticket import Ticket
 from domain.values import Priority
 from domain.workflow import DEFAULT_WORKFLOW, Status
@@ -75,31 +76,33 @@ def build_ticket(index: int) -> Ticket:
     via = CHANNELS[index % len(CHANNELS)]
     requester = Actor(f"requester-{index % REQUESTERS}", ActorKind.REQUESTER)
     agent = Actor(f"agent-{index % AGENTS}", ActorKind.AGENT)
-    ticket = Ticket.open(
-        tenant=TENANTS[index % len(TENANTS)],
-        title=f"Request {index}: something stopped working",
-        description="It worked yesterday; since this morning it does not. Details below.",
-        requester_id=requester.id,
-        priority=PRIORITIES[(index // 5) % len(PRIORITIES)].value,
-        ticket_type="incident" if index % 7 else "question",
-        tags=TAG_SETS[(index // 7) % len(TAG_SETS)],
-        context=_context(requester, via, opened),
-    )
-    group = GROUPS[(index // len(TENANTS)) % len(GROUPS)]
-    ticket.assign(assignee=agent.id, group=group, context=_context(DISPATCHER, "web", _at(opened, 4)))
-    public = index % 4 != 0
-    ticket.add_comment(
-        "Looking into it now, @ops please check the logs.", public=public, context=_context(agent, via, _at(opened, 9))
-    )
-    ticket.transition(Status.OPEN, workflow=DEFAULT_WORKFLOW, context=_context(agent, "web", _at(opened, 10)))
-    if index % 5 == 0:
-        ticket.change_priority(Priority.URGENT, context=_context(agent, "web", _at(opened, 12)))
-    if index % 5 == 1:
-        ticket.add_comment(
-            "Any news? It is still broken.", public=True, context=_context(requester, via, _at(opened, 60))
+    with acting(_context(requester, via, opened)):
+        ticket = Ticket.open(
+            tenant=TENANTS[index % len(TENANTS)],
+            title=f"Request {index}: something stopped working",
+            description="It worked yesterday; since this morning it does not. Details below.",
+            requester_id=requester.id,
+            priority=PRIORITIES[(index // 5) % len(PRIORITIES)].value,
+            ticket_type="incident" if index % 7 else "question",
+            tags=TAG_SETS[(index // 7) % len(TAG_SETS)],
         )
+    group = GROUPS[(index // len(TENANTS)) % len(GROUPS)]
+    with acting(_context(DISPATCHER, "web", _at(opened, 4))):
+        ticket.assign(assignee=agent.id, group=group)
+    public = index % 4 != 0
+    with acting(_context(agent, via, _at(opened, 9))):
+        ticket.add_comment("Looking into it now, @ops please check the logs.", public=public)
+    with acting(_context(agent, "web", _at(opened, 10))):
+        ticket.transition(Status.OPEN, workflow=DEFAULT_WORKFLOW)
+    if index % 5 == 0:
+        with acting(_context(agent, "web", _at(opened, 12))):
+            ticket.change_priority(Priority.URGENT)
+    if index % 5 == 1:
+        with acting(_context(requester, via, _at(opened, 60))):
+            ticket.add_comment("Any news? It is still broken.", public=True)
     if index % 5 in {0, 2, 4}:
-        ticket.transition(Status.SOLVED, workflow=DEFAULT_WORKFLOW, context=_context(agent, "web", _at(opened, 95)))
+        with acting(_context(agent, "web", _at(opened, 95))):
+            ticket.transition(Status.SOLVED, workflow=DEFAULT_WORKFLOW)
     return ticket
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
-from typing import TypedDict
 
 from domain.errors import InvalidValueError
 
@@ -66,38 +64,3 @@ class Actor:
     def may_see_group(self, group: str | None) -> bool:
         """Whether a ticket in `group` is within this actor's reach (unrouted tickets are everyone's)."""
         return self.groups is None or group is None or group in self.groups
-
-
-class EventFields(TypedDict):
-    """The provenance fields of every ticket event."""
-
-    actor_id: str
-    actor_kind: str
-    actor_role: str | None
-    via: str
-    timestamp: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CommandContext:
-    """Who carries out a command, through which channel, and when (read from the injected clock)."""
-
-    actor: Actor
-    via: str
-    at: datetime
-
-    def __post_init__(self) -> None:
-        channel(self.via)
-        if self.at.tzinfo is None:
-            msg = "command moments must be timezone-aware"
-            raise InvalidValueError(msg)
-
-    def event_fields(self) -> EventFields:
-        """The provenance every ticket event records, as keyword arguments for the event."""
-        return EventFields(
-            actor_id=self.actor.id,
-            actor_kind=self.actor.kind.value,
-            actor_role=self.actor.role,
-            via=self.via,
-            timestamp=self.at,
-        )

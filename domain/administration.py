@@ -8,21 +8,21 @@ The secrets themselves are never part of an event: a key is named by its public 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
-from domain.actors import CommandContext, identifier
+from domain.actors import identifier
 from domain.errors import InvalidValueError
+from domain.provenance import Recorded, no_cause
 
 _KEYS = uuid.UUID("0b7e8f52-93c1-4f0e-8d1a-3c5b9e2f4a61")
 _SUBJECTS = uuid.UUID("5d2c6a90-1e4b-4c7f-b3a8-9f6e0d1c2b34")
 
 
-class ApiKey(Aggregate):
+class ApiKey(Recorded):
     """The life of one API key: issued to a principal, perhaps revoked. Its id follows from the key id."""
 
-    class Event(Aggregate.Event):
+    class Event(Recorded.Event):
         """Base of key events: whose key, who administered it, and how."""
 
         tenant: str
@@ -30,8 +30,14 @@ class ApiKey(Aggregate):
         actor_kind: str
         actor_role: str | None
         via: str
+        correlation_id: str | None  # see domain/provenance.py
+        causation_id: str | None
 
-    class KeyCreated(Event, Aggregate.Created):
+        # Version 2 added correlation_id and causation_id; older events name neither.
+        class_version = 2
+        upcast_v1_v2 = staticmethod(no_cause)
+
+    class KeyCreated(Event, Recorded.Created):
         key_id: str
         holder_id: str  # the principal the key acts as
         holder_kind: str
@@ -46,9 +52,7 @@ class ApiKey(Aggregate):
         return uuid.uuid5(_KEYS, key_id)
 
     @classmethod
-    def issue(
-        cls, *, tenant: str, key_id: str, holder_id: str, holder_kind: str, role: str, context: CommandContext
-    ) -> ApiKey:
+    def issue(cls, *, tenant: str, key_id: str, holder_id: str, holder_kind: str, role: str) -> ApiKey:
         """Record that a key was issued (the secret is shown once to the caller and never recorded)."""
         return cls(
             tenant=identifier(tenant, "tenant"),
@@ -56,7 +60,6 @@ class ApiKey(Aggregate):
             holder_id=identifier(holder_id, "holder id"),
             holder_kind=holder_kind,
             role=role,
-            **context.event_fields(),
         )
 
     @event(KeyCreated)
@@ -68,11 +71,6 @@ class ApiKey(Aggregate):
         holder_id: str,
         holder_kind: str,
         role: str,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.tenant = tenant
         self.key_id = key_id
@@ -80,10 +78,10 @@ class ApiKey(Aggregate):
         self.role = role
         self.revoked = False
 
-    def revoke(self, *, context: CommandContext) -> None:
+    def revoke(self) -> None:
         """Record that the key was revoked (revoking a revoked key records nothing)."""
         if not self.revoked:
-            self._revoked(tenant=self.tenant, key_id=self.key_id, **context.event_fields())
+            self._revoked(tenant=self.tenant, key_id=self.key_id)
 
     @event(KeyRevoked)
     def _revoked(
@@ -91,19 +89,14 @@ class ApiKey(Aggregate):
         *,
         tenant: str,
         key_id: str,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.revoked = True
 
 
-class DataSubject(Aggregate):
+class DataSubject(Recorded):
     """A person of a tenant whose personal data was erased, with every erasure on record."""
 
-    class Event(Aggregate.Event):
+    class Event(Recorded.Event):
         """Base of data-subject events: whose record, who asked for the erasure, and how."""
 
         tenant: str
@@ -111,8 +104,14 @@ class DataSubject(Aggregate):
         actor_kind: str
         actor_role: str | None
         via: str
+        correlation_id: str | None  # see domain/provenance.py
+        causation_id: str | None
 
-    class Registered(Event, Aggregate.Created):
+        # Version 2 added correlation_id and causation_id; older events name neither.
+        class_version = 2
+        upcast_v1_v2 = staticmethod(no_cause)
+
+    class Registered(Event, Recorded.Created):
         person_id: str
 
     class PersonErased(Event):
@@ -125,11 +124,9 @@ class DataSubject(Aggregate):
         return uuid.uuid5(_SUBJECTS, f"{tenant}\x00{person_id}")
 
     @classmethod
-    def register(cls, *, tenant: str, person_id: str, context: CommandContext) -> DataSubject:
+    def register(cls, *, tenant: str, person_id: str) -> DataSubject:
         """Start the record of a person (on their first erasure)."""
-        return cls(
-            tenant=identifier(tenant, "tenant"), person_id=identifier(person_id, "person id"), **context.event_fields()
-        )
+        return cls(tenant=identifier(tenant, "tenant"), person_id=identifier(person_id, "person id"))
 
     @event(Registered)
     def __init__(
@@ -137,22 +134,17 @@ class DataSubject(Aggregate):
         *,
         tenant: str,
         person_id: str,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.tenant = tenant
         self.person_id = person_id
         self.erasures = 0
 
-    def erased(self, *, tickets: int, context: CommandContext) -> None:
+    def erased(self, *, tickets: int) -> None:
         """Record one completed erasure of this person's data."""
         if tickets < 0:
             msg = "a ticket count cannot be negative"
             raise InvalidValueError(msg)
-        self._erased(tenant=self.tenant, person_id=self.person_id, tickets=tickets, **context.event_fields())
+        self._erased(tenant=self.tenant, person_id=self.person_id, tickets=tickets)
 
     @event(PersonErased)
     def _erased(
@@ -161,10 +153,5 @@ class DataSubject(Aggregate):
         tenant: str,
         person_id: str,
         tickets: int,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.erasures += 1

@@ -15,14 +15,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from domain import values
-from domain.actors import CommandContext, identifier
+from domain.actors import identifier
 from domain.errors import InvalidValueError
+from domain.provenance import Recorded, no_cause
 from domain.values import FieldKind, FieldValue
 
 _CATALOGUES = uuid.UUID("b3c4d5e6-7f80-4a1b-9c2d-3e4f5a6b7c8d")
@@ -46,10 +46,10 @@ class FieldDefinition:
         return value.owned_by(owner) if self.personal else FieldValue(value.kind, value.value)
 
 
-class FieldCatalogue(Aggregate):
+class FieldCatalogue(Recorded):
     """A tenant's custom-field definitions (one catalogue per tenant; its id follows from the tenant)."""
 
-    class Event(Aggregate.Event):
+    class Event(Recorded.Event):
         """Base of catalogue events: whose catalogue, who changed it, and how."""
 
         tenant: str
@@ -57,8 +57,14 @@ class FieldCatalogue(Aggregate):
         actor_kind: str
         actor_role: str | None
         via: str
+        correlation_id: str | None  # see domain/provenance.py
+        causation_id: str | None
 
-    class Started(Event, Aggregate.Created):
+        # Version 2 added correlation_id and causation_id; older events name neither.
+        class_version = 2
+        upcast_v1_v2 = staticmethod(no_cause)
+
+    class Started(Event, Recorded.Created):
         """The tenant's first definition is about to be recorded."""
 
     class FieldDefined(Event):
@@ -73,25 +79,20 @@ class FieldCatalogue(Aggregate):
         return uuid.uuid5(_CATALOGUES, tenant)
 
     @classmethod
-    def start(cls, *, tenant: str, context: CommandContext) -> FieldCatalogue:
+    def start(cls, *, tenant: str) -> FieldCatalogue:
         """A new, empty catalogue for the tenant."""
-        return cls(tenant=identifier(tenant, "tenant"), **context.event_fields())
+        return cls(tenant=identifier(tenant, "tenant"))
 
     @event(Started)
     def __init__(
         self,
         *,
         tenant: str,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.tenant = tenant
         self.fields: dict[str, FieldDefinition] = {}
 
-    def define(self, name: str, *, kind: str, personal: bool, context: CommandContext) -> None:
+    def define(self, name: str, *, kind: str, personal: bool) -> None:
         """Define a field or change its definition; an identical definition records nothing."""
         checked_name = values.slug(name, "custom field name")
         checked_kind = values.choice(FieldKind, kind, "custom field kind")
@@ -111,7 +112,6 @@ class FieldCatalogue(Aggregate):
             kind=checked_kind.value,
             personal=personal,
             version=version,
-            **context.event_fields(),
         )
 
     @event(FieldDefined)
@@ -123,11 +123,6 @@ class FieldCatalogue(Aggregate):
         kind: str,
         personal: bool,
         version: int,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.fields[name] = FieldDefinition(name, FieldKind(kind), personal, version)
 

@@ -7,7 +7,8 @@ read models built by projections.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -17,7 +18,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from domain import values
-from domain.actors import Actor, ActorKind, CommandContext
+from domain.actors import Actor, ActorKind
 from domain.administration import ApiKey, DataSubject
 from domain.clock import Clock, system_clock
 from domain.custom_fields import FieldCatalogue, FieldDefinition
@@ -30,6 +31,7 @@ from domain.errors import (
     VersionMismatchError,
 )
 from domain.history import Change, FieldChange, diff
+from domain.provenance import CommandContext, acting, current_cause, event_cause
 from domain.saved_view import SavedView
 from domain.sla import CALENDAR_TIME, AppliedPolicy, Escalation, SlaClock, TargetStatus, recompute
 from domain.sla_config import SlaPolicy, WorkCalendar
@@ -148,20 +150,20 @@ class HelpDesk(Application[UUID]):
         """
         if custom_fields:
             custom_fields = self._defined_fields(tenant, custom_fields, requester_id)
-        ticket = Ticket.open(
-            tenant=tenant,
-            title=title,
-            description=description,
-            requester_id=requester_id,
-            requester_name=requester_name,
-            requester_email=requester_email,
-            organisation=organisation,
-            priority=priority,
-            ticket_type=ticket_type,
-            tags=tags,
-            custom_fields=custom_fields,
-            context=self._context(by, via),
-        )
+        with self._acting(by, via):
+            ticket = Ticket.open(
+                tenant=tenant,
+                title=title,
+                description=description,
+                requester_id=requester_id,
+                requester_name=requester_name,
+                requester_email=requester_email,
+                organisation=organisation,
+                priority=priority,
+                ticket_type=ticket_type,
+                tags=tags,
+                custom_fields=custom_fields,
+            )
         return self._commit(ticket)
 
     def assign(
@@ -180,7 +182,8 @@ class HelpDesk(Application[UUID]):
         if group is not None and by.groups is not None and group not in by.groups:
             msg = f"you may route tickets only to your groups ({', '.join(sorted(by.groups))})"
             raise NotPermittedError(msg)
-        ticket.assign(assignee=assignee, group=group, context=self._context(by, via, ticket))
+        with self._acting(by, via, ticket):
+            ticket.assign(assignee=assignee, group=group)
         return self._commit(ticket)
 
     def unassign(
@@ -188,7 +191,8 @@ class HelpDesk(Application[UUID]):
     ) -> Receipt:
         """Take a ticket away from its agent; it stays in its group's queue."""
         ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
-        ticket.unassign(context=self._context(by, via, ticket))
+        with self._acting(by, via, ticket):
+            ticket.unassign()
         return self._commit(ticket)
 
     def transition(
@@ -203,7 +207,8 @@ class HelpDesk(Application[UUID]):
     ) -> Receipt:
         """Move a ticket to another status, as the workflow allows."""
         ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
-        ticket.transition(status(to), workflow=self.workflow, context=self._context(by, via, ticket))
+        with self._acting(by, via, ticket):
+            ticket.transition(status(to), workflow=self.workflow)
         return self._commit(ticket)
 
     def add_comment(
@@ -220,7 +225,8 @@ class HelpDesk(Application[UUID]):
     ) -> Receipt:
         """Add a public reply or an internal note."""
         ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
-        ticket.add_comment(body, public=public, attachments=attachments, context=self._context(by, via, ticket))
+        with self._acting(by, via, ticket):
+            ticket.add_comment(body, public=public, attachments=attachments)
         return self._commit(ticket)
 
     def rate(
@@ -236,7 +242,8 @@ class HelpDesk(Application[UUID]):
     ) -> Receipt:
         """The requester rates a solved ticket: good/bad or 1-5, with an optional comment."""
         ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
-        ticket.rate(Rating.parse(rating), comment, context=self._context(by, via, ticket))
+        with self._acting(by, via, ticket):
+            ticket.rate(Rating.parse(rating), comment)
         return self._commit(ticket)
 
     def update_ticket(
@@ -259,17 +266,17 @@ class HelpDesk(Application[UUID]):
         transaction, so either every change is stored or none is.
         """
         ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
-        context = self._context(by, via, ticket)
-        if priority is not None:
-            ticket.change_priority(values.priority(priority), context=context)
-        if ticket_type is not KEEP:
-            ticket.change_type(ticket_type, context=context)
-        ticket.add_tags(add_tags, context=context)
-        ticket.remove_tags(remove_tags, context=context)
         if custom_fields:
             custom_fields = self._defined_fields(ticket.tenant, custom_fields, ticket.requester_id)
-        for name, value in (custom_fields or {}).items():
-            ticket.set_custom_field(name, value, context=context)
+        with self._acting(by, via, ticket):
+            if priority is not None:
+                ticket.change_priority(values.priority(priority))
+            if ticket_type is not KEEP:
+                ticket.change_type(ticket_type)
+            ticket.add_tags(add_tags)
+            ticket.remove_tags(remove_tags)
+            for name, value in (custom_fields or {}).items():
+                ticket.set_custom_field(name, value)
         return self._commit(ticket)
 
     def save_view(self, *, tenant: str, name: str, filters: Mapping[str, Any], by: Actor, via: str) -> SavedViewReceipt:
@@ -277,7 +284,8 @@ class HelpDesk(Application[UUID]):
         if SavedView.create_id(tenant, name) in self.repository:
             msg = f"a saved view named {name!r} already exists"
             raise AlreadyExistsError(msg)
-        view = SavedView.create(tenant=tenant, name=name, filters=filters, context=self._context(by, via))
+        with self._acting(by, via):
+            view = SavedView.create(tenant=tenant, name=name, filters=filters)
         recordings = self.save(view)
         return SavedViewReceipt(view=view, position=recordings[-1].notification.id)
 
@@ -289,9 +297,9 @@ class HelpDesk(Application[UUID]):
         A new definition applies to values set from then on: values recorded before keep the form
         they were stored in (a field newly marked personal does not encrypt its past values).
         """
-        context = self._context(by, via)
-        catalogue = self._field_catalogue(tenant) or FieldCatalogue.start(tenant=tenant, context=context)
-        catalogue.define(name, kind=kind, personal=personal, context=context)
+        with self._acting(by, via):
+            catalogue = self._field_catalogue(tenant) or FieldCatalogue.start(tenant=tenant)
+            catalogue.define(name, kind=kind, personal=personal)
         recordings = self.save(catalogue)
         definition = catalogue.fields[name]
         position = recordings[-1].notification.id if recordings else None
@@ -329,14 +337,8 @@ class HelpDesk(Application[UUID]):
         self, *, tenant: str, key_id: str, holder_id: str, holder_kind: str, role: str, by: Actor, via: str
     ) -> int:
         """Put the issue of an API key on record; returns its log position."""
-        key = ApiKey.issue(
-            tenant=tenant,
-            key_id=key_id,
-            holder_id=holder_id,
-            holder_kind=holder_kind,
-            role=role,
-            context=self._context(by, via),
-        )
+        with self._acting(by, via):
+            key = ApiKey.issue(tenant=tenant, key_id=key_id, holder_id=holder_id, holder_kind=holder_kind, role=role)
         return int(self.save(key)[-1].notification.id)
 
     def record_key_revoked(self, *, key_id: str, by: Actor, via: str) -> int | None:
@@ -345,7 +347,8 @@ class HelpDesk(Application[UUID]):
             key: ApiKey = self.repository.get(ApiKey.create_id(key_id))
         except AggregateNotFoundError:
             return None
-        key.revoke(context=self._context(by, via))
+        with self._acting(by, via):
+            key.revoke()
         recordings = self.save(key)
         return recordings[-1].notification.id if recordings else None
 
@@ -358,22 +361,24 @@ class HelpDesk(Application[UUID]):
         forgets it; all of it is saved in one transaction. Destroying the person's data key,
         which makes the stored copies unreadable, is the caller's next step.
         """
-        context = self._context(by, via)
         tickets = []
         for ticket_id in ticket_ids:
             try:
                 ticket = self.get_ticket(ticket_id, tenant=tenant)
             except TicketNotFoundError:
                 continue
-            ticket.erase_personal_data(person_id, context=self._context(by, via, ticket))
+            with self._acting(by, via, ticket):
+                ticket.erase_personal_data(person_id)
             if ticket.pending_events:
                 tickets.append(ticket)
         subject_id = DataSubject.create_id(tenant, person_id)
         try:
             subject: DataSubject = self.repository.get(subject_id)
         except AggregateNotFoundError:
-            subject = DataSubject.register(tenant=tenant, person_id=person_id, context=context)
-        subject.erased(tickets=len(tickets), context=context)
+            with self._acting(by, via):
+                subject = DataSubject.register(tenant=tenant, person_id=person_id)
+        with self._acting(by, via):
+            subject.erased(tickets=len(tickets))
         recordings = self.save(*tickets, subject)
         return ErasureReceipt(tickets=len(tickets), position=recordings[-1].notification.id)
 
@@ -383,12 +388,12 @@ class HelpDesk(Application[UUID]):
         self, *, tenant: str, name: str, definition: Mapping[str, Any], by: Actor, via: str
     ) -> ConfigReceipt:
         """Create a business calendar, or record a new version of it."""
-        context = self._context(by, via)
         calendar = self._configured(WorkCalendar, WorkCalendar.create_id(tenant, name))
-        if calendar is None:
-            calendar = WorkCalendar.define(tenant=tenant, name=name, definition=definition, context=context)
-        else:
-            calendar.change(definition, context=context)
+        with self._acting(by, via):
+            if calendar is None:
+                calendar = WorkCalendar.define(tenant=tenant, name=name, definition=definition)
+            else:
+                calendar.change(definition)
         return self._commit_config(calendar)
 
     def define_policy(
@@ -398,12 +403,12 @@ class HelpDesk(Application[UUID]):
         calendar_name = terms.get("calendar_id")
         if calendar_name is not None:
             self.work_calendar(tenant, str(calendar_name))
-        context = self._context(by, via)
         policy = self._configured(SlaPolicy, SlaPolicy.create_id(tenant, name))
-        if policy is None:
-            policy = SlaPolicy.define(tenant=tenant, name=name, position=position, terms=terms, context=context)
-        else:
-            policy.change(position=position, terms=terms, context=context)
+        with self._acting(by, via):
+            if policy is None:
+                policy = SlaPolicy.define(tenant=tenant, name=name, position=position, terms=terms)
+            else:
+                policy.change(position=position, terms=terms)
         return self._commit_config(policy)
 
     def work_calendar(self, tenant: str, name: str, version: int | None = None) -> WorkCalendar:
@@ -449,12 +454,8 @@ class HelpDesk(Application[UUID]):
         clock = SlaClock.start()
         for event in self._events_of(ticket_id, tenant):
             clock.apply(event, applied)
-        ticket.recompute_sla(
-            policy_id=applied.policy_id,
-            policy_version=applied.version,
-            clock=clock.as_dict(),
-            context=self._context(by, via, ticket),
-        )
+        with self._acting(by, via, ticket):
+            ticket.recompute_sla(policy_id=applied.policy_id, policy_version=applied.version, clock=clock.as_dict())
         return self._commit(ticket)
 
     def raise_sla_alert(
@@ -476,12 +477,12 @@ class HelpDesk(Application[UUID]):
         ticket = self.get_ticket(ticket_id)
         if ticket.version != expected_version:
             raise VersionMismatchError(expected_version, ticket.version)
-        context = self._context(by, via, ticket)
-        if breach:
-            if ticket.record_sla_breach(alert, context=context) and escalation is not None:
-                _escalate(ticket, alert, escalation, context)
-        else:
-            ticket.issue_sla_warning(alert, context=context)
+        with self._acting(by, via, ticket):
+            recorded = ticket.record_sla_breach(alert) if breach else ticket.issue_sla_warning(alert)
+        if breach and recorded and escalation is not None:
+            # The escalation's events say the breach caused them.
+            with self._acting(by, via, ticket, caused_by=event_cause(ticket.id, ticket.version)):
+                _escalate(ticket, alert, escalation)
         return self._commit(ticket)
 
     # --- queries of one ticket -------------------------------------------------------------------
@@ -564,19 +565,34 @@ class HelpDesk(Application[UUID]):
                 via=e.via,
                 event=type(e).__name__,
                 changes=e.field_changes(),
+                correlation_id=e.correlation_id,
+                causation_id=e.causation_id,
             )
             for e in self._events_of(ticket_id, tenant)
         ]
 
     # --- the shared steps --------------------------------------------------------------------------
 
-    def _context(self, by: Actor, via: str, ticket: Ticket | None = None) -> CommandContext:
+    @contextmanager
+    def _acting(
+        self, by: Actor, via: str, ticket: Ticket | None = None, *, caused_by: str | None = None
+    ) -> Iterator[CommandContext]:
+        """The command context of the commands in the block: what every event they trigger records."""
         # A change never precedes the change it follows: with clocks of several processes a
         # little apart, a ticket's event times still never go backwards (as-of relies on it).
         now = self.clock()
         if ticket is not None and now < ticket.modified_on:
             now = ticket.modified_on
-        return CommandContext(actor=by, via=via, at=now)
+        cause = current_cause()
+        context = CommandContext(
+            actor=by,
+            via=via,
+            at=now,
+            correlation_id=cause.correlation_id,
+            causation_id=caused_by or cause.causation_id,
+        )
+        with acting(context):
+            yield context
 
     def _ticket_for_update(
         self, ticket_id: UUID, expected_version: int | None, tenant: str | None, by: Actor
@@ -625,19 +641,19 @@ class HelpDesk(Application[UUID]):
         return events
 
 
-def _escalate(ticket: Ticket, alert: SlaAlert, escalation: Escalation, context: CommandContext) -> None:
+def _escalate(ticket: Ticket, alert: SlaAlert, escalation: Escalation) -> None:
     """The escalation a policy sets for a breach: each action an ordinary event on the ticket."""
     if escalation.raise_priority_to is not None:
         raised = values.priority(escalation.raise_priority_to)
         if raised.rank > ticket.priority.rank:
-            ticket.change_priority(raised, context=context)
+            ticket.change_priority(raised)
     if escalation.reassign_group is not None:
-        ticket.assign(group=escalation.reassign_group, context=context)
+        ticket.assign(group=escalation.reassign_group)
     if escalation.notify:
         mentions = " ".join(f"@{who}" for who in escalation.notify)
         target = alert.target.replace("_", " ")
         note = f"{mentions} SLA breached: {target} (cycle {alert.cycle}) was due {alert.due_at.isoformat()}."
-        ticket.add_comment(note, public=False, context=context)
+        ticket.add_comment(note, public=False)
 
 
 def _owned(ticket: Ticket, tenant: str | None, requester: str | None = None, organisation: str | None = None) -> Ticket:

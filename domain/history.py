@@ -28,6 +28,8 @@ class Change:
     via: str
     event: str
     changes: tuple[FieldChange, ...]
+    correlation_id: str | None = None  # see domain/provenance.py
+    causation_id: str | None = None
 
 
 def ticket_fields(ticket: Any) -> dict[str, Any]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from domain import values
-from domain.actors import CommandContext, identifier
+from domain.actors import identifier
 from domain.errors import InvalidValueError
+from domain.provenance import FROM_CONTEXT, Recorded, no_cause
 from domain.values import ERASED
 
 _NAMESPACE = uuid.UUID("6a0f4c1e-5a4e-4d8e-9a57-1f0e2b3c4d5e")
@@ -35,10 +35,10 @@ def erased_filters(filters: Mapping[str, Any], *, saver: str, person_id: str) ->
     return {k: ERASED if k in NAMING_FILTERS and v == person_id else v for k, v in filters.items()}
 
 
-class SavedView(Aggregate):
+class SavedView(Recorded):
     """A named set of filters over the ticket list. Its id follows from tenant and name, so names are unique."""
 
-    class Created(Aggregate.Created):
+    class Created(Recorded.Created):
         tenant: str
         name: str
         filters: dict[str, Any]
@@ -46,12 +46,16 @@ class SavedView(Aggregate):
         actor_kind: str
         actor_role: str | None
         via: str
-        class_version = 2
+        correlation_id: str | None  # see domain/provenance.py
+        causation_id: str | None
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Views saved before roles were recorded say nothing of the role."""
             state["actor_role"] = None
+
+        upcast_v2_v3 = staticmethod(no_cause)
 
     @staticmethod
     def create_id(tenant: str, name: str) -> uuid.UUID:
@@ -59,7 +63,7 @@ class SavedView(Aggregate):
         return uuid.uuid5(_NAMESPACE, f"{tenant}\x00{name}")
 
     @classmethod
-    def create(cls, *, tenant: str, name: str, filters: Mapping[str, Any], context: CommandContext) -> SavedView:
+    def create(cls, *, tenant: str, name: str, filters: Mapping[str, Any]) -> SavedView:
         """Validate and record a new saved view. `filters` were checked by the caller's query schema."""
         if len(filters) > FILTERS_MAX:
             msg = f"a saved view may hold at most {FILTERS_MAX} filters"
@@ -68,21 +72,16 @@ class SavedView(Aggregate):
             tenant=identifier(tenant, "tenant"),
             name=values.slug(name, "view name"),
             filters=values.storable_data(dict(filters), "filters"),
-            **context.event_fields(),
         )
 
     @event(Created)
     def __init__(
         self,
+        actor_id: str = FROM_CONTEXT,  # provenance the state needs: before `*`, or eventsourcing requires it
         *,
         tenant: str,
         name: str,
         filters: dict[str, Any],
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.tenant = tenant
         self.name = name

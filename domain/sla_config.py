@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from domain import values
-from domain.actors import CommandContext, identifier
+from domain.actors import identifier
 from domain.calendar import BusinessCalendar
 from domain.errors import InvalidValueError
+from domain.provenance import Recorded, no_cause
 from domain.sla import PolicyTerms
 
 _CALENDARS = uuid.UUID("3f1d2a8e-6b7c-4e5f-9a0b-1c2d3e4f5a6b")
@@ -30,10 +30,10 @@ _POLICIES = uuid.UUID("8e7d6c5b-4a39-4281-9f0e-d1c2b3a4f5e6")
 POSITION_MAX = 10_000
 
 
-class WorkCalendar(Aggregate):
+class WorkCalendar(Recorded):
     """A tenant's business calendar: time zone, weekly working hours, holidays."""
 
-    class Event(Aggregate.Event):
+    class Event(Recorded.Event):
         """Base of calendar events: whose calendar, who changed it, and how."""
 
         tenant: str
@@ -41,8 +41,14 @@ class WorkCalendar(Aggregate):
         actor_kind: str
         actor_role: str | None
         via: str
+        correlation_id: str | None  # see domain/provenance.py
+        causation_id: str | None
 
-    class CalendarDefined(Event, Aggregate.Created):
+        # Version 2 added correlation_id and causation_id; older events name neither.
+        class_version = 2
+        upcast_v1_v2 = staticmethod(no_cause)
+
+    class CalendarDefined(Event, Recorded.Created):
         name: str
         definition: dict[str, Any]
 
@@ -56,14 +62,13 @@ class WorkCalendar(Aggregate):
         return uuid.uuid5(_CALENDARS, f"{tenant}\x00{name}")
 
     @classmethod
-    def define(cls, *, tenant: str, name: str, definition: Mapping[str, Any], context: CommandContext) -> WorkCalendar:
+    def define(cls, *, tenant: str, name: str, definition: Mapping[str, Any]) -> WorkCalendar:
         """Validate and record a new calendar."""
         checked = _definition(definition)
         return cls(
             tenant=identifier(tenant, "tenant"),
             name=values.slug(name, "calendar name"),
             definition=checked,
-            **context.event_fields(),
         )
 
     @event(CalendarDefined)
@@ -73,21 +78,16 @@ class WorkCalendar(Aggregate):
         tenant: str,
         name: str,
         definition: dict[str, Any],
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.tenant = tenant
         self.name = name
         self.definition = definition
 
-    def change(self, definition: Mapping[str, Any], *, context: CommandContext) -> None:
+    def change(self, definition: Mapping[str, Any]) -> None:
         """Replace the definition (a new version); an identical one records nothing."""
         checked = _definition(definition)
         if checked != self.definition:
-            self._changed(tenant=self.tenant, name=self.name, definition=checked, **context.event_fields())
+            self._changed(tenant=self.tenant, name=self.name, definition=checked)
 
     @event(CalendarChanged)
     def _changed(
@@ -96,11 +96,6 @@ class WorkCalendar(Aggregate):
         tenant: str,
         name: str,
         definition: dict[str, Any],
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.definition = definition
 
@@ -110,10 +105,10 @@ class WorkCalendar(Aggregate):
         return BusinessCalendar.from_dict(self.definition)
 
 
-class SlaPolicy(Aggregate):
+class SlaPolicy(Recorded):
     """A tenant's SLA policy: where it stands in the ordered list, and its terms."""
 
-    class Event(Aggregate.Event):
+    class Event(Recorded.Event):
         """Base of policy events: whose policy, who changed it, and how."""
 
         tenant: str
@@ -121,8 +116,14 @@ class SlaPolicy(Aggregate):
         actor_kind: str
         actor_role: str | None
         via: str
+        correlation_id: str | None  # see domain/provenance.py
+        causation_id: str | None
 
-    class PolicyDefined(Event, Aggregate.Created):
+        # Version 2 added correlation_id and causation_id; older events name neither.
+        class_version = 2
+        upcast_v1_v2 = staticmethod(no_cause)
+
+    class PolicyDefined(Event, Recorded.Created):
         name: str
         position: int
         terms: dict[str, Any]
@@ -138,9 +139,7 @@ class SlaPolicy(Aggregate):
         return uuid.uuid5(_POLICIES, f"{tenant}\x00{name}")
 
     @classmethod
-    def define(
-        cls, *, tenant: str, name: str, position: int, terms: Mapping[str, Any], context: CommandContext
-    ) -> SlaPolicy:
+    def define(cls, *, tenant: str, name: str, position: int, terms: Mapping[str, Any]) -> SlaPolicy:
         """Validate and record a new policy (its terms' name is the policy's name)."""
         checked_name = values.slug(name, "policy name")
         return cls(
@@ -148,7 +147,6 @@ class SlaPolicy(Aggregate):
             name=checked_name,
             position=_position(position),
             terms=_terms(checked_name, terms),
-            **context.event_fields(),
         )
 
     @event(PolicyDefined)
@@ -159,24 +157,17 @@ class SlaPolicy(Aggregate):
         name: str,
         position: int,
         terms: dict[str, Any],
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.tenant = tenant
         self.name = name
         self.position = position
         self.terms = terms
 
-    def change(self, *, position: int, terms: Mapping[str, Any], context: CommandContext) -> None:
+    def change(self, *, position: int, terms: Mapping[str, Any]) -> None:
         """Move or revise the policy (a new version); no difference records nothing."""
         checked = _terms(self.name, terms)
         if (_position(position), checked) != (self.position, self.terms):
-            self._changed(
-                tenant=self.tenant, name=self.name, position=position, terms=checked, **context.event_fields()
-            )
+            self._changed(tenant=self.tenant, name=self.name, position=position, terms=checked)
 
     @event(PolicyChanged)
     def _changed(
@@ -186,11 +177,6 @@ class SlaPolicy(Aggregate):
         name: str,
         position: int,
         terms: dict[str, Any],
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.position = position
         self.terms = terms

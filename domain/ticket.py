@@ -13,13 +13,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.domain import Aggregate, event
 from eventsourcing.domain import Snapshot as BaseSnapshot
+from eventsourcing.domain import event
 
 from domain import values
-from domain.actors import ActorKind, CommandContext, identifier
+from domain.actors import ActorKind, identifier
 from domain.errors import InvalidValueError, NotPermittedError, TicketClosedError
 from domain.history import FieldChange
+from domain.provenance import FROM_CONTEXT, Recorded, current, no_cause
 from domain.values import ERASED, Attachment, FieldValue, Priority, Rating
 from domain.workflow import Status, Workflow
 
@@ -40,30 +41,35 @@ class Comment:
     at: datetime
 
 
-class Ticket(Aggregate):
+class Ticket(Recorded):
     """A help-desk ticket. Its state is the fold of its events; nothing is updated in place."""
 
-    class Event(Aggregate.Event):
+    class Event(Recorded.Event):
         """Base of every ticket event: records who acted and through which channel."""
 
         actor_id: str
         actor_kind: str
         actor_role: str | None  # the caller's role when it acted (None in events recorded before roles were)
         via: str
+        correlation_id: str | None  # see domain/provenance.py
+        causation_id: str | None
 
-        # Version 2 added actor_role; events stored as version 1 are read with it as None.
-        class_version = 2
+        # Version 2 added actor_role, version 3 correlation_id and causation_id; older events are
+        # read with None for what they did not record.
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Events recorded before roles were recorded say nothing of the role."""
             state["actor_role"] = None
 
+        upcast_v2_v3 = staticmethod(no_cause)
+
         def field_changes(self) -> tuple[FieldChange, ...]:
             """The fields this event changed, old -> new."""
             return ()
 
-    class Opened(Event, Aggregate.Created):
+    class Opened(Event, Recorded.Created):
         tenant: str
         title: str
         description: str
@@ -77,13 +83,15 @@ class Ticket(Aggregate):
         custom_fields: dict[str, FieldDict]
 
         # Version 3 added the requester's name and e-mail address.
-        class_version = 3
+        class_version = 4  # 4: correlation_id and causation_id (domain/provenance.py)
 
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             """Tickets opened before names and addresses were recorded have neither."""
             state["requester_name"] = None
             state["requester_email"] = None
+
+        upcast_v3_v4 = staticmethod(no_cause)
 
         def field_changes(self) -> tuple[FieldChange, ...]:
             """The fields this event changed, old -> new."""
@@ -138,12 +146,14 @@ class Ticket(Aggregate):
         attachments: list[FieldDict]
 
         # Version 3 added the tenant; earlier comments were stored unencrypted and name none.
-        class_version = 3
+        class_version = 4  # 4: correlation_id and causation_id (domain/provenance.py)
 
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             """Comments stored before the tenant was recorded name none."""
             state["tenant"] = ""
+
+        upcast_v3_v4 = staticmethod(no_cause)
 
         def field_changes(self) -> tuple[FieldChange, ...]:
             """The fields this event changed, old -> new."""
@@ -158,12 +168,14 @@ class Ticket(Aggregate):
         old_rating: FieldDict | None
 
         # Version 3 added the tenant (as for comments).
-        class_version = 3
+        class_version = 4  # 4: correlation_id and causation_id (domain/provenance.py)
 
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             """Ratings stored before the tenant was recorded name none."""
             state["tenant"] = ""
+
+        upcast_v3_v4 = staticmethod(no_cause)
 
         def field_changes(self) -> tuple[FieldChange, ...]:
             """The fields this event changed, old -> new."""
@@ -247,12 +259,14 @@ class Ticket(Aggregate):
         new_value: FieldDict | None  # None: the field was cleared
 
         # Version 3 added the tenant; earlier changes hold no personal values and name none.
-        class_version = 3
+        class_version = 4  # 4: correlation_id and causation_id (domain/provenance.py)
 
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             """Changes stored before the tenant was recorded name none."""
             state["tenant"] = ""
+
+        upcast_v3_v4 = staticmethod(no_cause)
 
         def field_changes(self) -> tuple[FieldChange, ...]:
             """The fields this event changed, old -> new."""
@@ -312,7 +326,6 @@ class Ticket(Aggregate):
         ticket_type: str | None = None,
         tags: Iterable[str] = (),
         custom_fields: Mapping[str, FieldValue] | None = None,
-        context: CommandContext,
     ) -> Ticket:
         """Validate a new request and open a ticket for it (status `new`)."""
         fields = dict(custom_fields or {})
@@ -331,12 +344,13 @@ class Ticket(Aggregate):
             ticket_type=None if ticket_type is None else values.slug(ticket_type, "type"),
             tags=values.tags(tags),
             custom_fields={values.slug(k, "custom field name"): v.as_dict() for k, v in sorted(fields.items())},
-            **context.event_fields(),
         )
 
     @event(Opened)
     def __init__(
         self,
+        via: str = FROM_CONTEXT,  # provenance the state needs: before `*`, or eventsourcing requires it
+        actor_id: str = FROM_CONTEXT,
         *,
         tenant: str,
         title: str,
@@ -349,11 +363,6 @@ class Ticket(Aggregate):
         ticket_type: str | None,
         tags: list[str],
         custom_fields: dict[str, FieldDict],
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.tenant = tenant
         self.title = title
@@ -390,7 +399,7 @@ class Ticket(Aggregate):
 
     # --- assignment ----------------------------------------------------------------------
 
-    def assign(self, *, assignee: str | None = None, group: str | None = None, context: CommandContext) -> None:
+    def assign(self, *, assignee: str | None = None, group: str | None = None) -> None:
         """Assign to an agent, a group, or both.
 
         Naming only a group moves the ticket into that group's queue and clears the agent;
@@ -409,7 +418,6 @@ class Ticket(Aggregate):
             group=new_group,
             old_assignee=self.assignee,
             old_group=self.group,
-            **context.event_fields(),
         )
 
     @event(Assigned)
@@ -420,45 +428,35 @@ class Ticket(Aggregate):
         group: str | None,
         old_assignee: str | None,
         old_group: str | None,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.assignee = assignee
         self.group = group
 
-    def unassign(self, *, context: CommandContext) -> None:
+    def unassign(self) -> None:
         """Take the ticket away from its agent; it stays in its group's queue."""
         self._ensure_not_closed()
         if self.assignee is None:
             return
-        self._unassigned(old_assignee=self.assignee, **context.event_fields())
+        self._unassigned(old_assignee=self.assignee)
 
     @event(Unassigned)
     def _unassigned(
         self,
         *,
         old_assignee: str,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.assignee = None
 
     # --- workflow ------------------------------------------------------------------------
 
-    def transition(self, to: Status, *, workflow: Workflow, context: CommandContext) -> None:
+    def transition(self, to: Status, *, workflow: Workflow) -> None:
         """Move to another status, if the workflow allows it (solved -> open is a reopen)."""
         self._ensure_not_closed()
-        if context.actor.kind is ActorKind.REQUESTER and (self.status, to) != (Status.SOLVED, Status.OPEN):
+        if current().actor.kind is ActorKind.REQUESTER and (self.status, to) != (Status.SOLVED, Status.OPEN):
             msg = "requesters can only reopen a solved ticket"
             raise NotPermittedError(msg)
         workflow.check(self.status, to)
-        self._transitioned(old_status=self.status.value, new_status=to.value, **context.event_fields())
+        self._transitioned(old_status=self.status.value, new_status=to.value)
 
     @event(Transitioned)
     def _transitioned(
@@ -466,11 +464,6 @@ class Ticket(Aggregate):
         *,
         old_status: str,
         new_status: str,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.status = Status(new_status)
 
@@ -482,11 +475,10 @@ class Ticket(Aggregate):
         *,
         public: bool,
         attachments: Iterable[Attachment] = (),
-        context: CommandContext,
     ) -> int:
         """Add a public reply or an internal note; returns the comment's number on this ticket."""
         self._ensure_not_closed()
-        if not public and context.actor.kind is ActorKind.REQUESTER:
+        if not public and current().actor.kind is ActorKind.REQUESTER:
             msg = "requesters can only add public replies; internal notes are for agents"
             raise NotPermittedError(msg)
         files = [a.as_dict() for a in attachments]
@@ -502,13 +494,15 @@ class Ticket(Aggregate):
             body=checked,
             mentions=values.mentions(checked),
             attachments=files,
-            **context.event_fields(),
         )
         return number
 
     @event(CommentAdded)
     def _commented(
         self,
+        actor_id: str = FROM_CONTEXT,  # provenance the state needs: before `*`, or eventsourcing requires it
+        actor_kind: str = FROM_CONTEXT,
+        timestamp: datetime = FROM_CONTEXT,
         *,
         tenant: str,
         number: int,
@@ -516,20 +510,15 @@ class Ticket(Aggregate):
         body: str,
         mentions: list[str],
         attachments: list[FieldDict],
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         comment = Comment(number, actor_id, actor_kind, public, body, tuple(mentions), tuple(attachments), timestamp)
         self.comments.append(comment)
 
     # --- classification ---------------------------------------------------------------------
 
-    def rate(self, rating: Rating, comment: str, *, context: CommandContext) -> None:
+    def rate(self, rating: Rating, comment: str) -> None:
         """Record the requester's satisfaction with the solution (again, to change it)."""
-        if context.actor.kind is not ActorKind.REQUESTER:
+        if current().actor.kind is not ActorKind.REQUESTER:
             msg = "only the requester rates a ticket"
             raise NotPermittedError(msg)
         if self.status is not Status.SOLVED:
@@ -541,7 +530,6 @@ class Ticket(Aggregate):
             score=rating.score,
             comment=values.text(comment, "rating comment", allow_blank=True),
             old_rating=self.satisfaction,
-            **context.event_fields(),
         )
 
     @event(Rated)
@@ -553,28 +541,23 @@ class Ticket(Aggregate):
         score: int,
         comment: str,
         old_rating: FieldDict | None,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.satisfaction = {"scale": scale, "score": score, "comment": comment}
 
     # --- service levels ------------------------------------------------------------------------------
 
-    def issue_sla_warning(self, alert: SlaAlert, *, context: CommandContext) -> bool:
+    def issue_sla_warning(self, alert: SlaAlert) -> bool:
         """Record that a target is nearly due; once per target and cycle. True if recorded now."""
         if self._alerted("warning", alert):
             return False
-        self._sla_warning_issued(**alert.fields(), **context.event_fields())
+        self._sla_warning_issued(**alert.fields())
         return True
 
-    def record_sla_breach(self, alert: SlaAlert, *, context: CommandContext) -> bool:
+    def record_sla_breach(self, alert: SlaAlert) -> bool:
         """Record that a target's due moment passed unfulfilled; once per target and cycle. True if recorded now."""
         if self._alerted("breach", alert):
             return False
-        self._sla_breached(**alert.fields(), **context.event_fields())
+        self._sla_breached(**alert.fields())
         return True
 
     def _alerted(self, kind: str, alert: SlaAlert) -> bool:
@@ -590,11 +573,6 @@ class Ticket(Aggregate):
         due_at: datetime,
         policy_id: str,
         policy_version: int,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.sla_alerts = [*self.sla_alerts, f"warning:{target}:{cycle}"]
 
@@ -607,22 +585,13 @@ class Ticket(Aggregate):
         due_at: datetime,
         policy_id: str,
         policy_version: int,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.sla_alerts = [*self.sla_alerts, f"breach:{target}:{cycle}"]
 
-    def recompute_sla(
-        self, *, policy_id: str | None, policy_version: int | None, clock: FieldDict, context: CommandContext
-    ) -> None:
+    def recompute_sla(self, *, policy_id: str | None, policy_version: int | None, clock: FieldDict) -> None:
         """Put on record SLA clocks recomputed from this ticket's history (the caller folded it)."""
         self._ensure_not_closed()
-        self._sla_recomputed(
-            policy_id=policy_id, policy_version=policy_version, clock=dict(clock), **context.event_fields()
-        )
+        self._sla_recomputed(policy_id=policy_id, policy_version=policy_version, clock=dict(clock))
 
     @event(SlaRecomputed)
     def _sla_recomputed(
@@ -631,24 +600,19 @@ class Ticket(Aggregate):
         policy_id: str | None,
         policy_version: int | None,
         clock: FieldDict,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         pass  # the SLA read model takes the clocks from the event; the ticket itself keeps nothing of them
 
     # --- privacy ---------------------------------------------------------------------------------
 
-    def erase_personal_data(self, person_id: str, *, context: CommandContext) -> None:
+    def erase_personal_data(self, person_id: str) -> None:
         """Record that a person's data on this ticket is erased, and forget it here.
 
         Allowed on closed tickets too: erasure is owed whatever the ticket's state. Records
         nothing when the ticket holds nothing of that person that is not erased already.
         """
         if self._holds_personal_data_of(identifier(person_id, "person id")):
-            self._personal_data_erased(person_id=person_id, **context.event_fields())
+            self._personal_data_erased(person_id=person_id)
 
     def _holds_personal_data_of(self, person_id: str) -> bool:
         if person_id == self.requester_id and any(v not in (None, "", ERASED) for v in self._requester_texts()):
@@ -666,11 +630,6 @@ class Ticket(Aggregate):
         self,
         *,
         person_id: str,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         if person_id == self.requester_id:
             self.title = self.description = ERASED
@@ -681,12 +640,12 @@ class Ticket(Aggregate):
         self.comments = [_erased(c) if c.author_id == person_id else c for c in self.comments]
         self.custom_fields = {k: v.erased() if v.owner == person_id else v for k, v in self.custom_fields.items()}
 
-    def change_priority(self, new: Priority, *, context: CommandContext) -> None:
+    def change_priority(self, new: Priority) -> None:
         """Reprioritise the ticket."""
         self._ensure_not_closed()
         if new is self.priority:
             return
-        self._priority_changed(old_priority=self.priority.value, new_priority=new.value, **context.event_fields())
+        self._priority_changed(old_priority=self.priority.value, new_priority=new.value)
 
     @event(PriorityChanged)
     def _priority_changed(
@@ -694,21 +653,16 @@ class Ticket(Aggregate):
         *,
         old_priority: str,
         new_priority: str,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.priority = Priority(new_priority)
 
-    def change_type(self, new: str | None, *, context: CommandContext) -> None:
+    def change_type(self, new: str | None) -> None:
         """Reclassify the ticket (None clears the type)."""
         self._ensure_not_closed()
         checked = None if new is None else values.slug(new, "type")
         if checked == self.ticket_type:
             return
-        self._type_changed(old_type=self.ticket_type, new_type=checked, **context.event_fields())
+        self._type_changed(old_type=self.ticket_type, new_type=checked)
 
     @event(TypeChanged)
     def _type_changed(
@@ -716,28 +670,23 @@ class Ticket(Aggregate):
         *,
         old_type: str | None,
         new_type: str | None,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.ticket_type = new_type
 
-    def add_tags(self, tags: Iterable[str], *, context: CommandContext) -> None:
+    def add_tags(self, tags: Iterable[str]) -> None:
         """Add tags (ones already present are ignored)."""
-        self._retag(values.tags([*self.tags, *tags]), context)
+        self._retag(values.tags([*self.tags, *tags]))
 
-    def remove_tags(self, tags: Iterable[str], *, context: CommandContext) -> None:
+    def remove_tags(self, tags: Iterable[str]) -> None:
         """Remove tags (ones not present are ignored)."""
         removed = {values.slug(tag, "tag") for tag in tags}
-        self._retag([t for t in self.tags if t not in removed], context)
+        self._retag([t for t in self.tags if t not in removed])
 
-    def _retag(self, new_tags: list[str], context: CommandContext) -> None:
+    def _retag(self, new_tags: list[str]) -> None:
         self._ensure_not_closed()
         if new_tags == self.tags:
             return
-        self._tags_changed(old_tags=list(self.tags), new_tags=new_tags, **context.event_fields())
+        self._tags_changed(old_tags=list(self.tags), new_tags=new_tags)
 
     @event(TagsChanged)
     def _tags_changed(
@@ -745,15 +694,10 @@ class Ticket(Aggregate):
         *,
         old_tags: list[str],
         new_tags: list[str],
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         self.tags = list(new_tags)
 
-    def set_custom_field(self, name: str, value: FieldValue | None, *, context: CommandContext) -> None:
+    def set_custom_field(self, name: str, value: FieldValue | None) -> None:
         """Set a typed custom field, or clear it with None."""
         self._ensure_not_closed()
         values.slug(name, "custom field name")
@@ -768,7 +712,6 @@ class Ticket(Aggregate):
             name=name,
             old_value=None if old is None else old.as_dict(),
             new_value=None if value is None else value.as_dict(),
-            **context.event_fields(),
         )
 
     @event(CustomFieldChanged)
@@ -779,11 +722,6 @@ class Ticket(Aggregate):
         name: str,
         old_value: FieldDict | None,
         new_value: FieldDict | None,
-        actor_id: str,
-        actor_kind: str,
-        actor_role: str | None,
-        via: str,
-        timestamp: datetime,
     ) -> None:
         if new_value is None:
             self.custom_fields.pop(name, None)

@@ -10,8 +10,9 @@ from datetime import timedelta
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from domain.actors import Actor, ActorKind, CommandContext
+from domain.actors import Actor, ActorKind
 from domain.errors import IllegalTransitionError, VersionMismatchError
+from domain.provenance import CommandContext, acting
 from domain.values import FieldValue
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
@@ -108,8 +109,10 @@ def test_two_writers_of_one_version_one_wins(services: Services, clock: TickingC
     desk = services.desk
     ticket_id = _open(services)
     first, second = desk.get_ticket(ticket_id), desk.get_ticket(ticket_id)
-    first.assign(assignee="carol", context=CommandContext(ALICE, "web", clock()))
-    second.assign(assignee="erin", context=CommandContext(ALICE, "web", clock()))
+    with acting(CommandContext(ALICE, "web", clock())):
+        first.assign(assignee="carol")
+    with acting(CommandContext(ALICE, "web", clock())):
+        second.assign(assignee="erin")
     desk.save(first)
     with pytest.raises(IntegrityError):
         desk.save(second)
@@ -150,7 +153,8 @@ def test_racing_threads_on_postgres_exactly_one_wins_per_version(sql_services: S
 
     def write(n: int) -> None:
         ticket = desk.get_ticket(ticket_id)
-        ticket.assign(assignee=f"agent{n}", context=CommandContext(ALICE, "web", clock()))
+        with acting(CommandContext(ALICE, "web", clock())):
+            ticket.assign(assignee=f"agent{n}")
         barrier.wait()
         try:
             desk.save(ticket)

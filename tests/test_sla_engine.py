@@ -13,9 +13,10 @@ from eventsourcing.domain import Aggregate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.actors import Actor, ActorKind, CommandContext
+from domain.actors import Actor, ActorKind
 from domain.calendar import BusinessCalendar, WorkingInterval
 from domain.errors import DomainError, InvalidValueError
+from domain.provenance import CommandContext, acting
 from domain.sla import (
     CALENDAR_TIME,
     AppliedPolicy,
@@ -92,13 +93,13 @@ class Story:
 
     def __init__(self, *, by: Actor = REQUESTER, at: datetime = START, **opening: Any) -> None:
         self.now = at
-        self.ticket = Ticket.open(
-            tenant="acme",
-            title="Printer on floor 3 jams",
-            requester_id="bob",
-            context=self._context(by),
-            **{"description": "It jams.", **opening},
-        )
+        with acting(self._context(by)):
+            self.ticket = Ticket.open(
+                tenant="acme",
+                title="Printer on floor 3 jams",
+                requester_id="bob",
+                **{"description": "It jams.", **opening},
+            )
         self.events: list[Ticket.Event] = []
         self._record()
 
@@ -123,34 +124,41 @@ class Story:
         return self
 
     def say(self, actor: Actor = AGENT, *, public: bool = True) -> Story:
-        self.ticket.add_comment("About the printer", public=public, context=self._context(actor))
+        with acting(self._context(actor)):
+            self.ticket.add_comment("About the printer", public=public)
         return self._record()
 
     def note(self) -> Story:
         return self.say(AGENT, public=False)
 
     def move(self, status: Status, actor: Actor = AGENT) -> Story:
-        self.ticket.transition(status, workflow=DEFAULT_WORKFLOW, context=self._context(actor))
+        with acting(self._context(actor)):
+            self.ticket.transition(status, workflow=DEFAULT_WORKFLOW)
         return self._record()
 
     def prioritise(self, priority: Priority) -> Story:
-        self.ticket.change_priority(priority, context=self._context(AGENT))
+        with acting(self._context(AGENT)):
+            self.ticket.change_priority(priority)
         return self._record()
 
     def assign(self, group: str) -> Story:
-        self.ticket.assign(group=group, context=self._context(AGENT))
+        with acting(self._context(AGENT)):
+            self.ticket.assign(group=group)
         return self._record()
 
     def retype(self, ticket_type: str) -> Story:
-        self.ticket.change_type(ticket_type, context=self._context(AGENT))
+        with acting(self._context(AGENT)):
+            self.ticket.change_type(ticket_type)
         return self._record()
 
     def tag(self, *tags: str) -> Story:
-        self.ticket.add_tags(tags, context=self._context(AGENT))
+        with acting(self._context(AGENT)):
+            self.ticket.add_tags(tags)
         return self._record()
 
     def set_field(self, name: str, value: FieldValue) -> Story:
-        self.ticket.set_custom_field(name, value, context=self._context(AGENT))
+        with acting(self._context(AGENT)):
+            self.ticket.set_custom_field(name, value)
         return self._record()
 
     def fold(self, policy: AppliedPolicy | None = STANDARD) -> SlaClock:

@@ -16,9 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from domain.actors import Actor, ActorKind, CommandContext
+from domain.actors import Actor, ActorKind
 from domain.calendar import WEEKLY_MINUTES_MIN, BeyondHorizonError, BusinessCalendar
 from domain.errors import InvalidValueError
+from domain.provenance import CommandContext, acting
 from domain.sla import MINUTES_MAX, TARGET_MINUTES_MAX, PolicyTerms
 from domain.sla_config import SlaPolicy, WorkCalendar
 from infrastructure.composition import Services, build_services
@@ -74,7 +75,8 @@ def _ok(response: Any, status: int = 200) -> Any:
 def _store_legacy_calendar(services: Services, tenant: str, name: str, definition: dict[str, Any]) -> None:
     """Record a calendar as an older release did, without today's checks (such events exist in logs)."""
     context = CommandContext(actor=ADMIN, via="api", at=START - timedelta(days=400))
-    calendar = WorkCalendar(tenant=tenant, name=name, definition=definition, **context.event_fields())
+    with acting(context):
+        calendar = WorkCalendar(tenant=tenant, name=name, definition=definition)
     services.desk.save(calendar)
 
 
@@ -195,16 +197,18 @@ def test_a_target_longer_than_a_year_of_minutes_is_refused_and_nothing_is_stored
 
 def test_the_domain_refuses_new_definitions_below_the_limits_naming_the_field() -> None:
     context = CommandContext(actor=ADMIN, via="api", at=START)
-    with pytest.raises(InvalidValueError, match=r"^intervals: .* at least 60 minutes a week \(got 1\)"):
-        WorkCalendar.define(tenant="acme", name="sparse", definition=MINUTE_A_WEEK, context=context)
-    calendar = WorkCalendar.define(tenant="acme", name="office", definition=OFFICE, context=context)
-    with pytest.raises(InvalidValueError, match=r"^intervals: "):
-        calendar.change(MINUTE_A_WEEK, context=context)
+    with (
+        pytest.raises(InvalidValueError, match=r"^intervals: .* at least 60 minutes a week \(got 1\)"),
+        acting(context),
+    ):
+        WorkCalendar.define(tenant="acme", name="sparse", definition=MINUTE_A_WEEK)
+    with acting(context):
+        calendar = WorkCalendar.define(tenant="acme", name="office", definition=OFFICE)
+    with pytest.raises(InvalidValueError, match=r"^intervals: "), acting(context):
+        calendar.change(MINUTE_A_WEEK)
     assert calendar.version == 1
-    with pytest.raises(InvalidValueError, match=r"^targets\.resolution: .* at most 525600 minutes"):
-        SlaPolicy.define(
-            tenant="acme", name="long", position=1, terms={"targets": {"resolution": 525_601}}, context=context
-        )
+    with pytest.raises(InvalidValueError, match=r"^targets\.resolution: .* at most 525600 minutes"), acting(context):
+        SlaPolicy.define(tenant="acme", name="long", position=1, terms={"targets": {"resolution": 525_601}})
 
 
 def test_configurations_stored_before_the_limits_still_load() -> None:

@@ -162,6 +162,8 @@ def test_a_breach_is_recorded_once_with_its_escalation(desk: Desk) -> None:
     history = desk.services.desk.history(ticket)
     assert [c.event for c in history] == ["Opened", "SlaBreached", "PriorityChanged", "Assigned", "CommentAdded"]
     assert {(c.actor_id, c.actor_kind, c.via) for c in history[1:]} == {("sla-watcher", "system", "sla")}
+    # The escalation's three events say the breach (version 2) caused them; the breach itself has no cause.
+    assert [c.causation_id for c in history] == [None, None, *[f"{ticket}@2"] * 3]
     now = desk.services.desk.get_ticket(ticket)
     assert (now.priority.value, now.group) == ("urgent", "escalations")
     note = now.comments[-1]

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.application import project_aggregate
 
-from domain.actors import Actor, ActorKind, CommandContext
+from domain.actors import Actor, ActorKind
 from domain.errors import (
     IllegalTransitionError,
     InvalidValueError,
@@ -24,6 +24,7 @@ from domain.errors import (
 )
 from domain.helpdesk import HelpDesk, Receipt
 from domain.history import FieldChange
+from domain.provenance import CommandContext, acting
 from domain.values import ATTACHMENTS_MAX, CUSTOM_FIELDS_MAX, TAGS_MAX, TITLE_MAX, Attachment, FieldValue, Priority
 from domain.workflow import DEFAULT_TRANSITIONS, Status, Workflow
 
@@ -1017,9 +1018,10 @@ def test_a_copy_of_a_ticket_shares_nothing_a_command_changes(app: HelpDesk, cloc
     assert ticket is not original
 
     context = CommandContext(actor=AGENT, via="web", at=clock.advance(minutes=1))
-    ticket.add_comment("second", public=True, context=context)
-    ticket.add_tags(["urgent"], context=context)
-    ticket.set_custom_field("asset", FieldValue.parse("text", "A-2"), context=context)
-    ticket.assign(assignee="carol", context=context)
+    with acting(context):
+        ticket.add_comment("second", public=True)
+        ticket.add_tags(["urgent"])
+        ticket.set_custom_field("asset", FieldValue.parse("text", "A-2"))
+        ticket.assign(assignee="carol")
     assert vars(original) == before
     assert ticket.version == original.version + 4
