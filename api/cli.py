@@ -56,6 +56,7 @@ from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
 
 SQLITE_CROSS_PROCESS_POLL_SECONDS = 0.1
+APP_FACTORY = "api.app:create_app"
 CLI = "cli"  # the channel recorded for changes made at the command line
 
 
@@ -157,6 +158,14 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="API worker processes.")] = 1,
 ) -> None:
     """Serve the REST API (OpenAPI docs at /docs)."""
+    serve_app(APP_FACTORY, host=host, port=port, workers=workers)
+
+
+def serve_app(factory: str, *, host: str, port: int, workers: int) -> None:
+    """Serve the app that `factory` (`module:function`, taking no arguments) builds, as `serve` does.
+
+    The factory is named, not passed, because each uvicorn worker process imports it for itself.
+    """
     settings = load_settings()
     # The schema step once here (or the wait for it), so the workers need not take their turns.
     with services_from(settings) as services:
@@ -164,14 +173,14 @@ def serve(
         in_process = services.projections_in_process()
     os.environ["LEDGERDESK_CREATE_TABLES"] = "false"
     if workers == 1 or not in_process:
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+        uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_level="info")
         return
     # Several workers: one projection worker here, in the parent, instead of one per worker process.
     os.environ["LEDGERDESK_PROJECTIONS_IN_PROCESS"] = "false"
     with services_from(Settings(create_tables=False)) as services:
         services.start_projections().poll_seconds = SQLITE_CROSS_PROCESS_POLL_SECONDS
         services.start_sla_watcher()
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+        uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
 @app.command()
