@@ -17,7 +17,6 @@ from api.routers import (
     agents,
     audit,
     audit_queues,
-    baseline,
     events,
     fields,
     health,
@@ -73,7 +72,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, projections)
     for module in routers:
         app.include_router(module.router, dependencies=[Depends(authorize)])
-    if config.bench_baseline:  # plain-SQL twins of the ticket commands, for `make bench` only
-        app.include_router(baseline.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)
     return app

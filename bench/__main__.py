@@ -4,8 +4,8 @@ Parts (all by default; `BENCH_ONLY=w1,r1` runs some):
 
 b1     open tickets: `POST /tickets` with one API worker, driven by wrk (keep-alive connections).
 w1     write path: the command mix (bench/mix.lua) against `/tickets` and against the plain-SQL baseline
-       `/bench-baseline/tickets` of the same server, 1 and 2 API workers, `ledgerdesk project` running
-       (bench/write_mix.py).
+       `/bench-baseline/tickets` of the same server (the product's API plus bench/w1_baseline), 1 and 2
+       API workers, `ledgerdesk project` running (bench/write_mix.py).
 l1     read-model lag: command -> visible in the read model at a steady rate (bench/lag.py).
 a1     aggregate load: `get_ticket` for a ticket of 10 vs 10,000 events (bench/aggregate.py).
 p1     projection catch-up: BENCH_EVENTS real events (bench/seed.py) projected from zero to the head

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,7 @@ PG: dict[str, Any] = {"host": "127.0.0.1", "port": 5432}
 # most of them with 429, so it is off (equally for both sides of every comparison).
 SERVER_ENV = {"LEDGERDESK_RATE_LIMIT": ""}
 STARTUP_SECONDS = 60
+SERVE = [*CLI, "serve"]
 
 
 def admin() -> tuple[psycopg.Connection[Any], str]:
@@ -184,11 +185,16 @@ def _env(database_url: str, extra: dict[str, str] | None) -> dict[str, str]:
 
 
 @contextmanager
-def serve(database_url: str, *, workers: int, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """`ledgerdesk serve --workers N` on a free port of 127.0.0.1, stopped (SIGTERM) afterwards."""
+def serve(
+    database_url: str, *, workers: int, env: dict[str, str] | None = None, command: Sequence[str] = SERVE
+) -> Iterator[Server]:
+    """`ledgerdesk serve --workers N` on a free port of 127.0.0.1, stopped (SIGTERM) afterwards.
+
+    `command` serves another app in its place; it takes the same `--host`, `--port` and `--workers`.
+    """
     port = free_port()
     process = subprocess.Popen(
-        [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
         env=_env(database_url, env),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -2,10 +2,11 @@
 
 For each worker count, a fresh database gets BENCH_W1_TICKETS tickets with real histories (bench/seed.py),
 stored twice: as events, and as the same tickets' final state in the baseline's tables (the same
-ids, statuses, assignees and comments). Then `ledgerdesk project` and `ledgerdesk serve --workers N`
-(with LEDGERDESK_BENCH_BASELINE=true) start as in production, and wrk drives bench/mix.lua against
-`/tickets` and against `/bench-baseline/tickets` of that same server, alternately (A B B A ...), so
-drift on a shared machine falls on both sides alike. Each side's figure is the mean of its runs.
+ids, statuses, assignees and comments). Then `ledgerdesk project` starts as in production, and the
+product's API with the baseline's routes added (bench/w1_baseline) is served with N workers as
+`ledgerdesk serve --workers N` serves it; wrk drives bench/mix.lua against `/tickets` and against
+`/bench-baseline/tickets` of that same server, alternately (A B B A ...), so drift on a shared
+machine falls on both sides alike. Each side's figure is the mean of its runs.
 
 The mix: open 25%, assign 20%, comment 35%, transition 15%, patch 5%, on the tenant's existing
 tickets and on the ones the run opens. Commands per second count 2xx answers only; every other
@@ -30,7 +31,6 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from api.routers import baseline
 from bench.seed import seed_tickets, seeding_settings
 from bench.server import (
     RESULTS,
@@ -44,6 +44,7 @@ from bench.server import (
     settle,
     wait_projected,
 )
+from bench.w1_baseline import router as baseline
 from domain.ticket import Ticket
 from infrastructure.composition import Services, build_services
 
@@ -51,6 +52,8 @@ MIX_SCRIPT = ROOT / "bench" / "mix.lua"
 TENANT = "acme"
 EVENT_SOURCED, BASELINE = "event_sourced", "baseline"
 PREFIXES = {EVENT_SOURCED: "/tickets", BASELINE: "/bench-baseline/tickets"}
+# The product's API plus the baseline's routes (bench/w1_baseline), served as `ledgerdesk serve` serves the API.
+SERVE_W1 = [sys.executable, "-m", "bench.w1_baseline"]
 OPS = ("open", "assign", "comment", "transition", "patch")
 WARMUP_SECONDS = 3
 PROFILE_RATE = 97  # samples per second (py-spy)
@@ -97,7 +100,7 @@ def _one_worker_count(
         runs: dict[str, list[dict[str, Any]]] = {EVENT_SOURCED: [], BASELINE: []}
         with (
             project(url) as projector,
-            serve(url, workers=workers, env={"LEDGERDESK_BENCH_BASELINE": "true"}) as server,
+            serve(url, workers=workers, command=SERVE_W1) as server,
         ):
             wait_projected(services)
             for side in (EVENT_SOURCED, BASELINE):
@@ -377,7 +380,7 @@ INCLUSIVE = (
     ("snapshots", "take_snapshot ("),
     ("authenticate the API key", "SqlKeyStore.authenticate"),
     ("response model (TicketPublic)", "TicketPublic"),
-    ("baseline command", "routers/baseline.py"),
+    ("baseline command", "w1_baseline/router.py"),
     ("psycopg (all database calls)", "psycopg/"),
     ("waiting on PostgreSQL", "Connection.wait (psycopg/"),
     ("Starlette/FastAPI/uvicorn machinery", "starlette/"),

@@ -126,10 +126,6 @@ class Settings(BaseSettings):
         description="Read-model requests of one API key that may wait for a `min_position` at once, per worker "
         "process; one more gets 429 with Retry-After. Waits hold no thread.",
     )
-    bench_baseline: bool = Field(
-        default=False,
-        description="Mount the plain-SQL comparison endpoints under /bench-baseline (for `make bench` only).",
-    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1,

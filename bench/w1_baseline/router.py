@@ -1,8 +1,9 @@
-"""The bench baseline: the ticket commands as plain SQL updates in place, to measure the write path against.
+"""W1's baseline: the ticket commands as plain SQL updates in place, to measure the write path against.
 
-Mounted under `/bench-baseline/tickets` only when `LEDGERDESK_BENCH_BASELINE=true` (`make bench` sets it
-on the throw-away database it serves; never turn it on in production). It is what one would
-build without event sourcing, doing the same work per command as `api/routers/tickets.py`:
+Mounted under `/bench-baseline/tickets` beside the product's routes on the bench's own app
+(bench/w1_baseline/app.py), which W1 serves on its throw-away database; the product's API never
+carries it. It is what one would build without event sourcing, doing the same work per command
+as `api/routers/tickets.py`:
 
 * the same request and response schemas (`TicketCreate`, `AssignmentRequest`, `TransitionRequest`,
   `CommentCreate`, `TicketPatch` -> `TicketPublic`), the same authentication and the same row of the
