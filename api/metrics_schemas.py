@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from api.read_schemas import Day, ReadQuery
 from domain.errors import InvalidValueError
-from domain.sla import SlaTarget
+from domain.sla.policy import SlaTarget
 from infrastructure.readmodels.metrics import (
     AgentEntry,
     BacklogDay,

@@ -10,8 +10,8 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from api.plain_text import ChannelParam, Cursor, IdentifierParam, PlainText, Slug
+from domain.tickets.workflow import Status
 from domain.values import Priority
-from domain.workflow import Status
 from infrastructure.readmodels.queries import SlaFilter, Sort
 from projections.rows import SavedViewRow, TicketRow
 from projections.sla import NO_DUE

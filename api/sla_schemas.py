@@ -10,8 +10,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 
 from api.plain_text import Identifier, PlainText, Slug
 from api.read_schemas import Day, JsonInt, Moment, json_integer
-from domain.calendar import WEEKLY_MINUTES_MIN
-from domain.sla import MINUTES_MAX, TARGET_MINUTES_MAX, TargetStatus
+from domain.sla.calendar import WEEKLY_MINUTES_MIN
+from domain.sla.clock import TargetStatus
+from domain.sla.policy import MINUTES_MAX, TARGET_MINUTES_MAX
 from domain.values import Priority
 from infrastructure.readmodels.sla_queries import TargetRow
 
@@ -25,7 +26,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-#: A wall-clock time as the calendar reads it (`domain.calendar`): 00:00 to 23:59:59.
+#: A wall-clock time as the calendar reads it (`domain.sla.calendar`): 00:00 to 23:59:59.
 TIME_OF_DAY = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?$"
 #: An interval's end: a time of day, or 24:00 for midnight at the end of the day.
 END_OF_INTERVAL = rf"^(?:{TIME_OF_DAY.strip('^$')}|24:00)$"

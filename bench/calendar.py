@@ -26,8 +26,8 @@ from datetime import time as clock
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain import calendar as calendars
-from domain.calendar import END_OF_DAY, BeyondHorizonError, BusinessCalendar, Holiday, WorkingInterval
+from domain.sla import calendar as calendars
+from domain.sla.calendar import END_OF_DAY, BeyondHorizonError, BusinessCalendar, Holiday, WorkingInterval
 
 REPEATS = 15
 BERLIN = ZoneInfo("Europe/Berlin")

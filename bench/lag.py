@@ -37,7 +37,7 @@ import psycopg
 
 from bench.seed import GROUPS, seed_tickets, seeding_settings
 from bench.server import make_key, project, scratch_database, serve, settle, wait_projected
-from domain.ticket import Ticket
+from domain.tickets.ticket import Ticket
 from infrastructure.composition import build_services
 
 TENANT = "acme"

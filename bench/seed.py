@@ -27,9 +27,9 @@ from typing import Any
 from domain.actors import Actor, ActorKind
 from domain.helpdesk import HelpDesk
 from domain.provenance import CommandContext, acting
-from domain.ticket import Ticket
+from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import DEFAULT_WORKFLOW, Status
 from domain.values import Priority
-from domain.workflow import DEFAULT_WORKFLOW, Status
 from infrastructure.settings import Settings
 
 BASE_TIME = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)

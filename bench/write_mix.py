@@ -45,7 +45,7 @@ from bench.server import (
     wait_projected,
 )
 from bench.w1_baseline import router as baseline
-from domain.ticket import Ticket
+from domain.tickets.ticket import Ticket
 from infrastructure.composition import Services, build_services
 
 MIX_SCRIPT = ROOT / "bench" / "mix.lua"

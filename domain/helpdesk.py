@@ -19,9 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 
 from domain import values
 from domain.actors import Actor, ActorKind
-from domain.administration import ApiKey, DataSubject
 from domain.clock import Clock, system_clock
-from domain.custom_fields import FieldCatalogue, FieldDefinition
 from domain.errors import (
     AlreadyExistsError,
     InvalidValueError,
@@ -30,14 +28,18 @@ from domain.errors import (
     TicketNotFoundError,
     VersionMismatchError,
 )
-from domain.history import Change, FieldChange, diff
+from domain.keys.api_key import ApiKey
+from domain.privacy.data_subject import DataSubject
 from domain.provenance import CommandContext, acting, current_cause, event_cause
-from domain.saved_view import SavedView
-from domain.sla import CALENDAR_TIME, AppliedPolicy, Escalation, SlaClock, TargetStatus, recompute
-from domain.sla_config import SlaPolicy, WorkCalendar
-from domain.ticket import SlaAlert, Ticket
+from domain.sla.clock import SlaClock, TargetStatus, recompute
+from domain.sla.config import SlaPolicy, WorkCalendar
+from domain.sla.policy import CALENDAR_TIME, AppliedPolicy, Escalation
+from domain.tickets.fields import FieldCatalogue, FieldDefinition
+from domain.tickets.history import Change, FieldChange, diff
+from domain.tickets.saved_views import SavedView
+from domain.tickets.ticket import SlaAlert, Ticket
+from domain.tickets.workflow import DEFAULT_WORKFLOW, Workflow, status
 from domain.values import Attachment, FieldValue, Rating
-from domain.workflow import DEFAULT_WORKFLOW, Workflow, status
 
 
 class Keep(Enum):

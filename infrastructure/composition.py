@@ -32,6 +32,7 @@ from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.schema import Schema, Step
 from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher
+from infrastructure.topics import register_moved_topics
 
 
 @dataclass(slots=True)
@@ -172,6 +173,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
 
     `prepare_schema=False` leaves the schema alone (for `ledgerdesk migrate`, which runs it itself).
     """
+    register_moved_topics()  # before any stored event is read
     database = parse_database_url(settings.database_url)
     check_reachable(database, settings)
     desk = HelpDesk(env=eventsourcing_env(database, settings), clock=clock)

@@ -23,8 +23,8 @@ from typing import Any
 from icalendar import Calendar, Component
 from icalendar.error import InvalidCalendar
 
-from domain.calendar import HOLIDAY_NAME_MAX, HOLIDAYS_MAX, Holiday
 from domain.errors import InvalidValueError
+from domain.sla.calendar import HOLIDAY_NAME_MAX, HOLIDAYS_MAX, Holiday
 
 EVENT_DAYS_MAX = 366
 _IMPLIED_RULE_PARTS = {"FREQ", "INTERVAL", "BYMONTH", "BYMONTHDAY", "WKST", "COUNT", "UNTIL"}

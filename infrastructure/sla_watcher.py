@@ -66,8 +66,8 @@ from domain.actors import Actor, ActorKind, channel
 from domain.clock import Clock, system_clock
 from domain.errors import DomainError, VersionMismatchError
 from domain.helpdesk import HelpDesk
-from domain.sla import Escalation
-from domain.ticket import SlaAlert
+from domain.sla.policy import Escalation
+from domain.tickets.ticket import SlaAlert
 from infrastructure.readmodels.queries import DueAlert
 from infrastructure.readmodels.store import ReadModels
 

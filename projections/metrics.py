@@ -24,8 +24,8 @@ from functools import singledispatch
 from uuid import UUID
 
 from domain.actors import ActorKind
-from domain.ticket import Ticket
-from domain.workflow import Status
+from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import Status
 from projections.rows import TicketRow
 
 SOLVED, CLOSED = Status.SOLVED.value, Status.CLOSED.value

@@ -25,19 +25,11 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from domain.calendar import BusinessCalendar
-from domain.sla import (
-    CALENDAR_TIME,
-    AppliedPolicy,
-    Calendar,
-    PolicyTerms,
-    SlaClock,
-    TargetState,
-    TargetStatus,
-    select_policy,
-)
-from domain.sla_config import SlaPolicy, WorkCalendar
-from domain.ticket import Ticket
+from domain.sla.calendar import BusinessCalendar
+from domain.sla.clock import SlaClock, TargetStatus
+from domain.sla.config import SlaPolicy, WorkCalendar
+from domain.sla.policy import CALENDAR_TIME, AppliedPolicy, Calendar, PolicyTerms, TargetState, select_policy
+from domain.tickets.ticket import Ticket
 
 #: Calendars kept across batches: each keeps the holidays and irregular days it has walked, so later batches
 #: that count in it do not walk them again.

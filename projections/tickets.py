@@ -20,13 +20,14 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
 from domain.actors import ActorKind
-from domain.administration import ApiKey, DataSubject
-from domain.saved_view import SavedView, erased_filters
-from domain.sla import Calendar
-from domain.sla_config import SlaPolicy, WorkCalendar
-from domain.ticket import Ticket
+from domain.keys.api_key import ApiKey
+from domain.privacy.data_subject import DataSubject
+from domain.sla.config import SlaPolicy, WorkCalendar
+from domain.sla.policy import Calendar
+from domain.tickets.saved_views import SavedView, erased_filters
+from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import Status
 from domain.values import ERASED, Priority
-from domain.workflow import Status
 from projections.metrics import MetricsBatch, fold_metrics
 from projections.parking import ParkedEntry, Parking
 from projections.rows import SavedViewRow, TicketRow

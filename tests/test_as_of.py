@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from domain.actors import Actor, ActorKind
 from domain.errors import TicketNotFoundError
 from domain.helpdesk import HelpDesk
-from domain.ticket import Ticket
+from domain.tickets.ticket import Ticket
 from infrastructure.composition import Services
 
 AGENT = Actor("alice", ActorKind.AGENT)

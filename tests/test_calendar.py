@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.calendar import (
+from domain.errors import InvalidValueError
+from domain.sla.calendar import (
     END_OF_DAY,
     HOLIDAYS_MAX,
     INTERVALS_MAX,
@@ -26,7 +27,6 @@ from domain.calendar import (
     Holiday,
     WorkingInterval,
 )
-from domain.errors import InvalidValueError
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -735,7 +735,7 @@ def test_stepping_over_regular_weeks_gives_the_moment_and_minutes_of_the_day_by_
 
 
 def test_the_time_zone_database_never_changes_an_offset_twice_within_a_day() -> None:
-    # The fast walk reads each zone's offset at every UTC midnight (domain/calendar.py): a change and its reverse
+    # The fast walk reads each zone's offset at every UTC midnight (domain/sla/calendar.py): a change and its reverse
     # within one day would go unseen. The pure-Python zoneinfo exposes the transitions the C one reads.
     pure = importlib.import_module("zoneinfo._zoneinfo").ZoneInfo
     closest = min(

@@ -24,9 +24,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from domain.actors import Actor, ActorKind
 from domain.helpdesk import HelpDesk
-from domain.saved_view import SavedView
-from domain.ticket import Ticket
-from domain.workflow import DEFAULT_WORKFLOW, Status
+from domain.tickets.saved_views import SavedView
+from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import DEFAULT_WORKFLOW, Status
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.readmodels.feed import EventFeed, decode_position

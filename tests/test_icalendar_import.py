@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.calendar import HOLIDAYS_MAX, BusinessCalendar, Holiday, WorkingInterval
 from domain.errors import InvalidValueError
+from domain.sla.calendar import HOLIDAYS_MAX, BusinessCalendar, Holiday, WorkingInterval
 from infrastructure.icalendar_import import EVENT_DAYS_MAX, holidays_from_ics
 
 

@@ -24,7 +24,7 @@ from api.app import create_app
 from domain.actors import Actor, ActorKind
 from domain.errors import InvalidValueError
 from domain.helpdesk import HelpDesk
-from domain.saved_view import SavedView
+from domain.tickets.saved_views import SavedView
 from domain.values import ERASED, FieldValue
 from infrastructure.audit.export import ExportFilter, export_changes
 from infrastructure.audit.log import AuditLog

@@ -23,9 +23,9 @@ import pytest
 
 from domain.actors import Actor, ActorKind
 from domain.helpdesk import HelpDesk
-from domain.ticket import Ticket
+from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import DEFAULT_WORKFLOW, Status
 from domain.values import FieldValue
-from domain.workflow import DEFAULT_WORKFLOW, Status
 from infrastructure.composition import Services, build_services
 from infrastructure.readmodels.rebuild import rebuild
 from infrastructure.settings import Settings

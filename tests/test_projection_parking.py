@@ -29,8 +29,8 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app as cli
 from domain.actors import Actor, ActorKind
-from domain.saved_view import SavedView
-from domain.ticket import Ticket
+from domain.tickets.saved_views import SavedView
+from domain.tickets.ticket import Ticket
 from domain.values import ERASED
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role

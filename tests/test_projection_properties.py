@@ -27,10 +27,11 @@ from psycopg import sql
 from domain.actors import Actor, ActorKind
 from domain.errors import DomainError
 from domain.helpdesk import HelpDesk
-from domain.saved_view import SavedView
-from domain.sla import SlaClock, select_policy
-from domain.sla_config import SlaPolicy
-from domain.ticket import Ticket
+from domain.sla.clock import SlaClock
+from domain.sla.config import SlaPolicy
+from domain.sla.policy import select_policy
+from domain.tickets.saved_views import SavedView
+from domain.tickets.ticket import Ticket
 from domain.values import FieldValue
 from infrastructure.composition import Services, build_services
 from infrastructure.readmodels.queries import Sort, TicketFilter, TicketQueries

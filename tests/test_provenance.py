@@ -17,7 +17,7 @@ from api.app import create_app
 from domain.actors import Actor, ActorKind
 from domain.errors import InvalidValueError
 from domain.provenance import CommandContext, acting, caused_by, current_cause, no_cause
-from domain.ticket import Ticket
+from domain.tickets.ticket import Ticket
 from infrastructure.composition import Services
 from infrastructure.keys import Role
 

@@ -23,8 +23,8 @@ from api.app import create_app
 from domain.actors import Actor, ActorKind
 from domain.errors import DomainError
 from domain.helpdesk import HelpDesk
-from domain.ticket import Ticket
-from domain.workflow import DEFAULT_TRANSITIONS, Status, Workflow
+from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import DEFAULT_TRANSITIONS, Status, Workflow
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.readmodels.metrics import Grouping, MetricQueries, Window, percentile

@@ -14,27 +14,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.actors import Actor, ActorKind
-from domain.calendar import BusinessCalendar, WorkingInterval
 from domain.errors import DomainError, InvalidValueError
 from domain.provenance import CommandContext, acting
-from domain.sla import (
+from domain.sla.calendar import BusinessCalendar, WorkingInterval
+from domain.sla.clock import SlaClock, TargetStatus, recompute
+from domain.sla.policy import (
     CALENDAR_TIME,
     AppliedPolicy,
     Calendar,
     Escalation,
     PolicyConditions,
     PolicyTerms,
-    SlaClock,
     SlaTarget,
     TargetState,
-    TargetStatus,
     TicketFacts,
-    recompute,
     select_policy,
 )
-from domain.ticket import Ticket
+from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import DEFAULT_WORKFLOW, Status
 from domain.values import FieldValue, Priority
-from domain.workflow import DEFAULT_WORKFLOW, Status
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 FRIDAY = datetime(2026, 3, 6, tzinfo=UTC)

@@ -17,11 +17,11 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from domain.actors import Actor, ActorKind
-from domain.calendar import WEEKLY_MINUTES_MIN, BeyondHorizonError, BusinessCalendar
 from domain.errors import InvalidValueError
 from domain.provenance import CommandContext, acting
-from domain.sla import MINUTES_MAX, TARGET_MINUTES_MAX, PolicyTerms
-from domain.sla_config import SlaPolicy, WorkCalendar
+from domain.sla.calendar import WEEKLY_MINUTES_MIN, BeyondHorizonError, BusinessCalendar
+from domain.sla.config import SlaPolicy, WorkCalendar
+from domain.sla.policy import MINUTES_MAX, TARGET_MINUTES_MAX, PolicyTerms
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from domain.actors import Actor, ActorKind
-from domain.ticket import Ticket
+from domain.tickets.ticket import Ticket
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher, SweepResult

@@ -23,10 +23,10 @@ from domain.errors import (
     VersionMismatchError,
 )
 from domain.helpdesk import HelpDesk, Receipt
-from domain.history import FieldChange
 from domain.provenance import CommandContext, acting
+from domain.tickets.history import FieldChange
+from domain.tickets.workflow import DEFAULT_TRANSITIONS, Status, Workflow
 from domain.values import ATTACHMENTS_MAX, CUSTOM_FIELDS_MAX, TAGS_MAX, TITLE_MAX, Attachment, FieldValue, Priority
-from domain.workflow import DEFAULT_TRANSITIONS, Status, Workflow
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -25,9 +25,9 @@ from domain.errors import (
     TicketClosedError,
 )
 from domain.helpdesk import HelpDesk, Receipt
-from domain.ticket import Ticket
+from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import DEFAULT_TRANSITIONS, Status
 from domain.values import FieldKind, FieldValue, Priority
-from domain.workflow import DEFAULT_TRANSITIONS, Status
 
 AGENT = Actor("alice", ActorKind.AGENT)
 REQUESTER = Actor("bob", ActorKind.REQUESTER)

@@ -15,8 +15,8 @@ from api.problems import problem_responses
 from api.read_schemas import Moment
 from domain.errors import TicketNotFoundError
 from domain.helpdesk import HelpDesk
-from domain.ticket import Ticket
-from domain.workflow import Status
+from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import Status
 from projections.tickets import UNSOLVED
 
 router = APIRouter(prefix="/audit", tags=["audit"])

@@ -29,10 +29,10 @@ from api.sla_schemas import (
     TicketSla,
     TicketSlaQuery,
 )
-from domain.calendar import BeyondHorizonError, BusinessCalendar
 from domain.errors import InvalidValueError, NotFoundError
 from domain.helpdesk import ConfigReceipt
-from domain.sla import TicketFacts
+from domain.sla.calendar import BeyondHorizonError, BusinessCalendar
+from domain.sla.policy import TicketFacts
 from domain.values import Priority
 from infrastructure.icalendar_import import holidays_from_ics
 from infrastructure.readmodels.queries import Sort, TicketFilter

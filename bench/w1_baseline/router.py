@@ -50,8 +50,8 @@ from domain.errors import (
     TicketNotFoundError,
     VersionMismatchError,
 )
+from domain.tickets.workflow import Status
 from domain.values import FieldValue, Priority
-from domain.workflow import Status
 from infrastructure.composition import Services
 from infrastructure.database import Backend
 from infrastructure.keys import Principal

@@ -30,8 +30,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from domain.saved_view import NAMING_FILTERS, PLAIN_FILTERS, SavedView
-from domain.ticket import Ticket
+from domain.tickets.saved_views import NAMING_FILTERS, PLAIN_FILTERS, SavedView
+from domain.tickets.ticket import Ticket
 from domain.values import ERASED
 from infrastructure.privacy.datakeys import DataKeys
 

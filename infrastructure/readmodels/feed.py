@@ -20,7 +20,7 @@ from uuid import UUID
 
 from domain.errors import InvalidValueError
 from domain.helpdesk import HelpDesk
-from domain.saved_view import SavedView
+from domain.tickets.saved_views import SavedView
 from infrastructure.readmodels.queries import Owner
 from infrastructure.readmodels.store import ReadModels
 

@@ -17,8 +17,9 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed
 
-from domain.saved_view import erased_filters
-from domain.sla import Calendar, SlaClock, TargetStatus
+from domain.sla.clock import SlaClock, TargetStatus
+from domain.sla.policy import Calendar
+from domain.tickets.saved_views import erased_filters
 from infrastructure.readmodels.dialect import POSTGRES, SQLITE, Dialect
 from infrastructure.readmodels.metrics_tables import load_ticket_facts, metric_statements, write_metrics
 from infrastructure.readmodels.names import SQLITE_NAMES, TableNames, postgres_names
@@ -559,7 +560,7 @@ class SqlTicketsView(TicketsView):
         )
 
     def _erase_from_saved_views(self, cursor: Any, erased: set[tuple[str, str]]) -> None:
-        """Scrub stored saved views of each erased person: theirs, and filters naming them (domain/saved_view.py)."""
+        """Scrub stored saved views of each erased person: theirs, and filters naming them (`erased_filters`)."""
         d, p, table = self.dialect, self.dialect.placeholder, self.names.saved_views
         for tenant in sorted({tenant for tenant, _ in erased}):
             people = sorted(person for t, person in erased if t == tenant)

@@ -31,7 +31,7 @@ import psycopg
 from eventsourcing.persistence import Notification, Tracking
 
 from domain.helpdesk import HelpDesk
-from domain.ticket import Ticket
+from domain.tickets.ticket import Ticket
 from infrastructure.database import Backend
 from infrastructure.pool import application_name
 from infrastructure.privacy.mapper import PersonalDataMapper

@@ -19,10 +19,10 @@ from eventsourcing.domain import event
 from domain import values
 from domain.actors import ActorKind, identifier
 from domain.errors import InvalidValueError, NotPermittedError, TicketClosedError
-from domain.history import FieldChange
 from domain.provenance import FROM_CONTEXT, Recorded, current, no_cause
+from domain.tickets.history import FieldChange
+from domain.tickets.workflow import Status, Workflow
 from domain.values import ERASED, Attachment, FieldValue, Priority, Rating
-from domain.workflow import Status, Workflow
 
 FieldDict = dict[str, Any]
 

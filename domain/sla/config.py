@@ -20,10 +20,10 @@ from eventsourcing.domain import event
 
 from domain import values
 from domain.actors import identifier
-from domain.calendar import BusinessCalendar
 from domain.errors import InvalidValueError
 from domain.provenance import Recorded, no_cause
-from domain.sla import PolicyTerms
+from domain.sla.calendar import BusinessCalendar
+from domain.sla.policy import PolicyTerms
 
 _CALENDARS = uuid.UUID("3f1d2a8e-6b7c-4e5f-9a0b-1c2d3e4f5a6b")
 _POLICIES = uuid.UUID("8e7d6c5b-4a39-4281-9f0e-d1c2b3a4f5e6")

@@ -1,0 +1,1 @@
+"""API keys as they are put on record (the secrets live in infrastructure/keys.py)."""

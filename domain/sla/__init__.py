@@ -1,0 +1,1 @@
+"""Service levels: business calendars, policies and the SLA clock of a ticket."""

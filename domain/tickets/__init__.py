@@ -1,0 +1,1 @@
+"""Tickets: the aggregate, its workflow, history, custom-field catalogue and saved views."""
