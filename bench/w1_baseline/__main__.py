@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from api.cli import serve_app
+from api.cli.processes import serve_app
 from bench.w1_baseline.app import FACTORY
 
 

@@ -1,0 +1,30 @@
+"""The `ledgerdesk` command line: one module per command group, put together here.
+
+`app` is the typer application, `main` the console-script entry point.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from api.cli import audit, keys, privacy, processes, projections, schema, sla
+
+app = typer.Typer(help="ledgerdesk: an event-sourced help desk.", no_args_is_help=True, add_completion=False)
+# Registered in the order `ledgerdesk --help` lists them: the processes, then the groups.
+app.command()(schema.migrate)
+app.command()(processes.serve)
+app.command()(processes.project)
+app.command("sla-watch")(processes.sla_watch)
+app.command()(projections.rebuild)
+app.add_typer(keys.app, name="keys")
+app.add_typer(sla.app, name="sla")
+app.add_typer(privacy.app, name="privacy")
+app.add_typer(audit.app, name="audit")
+app.add_typer(projections.app, name="projections")
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
