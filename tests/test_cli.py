@@ -208,9 +208,12 @@ def test_keys_list_revoke_rotate(sql_settings: Settings) -> None:
     secret = made.stdout.strip().splitlines()[-1]
     key_id = secret.split("_")[1]
     listed = _run("keys", "list", env=env)
-    assert key_id in listed.stdout
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["id", "actor", "role", "tenant", "created", "state"]
+    assert row.startswith(f"{key_id}  agent alice")
+    assert row.index("agent alice") == header.index("actor")  # columns line up under their names
+    assert row.endswith("  live")
     assert secret not in listed.stdout
-    assert "live" in listed.stdout
 
     rotated = _run("keys", "rotate", key_id, env=env)
     assert rotated.returncode == 0, rotated.stderr

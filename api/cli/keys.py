@@ -7,11 +7,14 @@ from typing import Annotated
 import typer
 
 from api.cli.context import CLI, ByOption, fail, load_settings, operator, services_from
+from api.cli.output import table
 from domain.actors import ActorKind
 from domain.errors import DomainError
-from infrastructure.keys import Role
+from infrastructure.keys import KeyRecord, Role
 
 app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+
+KEY_COLUMNS = ("id", "actor", "role", "tenant", "created", "state")
 
 
 @app.command("create")
@@ -54,18 +57,23 @@ def create_key(
 
 @app.command("list")
 def list_keys() -> None:
-    """List keys: id, actor, role, tenant, created, revoked (never the secret)."""
+    """List keys under a header row: id, actor, role, tenant, created, state (never the secret)."""
     with services_from(load_settings()) as services:
         records = services.keys.records()
-    for r in records:
-        who = r.principal
-        state = f"revoked {r.revoked_at}" if r.revoked_at else "live"
-        actor = f"{who.actor.kind.value} {who.actor.id}"
-        if who.actor.groups is not None:
-            actor += f" (groups {','.join(sorted(who.actor.groups))})"
-        if who.actor.organisation is not None:
-            actor += f" (organisation {who.actor.organisation})"
-        typer.echo(f"{who.key_id}  {actor}  {who.role.value}  {who.tenant}  {r.created_at}  {state}")
+    for line in table(KEY_COLUMNS, [_key_row(r) for r in records]):
+        typer.echo(line)
+
+
+def _key_row(record: KeyRecord) -> tuple[str, ...]:
+    """One key's cells, in the order of KEY_COLUMNS."""
+    who = record.principal
+    state = f"revoked {record.revoked_at}" if record.revoked_at else "live"
+    actor = f"{who.actor.kind.value} {who.actor.id}"
+    if who.actor.groups is not None:
+        actor += f" (groups {','.join(sorted(who.actor.groups))})"
+    if who.actor.organisation is not None:
+        actor += f" (organisation {who.actor.organisation})"
+    return (who.key_id, actor, who.role.value, who.tenant, record.created_at, state)
 
 
 @app.command("revoke")
