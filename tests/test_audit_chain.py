@@ -541,9 +541,8 @@ def test_cli_checkpoint_then_verify_then_tampering(
 ) -> None:
     keygen = _run("audit", "keygen", env={})
     assert keygen.returncode == 0, keygen.stderr
-    lines = keygen.stdout.strip().splitlines()
-    signing_key = lines[-1]
-    assert lines[0] == f"public key: {public_text(private_key_from_text(signing_key))}"
+    (signing_key,) = keygen.stdout.splitlines()  # the secret alone on stdout; labels and hints on stderr
+    assert keygen.stderr.splitlines()[0] == f"public key: {public_text(private_key_from_text(signing_key))}"
     env = {
         "LEDGERDESK_DATABASE_URL": sql_settings.database_url,
         "LEDGERDESK_POSTGRES_SCHEMA": sql_settings.postgres_schema,

@@ -63,11 +63,13 @@ def _audit_log(services: Services) -> AuditLog:
 
 @app.command("keygen")
 def audit_keygen() -> None:
-    """Print a new Ed25519 signing key (keep it secret) and its public key (give it to verifiers)."""
+    """Make an Ed25519 signing key: the key alone on stdout (keep it secret), its public key on stderr."""
     key = Ed25519PrivateKey.generate()
     raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    typer.echo(f"public key: {public_text(key)}")
-    typer.echo("signing key (set as LEDGERDESK_AUDIT_SIGNING_KEY; shown once):", err=True)
+    # Only the secret on stdout, as the last line of `keys create`: `$(ledgerdesk audit keygen)` is the key.
+    typer.echo(f"public key: {public_text(key)}", err=True)
+    hint = "set the signing key (on stdout) as LEDGERDESK_AUDIT_SIGNING_KEY; store it now: it cannot be shown again"
+    typer.echo(hint, err=True)
     typer.echo(base64.b64encode(raw).decode())
 
 
