@@ -10,12 +10,13 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 
+from api.sla_schemas import TargetOut
 from domain.actors import Actor, ActorKind
 from infrastructure.composition import build_services
 from infrastructure.readmodels.queries import Sort, TicketFilter
@@ -277,7 +278,12 @@ def test_sla_recompute(sqlite_settings: Settings) -> None:
     done = _run(*args, "--apply", env=_env(sqlite_settings))
     assert done.returncode == 0, done.stderr
     (line,) = done.stdout.strip().splitlines()
-    assert json.loads(line)["state"] == "breached"
+    target = json.loads(line)
+    assert list(target) == list(TargetOut.model_fields)  # the API's names: policy, at_risk, ...
+    assert (target["target"], target["policy"], target["state"]) == ("first_response", "standard", "breached")
+    moments = [target[name] for name in ("started_at", "due_at", "breached_at")]
+    assert all(m.endswith("Z") for m in moments), moments
+    assert datetime.fromisoformat(target["due_at"]) == opened.ticket.created_on + timedelta(hours=1)
     assert "recorded at position" in done.stderr
     missing = _run(
         "sla", "recompute", str(opened.ticket_id), "--tenant", "acme", "--policy", "nope", env=_env(sqlite_settings)

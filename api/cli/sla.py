@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
 import typer
 
 from api.cli.context import CLI, ByOption, aware, fail, load_settings, operator, services_from
+from api.sla_schemas import TargetOut
 from domain.errors import DomainError
 
 app = typer.Typer(help="SLA figures of tickets, recomputed from their history.", no_args_is_help=True)
@@ -25,13 +25,17 @@ def sla_recompute(
     apply: Annotated[bool, typer.Option(help="Also put the recomputed clocks on record for the ticket.")] = False,
     by: ByOption = "operator",
 ) -> None:
-    """Print a ticket's SLA targets as if the policy version had applied all along, one JSON line per target."""
+    """Print a ticket's SLA targets as if the policy version had applied all along, one JSON line per target.
+
+    Each line is a target as `GET /tickets/{id}/sla?policy=...` answers it: the same field names, moments in UTC.
+    """
     with services_from(load_settings()) as services:
         try:
-            moment = aware(at)
-            statuses = services.desk.recompute_sla(ticket, tenant=tenant, policy=policy, version=version, now=moment)
+            # In UTC, so every moment printed ends in Z, as the domain's own moments do.
+            now = (aware(at) or services.desk.clock()).astimezone(UTC)
+            statuses = services.desk.recompute_sla(ticket, tenant=tenant, policy=policy, version=version, now=now)
             for status in statuses:
-                typer.echo(json.dumps(status.as_dict()))
+                typer.echo(TargetOut.judged(status, now).model_dump_json())
             if apply:
                 receipt = services.desk.apply_policy(
                     ticket, tenant=tenant, policy=policy, version=version, by=operator(by), via=CLI
