@@ -249,7 +249,7 @@ def test_privacy_erase(sqlite_settings: Settings) -> None:
     assert done.returncode == 0, done.stderr
     assert (
         done.stdout.strip()
-        == "erased dana in acme: 1 tickets recorded the erasure, 1 keys destroyed, 0 kept responses dropped"
+        == "erased dana in acme: 1 ticket recorded the erasure, 1 key destroyed, 0 kept responses dropped"
     )
 
     services = build_services(sqlite_settings)

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from api.cli.context import aware, fail, load_settings, services_from
-from api.cli.output import progress
+from api.cli.output import counted, one_or_many, progress
 from api.schemas import TicketPublic
 from domain.errors import DomainError
 from infrastructure.audit.checkpoint import (
@@ -105,7 +105,8 @@ def audit_verify(
         )
     if result.finding is None:
         proof = f", matching the checkpoint at position {trusted_checkpoint.position}" if trusted_checkpoint else ""
-        typer.echo(f"OK: {result.events} events up to position {result.head_position} verify{proof}")
+        verify = one_or_many(result.events, "verifies", "verify")
+        typer.echo(f"OK: {counted(result.events, 'event')} up to position {result.head_position} {verify}{proof}")
         return
     f = result.finding
     typer.echo(
@@ -153,7 +154,7 @@ def audit_export(
         for line in lines:
             file.write(line)
     manifest = verify_export(out.read_bytes(), key.public_key())
-    typer.echo(f"ledgerdesk: {manifest.count} changes written to {out}, manifest signed")
+    typer.echo(f"ledgerdesk: {counted(manifest.count, 'change')} written to {out}, manifest signed")
 
 
 @app.command("verify-export")
@@ -172,7 +173,8 @@ def audit_verify_export(
         typer.echo(f"INVALID: {error}")
         raise typer.Exit(code=1) from None
     span = f"positions {manifest.first_position}-{manifest.last_position}" if manifest.count else "no changes"
-    typer.echo(f"OK: {manifest.count} changes ({span}) match the signed manifest")
+    match = one_or_many(manifest.count, "matches", "match")
+    typer.echo(f"OK: {counted(manifest.count, 'change')} ({span}) {match} the signed manifest")
 
 
 @app.command("show")

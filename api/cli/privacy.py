@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from api.cli.context import CLI, ByOption, fail, load_settings, operator, services_from
+from api.cli.output import counted
 from domain.errors import DomainError
 from infrastructure.privacy.erasure import ReadModelsBehindError
 
@@ -25,7 +26,7 @@ def privacy_erase(
             outcome = services.eraser().erase(tenant=tenant, person_id=person, by=operator(by), via=CLI)
         except (DomainError, ReadModelsBehindError) as error:
             fail(str(error))
-    typer.echo(
-        f"erased {person} in {tenant}: {outcome.tickets} tickets recorded the erasure, "
-        f"{outcome.keys_destroyed} keys destroyed, {outcome.responses_forgotten} kept responses dropped"
-    )
+    tickets = counted(outcome.tickets, "ticket")
+    keys = counted(outcome.keys_destroyed, "key")
+    responses = counted(outcome.responses_forgotten, "kept response")
+    typer.echo(f"erased {person} in {tenant}: {tickets} recorded the erasure, {keys} destroyed, {responses} dropped")

@@ -9,7 +9,7 @@ from uuid import UUID
 import typer
 
 from api.cli.context import fail, load_settings, services_from
-from api.cli.output import progress
+from api.cli.output import counted, progress
 from infrastructure.readmodels.rebuild import rebuild as rebuild_read_models
 from infrastructure.readmodels.worker import ProjectionWorker
 
@@ -63,7 +63,7 @@ def projections_retry(
         fail(f"{ticket} is not parked")
     for o in outcomes:
         if o.recovered:
-            typer.echo(f"{o.aggregate_id}  recovered  {o.replayed} events replayed")
+            typer.echo(f"{o.aggregate_id}  recovered  {counted(o.replayed, 'event')} replayed")
         else:
             why = "" if o.failure is None else f"{o.failure.error_type}: {o.failure.reason}"
             typer.echo(f"{o.aggregate_id}  still parked  {why}")
