@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's five-minute tour, runnable: `make run` in one terminal, `bash docs/tour.sh` in another.
 # Each step says what it does, shows the answer and stops the tour, with the body, when the HTTP status is
-# not the one expected. tests/test_tour.py runs it against a real server.
+# not the one expected. tests/e2e/test_tour.py runs it against a real server.
 #
 #   LEDGERDESK_URL           the server (default http://127.0.0.1:8000)
 #   LEDGERDESK_DATABASE_URL  read by the `ledgerdesk` commands below (keys, erasure, audit): it must name the

@@ -3,7 +3,7 @@
 A stored event names its class by topic (`module:Class.Event`) and is never rewritten, so when a
 class moves its old topic is registered here, once per process, before any event is read. The
 aggregate's topic is enough: its nested event and snapshot classes resolve through it.
-`tests/test_old_store.py` fails if one is missing.
+`tests/e2e/test_old_store.py` fails if one is missing.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -21,21 +20,11 @@ from api.app import create_app
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
+from tests.support.clock import TickingClock
 
 PG_HOST = os.environ.get("LEDGERDESK_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("LEDGERDESK_TEST_PG_PORT", "5432"))
 PG_USERS = ("root", "postgres")
-
-
-class TickingClock:
-    """A deterministic clock: each reading is one second after the previous one."""
-
-    def __init__(self, start: datetime = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 def _admin_connection() -> tuple[psycopg.Connection[tuple[object, ...]], str] | None:

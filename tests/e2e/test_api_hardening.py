@@ -22,7 +22,7 @@ from api.hardening import API_CSP
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 PROBLEM = "application/problem+json"
 SECURITY_HEADERS = {

@@ -47,7 +47,7 @@ from infrastructure.audit.verify import PAGE, Verification
 from infrastructure.composition import Services, build_services
 from infrastructure.database import Backend, parse_database_url
 from infrastructure.settings import Settings
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 CLI = [sys.executable, "-c", "from api.cli import main; main()"]
 

@@ -12,7 +12,7 @@ from domain.errors import InvalidValueError
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from infrastructure.database import Backend
 from infrastructure.keys import Role
 from infrastructure.readmodels.feed import EventFeed
 from infrastructure.settings import Settings
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 SECRET = "BOBSECRET"  # every personal value of bob's carries it, so a raw scan can look for it
 BOB = Actor("bob", ActorKind.REQUESTER, role="customer")

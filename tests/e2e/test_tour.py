@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import CLI, _free_port, _wait_healthy
+from tests.support.processes import CLI
+from tests.support.processes import free_port as _free_port
+from tests.support.processes import wait_healthy as _wait_healthy
 
-TOUR = Path(__file__).resolve().parent.parent / "docs" / "tour.sh"
+TOUR = Path(__file__).resolve().parents[2] / "docs" / "tour.sh"
 
 
 @pytest.mark.skipif(shutil.which("bash") is None or shutil.which("curl") is None, reason="needs bash and curl")

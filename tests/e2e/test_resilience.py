@@ -29,7 +29,11 @@ from api.app import create_app
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
-from tests.test_cli import CLI, _env, _free_port, _run, _wait_healthy
+from tests.support.processes import CLI
+from tests.support.processes import cli_env as _env
+from tests.support.processes import free_port as _free_port
+from tests.support.processes import run_cli as _run
+from tests.support.processes import wait_healthy as _wait_healthy
 
 pytestmark = pytest.mark.postgres
 

@@ -23,7 +23,7 @@ from infrastructure.composition import Services, build_services
 from infrastructure.database import Backend
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 SIGNING_KEY = Ed25519PrivateKey.generate()
 

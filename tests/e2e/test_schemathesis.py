@@ -50,11 +50,11 @@ from api.app import create_app
 from infrastructure.composition import build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 MAX_EXAMPLES = 25  # generated requests per operation and role (per-operation test)
 # Per operation and phase in the engine run (four phases, every check): CI-sized; a deeper run
-# is `LEDGERDESK_SCHEMATHESIS_EXAMPLES=100 .venv/bin/pytest tests/test_schemathesis.py`.
+# is `LEDGERDESK_SCHEMATHESIS_EXAMPLES=100 .venv/bin/pytest tests/e2e/test_schemathesis.py`.
 ENGINE_MAX_EXAMPLES = int(os.environ.get("LEDGERDESK_SCHEMATHESIS_EXAMPLES", "5"))
 STATEFUL_MAX_STEPS = 20
 ROLES = [Role.ADMIN, Role.AGENT]

@@ -39,7 +39,7 @@ from infrastructure.readmodels.store import GENERATION_TABLES
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
 from projections.tickets import TicketsProjection
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 AGENT = Actor("agent1", ActorKind.AGENT, role=Role.AGENT.value)
 SECRET = "Kim Doe's payslip"  # personal data that must never reach the dead-letter list or the logs

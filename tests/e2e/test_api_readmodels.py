@@ -13,7 +13,7 @@ from api.app import create_app
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 PROBLEM = "application/problem+json"
 
@@ -151,7 +151,7 @@ def test_bad_read_requests_are_problems(client: TestClient) -> None:
 
 
 def test_a_position_beyond_the_log_is_refused_without_waiting(client: TestClient) -> None:
-    # A wait that times out: tests/test_api_position_waits.py.
+    # A wait that times out: tests/e2e/test_api_position_waits.py.
     _, position = _open(client, "Lonely")
     response = client.get("/queues/unassigned", params={"min_position": position + 1000})
     assert response.status_code == 422

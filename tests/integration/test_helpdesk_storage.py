@@ -17,7 +17,7 @@ from domain.values import FieldValue
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 ALICE = Actor("alice", ActorKind.AGENT)
 BOB = Actor("bob", ActorKind.REQUESTER)

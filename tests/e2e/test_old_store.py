@@ -52,7 +52,7 @@ from infrastructure.settings import Settings
 from infrastructure.topics import register_moved_topics
 from tests.fixtures.old_store import answers
 
-FIXTURE = Path(__file__).parent / "fixtures" / "old_store"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "old_store"
 GOLDEN: dict[str, Any] = json.loads((FIXTURE / "golden.json").read_text())
 PUBLIC_KEY = (FIXTURE / "public_key.txt").read_text().strip()
 LEDGERDESK = Path(sys.executable).with_name("ledgerdesk")  # the installed command, as an operator runs it

@@ -22,7 +22,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.test_cli import CLI, _free_port, _run
+from tests.support.processes import CLI
+from tests.support.processes import free_port as _free_port
+from tests.support.processes import run_cli as _run
 
 ROUNDS = 20
 UP_WITHIN_SECONDS = 60  # a guard against hanging, not a timing assertion

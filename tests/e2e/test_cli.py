@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -21,35 +17,11 @@ from domain.actors import Actor, ActorKind
 from infrastructure.composition import build_services
 from infrastructure.readmodels.queries import Sort, TicketFilter
 from infrastructure.settings import Settings
-
-CLI = [sys.executable, "-c", "from api.cli import main; main()"]
-
-
-def _run(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args], check=False, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_healthy(base: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        with contextlib.suppress(httpx.TransportError):  # not listening yet
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    return {"LEDGERDESK_DATABASE_URL": settings.database_url, "LEDGERDESK_POSTGRES_SCHEMA": settings.postgres_schema}
+from tests.support.processes import CLI
+from tests.support.processes import cli_env as _env
+from tests.support.processes import free_port as _free_port
+from tests.support.processes import run_cli as _run
+from tests.support.processes import wait_healthy as _wait_healthy
 
 
 def test_keys_create_prints_the_key_alone_on_the_last_line(sql_settings: Settings) -> None:

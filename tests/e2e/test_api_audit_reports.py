@@ -15,7 +15,7 @@ from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from projections.tickets import PRIVILEGED_EVENT_TYPES
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 ALICE = Actor("alice", ActorKind.AGENT)
 CAROL = Actor("carol", ActorKind.AGENT)

@@ -42,7 +42,7 @@ from infrastructure.settings import Settings
 from projections.rows import TicketRow
 from projections.sla import ticket_due
 from projections.tickets import ActivityKey, BatchConflictError, TicketsProjection
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 AGENT = Actor("alice", ActorKind.AGENT)
 ADMIN = Actor("boss", ActorKind.AGENT, role="admin")

@@ -24,8 +24,12 @@ import pytest
 from psycopg import sql
 
 from infrastructure.settings import Settings
-from tests.test_cli import CLI, _env, _free_port, _run, _wait_healthy
-from tests.test_resilience import _set_reachable
+from tests.e2e.test_resilience import _set_reachable
+from tests.support.processes import CLI
+from tests.support.processes import cli_env as _env
+from tests.support.processes import free_port as _free_port
+from tests.support.processes import run_cli as _run
+from tests.support.processes import wait_healthy as _wait_healthy
 
 pytestmark = pytest.mark.postgres
 POSTGRES = [pytest.param("postgres", marks=pytest.mark.postgres)]

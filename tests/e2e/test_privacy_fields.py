@@ -32,8 +32,8 @@ from infrastructure.composition import Services, build_services
 from infrastructure.database import Backend
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
-from tests.conftest import TickingClock
-from tests.test_privacy import ADMIN, ALICE, BOB, _caught_up, _raw_texts
+from tests.e2e.test_privacy import ADMIN, ALICE, BOB, _caught_up, _raw_texts
+from tests.support.clock import TickingClock
 
 EMAIL = "bob.fieldsecret@example.org"  # typed into a personal custom field
 WORDS = "VIEWSECRET"  # typed by alice into a saved view's search

@@ -32,7 +32,7 @@ from api.routers import (
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 PUBLIC_ROUTES = {"healthz"}
 WEEKDAYS_9_TO_5 = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
@@ -192,7 +192,7 @@ def _fresh_ticket(client: TestClient, admin: dict[str, str]) -> str:
 def test_the_documented_matrix_is_the_enforced_one() -> None:
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
     documented: dict[str, set[str]] = {}
     header: list[str] = []
     table = text[text.index("| route |") :].split("\n\n")[0]  # the matrix: from its header to a blank line

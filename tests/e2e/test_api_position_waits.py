@@ -20,7 +20,7 @@ from api.app import create_app
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 FAR = 2**63 - 2  # the position of the finding: far beyond any log's head
 TICKET = {"title": "Printer on fire", "requester_id": "bob"}

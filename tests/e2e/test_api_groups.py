@@ -13,7 +13,7 @@ from domain.errors import InvalidValueError, TicketNotFoundError
 from infrastructure.composition import Services, build_services
 from infrastructure.keys import Role
 from infrastructure.settings import Settings
-from tests.conftest import TickingClock
+from tests.support.clock import TickingClock
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-DOMAIN = Path(__file__).resolve().parents[1] / "domain"
+DOMAIN = Path(__file__).resolve().parents[2] / "domain"
 
 FORBIDDEN = (
     "fastapi",

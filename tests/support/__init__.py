@@ -1,0 +1,1 @@
+"""What tests of every tier share that is not a fixture: a deterministic clock, helpers for real processes."""

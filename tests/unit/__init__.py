@@ -1,0 +1,1 @@
+"""Pure domain and helpers: no database, no network, no process (`make test-unit`)."""
