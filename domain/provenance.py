@@ -150,6 +150,19 @@ FROM_CONTEXT: Any = None
 class Recorded(Aggregate):
     """An aggregate whose every event records the current command's provenance."""
 
+    class Event(Aggregate.Event):
+        """Base of every event: the provenance fields (`EventFields`), set from the command context."""
+
+        actor_id: str
+        actor_kind: str
+        actor_role: str | None  # None in events recorded before roles were
+        via: str
+        correlation_id: str | None  # None in events recorded before these ids were
+        causation_id: str | None
+
+    class Created(Event, Aggregate.Created):
+        """Base of every aggregate's first event, with the provenance fields."""
+
     def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
         """Trigger `event_class` with the command context's fields (never a method's own)."""
         super().trigger_event(event_class, **{**kwargs, **_provenance_for(event_class)})

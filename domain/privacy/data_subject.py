@@ -24,12 +24,6 @@ class DataSubject(Recorded):
         """Base of data-subject events: whose record, who asked for the erasure, and how."""
 
         tenant: str
-        actor_id: str
-        actor_kind: str
-        actor_role: str | None
-        via: str
-        correlation_id: str | None  # see domain/provenance.py
-        causation_id: str | None
 
         # Version 2 added correlation_id and causation_id; older events name neither.
         class_version = 2

@@ -37,12 +37,6 @@ class WorkCalendar(Recorded):
         """Base of calendar events: whose calendar, who changed it, and how."""
 
         tenant: str
-        actor_id: str
-        actor_kind: str
-        actor_role: str | None
-        via: str
-        correlation_id: str | None  # see domain/provenance.py
-        causation_id: str | None
 
         # Version 2 added correlation_id and causation_id; older events name neither.
         class_version = 2
@@ -112,12 +106,6 @@ class SlaPolicy(Recorded):
         """Base of policy events: whose policy, who changed it, and how."""
 
         tenant: str
-        actor_id: str
-        actor_kind: str
-        actor_role: str | None
-        via: str
-        correlation_id: str | None  # see domain/provenance.py
-        causation_id: str | None
 
         # Version 2 added correlation_id and causation_id; older events name neither.
         class_version = 2

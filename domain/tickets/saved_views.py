@@ -42,12 +42,6 @@ class SavedView(Recorded):
         tenant: str
         name: str
         filters: dict[str, Any]
-        actor_id: str
-        actor_kind: str
-        actor_role: str | None
-        via: str
-        correlation_id: str | None  # see domain/provenance.py
-        causation_id: str | None
         class_version = 3
 
         @staticmethod

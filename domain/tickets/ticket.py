@@ -47,13 +47,6 @@ class Ticket(Recorded):
     class Event(Recorded.Event):
         """Base of every ticket event: records who acted and through which channel."""
 
-        actor_id: str
-        actor_kind: str
-        actor_role: str | None  # the caller's role when it acted (None in events recorded before roles were)
-        via: str
-        correlation_id: str | None  # see domain/provenance.py
-        causation_id: str | None
-
         # Version 2 added actor_role, version 3 correlation_id and causation_id; older events are
         # read with None for what they did not record.
         class_version = 3
