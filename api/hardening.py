@@ -1,7 +1,8 @@
 """API hardening as pure ASGI middleware: rate limits, a request body cap, and security headers.
 
 Registered by `install_hardening`, outermost first: security headers (so every answer below gets
-them), then the rate limit (a refused request costs no body read), then the body size cap.
+them), then the rate limit (a refused request costs no body read), then the body size cap, then
+the check that a JSON operation's body is JSON (api/media_types.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, HTTPExceptionHandler, Message, Receive, Scope, Send
 
 from api.authentication import authenticate, presented
+from api.media_types import JsonBodyMiddleware
 from api.problems import problem_response
 from infrastructure.settings import Settings
 
@@ -55,6 +57,7 @@ _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 
 def install_hardening(app: FastAPI, settings: Settings) -> None:
     """Add the hardening middleware to `app`; call it last, after the problem handlers and other middleware."""
+    app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.rate_limit or settings.auth_failure_limit:
         app.add_middleware(RateLimitMiddleware, limit=settings.rate_limit, failure_limit=settings.auth_failure_limit)

@@ -7,8 +7,9 @@
 * Every error is `application/problem+json` with the `Problem` body (api/problems.py), never
   FastAPI's `application/json` validation error.
 * Answers any request may get are declared on every operation that can give them: 422 when it
-  takes parameters or a body, 400 when its body cannot be read, 401 and 403 when it needs a key,
-  429 (rate limits) and 503 (database not answering) for all of those.
+  takes parameters or a body, 400 when its body cannot be read, 415 (with `Accept`) when its body
+  is JSON and the request's is not (api/media_types.py), 401 and 403 when it needs a key, 429
+  (rate limits) and 503 (database not answering) for all of those.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api.media_types import JSON_MEDIA_TYPE, takes_json
 from api.problems import PROBLEM_MEDIA_TYPE
 
 _NULL = {"type": "null"}
@@ -47,15 +49,26 @@ def _common_answers(operation: dict[str, Any]) -> list[int]:
         statuses.append(422)
     if "requestBody" in operation:
         statuses.append(400)
+    if takes_json(operation):
+        statuses.append(415)
     if operation.get("security"):
         statuses += [401, 403, 429, 503]
     return statuses
+
+
+#: The `Accept` of a 415: the media type the request body must have.
+_ACCEPT = {
+    "description": "The media type the request body must have.",
+    "schema": {"type": "string", "enum": [JSON_MEDIA_TYPE]},
+}
 
 
 def _declare_answers(operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status in _common_answers(operation):
         responses.setdefault(str(status), _problem(status))
+    if "415" in responses:
+        responses["415"].setdefault("headers", {})["Accept"] = _ACCEPT
     for code, response in responses.items():
         if code[0] in "45":  # an error: problem+json with the Problem body, whatever FastAPI made of it
             response["content"] = _problem(int(code))["content"]

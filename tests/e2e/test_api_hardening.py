@@ -291,6 +291,88 @@ def _asgi_post(app: Any, authorization: bytes) -> dict[str, Any]:
     }
 
 
+# Request body media type
+
+NOT_JSON = [
+    pytest.param({"Content-Type": "text/plain"}, id="text/plain"),
+    pytest.param({"Content-Type": "application/x-www-form-urlencoded"}, id="form"),
+    pytest.param({"Content-Type": "text/json"}, id="text/json"),
+    pytest.param({}, id="none"),
+]
+
+
+@pytest.mark.parametrize("content_type", NOT_JSON)
+def test_415_for_a_body_that_is_not_json(make_app: MakeApp, content_type: dict[str, str]) -> None:
+    # It was 422 "body: Input should be a valid dictionary", which named no header.
+    client, services = make_app()
+    alice = _bearer(services)
+    refused = client.post("/tickets", content=json.dumps(TICKET), headers={**alice, **content_type})
+    _assert_problem(refused, 415, "unsupported-media-type")
+    _assert_secured(refused)
+    assert refused.headers["accept"] == "application/json"
+    assert "application/json" in refused.json()["detail"]
+    assert client.get("/tickets", headers=alice).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "application/problem+json"],
+)
+def test_json_with_parameters_or_a_json_suffix_is_json(make_app: MakeApp, content_type: str) -> None:
+    client, services = make_app()
+    opened = client.post(
+        "/tickets", content=json.dumps(TICKET), headers={**_bearer(services), "Content-Type": content_type}
+    )
+    assert opened.status_code == 201, opened.text
+
+
+def test_no_body_and_no_content_type_is_a_missing_body(make_app: MakeApp) -> None:
+    client, services = make_app()
+    _assert_problem(client.post("/tickets", headers=_bearer(services)), 422, "invalid-request")
+    retried = client.post("/projections/parked/retry", headers=_bearer(services, "root", Role.ADMIN))
+    assert retried.status_code == 200, retried.text  # its body is optional
+
+
+def _json_operations() -> list[tuple[str, str]]:
+    document = create_app().openapi()
+    return [
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+
+
+@pytest.mark.parametrize(("method", "path"), _json_operations())
+def test_every_json_operation_answers_415_and_documents_it(make_app: MakeApp, method: str, path: str) -> None:
+    client, services = make_app()
+    url = path.format(ticket_id="00000000-0000-4000-8000-000000000000", name="std")
+    refused = client.request(method, url, content=b"{}", headers={**_bearer(services), "Content-Type": "text/plain"})
+    _assert_problem(refused, 415, "unsupported-media-type")
+    declared = client.get("/openapi.json").json()["paths"][path][method.lower()]["responses"]["415"]
+    assert list(declared["content"]) == [PROBLEM]
+    assert declared["headers"]["Accept"]["schema"]["enum"] == ["application/json"]
+
+
+def test_holidays_take_text_calendar_and_declare_no_415(make_app: MakeApp) -> None:
+    client, services = make_app()
+    admin = _bearer(services, "root", Role.ADMIN)
+    operation = client.get("/openapi.json").json()["paths"]["/sla/calendars/{name}/holidays"]["post"]
+    assert "415" not in operation["responses"]
+    answered = client.post("/sla/calendars/std/holidays", content=b"BEGIN:VCALENDAR", headers=admin)
+    assert answered.status_code != 415
+
+
+def test_a_415_keeps_no_idempotency_key(make_app: MakeApp) -> None:
+    client, services = make_app()
+    alice = {**_bearer(services), "Idempotency-Key": "k-415"}
+    refused = client.post("/tickets", content=json.dumps(TICKET), headers={**alice, "Content-Type": "text/plain"})
+    assert refused.status_code == 415
+    opened = client.post("/tickets", json=TICKET, headers=alice)
+    assert opened.status_code == 201, opened.text
+    assert "idempotent-replayed" not in opened.headers
+
+
 # Security headers
 
 
