@@ -21,6 +21,7 @@ from api.authentication import authenticate
 from api.plain_text import ChannelOrEmpty, DocumentedPattern, PlainText
 from api.problems import ProblemError
 from domain.actors import Actor, channel
+from domain.errors import ExpectedVersion
 from domain.helpdesk import HelpDesk
 from infrastructure.composition import Services
 from infrastructure.keys import Principal
@@ -28,7 +29,6 @@ from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.waiting import TooManyWaitsError
 
 _bearer = HTTPBearer(auto_error=False, description="An API key made with `ledgerdesk keys create`.")
-_ETAG = re.compile(r'^(?:W/)?"([0-9]{1,19})"$')
 
 
 async def get_services(request: Request) -> Services:
@@ -66,10 +66,32 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-#: What If-Match may hold: `*` or one ticket ETag. Anything else names no version and so cannot
-#: match: 412, as RFC 9110 answers an If-Match that does not match.
-IF_MATCH_PATTERN = r'^[ \t]*(?:\*|(?:W/)?"[0-9]{1,19}")[ \t]*$'
+# If-Match as RFC 9110 (section 13.1.1) writes it: `*`, or a list of entity tags, weak (`W/"3"`) or
+# strong (`"3"`), whose opaque part is any visible character but `"`; empty list elements are allowed.
+_ETAG_CHARACTER = r"[\x21\x23-\x7E\x80-\xFF]"
+_ENTITY_TAG = rf'(?:W/)?"{_ETAG_CHARACTER}*"'
+#: What If-Match may hold. Anything else is malformed: 400. A well-formed one that names no
+#: current version (a stale one, a weak one, another server's) does not match: 412.
+IF_MATCH_PATTERN = rf"^[ \t]*(?:\*|(?:,[ \t]*)*{_ENTITY_TAG}(?:[ \t]*,(?:[ \t]*{_ENTITY_TAG})?)*)[ \t]*$"
 IfMatchHeader = Annotated[PlainText, DocumentedPattern(IF_MATCH_PATTERN)]
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
+_TAG = re.compile(rf'(W/)?"({_ETAG_CHARACTER}*)"')
+# The opaque part of a ticket ETag (`etag()`), written as the server writes it: `"03"` is not `"3"`.
+_VERSION = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def matched_versions(if_match: str) -> frozenset[int] | None:
+    """The ticket versions an If-Match value matches, or None for `*` (any current one); ValueError if malformed.
+
+    If-Match compares strongly (RFC 9110, section 8.8.3.2): a weak tag never matches, so only the
+    strong tags that are ticket ETags name versions. A list matches if any of its tags does.
+    """
+    if _IF_MATCH.fullmatch(if_match) is None:
+        raise ValueError(if_match)
+    if if_match.strip() == "*":
+        return None
+    strong = (opaque for weak, opaque in _TAG.findall(if_match) if not weak)
+    return frozenset(int(opaque) for opaque in strong if _VERSION.fullmatch(opaque))
 
 
 async def get_channel(
@@ -85,20 +107,40 @@ async def get_channel(
 ChannelDep = Annotated[str, Depends(get_channel)]
 
 
-async def get_expected_version(
+async def get_if_match(
+    request: Request,
     if_match: Annotated[
         IfMatchHeader | None,
-        Header(description='The ticket version you last saw, as its ETag ("3"). A stale one gets 412.'),
+        Header(
+            description='The ticket version you last saw, as its ETag ("3"), or a list of them ("2", "3"). '
+            'A stale one gets 412, and so does a weak one (W/"3"): If-Match compares strongly. '
+            "`*` is whatever version is current. A value that is no entity tag gets 400.",
+            examples=['"1"', '"1", "2"', "*"],
+        ),
     ] = None,
-) -> int | None:
-    """The version named by If-Match, or None when the header is absent or `*`."""
-    if if_match is None or if_match.strip() == "*":
+) -> frozenset[int] | None:
+    """The versions If-Match matches; None when the header is absent or `*`; 400 when it is malformed."""
+    if if_match is None:
         return None
-    match = _ETAG.match(if_match.strip())
-    if match is None:
-        detail = f'If-Match must be a ticket ETag such as "3" (got {if_match!r})'
-        raise ProblemError(412, "version-mismatch", detail)
-    return int(match.group(1))
+    # Several If-Match lines are one comma-separated list (RFC 9110, section 5.3); FastAPI passes only the first.
+    value = ", ".join(request.headers.getlist("if-match"))
+    try:
+        return matched_versions(value)
+    except ValueError:
+        detail = f'If-Match must be * or a list of entity tags such as "3" (got {value!r})'
+        raise ProblemError(400, "malformed-if-match", detail) from None
+
+
+IfMatchDep = Annotated[frozenset[int] | None, Depends(get_if_match)]
+
+
+async def get_expected_version(versions: IfMatchDep) -> int | None:
+    """The one version If-Match names, for routes that compare a single one; 412 when it names not one."""
+    if versions is None:
+        return None
+    if len(versions) != 1:
+        raise ProblemError(412, "version-mismatch", "If-Match names no single strong ticket ETag")
+    return next(iter(versions))
 
 
 ExpectedVersionDep = Annotated[int | None, Depends(get_expected_version)]
@@ -114,7 +156,7 @@ class Provenance(TypedDict):
 
     by: Actor
     via: str
-    expected_version: int | None
+    expected_version: ExpectedVersion | None
     tenant: str
 
 
@@ -127,7 +169,7 @@ class CommandCall:
 
 
 async def get_command_call(
-    desk: DeskDep, principal: PrincipalDep, via: ChannelDep, expected_version: ExpectedVersionDep
+    desk: DeskDep, principal: PrincipalDep, via: ChannelDep, expected_version: IfMatchDep
 ) -> CommandCall:
     """Bundle the per-request command arguments."""
     provenance = Provenance(by=principal.actor, via=via, expected_version=expected_version, tenant=principal.tenant)

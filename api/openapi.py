@@ -7,9 +7,9 @@
 * Every error is `application/problem+json` with the `Problem` body (api/problems.py), never
   FastAPI's `application/json` validation error.
 * Answers any request may get are declared on every operation that can give them: 422 when it
-  takes parameters or a body, 400 when its body cannot be read, 415 (with `Accept`) when its body
-  is JSON and the request's is not (api/media_types.py), 401 and 403 when it needs a key, 429
-  (rate limits) and 503 (database not answering) for all of those.
+  takes parameters or a body, 400 when its body cannot be read or its If-Match is malformed, 415
+  (with `Accept`) when its body is JSON and the request's is not (api/media_types.py), 401 and
+  403 when it needs a key, 429 (rate limits) and 503 (database not answering) for all of those.
 """
 
 from __future__ import annotations
@@ -47,13 +47,18 @@ def _common_answers(operation: dict[str, Any]) -> list[int]:
     statuses = []
     if operation.get("parameters") or "requestBody" in operation:
         statuses.append(422)
-    if "requestBody" in operation:
+    if "requestBody" in operation or _has_header(operation, "If-Match"):
         statuses.append(400)
     if takes_json(operation):
         statuses.append(415)
     if operation.get("security"):
         statuses += [401, 403, 429, 503]
     return statuses
+
+
+def _has_header(operation: dict[str, Any], name: str) -> bool:
+    parameters = operation.get("parameters", ())
+    return any(p.get("in") == "header" and p.get("name", "").lower() == name.lower() for p in parameters)
 
 
 #: The `Accept` of a 415: the media type the request body must have.

@@ -95,7 +95,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def domain_error(request: Request, error: errors.DomainError) -> JSONResponse:
         status, slug = _status_of(error)
-        return problem_response(request, status, slug, str(error))
+        return problem_response(request, status, slug, _detail_of(error))
 
     @app.exception_handler(IntegrityError)
     async def concurrent_update(request: Request, _: IntegrityError) -> JSONResponse:
@@ -169,6 +169,17 @@ def _documented_paths(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
         ]
         app.state.documented_paths = found
     return found
+
+
+def _detail_of(error: errors.DomainError) -> str:
+    """What went wrong, in the API's words where the domain's would puzzle a client."""
+    if isinstance(error, errors.VersionMismatchError) and error.expected == frozenset():
+        # Only weak or foreign tags were sent: there was no version to expect.
+        return (
+            f'If-Match names no strong ETag of this ticket (a weak one, W/"...", never matches); '
+            f'the current ETag is "{error.actual}"'
+        )
+    return str(error)
 
 
 def _status_of(error: errors.DomainError) -> tuple[int, str]:

@@ -38,10 +38,22 @@ class NotPermittedError(DomainError):
     """The actor may not carry out this command (for example a requester writing an internal note)."""
 
 
+#: The ticket version a command may act on: one, or any of several (none of an empty set).
+ExpectedVersion = int | frozenset[int]
+
+
 class VersionMismatchError(DomainError):
     """The caller's expected ticket version is not the current version."""
 
-    def __init__(self, expected: int, actual: int) -> None:
-        super().__init__(f"expected ticket version {expected}, but the current version is {actual}")
+    def __init__(self, expected: ExpectedVersion, actual: int) -> None:
+        super().__init__(f"expected {_versions(expected)}, but the current version is {actual}")
         self.expected = expected
         self.actual = actual
+
+
+def _versions(expected: ExpectedVersion) -> str:
+    if isinstance(expected, int):
+        return f"ticket version {expected}"
+    if not expected:
+        return "no ticket version that can be current"
+    return f"ticket version {' or '.join(str(version) for version in sorted(expected))}"

@@ -22,6 +22,7 @@ from domain.actors import Actor, ActorKind
 from domain.clock import Clock, system_clock
 from domain.errors import (
     AlreadyExistsError,
+    ExpectedVersion,
     InvalidValueError,
     NotFoundError,
     NotPermittedError,
@@ -176,7 +177,7 @@ class HelpDesk(Application[UUID]):
         group: str | None = None,
         by: Actor,
         via: str,
-        expected_version: int | None = None,
+        expected_version: ExpectedVersion | None = None,
         tenant: str | None = None,
     ) -> Receipt:
         """Assign (or reassign) a ticket to an agent, a group, or both."""
@@ -189,7 +190,13 @@ class HelpDesk(Application[UUID]):
         return self._commit(ticket)
 
     def unassign(
-        self, ticket_id: UUID, *, by: Actor, via: str, expected_version: int | None = None, tenant: str | None = None
+        self,
+        ticket_id: UUID,
+        *,
+        by: Actor,
+        via: str,
+        expected_version: ExpectedVersion | None = None,
+        tenant: str | None = None,
     ) -> Receipt:
         """Take a ticket away from its agent; it stays in its group's queue."""
         ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
@@ -204,7 +211,7 @@ class HelpDesk(Application[UUID]):
         *,
         by: Actor,
         via: str,
-        expected_version: int | None = None,
+        expected_version: ExpectedVersion | None = None,
         tenant: str | None = None,
     ) -> Receipt:
         """Move a ticket to another status, as the workflow allows."""
@@ -222,7 +229,7 @@ class HelpDesk(Application[UUID]):
         attachments: Iterable[Attachment] = (),
         by: Actor,
         via: str,
-        expected_version: int | None = None,
+        expected_version: ExpectedVersion | None = None,
         tenant: str | None = None,
     ) -> Receipt:
         """Add a public reply or an internal note."""
@@ -239,7 +246,7 @@ class HelpDesk(Application[UUID]):
         *,
         by: Actor,
         via: str,
-        expected_version: int | None = None,
+        expected_version: ExpectedVersion | None = None,
         tenant: str | None = None,
     ) -> Receipt:
         """The requester rates a solved ticket: good/bad or 1-5, with an optional comment."""
@@ -259,7 +266,7 @@ class HelpDesk(Application[UUID]):
         custom_fields: Mapping[str, FieldValue | None] | None = None,
         by: Actor,
         via: str,
-        expected_version: int | None = None,
+        expected_version: ExpectedVersion | None = None,
         tenant: str | None = None,
     ) -> Receipt:
         """Change priority, type, tags and custom fields together, atomically.
@@ -597,7 +604,7 @@ class HelpDesk(Application[UUID]):
             yield context
 
     def _ticket_for_update(
-        self, ticket_id: UUID, expected_version: int | None, tenant: str | None, by: Actor
+        self, ticket_id: UUID, expected_version: ExpectedVersion | None, tenant: str | None, by: Actor
     ) -> Ticket:
         # A requester acts only on its own tickets; others' do not exist for it, except its
         # organisation's, which it may read but not change.
@@ -608,7 +615,7 @@ class HelpDesk(Application[UUID]):
         if requester is not None and ticket.requester_id != requester:
             msg = "only the requester can change this ticket; others of the organisation can read it"
             raise NotPermittedError(msg)
-        if expected_version is not None and expected_version != ticket.version:
+        if expected_version is not None and not _is_expected(ticket.version, expected_version):
             raise VersionMismatchError(expected_version, ticket.version)
         return ticket
 
@@ -669,3 +676,8 @@ def _owned(ticket: Ticket, tenant: str | None, requester: str | None = None, org
     ):
         raise TicketNotFoundError(f"no ticket {ticket.id}")
     return ticket
+
+
+def _is_expected(version: int, expected: ExpectedVersion) -> bool:
+    """Whether `version` is the one expected, or one of several (a caller holding copies of two versions)."""
+    return version == expected if isinstance(expected, int) else version in expected

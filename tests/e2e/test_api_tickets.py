@@ -150,8 +150,73 @@ def test_if_match(client: TestClient) -> None:
     stale = client.post(f"{url}/assignment", json={"assignee": "erin"}, headers={"If-Match": '"1"'})
     _assert_problem(stale, 412, "version-mismatch")
     malformed = client.post(f"{url}/transitions", json={"to": "open"}, headers={"If-Match": "yesterday"})
-    _assert_problem(malformed, 412, "version-mismatch")
+    _assert_problem(malformed, 400, "malformed-if-match")
     assert len(client.get(f"{url}/history").json()["items"]) == 2
+
+
+def _patch(client: TestClient, url: str, if_match: str | list[tuple[str, str]]) -> Any:
+    """A harmless command with the given If-Match (a list of pairs sends several header lines)."""
+    headers = [("If-Match", if_match)] if isinstance(if_match, str) else if_match
+    return client.request("PATCH", url, json={"add_tags": [f"t{len(str(if_match))}"]}, headers=headers)
+
+
+@pytest.mark.parametrize(
+    "if_match",
+    ['"3', "3", '"3" "2"', '*, "2"', 'W/ "2"', 'w/"2"', '"2";', "'2'", '"a b"', ",", "**"],
+)
+def test_a_malformed_if_match_is_400_and_stores_nothing(client: TestClient, if_match: str) -> None:
+    # It was 412, as if `3` named a version that is not current.
+    url = f"/tickets/{_open(client)['id']}"
+    body = _assert_problem(_patch(client, url, if_match), 400, "malformed-if-match")
+    assert "If-Match" in body["detail"]
+    assert client.get(url).headers["etag"] == '"1"'
+
+
+@pytest.mark.parametrize(
+    "if_match",
+    [
+        '"1"',
+        ' \t"1" ',
+        "*",
+        '"7", "1"',
+        '"1","7"',
+        'W/"1", "1"',
+        ', "7" ,, "1",',
+        [("If-Match", '"7"'), ("If-Match", '"1"')],
+    ],
+)
+def test_if_match_matches_the_current_etag_in_a_list_or_as_a_star(
+    client: TestClient, if_match: str | list[tuple[str, str]]
+) -> None:
+    url = f"/tickets/{_open(client)['id']}"
+    changed = _patch(client, url, if_match)
+    assert changed.status_code == 200, changed.text
+    assert changed.headers["etag"] == '"2"'
+
+
+@pytest.mark.parametrize("if_match", ['W/"1"', '"01"', '"7", "8"', '"abc"', '""', 'W/"1", W/"2"'])
+def test_if_match_compares_strongly_and_a_tag_that_names_no_current_version_is_412(
+    client: TestClient, if_match: str
+) -> None:
+    # RFC 9110: If-Match uses the strong comparison, so a weak tag never matches, not even the current one.
+    url = f"/tickets/{_open(client)['id']}"
+    body = _assert_problem(_patch(client, url, if_match), 412, "version-mismatch")
+    assert '"1"' in body["detail"] or "version is 1" in body["detail"]
+    assert client.get(url).headers["etag"] == '"1"'
+
+
+def test_a_precondition_on_a_missing_ticket_is_not_found(client: TestClient) -> None:
+    missing = "/tickets/00000000-0000-4000-8000-000000000000"
+    for if_match in ('W/"1"', '"1", "2"', "*"):
+        _assert_problem(_patch(client, missing, if_match), 404, "not-found")
+
+
+def test_the_server_sends_strong_etags(client: TestClient) -> None:
+    opened = client.post("/tickets", json=NEW_TICKET)
+    url = opened.headers["location"]
+    commented = client.post(f"{url}/comments", json={"body": "hi"})
+    for response in (opened, client.get(url), commented, client.get(url, params={"version": 1})):
+        assert response.headers["etag"].startswith('"'), response.headers["etag"]
 
 
 def test_errors_are_problems(client: TestClient) -> None:

@@ -15,6 +15,7 @@ from eventsourcing.application import project_aggregate
 
 from domain.actors import Actor, ActorKind
 from domain.errors import (
+    ExpectedVersion,
     IllegalTransitionError,
     InvalidValueError,
     NotPermittedError,
@@ -757,7 +758,7 @@ def test_an_update_that_changes_nothing_records_nothing(app: HelpDesk) -> None:
 # --- optimistic concurrency ----------------------------------------------------------------------------
 
 
-VERSIONED_COMMANDS: dict[str, Callable[[HelpDesk, UUID, int], Receipt]] = {
+VERSIONED_COMMANDS: dict[str, Callable[[HelpDesk, UUID, ExpectedVersion], Receipt]] = {
     "assign": lambda app, tid, v: app.assign(tid, assignee="carol", by=AGENT, via="web", expected_version=v),
     "unassign": lambda app, tid, v: app.unassign(tid, by=AGENT, via="web", expected_version=v),
     "transition": lambda app, tid, v: app.transition(tid, "solved", by=AGENT, via="web", expected_version=v),
@@ -769,7 +770,7 @@ VERSIONED_COMMANDS: dict[str, Callable[[HelpDesk, UUID, int], Receipt]] = {
 @pytest.mark.parametrize("command", VERSIONED_COMMANDS.values(), ids=VERSIONED_COMMANDS.keys())
 @pytest.mark.parametrize("expected_version", [1, 3, 0])
 def test_a_stale_expected_version_is_rejected_and_stores_nothing(
-    app: HelpDesk, ticket_id: UUID, command: Callable[[HelpDesk, UUID, int], Receipt], expected_version: int
+    app: HelpDesk, ticket_id: UUID, command: Callable[[HelpDesk, UUID, ExpectedVersion], Receipt], expected_version: int
 ) -> None:
     app.assign(ticket_id, assignee="dave", by=AGENT, via="web")
 
@@ -782,7 +783,7 @@ def test_a_stale_expected_version_is_rejected_and_stores_nothing(
 
 @pytest.mark.parametrize("command", VERSIONED_COMMANDS.values(), ids=VERSIONED_COMMANDS.keys())
 def test_the_current_expected_version_is_accepted(
-    app: HelpDesk, ticket_id: UUID, command: Callable[[HelpDesk, UUID, int], Receipt]
+    app: HelpDesk, ticket_id: UUID, command: Callable[[HelpDesk, UUID, ExpectedVersion], Receipt]
 ) -> None:
     app.assign(ticket_id, assignee="dave", by=AGENT, via="web")
 
@@ -790,6 +791,29 @@ def test_the_current_expected_version_is_accepted(
 
     assert receipt.version == 3
     assert stored(app, ticket_id) == 3
+
+
+@pytest.mark.parametrize("command", VERSIONED_COMMANDS.values(), ids=VERSIONED_COMMANDS.keys())
+def test_any_of_several_expected_versions_is_accepted(
+    app: HelpDesk, ticket_id: UUID, command: Callable[[HelpDesk, UUID, ExpectedVersion], Receipt]
+) -> None:
+    app.assign(ticket_id, assignee="dave", by=AGENT, via="web")
+
+    assert command(app, ticket_id, frozenset({1, 2})).version == 3
+
+
+@pytest.mark.parametrize("expected", [frozenset({1, 3}), frozenset()], ids=["others", "none"])
+def test_several_expected_versions_none_current_are_rejected(
+    app: HelpDesk, ticket_id: UUID, expected: frozenset[int]
+) -> None:
+    app.assign(ticket_id, assignee="dave", by=AGENT, via="web")
+
+    with pytest.raises(VersionMismatchError) as caught:
+        app.transition(ticket_id, "solved", by=AGENT, via="web", expected_version=expected)
+
+    assert (caught.value.expected, caught.value.actual) == (expected, 2)
+    assert "current version is 2" in str(caught.value)
+    assert stored(app, ticket_id) == 2
 
 
 # --- command context ---------------------------------------------------------------------------------
