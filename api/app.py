@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from api.authorization import authorize
 from api.correlation import CorrelationMiddleware
 from api.hardening import install_hardening
+from api.head_requests import HeadAsGetMiddleware
 from api.idempotency import IdempotencyMiddleware
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
@@ -73,4 +74,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for module in routers:
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)
+    app.add_middleware(HeadAsGetMiddleware)  # outermost: every layer below sees the GET it stands for
     return app

@@ -155,7 +155,7 @@ def allowed_methods(request: Request) -> str | None:
         if pattern.fullmatch(request.url.path):
             methods |= served
     if "GET" in methods:
-        methods.add("HEAD")  # Starlette serves HEAD wherever it serves GET
+        methods.add("HEAD")  # served wherever GET is (api/head_requests.py)
     return ", ".join(sorted(methods)) or None
 
 

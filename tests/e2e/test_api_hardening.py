@@ -389,8 +389,11 @@ def test_security_headers_on_success_and_error_responses(make_app: MakeApp) -> N
         "not found": client.get("/tickets/00000000-0000-0000-0000-000000000000", headers=alice),
         "invalid": client.post("/tickets", json={"title": ""}, headers=alice),
         "no route": client.get("/nowhere"),
+        "head": client.head(created.headers["location"], headers=alice),
+        "root": client.get("/"),
+        "unsupported": client.post("/tickets", content=b"{}", headers={**alice, "Content-Type": "text/plain"}),
     }
-    assert [r.status_code for r in responses.values()] == [201, 200, 200, 200, 401, 404, 422, 404]
+    assert [r.status_code for r in responses.values()] == [201, 200, 200, 200, 401, 404, 422, 404, 200, 200, 415]
     for response in responses.values():
         _assert_secured(response)
 

@@ -346,3 +346,37 @@ def test_a_revoked_key_is_refused(client: TestClient, sql_services: Services) ->
     assert client.post("/tickets", json=NEW_TICKET, headers=auth).status_code == 201
     assert sql_services.keys.revoke(issued.principal.key_id)
     _assert_problem(client.post("/tickets", json=NEW_TICKET, headers=auth), 401, "unauthorized")
+
+
+def test_head_answers_wherever_get_does(client: TestClient) -> None:
+    # It was 405, while `Allow` named HEAD.
+    ticket = _open(client)
+    for url in (f"/tickets/{ticket['id']}", f"/tickets/{ticket['id']}/history", "/tickets", "/healthz", "/"):
+        got, head = client.get(url), client.head(url)
+        assert head.status_code == got.status_code == 200, url
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert head.headers["content-length"] == got.headers["content-length"]
+    assert client.head(f"/tickets/{ticket['id']}").headers["etag"] == '"1"'
+
+
+def test_head_is_authenticated_and_refused_like_get(client: TestClient) -> None:
+    ticket = _open(client)
+    url = f"/tickets/{ticket['id']}"
+    unauthenticated = client.head(url, headers={"Authorization": ""})
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.content == b""
+    assert client.head("/tickets/00000000-0000-4000-8000-000000000000").status_code == 404
+    not_here = client.head(f"{url}/transitions")  # POST only
+    assert not_here.status_code == 405
+    assert not_here.headers["allow"] == "POST"
+    assert all("head" not in methods for methods in client.get("/openapi.json").json()["paths"].values())
+
+
+def test_the_root_points_to_the_docs_without_a_key(client: TestClient) -> None:
+    root = client.get("/", headers={"Authorization": ""})
+    assert root.status_code == 200
+    links = root.json()
+    assert (links["docs"], links["openapi"]) == ("/docs", "/openapi.json")
+    for link in (links["docs"], links["redoc"], links["openapi"], links["health"]):
+        assert client.get(link, headers={"Authorization": ""}).status_code == 200, link

@@ -34,7 +34,7 @@ from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from tests.support.clock import TickingClock
 
-PUBLIC_ROUTES = {"healthz"}
+PUBLIC_ROUTES = {"healthz", "root"}
 WEEKDAYS_9_TO_5 = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
 CALENDAR = {"timezone": "Europe/Berlin", "intervals": WEEKDAYS_9_TO_5}
 
