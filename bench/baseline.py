@@ -19,7 +19,8 @@ from psycopg.types.json import Jsonb
 
 from infrastructure.readmodels.dialect import POSTGRES
 from infrastructure.readmodels.names import TableNames
-from infrastructure.readmodels.tickets_view import TICKET_COLUMNS, create_statements
+from infrastructure.readmodels.ticket_table import TICKET_COLUMNS
+from infrastructure.readmodels.tickets_view import create_statements
 
 ROWS_PER_TICKET = 5
 STATUSES = ("new", "new", "new", "open", "solved")

@@ -30,7 +30,8 @@ from infrastructure.readmodels.activity import (
 )
 from infrastructure.readmodels.dialect import Dialect
 from infrastructure.readmodels.names import TableNames
-from infrastructure.readmodels.tickets_view import NO_ORGANISATION, TICKET_COLUMNS, ticket_row
+from infrastructure.readmodels.ticket_table import TICKET_COLUMNS, ticket_row
+from infrastructure.readmodels.tickets_view import NO_ORGANISATION
 from projections.rows import SavedViewRow, TicketRow
 from projections.tickets import PRIVILEGED_EVENT_TYPES
 

@@ -23,6 +23,7 @@ from domain.tickets.saved_views import erased_filters
 from infrastructure.readmodels.dialect import POSTGRES, SQLITE, Dialect
 from infrastructure.readmodels.metrics_tables import load_ticket_facts, metric_statements, write_metrics
 from infrastructure.readmodels.names import SQLITE_NAMES, TableNames, postgres_names
+from infrastructure.readmodels.ticket_table import TICKET_COLUMNS, create_tickets_table, ticket_row, ticket_values
 from projections.parking import ParkedEntry, Parking
 from projections.rows import SavedViewRow, TicketRow
 from projections.sla import NO_DUE, CalendarRow, ClockRow, PolicyRow, SlaChanges
@@ -34,37 +35,6 @@ from projections.tickets import (
     erase_from_row,
 )
 
-TICKET_COLUMNS = (
-    "ticket_id",
-    "tenant",
-    "title",
-    "status",
-    "priority",
-    "priority_rank",
-    "ticket_type",
-    "group_id",
-    "assignee",
-    "requester_id",
-    "organisation",
-    "channel",
-    "tags",
-    "custom_fields",
-    "created_at",
-    "updated_at",
-    "solved_at",
-    "closed_at",
-    "reopen_count",
-    "public_comments",
-    "internal_notes",
-    "first_agent_reply_at",
-    "last_requester_activity_at",
-    "version",
-    "position",
-    "sla_due_at",
-    "sla_warn_at",
-    "sla_breached_at",
-    "stale",
-)
 #: The dead-letter list and the positions parked aggregates skipped (projections/parking.py).
 PARKING_TABLES = ("parked", "parked_events")
 PARKED_COLUMNS = ("aggregate_id", "tenant", "position", "topic", "stage", "error_type", "reason", "parked_at")
@@ -108,16 +78,7 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
     """DDL of one generation's tables and indexes."""
     t = n.tickets
     return [
-        f"CREATE TABLE IF NOT EXISTS {t} (ticket_id {d.uuid_type} PRIMARY KEY, tenant TEXT NOT NULL, "
-        "title TEXT NOT NULL, status TEXT NOT NULL, priority TEXT NOT NULL, priority_rank INTEGER NOT NULL, "
-        "ticket_type TEXT, group_id TEXT, assignee TEXT, requester_id TEXT NOT NULL, organisation TEXT, "
-        f"channel TEXT NOT NULL, tags {d.json_type} NOT NULL, custom_fields {d.json_type} NOT NULL, "
-        f"created_at {d.time_type} NOT NULL, updated_at {d.time_type} NOT NULL, solved_at {d.time_type}, "
-        f"closed_at {d.time_type}, reopen_count INTEGER NOT NULL, public_comments INTEGER NOT NULL, "
-        f"internal_notes INTEGER NOT NULL, first_agent_reply_at {d.time_type}, "
-        f"last_requester_activity_at {d.time_type}, version INTEGER NOT NULL, position BIGINT NOT NULL, "
-        f"sla_due_at {d.time_type}, sla_warn_at {d.time_type}, sla_breached_at {d.time_type}, "
-        "stale INTEGER NOT NULL DEFAULT 0)",
+        create_tickets_table(d, n),
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_created')} ON {t} (tenant, created_at, ticket_id)",
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_status')} ON {t} (tenant, status, priority_rank, created_at)",
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_group')} ON {t} (tenant, group_id, status, priority_rank)",
@@ -175,75 +136,6 @@ def parking_statements(d: Dialect, n: TableNames) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {n.table('parked_events')} (aggregate_id {d.uuid_type} NOT NULL, "
         "position BIGINT NOT NULL, PRIMARY KEY (aggregate_id, position))",
     ]
-
-
-def ticket_row(d: Dialect, row: Any) -> TicketRow:
-    """A TicketRow from a stored row (a mapping of column name to value)."""
-    return TicketRow(
-        ticket_id=d.to_uuid(row["ticket_id"]),
-        tenant=row["tenant"],
-        title=row["title"],
-        status=row["status"],
-        priority=row["priority"],
-        priority_rank=row["priority_rank"],
-        ticket_type=row["ticket_type"],
-        group=row["group_id"],
-        assignee=row["assignee"],
-        requester_id=row["requester_id"],
-        organisation=row["organisation"],
-        channel=row["channel"],
-        tags=d.to_json(row["tags"]),
-        custom_fields=d.to_json(row["custom_fields"]),
-        created_at=d.to_time(row["created_at"]),  # type: ignore[arg-type]  # NOT NULL
-        updated_at=d.to_time(row["updated_at"]),  # type: ignore[arg-type]  # NOT NULL
-        solved_at=d.to_time(row["solved_at"]),
-        closed_at=d.to_time(row["closed_at"]),
-        reopen_count=row["reopen_count"],
-        public_comments=row["public_comments"],
-        internal_notes=row["internal_notes"],
-        first_agent_reply_at=d.to_time(row["first_agent_reply_at"]),
-        last_requester_activity_at=d.to_time(row["last_requester_activity_at"]),
-        version=row["version"],
-        position=row["position"],
-        sla_due_at=d.to_time(row["sla_due_at"]) or NO_DUE,
-        sla_warn_at=d.to_time(row["sla_warn_at"]),
-        sla_breached_at=d.to_time(row["sla_breached_at"]),
-        stale=bool(row["stale"]),
-    )
-
-
-def _ticket_values(d: Dialect, r: TicketRow) -> tuple[Any, ...]:
-    return (
-        d.uuid(r.ticket_id),
-        r.tenant,
-        r.title,
-        r.status,
-        r.priority,
-        r.priority_rank,
-        r.ticket_type,
-        r.group,
-        r.assignee,
-        r.requester_id,
-        r.organisation,
-        r.channel,
-        d.json(r.tags),
-        d.json(r.custom_fields),
-        d.time(r.created_at),
-        d.time(r.updated_at),
-        d.time(r.solved_at),
-        d.time(r.closed_at),
-        r.reopen_count,
-        r.public_comments,
-        r.internal_notes,
-        d.time(r.first_agent_reply_at),
-        d.time(r.last_requester_activity_at),
-        r.version,
-        r.position,
-        d.time(r.sla_due_at),
-        d.time(r.sla_warn_at),
-        d.time(r.sla_breached_at),
-        int(r.stale),
-    )
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -522,7 +414,7 @@ class SqlTicketsView(TicketsView):
             cursor,
             n.tickets,
             TICKET_COLUMNS,
-            [_ticket_values(d, r) for r in rows],
+            [ticket_values(d, r) for r in rows],
             f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}",
         )
 

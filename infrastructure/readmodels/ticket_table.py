@@ -1,0 +1,140 @@
+"""The `tickets` table, its columns said once: its DDL, how a `TicketRow` is written and read back.
+
+Every place that names the table's columns (the DDL, the batched upsert, the selects of the view
+and of the queries) derives them from `COLUMNS`, so a new column is one line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, fields
+from enum import Enum
+from typing import Any
+
+from infrastructure.readmodels.dialect import Dialect
+from infrastructure.readmodels.names import TableNames
+from projections.rows import TicketRow
+
+
+class Kind(Enum):
+    """How a column is stored: its SQL type, and how a row's value goes in and comes out."""
+
+    UUID = "uuid"
+    TEXT = "text"
+    INTEGER = "integer"
+    BIGINT = "bigint"
+    JSON = "json"
+    TIME = "time"
+    FLAG = "flag"  # a bool, as an integer 0/1
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of `tickets` and the `TicketRow` field it holds."""
+
+    name: str
+    kind: Kind
+    required: bool = True  # NOT NULL
+    field: str = ""  # the TicketRow field; default: the column's name
+
+    @property
+    def attribute(self) -> str:
+        """The `TicketRow` field this column holds."""
+        return self.field or self.name
+
+    def sql_type(self, d: Dialect) -> str:
+        """The column's type in `d`, with NOT NULL where required."""
+        sql = {
+            Kind.UUID: d.uuid_type,
+            Kind.TEXT: "TEXT",
+            Kind.INTEGER: "INTEGER",
+            Kind.BIGINT: "BIGINT",
+            Kind.JSON: d.json_type,
+            Kind.TIME: d.time_type,
+            Kind.FLAG: "INTEGER",
+        }[self.kind]
+        if self.kind is Kind.FLAG:
+            return f"{sql} NOT NULL DEFAULT 0"
+        return f"{sql} NOT NULL" if self.required else sql
+
+
+COLUMNS = (
+    Column("ticket_id", Kind.UUID),
+    Column("tenant", Kind.TEXT),
+    Column("title", Kind.TEXT),
+    Column("status", Kind.TEXT),
+    Column("priority", Kind.TEXT),
+    Column("priority_rank", Kind.INTEGER),
+    Column("ticket_type", Kind.TEXT, required=False),
+    Column("group_id", Kind.TEXT, required=False, field="group"),
+    Column("assignee", Kind.TEXT, required=False),
+    Column("requester_id", Kind.TEXT),
+    Column("organisation", Kind.TEXT, required=False),
+    Column("channel", Kind.TEXT),
+    Column("tags", Kind.JSON),
+    Column("custom_fields", Kind.JSON),
+    Column("created_at", Kind.TIME),
+    Column("updated_at", Kind.TIME),
+    Column("solved_at", Kind.TIME, required=False),
+    Column("closed_at", Kind.TIME, required=False),
+    Column("reopen_count", Kind.INTEGER),
+    Column("public_comments", Kind.INTEGER),
+    Column("internal_notes", Kind.INTEGER),
+    Column("first_agent_reply_at", Kind.TIME, required=False),
+    Column("last_requester_activity_at", Kind.TIME, required=False),
+    Column("version", Kind.INTEGER),
+    Column("position", Kind.BIGINT),
+    # Added after the first release (`add_missing_columns`): NULL in rows written before.
+    Column("sla_due_at", Kind.TIME, required=False),
+    Column("sla_warn_at", Kind.TIME, required=False),
+    Column("sla_breached_at", Kind.TIME, required=False),
+    Column("stale", Kind.FLAG),
+)
+#: The column names, in table order (for selects and upserts).
+TICKET_COLUMNS = tuple(column.name for column in COLUMNS)
+#: What a NULL reads as, where the row has a default of its own (a ticket with no running target is due never).
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TicketRow) if f.default not in (None, MISSING)}
+
+
+def create_tickets_table(d: Dialect, n: TableNames) -> str:
+    """The DDL of one generation's `tickets` table."""
+    columns = ", ".join(f"{c.name} {c.sql_type(d)}" for c in COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {n.tickets} ({columns}, PRIMARY KEY (ticket_id))"
+
+
+def _writer(d: Dialect, kind: Kind) -> Callable[[Any], Any]:
+    writers: dict[Kind, Callable[[Any], Any]] = {
+        Kind.UUID: d.uuid,
+        Kind.JSON: d.json,
+        Kind.TIME: d.time,
+        Kind.FLAG: int,
+    }
+    return writers.get(kind, _same)
+
+
+def _reader(d: Dialect, kind: Kind) -> Callable[[Any], Any]:
+    readers: dict[Kind, Callable[[Any], Any]] = {
+        Kind.UUID: d.to_uuid,
+        Kind.JSON: d.to_json,
+        Kind.TIME: d.to_time,
+        Kind.FLAG: bool,
+    }
+    return readers.get(kind, _same)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def ticket_values(d: Dialect, r: TicketRow) -> tuple[Any, ...]:
+    """A row's values, in `TICKET_COLUMNS` order, as `d` stores them."""
+    return tuple(_writer(d, c.kind)(getattr(r, c.attribute)) for c in COLUMNS)
+
+
+def ticket_row(d: Dialect, row: Any) -> TicketRow:
+    """A TicketRow from a stored row (a mapping of column name to value)."""
+    values: dict[str, Any] = {}
+    for c in COLUMNS:
+        value = _reader(d, c.kind)(row[c.name])
+        values[c.attribute] = _DEFAULTS.get(c.attribute) if value is None else value
+    return TicketRow(**values)
