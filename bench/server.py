@@ -25,8 +25,8 @@ import httpx2 as httpx
 import psycopg
 from psycopg import sql
 
+from domain.access.policy import Role
 from infrastructure.composition import Services
-from infrastructure.keys import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from domain import values
+from domain.access import policy as access
 from domain.actors import Actor, ActorKind
 from domain.clock import Clock, system_clock
 from domain.errors import (
@@ -510,11 +511,21 @@ class HelpDesk(Application[UUID]):
         `requester`, so is a ticket someone else asked for, unless it is of `organisation`
         (requesters who may read their organisation's tickets).
         """
+        ticket = self._ticket(ticket_id)
+        if requester is not None:
+            reader = Actor(requester, ActorKind.REQUESTER, organisation=organisation)
+            if not access.reaches(reader, ticket, tenant=tenant):
+                raise TicketNotFoundError(f"no ticket {ticket_id}")
+        elif tenant is not None and ticket.tenant != tenant:
+            raise TicketNotFoundError(f"no ticket {ticket_id}")
+        return ticket
+
+    def _ticket(self, ticket_id: UUID) -> Ticket:
         try:
             ticket: Ticket = self.repository.get(ticket_id)
         except AggregateNotFoundError:
             raise TicketNotFoundError(f"no ticket {ticket_id}") from None
-        return _owned(ticket, tenant, requester, organisation)
+        return ticket
 
     def ticket_at_version(self, ticket_id: UUID, version: int, *, tenant: str | None = None) -> Ticket:
         """The ticket as it was right after its `version`-th event."""
@@ -525,7 +536,8 @@ class HelpDesk(Application[UUID]):
             ticket: Ticket = self.repository.get(ticket_id, version=version)
         except AggregateNotFoundError:
             raise TicketNotFoundError(f"no ticket {ticket_id}") from None
-        _owned(ticket, tenant)
+        if tenant is not None and ticket.tenant != tenant:  # another tenant's ticket does not exist for the caller
+            raise TicketNotFoundError(f"no ticket {ticket_id}")
         if ticket.version != version:
             msg = f"ticket {ticket_id} has no version {version}; its latest is {ticket.version}"
             raise TicketNotFoundError(msg)
@@ -606,13 +618,11 @@ class HelpDesk(Application[UUID]):
     def _ticket_for_update(
         self, ticket_id: UUID, expected_version: ExpectedVersion | None, tenant: str | None, by: Actor
     ) -> Ticket:
-        # A requester acts only on its own tickets; others' do not exist for it, except its
-        # organisation's, which it may read but not change.
-        requester = by.id if by.kind is ActorKind.REQUESTER else None
-        ticket = self.get_ticket(ticket_id, tenant=tenant, requester=requester, organisation=by.organisation)
-        if not by.may_see_group(ticket.group):  # another group's ticket does not exist for a group-limited agent
+        # Who reaches and may change which ticket is the access policy's (domain/access/policy.py).
+        ticket = self._ticket(ticket_id)
+        if not access.reaches(by, ticket, tenant=tenant):
             raise TicketNotFoundError(f"no ticket {ticket_id}")
-        if requester is not None and ticket.requester_id != requester:
+        if not access.may_change(by, ticket):
             msg = "only the requester can change this ticket; others of the organisation can read it"
             raise NotPermittedError(msg)
         if expected_version is not None and not _is_expected(ticket.version, expected_version):
@@ -663,19 +673,6 @@ def _escalate(ticket: Ticket, alert: SlaAlert, escalation: Escalation) -> None:
         target = alert.target.replace("_", " ")
         note = f"{mentions} SLA breached: {target} (cycle {alert.cycle}) was due {alert.due_at.isoformat()}."
         ticket.add_comment(note, public=False)
-
-
-def _owned(ticket: Ticket, tenant: str | None, requester: str | None = None, organisation: str | None = None) -> Ticket:
-    """The ticket, unless it is another tenant's or another requester's: then it does not exist for the caller.
-
-    A ticket of the requester's `organisation` is visible to it too (when one is given).
-    """
-    shared = organisation is not None and ticket.organisation == organisation
-    if (tenant is not None and ticket.tenant != tenant) or (
-        requester is not None and ticket.requester_id != requester and not shared
-    ):
-        raise TicketNotFoundError(f"no ticket {ticket.id}")
-    return ticket
 
 
 def _is_expected(version: int, expected: ExpectedVersion) -> bool:

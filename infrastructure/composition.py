@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
+from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.clock import Clock, system_clock
 from domain.helpdesk import HelpDesk
@@ -22,7 +23,7 @@ from infrastructure.database import (
     parse_database_url,
 )
 from infrastructure.idempotency import IdempotencyStore
-from infrastructure.keys import IssuedKey, KeyStore, MemoryKeyStore, Role, SqlKeyStore
+from infrastructure.keys import IssuedKey, KeyStore, MemoryKeyStore, SqlKeyStore
 from infrastructure.privacy.datakeys import DataKeys, MemoryDataKeys, SqlDataKeys
 from infrastructure.privacy.erasure import Eraser
 from infrastructure.privacy.mapper import PersonalDataMapper

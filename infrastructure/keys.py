@@ -12,33 +12,14 @@ from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from threading import Lock
 from typing import Any, Protocol
 
+from domain.access.policy import GROUP_SCOPED_ROLES, Role
 from domain.actors import Actor, ActorKind, identifier
 from domain.errors import InvalidValueError
 
 KEY_PREFIX = "ldk"
-
-
-class Role(StrEnum):
-    """What a principal may do (enforced per endpoint; see docs/security.md)."""
-
-    CUSTOMER = "customer"
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-    AUDITOR = "auditor"
-    ANALYST = "analyst"
-    ADMIN = "admin"
-
-    def default_actor_kind(self) -> ActorKind:
-        """Customers act as requesters; everyone else as agents unless told otherwise."""
-        return ActorKind.REQUESTER if self is Role.CUSTOMER else ActorKind.AGENT
-
-
-#: Roles whose keys may be limited to groups.
-GROUP_SCOPED_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from api.app import create_app
+from domain.access.policy import Role
 from infrastructure.composition import Services, build_services
-from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from tests.support.clock import TickingClock
 

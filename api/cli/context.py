@@ -11,11 +11,11 @@ import typer
 from eventsourcing.persistence import InterfaceError, OperationalError
 from pydantic import ValidationError
 
+from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.errors import DomainError
 from infrastructure.composition import Services, build_services
 from infrastructure.database import ConfigurationError, DatabaseUnavailableError
-from infrastructure.keys import Role
 from infrastructure.settings import Settings
 
 CLI = "cli"  # the channel recorded for changes made at the command line

@@ -8,9 +8,10 @@ import typer
 
 from api.cli.context import CLI, ByOption, fail, load_settings, operator, services_from
 from api.cli.output import table
+from domain.access.policy import Role
 from domain.actors import ActorKind
 from domain.errors import DomainError
-from infrastructure.keys import KeyRecord, Role
+from infrastructure.keys import KeyRecord
 
 app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 

@@ -25,7 +25,8 @@ from api.read_schemas import (
     UnassignedQueueQuery,
 )
 from domain import values
-from domain.actors import ActorKind, identifier
+from domain.access import policy as access
+from domain.actors import identifier
 from infrastructure.readmodels.queries import UNASSIGNED, Page, TicketFilter, Unassigned, Visibility
 from projections.tickets import UNSOLVED
 
@@ -78,8 +79,10 @@ def _read_page(read: ViewRead, request: Request, query: QueueQuery, where: Ticke
     position = read.position()
     if where.sla is not None:  # judged at the service's clock
         where = replace(where, now=read.services.desk.clock())
-    if read.principal.actor.groups is not None:
-        where = replace(where, within_groups=read.principal.actor.groups)
+    # The part of the tenant this caller's lists may show: the access policy's (domain/access/policy.py).
+    scope = access.list_scope(read.principal.actor)
+    seen = None if scope.requester is None else Visibility(scope.requester, scope.organisation)
+    where = replace(where, visible_to=seen, within_groups=scope.groups)
     queries = read.services.read_models.queries()
     page = queries.list_tickets(where, sort=query.sort, limit=query.limit, after=query.after)
     if page.next_cursor is not None:
@@ -92,9 +95,6 @@ async def list_tickets(query: Annotated[TicketListQuery, Query()], read: ViewRea
     """Search the tenant's tickets with filters; newest first unless `sort` says otherwise. Cursor-paginated."""
     assignee: str | Unassigned | None = UNASSIGNED if query.unassigned else query.assignee
     where = _filter(read.principal.tenant, query, group=query.group, assignee=assignee)
-    actor = read.principal.actor
-    if actor.kind is ActorKind.REQUESTER:  # requesters list the tickets they asked for (and their organisation's)
-        where = replace(where, visible_to=Visibility(actor.id, actor.organisation))
     return await _read(read, request, query, where)
 
 

@@ -17,11 +17,11 @@ from psycopg import sql
 from pydantic import SecretStr
 
 from api.app import create_app
+from domain.access.policy import Role
 from infrastructure.audit.checkpoint import CheckpointError
 from infrastructure.audit.export import verify_export
 from infrastructure.composition import Services, build_services
 from infrastructure.database import Backend
-from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from tests.support.clock import TickingClock
 

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from infrastructure.composition import Services, build_services
-from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from projections.tickets import PRIVILEGED_EVENT_TYPES
 from tests.support.clock import TickingClock

@@ -19,8 +19,8 @@ from starlette.types import Message
 from api.app import create_app
 from api.authentication import Presented, presented
 from api.hardening import API_CSP
+from domain.access.policy import Role
 from infrastructure.composition import Services, build_services
-from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from tests.support.clock import TickingClock
 

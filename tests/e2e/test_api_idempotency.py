@@ -13,9 +13,10 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.idempotency import _digest
+from domain.access.policy import Role
 from infrastructure.composition import Services
 from infrastructure.idempotency import Claim, KeyScope, LeaseLostError, StoredResponse, reserved, utc_now
-from infrastructure.keys import Principal, Role
+from infrastructure.keys import Principal
 
 NEW = {"title": "Printer jam", "requester_id": "bob"}
 JSON = {"Content-Type": "application/json"}

@@ -17,11 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.errors import InvalidValueError
 from domain.values import ATTACHMENT_SIZE_MAX, NUMBER_MAX, FieldValue
 from infrastructure.composition import Services
-from infrastructure.keys import Role
 
 PROBLEM = "application/problem+json"
 #: NUL (PostgreSQL cannot store it), other C0 controls, and a lone surrogate (not Unicode).

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from domain.access.policy import Role
 from infrastructure.composition import Services, build_services
-from infrastructure.keys import Role
 from infrastructure.settings import Settings
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday

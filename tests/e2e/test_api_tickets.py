@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from domain.access.policy import Role
 from infrastructure.composition import Services
-from infrastructure.keys import Role
 
 PROBLEM = "application/problem+json"
 NEW_TICKET = {

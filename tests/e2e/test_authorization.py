@@ -13,7 +13,6 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.authorization import MATRIX
 from api.routers import (
     agents,
     audit,
@@ -29,8 +28,9 @@ from api.routers import (
     tickets,
     views,
 )
+from domain.access.policy import PERMISSIONS as MATRIX
+from domain.access.policy import Role
 from infrastructure.composition import Services, build_services
-from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from tests.support.clock import TickingClock
 

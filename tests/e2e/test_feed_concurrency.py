@@ -22,13 +22,13 @@ from eventsourcing.persistence import IntegrityError
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.helpdesk import HelpDesk
 from domain.tickets.saved_views import SavedView
 from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import DEFAULT_WORKFLOW, Status
 from infrastructure.composition import Services, build_services
-from infrastructure.keys import Role
 from infrastructure.readmodels.feed import EventFeed, decode_position
 from infrastructure.settings import Settings
 

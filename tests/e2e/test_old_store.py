@@ -45,9 +45,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.schemas import TicketPublic
+from domain.access.policy import Role
 from infrastructure.audit.checkpoint import public_text
 from infrastructure.composition import Services, build_services
-from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from infrastructure.topics import register_moved_topics
 from tests.fixtures.old_store import answers

@@ -20,13 +20,13 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from api.app import create_app
+from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.helpdesk import HelpDesk
 from domain.values import ERASED, Attachment
 from infrastructure.audit.log import AuditLog
 from infrastructure.composition import Services, build_services
 from infrastructure.database import Backend
-from infrastructure.keys import Role
 from infrastructure.readmodels.feed import EventFeed
 from infrastructure.settings import Settings
 from tests.support.clock import TickingClock

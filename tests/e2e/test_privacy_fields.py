@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from api.app import create_app
+from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.errors import InvalidValueError
 from domain.helpdesk import HelpDesk
@@ -30,7 +31,6 @@ from infrastructure.audit.export import ExportFilter, export_changes
 from infrastructure.audit.log import AuditLog
 from infrastructure.composition import Services, build_services
 from infrastructure.database import Backend
-from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from tests.e2e.test_privacy import ADMIN, ALICE, BOB, _caught_up, _raw_texts
 from tests.support.clock import TickingClock

@@ -14,12 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.errors import InvalidValueError
 from domain.provenance import CommandContext, acting, caused_by, current_cause, no_cause
 from domain.tickets.ticket import Ticket
 from infrastructure.composition import Services
-from infrastructure.keys import Role
 
 HEADER = "Ledgerdesk-Correlation-Id"
 AGENT = Actor("alice", ActorKind.AGENT, role="agent")

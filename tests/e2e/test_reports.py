@@ -20,13 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
+from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.errors import DomainError
 from domain.helpdesk import HelpDesk
 from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import DEFAULT_TRANSITIONS, Status, Workflow
 from infrastructure.composition import Services, build_services
-from infrastructure.keys import Role
 from infrastructure.readmodels.metrics import Grouping, MetricQueries, Window, percentile
 from infrastructure.readmodels.rebuild import rebuild
 from infrastructure.readmodels.worker import ProjectionWorker

@@ -48,8 +48,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.app import create_app
 from api.deps import IF_MATCH_PATTERN
+from domain.access.policy import Role
 from infrastructure.composition import build_services
-from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from tests.support.clock import TickingClock
 

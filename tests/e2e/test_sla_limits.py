@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.errors import InvalidValueError
 from domain.provenance import CommandContext, acting
@@ -23,7 +24,6 @@ from domain.sla.calendar import WEEKLY_MINUTES_MIN, BeyondHorizonError, Business
 from domain.sla.config import SlaPolicy, WorkCalendar
 from domain.sla.policy import MINUTES_MAX, TARGET_MINUTES_MAX, PolicyTerms
 from infrastructure.composition import Services, build_services
-from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher
 

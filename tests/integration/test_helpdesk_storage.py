@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from eventsourcing.persistence import IntegrityError
 
+from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.errors import IllegalTransitionError, VersionMismatchError
 from domain.provenance import CommandContext, acting
 from domain.values import FieldValue
 from infrastructure.composition import Services, build_services
-from infrastructure.keys import Role
 from infrastructure.settings import Settings
 from tests.support.clock import TickingClock
 

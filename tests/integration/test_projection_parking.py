@@ -28,12 +28,12 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app as cli
+from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.tickets.saved_views import SavedView
 from domain.tickets.ticket import Ticket
 from domain.values import ERASED
 from infrastructure.composition import Services, build_services
-from infrastructure.keys import Role
 from infrastructure.readmodels.rebuild import rebuild
 from infrastructure.readmodels.store import GENERATION_TABLES
 from infrastructure.readmodels.worker import ProjectionWorker

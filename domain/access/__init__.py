@@ -1,0 +1,1 @@
+"""Who may read or change what: the one access policy (policy.py)."""

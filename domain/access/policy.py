@@ -1,0 +1,175 @@
+"""Who may read or change what: the one place that says it, for the API, the queries and the application.
+
+Four questions, each answered only here:
+
+* may a role take an action at all (`may`: the matrix of actions by role, docs/security.md);
+* does an action read across the whole tenant, which keys limited to groups may not (`reads_whole_tenant`);
+* which tickets of its tenant a caller reaches (`reaches` for one ticket, `list_scope` for lists):
+  a requester its own and, if it has one, its organisation's; an agent limited to groups those
+  groups' tickets and unrouted ones; everyone else every ticket of the tenant;
+* may a caller change a ticket it reaches (`may_change`): a requester only its own.
+
+A ticket a caller does not reach does not exist for it (404, never 403, which would confirm it
+exists). Tenants never meet: every question is asked within the caller's tenant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from domain.actors import Actor, ActorKind
+
+
+class Role(StrEnum):
+    """What a principal may do (the matrix below; see docs/security.md)."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+    def default_actor_kind(self) -> ActorKind:
+        """Customers act as requesters; everyone else as agents unless told otherwise."""
+        return ActorKind.REQUESTER if self is Role.CUSTOMER else ActorKind.AGENT
+
+
+#: Roles whose keys may be limited to groups.
+GROUP_SCOPED_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
+
+C, A, S, U, N, D = Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR, Role.AUDITOR, Role.ANALYST, Role.ADMIN
+STAFF = frozenset({A, S, D})
+READERS = frozenset({A, S, U, N, D})
+REPORTERS = frozenset({S, N, D})
+
+#: Action (the API's endpoint name) -> the roles that may take it. An action missing here is refused to
+#: everyone, so a new endpoint is closed until someone decides who may use it.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    # Ticket commands.
+    "open_ticket": frozenset({C, A, S, D}),
+    "assign": STAFF,
+    "unassign": STAFF,
+    "transition": frozenset({C, A, S, D}),  # requesters may only reopen (a domain rule)
+    "add_comment": frozenset({C, A, S, D}),  # requesters write public replies only (a domain rule)
+    "rate_ticket": frozenset({C}),
+    "update_ticket": STAFF,
+    # Reads of one ticket.
+    "get_ticket": READERS | {C},  # requesters: their own tickets, without internal notes
+    "get_history": READERS,
+    "get_diff": READERS,
+    # Read models.
+    "list_tickets": READERS | {C},  # requesters: their own tickets only
+    "group_queue": frozenset({A, S, N, D}),
+    "agent_queue": frozenset({A, S, N, D}),
+    "unassigned_queue": frozenset({A, S, N, D}),
+    "list_views": frozenset({A, S, N, D}),
+    "save_view": STAFF,
+    "workload": frozenset({A, S, N, D}),
+    "feed": READERS,
+    # Auditing.
+    "verify": frozenset({U, D}),
+    "export": frozenset({U, D}),
+    "past_queue": frozenset({U, D}),
+    "actor_report": frozenset({U, D}),
+    "organisation_report": frozenset({U, D}),
+    "period_report": frozenset({U, D}),
+    "privileged_report": frozenset({U, D}),
+    # Service metrics: for managing the service (not agents: per-agent figures; not auditors: not the record).
+    "volume_report": REPORTERS,
+    "response_time_report": REPORTERS,
+    "sla_compliance_report": REPORTERS,
+    "backlog_report": REPORTERS,
+    "reopen_report": REPORTERS,
+    "agent_report": REPORTERS,
+    "csat_report": REPORTERS,
+    # Privacy.
+    "erase_person": frozenset({D}),
+    # The projection's dead-letter list of the tenant: what the read models could not apply, and its retry.
+    "list_parked": frozenset({D}),
+    "retry_parked": frozenset({D}),
+    # Custom-field definitions: admins define (whether a field is personal is a privacy decision); staff read.
+    "put_field": frozenset({D}),
+    "list_fields": READERS,
+    "get_field": READERS,
+    # SLA: admins configure; everyone but customers reads.
+    "put_calendar": frozenset({D}),
+    "import_holidays": frozenset({D}),
+    "list_calendars": READERS,
+    "get_calendar": READERS,
+    "calendar_due": READERS,
+    "calendar_minutes": READERS,
+    "put_policy": frozenset({D}),
+    "list_policies": READERS,
+    "get_policy": READERS,
+    "apply_policy": frozenset({D}),
+    "ticket_sla": READERS,
+}
+
+
+#: Routes that read across the whole tenant: not for keys limited to groups.
+TENANT_WIDE = frozenset(
+    {
+        "feed",
+        "volume_report",
+        "response_time_report",
+        "sla_compliance_report",
+        "backlog_report",
+        "reopen_report",
+        "agent_report",
+        "csat_report",
+    }
+)
+
+
+def may(role: Role, action: str) -> bool:
+    """Whether `role` may take `action` at all (which tickets it reaches is asked apart)."""
+    return role in PERMISSIONS.get(action, frozenset())
+
+
+def reads_whole_tenant(action: str) -> bool:
+    """Whether `action` reads across the whole tenant (then a key limited to groups may not take it)."""
+    return action in TENANT_WIDE
+
+
+class TicketFacts(Protocol):
+    """What reaching a ticket depends on."""
+
+    tenant: str
+    requester_id: str
+    organisation: str | None
+    group: str | None
+
+
+def reaches(actor: Actor, ticket: TicketFacts, *, tenant: str | None) -> bool:
+    """Whether `actor` of `tenant` (None: a trusted process, every tenant) reaches `ticket`."""
+    if tenant is not None and ticket.tenant != tenant:
+        return False
+    if actor.kind is ActorKind.REQUESTER:
+        own = ticket.requester_id == actor.id
+        shared = actor.organisation is not None and ticket.organisation == actor.organisation
+        return own or shared
+    return actor.may_see_group(ticket.group)
+
+
+def may_change(actor: Actor, ticket: TicketFacts) -> bool:
+    """Whether `actor`, who reaches `ticket`, may change it: a requester only its own, not its organisation's."""
+    return actor.kind is not ActorKind.REQUESTER or ticket.requester_id == actor.id
+
+
+@dataclass(frozen=True, slots=True)
+class ListScope:
+    """The part of its tenant's tickets a caller's lists may show (None: no limit of that kind)."""
+
+    requester: str | None = None  # with `organisation`: its own tickets, or its organisation's
+    organisation: str | None = None
+    groups: frozenset[str] | None = None  # these groups' tickets and unrouted ones
+
+
+def list_scope(actor: Actor) -> ListScope:
+    """What `actor`'s lists may show, as `reaches` says for one ticket."""
+    if actor.kind is ActorKind.REQUESTER:
+        return ListScope(requester=actor.id, organisation=actor.organisation)
+    return ListScope(groups=actor.groups)
