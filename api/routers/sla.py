@@ -30,7 +30,7 @@ from api.sla_schemas import (
     TicketSlaQuery,
 )
 from domain.errors import InvalidValueError, NotFoundError
-from domain.helpdesk import ConfigReceipt
+from domain.pipeline import ConfigReceipt
 from domain.sla.calendar import BeyondHorizonError, BusinessCalendar
 from domain.sla.policy import TicketFacts
 from domain.values import Priority

@@ -25,7 +25,7 @@ from api.schemas import (
 )
 from domain.actors import Actor, ActorKind
 from domain.errors import InvalidValueError, NotPermittedError
-from domain.helpdesk import KEEP, Receipt
+from domain.pipeline import KEEP, Receipt
 from domain.values import Attachment
 from infrastructure.audit.chain import ChainRow
 from infrastructure.audit.log import AuditLog, AuditUnavailableError

@@ -23,7 +23,8 @@ from domain.errors import (
     TicketNotFoundError,
     VersionMismatchError,
 )
-from domain.helpdesk import HelpDesk, Receipt
+from domain.helpdesk import HelpDesk
+from domain.pipeline import Receipt
 from domain.provenance import CommandContext, acting
 from domain.tickets.history import FieldChange
 from domain.tickets.workflow import DEFAULT_TRANSITIONS, Status, Workflow

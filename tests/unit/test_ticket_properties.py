@@ -24,7 +24,8 @@ from domain.errors import (
     NotPermittedError,
     TicketClosedError,
 )
-from domain.helpdesk import HelpDesk, Receipt
+from domain.helpdesk import HelpDesk
+from domain.pipeline import Receipt
 from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import DEFAULT_TRANSITIONS, Status
 from domain.values import FieldKind, FieldValue, Priority

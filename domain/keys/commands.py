@@ -1,0 +1,34 @@
+"""API keys put on record: issued and revoked."""
+
+from __future__ import annotations
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain.actors import Actor
+from domain.keys.api_key import ApiKey
+from domain.pipeline import CommandPipeline
+
+
+class KeyCommands(CommandPipeline):
+    """The record of API keys (their secrets are infrastructure's: infrastructure/keys.py)."""
+
+    # --- administration --------------------------------------------------------------------------
+
+    def record_key_issued(
+        self, *, tenant: str, key_id: str, holder_id: str, holder_kind: str, role: str, by: Actor, via: str
+    ) -> int:
+        """Put the issue of an API key on record; returns its log position."""
+        with self._acting(by, via):
+            key = ApiKey.issue(tenant=tenant, key_id=key_id, holder_id=holder_id, holder_kind=holder_kind, role=role)
+        return int(self.save(key)[-1].notification.id)
+
+    def record_key_revoked(self, *, key_id: str, by: Actor, via: str) -> int | None:
+        """Put the revocation of an API key on record; None if it was not on record or already revoked."""
+        try:
+            key: ApiKey = self.repository.get(ApiKey.create_id(key_id))
+        except AggregateNotFoundError:
+            return None
+        with self._acting(by, via):
+            key.revoke()
+        recordings = self.save(key)
+        return recordings[-1].notification.id if recordings else None

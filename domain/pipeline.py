@@ -1,0 +1,221 @@
+"""The command pipeline every command goes through: load -> check access and version -> act -> save -> answer.
+
+`CommandPipeline` is the eventsourcing application the commands of every capability build on
+(domain/tickets/commands.py, domain/sla/commands.py, domain/keys/commands.py,
+domain/privacy/commands.py); `HelpDesk` (domain/helpdesk.py) is all of them together. The moment
+of every command comes from the injected clock, so a replay never reads the time; who may reach
+and change what is the access policy's (domain/access/policy.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+
+from domain.access import policy as access
+from domain.actors import Actor, ActorKind
+from domain.clock import Clock, system_clock
+from domain.errors import (
+    ExpectedVersion,
+    NotPermittedError,
+    TicketNotFoundError,
+    VersionMismatchError,
+)
+from domain.provenance import CommandContext, acting, current_cause
+from domain.sla.config import SlaPolicy, WorkCalendar
+from domain.tickets.saved_views import SavedView
+from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import DEFAULT_WORKFLOW, Workflow
+
+
+class Keep(Enum):
+    """Marks an optional update argument that was not given (None would mean 'clear it')."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+C = TypeVar("C", WorkCalendar, SlaPolicy)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What a command did: the ticket as it now is, and the log position of its last new event.
+
+    `position` is None when the command changed nothing and so recorded nothing.
+    """
+
+    ticket: Ticket
+    position: int | None
+
+    @property
+    def ticket_id(self) -> UUID:
+        """The ticket's id."""
+        return self.ticket.id
+
+    @property
+    def version(self) -> int:
+        """The ticket's version after the command."""
+        return self.ticket.version
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReceipt:
+    """A calendar or policy as now recorded: its name, version, and the log position of its event."""
+
+    name: str
+    version: int
+    position: int | None  # None when nothing changed
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReceipt:
+    """What an erasure recorded: how many tickets forgot the person, and the log position of the last event."""
+
+    tickets: int
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class SavedViewReceipt:
+    """A saved view as stored, and the log position of its event."""
+
+    view: SavedView
+    position: int
+
+
+class CommandPipeline(Application[UUID]):
+    """The steps every command shares, over an eventsourcing event store."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Clock = system_clock,
+        workflow: Workflow = DEFAULT_WORKFLOW,
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self.workflow = workflow
+        self._save_listeners: list[Callable[[int], None]] = []
+
+    def on_saved(self, listener: Callable[[int], None]) -> None:
+        """Call `listener` with the last log position after every save in this process."""
+        self._save_listeners.append(listener)
+
+    def _notify(self, recordings: Sequence[Any]) -> None:
+        # eventsourcing calls this after each save; it lets in-process projections wake at once.
+        if recordings:
+            for listener in self._save_listeners:
+                listener(recordings[-1].notification.id)
+
+    # --- load ---------------------------------------------------------------------------------------
+
+    def get_ticket(
+        self,
+        ticket_id: UUID,
+        *,
+        tenant: str | None = None,
+        requester: str | None = None,
+        organisation: str | None = None,
+    ) -> Ticket:
+        """The ticket as it is now.
+
+        With `tenant`, another tenant's ticket is "not found" (never "forbidden"); with
+        `requester`, so is a ticket someone else asked for, unless it is of `organisation`
+        (requesters who may read their organisation's tickets).
+        """
+        ticket = self._ticket(ticket_id)
+        if requester is not None:
+            reader = Actor(requester, ActorKind.REQUESTER, organisation=organisation)
+            if not access.reaches(reader, ticket, tenant=tenant):
+                raise TicketNotFoundError(f"no ticket {ticket_id}")
+        elif tenant is not None and ticket.tenant != tenant:
+            raise TicketNotFoundError(f"no ticket {ticket_id}")
+        return ticket
+
+    def _ticket(self, ticket_id: UUID) -> Ticket:
+        try:
+            ticket: Ticket = self.repository.get(ticket_id)
+        except AggregateNotFoundError:
+            raise TicketNotFoundError(f"no ticket {ticket_id}") from None
+        return ticket
+
+    # --- the shared steps --------------------------------------------------------------------------
+
+    @contextmanager
+    def _acting(
+        self, by: Actor, via: str, ticket: Ticket | None = None, *, caused_by: str | None = None
+    ) -> Iterator[CommandContext]:
+        """The command context of the commands in the block: what every event they trigger records."""
+        # A change never precedes the change it follows: with clocks of several processes a
+        # little apart, a ticket's event times still never go backwards (as-of relies on it).
+        now = self.clock()
+        if ticket is not None and now < ticket.modified_on:
+            now = ticket.modified_on
+        cause = current_cause()
+        context = CommandContext(
+            actor=by,
+            via=via,
+            at=now,
+            correlation_id=cause.correlation_id,
+            causation_id=caused_by or cause.causation_id,
+        )
+        with acting(context):
+            yield context
+
+    def _ticket_for_update(
+        self, ticket_id: UUID, expected_version: ExpectedVersion | None, tenant: str | None, by: Actor
+    ) -> Ticket:
+        # Who reaches and may change which ticket is the access policy's (domain/access/policy.py).
+        ticket = self._ticket(ticket_id)
+        if not access.reaches(by, ticket, tenant=tenant):
+            raise TicketNotFoundError(f"no ticket {ticket_id}")
+        if not access.may_change(by, ticket):
+            msg = "only the requester can change this ticket; others of the organisation can read it"
+            raise NotPermittedError(msg)
+        if expected_version is not None and not _is_expected(ticket.version, expected_version):
+            raise VersionMismatchError(expected_version, ticket.version)
+        return ticket
+
+    def _commit(self, ticket: Ticket) -> Receipt:
+        # A conflicting concurrent save raises the store's IntegrityError; nothing is stored.
+        recordings = self.save(ticket)
+        return Receipt(ticket=ticket, position=recordings[-1].notification.id if recordings else None)
+
+    def _configured(self, kind: type[C], aggregate_id: UUID, version: int | None = None) -> C | None:
+        try:
+            found: Any = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(found, kind) or (version is not None and found.version != version):
+            return None
+        return found
+
+    def _commit_config(self, aggregate: WorkCalendar | SlaPolicy) -> ConfigReceipt:
+        recordings = self.save(aggregate)
+        position = recordings[-1].notification.id if recordings else None
+        return ConfigReceipt(name=aggregate.name, version=aggregate.version, position=position)
+
+    def _time_of(self, ticket_id: UUID, version: int) -> datetime:
+        (event,) = self.events.get(ticket_id, gt=version - 1, lte=version)
+        moment: datetime = getattr(event, "timestamp")  # noqa: B009 -- every ticket event has one
+        return moment
+
+    def _events_of(self, ticket_id: UUID, tenant: str | None) -> list[Ticket.Event]:
+        events: list[Any] = list(self.events.get(ticket_id))
+        if not events or not isinstance(events[0], Ticket.Opened) or tenant not in (None, events[0].tenant):
+            raise TicketNotFoundError(f"no ticket {ticket_id}")
+        return events
+
+
+def _is_expected(version: int, expected: ExpectedVersion) -> bool:
+    """Whether `version` is the one expected, or one of several (a caller holding copies of two versions)."""
+    return version == expected if isinstance(expected, int) else version in expected

@@ -1,0 +1,311 @@
+"""Ticket commands and single-ticket queries: open, assign, move, comment, rate, classify; history, as-of, diff."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain import values
+from domain.actors import Actor
+from domain.errors import (
+    AlreadyExistsError,
+    ExpectedVersion,
+    InvalidValueError,
+    NotFoundError,
+    NotPermittedError,
+    TicketNotFoundError,
+)
+from domain.pipeline import KEEP, CommandPipeline, ConfigReceipt, Keep, Receipt, SavedViewReceipt
+from domain.tickets.fields import FieldCatalogue, FieldDefinition
+from domain.tickets.history import Change, FieldChange, diff
+from domain.tickets.saved_views import SavedView
+from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import status
+from domain.values import Attachment, FieldValue, Rating
+
+
+class TicketCommands(CommandPipeline):
+    """The commands and queries of tickets, their custom-field catalogue and saved views."""
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def open_ticket(
+        self,
+        *,
+        tenant: str,
+        title: str,
+        description: str = "",
+        requester_id: str,
+        requester_name: str | None = None,
+        requester_email: str | None = None,
+        organisation: str | None = None,
+        priority: str = values.Priority.NORMAL.value,
+        ticket_type: str | None = None,
+        tags: Iterable[str] = (),
+        custom_fields: Mapping[str, FieldValue] | None = None,
+        by: Actor,
+        via: str,
+    ) -> Receipt:
+        """Open a ticket for a request; it starts in status `new`.
+
+        Custom fields are checked against the tenant's definitions; personal ones become the requester's.
+        """
+        if custom_fields:
+            custom_fields = self._defined_fields(tenant, custom_fields, requester_id)
+        with self._acting(by, via):
+            ticket = Ticket.open(
+                tenant=tenant,
+                title=title,
+                description=description,
+                requester_id=requester_id,
+                requester_name=requester_name,
+                requester_email=requester_email,
+                organisation=organisation,
+                priority=priority,
+                ticket_type=ticket_type,
+                tags=tags,
+                custom_fields=custom_fields,
+            )
+        return self._commit(ticket)
+
+    def assign(
+        self,
+        ticket_id: UUID,
+        *,
+        assignee: str | None = None,
+        group: str | None = None,
+        by: Actor,
+        via: str,
+        expected_version: ExpectedVersion | None = None,
+        tenant: str | None = None,
+    ) -> Receipt:
+        """Assign (or reassign) a ticket to an agent, a group, or both."""
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
+        if group is not None and by.groups is not None and group not in by.groups:
+            msg = f"you may route tickets only to your groups ({', '.join(sorted(by.groups))})"
+            raise NotPermittedError(msg)
+        with self._acting(by, via, ticket):
+            ticket.assign(assignee=assignee, group=group)
+        return self._commit(ticket)
+
+    def unassign(
+        self,
+        ticket_id: UUID,
+        *,
+        by: Actor,
+        via: str,
+        expected_version: ExpectedVersion | None = None,
+        tenant: str | None = None,
+    ) -> Receipt:
+        """Take a ticket away from its agent; it stays in its group's queue."""
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
+        with self._acting(by, via, ticket):
+            ticket.unassign()
+        return self._commit(ticket)
+
+    def transition(
+        self,
+        ticket_id: UUID,
+        to: str,
+        *,
+        by: Actor,
+        via: str,
+        expected_version: ExpectedVersion | None = None,
+        tenant: str | None = None,
+    ) -> Receipt:
+        """Move a ticket to another status, as the workflow allows."""
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
+        with self._acting(by, via, ticket):
+            ticket.transition(status(to), workflow=self.workflow)
+        return self._commit(ticket)
+
+    def add_comment(
+        self,
+        ticket_id: UUID,
+        body: str,
+        *,
+        public: bool,
+        attachments: Iterable[Attachment] = (),
+        by: Actor,
+        via: str,
+        expected_version: ExpectedVersion | None = None,
+        tenant: str | None = None,
+    ) -> Receipt:
+        """Add a public reply or an internal note."""
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
+        with self._acting(by, via, ticket):
+            ticket.add_comment(body, public=public, attachments=attachments)
+        return self._commit(ticket)
+
+    def rate(
+        self,
+        ticket_id: UUID,
+        rating: str | int,
+        comment: str = "",
+        *,
+        by: Actor,
+        via: str,
+        expected_version: ExpectedVersion | None = None,
+        tenant: str | None = None,
+    ) -> Receipt:
+        """The requester rates a solved ticket: good/bad or 1-5, with an optional comment."""
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
+        with self._acting(by, via, ticket):
+            ticket.rate(Rating.parse(rating), comment)
+        return self._commit(ticket)
+
+    def update_ticket(
+        self,
+        ticket_id: UUID,
+        *,
+        priority: str | None = None,
+        ticket_type: str | Literal[Keep.KEEP] | None = KEEP,
+        add_tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+        custom_fields: Mapping[str, FieldValue | None] | None = None,
+        by: Actor,
+        via: str,
+        expected_version: ExpectedVersion | None = None,
+        tenant: str | None = None,
+    ) -> Receipt:
+        """Change priority, type, tags and custom fields together, atomically.
+
+        Each change that alters something records its own event; all are saved in one
+        transaction, so either every change is stored or none is.
+        """
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
+        if custom_fields:
+            custom_fields = self._defined_fields(ticket.tenant, custom_fields, ticket.requester_id)
+        with self._acting(by, via, ticket):
+            if priority is not None:
+                ticket.change_priority(values.priority(priority))
+            if ticket_type is not KEEP:
+                ticket.change_type(ticket_type)
+            ticket.add_tags(add_tags)
+            ticket.remove_tags(remove_tags)
+            for name, value in (custom_fields or {}).items():
+                ticket.set_custom_field(name, value)
+        return self._commit(ticket)
+
+    def save_view(self, *, tenant: str, name: str, filters: Mapping[str, Any], by: Actor, via: str) -> SavedViewReceipt:
+        """Store a named set of ticket-list filters for everyone in the tenant."""
+        if SavedView.create_id(tenant, name) in self.repository:
+            msg = f"a saved view named {name!r} already exists"
+            raise AlreadyExistsError(msg)
+        with self._acting(by, via):
+            view = SavedView.create(tenant=tenant, name=name, filters=filters)
+        recordings = self.save(view)
+        return SavedViewReceipt(view=view, position=recordings[-1].notification.id)
+
+    # --- custom-field definitions ------------------------------------------------------------------
+
+    def define_field(self, *, tenant: str, name: str, kind: str, personal: bool, by: Actor, via: str) -> ConfigReceipt:
+        """Define a custom field of the tenant (its kind, whether it is personal), or change its definition.
+
+        A new definition applies to values set from then on: values recorded before keep the form
+        they were stored in (a field newly marked personal does not encrypt its past values).
+        """
+        with self._acting(by, via):
+            catalogue = self._field_catalogue(tenant) or FieldCatalogue.start(tenant=tenant)
+            catalogue.define(name, kind=kind, personal=personal)
+        recordings = self.save(catalogue)
+        definition = catalogue.fields[name]
+        position = recordings[-1].notification.id if recordings else None
+        return ConfigReceipt(name=definition.name, version=definition.version, position=position)
+
+    def field_definitions(self, tenant: str) -> list[FieldDefinition]:
+        """The tenant's custom-field definitions, by name."""
+        catalogue = self._field_catalogue(tenant)
+        return [] if catalogue is None else sorted(catalogue.fields.values(), key=lambda d: d.name)
+
+    def field_definition(self, tenant: str, name: str) -> FieldDefinition:
+        """One custom-field definition of the tenant."""
+        catalogue = self._field_catalogue(tenant)
+        definition = None if catalogue is None else catalogue.definition(name)
+        if definition is None:
+            msg = f"no custom field definition {name!r}"
+            raise NotFoundError(msg)
+        return definition
+
+    def _field_catalogue(self, tenant: str) -> FieldCatalogue | None:
+        try:
+            catalogue: FieldCatalogue = self.repository.get(FieldCatalogue.create_id(tenant))
+        except AggregateNotFoundError:
+            return None
+        return catalogue
+
+    def _defined_fields(self, tenant: str, fields: Mapping[str, Any], owner: str) -> dict[str, Any]:
+        # Read once per command, and only by commands that set custom fields.
+        catalogue = self._field_catalogue(tenant)
+        return dict(fields) if catalogue is None else catalogue.applied(fields, owner)
+
+    # --- queries of one ticket -------------------------------------------------------------------
+
+    def ticket_at_version(self, ticket_id: UUID, version: int, *, tenant: str | None = None) -> Ticket:
+        """The ticket as it was right after its `version`-th event."""
+        if version < 1:
+            msg = f"version must be 1 or more (got {version})"
+            raise InvalidValueError(msg)
+        try:
+            ticket: Ticket = self.repository.get(ticket_id, version=version)
+        except AggregateNotFoundError:
+            raise TicketNotFoundError(f"no ticket {ticket_id}") from None
+        if tenant is not None and ticket.tenant != tenant:  # another tenant's ticket does not exist for the caller
+            raise TicketNotFoundError(f"no ticket {ticket_id}")
+        if ticket.version != version:
+            msg = f"ticket {ticket_id} has no version {version}; its latest is {ticket.version}"
+            raise TicketNotFoundError(msg)
+        return ticket
+
+    def ticket_as_of(self, ticket_id: UUID, moment: datetime, *, tenant: str | None = None) -> Ticket:
+        """The ticket as it was at `moment`: its last version recorded at or before then.
+
+        Event times never decrease along a ticket's versions, so the version is found by binary
+        search (a few single-event reads), then loaded from the nearest snapshot.
+        """
+        if moment.tzinfo is None:
+            msg = "the as-of moment must carry a time zone offset, e.g. 2026-11-23T09:00:00Z"
+            raise InvalidValueError(msg)
+        low, high = (
+            0,
+            self.get_ticket(ticket_id, tenant=tenant).version,
+        )  # invariant: time(low) <= moment < time(high + 1)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self._time_of(ticket_id, middle) <= moment:
+                low = middle
+            else:
+                high = middle - 1
+        if low == 0:
+            msg = f"ticket {ticket_id} did not exist at {moment.isoformat()}"
+            raise TicketNotFoundError(msg)
+        return self.ticket_at_version(ticket_id, low)
+
+    def diff(
+        self, ticket_id: UUID, from_version: int, to_version: int, *, tenant: str | None = None
+    ) -> tuple[FieldChange, ...]:
+        """What differs between two versions of a ticket, field by field."""
+        before = self.ticket_at_version(ticket_id, from_version, tenant=tenant)
+        return diff(before, self.ticket_at_version(ticket_id, to_version, tenant=tenant))
+
+    def history(self, ticket_id: UUID, *, tenant: str | None = None) -> list[Change]:
+        """Every change to the ticket, oldest first: who, when, through which channel, old -> new."""
+        return [
+            Change(
+                version=e.originator_version,
+                at=e.timestamp,
+                actor_id=e.actor_id,
+                actor_kind=e.actor_kind,
+                actor_role=e.actor_role,
+                via=e.via,
+                event=type(e).__name__,
+                changes=e.field_changes(),
+                correlation_id=e.correlation_id,
+                causation_id=e.causation_id,
+            )
+            for e in self._events_of(ticket_id, tenant)
+        ]
