@@ -185,6 +185,22 @@ class CommandPipeline(Application[UUID]):
             raise VersionMismatchError(expected_version, ticket.version)
         return ticket
 
+    def _on_ticket(
+        self,
+        ticket_id: UUID,
+        act: Callable[[Ticket], object],
+        *,
+        by: Actor,
+        via: str,
+        expected_version: ExpectedVersion | None,
+        tenant: str | None,
+    ) -> Receipt:
+        """A command on one ticket: load it as `by` may reach and change it, `act` in the command context, save."""
+        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
+        with self._acting(by, via, ticket):
+            act(ticket)
+        return self._commit(ticket)
+
     def _commit(self, ticket: Ticket) -> Receipt:
         # A conflicting concurrent save raises the store's IntegrityError; nothing is stored.
         recordings = self.save(ticket)

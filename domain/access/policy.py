@@ -159,6 +159,11 @@ def may_change(actor: Actor, ticket: TicketFacts) -> bool:
     return actor.kind is not ActorKind.REQUESTER or ticket.requester_id == actor.id
 
 
+def may_route_to(actor: Actor, group: str) -> bool:
+    """Whether `actor` may route a ticket to `group`: an agent limited to groups, only to one of them."""
+    return actor.groups is None or group in actor.groups
+
+
 @dataclass(frozen=True, slots=True)
 class ListScope:
     """The part of its tenant's tickets a caller's lists may show (None: no limit of that kind)."""

@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from domain import values
+from domain.access import policy as access
 from domain.actors import Actor
 from domain.errors import (
     AlreadyExistsError,
@@ -84,13 +85,17 @@ class TicketCommands(CommandPipeline):
         tenant: str | None = None,
     ) -> Receipt:
         """Assign (or reassign) a ticket to an agent, a group, or both."""
-        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
-        if group is not None and by.groups is not None and group not in by.groups:
-            msg = f"you may route tickets only to your groups ({', '.join(sorted(by.groups))})"
+        if group is not None and not access.may_route_to(by, group):
+            msg = f"you may route tickets only to your groups ({', '.join(sorted(by.groups or ()))})"
             raise NotPermittedError(msg)
-        with self._acting(by, via, ticket):
-            ticket.assign(assignee=assignee, group=group)
-        return self._commit(ticket)
+        return self._on_ticket(
+            ticket_id,
+            lambda ticket: ticket.assign(assignee=assignee, group=group),
+            by=by,
+            via=via,
+            expected_version=expected_version,
+            tenant=tenant,
+        )
 
     def unassign(
         self,
@@ -102,10 +107,14 @@ class TicketCommands(CommandPipeline):
         tenant: str | None = None,
     ) -> Receipt:
         """Take a ticket away from its agent; it stays in its group's queue."""
-        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
-        with self._acting(by, via, ticket):
-            ticket.unassign()
-        return self._commit(ticket)
+        return self._on_ticket(
+            ticket_id,
+            lambda ticket: ticket.unassign(),
+            by=by,
+            via=via,
+            expected_version=expected_version,
+            tenant=tenant,
+        )
 
     def transition(
         self,
@@ -118,10 +127,14 @@ class TicketCommands(CommandPipeline):
         tenant: str | None = None,
     ) -> Receipt:
         """Move a ticket to another status, as the workflow allows."""
-        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
-        with self._acting(by, via, ticket):
-            ticket.transition(status(to), workflow=self.workflow)
-        return self._commit(ticket)
+        return self._on_ticket(
+            ticket_id,
+            lambda ticket: ticket.transition(status(to), workflow=self.workflow),
+            by=by,
+            via=via,
+            expected_version=expected_version,
+            tenant=tenant,
+        )
 
     def add_comment(
         self,
@@ -136,10 +149,14 @@ class TicketCommands(CommandPipeline):
         tenant: str | None = None,
     ) -> Receipt:
         """Add a public reply or an internal note."""
-        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
-        with self._acting(by, via, ticket):
-            ticket.add_comment(body, public=public, attachments=attachments)
-        return self._commit(ticket)
+        return self._on_ticket(
+            ticket_id,
+            lambda ticket: ticket.add_comment(body, public=public, attachments=attachments),
+            by=by,
+            via=via,
+            expected_version=expected_version,
+            tenant=tenant,
+        )
 
     def rate(
         self,
@@ -153,10 +170,14 @@ class TicketCommands(CommandPipeline):
         tenant: str | None = None,
     ) -> Receipt:
         """The requester rates a solved ticket: good/bad or 1-5, with an optional comment."""
-        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
-        with self._acting(by, via, ticket):
-            ticket.rate(Rating.parse(rating), comment)
-        return self._commit(ticket)
+        return self._on_ticket(
+            ticket_id,
+            lambda ticket: ticket.rate(Rating.parse(rating), comment),
+            by=by,
+            via=via,
+            expected_version=expected_version,
+            tenant=tenant,
+        )
 
     def update_ticket(
         self,
@@ -177,19 +198,20 @@ class TicketCommands(CommandPipeline):
         Each change that alters something records its own event; all are saved in one
         transaction, so either every change is stored or none is.
         """
-        ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
-        if custom_fields:
-            custom_fields = self._defined_fields(ticket.tenant, custom_fields, ticket.requester_id)
-        with self._acting(by, via, ticket):
+
+        def change(ticket: Ticket) -> None:
+            # Checked against the tenant's catalogue first: a refused field leaves nothing half done.
+            defined = self._defined_fields(ticket.tenant, custom_fields, ticket.requester_id) if custom_fields else {}
             if priority is not None:
                 ticket.change_priority(values.priority(priority))
             if ticket_type is not KEEP:
                 ticket.change_type(ticket_type)
             ticket.add_tags(add_tags)
             ticket.remove_tags(remove_tags)
-            for name, value in (custom_fields or {}).items():
+            for name, value in defined.items():
                 ticket.set_custom_field(name, value)
-        return self._commit(ticket)
+
+        return self._on_ticket(ticket_id, change, by=by, via=via, expected_version=expected_version, tenant=tenant)
 
     def save_view(self, *, tenant: str, name: str, filters: Mapping[str, Any], by: Actor, via: str) -> SavedViewReceipt:
         """Store a named set of ticket-list filters for everyone in the tenant."""
