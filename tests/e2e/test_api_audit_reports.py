@@ -12,8 +12,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
-from infrastructure.composition import Services, build_services
-from infrastructure.settings import Settings
+from infrastructure.composition import Services
 from projections.tickets import PRIVILEGED_EVENT_TYPES
 from tests.support.clock import TickingClock
 
@@ -31,16 +30,8 @@ def at(day: str, hour: int = 10) -> datetime:
 
 
 @pytest.fixture
-def clock() -> TickingClock:
-    return TickingClock()
-
-
-@pytest.fixture
-def services(sql_settings: Settings, clock: TickingClock) -> Iterator[Services]:
-    built = build_services(sql_settings, clock=clock)
-    built.start_projections()
-    yield built
-    built.close()
+def services(served: Services) -> Services:
+    return served  # on SQLite and PostgreSQL, projections running (tests/e2e/conftest.py)
 
 
 @pytest.fixture

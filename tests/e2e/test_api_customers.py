@@ -10,17 +10,12 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from domain.access.policy import Role
 from domain.errors import InvalidValueError
-from infrastructure.composition import Services, build_services
-from infrastructure.settings import Settings
-from tests.support.clock import TickingClock
+from infrastructure.composition import Services
 
 
 @pytest.fixture
-def services(sql_settings: Settings) -> Iterator[Services]:
-    built = build_services(sql_settings, clock=TickingClock())
-    built.start_projections()
-    yield built
-    built.close()
+def services(served: Services) -> Services:
+    return served  # on SQLite and PostgreSQL, projections running (tests/e2e/conftest.py)
 
 
 @pytest.fixture

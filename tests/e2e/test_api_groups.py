@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -11,17 +9,12 @@ from api.app import create_app
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.errors import InvalidValueError, TicketNotFoundError
-from infrastructure.composition import Services, build_services
-from infrastructure.settings import Settings
-from tests.support.clock import TickingClock
+from infrastructure.composition import Services
 
 
 @pytest.fixture
-def services(sql_settings: Settings) -> Iterator[Services]:
-    built = build_services(sql_settings, clock=TickingClock())
-    built.start_projections()
-    yield built
-    built.close()
+def services(served: Services) -> Services:
+    return served  # on SQLite and PostgreSQL, projections running (tests/e2e/conftest.py)
 
 
 def _bearer(services: Services, actor: str, role: Role, groups: list[str] | None = None) -> dict[str, str]:

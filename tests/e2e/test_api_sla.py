@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from domain.access.policy import Role
-from infrastructure.composition import Services, build_services
-from infrastructure.settings import Settings
+from infrastructure.composition import Services
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 OFFICE = {
@@ -54,11 +53,8 @@ def clock() -> SettableClock:
 
 
 @pytest.fixture
-def services(sql_settings: Settings, clock: SettableClock) -> Iterator[Services]:
-    built = build_services(sql_settings, clock=clock)
-    built.start_projections()
-    yield built
-    built.close()
+def services(served: Services) -> Services:
+    return served  # on SQLite and PostgreSQL, projections running (tests/e2e/conftest.py)
 
 
 @pytest.fixture
