@@ -30,6 +30,7 @@ from api.app import create_app
 from api.cli import app as cli
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
+from domain.provenance import CommandContext, acting
 from domain.tickets.saved_views import SavedView
 from domain.tickets.ticket import Ticket
 from domain.values import ERASED
@@ -80,8 +81,8 @@ def _open(services: Services, tenant: str, title: str) -> UUID:
 
 def _relabel(services: Services, ticket_id: UUID, label: str | None) -> None:
     ticket = services.desk.repository.get(ticket_id)
-    fields = {"actor_id": AGENT.id, "actor_kind": AGENT.kind.value, "actor_role": AGENT.role, "via": "api"}
-    ticket.trigger_event(Relabelled, label=label, timestamp=services.desk.clock(), **fields)
+    with acting(CommandContext(AGENT, "api", services.desk.clock())):
+        ticket.trigger_event(Relabelled, label=label)
     services.desk.save(ticket)
 
 
@@ -349,24 +350,21 @@ def test_erasing_the_requester_of_a_parked_ticket_scrubs_its_row_at_once(service
 
 def _nul_titled(services: Services) -> Ticket:
     """A ticket opened with a NUL in its title, as the API stored them before NUL was refused at the edge."""
-    return Ticket(
-        tenant="acme",
-        title=f"{SECRET}\x00",
-        description="",
-        requester_id="cust1",
-        requester_name=None,
-        requester_email=None,
-        organisation=None,
-        priority="normal",
-        ticket_type=None,
-        tags=[],
-        custom_fields={},
-        actor_id="cust1",
-        actor_kind="requester",
-        actor_role="customer",
-        via="api",
-        timestamp=services.desk.clock(),
-    )
+    customer = Actor("cust1", ActorKind.REQUESTER, role="customer")
+    with acting(CommandContext(customer, "api", services.desk.clock())):
+        return Ticket(
+            tenant="acme",
+            title=f"{SECRET}\x00",
+            description="",
+            requester_id="cust1",
+            requester_name=None,
+            requester_email=None,
+            organisation=None,
+            priority="normal",
+            ticket_type=None,
+            tags=[],
+            custom_fields={},
+        )
 
 
 def _until_head(services: Services, process: subprocess.Popen[bytes], log: Path) -> None:
