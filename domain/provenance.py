@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any, TypedDict
 from uuid import UUID
 
@@ -173,7 +174,13 @@ class Recorded(Aggregate):
         return super()._create(event_class, id=id, **{**kwargs, **_provenance_for(event_class)})
 
 
-def _provenance_for(event_class: type[Any]) -> dict[str, Any]:
-    # Only the fields the event declares: an older event class may not record every one.
-    declared = {field.name for field in fields(event_class)}
+def _provenance_for(event_class: type) -> dict[str, Any]:
+    declared = _declared_fields(event_class)
     return {name: value for name, value in current().event_fields().items() if name in declared}
+
+
+@cache
+def _declared_fields(event_class: type) -> frozenset[str]:
+    # Only the fields the event declares: an older event class may not record every one. Asked on
+    # every event a command triggers, so read from the class once.
+    return frozenset(field.name for field in fields(event_class))

@@ -27,7 +27,7 @@ from api.read_schemas import (
 from domain import values
 from domain.access import policy as access
 from domain.actors import identifier
-from infrastructure.readmodels.queries import UNASSIGNED, Page, TicketFilter, Unassigned, Visibility
+from infrastructure.readmodels.queries import UNASSIGNED, Page, TicketFilter, Unassigned
 from projections.tickets import UNSOLVED
 
 router = APIRouter(tags=["lists and queues"])
@@ -80,9 +80,7 @@ def _read_page(read: ViewRead, request: Request, query: QueueQuery, where: Ticke
     if where.sla is not None:  # judged at the service's clock
         where = replace(where, now=read.services.desk.clock())
     # The part of the tenant this caller's lists may show: the access policy's (domain/access/policy.py).
-    scope = access.list_scope(read.principal.actor)
-    seen = None if scope.requester is None else Visibility(scope.requester, scope.organisation)
-    where = replace(where, visible_to=seen, within_groups=scope.groups)
+    where = replace(where, scope=access.list_scope(read.principal.actor))
     queries = read.services.read_models.queries()
     page = queries.list_tickets(where, sort=query.sort, limit=query.limit, after=query.after)
     if page.next_cursor is not None:

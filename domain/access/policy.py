@@ -173,8 +173,12 @@ class ListScope:
     groups: frozenset[str] | None = None  # these groups' tickets and unrouted ones
 
 
+#: The scope of a caller who reaches every ticket of its tenant.
+WHOLE_TENANT = ListScope()
+
+
 def list_scope(actor: Actor) -> ListScope:
     """What `actor`'s lists may show, as `reaches` says for one ticket."""
     if actor.kind is ActorKind.REQUESTER:
         return ListScope(requester=actor.id, organisation=actor.organisation)
-    return ListScope(groups=actor.groups)
+    return WHOLE_TENANT if actor.groups is None else ListScope(groups=actor.groups)

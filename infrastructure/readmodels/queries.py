@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from domain.access.policy import WHOLE_TENANT, ListScope
 from domain.errors import InvalidValueError
 from infrastructure.readmodels.activity import (
     ActivityRow,
@@ -73,14 +74,6 @@ class SlaFilter(StrEnum):
 
 
 @dataclass(frozen=True)
-class Visibility:
-    """What a requester may see: the tickets it asked for, and its organisation's if it has one."""
-
-    requester_id: str
-    organisation: str | None
-
-
-@dataclass(frozen=True)
 class TicketFilter:
     """What a ticket list shows. Empty tuples mean 'any'."""
 
@@ -95,8 +88,7 @@ class TicketFilter:
     group: str | None = None
     assignee: str | Unassigned | None = None
     text: str | None = None  # a case-insensitive substring of the title
-    visible_to: Visibility | None = None  # a requester's view: its own tickets and its organisation's
-    within_groups: frozenset[str] | None = None  # a group-limited agent's view: these groups and unrouted tickets
+    scope: ListScope = WHOLE_TENANT  # the part of the tenant the caller reaches (domain/access/policy.py)
     sla: SlaFilter | None = None  # only tickets at risk of an SLA breach, or breached, at `now`
     now: datetime | None = None  # the moment `sla` is judged at
 
@@ -440,18 +432,18 @@ class TicketQueries:
 
     def _visibility(self, where: TicketFilter) -> tuple[str, list[Any]]:
         """A requester's own tickets, and its organisation's when it has one."""
-        seen, p = where.visible_to, self.d.placeholder
-        if seen is None:
+        scope, p = where.scope, self.d.placeholder
+        if scope.requester is None:
             return "", []
-        if seen.organisation is None:
-            return f"requester_id = {p}", [seen.requester_id]
-        return f"(requester_id = {p} OR organisation = {p})", [seen.requester_id, seen.organisation]
+        if scope.organisation is None:
+            return f"requester_id = {p}", [scope.requester]
+        return f"(requester_id = {p} OR organisation = {p})", [scope.requester, scope.organisation]
 
     def _groups(self, where: TicketFilter) -> tuple[str, list[Any]]:
         """A group-limited agent's tickets: its groups', and those not routed to any group yet."""
-        if where.within_groups is None:
+        if where.scope.groups is None:
             return "", []
-        groups = sorted(where.within_groups)
+        groups = sorted(where.scope.groups)
         return f"(group_id IS NULL OR group_id IN ({self.d.params(len(groups))}))", list(groups)
 
     def _sla(self, where: TicketFilter) -> tuple[str, list[Any]]:

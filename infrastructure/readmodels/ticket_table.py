@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from infrastructure.readmodels.dialect import Dialect
@@ -102,24 +103,28 @@ def create_tickets_table(d: Dialect, n: TableNames) -> str:
     return f"CREATE TABLE IF NOT EXISTS {n.tickets} ({columns}, PRIMARY KEY (ticket_id))"
 
 
-def _writer(d: Dialect, kind: Kind) -> Callable[[Any], Any]:
-    writers: dict[Kind, Callable[[Any], Any]] = {
+@cache
+def _writers(d: Dialect) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """(TicketRow field, how `d` stores it) per column, in table order: worked out once per dialect."""
+    by_kind: dict[Kind, Callable[[Any], Any]] = {
         Kind.UUID: d.uuid,
         Kind.JSON: d.json,
         Kind.TIME: d.time,
         Kind.FLAG: int,
     }
-    return writers.get(kind, _same)
+    return tuple((c.attribute, by_kind.get(c.kind, _same)) for c in COLUMNS)
 
 
-def _reader(d: Dialect, kind: Kind) -> Callable[[Any], Any]:
-    readers: dict[Kind, Callable[[Any], Any]] = {
+@cache
+def _readers(d: Dialect) -> tuple[tuple[str, str, Callable[[Any], Any]], ...]:
+    """(column, TicketRow field, how `d` reads it back) per column: worked out once per dialect."""
+    by_kind: dict[Kind, Callable[[Any], Any]] = {
         Kind.UUID: d.to_uuid,
         Kind.JSON: d.to_json,
         Kind.TIME: d.to_time,
         Kind.FLAG: bool,
     }
-    return readers.get(kind, _same)
+    return tuple((c.name, c.attribute, by_kind.get(c.kind, _same)) for c in COLUMNS)
 
 
 def _same(value: Any) -> Any:
@@ -128,13 +133,13 @@ def _same(value: Any) -> Any:
 
 def ticket_values(d: Dialect, r: TicketRow) -> tuple[Any, ...]:
     """A row's values, in `TICKET_COLUMNS` order, as `d` stores them."""
-    return tuple(_writer(d, c.kind)(getattr(r, c.attribute)) for c in COLUMNS)
+    return tuple(write(getattr(r, attribute)) for attribute, write in _writers(d))
 
 
 def ticket_row(d: Dialect, row: Any) -> TicketRow:
     """A TicketRow from a stored row (a mapping of column name to value)."""
     values: dict[str, Any] = {}
-    for c in COLUMNS:
-        value = _reader(d, c.kind)(row[c.name])
-        values[c.attribute] = _DEFAULTS.get(c.attribute) if value is None else value
+    for column, attribute, read in _readers(d):
+        value = read(row[column])
+        values[attribute] = _DEFAULTS.get(attribute) if value is None else value
     return TicketRow(**values)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from infrastructure.composition import Services
 from projections.tickets import PRIVILEGED_EVENT_TYPES
 from tests.support.clock import TickingClock
+from tests.support.keys import key
 
 ALICE = Actor("alice", ActorKind.AGENT)
 CAROL = Actor("carol", ActorKind.AGENT)
@@ -32,17 +31,6 @@ def at(day: str, hour: int = 10) -> datetime:
 @pytest.fixture
 def services(served: Services) -> Services:
     return served  # on SQLite and PostgreSQL, projections running (tests/e2e/conftest.py)
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services)) as test_client:
-        yield test_client
-
-
-def key(services: Services, actor_id: str, role: Role, tenant: str = "acme") -> dict[str, str]:
-    """Headers authenticating as a new key."""
-    return {"Authorization": f"Bearer {services.keys.create(actor_id=actor_id, role=role, tenant=tenant).secret}"}
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.app import create_app
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.errors import DomainError
@@ -31,6 +30,7 @@ from infrastructure.readmodels.metrics import Grouping, MetricQueries, Window, p
 from infrastructure.readmodels.rebuild import rebuild
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
+from tests.support.keys import key
 
 ALICE = Actor("alice", ActorKind.AGENT)
 CAROL = Actor("carol", ActorKind.AGENT)
@@ -74,17 +74,6 @@ def services(sql_settings: Settings, clock: SetClock) -> Iterator[Services]:
     built.start_projections()
     yield built
     built.close()
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services)) as test_client:
-        yield test_client
-
-
-def key(services: Services, actor_id: str, role: Role, tenant: str = "acme") -> dict[str, str]:
-    """Headers authenticating as a new key."""
-    return {"Authorization": f"Bearer {services.keys.create(actor_id=actor_id, role=role, tenant=tenant).secret}"}
 
 
 @pytest.fixture

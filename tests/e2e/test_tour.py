@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 from pathlib import Path
-
-import pytest
 
 from tests.support.processes import CLI
 from tests.support.processes import free_port as _free_port
@@ -17,7 +14,6 @@ from tests.support.processes import wait_healthy as _wait_healthy
 TOUR = Path(__file__).resolve().parents[2] / "docs" / "tour.sh"
 
 
-@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("curl") is None, reason="needs bash and curl")
 def test_the_tour_runs_as_written(tmp_path: Path) -> None:
     # The server and the tour's `ledgerdesk` commands (keys, erasure, audit) share one database, as
     # `make run` and `bash docs/tour.sh` share ./var/ledgerdesk.sqlite.
