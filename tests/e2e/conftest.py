@@ -6,9 +6,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 
@@ -23,10 +21,3 @@ def served(sql_settings: Settings, clock: Callable[[], datetime]) -> Iterator[Se
     built.start_projections()
     yield built
     built.close()
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    """The app over `services`, without a key (a module may override it with one)."""
-    with TestClient(create_app(services=services)) as test_client:
-        yield test_client

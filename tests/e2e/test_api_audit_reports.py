@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from infrastructure.composition import Services
@@ -31,6 +33,12 @@ def at(day: str, hour: int = 10) -> datetime:
 @pytest.fixture
 def services(served: Services) -> Services:
     return served  # on SQLite and PostgreSQL, projections running (tests/e2e/conftest.py)
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services=services)) as test_client:
+        yield test_client
 
 
 @pytest.fixture

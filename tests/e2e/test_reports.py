@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from api.app import create_app
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.errors import DomainError
@@ -74,6 +75,12 @@ def services(sql_settings: Settings, clock: SetClock) -> Iterator[Services]:
     built.start_projections()
     yield built
     built.close()
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services=services)) as test_client:
+        yield test_client
 
 
 @pytest.fixture
