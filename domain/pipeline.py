@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, NotRequired, TypedDict, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -43,6 +43,20 @@ class Keep(Enum):
 
 KEEP = Keep.KEEP
 C = TypeVar("C", WorkCalendar, SlaPolicy)
+
+
+class Acting(TypedDict):
+    """Who carries out a command and through which channel: the keywords every command takes."""
+
+    by: Actor
+    via: str
+
+
+class OnTicket(Acting):
+    """The keywords of a command on one ticket: who, through which channel, and what the caller expects of it."""
+
+    expected_version: NotRequired[ExpectedVersion | None]  # the version the caller saw (If-Match); None: any
+    tenant: NotRequired[str | None]  # the caller's tenant: another tenant's ticket is "not found"; None: any
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,10 +206,13 @@ class CommandPipeline(Application[UUID]):
         *,
         by: Actor,
         via: str,
-        expected_version: ExpectedVersion | None,
-        tenant: str | None,
+        expected_version: ExpectedVersion | None = None,
+        tenant: str | None = None,
     ) -> Receipt:
-        """A command on one ticket: load it as `by` may reach and change it, `act` in the command context, save."""
+        """A command on one ticket: load it as `by` may reach and change it, `act` in the command context, save.
+
+        The commands pass their `OnTicket` keywords on whole; naming them here once refuses any other.
+        """
         ticket = self._ticket_for_update(ticket_id, expected_version, tenant, by)
         with self._acting(by, via, ticket):
             act(ticket)

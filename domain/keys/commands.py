@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from eventsourcing.application import AggregateNotFoundError
 
-from domain.actors import Actor
 from domain.keys.api_key import ApiKey
-from domain.pipeline import CommandPipeline
+from domain.pipeline import Acting, CommandPipeline
 
 
 class KeyCommands(CommandPipeline):
@@ -15,20 +16,20 @@ class KeyCommands(CommandPipeline):
     # --- administration --------------------------------------------------------------------------
 
     def record_key_issued(
-        self, *, tenant: str, key_id: str, holder_id: str, holder_kind: str, role: str, by: Actor, via: str
+        self, *, tenant: str, key_id: str, holder_id: str, holder_kind: str, role: str, **how: Unpack[Acting]
     ) -> int:
         """Put the issue of an API key on record; returns its log position."""
-        with self._acting(by, via):
+        with self._acting(**how):
             key = ApiKey.issue(tenant=tenant, key_id=key_id, holder_id=holder_id, holder_kind=holder_kind, role=role)
         return int(self.save(key)[-1].notification.id)
 
-    def record_key_revoked(self, *, key_id: str, by: Actor, via: str) -> int | None:
+    def record_key_revoked(self, *, key_id: str, **how: Unpack[Acting]) -> int | None:
         """Put the revocation of an API key on record; None if it was not on record or already revoked."""
         try:
             key: ApiKey = self.repository.get(ApiKey.create_id(key_id))
         except AggregateNotFoundError:
             return None
-        with self._acting(by, via):
+        with self._acting(**how):
             key.revoke()
         recordings = self.save(key)
         return recordings[-1].notification.id if recordings else None

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Unpack
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from domain.actors import Actor
 from domain.errors import (
     TicketNotFoundError,
 )
-from domain.pipeline import CommandPipeline, ErasureReceipt
+from domain.pipeline import Acting, CommandPipeline, ErasureReceipt
 from domain.privacy.data_subject import DataSubject
 
 
@@ -19,7 +19,7 @@ class ErasureCommands(CommandPipeline):
     """Erasure, as the record keeps it."""
 
     def erase_person(
-        self, *, tenant: str, person_id: str, ticket_ids: Iterable[UUID], by: Actor, via: str
+        self, *, tenant: str, person_id: str, ticket_ids: Iterable[UUID], **how: Unpack[Acting]
     ) -> ErasureReceipt:
         """Record the erasure of a person's data on each of these tickets, and on the person's record.
 
@@ -33,7 +33,7 @@ class ErasureCommands(CommandPipeline):
                 ticket = self.get_ticket(ticket_id, tenant=tenant)
             except TicketNotFoundError:
                 continue
-            with self._acting(by, via, ticket):
+            with self._acting(ticket=ticket, **how):
                 ticket.erase_personal_data(person_id)
             if ticket.pending_events:
                 tickets.append(ticket)
@@ -41,9 +41,9 @@ class ErasureCommands(CommandPipeline):
         try:
             subject: DataSubject = self.repository.get(subject_id)
         except AggregateNotFoundError:
-            with self._acting(by, via):
+            with self._acting(**how):
                 subject = DataSubject.register(tenant=tenant, person_id=person_id)
-        with self._acting(by, via):
+        with self._acting(**how):
             subject.erased(tickets=len(tickets))
         recordings = self.save(*tickets, subject)
         return ErasureReceipt(tickets=len(tickets), position=recordings[-1].notification.id)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 from uuid import UUID
 
 from domain import values
-from domain.actors import Actor
 from domain.errors import (
     NotFoundError,
     VersionMismatchError,
 )
-from domain.pipeline import CommandPipeline, ConfigReceipt, Receipt
+from domain.pipeline import Acting, CommandPipeline, ConfigReceipt, Receipt
 from domain.provenance import event_cause
 from domain.sla.clock import SlaClock, TargetStatus, recompute
 from domain.sla.config import SlaPolicy, WorkCalendar
@@ -27,11 +26,11 @@ class SlaCommands(CommandPipeline):
     # --- SLA configuration -------------------------------------------------------------------------
 
     def define_calendar(
-        self, *, tenant: str, name: str, definition: Mapping[str, Any], by: Actor, via: str
+        self, *, tenant: str, name: str, definition: Mapping[str, Any], **how: Unpack[Acting]
     ) -> ConfigReceipt:
         """Create a business calendar, or record a new version of it."""
         calendar = self._configured(WorkCalendar, WorkCalendar.create_id(tenant, name))
-        with self._acting(by, via):
+        with self._acting(**how):
             if calendar is None:
                 calendar = WorkCalendar.define(tenant=tenant, name=name, definition=definition)
             else:
@@ -39,14 +38,14 @@ class SlaCommands(CommandPipeline):
         return self._commit_config(calendar)
 
     def define_policy(
-        self, *, tenant: str, name: str, position: int, terms: Mapping[str, Any], by: Actor, via: str
+        self, *, tenant: str, name: str, position: int, terms: Mapping[str, Any], **how: Unpack[Acting]
     ) -> ConfigReceipt:
         """Create an SLA policy, or record a new version of it. Its calendar must exist."""
         calendar_name = terms.get("calendar_id")
         if calendar_name is not None:
             self.work_calendar(tenant, str(calendar_name))
         policy = self._configured(SlaPolicy, SlaPolicy.create_id(tenant, name))
-        with self._acting(by, via):
+        with self._acting(**how):
             if policy is None:
                 policy = SlaPolicy.define(tenant=tenant, name=name, position=position, terms=terms)
             else:
@@ -88,7 +87,7 @@ class SlaCommands(CommandPipeline):
         return recompute(self._events_of(ticket_id, tenant), applied, now or self.clock())
 
     def apply_policy(
-        self, ticket_id: UUID, *, tenant: str, policy: str, version: int | None = None, by: Actor, via: str
+        self, ticket_id: UUID, *, tenant: str, policy: str, version: int | None = None, **how: Unpack[Acting]
     ) -> Receipt:
         """Put on record the ticket's SLA clocks recomputed from its whole history under a policy version."""
         applied = self.applied_policy(tenant, policy, version)
@@ -96,7 +95,7 @@ class SlaCommands(CommandPipeline):
         clock = SlaClock.start()
         for event in self._events_of(ticket_id, tenant):
             clock.apply(event, applied)
-        with self._acting(by, via, ticket):
+        with self._acting(ticket=ticket, **how):
             ticket.recompute_sla(policy_id=applied.policy_id, policy_version=applied.version, clock=clock.as_dict())
         return self._commit(ticket)
 
@@ -108,8 +107,7 @@ class SlaCommands(CommandPipeline):
         breach: bool,
         expected_version: int,
         escalation: Escalation | None = None,
-        by: Actor,
-        via: str,
+        **how: Unpack[Acting],
     ) -> Receipt:
         """Record an SLA warning or breach once per target and cycle, and on a breach run the escalation.
 
@@ -119,11 +117,11 @@ class SlaCommands(CommandPipeline):
         ticket = self.get_ticket(ticket_id)
         if ticket.version != expected_version:
             raise VersionMismatchError(expected_version, ticket.version)
-        with self._acting(by, via, ticket):
+        with self._acting(ticket=ticket, **how):
             recorded = ticket.record_sla_breach(alert) if breach else ticket.issue_sla_warning(alert)
         if breach and recorded and escalation is not None:
             # The escalation's events say the breach caused them.
-            with self._acting(by, via, ticket, caused_by=event_cause(ticket.id, ticket.version)):
+            with self._acting(ticket=ticket, caused_by=event_cause(ticket.id, ticket.version), **how):
                 _escalate(ticket, alert, escalation)
         return self._commit(ticket)
 

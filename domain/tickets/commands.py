@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
 from domain import values
 from domain.access import policy as access
-from domain.actors import Actor
 from domain.errors import (
     AlreadyExistsError,
-    ExpectedVersion,
     InvalidValueError,
     NotFoundError,
     NotPermittedError,
     TicketNotFoundError,
 )
-from domain.pipeline import KEEP, CommandPipeline, ConfigReceipt, Keep, Receipt, SavedViewReceipt
+from domain.pipeline import KEEP, Acting, CommandPipeline, ConfigReceipt, Keep, OnTicket, Receipt, SavedViewReceipt
 from domain.tickets.fields import FieldCatalogue, FieldDefinition
 from domain.tickets.history import Change, FieldChange, diff
 from domain.tickets.saved_views import SavedView
@@ -48,8 +46,7 @@ class TicketCommands(CommandPipeline):
         ticket_type: str | None = None,
         tags: Iterable[str] = (),
         custom_fields: Mapping[str, FieldValue] | None = None,
-        by: Actor,
-        via: str,
+        **how: Unpack[Acting],
     ) -> Receipt:
         """Open a ticket for a request; it starts in status `new`.
 
@@ -57,7 +54,7 @@ class TicketCommands(CommandPipeline):
         """
         if custom_fields:
             custom_fields = self._defined_fields(tenant, custom_fields, requester_id)
-        with self._acting(by, via):
+        with self._acting(**how):
             ticket = Ticket.open(
                 tenant=tenant,
                 title=title,
@@ -79,62 +76,22 @@ class TicketCommands(CommandPipeline):
         *,
         assignee: str | None = None,
         group: str | None = None,
-        by: Actor,
-        via: str,
-        expected_version: ExpectedVersion | None = None,
-        tenant: str | None = None,
+        **how: Unpack[OnTicket],
     ) -> Receipt:
         """Assign (or reassign) a ticket to an agent, a group, or both."""
+        by = how["by"]
         if group is not None and not access.may_route_to(by, group):
             msg = f"you may route tickets only to your groups ({', '.join(sorted(by.groups or ()))})"
             raise NotPermittedError(msg)
-        return self._on_ticket(
-            ticket_id,
-            lambda ticket: ticket.assign(assignee=assignee, group=group),
-            by=by,
-            via=via,
-            expected_version=expected_version,
-            tenant=tenant,
-        )
+        return self._on_ticket(ticket_id, lambda ticket: ticket.assign(assignee=assignee, group=group), **how)
 
-    def unassign(
-        self,
-        ticket_id: UUID,
-        *,
-        by: Actor,
-        via: str,
-        expected_version: ExpectedVersion | None = None,
-        tenant: str | None = None,
-    ) -> Receipt:
+    def unassign(self, ticket_id: UUID, **how: Unpack[OnTicket]) -> Receipt:
         """Take a ticket away from its agent; it stays in its group's queue."""
-        return self._on_ticket(
-            ticket_id,
-            lambda ticket: ticket.unassign(),
-            by=by,
-            via=via,
-            expected_version=expected_version,
-            tenant=tenant,
-        )
+        return self._on_ticket(ticket_id, lambda ticket: ticket.unassign(), **how)
 
-    def transition(
-        self,
-        ticket_id: UUID,
-        to: str,
-        *,
-        by: Actor,
-        via: str,
-        expected_version: ExpectedVersion | None = None,
-        tenant: str | None = None,
-    ) -> Receipt:
+    def transition(self, ticket_id: UUID, to: str, **how: Unpack[OnTicket]) -> Receipt:
         """Move a ticket to another status, as the workflow allows."""
-        return self._on_ticket(
-            ticket_id,
-            lambda ticket: ticket.transition(status(to), workflow=self.workflow),
-            by=by,
-            via=via,
-            expected_version=expected_version,
-            tenant=tenant,
-        )
+        return self._on_ticket(ticket_id, lambda ticket: ticket.transition(status(to), workflow=self.workflow), **how)
 
     def add_comment(
         self,
@@ -143,41 +100,16 @@ class TicketCommands(CommandPipeline):
         *,
         public: bool,
         attachments: Iterable[Attachment] = (),
-        by: Actor,
-        via: str,
-        expected_version: ExpectedVersion | None = None,
-        tenant: str | None = None,
+        **how: Unpack[OnTicket],
     ) -> Receipt:
         """Add a public reply or an internal note."""
         return self._on_ticket(
-            ticket_id,
-            lambda ticket: ticket.add_comment(body, public=public, attachments=attachments),
-            by=by,
-            via=via,
-            expected_version=expected_version,
-            tenant=tenant,
+            ticket_id, lambda ticket: ticket.add_comment(body, public=public, attachments=attachments), **how
         )
 
-    def rate(
-        self,
-        ticket_id: UUID,
-        rating: str | int,
-        comment: str = "",
-        *,
-        by: Actor,
-        via: str,
-        expected_version: ExpectedVersion | None = None,
-        tenant: str | None = None,
-    ) -> Receipt:
+    def rate(self, ticket_id: UUID, rating: str | int, comment: str = "", **how: Unpack[OnTicket]) -> Receipt:
         """The requester rates a solved ticket: good/bad or 1-5, with an optional comment."""
-        return self._on_ticket(
-            ticket_id,
-            lambda ticket: ticket.rate(Rating.parse(rating), comment),
-            by=by,
-            via=via,
-            expected_version=expected_version,
-            tenant=tenant,
-        )
+        return self._on_ticket(ticket_id, lambda ticket: ticket.rate(Rating.parse(rating), comment), **how)
 
     def update_ticket(
         self,
@@ -188,10 +120,7 @@ class TicketCommands(CommandPipeline):
         add_tags: Iterable[str] = (),
         remove_tags: Iterable[str] = (),
         custom_fields: Mapping[str, FieldValue | None] | None = None,
-        by: Actor,
-        via: str,
-        expected_version: ExpectedVersion | None = None,
-        tenant: str | None = None,
+        **how: Unpack[OnTicket],
     ) -> Receipt:
         """Change priority, type, tags and custom fields together, atomically.
 
@@ -211,27 +140,31 @@ class TicketCommands(CommandPipeline):
             for name, value in defined.items():
                 ticket.set_custom_field(name, value)
 
-        return self._on_ticket(ticket_id, change, by=by, via=via, expected_version=expected_version, tenant=tenant)
+        return self._on_ticket(ticket_id, change, **how)
 
-    def save_view(self, *, tenant: str, name: str, filters: Mapping[str, Any], by: Actor, via: str) -> SavedViewReceipt:
+    def save_view(
+        self, *, tenant: str, name: str, filters: Mapping[str, Any], **how: Unpack[Acting]
+    ) -> SavedViewReceipt:
         """Store a named set of ticket-list filters for everyone in the tenant."""
         if SavedView.create_id(tenant, name) in self.repository:
             msg = f"a saved view named {name!r} already exists"
             raise AlreadyExistsError(msg)
-        with self._acting(by, via):
+        with self._acting(**how):
             view = SavedView.create(tenant=tenant, name=name, filters=filters)
         recordings = self.save(view)
         return SavedViewReceipt(view=view, position=recordings[-1].notification.id)
 
     # --- custom-field definitions ------------------------------------------------------------------
 
-    def define_field(self, *, tenant: str, name: str, kind: str, personal: bool, by: Actor, via: str) -> ConfigReceipt:
+    def define_field(
+        self, *, tenant: str, name: str, kind: str, personal: bool, **how: Unpack[Acting]
+    ) -> ConfigReceipt:
         """Define a custom field of the tenant (its kind, whether it is personal), or change its definition.
 
         A new definition applies to values set from then on: values recorded before keep the form
         they were stored in (a field newly marked personal does not encrypt its past values).
         """
-        with self._acting(by, via):
+        with self._acting(**how):
             catalogue = self._field_catalogue(tenant) or FieldCatalogue.start(tenant=tenant)
             catalogue.define(name, kind=kind, personal=personal)
         recordings = self.save(catalogue)
