@@ -174,6 +174,23 @@ class Recorded(Aggregate):
         return super()._create(event_class, id=id, **{**kwargs, **_provenance_for(event_class)})
 
 
+class TenantOwned(Recorded):
+    """An aggregate whose every event names its tenant: API keys, erased people, field catalogues, calendars, policies.
+
+    A ticket is not one: it names its tenant in `Opened` and in the events whose personal data a data key
+    of the tenant's key store encrypts (comments, ratings, custom fields).
+    """
+
+    class Event(Recorded.Event):
+        """Base of the aggregate's events: whose it is, who changed it, and how."""
+
+        tenant: str
+
+        # Version 2 added correlation_id and causation_id; older events name neither.
+        class_version = 2
+        upcast_v1_v2 = staticmethod(no_cause)
+
+
 def _provenance_for(event_class: type) -> dict[str, Any]:
     declared = _declared_fields(event_class)
     return {name: value for name, value in current().event_fields().items() if name in declared}

@@ -12,22 +12,16 @@ import uuid
 from eventsourcing.domain import event
 
 from domain.actors import identifier
-from domain.provenance import Recorded, no_cause
+from domain.provenance import Recorded, TenantOwned
 
 _KEYS = uuid.UUID("0b7e8f52-93c1-4f0e-8d1a-3c5b9e2f4a61")
 
 
-class ApiKey(Recorded):
+class ApiKey(TenantOwned):
     """The life of one API key: issued to a principal, perhaps revoked. Its id follows from the key id."""
 
-    class Event(Recorded.Event):
+    class Event(TenantOwned.Event):
         """Base of key events: whose key, who administered it, and how."""
-
-        tenant: str
-
-        # Version 2 added correlation_id and causation_id; older events name neither.
-        class_version = 2
-        upcast_v1_v2 = staticmethod(no_cause)
 
     class KeyCreated(Event, Recorded.Created):
         key_id: str

@@ -12,22 +12,16 @@ from eventsourcing.domain import event
 
 from domain.actors import identifier
 from domain.errors import InvalidValueError
-from domain.provenance import Recorded, no_cause
+from domain.provenance import Recorded, TenantOwned
 
 _SUBJECTS = uuid.UUID("5d2c6a90-1e4b-4c7f-b3a8-9f6e0d1c2b34")
 
 
-class DataSubject(Recorded):
+class DataSubject(TenantOwned):
     """A person of a tenant whose personal data was erased, with every erasure on record."""
 
-    class Event(Recorded.Event):
+    class Event(TenantOwned.Event):
         """Base of data-subject events: whose record, who asked for the erasure, and how."""
-
-        tenant: str
-
-        # Version 2 added correlation_id and causation_id; older events name neither.
-        class_version = 2
-        upcast_v1_v2 = staticmethod(no_cause)
 
     class Registered(Event, Recorded.Created):
         person_id: str

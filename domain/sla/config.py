@@ -21,7 +21,7 @@ from eventsourcing.domain import event
 from domain import values
 from domain.actors import identifier
 from domain.errors import InvalidValueError
-from domain.provenance import Recorded, no_cause
+from domain.provenance import Recorded, TenantOwned
 from domain.sla.calendar import BusinessCalendar
 from domain.sla.policy import PolicyTerms
 
@@ -30,17 +30,11 @@ _POLICIES = uuid.UUID("8e7d6c5b-4a39-4281-9f0e-d1c2b3a4f5e6")
 POSITION_MAX = 10_000
 
 
-class WorkCalendar(Recorded):
+class WorkCalendar(TenantOwned):
     """A tenant's business calendar: time zone, weekly working hours, holidays."""
 
-    class Event(Recorded.Event):
+    class Event(TenantOwned.Event):
         """Base of calendar events: whose calendar, who changed it, and how."""
-
-        tenant: str
-
-        # Version 2 added correlation_id and causation_id; older events name neither.
-        class_version = 2
-        upcast_v1_v2 = staticmethod(no_cause)
 
     class CalendarDefined(Event, Recorded.Created):
         name: str
@@ -99,17 +93,11 @@ class WorkCalendar(Recorded):
         return BusinessCalendar.from_dict(self.definition)
 
 
-class SlaPolicy(Recorded):
+class SlaPolicy(TenantOwned):
     """A tenant's SLA policy: where it stands in the ordered list, and its terms."""
 
-    class Event(Recorded.Event):
+    class Event(TenantOwned.Event):
         """Base of policy events: whose policy, who changed it, and how."""
-
-        tenant: str
-
-        # Version 2 added correlation_id and causation_id; older events name neither.
-        class_version = 2
-        upcast_v1_v2 = staticmethod(no_cause)
 
     class PolicyDefined(Event, Recorded.Created):
         name: str

@@ -22,7 +22,7 @@ from eventsourcing.domain import event
 from domain import values
 from domain.actors import identifier
 from domain.errors import InvalidValueError
-from domain.provenance import Recorded, no_cause
+from domain.provenance import Recorded, TenantOwned
 from domain.values import FieldKind, FieldValue
 
 _CATALOGUES = uuid.UUID("b3c4d5e6-7f80-4a1b-9c2d-3e4f5a6b7c8d")
@@ -46,17 +46,11 @@ class FieldDefinition:
         return value.owned_by(owner) if self.personal else FieldValue(value.kind, value.value)
 
 
-class FieldCatalogue(Recorded):
+class FieldCatalogue(TenantOwned):
     """A tenant's custom-field definitions (one catalogue per tenant; its id follows from the tenant)."""
 
-    class Event(Recorded.Event):
+    class Event(TenantOwned.Event):
         """Base of catalogue events: whose catalogue, who changed it, and how."""
-
-        tenant: str
-
-        # Version 2 added correlation_id and causation_id; older events name neither.
-        class_version = 2
-        upcast_v1_v2 = staticmethod(no_cause)
 
     class Started(Event, Recorded.Created):
         """The tenant's first definition is about to be recorded."""
