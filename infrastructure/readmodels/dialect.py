@@ -7,10 +7,55 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
 from psycopg.types.json import Jsonb
+
+
+class Kind(Enum):
+    """How a column is stored: its SQL type, and how a row's value goes in and comes out."""
+
+    UUID = "uuid"
+    TEXT = "text"
+    INTEGER = "integer"
+    BIGINT = "bigint"
+    FLOAT = "float"
+    JSON = "json"
+    TIME = "time"
+    FLAG = "flag"  # a bool, as an integer 0/1
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of a read-model table, and the row field it holds."""
+
+    name: str
+    kind: Kind
+    required: bool = True  # NOT NULL
+    field: str = ""  # the row field; default: the column's name
+
+    @property
+    def attribute(self) -> str:
+        """The row field this column holds."""
+        return self.field or self.name
+
+    def sql_type(self, d: Dialect) -> str:
+        """The column's type in `d`, with NOT NULL where required."""
+        sql = {
+            Kind.UUID: d.uuid_type,
+            Kind.TEXT: "TEXT",
+            Kind.INTEGER: "INTEGER",
+            Kind.BIGINT: "BIGINT",
+            Kind.FLOAT: "DOUBLE PRECISION",
+            Kind.JSON: d.json_type,
+            Kind.TIME: d.time_type,
+            Kind.FLAG: "INTEGER",
+        }[self.kind]
+        if self.kind is Kind.FLAG:
+            return f"{sql} NOT NULL DEFAULT 0"
+        return f"{sql} NOT NULL" if self.required else sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +70,11 @@ class Dialect:
     date_type: str
     like: str  # case-insensitive substring match
     max_params: int  # bound parameters per statement (SQLite builds before 3.32 allow 999)
+
+    def create_table(self, table: str, columns: Sequence[Column], *, primary_key: Sequence[str]) -> str:
+        """The DDL of a table made of `columns`, each typed for this database."""
+        typed = ", ".join(f"{c.name} {c.sql_type(self)}" for c in columns)
+        return f"CREATE TABLE IF NOT EXISTS {table} ({typed}, PRIMARY KEY ({', '.join(primary_key)}))"
 
     @property
     def is_postgres(self) -> bool:

@@ -7,57 +7,13 @@ and of the queries) derives them from `COLUMNS`, so a new column is one line her
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, fields
-from enum import Enum
+from dataclasses import MISSING, fields
 from functools import cache
 from typing import Any
 
-from infrastructure.readmodels.dialect import Dialect
+from infrastructure.readmodels.dialect import Column, Dialect, Kind
 from infrastructure.readmodels.names import TableNames
 from projections.rows import TicketRow
-
-
-class Kind(Enum):
-    """How a column is stored: its SQL type, and how a row's value goes in and comes out."""
-
-    UUID = "uuid"
-    TEXT = "text"
-    INTEGER = "integer"
-    BIGINT = "bigint"
-    JSON = "json"
-    TIME = "time"
-    FLAG = "flag"  # a bool, as an integer 0/1
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column of `tickets` and the `TicketRow` field it holds."""
-
-    name: str
-    kind: Kind
-    required: bool = True  # NOT NULL
-    field: str = ""  # the TicketRow field; default: the column's name
-
-    @property
-    def attribute(self) -> str:
-        """The `TicketRow` field this column holds."""
-        return self.field or self.name
-
-    def sql_type(self, d: Dialect) -> str:
-        """The column's type in `d`, with NOT NULL where required."""
-        sql = {
-            Kind.UUID: d.uuid_type,
-            Kind.TEXT: "TEXT",
-            Kind.INTEGER: "INTEGER",
-            Kind.BIGINT: "BIGINT",
-            Kind.JSON: d.json_type,
-            Kind.TIME: d.time_type,
-            Kind.FLAG: "INTEGER",
-        }[self.kind]
-        if self.kind is Kind.FLAG:
-            return f"{sql} NOT NULL DEFAULT 0"
-        return f"{sql} NOT NULL" if self.required else sql
-
 
 COLUMNS = (
     Column("ticket_id", Kind.UUID),
@@ -99,8 +55,7 @@ _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TicketRow) if f.d
 
 def create_tickets_table(d: Dialect, n: TableNames) -> str:
     """The DDL of one generation's `tickets` table."""
-    columns = ", ".join(f"{c.name} {c.sql_type(d)}" for c in COLUMNS)
-    return f"CREATE TABLE IF NOT EXISTS {n.tickets} ({columns}, PRIMARY KEY (ticket_id))"
+    return d.create_table(n.tickets, COLUMNS, primary_key=("ticket_id",))
 
 
 @cache

@@ -20,7 +20,7 @@ from psycopg.sql import SQL, Composed
 from domain.sla.clock import SlaClock, TargetStatus
 from domain.sla.policy import Calendar
 from domain.tickets.saved_views import erased_filters
-from infrastructure.readmodels.dialect import POSTGRES, SQLITE, Dialect
+from infrastructure.readmodels.dialect import POSTGRES, SQLITE, Column, Dialect, Kind
 from infrastructure.readmodels.metrics_tables import load_ticket_facts, metric_statements, write_metrics
 from infrastructure.readmodels.names import SQLITE_NAMES, TableNames, postgres_names
 from infrastructure.readmodels.ticket_table import TICKET_COLUMNS, create_tickets_table, ticket_row, ticket_values
@@ -44,31 +44,34 @@ ADDED_TICKET_COLUMNS: tuple[tuple[str, datetime | None], ...] = (
     ("sla_warn_at", None),
     ("sla_breached_at", None),
 )
-SLA_TARGET_COLUMNS = (
-    "ticket_id",
-    "target",
-    "tenant",
-    "policy_id",
-    "policy_version",
-    "target_minutes",
-    "state",
-    "cycle",
-    "started_at",
-    "due_at",
-    "warn_at",
-    "elapsed_minutes",
-    "remaining_minutes",
-    "fulfilled_at",
-    "breached_at",
-    "pauses",
-    "ended_at",
-    "group_id",
-    "priority",
-    "warned",
-    "breach_recorded",
-    "ticket_version",
-    "no_due_reason",
+#: The columns of `sla_targets`, one row per tracked ticket and target (`_target_values` fills them in order).
+SLA_TARGETS = (
+    Column("ticket_id", Kind.UUID),
+    Column("target", Kind.TEXT),
+    Column("tenant", Kind.TEXT),
+    Column("policy_id", Kind.TEXT),
+    Column("policy_version", Kind.INTEGER),
+    Column("target_minutes", Kind.INTEGER),
+    Column("state", Kind.TEXT),
+    Column("cycle", Kind.INTEGER),
+    Column("started_at", Kind.TIME),
+    Column("due_at", Kind.TIME, required=False),
+    Column("warn_at", Kind.TIME, required=False),
+    Column("elapsed_minutes", Kind.FLOAT),
+    Column("remaining_minutes", Kind.FLOAT),
+    Column("fulfilled_at", Kind.TIME, required=False),
+    Column("breached_at", Kind.TIME, required=False),
+    Column("pauses", Kind.INTEGER),
+    Column("ended_at", Kind.TIME, required=False),
+    Column("group_id", Kind.TEXT, required=False),
+    Column("priority", Kind.TEXT),
+    Column("warned", Kind.INTEGER),
+    Column("breach_recorded", Kind.INTEGER),
+    Column("ticket_version", Kind.INTEGER),
+    # Added with the bounded SLA arithmetic (`add_missing_columns`): NULL in rows written before.
+    Column("no_due_reason", Kind.TEXT, required=False),
 )
+SLA_TARGET_COLUMNS = tuple(column.name for column in SLA_TARGETS)
 SELECT_CHUNK = 500
 UNSOLVED_SQL = "('new', 'open', 'pending', 'on_hold')"
 NO_ORGANISATION = ""  # how `audit_activity` keys a change without an organisation (NULL cannot be in a key)
@@ -105,14 +108,7 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {n.sla_clocks} (ticket_id {d.uuid_type} PRIMARY KEY, tenant TEXT NOT NULL, "
         f"clock {d.json_type} NOT NULL, alerts {d.json_type} NOT NULL, as_of {d.time_type} NOT NULL, "
         "version INTEGER NOT NULL)",
-        f"CREATE TABLE IF NOT EXISTS {n.sla_targets} (ticket_id {d.uuid_type} NOT NULL, target TEXT NOT NULL, "
-        "tenant TEXT NOT NULL, policy_id TEXT NOT NULL, policy_version INTEGER NOT NULL, "
-        "target_minutes INTEGER NOT NULL, state TEXT NOT NULL, cycle INTEGER NOT NULL, "
-        f"started_at {d.time_type} NOT NULL, due_at {d.time_type}, warn_at {d.time_type}, "
-        "elapsed_minutes DOUBLE PRECISION NOT NULL, remaining_minutes DOUBLE PRECISION NOT NULL, "
-        f"fulfilled_at {d.time_type}, breached_at {d.time_type}, pauses INTEGER NOT NULL, ended_at {d.time_type}, "
-        "group_id TEXT, priority TEXT NOT NULL, warned INTEGER NOT NULL, breach_recorded INTEGER NOT NULL, "
-        "ticket_version INTEGER NOT NULL, no_due_reason TEXT, PRIMARY KEY (ticket_id, target))",
+        d.create_table(n.sla_targets, SLA_TARGETS, primary_key=("ticket_id", "target")),
         f"CREATE INDEX IF NOT EXISTS {n.index('sla_targets_due')} ON {n.sla_targets} (state, due_at)",
         f"CREATE INDEX IF NOT EXISTS {n.index('sla_targets_by_tenant')} ON {n.sla_targets} (tenant, state)",
         f"CREATE TABLE IF NOT EXISTS {n.people} (tenant TEXT NOT NULL, person_id TEXT NOT NULL, "
