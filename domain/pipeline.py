@@ -166,9 +166,19 @@ class CommandPipeline(Application[UUID]):
 
     @contextmanager
     def _acting(
-        self, by: Actor, via: str, ticket: Ticket | None = None, *, caused_by: str | None = None
+        self,
+        by: Actor,
+        via: str,
+        ticket: Ticket | None = None,
+        *,
+        tenant: str | None = None,
+        caused_by: str | None = None,
     ) -> Iterator[CommandContext]:
-        """The command context of the commands in the block: what every event they trigger records."""
+        """The command context of the commands in the block: what every event they trigger records.
+
+        The command acts in the ticket's tenant, or without a ticket in `tenant` (the one whose record it
+        creates or changes).
+        """
         # A change never precedes the change it follows: with clocks of several processes a
         # little apart, a ticket's event times still never go backwards (as-of relies on it).
         now = self.clock()
@@ -181,6 +191,7 @@ class CommandPipeline(Application[UUID]):
             at=now,
             correlation_id=cause.correlation_id,
             causation_id=caused_by or cause.causation_id,
+            tenant=ticket.tenant if ticket is not None else tenant,
         )
         with acting(context):
             yield context

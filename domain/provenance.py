@@ -1,8 +1,13 @@
-"""Provenance: who carried out a command, as which role, through which channel, when, and why.
+"""Provenance: who carried out a command, as which role, through which channel, when, why, and in which tenant.
 
 Every event records it, and it comes from one place: the command context the command pipeline
 opens around a command (`acting`). An aggregate derived from `Recorded` adds the context's
 fields to each event it triggers, so no command or `@event` method passes them by hand.
+
+The context also names the tenant the command acts in (the ticket's, or the one a command that
+creates something names), for automated actors and aggregates to read. Every aggregate belongs
+to one tenant; an event that declares `tenant` records the aggregate's own, and a context that
+names another is a programming error (a command never changes another tenant's records).
 
 Two ids tie events together beyond one command:
 
@@ -23,7 +28,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -49,13 +54,18 @@ class EventFields(TypedDict):
 
 @dataclass(frozen=True, slots=True)
 class CommandContext:
-    """Who carries out a command, through which channel, when (read from the injected clock), and why."""
+    """Who carries out a command, through which channel, when (read from the injected clock), why, and where.
+
+    `tenant` is the tenant the command acts in: the ticket's for a command on a ticket, the one
+    named for a command that creates something; None for code outside the pipeline (tools, tests).
+    """
 
     actor: Actor
     via: str
     at: datetime
     correlation_id: str | None = None
     causation_id: str | None = None
+    tenant: str | None = None
 
     def __post_init__(self) -> None:
         channel(self.via)
@@ -149,7 +159,10 @@ FROM_CONTEXT: Any = None
 
 
 class Recorded(Aggregate):
-    """An aggregate whose every event records the current command's provenance."""
+    """An aggregate of one tenant whose every event records the current command's provenance."""
+
+    if TYPE_CHECKING:
+        tenant: str  # set by the aggregate's first event, which names it
 
     class Event(Aggregate.Event):
         """Base of every event: the provenance fields (`EventFields`), set from the command context."""
@@ -165,12 +178,15 @@ class Recorded(Aggregate):
         """Base of every aggregate's first event, with the provenance fields."""
 
     def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
-        """Trigger `event_class` with the command context's fields (never a method's own)."""
-        super().trigger_event(event_class, **{**kwargs, **_provenance_for(event_class)})
+        """Trigger `event_class` with the command context's fields (never a method's own) and the aggregate's tenant."""
+        tenant = _tenant_for(event_class, self.tenant)
+        super().trigger_event(event_class, **{**kwargs, **tenant, **_provenance_for(event_class)})
 
     @classmethod
     def _create(cls, event_class: type[Any], *, id: Any = None, **kwargs: Any) -> Any:  # noqa: A002  # eventsourcing's name
-        """Create the aggregate with its first event, carrying the command context's fields."""
+        """Create the aggregate with its first event, carrying the command context's fields, in the command's tenant."""
+        if "tenant" in kwargs:
+            _in_acting_tenant(kwargs["tenant"])
         return super()._create(event_class, id=id, **{**kwargs, **_provenance_for(event_class)})
 
 
@@ -189,6 +205,19 @@ class TenantOwned(Recorded):
         # Version 2 added correlation_id and causation_id; older events name neither.
         class_version = 2
         upcast_v1_v2 = staticmethod(no_cause)
+
+
+def _in_acting_tenant(tenant: str) -> str:
+    """`tenant`, the tenant of the aggregate an event happens to, once checked against the command's."""
+    acting_in = current().tenant
+    if acting_in is not None and acting_in != tenant:
+        msg = f"a command acting in tenant {acting_in!r} would change a record of tenant {tenant!r}"
+        raise RuntimeError(msg)
+    return tenant
+
+
+def _tenant_for(event_class: type, tenant: str) -> dict[str, str]:
+    return {"tenant": _in_acting_tenant(tenant)} if "tenant" in _declared_fields(event_class) else {}
 
 
 def _provenance_for(event_class: type) -> dict[str, Any]:

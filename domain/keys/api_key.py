@@ -67,13 +67,12 @@ class ApiKey(TenantOwned):
     def revoke(self) -> None:
         """Record that the key was revoked (revoking a revoked key records nothing)."""
         if not self.revoked:
-            self._revoked(tenant=self.tenant, key_id=self.key_id)
+            self._revoked(key_id=self.key_id)
 
     @event(KeyRevoked)
     def _revoked(
         self,
         *,
-        tenant: str,
         key_id: str,
     ) -> None:
         self.revoked = True

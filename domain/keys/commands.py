@@ -19,7 +19,7 @@ class KeyCommands(CommandPipeline):
         self, *, tenant: str, key_id: str, holder_id: str, holder_kind: str, role: str, **how: Unpack[Acting]
     ) -> int:
         """Put the issue of an API key on record; returns its log position."""
-        with self._acting(**how):
+        with self._acting(tenant=tenant, **how):
             key = ApiKey.issue(tenant=tenant, key_id=key_id, holder_id=holder_id, holder_kind=holder_kind, role=role)
         return int(self.save(key)[-1].notification.id)
 
@@ -29,7 +29,7 @@ class KeyCommands(CommandPipeline):
             key: ApiKey = self.repository.get(ApiKey.create_id(key_id))
         except AggregateNotFoundError:
             return None
-        with self._acting(**how):
+        with self._acting(tenant=key.tenant, **how):
             key.revoke()
         recordings = self.save(key)
         return recordings[-1].notification.id if recordings else None

@@ -41,9 +41,9 @@ class ErasureCommands(CommandPipeline):
         try:
             subject: DataSubject = self.repository.get(subject_id)
         except AggregateNotFoundError:
-            with self._acting(**how):
+            with self._acting(tenant=tenant, **how):
                 subject = DataSubject.register(tenant=tenant, person_id=person_id)
-        with self._acting(**how):
+        with self._acting(tenant=tenant, **how):
             subject.erased(tickets=len(tickets))
         recordings = self.save(*tickets, subject)
         return ErasureReceipt(tickets=len(tickets), position=recordings[-1].notification.id)

@@ -56,13 +56,12 @@ class DataSubject(TenantOwned):
         if tickets < 0:
             msg = "a ticket count cannot be negative"
             raise InvalidValueError(msg)
-        self._erased(tenant=self.tenant, person_id=self.person_id, tickets=tickets)
+        self._erased(person_id=self.person_id, tickets=tickets)
 
     @event(PersonErased)
     def _erased(
         self,
         *,
-        tenant: str,
         person_id: str,
         tickets: int,
     ) -> None:

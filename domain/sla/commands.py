@@ -30,7 +30,7 @@ class SlaCommands(CommandPipeline):
     ) -> ConfigReceipt:
         """Create a business calendar, or record a new version of it."""
         calendar = self._configured(WorkCalendar, WorkCalendar.create_id(tenant, name))
-        with self._acting(**how):
+        with self._acting(tenant=tenant, **how):
             if calendar is None:
                 calendar = WorkCalendar.define(tenant=tenant, name=name, definition=definition)
             else:
@@ -45,7 +45,7 @@ class SlaCommands(CommandPipeline):
         if calendar_name is not None:
             self.work_calendar(tenant, str(calendar_name))
         policy = self._configured(SlaPolicy, SlaPolicy.create_id(tenant, name))
-        with self._acting(**how):
+        with self._acting(tenant=tenant, **how):
             if policy is None:
                 policy = SlaPolicy.define(tenant=tenant, name=name, position=position, terms=terms)
             else:

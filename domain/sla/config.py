@@ -75,13 +75,12 @@ class WorkCalendar(TenantOwned):
         """Replace the definition (a new version); an identical one records nothing."""
         checked = _definition(definition)
         if checked != self.definition:
-            self._changed(tenant=self.tenant, name=self.name, definition=checked)
+            self._changed(name=self.name, definition=checked)
 
     @event(CalendarChanged)
     def _changed(
         self,
         *,
-        tenant: str,
         name: str,
         definition: dict[str, Any],
     ) -> None:
@@ -143,13 +142,12 @@ class SlaPolicy(TenantOwned):
         """Move or revise the policy (a new version); no difference records nothing."""
         checked = _terms(self.name, terms)
         if (_position(position), checked) != (self.position, self.terms):
-            self._changed(tenant=self.tenant, name=self.name, position=position, terms=checked)
+            self._changed(name=self.name, position=position, terms=checked)
 
     @event(PolicyChanged)
     def _changed(
         self,
         *,
-        tenant: str,
         name: str,
         position: int,
         terms: dict[str, Any],

@@ -54,7 +54,7 @@ class TicketCommands(CommandPipeline):
         """
         if custom_fields:
             custom_fields = self._defined_fields(tenant, custom_fields, requester_id)
-        with self._acting(**how):
+        with self._acting(tenant=tenant, **how):
             ticket = Ticket.open(
                 tenant=tenant,
                 title=title,
@@ -149,7 +149,7 @@ class TicketCommands(CommandPipeline):
         if SavedView.create_id(tenant, name) in self.repository:
             msg = f"a saved view named {name!r} already exists"
             raise AlreadyExistsError(msg)
-        with self._acting(**how):
+        with self._acting(tenant=tenant, **how):
             view = SavedView.create(tenant=tenant, name=name, filters=filters)
         recordings = self.save(view)
         return SavedViewReceipt(view=view, position=recordings[-1].notification.id)
@@ -164,7 +164,7 @@ class TicketCommands(CommandPipeline):
         A new definition applies to values set from then on: values recorded before keep the form
         they were stored in (a field newly marked personal does not encrypt its past values).
         """
-        with self._acting(**how):
+        with self._acting(tenant=tenant, **how):
             catalogue = self._field_catalogue(tenant) or FieldCatalogue.start(tenant=tenant)
             catalogue.define(name, kind=kind, personal=personal)
         recordings = self.save(catalogue)

@@ -95,7 +95,6 @@ class FieldCatalogue(TenantOwned):
             raise InvalidValueError(msg)
         version = 1 if current is None else current.version + 1
         self._defined(
-            tenant=self.tenant,
             name=checked_name,
             kind=checked_kind.value,
             personal=personal,
@@ -106,7 +105,6 @@ class FieldCatalogue(TenantOwned):
     def _defined(
         self,
         *,
-        tenant: str,
         name: str,
         kind: str,
         personal: bool,

@@ -481,7 +481,6 @@ class Ticket(Recorded):
         number = len(self.comments) + 1
         checked = values.text(body, "comment body")
         self._commented(
-            tenant=self.tenant,
             number=number,
             public=public,
             body=checked,
@@ -497,7 +496,6 @@ class Ticket(Recorded):
         actor_kind: str = FROM_CONTEXT,
         timestamp: datetime = FROM_CONTEXT,
         *,
-        tenant: str,
         number: int,
         public: bool,
         body: str,
@@ -518,7 +516,6 @@ class Ticket(Recorded):
             msg = f"a ticket can be rated once solved (it is {self.status.value})"
             raise NotPermittedError(msg)
         self._rated(
-            tenant=self.tenant,
             scale=rating.scale,
             score=rating.score,
             comment=values.text(comment, "rating comment", allow_blank=True),
@@ -529,7 +526,6 @@ class Ticket(Recorded):
     def _rated(
         self,
         *,
-        tenant: str,
         scale: str,
         score: int,
         comment: str,
@@ -701,7 +697,6 @@ class Ticket(Recorded):
             msg = f"a ticket may carry at most {values.CUSTOM_FIELDS_MAX} custom fields"
             raise InvalidValueError(msg)
         self._custom_field_changed(
-            tenant=self.tenant,
             name=name,
             old_value=None if old is None else old.as_dict(),
             new_value=None if value is None else value.as_dict(),
@@ -711,7 +706,6 @@ class Ticket(Recorded):
     def _custom_field_changed(
         self,
         *,
-        tenant: str,
         name: str,
         old_value: FieldDict | None,
         new_value: FieldDict | None,

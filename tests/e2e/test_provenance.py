@@ -105,3 +105,25 @@ def test_an_event_recorded_before_the_ids_reads_as_naming_neither() -> None:
     state: dict[str, object] = {"actor_id": "alice"}
     no_cause(state)
     assert state == {"actor_id": "alice", "correlation_id": None, "causation_id": None}
+
+
+def test_a_command_acts_in_the_tenant_of_the_ticket_or_of_what_it_creates(services: Services) -> None:
+    desk = services.desk
+    ticket = desk.open_ticket(tenant="acme", title="Printer", requester_id="bob", by=AGENT, via="web").ticket
+    with desk._acting(AGENT, "web", ticket) as on_ticket, desk._acting(AGENT, "web", tenant="globex") as creating:
+        assert (on_ticket.tenant, creating.tenant) == ("acme", "globex")
+
+    desk.add_comment(ticket.id, "On it", public=False, by=AGENT, via="web")
+    (commented,) = desk.events.get(ticket.id, gt=1)
+    assert commented.tenant == "acme"  # an event that names the tenant records the ticket's
+
+
+def test_a_command_acting_in_one_tenant_never_changes_another_tenants_record() -> None:
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with acting(CommandContext(AGENT, "web", at)):
+        ticket = Ticket.open(tenant="acme", title="Printer", description="", requester_id="bob")
+    with acting(CommandContext(AGENT, "web", at, tenant="globex")), pytest.raises(RuntimeError, match="tenant"):
+        ticket.add_comment("On it", public=False)
+    with acting(CommandContext(AGENT, "web", at, tenant="globex")), pytest.raises(RuntimeError, match="tenant"):
+        Ticket.open(tenant="acme", title="Printer", description="", requester_id="bob")
+    assert len(ticket.collect_events()) == 1
