@@ -10,9 +10,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, Stri
 
 from api.plain_text import ChannelOrEmpty, Email, Identifier, NonBlankText, PlainText, Slug
 from api.read_schemas import Day, JsonInt, json_integer
+from domain.tickets.comments import Comment
 from domain.tickets.fields import FieldDefinition
 from domain.tickets.history import Change
-from domain.tickets.ticket import Comment, Ticket
+from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import Status
 from domain.values import (
     ATTACHMENT_SIZE_MAX,

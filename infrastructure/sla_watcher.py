@@ -67,7 +67,7 @@ from domain.clock import Clock, system_clock
 from domain.errors import DomainError, VersionMismatchError
 from domain.helpdesk import HelpDesk
 from domain.sla.policy import Escalation
-from domain.tickets.ticket import SlaAlert
+from domain.tickets.sla_alerts import SlaAlert
 from infrastructure.readmodels.queries import DueAlert
 from infrastructure.readmodels.store import ReadModels
 

@@ -17,7 +17,8 @@ from domain.provenance import event_cause
 from domain.sla.clock import SlaClock, TargetStatus, recompute
 from domain.sla.config import SlaPolicy, WorkCalendar
 from domain.sla.policy import CALENDAR_TIME, AppliedPolicy, Escalation
-from domain.tickets.ticket import SlaAlert, Ticket
+from domain.tickets.sla_alerts import SlaAlert
+from domain.tickets.ticket import Ticket
 
 
 class SlaCommands(CommandPipeline):

@@ -20,7 +20,7 @@ from domain.errors import (
 )
 from domain.pipeline import KEEP, Acting, CommandPipeline, ConfigReceipt, Keep, OnTicket, Receipt, SavedViewReceipt
 from domain.tickets.fields import FieldCatalogue, FieldDefinition
-from domain.tickets.history import Change, FieldChange, diff
+from domain.tickets.history import Change, FieldChange, diff, field_changes
 from domain.tickets.saved_views import SavedView
 from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import status
@@ -258,7 +258,7 @@ class TicketCommands(CommandPipeline):
                 actor_role=e.actor_role,
                 via=e.via,
                 event=type(e).__name__,
-                changes=e.field_changes(),
+                changes=field_changes(e),
                 correlation_id=e.correlation_id,
                 causation_id=e.causation_id,
             )

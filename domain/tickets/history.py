@@ -1,10 +1,19 @@
-"""A ticket's history as auditors read it: who changed what, when, through which channel."""
+"""A ticket's history as auditors read it: who changed what, when, through which channel.
+
+`field_changes` reads each ticket event as the fields it changed, old -> new: the history, the
+audit export and the diff of two versions speak in those terms.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import singledispatch
 from typing import Any
+
+from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import Status
+from domain.values import ERASED
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +41,97 @@ class Change:
     causation_id: str | None = None
 
 
-def ticket_fields(ticket: Any) -> dict[str, Any]:
+@singledispatch
+def field_changes(event: Ticket.Event) -> tuple[FieldChange, ...]:
+    """The fields a ticket event changed, old -> new (none, for an event that changes no field)."""
+    return ()
+
+
+@field_changes.register
+def _(event: Ticket.Opened) -> tuple[FieldChange, ...]:
+    opened = {
+        "title": event.title,
+        "description": event.description,
+        "requester_id": event.requester_id,
+        "requester_name": event.requester_name,
+        "requester_email": event.requester_email,
+        "organisation": event.organisation,
+        "channel": event.via,
+        "status": Status.NEW.value,
+        "priority": event.priority,
+        "type": event.ticket_type,
+        "tags": event.tags,
+    }
+    changes = [FieldChange(name, None, value) for name, value in opened.items() if value not in (None, "", [])]
+    changes += [FieldChange(f"custom_fields.{k}", None, v) for k, v in sorted(event.custom_fields.items())]
+    return tuple(changes)
+
+
+@field_changes.register
+def _(event: Ticket.Assigned) -> tuple[FieldChange, ...]:
+    pairs = (("assignee", event.old_assignee, event.assignee), ("group", event.old_group, event.group))
+    return tuple(FieldChange(name, old, new) for name, old, new in pairs if old != new)
+
+
+@field_changes.register
+def _(event: Ticket.Unassigned) -> tuple[FieldChange, ...]:
+    return (FieldChange("assignee", event.old_assignee, None),)
+
+
+@field_changes.register
+def _(event: Ticket.Transitioned) -> tuple[FieldChange, ...]:
+    return (FieldChange("status", event.old_status, event.new_status),)
+
+
+@field_changes.register
+def _(event: Ticket.CommentAdded) -> tuple[FieldChange, ...]:
+    kind = "public_reply" if event.public else "internal_note"
+    return (FieldChange(f"comments.{event.number}", None, {"kind": kind, "body": event.body}),)
+
+
+@field_changes.register
+def _(event: Ticket.Rated) -> tuple[FieldChange, ...]:
+    new = {"scale": event.scale, "score": event.score, "comment": event.comment}
+    return (FieldChange("satisfaction", event.old_rating, new),)
+
+
+@field_changes.register
+def _(event: Ticket.PersonalDataErased) -> tuple[FieldChange, ...]:
+    return (FieldChange(f"personal_data.{event.person_id}", None, ERASED),)
+
+
+@field_changes.register
+def _(event: Ticket.SlaAlerted) -> tuple[FieldChange, ...]:
+    said = "warning" if isinstance(event, Ticket.SlaWarningIssued) else "breached"
+    return (FieldChange(f"sla.{event.target}", None, {said: event.cycle, "due_at": event.due_at}),)
+
+
+@field_changes.register
+def _(event: Ticket.SlaRecomputed) -> tuple[FieldChange, ...]:
+    return (FieldChange("sla.policy", None, {"id": event.policy_id, "version": event.policy_version}),)
+
+
+@field_changes.register
+def _(event: Ticket.PriorityChanged) -> tuple[FieldChange, ...]:
+    return (FieldChange("priority", event.old_priority, event.new_priority),)
+
+
+@field_changes.register
+def _(event: Ticket.TypeChanged) -> tuple[FieldChange, ...]:
+    return (FieldChange("type", event.old_type, event.new_type),)
+
+
+@field_changes.register
+def _(event: Ticket.TagsChanged) -> tuple[FieldChange, ...]:
+    return (FieldChange("tags", event.old_tags, event.new_tags),)
+
+
+@field_changes.register
+def _(event: Ticket.CustomFieldChanged) -> tuple[FieldChange, ...]:
+    return (FieldChange(f"custom_fields.{event.name}", event.old_value, event.new_value),)
+
+
+def ticket_fields(ticket: Ticket) -> dict[str, Any]:
     """A ticket's fields as plain values, for comparing two versions."""
     return {
         "title": ticket.title,
@@ -51,7 +150,7 @@ def ticket_fields(ticket: Any) -> dict[str, Any]:
     }
 
 
-def diff(before: Any, after: Any) -> tuple[FieldChange, ...]:
+def diff(before: Ticket, after: Ticket) -> tuple[FieldChange, ...]:
     """The fields that differ between two versions of a ticket, old -> new (None where absent)."""
     old, new = ticket_fields(before), ticket_fields(after)
     names = list(dict.fromkeys([*old, *new]))

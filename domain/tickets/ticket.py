@@ -4,12 +4,15 @@ Public methods speak the help desk's language (`assign`, `transition`, `add_comm
 they validate and compute, then call a private `@event` method that only assigns state,
 because that method is replayed every time the ticket is loaded. A public method that
 would change nothing records nothing, so retrying a command is harmless.
+
+The event classes are nested here for good: stored events name them (`domain.tickets.ticket:Ticket.Opened`).
+What a ticket holds lives beside it (comments.py, sla_alerts.py, its snapshot form in snapshots.py), and
+how each event reads as changed fields is the history's (history.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,25 +23,13 @@ from domain import values
 from domain.actors import ActorKind, identifier
 from domain.errors import InvalidValueError, NotPermittedError, TicketClosedError
 from domain.provenance import FROM_CONTEXT, Recorded, current, no_cause
-from domain.tickets.history import FieldChange
+from domain.tickets.comments import Comment
+from domain.tickets.sla_alerts import AlertKind, SlaAlert, alert_key
+from domain.tickets.snapshots import plain_state, restored_state
 from domain.tickets.workflow import Status, Workflow
 from domain.values import ERASED, Attachment, FieldValue, Priority, Rating
 
 FieldDict = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Comment:
-    """A public reply (the requester sees it) or an internal note (agents only)."""
-
-    number: int
-    author_id: str
-    author_kind: str
-    public: bool
-    body: str
-    mentions: tuple[str, ...]
-    attachments: tuple[FieldDict, ...]
-    at: datetime
 
 
 class Ticket(Recorded):
@@ -57,10 +48,6 @@ class Ticket(Recorded):
             state["actor_role"] = None
 
         upcast_v2_v3 = staticmethod(no_cause)
-
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            return ()
 
     class Opened(Event, Recorded.Created):
         tenant: str
@@ -86,49 +73,18 @@ class Ticket(Recorded):
 
         upcast_v3_v4 = staticmethod(no_cause)
 
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            opened = {
-                "title": self.title,
-                "description": self.description,
-                "requester_id": self.requester_id,
-                "requester_name": self.requester_name,
-                "requester_email": self.requester_email,
-                "organisation": self.organisation,
-                "channel": self.via,
-                "status": Status.NEW.value,
-                "priority": self.priority,
-                "type": self.ticket_type,
-                "tags": self.tags,
-            }
-            changes = [FieldChange(name, None, value) for name, value in opened.items() if value not in (None, "", [])]
-            changes += [FieldChange(f"custom_fields.{k}", None, v) for k, v in sorted(self.custom_fields.items())]
-            return tuple(changes)
-
     class Assigned(Event):
         assignee: str | None
         group: str | None
         old_assignee: str | None
         old_group: str | None
 
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            return _changed(("assignee", self.old_assignee, self.assignee), ("group", self.old_group, self.group))
-
     class Unassigned(Event):
         old_assignee: str
-
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            return (FieldChange("assignee", self.old_assignee, None),)
 
     class Transitioned(Event):
         old_status: str
         new_status: str
-
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            return (FieldChange("status", self.old_status, self.new_status),)
 
     class CommentAdded(Event):
         tenant: str  # whose key store holds the author's data key (see docs/security.md)
@@ -148,11 +104,6 @@ class Ticket(Recorded):
 
         upcast_v3_v4 = staticmethod(no_cause)
 
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            kind = "public_reply" if self.public else "internal_note"
-            return (FieldChange(f"comments.{self.number}", None, {"kind": kind, "body": self.body}),)
-
     class Rated(Event):
         tenant: str  # whose key store holds the requester's data key
         scale: str  # "good_bad" (1 good, 0 bad) or "one_to_five"
@@ -170,45 +121,25 @@ class Ticket(Recorded):
 
         upcast_v3_v4 = staticmethod(no_cause)
 
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            new = {"scale": self.scale, "score": self.score, "comment": self.comment}
-            return (FieldChange("satisfaction", self.old_rating, new),)
-
     class PersonalDataErased(Event):
         """A person's personal data on this ticket was erased (their data key is destroyed)."""
 
         person_id: str
 
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            return (FieldChange(f"personal_data.{self.person_id}", None, ERASED),)
+    class SlaAlerted(Event):
+        """Base of an SLA warning or breach: which target of which cycle, due when, under which policy version."""
 
-    class SlaWarningIssued(Event):
+        target: str
+        cycle: int
+        due_at: datetime
+        policy_id: str
+        policy_version: int
+
+    class SlaWarningIssued(SlaAlerted):
         """A target's due moment is near (within the policy's warning lead time)."""
 
-        target: str
-        cycle: int
-        due_at: datetime
-        policy_id: str
-        policy_version: int
-
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            return (FieldChange(f"sla.{self.target}", None, {"warning": self.cycle, "due_at": self.due_at}),)
-
-    class SlaBreached(Event):
+    class SlaBreached(SlaAlerted):
         """A target's due moment passed without it being fulfilled."""
-
-        target: str
-        cycle: int
-        due_at: datetime
-        policy_id: str
-        policy_version: int
-
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            return (FieldChange(f"sla.{self.target}", None, {"breached": self.cycle, "due_at": self.due_at}),)
 
     class SlaRecomputed(Event):
         """The ticket's SLA clocks, recomputed from its whole history under a policy version, on request."""
@@ -217,33 +148,17 @@ class Ticket(Recorded):
         policy_version: int | None
         clock: dict[str, Any]  # the SLA clock's state after folding the history (domain.sla.SlaClock.as_dict)
 
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            return (FieldChange("sla.policy", None, {"id": self.policy_id, "version": self.policy_version}),)
-
     class PriorityChanged(Event):
         old_priority: str
         new_priority: str
-
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            return (FieldChange("priority", self.old_priority, self.new_priority),)
 
     class TypeChanged(Event):
         old_type: str | None
         new_type: str | None
 
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            return (FieldChange("type", self.old_type, self.new_type),)
-
     class TagsChanged(Event):
         old_tags: list[str]
         new_tags: list[str]
-
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            return (FieldChange("tags", self.old_tags, self.new_tags),)
 
     class CustomFieldChanged(Event):
         tenant: str  # whose key store holds the data key of a personal field's owner
@@ -261,10 +176,6 @@ class Ticket(Recorded):
 
         upcast_v3_v4 = staticmethod(no_cause)
 
-        def field_changes(self) -> tuple[FieldChange, ...]:
-            """The fields this event changed, old -> new."""
-            return (FieldChange(f"custom_fields.{self.name}", self.old_value, self.new_value),)
-
     class Snapshot(BaseSnapshot):
         """A ticket's state at a version, in plain values so the stock transcoder can store it."""
 
@@ -272,31 +183,17 @@ class Ticket(Recorded):
         def take(cls, aggregate: Any) -> Ticket.Snapshot:
             """Snapshot a ticket: enums as their values, value objects as dicts."""
             taken = super().take(aggregate)
-            state = dict(taken.state)
-            state["status"] = state["status"].value
-            state["priority"] = state["priority"].value
-            state["custom_fields"] = {k: v.as_dict() for k, v in state["custom_fields"].items()}
-            state["comments"] = [_comment_to_dict(c) for c in state["comments"]]
-            state["tags"] = list(state["tags"])
             return cls(
                 originator_id=taken.originator_id,
                 originator_version=taken.originator_version,
                 timestamp=taken.timestamp,
                 topic=taken.topic,
-                state=state,
+                state=plain_state(taken.state),
             )
 
         def mutate(self, _: None) -> Ticket:
             """Rebuild the ticket from the snapshot's plain values."""
-            state = dict(self.state)
-            state["status"] = Status(state["status"])
-            state["priority"] = Priority(state["priority"])
-            state["custom_fields"] = {k: FieldValue.from_dict(v) for k, v in state["custom_fields"].items()}
-            state["comments"] = [_comment_from_dict(c) for c in state["comments"]]
-            state.setdefault("satisfaction", None)  # snapshots taken before ratings existed
-            state.setdefault("requester_name", None)  # ... and before names and addresses were recorded
-            state.setdefault("requester_email", None)
-            state.setdefault("sla_alerts", [])  # ... and before SLA warnings and breaches were recorded
+            state = restored_state(self.state)
             state.update(_id=self.originator_id, _version=self.originator_version, _pending_events=[])
             ticket = object.__new__(Ticket)
             object.__setattr__(ticket, "__dict__", state)
@@ -537,21 +434,18 @@ class Ticket(Recorded):
 
     def issue_sla_warning(self, alert: SlaAlert) -> bool:
         """Record that a target is nearly due; once per target and cycle. True if recorded now."""
-        if self._alerted("warning", alert):
-            return False
-        self._sla_warning_issued(**alert.fields())
-        return True
+        return self._alert("warning", alert, self._sla_warning_issued)
 
     def record_sla_breach(self, alert: SlaAlert) -> bool:
         """Record that a target's due moment passed unfulfilled; once per target and cycle. True if recorded now."""
-        if self._alerted("breach", alert):
-            return False
-        self._sla_breached(**alert.fields())
-        return True
+        return self._alert("breach", alert, self._sla_breached)
 
-    def _alerted(self, kind: str, alert: SlaAlert) -> bool:
+    def _alert(self, kind: AlertKind, alert: SlaAlert, record: Callable[..., None]) -> bool:
         # A closed ticket has no running targets; an alert that reaches it is late news, not a change.
-        return self.status is Status.CLOSED or f"{kind}:{alert.target}:{alert.cycle}" in self.sla_alerts
+        if self.status is Status.CLOSED or alert_key(kind, alert.target, alert.cycle) in self.sla_alerts:
+            return False
+        record(**alert.fields())
+        return True
 
     @event(SlaWarningIssued)
     def _sla_warning_issued(
@@ -563,7 +457,7 @@ class Ticket(Recorded):
         policy_id: str,
         policy_version: int,
     ) -> None:
-        self.sla_alerts = [*self.sla_alerts, f"warning:{target}:{cycle}"]
+        self.sla_alerts = [*self.sla_alerts, alert_key("warning", target, cycle)]
 
     @event(SlaBreached)
     def _sla_breached(
@@ -575,7 +469,7 @@ class Ticket(Recorded):
         policy_id: str,
         policy_version: int,
     ) -> None:
-        self.sla_alerts = [*self.sla_alerts, f"breach:{target}:{cycle}"]
+        self.sla_alerts = [*self.sla_alerts, alert_key("breach", target, cycle)]
 
     def recompute_sla(self, *, policy_id: str | None, policy_version: int | None, clock: FieldDict) -> None:
         """Put on record SLA clocks recomputed from this ticket's history (the caller folded it)."""
@@ -626,7 +520,7 @@ class Ticket(Recorded):
             self.requester_email = None if self.requester_email is None else ERASED
             if self.satisfaction and self.satisfaction["comment"]:
                 self.satisfaction = {**self.satisfaction, "comment": ERASED}
-        self.comments = [_erased(c) if c.author_id == person_id else c for c in self.comments]
+        self.comments = [c.erased() if c.author_id == person_id else c for c in self.comments]
         self.custom_fields = {k: v.erased() if v.owner == person_id else v for k, v in self.custom_fields.items()}
 
     def change_priority(self, new: Priority) -> None:
@@ -723,62 +617,5 @@ class Ticket(Recorded):
             raise TicketClosedError(msg)
 
 
-@dataclass(frozen=True, slots=True)
-class SlaAlert:
-    """Which target of which cycle a warning or breach is about, and under which policy version."""
-
-    target: str
-    cycle: int
-    due_at: datetime
-    policy_id: str
-    policy_version: int
-
-    def fields(self) -> FieldDict:
-        """The alert as event fields."""
-        return {
-            "target": self.target,
-            "cycle": self.cycle,
-            "due_at": self.due_at,
-            "policy_id": self.policy_id,
-            "policy_version": self.policy_version,
-        }
-
-
-def _changed(*triples: tuple[str, Any, Any]) -> tuple[FieldChange, ...]:
-    return tuple(FieldChange(name, old, new) for name, old, new in triples if old != new)
-
-
 def _shallow_copy(value: Any) -> Any:
     return type(value)(value) if isinstance(value, list | dict | set) else value
-
-
-def _erased(comment: Comment) -> Comment:
-    """The comment with its body and attachment names erased (sizes and types are not personal)."""
-    files = tuple({**a, "name": ERASED} for a in comment.attachments)
-    return replace(comment, body=ERASED, attachments=files)
-
-
-def _comment_to_dict(comment: Comment) -> FieldDict:
-    return {
-        "number": comment.number,
-        "author_id": comment.author_id,
-        "author_kind": comment.author_kind,
-        "public": comment.public,
-        "body": comment.body,
-        "mentions": list(comment.mentions),
-        "attachments": [dict(a) for a in comment.attachments],
-        "at": comment.at,
-    }
-
-
-def _comment_from_dict(data: FieldDict) -> Comment:
-    return Comment(
-        number=data["number"],
-        author_id=data["author_id"],
-        author_kind=data["author_kind"],
-        public=data["public"],
-        body=data["body"],
-        mentions=tuple(data["mentions"]),
-        attachments=tuple(data["attachments"]),
-        at=data["at"],
-    )

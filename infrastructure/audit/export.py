@@ -22,6 +22,8 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from domain.tickets.history import field_changes
+from domain.tickets.ticket import Ticket
 from infrastructure.audit.checkpoint import CheckpointError, check_signed, public_text
 from infrastructure.audit.log import AuditLog
 from infrastructure.readmodels.store import ReadModels
@@ -142,7 +144,7 @@ def _changes(
 
 
 def _wanted(event: Any, owner: Any, where: ExportFilter) -> bool:
-    if owner is None or owner.tenant != where.tenant or not hasattr(event, "field_changes"):
+    if owner is None or owner.tenant != where.tenant or not isinstance(event, Ticket.Event):
         return False
     if where.organisation is not None and owner.organisation != where.organisation:
         return False
@@ -164,7 +166,7 @@ def _row(position: int, event: Any, chain_hash: str) -> dict[str, Any]:
         "actor_role": event.actor_role,
         "via": event.via,
         "event": type(event).__name__,
-        "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in event.field_changes()],
+        "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in field_changes(event)],
         "chain_hash": chain_hash,
     }
 

@@ -1,0 +1,39 @@
+"""A ticket's state in the plain values a snapshot stores, and back.
+
+The stock transcoder stores plain values only, so a snapshot holds enums as their values and
+value objects as dicts. Snapshots taken before a field existed are read with its default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from domain.tickets.comments import Comment
+from domain.tickets.workflow import Status
+from domain.values import FieldValue, Priority
+
+
+def plain_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A ticket's state (its `__dict__`) in plain values."""
+    plain = dict(state)
+    plain["status"] = plain["status"].value
+    plain["priority"] = plain["priority"].value
+    plain["custom_fields"] = {k: v.as_dict() for k, v in plain["custom_fields"].items()}
+    plain["comments"] = [c.as_dict() for c in plain["comments"]]
+    plain["tags"] = list(plain["tags"])
+    return plain
+
+
+def restored_state(plain: Mapping[str, Any]) -> dict[str, Any]:
+    """A ticket's state from the plain values of `plain_state`, or of a snapshot taken by older code."""
+    state = dict(plain)
+    state["status"] = Status(state["status"])
+    state["priority"] = Priority(state["priority"])
+    state["custom_fields"] = {k: FieldValue.from_dict(v) for k, v in state["custom_fields"].items()}
+    state["comments"] = [Comment.from_dict(c) for c in state["comments"]]
+    state.setdefault("satisfaction", None)  # snapshots taken before ratings existed
+    state.setdefault("requester_name", None)  # ... and before names and addresses were recorded
+    state.setdefault("requester_email", None)
+    state.setdefault("sla_alerts", [])  # ... and before SLA warnings and breaches were recorded
+    return state
