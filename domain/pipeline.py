@@ -24,6 +24,7 @@ from domain.actors import Actor, ActorKind
 from domain.clock import Clock, system_clock
 from domain.errors import (
     ExpectedVersion,
+    NotFoundError,
     NotPermittedError,
     TicketNotFoundError,
     VersionMismatchError,
@@ -241,6 +242,13 @@ class CommandPipeline(Application[UUID]):
             return None
         if not isinstance(found, kind) or (version is not None and found.version != version):
             return None
+        return found
+
+    def _named_config(self, kind: type[C], what: str, tenant: str, name: str, version: int | None) -> C:
+        found = self._configured(kind, kind.create_id(tenant, name), version)
+        if found is None:
+            msg = f"no {what} {name!r}" + ("" if version is None else f" at version {version}")
+            raise NotFoundError(msg)
         return found
 
     def _commit_config(self, aggregate: WorkCalendar | SlaPolicy) -> ConfigReceipt:

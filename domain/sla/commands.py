@@ -9,7 +9,6 @@ from uuid import UUID
 
 from domain import values
 from domain.errors import (
-    NotFoundError,
     VersionMismatchError,
 )
 from domain.pipeline import Acting, CommandPipeline, ConfigReceipt, Receipt
@@ -55,19 +54,11 @@ class SlaCommands(CommandPipeline):
 
     def work_calendar(self, tenant: str, name: str, version: int | None = None) -> WorkCalendar:
         """A calendar of the tenant (at `version`, else the latest)."""
-        calendar = self._configured(WorkCalendar, WorkCalendar.create_id(tenant, name), version)
-        if calendar is None:
-            msg = f"no calendar {name!r}" + ("" if version is None else f" at version {version}")
-            raise NotFoundError(msg)
-        return calendar
+        return self._named_config(WorkCalendar, "calendar", tenant, name, version)
 
     def sla_policy(self, tenant: str, name: str, version: int | None = None) -> SlaPolicy:
         """A policy of the tenant (at `version`, else the latest)."""
-        policy = self._configured(SlaPolicy, SlaPolicy.create_id(tenant, name), version)
-        if policy is None:
-            msg = f"no SLA policy {name!r}" + ("" if version is None else f" at version {version}")
-            raise NotFoundError(msg)
-        return policy
+        return self._named_config(SlaPolicy, "SLA policy", tenant, name, version)
 
     def applied_policy(self, tenant: str, name: str, version: int | None = None) -> AppliedPolicy:
         """A policy version with its calendar (the calendar's latest version), ready to fold a ticket with."""
