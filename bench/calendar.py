@@ -26,8 +26,9 @@ from datetime import time as clock
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.sla import calendar as calendars
-from domain.sla.calendar import END_OF_DAY, BeyondHorizonError, BusinessCalendar, Holiday, WorkingInterval
+from domain.sla import zone_offsets
+from domain.sla.calendar import BeyondHorizonError, BusinessCalendar
+from domain.sla.working_hours import END_OF_DAY, Holiday, WorkingInterval
 
 REPEATS = 15
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -75,7 +76,7 @@ def time_calendar() -> list[dict[str, Any]]:
 
 def _cold(calendar: BusinessCalendar) -> BusinessCalendar:
     """An equal calendar that has walked no day yet, with no offset change of any zone known."""
-    calendars._offset_changes.cache_clear()
+    zone_offsets.offset_changes.cache_clear()
     return BusinessCalendar(calendar.timezone, calendar.intervals, calendar.holidays)
 
 

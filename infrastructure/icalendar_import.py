@@ -24,7 +24,7 @@ from icalendar import Calendar, Component
 from icalendar.error import InvalidCalendar
 
 from domain.errors import InvalidValueError
-from domain.sla.calendar import HOLIDAY_NAME_MAX, HOLIDAYS_MAX, Holiday
+from domain.sla.working_hours import HOLIDAY_NAME_MAX, HOLIDAYS_MAX, Holiday
 
 EVENT_DAYS_MAX = 366
 _IMPLIED_RULE_PARTS = {"FREQ", "INTERVAL", "BYMONTH", "BYMONTHDAY", "WKST", "COUNT", "UNTIL"}

@@ -17,16 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import InvalidValueError
-from domain.sla.calendar import (
-    END_OF_DAY,
-    HOLIDAYS_MAX,
-    INTERVALS_MAX,
-    SPAN_YEARS_MAX,
-    BeyondHorizonError,
-    BusinessCalendar,
-    Holiday,
-    WorkingInterval,
-)
+from domain.sla.calendar import BeyondHorizonError, BusinessCalendar
+from domain.sla.microseconds import SPAN_YEARS_MAX
+from domain.sla.working_hours import END_OF_DAY, HOLIDAYS_MAX, INTERVALS_MAX, Holiday, WorkingInterval
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -735,8 +728,8 @@ def test_stepping_over_regular_weeks_gives_the_moment_and_minutes_of_the_day_by_
 
 
 def test_the_time_zone_database_never_changes_an_offset_twice_within_a_day() -> None:
-    # The fast walk reads each zone's offset at every UTC midnight (domain/sla/calendar.py): a change and its reverse
-    # within one day would go unseen. The pure-Python zoneinfo exposes the transitions the C one reads.
+    # The fast walk reads each zone's offset at every UTC midnight (domain/sla/zone_offsets.py): a change and its
+    # reverse within one day would go unseen. The pure-Python zoneinfo exposes the transitions the C one reads.
     pure = importlib.import_module("zoneinfo._zoneinfo").ZoneInfo
     closest = min(
         (later - earlier) / 86_400

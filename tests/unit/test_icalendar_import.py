@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import InvalidValueError
-from domain.sla.calendar import HOLIDAYS_MAX, BusinessCalendar, Holiday, WorkingInterval
+from domain.sla.calendar import BusinessCalendar
+from domain.sla.working_hours import HOLIDAYS_MAX, Holiday, WorkingInterval
 from infrastructure.icalendar_import import EVENT_DAYS_MAX, holidays_from_ics
 
 

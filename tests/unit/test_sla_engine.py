@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from domain.actors import Actor, ActorKind
 from domain.errors import DomainError, InvalidValueError
 from domain.provenance import CommandContext, acting
-from domain.sla.calendar import BusinessCalendar, WorkingInterval
+from domain.sla.calendar import BusinessCalendar
 from domain.sla.clock import SlaClock, TargetStatus, recompute
 from domain.sla.policy import (
     CALENDAR_TIME,
@@ -30,6 +30,7 @@ from domain.sla.policy import (
     TicketFacts,
     select_policy,
 )
+from domain.sla.working_hours import WorkingInterval
 from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import DEFAULT_WORKFLOW, Status
 from domain.values import FieldValue, Priority
