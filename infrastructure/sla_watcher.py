@@ -66,7 +66,7 @@ from domain.actors import Actor, ActorKind, channel
 from domain.clock import Clock, system_clock
 from domain.errors import DomainError, VersionMismatchError
 from domain.helpdesk import HelpDesk
-from domain.sla.policy import Escalation
+from domain.sla.escalation import Escalation
 from domain.tickets.sla_alerts import SlaAlert
 from infrastructure.readmodels.queries import DueAlert
 from infrastructure.readmodels.store import ReadModels

@@ -32,7 +32,7 @@ from api.sla_schemas import (
 from domain.errors import InvalidValueError, NotFoundError
 from domain.pipeline import ConfigReceipt
 from domain.sla.calendar import BeyondHorizonError, BusinessCalendar
-from domain.sla.policy import TicketFacts
+from domain.sla.conditions import TicketFacts
 from domain.values import Priority
 from infrastructure.icalendar_import import holidays_from_ics
 from infrastructure.readmodels.queries import Sort, TicketFilter

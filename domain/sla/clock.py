@@ -22,6 +22,7 @@ from typing import Any
 from domain.actors import ActorKind
 from domain.errors import InvalidValueError
 from domain.sla.calendar import BeyondHorizonError
+from domain.sla.conditions import TicketFacts
 from domain.sla.policy import (
     CALENDAR_TIME,
     DEFAULT_PAUSE_STATUSES,
@@ -30,12 +31,8 @@ from domain.sla.policy import (
     PolicyTerms,
     SlaTarget,
     TargetState,
-    TicketFacts,
-    iso_text,
-    parse_moment,
-    parse_optional_moment,
-    parse_with,
 )
+from domain.sla.stored_form import iso_text, parse_moment, parse_optional_moment, parse_with
 from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import Status
 from domain.values import Priority

@@ -4,14 +4,15 @@ A policy (`PolicyTerms`) applies to the tickets its conditions match; in an orde
 match wins (`select_policy`). It sets targets in minutes, counted in the business time of one
 calendar (`calendar_id`; None means calendar time, every minute of every day). What each target
 means, when it starts, pauses and stops, is in docs/sla.md; the clock that counts them is
-`domain/sla/clock.py`.
+`domain/sla/clock.py`. Which tickets a policy covers is `domain/sla/conditions.py`, what it does on
+a breach `domain/sla/escalation.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
@@ -20,8 +21,10 @@ from domain import values
 from domain.actors import identifier
 from domain.errors import InvalidValueError
 from domain.sla.calendar import BeyondHorizonError
+from domain.sla.conditions import PolicyConditions, TicketFacts
+from domain.sla.escalation import Escalation
+from domain.sla.stored_form import ensure_collection, parse_with, string_list
 from domain.tickets.workflow import Status
-from domain.values import Priority
 
 #: The longest target or warning lead a stored policy may carry: ten years of minutes (the limit before
 #: TARGET_MINUTES_MAX; policies stored then still load).
@@ -37,7 +40,6 @@ PAUSABLE_STATUSES = frozenset({Status.PENDING, Status.ON_HOLD})
 DEFAULT_PAUSE_STATUSES = frozenset({Status.PENDING})
 
 K = TypeVar("K")
-T = TypeVar("T")
 
 
 class Calendar(Protocol):
@@ -86,154 +88,6 @@ class TargetState(StrEnum):
     PAUSED = "paused"
     MET = "met"
     BREACHED = "breached"
-
-
-# --- value objects ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TicketFacts:
-    """The ticket attributes a policy matches on."""
-
-    priority: Priority = Priority.NORMAL
-    group: str | None = None
-    ticket_type: str | None = None
-    organisation: str | None = None
-    tags: frozenset[str] = frozenset()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "priority", values.priority(self.priority))
-        object.__setattr__(self, "tags", _slugs(self.tags, "tag"))
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-safe values."""
-        return {
-            "priority": self.priority.value,
-            "group": self.group,
-            "ticket_type": self.ticket_type,
-            "organisation": self.organisation,
-            "tags": sorted(self.tags),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TicketFacts:
-        """Rebuild from `as_dict` values, or raise InvalidValueError."""
-        return parse_with(
-            "ticket facts",
-            lambda: cls(
-                priority=data["priority"],
-                group=data["group"],
-                ticket_type=data["ticket_type"],
-                organisation=data["organisation"],
-                tags=frozenset(_string_list(data["tags"], "tags")),
-            ),
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PolicyConditions:
-    """Which tickets a policy applies to. An empty set allows any value.
-
-    A ticket matches when its priority, group, type and organisation are each in the
-    corresponding set (a ticket without a group, type or organisation matches only where that
-    set is empty), and it carries at least one of the listed tags (any of them, not all).
-    """
-
-    priorities: frozenset[Priority] = frozenset()
-    groups: frozenset[str] = frozenset()
-    types: frozenset[str] = frozenset()
-    organisations: frozenset[str] = frozenset()
-    tags: frozenset[str] = frozenset()
-
-    def __post_init__(self) -> None:
-        _ensure_collection(self.priorities, "priorities")
-        object.__setattr__(self, "priorities", frozenset(values.priority(p) for p in self.priorities))
-        object.__setattr__(self, "groups", _identifiers(self.groups, "group"))
-        object.__setattr__(self, "types", _slugs(self.types, "type"))
-        object.__setattr__(self, "organisations", _identifiers(self.organisations, "organisation"))
-        object.__setattr__(self, "tags", _slugs(self.tags, "tag"))
-
-    def matches(self, facts: TicketFacts) -> bool:
-        """Whether a ticket with these facts falls under the policy."""
-        return (
-            _allows(self.priorities, facts.priority)
-            and _allows(self.groups, facts.group)
-            and _allows(self.types, facts.ticket_type)
-            and _allows(self.organisations, facts.organisation)
-            and (not self.tags or not self.tags.isdisjoint(facts.tags))
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-safe values (sorted lists)."""
-        return {
-            "priorities": sorted(p.value for p in self.priorities),
-            "groups": sorted(self.groups),
-            "types": sorted(self.types),
-            "organisations": sorted(self.organisations),
-            "tags": sorted(self.tags),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PolicyConditions:
-        """Rebuild from `as_dict` values (missing lists allow any value), or raise InvalidValueError."""
-
-        def listed(name: str) -> frozenset[str]:
-            return frozenset(_string_list(data.get(name, []), name))
-
-        return parse_with(
-            "policy conditions",
-            lambda: cls(
-                priorities=frozenset(values.priority(p) for p in listed("priorities")),
-                groups=listed("groups"),
-                types=listed("types"),
-                organisations=listed("organisations"),
-                tags=listed("tags"),
-            ),
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Escalation:
-    """What happens when a target is breached: raise the priority, reassign, notify supervisors.
-
-    `notify` names the supervisors to @mention in an internal note.
-    """
-
-    raise_priority_to: Priority | None = None
-    reassign_group: str | None = None
-    notify: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.raise_priority_to is not None:
-            object.__setattr__(self, "raise_priority_to", values.priority(self.raise_priority_to))
-        if self.reassign_group is not None:
-            identifier(self.reassign_group, "escalation group")
-        _ensure_collection(self.notify, "supervisors to notify")
-        notify = tuple(identifier(actor, "supervisor to notify") for actor in self.notify)
-        if len(set(notify)) != len(notify):
-            msg = f"supervisors to notify must not repeat (got {list(notify)})"
-            raise InvalidValueError(msg)
-        object.__setattr__(self, "notify", notify)
-        if self.raise_priority_to is None and self.reassign_group is None and not notify:
-            msg = "an escalation must raise the priority, reassign to a group, or notify someone"
-            raise InvalidValueError(msg)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-safe values."""
-        priority = None if self.raise_priority_to is None else self.raise_priority_to.value
-        return {"raise_priority_to": priority, "reassign_group": self.reassign_group, "notify": list(self.notify)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Escalation:
-        """Rebuild from `as_dict` values, or raise InvalidValueError."""
-        return parse_with(
-            "escalation",
-            lambda: cls(
-                raise_priority_to=data.get("raise_priority_to"),
-                reassign_group=data.get("reassign_group"),
-                notify=tuple(_string_list(data.get("notify", []), "notify")),
-            ),
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -305,7 +159,7 @@ class PolicyTerms:
                 conditions=PolicyConditions.from_dict(data.get("conditions", {})),
                 calendar_id=data.get("calendar_id"),
                 targets=targets,
-                pause_statuses=_pause_statuses(_string_list(data.get("pause_statuses", ["pending"]), "pause_statuses")),
+                pause_statuses=_pause_statuses(string_list(data.get("pause_statuses", ["pending"]), "pause_statuses")),
                 warning_minutes=data.get("warning_minutes", 15),
                 escalation=None if escalation is None else Escalation.from_dict(escalation),
             )
@@ -345,47 +199,6 @@ class AppliedPolicy:
         )
 
 
-# --- parsing helpers ------------------------------------------------------------------------------
-
-
-def parse_with(what: str, build: Callable[[], T]) -> T:
-    """Run `build`, turning a malformed input into one InvalidValueError that says what was read."""
-    try:
-        return build()
-    except InvalidValueError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        msg = f"{what} is malformed: {type(error).__name__}: {error}"
-        raise InvalidValueError(msg) from None
-
-
-def _ensure_collection(items: object, what: str) -> None:
-    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
-        msg = f"{what} must be a collection of values, not {items!r}"
-        raise InvalidValueError(msg)
-
-
-def _string_list(items: object, what: str) -> list[str]:
-    if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
-        msg = f"{what} must be a list of strings (got {items!r})"
-        raise InvalidValueError(msg)
-    return list(items)
-
-
-def _identifiers(items: Iterable[str], what: str) -> frozenset[str]:
-    _ensure_collection(items, f"{what}s")
-    return frozenset(identifier(item, what) for item in items)
-
-
-def _slugs(items: Iterable[str], what: str) -> frozenset[str]:
-    _ensure_collection(items, f"{what}s")
-    return frozenset(values.slug(item, what) for item in items)
-
-
-def _allows(allowed: frozenset[Any], value: object) -> bool:
-    return not allowed or value in allowed
-
-
 def _minutes(value: object, what: str, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MINUTES_MAX:
         msg = f"{what} must be a whole number of minutes from {minimum} to {MINUTES_MAX} (got {value!r})"
@@ -403,7 +216,7 @@ def _targets(targets: Mapping[Any, Any]) -> Mapping[SlaTarget, int]:
 
 
 def _pause_statuses(statuses: Iterable[str]) -> frozenset[Status]:
-    _ensure_collection(statuses, "pause statuses")
+    ensure_collection(statuses, "pause statuses")
     parsed = frozenset(values.choice(Status, s, "pause status") for s in statuses)
     if not parsed <= PAUSABLE_STATUSES:
         allowed = ", ".join(sorted(PAUSABLE_STATUSES))
@@ -411,25 +224,3 @@ def _pause_statuses(statuses: Iterable[str]) -> frozenset[Status]:
         msg = f"an SLA clock can pause only in {allowed} (got {got})"
         raise InvalidValueError(msg)
     return parsed
-
-
-def iso_text(moment: datetime | None) -> str | None:
-    """A stored moment as ISO-8601 text (None stays None)."""
-    return None if moment is None else moment.isoformat()
-
-
-def parse_moment(text: object) -> datetime:
-    """A stored ISO-8601 moment, in UTC; one without its offset is refused."""
-    if not isinstance(text, str):
-        msg = f"a moment must be an ISO-8601 string (got {text!r})"
-        raise InvalidValueError(msg)
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        msg = f"a stored moment must carry its UTC offset (got {text!r})"
-        raise InvalidValueError(msg)
-    return moment.astimezone(UTC)
-
-
-def parse_optional_moment(text: object) -> datetime | None:
-    """`parse_moment`, or None for None."""
-    return None if text is None else parse_moment(text)
