@@ -15,13 +15,12 @@ previous event's is treated as the previous event's moment.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from domain.actors import ActorKind
 from domain.errors import InvalidValueError
-from domain.sla.calendar import BeyondHorizonError
 from domain.sla.conditions import TicketFacts
 from domain.sla.policy import (
     CALENDAR_TIME,
@@ -30,12 +29,15 @@ from domain.sla.policy import (
     Calendar,
     PolicyTerms,
     SlaTarget,
-    TargetState,
 )
-from domain.sla.stored_form import iso_text, parse_moment, parse_optional_moment, parse_with
+from domain.sla.stored_form import iso_text, parse_optional_moment, parse_with
+from domain.sla.target_status import TargetStatus, report
+from domain.sla.tracks import Due, Judgement, Track, waiting
 from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import Status
 from domain.values import Priority
+
+__all__ = ["CalendarLookup", "SlaClock", "TargetStatus", "recompute"]  # TargetStatus: what `status` answers
 
 #: Statuses in which no target runs, whatever the policy says.
 _HOLDING_STATUSES = frozenset({Status.SOLVED, Status.CLOSED})
@@ -43,159 +45,7 @@ _HOLDING_STATUSES = frozenset({Status.SOLVED, Status.CLOSED})
 _TOLERANCE = 1e-6
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TargetStatus:
-    """One target of one ticket at a moment (see the module documentation for each field)."""
-
-    target: SlaTarget
-    policy_id: str
-    policy_version: int
-    target_minutes: int
-    state: TargetState
-    cycle: int
-    started_at: datetime
-    due_at: datetime | None
-    warn_at: datetime | None
-    elapsed_minutes: float
-    remaining_minutes: float
-    fulfilled_at: datetime | None
-    breached_at: datetime | None
-    pauses: int
-    ended_at: datetime | None
-    no_due_reason: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-safe values (moments as ISO-8601 strings)."""
-        return {
-            "target": self.target.value,
-            "policy_id": self.policy_id,
-            "policy_version": self.policy_version,
-            "target_minutes": self.target_minutes,
-            "state": self.state.value,
-            "cycle": self.cycle,
-            "started_at": self.started_at.isoformat(),
-            "due_at": iso_text(self.due_at),
-            "warn_at": iso_text(self.warn_at),
-            "elapsed_minutes": self.elapsed_minutes,
-            "remaining_minutes": self.remaining_minutes,
-            "fulfilled_at": iso_text(self.fulfilled_at),
-            "breached_at": iso_text(self.breached_at),
-            "pauses": self.pauses,
-            "ended_at": iso_text(self.ended_at),
-            "no_due_reason": self.no_due_reason,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TargetStatus:
-        """Rebuild from `as_dict` values, or raise InvalidValueError."""
-        return parse_with(
-            "target status",
-            lambda: cls(
-                target=SlaTarget(data["target"]),
-                policy_id=str(data["policy_id"]),
-                policy_version=int(data["policy_version"]),
-                target_minutes=int(data["target_minutes"]),
-                state=TargetState(data["state"]),
-                cycle=int(data["cycle"]),
-                started_at=parse_moment(data["started_at"]),
-                due_at=parse_optional_moment(data["due_at"]),
-                warn_at=parse_optional_moment(data["warn_at"]),
-                elapsed_minutes=float(data["elapsed_minutes"]),
-                remaining_minutes=float(data["remaining_minutes"]),
-                fulfilled_at=parse_optional_moment(data["fulfilled_at"]),
-                breached_at=parse_optional_moment(data["breached_at"]),
-                pauses=int(data["pauses"]),
-                ended_at=parse_optional_moment(data["ended_at"]),
-                no_due_reason=data.get("no_due_reason"),
-            ),
-        )
-
-
-# --- the clock ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Judgement:
-    """The policy a finished cycle was judged under."""
-
-    policy_id: str
-    version: int
-    target_minutes: int
-
-
-@dataclass(slots=True)
-class _Track:
-    """One target's current (or last) cycle."""
-
-    cycle: int
-    started_at: datetime
-    measured: float = 0.0  # business minutes of closed running periods, each in the calendar then in force
-    unmeasured: list[tuple[datetime, datetime]] = field(default_factory=list)  # closed while untracked
-    running_since: datetime | None = None
-    fulfilled_at: datetime | None = None
-    breached_at: datetime | None = None
-    pauses: int = 0
-    judged: _Judgement | None = None
-    due_at_fulfilment: datetime | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        judged = self.judged
-        return {
-            "cycle": self.cycle,
-            "started_at": self.started_at.isoformat(),
-            "measured": self.measured,
-            "unmeasured": [[start.isoformat(), end.isoformat()] for start, end in self.unmeasured],
-            "running_since": iso_text(self.running_since),
-            "fulfilled_at": iso_text(self.fulfilled_at),
-            "breached_at": iso_text(self.breached_at),
-            "pauses": self.pauses,
-            "judged": None
-            if judged is None
-            else {"policy_id": judged.policy_id, "version": judged.version, "target_minutes": judged.target_minutes},
-            "due_at_fulfilment": iso_text(self.due_at_fulfilment),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> _Track:
-        judged = data["judged"]
-        return cls(
-            cycle=int(data["cycle"]),
-            started_at=parse_moment(data["started_at"]),
-            measured=float(data["measured"]),
-            unmeasured=[(parse_moment(start), parse_moment(end)) for start, end in data["unmeasured"]],
-            running_since=parse_optional_moment(data["running_since"]),
-            fulfilled_at=parse_optional_moment(data["fulfilled_at"]),
-            breached_at=parse_optional_moment(data["breached_at"]),
-            pauses=int(data["pauses"]),
-            judged=None
-            if judged is None
-            else _Judgement(str(judged["policy_id"]), int(judged["version"]), int(judged["target_minutes"])),
-            due_at_fulfilment=parse_optional_moment(data["due_at_fulfilment"]),
-        )
-
-
 CalendarLookup = Callable[[str], Calendar]
-
-
-@dataclass(frozen=True, slots=True)
-class _Due:
-    """A due moment, or None and the reason there is none."""
-
-    moment: datetime | None
-    reason: str | None = None
-
-
-def _due_after(calendar: Calendar, start: datetime, minutes: float) -> _Due:
-    """`minutes` of the calendar's business time after `start`; past the calendar's horizon, no due."""
-    try:
-        return _Due(calendar.add_business_minutes(start, minutes))
-    except BeyondHorizonError as beyond:
-        return _Due(None, f"the calendar's working time reaches the target only {beyond.reason}")
-
-
-def _waiting(track: _Track | None) -> bool:
-    """Whether a next-response cycle is under way (not yet answered)."""
-    return track is not None and track.fulfilled_at is None
 
 
 class SlaClock:
@@ -209,7 +59,7 @@ class SlaClock:
         self._status = Status.NEW
         self._facts: TicketFacts | None = None
         self._policy: AppliedPolicy | None = None
-        self._tracks: dict[SlaTarget, _Track] = {}
+        self._tracks: dict[SlaTarget, Track] = {}
 
     @classmethod
     def start(cls) -> SlaClock:
@@ -248,7 +98,7 @@ class SlaClock:
             return []
         at = self._moment(now)
         return [
-            self._report(target, self._tracks[target], policy, at)
+            report(target, self._tracks[target], policy, at, self._closed_at)
             for target in SlaTarget
             if target in self._tracks and target in policy.terms.targets
         ]
@@ -289,8 +139,8 @@ class SlaClock:
 
     def _open(self, at: datetime) -> None:
         self._opened_at = at
-        self._tracks[SlaTarget.FIRST_RESPONSE] = _Track(cycle=1, started_at=at, running_since=at)
-        self._tracks[SlaTarget.RESOLUTION] = _Track(cycle=1, started_at=at, running_since=at)
+        self._tracks[SlaTarget.FIRST_RESPONSE] = Track(cycle=1, started_at=at, running_since=at)
+        self._tracks[SlaTarget.RESOLUTION] = Track(cycle=1, started_at=at, running_since=at)
 
     def _transition(self, new: Status, at: datetime) -> None:
         old, self._status = self._status, new
@@ -312,11 +162,11 @@ class SlaClock:
         if actor_kind == ActorKind.AGENT:
             if first.fulfilled_at is None:
                 self._fulfil(SlaTarget.FIRST_RESPONSE, at)
-            elif _waiting(following):
+            elif waiting(following):
                 self._fulfil(SlaTarget.NEXT_RESPONSE, at)
-        elif actor_kind == ActorKind.REQUESTER and first.fulfilled_at is not None and not _waiting(following):
+        elif actor_kind == ActorKind.REQUESTER and first.fulfilled_at is not None and not waiting(following):
             cycle = 1 if following is None else following.cycle + 1
-            self._tracks[SlaTarget.NEXT_RESPONSE] = _Track(cycle=cycle, started_at=at, running_since=at)
+            self._tracks[SlaTarget.NEXT_RESPONSE] = Track(cycle=cycle, started_at=at, running_since=at)
 
     def _fulfil(self, target: SlaTarget, at: datetime) -> None:
         track = self._tracks[target]
@@ -399,74 +249,14 @@ class SlaClock:
     def _target_minutes(self, target: SlaTarget) -> int | None:
         return None if self._policy is None else self._policy.terms.targets.get(target)
 
-    def _judgement(self, minutes: int) -> _Judgement:
+    def _judgement(self, minutes: int) -> Judgement:
         assert self._policy is not None
-        return _Judgement(self._policy.policy_id, self._policy.version, minutes)
+        return Judgement(self._policy.policy_id, self._policy.version, minutes)
 
-    def _due(self, track: _Track, minutes: float) -> _Due:
+    def _due(self, track: Track, minutes: float) -> Due:
         """When the running target's elapsed time reaches `minutes`, or no due and why."""
         assert self._policy is not None
-        assert track.running_since is not None
-        return _due_after(self._policy.calendar, track.running_since, max(minutes - track.measured, 0.0))
-
-    # --- reporting ---------------------------------------------------------------------------------
-
-    def _report(self, target: SlaTarget, track: _Track, policy: AppliedPolicy, at: datetime) -> TargetStatus:
-        current = _Judgement(policy.policy_id, policy.version, policy.terms.targets[target])
-        if track.fulfilled_at is not None:
-            state = TargetState.MET if track.breached_at is None else TargetState.BREACHED
-            judged = track.judged or current
-            return self._target_status(target, track, judged, state, track.measured, track.due_at_fulfilment, None)
-        if track.running_since is None:
-            state = TargetState.PAUSED if track.breached_at is None else TargetState.BREACHED
-            return self._target_status(target, track, current, state, track.measured, None, None)
-        minutes = current.target_minutes
-        calendar = policy.calendar
-        elapsed = track.measured + calendar.business_minutes_between(track.running_since, at)
-        due = self._due(track, minutes)
-        due_at = due.moment
-        breached_at = track.breached_at or (due_at if due_at is not None and at > due_at else None)
-        if breached_at is not None:
-            return self._target_status(
-                target, track, current, TargetState.BREACHED, elapsed, due_at, None, breached_at=breached_at
-            )
-        lead = max(minutes - policy.terms.warning_minutes - track.measured, 0.0)
-        warn_at = _due_after(calendar, track.running_since, lead).moment
-        return self._target_status(
-            target, track, current, TargetState.ACTIVE, elapsed, due_at, warn_at, no_due_reason=due.reason
-        )
-
-    def _target_status(
-        self,
-        target: SlaTarget,
-        track: _Track,
-        judged: _Judgement,
-        state: TargetState,
-        elapsed: float,
-        due_at: datetime | None,
-        warn_at: datetime | None,
-        *,
-        breached_at: datetime | None = None,
-        no_due_reason: str | None = None,
-    ) -> TargetStatus:
-        return TargetStatus(
-            target=target,
-            policy_id=judged.policy_id,
-            policy_version=judged.version,
-            target_minutes=judged.target_minutes,
-            state=state,
-            cycle=track.cycle,
-            started_at=track.started_at,
-            due_at=due_at,
-            warn_at=warn_at,
-            elapsed_minutes=elapsed,
-            remaining_minutes=judged.target_minutes - elapsed,
-            fulfilled_at=track.fulfilled_at,
-            breached_at=breached_at or track.breached_at,
-            pauses=track.pauses,
-            ended_at=self._closed_at,
-            no_due_reason=no_due_reason,
-        )
+        return track.due(self._policy.calendar, minutes)
 
     # --- storing -----------------------------------------------------------------------------------
 
@@ -507,7 +297,7 @@ class SlaClock:
         clock._facts = None if facts is None else TicketFacts.from_dict(facts)
         policy = data["policy"]
         clock._policy = None if policy is None else _restore_policy(policy, calendars)
-        clock._tracks = {SlaTarget(name): _Track.from_dict(track) for name, track in data["tracks"].items()}
+        clock._tracks = {SlaTarget(name): Track.from_dict(track) for name, track in data["tracks"].items()}
         return clock
 
 
