@@ -11,8 +11,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 from api.plain_text import Identifier, PlainText, Slug
 from api.read_schemas import Day, JsonInt, Moment, json_integer
 from domain.sla.calendar import WEEKLY_MINUTES_MIN
-from domain.sla.clock import TargetStatus
 from domain.sla.policy import MINUTES_MAX, TARGET_MINUTES_MAX
+from domain.sla.target_status import TargetStatus
 from domain.values import Priority
 from infrastructure.readmodels.sla_queries import TargetRow
 

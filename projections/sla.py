@@ -26,9 +26,10 @@ from typing import Any
 from uuid import UUID
 
 from domain.sla.calendar import BusinessCalendar
-from domain.sla.clock import SlaClock, TargetStatus
+from domain.sla.clock import SlaClock
 from domain.sla.config import SlaPolicy, WorkCalendar
 from domain.sla.policy import CALENDAR_TIME, AppliedPolicy, Calendar, PolicyTerms, TargetState, select_policy
+from domain.sla.target_status import TargetStatus
 from domain.tickets.ticket import Ticket
 
 #: Calendars kept across batches: each keeps the holidays and irregular days it has walked, so later batches

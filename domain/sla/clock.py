@@ -37,8 +37,6 @@ from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import Status
 from domain.values import Priority
 
-__all__ = ["CalendarLookup", "SlaClock", "TargetStatus", "recompute"]  # TargetStatus: what `status` answers
-
 #: Statuses in which no target runs, whatever the policy says.
 _HOLDING_STATUSES = frozenset({Status.SOLVED, Status.CLOSED})
 #: Elapsed minutes within this of a target are on it (sums of calendar readings are floats).

@@ -13,10 +13,11 @@ from domain.errors import (
 )
 from domain.pipeline import Acting, CommandPipeline, ConfigReceipt, Receipt
 from domain.provenance import event_cause
-from domain.sla.clock import SlaClock, TargetStatus, recompute
+from domain.sla.clock import SlaClock, recompute
 from domain.sla.config import SlaPolicy, WorkCalendar
 from domain.sla.escalation import Escalation
 from domain.sla.policy import CALENDAR_TIME, AppliedPolicy
+from domain.sla.target_status import TargetStatus
 from domain.tickets.sla_alerts import SlaAlert
 from domain.tickets.ticket import Ticket
 

@@ -17,8 +17,9 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed
 
-from domain.sla.clock import SlaClock, TargetStatus
+from domain.sla.clock import SlaClock
 from domain.sla.policy import Calendar
+from domain.sla.target_status import TargetStatus
 from domain.tickets.saved_views import erased_filters
 from infrastructure.readmodels.dialect import POSTGRES, SQLITE, Column, Dialect, Kind
 from infrastructure.readmodels.metrics_tables import load_ticket_facts, metric_statements, write_metrics

@@ -17,10 +17,11 @@ from domain.actors import Actor, ActorKind
 from domain.errors import DomainError, InvalidValueError
 from domain.provenance import CommandContext, acting
 from domain.sla.calendar import BusinessCalendar
-from domain.sla.clock import SlaClock, TargetStatus, recompute
+from domain.sla.clock import SlaClock, recompute
 from domain.sla.conditions import PolicyConditions, TicketFacts
 from domain.sla.escalation import Escalation
 from domain.sla.policy import CALENDAR_TIME, AppliedPolicy, Calendar, PolicyTerms, SlaTarget, TargetState, select_policy
+from domain.sla.target_status import TargetStatus
 from domain.sla.working_hours import WorkingInterval
 from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import DEFAULT_WORKFLOW, Status
