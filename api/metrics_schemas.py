@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 from api.read_schemas import Day, ReadQuery
 from domain.errors import InvalidValueError
 from domain.sla.policy import SlaTarget
-from infrastructure.readmodels.metrics import (
+from projections.metrics.reports import (
     AgentEntry,
     BacklogDay,
     Bucket,
@@ -24,7 +24,7 @@ from infrastructure.readmodels.metrics import (
     VolumeEntry,
     Window,
 )
-from infrastructure.readmodels.queries import days_back
+from projections.periods import days_back
 
 REPORT_DAYS = 30
 MAX_REPORT_DAYS = 3660  # ten years: every span of a window is listed, so a window has a bound

@@ -12,9 +12,10 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from api.plain_text import ChannelParam, Cursor, IdentifierParam, PlainText, Slug
 from domain.tickets.workflow import Status
 from domain.values import Priority
-from infrastructure.readmodels.queries import SlaFilter, Sort
-from projections.rows import SavedViewRow, TicketRow
-from projections.sla import NO_DUE
+from projections.saved_views.rows import SavedViewRow
+from projections.sla.rows import NO_DUE
+from projections.tickets.queries import SlaFilter, Sort
+from projections.tickets.rows import TicketRow
 
 LIMIT_MAX = 500
 

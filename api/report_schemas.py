@@ -8,14 +8,8 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.read_schemas import Day, ReadQuery
-from infrastructure.readmodels.activity import (
-    ActivityRow,
-    ActorActivity,
-    OrganisationActivity,
-    Period,
-    PeriodActivity,
-)
-from infrastructure.readmodels.queries import days_back
+from projections.activity.reports import ActivityRow, ActorActivity, OrganisationActivity, PeriodActivity
+from projections.periods import Period, days_back
 
 REPORT_DAYS = 30
 

@@ -14,7 +14,6 @@ from domain.sla.calendar import WEEKLY_MINUTES_MIN
 from domain.sla.policy import MINUTES_MAX, TARGET_MINUTES_MAX
 from domain.sla.target_status import TargetStatus
 from domain.values import Priority
-from infrastructure.readmodels.sla_queries import TargetRow
 
 PauseStatus = Literal["pending", "on_hold"]
 PAUSED_BY_DEFAULT: PauseStatus = "pending"
@@ -234,15 +233,15 @@ class TargetOut(BaseModel):
     )
 
     @classmethod
-    def judged(cls, t: TargetRow | TargetStatus, now: datetime) -> TargetOut:
+    def judged(cls, t: TargetStatus, now: datetime) -> TargetOut:
         """A target as of `now`: a running target whose due moment has passed is breached."""
-        state = t.state if isinstance(t.state, str) else t.state.value
+        state = t.state.value
         breached_at = t.breached_at
         if state == "active" and t.due_at is not None and t.due_at <= now:
             state, breached_at = "breached", t.due_at
         at_risk = state == "active" and t.warn_at is not None and t.warn_at <= now
         return cls(
-            target=t.target if isinstance(t.target, str) else t.target.value,
+            target=t.target.value,
             policy=t.policy_id,
             policy_version=t.policy_version,
             target_minutes=t.target_minutes,

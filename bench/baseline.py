@@ -17,10 +17,9 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from infrastructure.readmodels.dialect import POSTGRES
-from infrastructure.readmodels.names import TableNames
-from infrastructure.readmodels.ticket_table import TICKET_COLUMNS
-from infrastructure.readmodels.tickets_view import create_statements
+from infrastructure.readmodels.view import create_statements
+from projections.sql import POSTGRES, TableNames
+from projections.tickets.tables import TICKET_COLUMNS
 
 ROWS_PER_TICKET = 5
 STATUSES = ("new", "new", "new", "open", "solved")

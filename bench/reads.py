@@ -28,10 +28,10 @@ from bench.seed import GROUPS, TAG_SETS, seed_tickets, seeding_settings
 from bench.server import RESULTS, Server, make_key, scratch_database, serve, settle
 from bench.write_mix import py_spy, summarize_profile
 from infrastructure.composition import Services, build_services
-from infrastructure.readmodels.queries import Sort, TicketFilter
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
-from projections.tickets import UNSOLVED
+from projections.tickets.queries import Sort, TicketFilter
+from projections.tickets.rows import UNSOLVED
 
 TENANT = "acme"  # tickets 0, 3, 6, ...: its agents and requesters have numbers divisible by 3
 WARMUP = 20
@@ -222,7 +222,7 @@ def _time_sql(services: Services, query: Callable[[int], tuple[TicketFilter, Sor
     for i in range(-WARMUP, samples):
         where, sort = query(i)
         started = time.perf_counter()
-        services.read_models.queries().list_tickets(where, sort=sort, limit=PAGE)
+        services.read_models.tickets().list_tickets(where, sort=sort, limit=PAGE)
         if i >= 0:
             times.append((time.perf_counter() - started) * 1000)
     return times

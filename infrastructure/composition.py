@@ -27,13 +27,13 @@ from infrastructure.keys import IssuedKey, KeyStore, MemoryKeyStore, SqlKeyStore
 from infrastructure.privacy.datakeys import DataKeys, MemoryDataKeys, SqlDataKeys
 from infrastructure.privacy.erasure import Eraser
 from infrastructure.privacy.mapper import PersonalDataMapper
-from infrastructure.readmodels.dialect import POSTGRES, SQLITE
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.schema import Schema, Step
 from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher
 from infrastructure.topics import register_moved_topics
+from projections.sql import POSTGRES, SQLITE
 
 
 @dataclass(slots=True)

@@ -68,8 +68,8 @@ from domain.errors import DomainError, VersionMismatchError
 from domain.helpdesk import HelpDesk
 from domain.sla.escalation import Escalation
 from domain.tickets.sla_alerts import SlaAlert
-from infrastructure.readmodels.queries import DueAlert
 from infrastructure.readmodels.store import ReadModels
+from projections.sla.queries import DueAlert
 
 log = logging.getLogger("ledgerdesk.sla")
 
@@ -153,7 +153,7 @@ class SlaWatcher:
         """Visit each candidate once; return the counts and the log position of the last alert recorded."""
         result, position, after = SweepResult(), None, None
         while True:
-            page = self.read_models.queries().due_alerts(now, self.page_size, after=after)
+            page = self.read_models.sla().due_alerts(now, self.page_size, after=after)
             for due in page:
                 if self._stopping.is_set():
                     return result, None

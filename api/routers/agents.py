@@ -12,7 +12,7 @@ from api.plain_text import Identifier
 from api.problems import problem_responses
 from api.read_schemas import SolvedDay, WorkloadPublic, WorkloadQuery
 from domain.actors import identifier
-from infrastructure.readmodels.queries import days_back
+from projections.periods import days_back
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 
@@ -22,7 +22,7 @@ def workload(agent_id: Identifier, query: Annotated[WorkloadQuery, Query()], rea
     """An agent's unsolved tickets by status, and tickets solved per day (UTC) over the last `days` days."""
     position = read.position()
     since = days_back(datetime.now(UTC).date(), query.days)
-    load = read.services.read_models.queries().workload(
+    load = read.services.read_models.workload().workload(
         read.principal.tenant, identifier(agent_id, "agent"), since=since
     )
     return WorkloadPublic(

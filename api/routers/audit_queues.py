@@ -17,7 +17,7 @@ from domain.errors import TicketNotFoundError
 from domain.helpdesk import HelpDesk
 from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import Status
-from projections.tickets import UNSOLVED
+from projections.tickets.rows import UNSOLVED
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 MAX_TICKETS = 1000
@@ -70,7 +70,7 @@ def past_queue(services: ServicesDep, auditor: PrincipalDep, query: Annotated[Pa
     milliseconds each, so `max_tickets` bounds it; `complete` says whether the bound was hit.
     """
     moment = query.as_of if query.as_of.tzinfo else query.as_of.replace(tzinfo=UTC)
-    ids, candidates = services.read_models.queries().present_at(auditor.tenant, moment, query.max_tickets)
+    ids, candidates = services.read_models.tickets().present_at(auditor.tenant, moment, query.max_tickets)
     statuses = set(query.status) or {Status(s) for s in UNSOLVED}
     found = [t for t in _replay(services.desk, ids, moment) if _in_queue(t, query, statuses)]
     found.sort(key=lambda t: (-t.priority.rank, t.created_on))

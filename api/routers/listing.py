@@ -27,8 +27,8 @@ from api.read_schemas import (
 from domain import values
 from domain.access import policy as access
 from domain.actors import identifier
-from infrastructure.readmodels.queries import UNASSIGNED, Page, TicketFilter, Unassigned
-from projections.tickets import UNSOLVED
+from projections.tickets.queries import UNASSIGNED, Page, TicketFilter, Unassigned
+from projections.tickets.rows import UNSOLVED
 
 router = APIRouter(tags=["lists and queues"])
 _READ_ERRORS = problem_responses(401, 422)
@@ -81,7 +81,7 @@ def _read_page(read: ViewRead, request: Request, query: QueueQuery, where: Ticke
         where = replace(where, now=read.services.desk.clock())
     # The part of the tenant this caller's lists may show: the access policy's (domain/access/policy.py).
     where = replace(where, scope=access.list_scope(read.principal.actor))
-    queries = read.services.read_models.queries()
+    queries = read.services.read_models.tickets()
     page = queries.list_tickets(where, sort=query.sort, limit=query.limit, after=query.after)
     if page.next_cursor is not None:
         read.response.headers["Link"] = f'<{request.url.include_query_params(after=page.next_cursor)}>; rel="next"'

@@ -17,7 +17,7 @@ from api.deps import PrincipalDep, ServicesDep
 from api.problems import problem_responses
 from infrastructure.composition import Services
 from infrastructure.readmodels.worker import ProjectionWorker
-from projections.parking import ParkedEntry
+from projections.parking.failure import ParkedEntry
 
 router = APIRouter(prefix="/projections", tags=["projections"])
 

@@ -41,7 +41,8 @@ from api.metrics_schemas import (
     VolumeReport,
 )
 from api.problems import problem_responses
-from infrastructure.readmodels.metrics import Grouping, MetricQueries, Window
+from projections.metrics.queries import MetricQueries
+from projections.metrics.reports import Grouping, Window
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 

@@ -35,8 +35,8 @@ from domain.sla.calendar import BeyondHorizonError, BusinessCalendar
 from domain.sla.conditions import TicketFacts
 from domain.values import Priority
 from infrastructure.icalendar_import import holidays_from_ics
-from infrastructure.readmodels.queries import Sort, TicketFilter
-from projections.tickets import UNSOLVED
+from projections.tickets.queries import Sort, TicketFilter
+from projections.tickets.rows import UNSOLVED
 
 router = APIRouter(tags=["SLA"])
 VersionQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="A version; default: the latest.")]
@@ -98,7 +98,7 @@ def import_holidays(
 def list_calendars(query: Annotated[ReadQuery, Query()], read: ViewReadDep) -> CalendarList:
     """The tenant's business calendars (latest versions), by name."""
     read.position()
-    rows = read.services.read_models.sla_queries().calendars(read.principal.tenant)
+    rows = read.services.read_models.sla().calendars(read.principal.tenant)
     return CalendarList(items=[CalendarOut.of(r.name, r.version, r.definition) for r in rows])
 
 
@@ -157,7 +157,7 @@ def put_policy(
 def list_policies(query: Annotated[ReadQuery, Query()], read: ViewReadDep) -> PolicyList:
     """The tenant's policies (latest versions) in the order they are tried."""
     read.position()
-    rows = read.services.read_models.sla_queries().policies(read.principal.tenant)
+    rows = read.services.read_models.sla().policies(read.principal.tenant)
     return PolicyList(
         items=[PolicyOut(name=r.name, version=r.version, position=r.position, terms=r.terms) for r in rows]
     )
@@ -195,7 +195,7 @@ def apply_policy(
 
 
 def _matching_unsolved(read: Any, terms: Any) -> list[UUID]:
-    queries, matched, after = read.services.read_models.queries(), list[UUID](), None
+    queries, matched, after = read.services.read_models.tickets(), list[UUID](), None
     where = TicketFilter(tenant=read.principal.tenant, statuses=UNSOLVED)
     while True:
         page = queries.list_tickets(where, sort=Sort.OLDEST, limit=APPLY_PAGE, after=after)
@@ -238,9 +238,9 @@ def ticket_sla(
         targets = [TargetOut.judged(s, now) for s in statuses]
         return TicketSla(ticket_id=ticket_id, recomputed=True, judged_at=now, targets=targets)
     read.position()
-    if read.services.read_models.queries().get_ticket(tenant, ticket_id) is None:
+    if read.services.read_models.tickets().get_ticket(tenant, ticket_id) is None:
         raise NotFoundError(f"no ticket {ticket_id}")
-    rows = read.services.read_models.sla_queries().targets(tenant, ticket_id)
+    rows = read.services.read_models.sla().targets(tenant, ticket_id)
     return TicketSla(
         ticket_id=ticket_id, recomputed=False, judged_at=now, targets=[TargetOut.judged(r, now) for r in rows]
     )

@@ -10,7 +10,7 @@ from api.deps import ChannelDep, DeskDep, PrincipalDep, ViewReadDep
 from api.problems import problem_responses
 from api.read_schemas import ReadQuery, SavedViewCreate, SavedViewList, SavedViewPublic
 from api.routers.tickets import POSITION_HEADER
-from projections.rows import SavedViewRow
+from projections.saved_views.rows import SavedViewRow
 
 router = APIRouter(prefix="/views", tags=["saved views"])
 
@@ -36,5 +36,5 @@ def save_view(
 def list_views(query: Annotated[ReadQuery, Query()], read: ViewReadDep) -> SavedViewList:
     """The tenant's saved views, by name. Use a view's filters as query parameters of GET /tickets."""
     position = read.position()
-    rows = read.services.read_models.queries().saved_views(read.principal.tenant)
+    rows = read.services.read_models.saved_views().saved_views(read.principal.tenant)
     return SavedViewList(items=[SavedViewPublic.from_row(r) for r in rows], view_position=position)

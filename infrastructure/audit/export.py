@@ -133,7 +133,7 @@ def _changes(
         if not notifications:
             return
         chain = {r.position: r.chain_hash.hex() for r in audit.chain_rows(after, len(notifications))}
-        owners = read_models.queries().owners_of({n.originator_id for n in notifications})
+        owners = read_models.tickets().owners_of({n.originator_id for n in notifications})
         for notification in notifications:
             event = audit.desk.mapper.to_domain_event(notification)
             if _wanted(event, owners.get(notification.originator_id), where):

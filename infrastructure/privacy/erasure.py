@@ -61,7 +61,7 @@ class Eraser:
         if self.read_models.wait_for(head, READ_MODEL_WAIT_SECONDS) < head:
             msg = "the read models are behind the event log; is the projection worker running? try again shortly"
             raise ReadModelsBehindError(msg)
-        tickets = self.read_models.queries().tickets_of_person(tenant, person_id)
+        tickets = self.read_models.people().tickets_of_person(tenant, person_id)
         receipt = self.desk.erase_person(tenant=tenant, person_id=person_id, ticket_ids=tickets, by=by, via=via)
         destroyed = self.data_keys.destroy(tenant, person_id)
         forgotten = self.idempotency.purge_mentioning(tenant, person_id)

@@ -21,8 +21,8 @@ from uuid import UUID
 from domain.errors import InvalidValueError
 from domain.helpdesk import HelpDesk
 from domain.tickets.saved_views import SavedView
-from infrastructure.readmodels.queries import Owner
 from infrastructure.readmodels.store import ReadModels
+from projections.tickets.queries import Owner
 
 _BASE_FIELDS = {
     "originator_id",
@@ -96,7 +96,7 @@ class EventFeed:
             return FeedPage([], after, view_position)
         events: list[Any] = [self.desk.mapper.to_domain_event(n) for n in notifications]
         ticket_ids = {e.originator_id for e in events if not isinstance(e, SavedView.Created)}
-        owners = self.read_models.queries().owners_of(ticket_ids)
+        owners = self.read_models.tickets().owners_of(ticket_ids)
         entries = [
             _entry(notification.id, event)
             for notification, event in zip(notifications, events, strict=True)

@@ -13,25 +13,26 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
 from domain.helpdesk import HelpDesk
 from infrastructure.database import Backend, Database
-from infrastructure.readmodels.dialect import POSTGRES, SQLITE
-from infrastructure.readmodels.metrics_tables import METRIC_TABLES
-from infrastructure.readmodels.queries import TicketQueries
-from infrastructure.readmodels.sla_queries import SlaQueries
-from infrastructure.readmodels.tickets_view import (
-    PARKING_TABLES,
-    PostgresTicketsView,
-    SQLiteTicketsView,
-    SqlTicketsView,
-)
+from infrastructure.readmodels.view import PostgresTicketsView, SQLiteTicketsView, SqlTicketsView
 from infrastructure.readmodels.waiting import PositionWaiter
 from infrastructure.settings import Settings
+from projections.activity.queries import ActivityQueries
+from projections.metrics.queries import MetricQueries
+from projections.metrics.tables import METRIC_TABLES
+from projections.parking.tables import PARKING_TABLES
+from projections.people.queries import PeopleQueries
+from projections.saved_views.queries import SavedViewQueries
+from projections.sla.queries import SlaQueries
+from projections.sql import POSTGRES, SQLITE, Reader
+from projections.tickets.queries import TicketQueries
+from projections.workload.queries import WorkloadQueries
 
 POINTER_TTL_SECONDS = 1.0
 # Every table of one generation (what dropping it removes).
@@ -53,6 +54,7 @@ GENERATION_TABLES = (
 WAIT_STEP_SECONDS = 0.01
 
 Transaction = Callable[[], AbstractContextManager[Any]]
+R = TypeVar("R", bound=Reader)
 
 
 class Generations:
@@ -165,15 +167,37 @@ class ReadModels:
         """The view that serves reads now."""
         return self.view(self.active_generation())
 
-    def queries(self) -> TicketQueries:
-        """Queries against the serving generation."""
-        view = self.active_view()
-        return TicketQueries(view.datastore, view.dialect, view.names)
+    def tickets(self) -> TicketQueries:
+        """Reads of the ticket rows of the serving generation."""
+        return self._reader(TicketQueries)
 
-    def sla_queries(self) -> SlaQueries:
-        """SLA queries against the serving generation."""
+    def saved_views(self) -> SavedViewQueries:
+        """Reads of the saved views of the serving generation."""
+        return self._reader(SavedViewQueries)
+
+    def workload(self) -> WorkloadQueries:
+        """Reads of agents' workload in the serving generation."""
+        return self._reader(WorkloadQueries)
+
+    def people(self) -> PeopleQueries:
+        """Reads of whose data each ticket holds, in the serving generation."""
+        return self._reader(PeopleQueries)
+
+    def activity(self) -> ActivityQueries:
+        """Reads of the audit activity of the serving generation."""
+        return self._reader(ActivityQueries)
+
+    def sla(self) -> SlaQueries:
+        """Reads of the SLA status model of the serving generation."""
+        return self._reader(SlaQueries)
+
+    def metrics(self) -> MetricQueries:
+        """Reads of the service-metric facts of the serving generation."""
+        return self._reader(MetricQueries)
+
+    def _reader(self, queries: type[R]) -> R:
         view = self.active_view()
-        return SlaQueries(view.datastore, view.dialect, view.names)
+        return queries(view.datastore, view.dialect, view.names)
 
     def drop(self, generation: int) -> None:
         """Remove a generation that no longer serves (its tables or file)."""

@@ -36,9 +36,10 @@ from infrastructure.database import Backend
 from infrastructure.pool import application_name
 from infrastructure.privacy.mapper import PersonalDataMapper
 from infrastructure.readmodels.store import ReadModels
-from infrastructure.readmodels.tickets_view import SqlTicketsView
-from projections.parking import Failure, Parking, Stage, Undecodable, caused_by_data, failure_of, topic_of
-from projections.tickets import Batch, BatchConflictError, TicketsProjection
+from infrastructure.readmodels.view import SqlTicketsView
+from projections.batch import Batch, BatchConflictError
+from projections.parking.failure import Failure, Parking, Stage, Undecodable, caused_by_data, failure_of, topic_of
+from projections.projection import TicketsProjection
 
 log = logging.getLogger("ledgerdesk.projections")
 

@@ -13,7 +13,7 @@ from api.app import create_app
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from infrastructure.composition import Services
-from projections.tickets import PRIVILEGED_EVENT_TYPES
+from projections.activity.rows import PRIVILEGED_EVENT_TYPES
 from tests.support.clock import TickingClock
 from tests.support.keys import key
 

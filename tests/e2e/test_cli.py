@@ -15,8 +15,8 @@ import pytest
 from api.sla_schemas import TargetOut
 from domain.actors import Actor, ActorKind
 from infrastructure.composition import build_services
-from infrastructure.readmodels.queries import Sort, TicketFilter
 from infrastructure.settings import Settings
+from projections.tickets.queries import Sort, TicketFilter
 from tests.support.processes import CLI
 from tests.support.processes import cli_env as _env
 from tests.support.processes import free_port as _free_port
@@ -108,7 +108,7 @@ def test_rebuild_switches_to_a_new_generation(sql_settings: Settings) -> None:
     services = build_services(sql_settings)
     try:
         assert services.read_models.active_generation(fresh=True) == 3
-        rows = services.read_models.queries().list_tickets(TicketFilter(tenant="acme"), sort=Sort.NEWEST, limit=10)
+        rows = services.read_models.tickets().list_tickets(TicketFilter(tenant="acme"), sort=Sort.NEWEST, limit=10)
         assert [(r.title, r.group) for r in rows.rows] == [("hi", "it")]
     finally:
         services.close()

@@ -141,7 +141,7 @@ def test_erasure_leaves_nothing_of_the_person_readable(live: Services, settings:
     assert desk.get_ticket(other_bob.ticket_id).title == f"{SECRET} other tenant"  # another tenant's bob
 
     _caught_up(live)
-    queries = live.read_models.queries()
+    queries = live.read_models.tickets()
     row = queries.get_ticket("acme", ticket_id)
     assert row is not None
     assert row.title == ERASED
@@ -180,13 +180,13 @@ def test_erasure_and_key_administration_are_privileged_actions_on_record(live: S
     live.eraser().erase(tenant="acme", person_id="bob", by=ADMIN, via="api")
     _caught_up(live)
     today = live.desk.clock().date()
-    rows = live.read_models.queries().privileged_activity("acme", today - timedelta(days=1), today + timedelta(days=1))
+    rows = live.read_models.activity().privileged_activity("acme", today - timedelta(days=1), today + timedelta(days=1))
     assert sorted((r.event_type, r.actor_id) for r in rows) == [
         ("KeyCreated", "root-admin"),
         ("KeyRevoked", "root-admin"),
         ("PersonErased", "root-admin"),
     ]
-    assert live.read_models.queries().privileged_activity("globex", date(2000, 1, 1), today) == []
+    assert live.read_models.activity().privileged_activity("globex", date(2000, 1, 1), today) == []
 
 
 @pytest.fixture

@@ -90,7 +90,7 @@ def test_a_personal_custom_field_is_unreadable_everywhere_after_erasure(live: Se
     _caught_up(live)
     assert desk.get_ticket(ticket_id).custom_fields["contact"] == FieldValue.parse("text", EMAIL).owned_by("bob")
     assert not any(EMAIL in text for text in _stored_events(live)), "events and snapshots must hold ciphertext"
-    row = live.read_models.queries().get_ticket("acme", ticket_id)
+    row = live.read_models.tickets().get_ticket("acme", ticket_id)
     assert row is not None
     assert row.custom_fields["contact"]["value"] == EMAIL  # lists show it until the erasure
 
@@ -101,7 +101,7 @@ def test_a_personal_custom_field_is_unreadable_everywhere_after_erasure(live: Se
     assert (ticket.custom_fields["contact"].value, ticket.custom_fields["note"].value) == (ERASED, "stays")
     assert EMAIL not in str(desk.history(ticket_id))
     assert desk.ticket_at_version(ticket_id, 1).custom_fields["contact"].value == ERASED  # the past too
-    row = live.read_models.queries().get_ticket("acme", ticket_id)
+    row = live.read_models.tickets().get_ticket("acme", ticket_id)
     assert row is not None
     assert (row.custom_fields["contact"]["value"], row.custom_fields["note"]["value"]) == (ERASED, "stays")
     if live.database.backend is Backend.MEMORY:
@@ -151,21 +151,21 @@ def test_saved_view_filters_are_erased_with_the_saver_and_with_the_person_they_n
     desk.open_ticket(tenant="acme", title="Bob's", requester_id="bob", by=BOB, via="web")  # bob has data
     _caught_up(live)
     assert not any(WORDS in text for text in _stored_events(live)), "the saved view's event must hold ciphertext"
-    (row,) = live.read_models.queries().saved_views("acme")
+    (row,) = live.read_models.saved_views().saved_views("acme")
     assert row.filters == filters
 
     live.eraser().erase(tenant="acme", person_id="bob", by=ADMIN, via="api")  # named by requester_id
 
     expected = {**filters, "requester_id": ERASED}
     assert _stored_view(desk, view_id).filters == expected
-    (row,) = live.read_models.queries().saved_views("acme")
+    (row,) = live.read_models.saved_views().saved_views("acme")
     assert row.filters == expected
 
     live.eraser().erase(tenant="acme", person_id="alice", by=ADMIN, via="api")  # the one who saved it
 
     expected = {"requester_id": ERASED, "assignee": ERASED, "q": ERASED, "status": ["open"], "unassigned": False}
     assert _stored_view(desk, view_id).filters == expected
-    (row,) = live.read_models.queries().saved_views("acme")
+    (row,) = live.read_models.saved_views().saved_views("acme")
     assert row.filters == expected
     if live.database.backend is Backend.SQLITE:
         assert _files_holding(live, WORDS) == []
@@ -189,7 +189,7 @@ def test_erasing_a_named_assignee_erases_only_that_filter(live: Services) -> Non
     _caught_up(live)
     live.eraser().erase(tenant="acme", person_id="carol", by=ADMIN, via="api")
     assert _stored_view(desk, view_id).filters == {"assignee": ERASED, "q": WORDS}
-    (row,) = live.read_models.queries().saved_views("acme")
+    (row,) = live.read_models.saved_views().saved_views("acme")
     assert row.filters == {"assignee": ERASED, "q": WORDS}
 
 

@@ -27,10 +27,11 @@ from domain.helpdesk import HelpDesk
 from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import DEFAULT_TRANSITIONS, Status, Workflow
 from infrastructure.composition import Services, build_services
-from infrastructure.readmodels.metrics import Grouping, MetricQueries, Window, percentile
 from infrastructure.readmodels.rebuild import rebuild
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
+from projections.metrics.queries import MetricQueries
+from projections.metrics.reports import Grouping, Window, percentile
 from tests.support.keys import key
 
 ALICE = Actor("alice", ActorKind.AGENT)

@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from eventsourcing.persistence import StoredEvent, Tracking
+from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -39,12 +39,14 @@ from infrastructure.readmodels.rebuild import rebuild
 from infrastructure.readmodels.store import GENERATION_TABLES
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
-from projections.tickets import TicketsProjection
+from projections.batch import Folding
+from projections.projection import forget_folds
+from projections.saved_views import fold as saved_views
+from projections.tickets import fold as ticket_rows
 from tests.support.clock import TickingClock
 
 AGENT = Actor("agent1", ActorKind.AGENT, role=Role.AGENT.value)
 SECRET = "Kim Doe's payslip"  # personal data that must never reach the dead-letter list or the logs
-_FOLD = vars(TicketsProjection)["fold"].dispatcher
 PROJECT = [sys.executable, "-c", "from api.cli import main; main()", "project"]
 
 
@@ -54,25 +56,30 @@ class Relabelled(Ticket.Event):
     label: str | None
 
 
-def _raising(projection: TicketsProjection, event: Relabelled, tracking: Tracking) -> None:
+def _raising(event: Relabelled, f: Folding) -> None:
     msg = f"cannot relabel to {event.label}"  # quotes the value, as real bugs do
     raise ValueError(msg)
 
 
-def _unwritable(projection: TicketsProjection, event: Relabelled, tracking: Tracking) -> None:
-    projection.row(event, tracking).title = event.label  # type: ignore[assignment]  # None: NOT NULL refuses it
+def _unwritable(event: Relabelled, f: Folding) -> None:
+    ticket_rows.row(event, f).title = event.label  # type: ignore[assignment]  # None: NOT NULL refuses it
 
 
-def _working(projection: TicketsProjection, event: Relabelled, tracking: Tracking) -> None:
-    row = projection.row(event, tracking)
+def _working(event: Relabelled, f: Folding) -> None:
+    row = ticket_rows.row(event, f)
     row.title = event.label or row.title
 
 
 @pytest.fixture
 def handler() -> Iterator[Any]:
     """Registers a handler for Relabelled; a working one again afterwards (the registry is global)."""
-    yield lambda function: _FOLD.register(Relabelled, function)
-    _FOLD.register(Relabelled, _working)
+    yield lambda function: _register(ticket_rows.fold, Relabelled, function)
+    _register(ticket_rows.fold, Relabelled, _working)
+
+
+def _register(fold: Any, event_type: type, function: Any) -> None:
+    fold.register(event_type, function)
+    forget_folds()
 
 
 def _open(services: Services, tenant: str, title: str) -> UUID:
@@ -104,7 +111,7 @@ def _dump(services: Services, generation: int) -> dict[str, list[tuple[Any, ...]
 
 
 def _rows(services: Services) -> dict[UUID, Any]:
-    queries = services.read_models.queries()
+    queries = services.read_models.tickets()
     return {
         r.ticket_id: r
         for tenant in ("acme", "globex")
@@ -113,13 +120,13 @@ def _rows(services: Services) -> dict[UUID, Any]:
 
 
 def _all(tenant: str) -> Any:
-    from infrastructure.readmodels.queries import TicketFilter
+    from projections.tickets.queries import TicketFilter
 
     return TicketFilter(tenant=tenant)
 
 
 def _newest() -> Any:
-    from infrastructure.readmodels.queries import Sort
+    from projections.tickets.queries import Sort
 
     return Sort.NEWEST
 
@@ -317,8 +324,8 @@ def test_an_event_that_cannot_be_decoded_parks_its_ticket(services: Services) ->
 
 
 def test_a_saved_view_that_cannot_be_folded_is_parked_under_its_own_id(services: Services) -> None:
-    original = _FOLD.dispatch(SavedView.Created)
-    _FOLD.register(SavedView.Created, _raising)
+    original = saved_views.fold.dispatch(SavedView.Created)
+    _register(saved_views.fold, SavedView.Created, _raising)
     try:
         worker = ProjectionWorker(services.desk, services.read_models)
         view = services.desk.save_view(tenant="acme", name="mine", filters={}, by=AGENT, via="api").view
@@ -328,10 +335,10 @@ def test_a_saved_view_that_cannot_be_folded_is_parked_under_its_own_id(services:
         [entry] = services.read_models.active_view().parked()
         assert (entry.aggregate_id, entry.tenant, entry.topic) == (view.id, "acme", "SavedView.Created")
     finally:
-        _FOLD.register(SavedView.Created, original)
+        _register(saved_views.fold, SavedView.Created, original)
     [outcome] = worker.retry()
     assert outcome.recovered
-    assert [v.name for v in services.read_models.queries().saved_views("acme")] == ["mine"]
+    assert [v.name for v in services.read_models.saved_views().saved_views("acme")] == ["mine"]
 
 
 def test_erasing_the_requester_of_a_parked_ticket_scrubs_its_row_at_once(services: Services, handler: Any) -> None:
@@ -428,7 +435,7 @@ def test_a_parked_ticket_takes_no_sla_alerts_until_it_is_retried(services: Servi
     _relabel(services, parked, "x")
     worker.catch_up()
     later = services.desk.clock() + timedelta(hours=2)
-    assert {a.ticket_id for a in services.read_models.queries().due_alerts(later, 100)} == {due}
+    assert {a.ticket_id for a in services.read_models.sla().due_alerts(later, 100)} == {due}
     handler(_working)
     worker.retry()
-    assert {a.ticket_id for a in services.read_models.queries().due_alerts(later, 100)} == {due, parked}
+    assert {a.ticket_id for a in services.read_models.sla().due_alerts(later, 100)} == {due, parked}

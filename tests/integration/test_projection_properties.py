@@ -34,14 +34,18 @@ from domain.tickets.saved_views import SavedView
 from domain.tickets.ticket import Ticket
 from domain.values import FieldValue
 from infrastructure.composition import Services, build_services
-from infrastructure.readmodels.queries import Sort, TicketFilter, TicketQueries
 from infrastructure.readmodels.rebuild import rebuild
-from infrastructure.readmodels.sla_queries import SlaQueries
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.settings import Settings
-from projections.rows import TicketRow
-from projections.sla import ticket_due
-from projections.tickets import ActivityKey, BatchConflictError, TicketsProjection
+from projections.activity.queries import ActivityQueries
+from projections.activity.rows import ActivityKey
+from projections.batch import BatchConflictError
+from projections.projection import TicketsProjection
+from projections.sla.queries import SlaQueries
+from projections.sla.rows import ticket_due
+from projections.tickets.queries import Sort, TicketFilter, TicketQueries
+from projections.tickets.rows import TicketRow
+from projections.workload.queries import WorkloadQueries
 from tests.support.clock import TickingClock
 
 AGENT = Actor("alice", ActorKind.AGENT)
@@ -253,14 +257,16 @@ def projected(services: Services, generation: int | None = None) -> Projected:
     """All rows of one generation (positions zeroed), its solved counts and its audit activity."""
     view = services.read_models.view(generation or services.read_models.active_generation(fresh=True))
     queries = TicketQueries(view.datastore, view.dialect, view.names)
+    workload = WorkloadQueries(view.datastore, view.dialect, view.names)
+    audit = ActivityQueries(view.datastore, view.dialect, view.names)
     rows = queries.list_tickets(TicketFilter(tenant="acme"), sort=Sort.OLDEST, limit=500).rows
     solved: dict[tuple[str, date], int] = {}
     for agent in ("agent0", "agent1", "agent2"):
-        for day, n in queries.workload("acme", agent, since=date(2000, 1, 1)).solved_per_day:
+        for day, n in workload.workload("acme", agent, since=date(2000, 1, 1)).solved_per_day:
             solved[(agent, day)] = n
     activity = {
         ActivityKey("acme", r.day, r.actor_id, r.actor_kind, r.organisation, r.event_type): r.changes
-        for r in queries.activity("acme", date(2000, 1, 1), date(2100, 1, 1))
+        for r in audit.activity("acme", date(2000, 1, 1), date(2100, 1, 1))
     }
     sla = SlaQueries(view.datastore, view.dialect, view.names)
     targets = {row.ticket_id: [_target_key(t) for t in sla.targets("acme", row.ticket_id)] for row in rows}

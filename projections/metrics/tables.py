@@ -1,8 +1,7 @@
 """The service-metric tables (`metric_tickets`, `metric_solves`, `metric_daily_flow`): DDL, loading and writing.
 
-They belong to the same generation as the other ticket read models and are written by
-`SqlTicketsView.commit_batch`, in the transaction that records the batch's tracking position.
-What the rows mean is in `projections/metrics.py`.
+They belong to the same generation as the other read models and are written with them, in the
+transaction that records the batch's tracking position. What the rows mean is in rows.py.
 """
 
 from __future__ import annotations
@@ -11,9 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from infrastructure.readmodels.dialect import Dialect
-from infrastructure.readmodels.names import TableNames
-from projections.metrics import MetricsBatch, TicketMetrics
+from projections.metrics.rows import MetricsBatch, TicketMetrics
+from projections.sql import Dialect, TableNames
 
 TICKETS, SOLVES, FLOWS = "metric_tickets", "metric_solves", "metric_daily_flow"
 #: The tables of one generation that this module keeps (what dropping a generation must remove too).
@@ -39,7 +37,7 @@ FACT_COLUMNS = (
 FLOW_COUNTS = ("opened", "solved", "reopened", "closed", "closed_unsolved")
 
 
-def metric_statements(d: Dialect, n: TableNames) -> list[str]:
+def statements(d: Dialect, n: TableNames) -> list[str]:
     """DDL of the metric tables and their indexes (each report reads one index range per tenant)."""
     facts, solves, flows = n.table(TICKETS), n.table(SOLVES), n.table(FLOWS)
     t = d.time_type
@@ -62,7 +60,7 @@ def metric_statements(d: Dialect, n: TableNames) -> list[str]:
     ]
 
 
-def load_ticket_facts(cursor: Any, d: Dialect, n: TableNames, batch: MetricsBatch, ids: Sequence[UUID]) -> None:
+def load(cursor: Any, d: Dialect, n: TableNames, batch: MetricsBatch, ids: Sequence[UUID]) -> None:
     """Put the stored facts of these tickets into the batch (ones already there are newer and stay)."""
     wanted = [i for i in ids if i not in batch.tickets]
     if not wanted:
@@ -76,7 +74,7 @@ def load_ticket_facts(cursor: Any, d: Dialect, n: TableNames, batch: MetricsBatc
         batch.tickets[facts.ticket_id] = facts
 
 
-def write_metrics(cursor: Any, d: Dialect, n: TableNames, batch: MetricsBatch) -> None:
+def write(cursor: Any, d: Dialect, n: TableNames, batch: MetricsBatch) -> None:
     """Write the batch's facts: tickets upserted, solves inserted, flow counts added to the stored ones."""
     if batch.tickets:
         updates = ", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS[1:])

@@ -1,8 +1,8 @@
-"""Service metrics: what the facts behind the `/reports` mean, and how ticket events fold into them.
+"""Service metrics: what the facts behind the `/reports` mean (how ticket events fold into them: fold.py).
 
-The tickets projection passes every ticket event here after folding it into the ticket's row
-(`fold_metrics`); the facts are written with the other read models of the batch, in the same
-transaction as its tracking position, so each event counts exactly once. Three kinds of facts:
+Every ticket event reaches this slice's fold after the ticket's row; the facts are written with
+the other read models of the batch, in the same transaction as its tracking position, so each
+event counts exactly once. Three kinds of facts:
 
 - `TicketMetrics` (table `metric_tickets`), one per ticket: when it was opened, through which
   channel, its current type, group and assignee (and since when the assignee has it), its first
@@ -19,14 +19,12 @@ Every moment is an event's timestamp; days are UTC days.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from functools import singledispatch
+from datetime import date, datetime
 from uuid import UUID
 
-from domain.actors import ActorKind
-from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import Status
-from projections.rows import TicketRow
+from projections.periods import utc_day
+from projections.tickets.rows import TicketRow
 
 SOLVED, CLOSED = Status.SOLVED.value, Status.CLOSED.value
 #: Statuses in which a ticket is part of the backlog.
@@ -42,11 +40,6 @@ def satisfied(scale: str, score: int) -> bool:
 def minutes_between(start: datetime, end: datetime) -> float:
     """Calendar minutes from `start` to `end`."""
     return (end - start).total_seconds() / 60
-
-
-def utc_day(moment: datetime) -> date:
-    """The UTC calendar day of a moment."""
-    return moment.astimezone(UTC).date()
 
 
 @dataclass
@@ -149,78 +142,3 @@ class MetricsBatch:
     def flow(self, tenant: str, moment: datetime) -> DailyFlow:
         """The tenant's flow counts of the UTC day of `moment`, as changed by this batch."""
         return self.flows.setdefault((tenant, utc_day(moment)), DailyFlow())
-
-
-def fold_metrics(batch: MetricsBatch, event: Ticket.Event, row: TicketRow) -> None:
-    """Fold one ticket event, already folded into its ticket's `row`, into the metric facts."""
-    if isinstance(event, Ticket.Opened):
-        batch.tickets[event.originator_id] = TicketMetrics(
-            ticket_id=event.originator_id,
-            tenant=event.tenant,
-            created_at=event.timestamp,
-            channel=event.via,
-            ticket_type=event.ticket_type,
-            group=None,
-            cycle_started_at=event.timestamp,
-        )
-        batch.flow(event.tenant, event.timestamp).opened += 1
-        return
-    facts = batch.tickets.get(event.originator_id)
-    if facts is None:
-        facts = batch.tickets[event.originator_id] = TicketMetrics.from_ticket_row(row)
-    _fold(event, facts, batch)
-
-
-@singledispatch
-def _fold(event: Ticket.Event, facts: TicketMetrics, batch: MetricsBatch) -> None:
-    """Other ticket events change no metric fact."""
-
-
-@_fold.register(Ticket.Assigned)
-def _assigned(event: Ticket.Assigned, facts: TicketMetrics, batch: MetricsBatch) -> None:
-    if event.assignee != facts.assignee:  # a move to another group alone keeps the agent's clock
-        facts.assignee = event.assignee
-        facts.assigned_at = None if event.assignee is None else event.timestamp
-    facts.group = event.group
-
-
-@_fold.register(Ticket.Unassigned)
-def _unassigned(event: Ticket.Unassigned, facts: TicketMetrics, batch: MetricsBatch) -> None:
-    facts.assignee = facts.assigned_at = None
-
-
-@_fold.register(Ticket.TypeChanged)
-def _type_changed(event: Ticket.TypeChanged, facts: TicketMetrics, batch: MetricsBatch) -> None:
-    facts.ticket_type = event.new_type
-
-
-@_fold.register(Ticket.CommentAdded)
-def _commented(event: Ticket.CommentAdded, facts: TicketMetrics, batch: MetricsBatch) -> None:
-    if event.public and event.actor_kind == ActorKind.AGENT.value and facts.first_response_at is None:
-        facts.first_response_at = event.timestamp
-
-
-@_fold.register(Ticket.Rated)
-def _rated(event: Ticket.Rated, facts: TicketMetrics, batch: MetricsBatch) -> None:
-    facts.rating_scale, facts.rating_score, facts.rated_at = event.scale, event.score, event.timestamp
-
-
-@_fold.register(Ticket.Transitioned)
-def _transitioned(event: Ticket.Transitioned, facts: TicketMetrics, batch: MetricsBatch) -> None:
-    old, new, at = event.old_status, event.new_status, event.timestamp
-    flow = batch.flow(facts.tenant, at)
-    if new == SOLVED and old != SOLVED:
-        flow.solved += 1
-        facts.resolved_at = at
-        handle = facts.handle_minutes(at)
-        batch.solves.append(
-            SolveFact(facts.ticket_id, event.originator_version, facts.tenant, at, facts.assignee, handle)
-        )
-    elif old == SOLVED and new in BACKLOG_STATUSES:
-        flow.reopened += 1
-        facts.resolved_at = None
-        facts.cycle_started_at = at
-    if new == CLOSED:
-        flow.closed += 1
-        if old in BACKLOG_STATUSES:
-            flow.closed_unsolved += 1

@@ -1,4 +1,4 @@
-"""The rows of the ticket read models, as the projections fold them and the queries read them."""
+"""One row per ticket (`tickets`, with its tags in `ticket_tags`): what the row holds, which statuses queues show."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from projections.sla import NO_DUE
+from domain.tickets.workflow import Status
+from domain.values import ERASED
+from projections.sla.rows import NO_DUE
+
+#: Statuses in which a ticket still needs work (what queues show by default).
+UNSOLVED = (Status.NEW.value, Status.OPEN.value, Status.PENDING.value, Status.ON_HOLD.value)
 
 
 @dataclass
@@ -45,13 +50,11 @@ class TicketRow:
     stale: bool = False  # the ticket is parked: events after this row's position wait for a retry
 
 
-@dataclass
-class SavedViewRow:
-    """A named, stored set of ticket-list filters."""
-
-    view_id: UUID
-    tenant: str
-    name: str
-    filters: dict[str, Any]
-    created_by: str
-    created_at: datetime
+def erase_from_row(row: TicketRow, person_id: str) -> None:
+    """Scrub a person's data from a ticket row: the title if they asked, the personal custom fields they own."""
+    if row.requester_id == person_id:
+        row.title = ERASED
+    row.custom_fields = {
+        name: {**value, "value": ERASED} if value.get("owner") == person_id else value
+        for name, value in row.custom_fields.items()
+    }

@@ -1,6 +1,6 @@
 """What the audit reports hold, and how days of `audit_activity` add up into actors, organisations and periods.
 
-The SQL in `TicketQueries` sums the stored rows per group and event type; the functions here
+The SQL in `ActivityQueries` (queries.py) sums the stored rows per group and event type; the functions here
 fold those sums into report entries. Weeks and months are formed here, in Python, so the SQL
 stays the same on SQLite and PostgreSQL.
 """
@@ -9,19 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
-from enum import StrEnum
+from datetime import date
 from typing import TypeVar
 
+from projections.periods import Period, PeriodSpan, period_span
+
 K = TypeVar("K", bound=Hashable)
-
-
-class Period(StrEnum):
-    """How the periods report groups days."""
-
-    DAY = "day"
-    WEEK = "week"  # ISO weeks, Monday to Sunday
-    MONTH = "month"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +55,6 @@ class OrganisationActivity:
 
 
 @dataclass(frozen=True, slots=True)
-class PeriodSpan:
-    """A day, ISO week or month, cut to the report's window."""
-
-    label: str  # 2026-11-23, 2026-W48 or 2026-11
-    start: date
-    end: date
-
-
-@dataclass(frozen=True, slots=True)
 class PeriodActivity:
     """What was changed in one period."""
 
@@ -92,22 +76,6 @@ def group_by_event_type(sums: Iterable[tuple[K, str, int]]) -> dict[K, ActivityC
 def most_active_first(groups: dict[K, ActivityCounts]) -> list[tuple[K, ActivityCounts]]:
     """Groups by descending changes; ties keep their order (the SQL orders them by name)."""
     return sorted(groups.items(), key=lambda item: -item[1].changes)
-
-
-def period_span(day: date, period: Period, since: date, until: date) -> PeriodSpan:
-    """The period a day falls in, cut to the window `since`..`until` (both included)."""
-    if period is Period.DAY:
-        return PeriodSpan(day.isoformat(), day, day)
-    if period is Period.WEEK:
-        year, week, _ = day.isocalendar()
-        start = day - timedelta(days=day.weekday())
-        end = start + timedelta(days=6)
-        label = f"{year}-W{week:02d}"
-    else:
-        start = day.replace(day=1)
-        end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        label = f"{day:%Y-%m}"
-    return PeriodSpan(label, max(start, since), min(end, until))
 
 
 def by_period(daily: Iterable[tuple[date, str, int]], period: Period, since: date, until: date) -> list[PeriodActivity]:

@@ -1,0 +1,1 @@
+"""Audit activity: changes per tenant, day, actor, organisation and event type."""

@@ -1,0 +1,50 @@
+"""How events count in the audit activity.
+
+Ticket and saved-view events count, and the privileged ones of keys, data subjects, SLA
+policies and calendars. Events of other kinds are not counted.
+"""
+
+from __future__ import annotations
+
+from functools import singledispatch
+from typing import Any
+
+from domain.keys.api_key import ApiKey
+from domain.privacy.data_subject import DataSubject
+from domain.sla.config import SlaPolicy, WorkCalendar
+from domain.tickets.saved_views import SavedView
+from domain.tickets.ticket import Ticket
+from projections.activity.rows import SAVED_VIEW_CREATED, ActivityKey
+from projections.batch import Folding
+from projections.periods import utc_day
+
+
+@singledispatch
+def fold(event: Any, f: Folding) -> None:
+    """Events of other kinds are not counted."""
+
+
+@fold.register(Ticket.Event)
+def _ticket_event(event: Ticket.Event, f: Folding) -> None:
+    # Under its ticket's tenant and organisation, by class name.
+    ticket = f.ticket(event.originator_id)
+    count(f, event, ticket.tenant, ticket.organisation, type(event).__name__)
+
+
+@fold.register(SavedView.Created)
+def _saved_view_created(event: SavedView.Created, f: Folding) -> None:
+    count(f, event, event.tenant, None, SAVED_VIEW_CREATED)
+
+
+@fold.register(ApiKey.Event)
+@fold.register(DataSubject.Event)
+@fold.register(SlaPolicy.Event)
+@fold.register(WorkCalendar.Event)
+def _tenant_event(event: ApiKey.Event | DataSubject.Event | SlaPolicy.Event | WorkCalendar.Event, f: Folding) -> None:
+    count(f, event, event.tenant, None, type(event).__name__)
+
+
+def count(f: Folding, event: Any, tenant: str, organisation: str | None, event_type: str) -> None:
+    """Count one change under its key."""
+    key = ActivityKey(tenant, utc_day(event.timestamp), event.actor_id, event.actor_kind, organisation, event_type)
+    f.batch.activity[key] = f.batch.activity.get(key, 0) + 1

@@ -1,0 +1,38 @@
+"""Audit activity (`audit_activity`): changes counted per tenant, UTC day, actor, organisation and event type."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import NamedTuple
+
+#: The event type under which saved views count in `audit_activity`.
+SAVED_VIEW_CREATED = "SavedView.Created"
+
+#: Event types that count as privileged actions in audit reports: those that key management, policy and
+#: calendar changes, SLA escalation and erasure record. No ticket or saved-view event is privileged.
+PRIVILEGED_EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        "KeyCreated",
+        "KeyRevoked",
+        "PolicyDefined",
+        "PolicyChanged",
+        "CalendarDefined",
+        "CalendarChanged",
+        "SlaRecomputed",
+        "PersonErased",
+    }
+)
+
+#: How `audit_activity` keys a change without an organisation (NULL cannot be in a key).
+NO_ORGANISATION = ""
+
+
+class ActivityKey(NamedTuple):
+    """One row of `audit_activity`: who changed what kind of thing, for which organisation, on which day (UTC)."""
+
+    tenant: str
+    day: date
+    actor_id: str
+    actor_kind: str
+    organisation: str | None
+    event_type: str

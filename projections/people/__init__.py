@@ -1,0 +1,1 @@
+"""People: which tickets hold whose personal data (what an erasure visits)."""

@@ -1,0 +1,1 @@
+"""Saved views: named ticket-list filters of a tenant."""

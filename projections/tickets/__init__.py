@@ -1,0 +1,1 @@
+"""One row per ticket: the queues, lists and search read it."""

@@ -1,0 +1,131 @@
+"""How ticket events fold into the ticket rows: each event stamps its row with its version and position."""
+
+from __future__ import annotations
+
+from functools import singledispatch
+from typing import Any
+
+from domain.actors import ActorKind
+from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import Status
+from domain.values import Priority
+from projections.batch import Folding
+from projections.tickets.rows import TicketRow, erase_from_row
+
+
+@singledispatch
+def fold(event: Any, f: Folding) -> None:
+    """Events of other kinds mean nothing to the ticket rows."""
+
+
+def row(event: Ticket.Event, f: Folding) -> TicketRow:
+    """The working copy of the event's ticket, stamped with the event's version and position."""
+    ticket = f.ticket(event.originator_id)
+    ticket.updated_at = event.timestamp
+    ticket.version = event.originator_version
+    ticket.position = f.position
+    return ticket
+
+
+@fold.register(Ticket.Event)
+def _any(event: Ticket.Event, f: Folding) -> None:
+    # A ticket event no column depends on (a rating, say) still moves the row's version and time.
+    row(event, f)
+
+
+@fold.register(Ticket.Opened)
+def _opened(event: Ticket.Opened, f: Folding) -> None:
+    by_requester = event.actor_kind == ActorKind.REQUESTER.value
+    f.batch.tickets[event.originator_id] = TicketRow(
+        ticket_id=event.originator_id,
+        tenant=event.tenant,
+        title=event.title,
+        status=Status.NEW.value,
+        priority=event.priority,
+        priority_rank=Priority(event.priority).rank,
+        ticket_type=event.ticket_type,
+        group=None,
+        assignee=None,
+        requester_id=event.requester_id,
+        organisation=event.organisation,
+        channel=event.via,
+        tags=list(event.tags),
+        custom_fields=dict(event.custom_fields),
+        created_at=event.timestamp,
+        updated_at=event.timestamp,
+        last_requester_activity_at=event.timestamp if by_requester else None,
+        version=event.originator_version,
+        position=f.position,
+    )
+    if event.tags:
+        f.batch.retagged.add(event.originator_id)
+
+
+@fold.register(Ticket.Assigned)
+def _assigned(event: Ticket.Assigned, f: Folding) -> None:
+    ticket = row(event, f)
+    ticket.assignee, ticket.group = event.assignee, event.group
+
+
+@fold.register(Ticket.Unassigned)
+def _unassigned(event: Ticket.Unassigned, f: Folding) -> None:
+    row(event, f).assignee = None
+
+
+@fold.register(Ticket.Transitioned)
+def _transitioned(event: Ticket.Transitioned, f: Folding) -> None:
+    ticket = row(event, f)
+    ticket.status = event.new_status
+    if event.new_status == Status.SOLVED.value:
+        ticket.solved_at = event.timestamp
+    elif event.new_status == Status.CLOSED.value:
+        ticket.closed_at = event.timestamp
+    elif event.old_status == Status.SOLVED.value:
+        ticket.reopen_count += 1
+        ticket.solved_at = None
+
+
+@fold.register(Ticket.CommentAdded)
+def _commented(event: Ticket.CommentAdded, f: Folding) -> None:
+    ticket = row(event, f)
+    if not event.public:
+        ticket.internal_notes += 1
+        return
+    ticket.public_comments += 1
+    if event.actor_kind == ActorKind.REQUESTER.value:
+        ticket.last_requester_activity_at = event.timestamp
+    elif event.actor_kind == ActorKind.AGENT.value and ticket.first_agent_reply_at is None:
+        ticket.first_agent_reply_at = event.timestamp
+
+
+@fold.register(Ticket.PersonalDataErased)
+def _erased(event: Ticket.PersonalDataErased, f: Folding) -> None:
+    # The title is the requester's, and so are personal custom fields (they name their owner); nothing
+    # else in the row is personal (ids are pseudonyms).
+    erase_from_row(row(event, f), event.person_id)
+
+
+@fold.register(Ticket.PriorityChanged)
+def _priority_changed(event: Ticket.PriorityChanged, f: Folding) -> None:
+    ticket = row(event, f)
+    ticket.priority, ticket.priority_rank = event.new_priority, Priority(event.new_priority).rank
+
+
+@fold.register(Ticket.TypeChanged)
+def _type_changed(event: Ticket.TypeChanged, f: Folding) -> None:
+    row(event, f).ticket_type = event.new_type
+
+
+@fold.register(Ticket.TagsChanged)
+def _tags_changed(event: Ticket.TagsChanged, f: Folding) -> None:
+    row(event, f).tags = list(event.new_tags)
+    f.batch.retagged.add(event.originator_id)
+
+
+@fold.register(Ticket.CustomFieldChanged)
+def _custom_field_changed(event: Ticket.CustomFieldChanged, f: Folding) -> None:
+    fields = row(event, f).custom_fields
+    if event.new_value is None:
+        fields.pop(event.name, None)
+    else:
+        fields[event.name] = dict(event.new_value)

@@ -1,0 +1,272 @@
+"""Reads of the ticket rows: filtered lists with keyset pagination, one ticket, tickets present at a moment.
+
+Pagination is keyset (seek) pagination on the sort columns plus the ticket id, so a page costs
+the same however deep it is, and rows inserted meanwhile neither repeat nor vanish from later
+pages. The cursor is opaque to clients: base64 of the last row's sort values.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from domain.access.policy import WHOLE_TENANT, ListScope
+from domain.errors import InvalidValueError
+from projections.sql import Reader
+from projections.tickets.rows import TicketRow
+from projections.tickets.tables import TICKET_COLUMNS, ticket_row
+
+
+class Sort(StrEnum):
+    """Orders a ticket list can be read in."""
+
+    PRIORITY = "priority"  # most urgent first, then oldest first
+    OLDEST = "created_at"  # oldest first (age)
+    NEWEST = "-created_at"
+    RECENTLY_UPDATED = "-updated_at"
+    LEAST_RECENTLY_UPDATED = "updated_at"
+    SLA_DUE = "sla_due"  # earliest SLA due moment first; tickets without a running target last
+
+
+# Sort -> [(column, descending)], always ending with the ticket id as the tie-breaker.
+_ORDER: dict[Sort, list[tuple[str, bool]]] = {
+    Sort.PRIORITY: [("priority_rank", True), ("created_at", False), ("ticket_id", False)],
+    Sort.OLDEST: [("created_at", False), ("ticket_id", False)],
+    Sort.NEWEST: [("created_at", True), ("ticket_id", True)],
+    Sort.RECENTLY_UPDATED: [("updated_at", True), ("ticket_id", True)],
+    Sort.LEAST_RECENTLY_UPDATED: [("updated_at", False), ("ticket_id", False)],
+    Sort.SLA_DUE: [("sla_due_at", False), ("priority_rank", True), ("ticket_id", False)],
+}
+
+
+class Unassigned:
+    """Filter value meaning 'no assignee'."""
+
+
+UNASSIGNED = Unassigned()
+
+
+class SlaFilter(StrEnum):
+    """SLA states a ticket list can be narrowed to."""
+
+    AT_RISK = "at_risk"  # a running target is within its warning lead time of being due
+    BREACHED = "breached"  # a target is breached (its due moment passed unfulfilled)
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """What a ticket list shows. Empty tuples mean 'any'."""
+
+    tenant: str
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # a ticket must carry all of them
+    requester_id: str | None = None
+    organisation: str | None = None
+    channel: str | None = None
+    group: str | None = None
+    assignee: str | Unassigned | None = None
+    text: str | None = None  # a case-insensitive substring of the title
+    scope: ListScope = WHOLE_TENANT  # the part of the tenant the caller reaches (domain/access/policy.py)
+    sla: SlaFilter | None = None  # only tickets at risk of an SLA breach, or breached, at `now`
+    now: datetime | None = None  # the moment `sla` is judged at
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, and the cursor of the next page (None on the last)."""
+
+    rows: list[TicketRow]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Whose a ticket is."""
+
+    tenant: str
+    organisation: str | None
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    """An opaque cursor for the given sort values."""
+    plain = [v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, UUID) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: Sort) -> list[Any]:
+    """The sort values in a cursor, checked against the sort they were made for."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error):
+        values = None
+    columns = _ORDER[sort]
+    if not isinstance(values, list) or len(values) != len(columns):
+        msg = "the cursor is not valid for this list; start again without 'after'"
+        raise InvalidValueError(msg)
+    try:
+        return [_parse_sort_value(column, value) for (column, _), value in zip(columns, values, strict=True)]
+    except (TypeError, ValueError):
+        msg = "the cursor is not valid for this list; start again without 'after'"
+        raise InvalidValueError(msg) from None
+
+
+def _parse_sort_value(column: str, value: Any) -> Any:
+    if column.endswith("_at"):
+        return datetime.fromisoformat(value)
+    if column == "ticket_id":
+        return UUID(value)
+    if not isinstance(value, int) or not 0 <= value <= 2**63 - 1:
+        raise TypeError(column)
+    return value
+
+
+class TicketQueries(Reader):
+    """Reads of one generation's ticket rows."""
+
+    def list_tickets(self, where: TicketFilter, *, sort: Sort, limit: int, after: str | None = None) -> Page:
+        """A page of tickets matching `where`, in `sort` order, after the cursor `after`."""
+        clauses, params = self._filter_clauses(where)
+        order = _ORDER[sort]
+        if after is not None:
+            keyset, keyset_params = self._keyset(order, decode_cursor(after, sort))
+            clauses.append(keyset)
+            params.extend(keyset_params)
+        order_by = ", ".join(f"{column} {'DESC' if desc else 'ASC'}" for column, desc in order)
+        sql = (
+            f"SELECT {', '.join(TICKET_COLUMNS)} FROM {self.names.tickets} WHERE {' AND '.join(clauses)} "
+            f"ORDER BY {order_by} LIMIT {int(limit) + 1}"
+        )
+        with self.d.reading(self.datastore) as cursor:
+            cursor.execute(sql, params)
+            rows = [ticket_row(self.d, r) for r in cursor.fetchall()]
+        if len(rows) <= limit:
+            return Page(rows, None)
+        last = rows[limit - 1]
+        return Page(rows[:limit], encode_cursor([getattr(last, column) for column, _ in order]))
+
+    def get_ticket(self, tenant: str, ticket_id: UUID) -> TicketRow | None:
+        """One ticket's row, if it exists in this tenant."""
+        p = self.d.placeholder
+        with self.d.reading(self.datastore) as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(TICKET_COLUMNS)} FROM {self.names.tickets} WHERE ticket_id = {p} AND tenant = {p}",
+                [self.d.uuid(ticket_id), tenant],
+            )
+            row = cursor.fetchone()
+        return None if row is None else ticket_row(self.d, row)
+
+    def present_at(self, tenant: str, moment: datetime, limit: int) -> tuple[list[UUID], int]:
+        """Tickets that existed and were not yet closed at `moment`: up to `limit` ids (newest first), and how many."""
+        p, t = self.d.placeholder, self.names.tickets
+        where = f"tenant = {p} AND created_at <= {p} AND (closed_at IS NULL OR closed_at > {p})"
+        params = [tenant, self.d.time(moment), self.d.time(moment)]
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT COUNT(*) AS n FROM {t} WHERE {where}", params)
+            total = int(cursor.fetchone()["n"])
+            cursor.execute(
+                f"SELECT ticket_id FROM {t} WHERE {where} ORDER BY created_at DESC LIMIT {int(limit)}", params
+            )
+            ids = [self.d.to_uuid(r["ticket_id"]) for r in cursor.fetchall()]
+        return ids, total
+
+    def owners_of(self, ticket_ids: set[UUID]) -> dict[UUID, Owner]:
+        """The tenant and organisation of each of these tickets that the read model knows."""
+        if not ticket_ids:
+            return {}
+        ids = list(ticket_ids)
+        with self.d.reading(self.datastore) as cursor:
+            cursor.execute(
+                f"SELECT ticket_id, tenant, organisation FROM {self.names.tickets} "
+                f"WHERE ticket_id IN ({self.d.params(len(ids))})",
+                [self.d.uuid(i) for i in ids],
+            )
+            return {self.d.to_uuid(r["ticket_id"]): Owner(r["tenant"], r["organisation"]) for r in cursor.fetchall()}
+
+    def _filter_clauses(self, where: TicketFilter) -> tuple[list[str], list[Any]]:
+        p = self.d.placeholder
+        clauses, params = [f"tenant = {p}"], [where.tenant]
+        in_lists = (("status", where.statuses), ("priority", where.priorities), ("ticket_type", where.types))
+        for column, wanted in in_lists:
+            if wanted:
+                clauses.append(f"{column} IN ({self.d.params(len(wanted))})")
+                params.extend(wanted)
+        for column, value in (
+            ("requester_id", where.requester_id),
+            ("organisation", where.organisation),
+            ("channel", where.channel),
+            ("group_id", where.group),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = {p}")
+                params.append(value)
+        for clause, values in (self._visibility(where), self._groups(where), self._sla(where)):
+            if clause:
+                clauses.append(clause)
+                params.extend(values)
+        if isinstance(where.assignee, Unassigned):
+            clauses.append("assignee IS NULL")
+        elif where.assignee is not None:
+            clauses.append(f"assignee = {p}")
+            params.append(where.assignee)
+        for tag in where.tags:
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM {self.names.tags} t WHERE t.ticket_id = {self.names.tickets}.ticket_id "
+                f"AND t.tag = {p})"
+            )
+            params.append(tag)
+        if where.text:
+            escaped = where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append(f"title {self.d.like} {p} ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        return clauses, params
+
+    def _visibility(self, where: TicketFilter) -> tuple[str, list[Any]]:
+        """A requester's own tickets, and its organisation's when it has one."""
+        scope, p = where.scope, self.d.placeholder
+        if scope.requester is None:
+            return "", []
+        if scope.organisation is None:
+            return f"requester_id = {p}", [scope.requester]
+        return f"(requester_id = {p} OR organisation = {p})", [scope.requester, scope.organisation]
+
+    def _groups(self, where: TicketFilter) -> tuple[str, list[Any]]:
+        """A group-limited agent's tickets: its groups', and those not routed to any group yet."""
+        if where.scope.groups is None:
+            return "", []
+        groups = sorted(where.scope.groups)
+        return f"(group_id IS NULL OR group_id IN ({self.d.params(len(groups))}))", list(groups)
+
+    def _sla(self, where: TicketFilter) -> tuple[str, list[Any]]:
+        """At risk: a running target's warning moment has come but not its due moment. Breached: either passed."""
+        if where.sla is None:
+            return "", []
+        p, now = self.d.placeholder, self.d.time(where.now or datetime.now(UTC))
+        if where.sla is SlaFilter.AT_RISK:
+            return f"sla_warn_at <= {p} AND sla_due_at > {p}", [now, now]
+        return f"(sla_breached_at IS NOT NULL OR sla_due_at <= {p})", [now]
+
+    def _keyset(self, order: list[tuple[str, bool]], values: list[Any]) -> tuple[str, list[Any]]:
+        """(c1 > v1) OR (c1 = v1 AND c2 > v2) OR ..., with < for descending columns."""
+        p, terms, params = self.d.placeholder, list[str](), list[Any]()
+        for i, (column, desc) in enumerate(order):
+            equal = [f"{c} = {p}" for c, _ in order[:i]]
+            terms.append("(" + " AND ".join([*equal, f"{column} {'<' if desc else '>'} {p}"]) + ")")
+            params.extend(self._db_value(c, v) for (c, _), v in zip(order[: i + 1], values, strict=False))
+        return "(" + " OR ".join(terms) + ")", params
+
+    def _db_value(self, column: str, value: Any) -> Any:
+        if column.endswith("_at"):
+            return self.d.time(value)
+        if column == "ticket_id":
+            return self.d.uuid(value)
+        return value

@@ -1,0 +1,1 @@
+"""Workload: what each agent has open, and solved per day."""
