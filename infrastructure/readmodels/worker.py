@@ -10,7 +10,7 @@ New events are noticed without polling delay: in this process through the applic
 hook, across processes on PostgreSQL through LISTEN on the channel eventsourcing NOTIFYs on each
 insert. A periodic re-poll covers a lost notification and other processes on SQLite.
 
-An event the projection cannot apply parks its aggregate (projections/parking.py) instead of
+An event the projection cannot apply parks its aggregate (projections/parking/) instead of
 stopping the worker: a fold that raises is found at once; a batch the database refuses is
 bisected by aggregate, with trial writes that are rolled back, until the aggregates whose rows
 are refused are found. The batch is then folded again without them and written once, as usual.
@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -34,7 +33,7 @@ from domain.helpdesk import HelpDesk
 from domain.tickets.ticket import Ticket
 from infrastructure.database import Backend
 from infrastructure.pool import application_name
-from infrastructure.privacy.mapper import PersonalDataMapper
+from infrastructure.readmodels.log_reader import LogReader
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.view import SqlTicketsView
 from projections.batch import Batch, BatchConflictError
@@ -44,7 +43,6 @@ from projections.projection import TicketsProjection
 log = logging.getLogger("ledgerdesk.projections")
 
 Progress = Callable[[int, int], None]  # (position reached, head position)
-Read = tuple[Sequence[Notification], list[Any]]  # notifications after a position, and their events
 Pairs = list[tuple[Any, Notification]]  # a batch's events with their notifications, in log order
 Skips = dict[UUID, int]  # parked aggregate -> the first of its positions in the batch left for a retry (0: all)
 #: How many times one batch is written again after parking the aggregates whose rows were refused.
@@ -84,7 +82,7 @@ class ProjectionWorker:
         generation: int | None = None,
     ) -> None:
         self.desk = desk
-        self._mapper = cast("PersonalDataMapper", desk.mapper)
+        self.log = LogReader(desk, batch_size)
         self.read_models = read_models
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
@@ -94,8 +92,6 @@ class ProjectionWorker:
         self._new_events = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._reader: ThreadPoolExecutor | None = None
-        self._ahead: tuple[int, Future[Read]] | None = None  # (after position, its events)
         desk.on_saved(lambda _: self._new_events.set())
 
     # --- one step -----------------------------------------------------------------------------
@@ -105,11 +101,11 @@ class ProjectionWorker:
         projection = self._projection()
         view = projection.view
         start = view.max_tracking_id(self.desk.name) or 0
-        notifications, events = self._batch_after(start)
+        notifications, events = self.log.batch_after(start)
         if not notifications:
             return 0
         if len(notifications) == self.batch_size:  # catching up: read the next batch while this one is written
-            self._read_ahead(notifications[-1].id)
+            self.log.read_ahead(notifications[-1].id)
         try:
             self._apply(projection, start, list(zip(events, notifications, strict=True)))
         except BatchConflictError:
@@ -270,7 +266,7 @@ class ProjectionWorker:
         projection = TicketsProjection(self._projection(fresh=True).view)
         for _ in range(RETRY_CONFLICTS):
             positions = projection.view.skipped_positions(aggregate_id)
-            pairs = self._events_at(positions)
+            pairs = self.log.events_at(positions)
             projection.start_batch(projection.view.max_tracking_id(self.desk.name) or 0)
             try:
                 self._fold_events(projection, pairs, {})
@@ -303,54 +299,6 @@ class ProjectionWorker:
         self._log_parked([parking])
         return RetryOutcome(parking.aggregate_id, recovered=False, replayed=replayed, failure=parking.failure)
 
-    def _events_at(self, positions: list[int]) -> Pairs:
-        """The stored events at these positions, decoded (one that cannot be is an Undecodable)."""
-        notifications = [
-            n
-            for position in positions
-            for n in self.desk.recorder.select_notifications(start=position, limit=1, inclusive_of_start=True)
-            if n.id == position
-        ]
-        return list(zip(self._decode(notifications), notifications, strict=True))
-
-    def _read(self, after: int) -> Read:
-        notifications = self.desk.recorder.select_notifications(
-            start=after, limit=self.batch_size, inclusive_of_start=False
-        )
-        return notifications, self._decode(notifications)
-
-    def _decode(self, notifications: Sequence[Notification]) -> list[Any]:
-        """The events, decoded together; if that fails, one by one, with an Undecodable for each that fails."""
-        opening = TicketsProjection.PERSONAL_FIELDS
-        try:
-            return self._mapper.to_domain_events(notifications, opening=opening)
-        except Exception:  # which event is at fault is found below
-            return [self._decode_one(n) for n in notifications]
-
-    def _decode_one(self, notification: Notification) -> Any:
-        try:
-            return self._mapper.to_domain_events([notification], opening=TicketsProjection.PERSONAL_FIELDS)[0]
-        except Exception as error:  # parked when folded
-            return Undecodable(UUID(str(notification.originator_id)), notification.topic, error)
-
-    def _batch_after(self, after: int) -> Read:
-        """The events after a position: read ahead during the previous batch's write, or read now."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == after:
-            return ahead[1].result()
-        return self._read(after)
-
-    def _read_ahead(self, after: int) -> None:
-        # Reading and decoding (Python) overlaps the batch's write, which waits on the database.
-        if self._reader is None:
-            self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledgerdesk-read-ahead")
-        self._ahead = (after, self._reader.submit(self._read, after))
-
-    def _stop_reading_ahead(self) -> None:
-        if self._reader is not None:
-            self._reader.shutdown(wait=True, cancel_futures=True)
-            self._reader, self._ahead = None, None
-
     def catch_up(self, progress: Progress | None = None) -> int:
         """Apply batches until the log's head (as it was on entry) is reached; return the position reached."""
         head = self.desk.recorder.max_notification_id() or 0
@@ -364,7 +312,7 @@ class ProjectionWorker:
                 self.run_once()
         finally:
             if not self._threads:  # not also running in the background
-                self._stop_reading_ahead()
+                self.log.stop_reading_ahead()
 
     # --- running in the background --------------------------------------------------------------
 
@@ -383,7 +331,7 @@ class ProjectionWorker:
         self._new_events.set()
         for thread in self._threads:
             thread.join(timeout)
-        self._stop_reading_ahead()
+        self.log.stop_reading_ahead()
 
     def run_forever(self) -> None:
         """Run in this thread until stop() is called from another."""
