@@ -29,6 +29,7 @@ from api.routers import (
     sla,
     tickets,
     views,
+    workflows,
 )
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
@@ -70,8 +71,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(health.router)
     app.include_router(metrics.router)  # no tenant and no personal data in it: for scrapers, like /healthz
     # Every other route passes the authorization matrix (api/authorization.py).
-    routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, projections)
-    for module in routers:
+    routers = (listing, tickets, workflows, views, fields, agents, events, audit, audit_queues, privacy, sla)
+    for module in (*routers, reports, projections):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)
     app.add_middleware(HeadAsGetMiddleware)  # outermost: every layer below sees the GET it stands for

@@ -33,6 +33,12 @@ class Problem(BaseModel):
     detail: str = Field(description="What went wrong this time, for a person to read.")
     instance: str | None = Field(default=None, description="The request path.")
     errors: list[dict[str, Any]] | None = Field(default=None, description="Field errors of an invalid request.")
+    allowed: list[str] | None = Field(
+        default=None, description="For an illegal move: the states the ticket may move to now (for this caller)."
+    )
+    missing: list[str] | None = Field(
+        default=None, description="For a move that requires custom fields: those not set yet."
+    )
 
 
 # Domain error -> (HTTP status, problem slug). Subclasses match their nearest listed base.
@@ -66,8 +72,9 @@ def problem_response(
     *,
     headers: dict[str, str] | None = None,
     field_errors: list[dict[str, Any]] | None = None,
+    members: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """Build a problem+json response."""
+    """Build a problem+json response; `members` are the problem type's own extension members."""
     body = Problem(
         type=f"urn:ledgerdesk:problem:{slug}",
         title=HTTPStatus(status).phrase,
@@ -75,6 +82,7 @@ def problem_response(
         detail=detail,
         instance=request.url.path,
         errors=field_errors,
+        **(members or {}),
     )
     return JSONResponse(
         jsonable_encoder(body, exclude_none=True), status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
@@ -95,7 +103,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def domain_error(request: Request, error: errors.DomainError) -> JSONResponse:
         status, slug = _status_of(error)
-        return problem_response(request, status, slug, _detail_of(error))
+        return problem_response(request, status, slug, _detail_of(error), members=_members_of(error))
 
     @app.exception_handler(IntegrityError)
     async def concurrent_update(request: Request, _: IntegrityError) -> JSONResponse:
@@ -180,6 +188,15 @@ def _detail_of(error: errors.DomainError) -> str:
             f'the current ETag is "{error.actual}"'
         )
     return str(error)
+
+
+def _members_of(error: errors.DomainError) -> dict[str, Any]:
+    """The extension members a domain error carries: the allowed moves, the missing fields."""
+    if isinstance(error, errors.IllegalTransitionError) and error.allowed is not None:
+        return {"allowed": error.allowed}
+    if isinstance(error, errors.MissingFieldsError):
+        return {"missing": error.missing}
+    return {}
 
 
 def _status_of(error: errors.DomainError) -> tuple[int, str]:

@@ -83,7 +83,12 @@ class TicketFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: list[Status] = Field(default_factory=list, description="Any of these statuses (repeat the parameter).")
+    status: list[Slug] = Field(
+        default_factory=list, description="Any of these states of the tickets' workflows (repeat the parameter)."
+    )
+    status_category: list[Status] = Field(
+        default_factory=list, description="Any of these state categories (repeat the parameter)."
+    )
     priority: list[Priority] = Field(default_factory=list)
     type: list[Slug] = Field(default_factory=list)
     tag: list[Slug] = Field(default_factory=list, description="Tickets carrying all of these tags.")
@@ -106,7 +111,7 @@ class PageParams(ReadQuery):
 
 
 class QueueQuery(TicketFilters, PageParams):
-    """A queue: unsolved tickets unless `status` says otherwise, most urgent first by default."""
+    """A queue: tickets of unsolved categories, most urgent first (unless `status`, `status_category`, `sort` say)."""
 
     sort: Sort = Sort.PRIORITY
 
@@ -131,7 +136,10 @@ class TicketSummary(BaseModel):
 
     id: UUID
     title: str
-    status: str
+    status: str = Field(description="The ticket's state in its workflow.")
+    status_category: str = Field(description="What the state counts as: new, open, pending, on_hold, solved, closed.")
+    workflow: str
+    workflow_version: int
     priority: str
     type: str | None
     group: str | None
@@ -167,6 +175,9 @@ class TicketSummary(BaseModel):
             id=row.ticket_id,
             title=row.title,
             status=row.status,
+            status_category=row.status_category,
+            workflow=row.workflow,
+            workflow_version=row.workflow_version,
             priority=row.priority,
             type=row.ticket_type,
             group=row.group,

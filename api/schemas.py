@@ -191,9 +191,18 @@ class AssignmentRequest(StrictBody):
 
 
 class TransitionRequest(StrictBody):
-    """Move the ticket to another status."""
+    """Move the ticket to another state of its workflow, setting custom fields the move requires with it."""
 
-    to: Status = Field(description="The target status; the workflow decides whether the move is legal.")
+    to: Slug = Field(
+        description="The target state; the ticket's workflow version decides whether the move is legal.",
+        examples=["open"],
+    )
+    fields: dict[Slug, CustomField] = Field(
+        default_factory=dict,
+        max_length=50,
+        json_schema_extra=_SLUG_KEYS_ONLY,
+        description="Custom fields set with the move (for a move that requires them, a resolution code say).",
+    )
 
 
 class CommentCreate(StrictBody):
@@ -260,7 +269,10 @@ class TicketPublic(BaseModel):
     requester_email: str | None = Field(default=None, description="`[erased]` once the requester's data was erased.")
     organisation: str | None
     channel: str
-    status: Status
+    status: str = Field(description="The ticket's state in its workflow.", examples=["open"])
+    status_category: Status = Field(description="What the state counts as for queues, SLA and reports.")
+    workflow: str = Field(description="The workflow the ticket runs under.", examples=["default"])
+    workflow_version: int = Field(description="The version of the workflow the ticket runs under.")
     priority: Priority
     type: str | None
     tags: list[str]
@@ -289,6 +301,9 @@ class TicketPublic(BaseModel):
             organisation=ticket.organisation,
             channel=ticket.channel,
             status=ticket.status,
+            status_category=ticket.category,
+            workflow=ticket.workflow,
+            workflow_version=ticket.workflow_version,
             priority=ticket.priority,
             type=ticket.ticket_type,
             tags=list(ticket.tags),

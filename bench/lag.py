@@ -93,7 +93,7 @@ def bench_lag(
 
             def keep(ticket: Ticket) -> None:
                 if ticket.tenant == TENANT:
-                    mine.append((str(ticket.id), ticket.status.value, ticket.group or GROUPS[0]))
+                    mine.append((str(ticket.id), ticket.status, ticket.group or GROUPS[0]))
 
             seed_tickets(services.desk, tickets, built=keep)
             key = make_key(services, tenant=TENANT)

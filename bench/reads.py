@@ -62,11 +62,11 @@ def _tag(i: int) -> str:
 QUERIES: dict[str, Query] = {
     "queue_group": (
         lambda i: f"/queues/groups/{_group(i)}",
-        lambda i: (TicketFilter(TENANT, statuses=UNSOLVED, group=_group(i)), Sort.PRIORITY),
+        lambda i: (TicketFilter(TENANT, categories=UNSOLVED, group=_group(i)), Sort.PRIORITY),
     ),
     "queue_assignee": (
         lambda i: f"/queues/assignees/{_agent(i)}",
-        lambda i: (TicketFilter(TENANT, statuses=UNSOLVED, assignee=_agent(i)), Sort.PRIORITY),
+        lambda i: (TicketFilter(TENANT, categories=UNSOLVED, assignee=_agent(i)), Sort.PRIORITY),
     ),
     "list_open_newest": (
         lambda i: "/tickets?status=open",

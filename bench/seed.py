@@ -28,8 +28,9 @@ from domain.actors import Actor, ActorKind
 from domain.helpdesk import HelpDesk
 from domain.provenance import CommandContext, acting
 from domain.tickets.ticket import Ticket
-from domain.tickets.workflow import DEFAULT_WORKFLOW, Status
+from domain.tickets.workflow import Status
 from domain.values import Priority
+from domain.workflows.lifecycle import STANDARD
 from infrastructure.settings import Settings
 
 BASE_TIME = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -93,7 +94,7 @@ def build_ticket(index: int) -> Ticket:
     with acting(_context(agent, via, _at(opened, 9))):
         ticket.add_comment("Looking into it now, @ops please check the logs.", public=public)
     with acting(_context(agent, "web", _at(opened, 10))):
-        ticket.transition(Status.OPEN, workflow=DEFAULT_WORKFLOW)
+        ticket.transition(Status.OPEN.value, lifecycle=STANDARD)
     if index % 5 == 0:
         with acting(_context(agent, "web", _at(opened, 12))):
             ticket.change_priority(Priority.URGENT)
@@ -102,7 +103,7 @@ def build_ticket(index: int) -> Ticket:
             ticket.add_comment("Any news? It is still broken.", public=True)
     if index % 5 in {0, 2, 4}:
         with acting(_context(agent, "web", _at(opened, 95))):
-            ticket.transition(Status.SOLVED, workflow=DEFAULT_WORKFLOW)
+            ticket.transition(Status.SOLVED.value, lifecycle=STANDARD)
     return ticket
 
 

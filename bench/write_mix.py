@@ -181,7 +181,7 @@ def _baseline_row(ticket: Ticket) -> tuple[Any, ...]:
         getattr(ticket, "requester_email", None),
         ticket.organisation,
         ticket.channel,
-        ticket.status.value,
+        ticket.status,
         ticket.priority.value,
         ticket.priority.rank,
         ticket.ticket_type,

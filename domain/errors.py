@@ -27,7 +27,11 @@ class AlreadyExistsError(DomainError):
 
 
 class IllegalTransitionError(DomainError):
-    """The workflow does not allow moving the ticket to the requested status."""
+    """The workflow does not allow moving the ticket to the requested status; `allowed` are the moves it allows."""
+
+    def __init__(self, message: str, *, allowed: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.allowed = allowed
 
 
 class TicketClosedError(DomainError):
@@ -57,3 +61,11 @@ def _versions(expected: ExpectedVersion) -> str:
     if not expected:
         return "no ticket version that can be current"
     return f"ticket version {' or '.join(str(version) for version in sorted(expected))}"
+
+
+class MissingFieldsError(InvalidValueError):
+    """A move needs custom fields the ticket does not have yet; `missing` names them."""
+
+    def __init__(self, message: str, *, missing: list[str]) -> None:
+        super().__init__(message)
+        self.missing = missing

@@ -29,7 +29,7 @@ from domain.errors import (
     TicketNotFoundError,
     VersionMismatchError,
 )
-from domain.provenance import CommandContext, acting, current_cause
+from domain.provenance import CommandContext, Recorded, acting, current_cause
 from domain.sla.config import SlaPolicy, WorkCalendar
 from domain.tickets.saved_views import SavedView
 from domain.tickets.ticket import Ticket
@@ -44,6 +44,7 @@ class Keep(Enum):
 
 KEEP = Keep.KEEP
 C = TypeVar("C", WorkCalendar, SlaPolicy)
+R = TypeVar("R", bound=Recorded)
 
 
 class Acting(TypedDict):
@@ -118,7 +119,7 @@ class CommandPipeline(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.clock = clock
-        self.workflow = workflow
+        self.standard_moves = workflow  # the moves of the standard workflow, version 1 of every tenant's `default`
         self._save_listeners: list[Callable[[int], None]] = []
 
     def on_saved(self, listener: Callable[[int], None]) -> None:
@@ -235,7 +236,7 @@ class CommandPipeline(Application[UUID]):
         recordings = self.save(ticket)
         return Receipt(ticket=ticket, position=recordings[-1].notification.id if recordings else None)
 
-    def _configured(self, kind: type[C], aggregate_id: UUID, version: int | None = None) -> C | None:
+    def _configured(self, kind: type[R], aggregate_id: UUID, version: int | None = None) -> R | None:
         try:
             found: Any = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:

@@ -208,6 +208,18 @@ class TableNames:
         """An index name, unique within the schema."""
         return f'"{self.prefix}{name}"'
 
+    def columns(self, cursor: Any, d: Dialect, name: str) -> set[str]:
+        """The columns one of this generation's tables has now (empty: it does not exist)."""
+        if not d.is_postgres:
+            cursor.execute(f"PRAGMA table_info({self.table(name)})")
+            return {row["name"] for row in cursor.fetchall()}
+        schema = self.qualifier.removesuffix(".").strip('"')
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+            [schema, f"{self.prefix}{name}"],
+        )
+        return {row["column_name"] for row in cursor.fetchall()}
+
     @property
     def tickets(self) -> str:
         """One row per ticket."""

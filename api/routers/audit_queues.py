@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import PrincipalDep, ServicesDep
-from api.plain_text import IdentifierParam
+from api.plain_text import IdentifierParam, Slug
 from api.problems import problem_responses
 from api.read_schemas import Moment
 from domain.errors import TicketNotFoundError
@@ -32,7 +32,7 @@ class PastQueueQuery(BaseModel):
     group: IdentifierParam | None = None
     assignee: IdentifierParam | None = None
     unassigned: bool = False
-    status: list[Status] = Field(default_factory=list, description="Default: the unsolved statuses.")
+    status: list[Slug] = Field(default_factory=list, description="States; default: those of the unsolved categories.")
     max_tickets: int = Field(
         default=200, ge=1, le=MAX_TICKETS, description="How many candidate tickets to replay at most (newest first)."
     )
@@ -43,7 +43,8 @@ class PastTicket(BaseModel):
 
     id: UUID
     title: str
-    status: Status
+    status: str
+    status_category: Status
     priority: str
     group: str | None
     assignee: str | None
@@ -71,8 +72,7 @@ def past_queue(services: ServicesDep, auditor: PrincipalDep, query: Annotated[Pa
     """
     moment = query.as_of if query.as_of.tzinfo else query.as_of.replace(tzinfo=UTC)
     ids, candidates = services.read_models.tickets().present_at(auditor.tenant, moment, query.max_tickets)
-    statuses = set(query.status) or {Status(s) for s in UNSOLVED}
-    found = [t for t in _replay(services.desk, ids, moment) if _in_queue(t, query, statuses)]
+    found = [t for t in _replay(services.desk, ids, moment) if _in_queue(t, query)]
     found.sort(key=lambda t: (-t.priority.rank, t.created_on))
     return PastQueue(
         as_of=moment,
@@ -93,8 +93,8 @@ def _replay(desk: HelpDesk, ids: list[UUID], moment: datetime) -> list[Ticket]:
     return tickets
 
 
-def _in_queue(ticket: Ticket, query: PastQueueQuery, statuses: set[Status]) -> bool:
-    if ticket.status not in statuses:
+def _in_queue(ticket: Ticket, query: PastQueueQuery) -> bool:
+    if ticket.status not in query.status if query.status else ticket.category.value not in UNSOLVED:
         return False
     if query.group is not None and ticket.group != query.group:
         return False
@@ -108,6 +108,7 @@ def _past(ticket: Ticket) -> PastTicket:
         id=ticket.id,
         title=ticket.title,
         status=ticket.status,
+        status_category=ticket.category,
         priority=ticket.priority.value,
         group=ticket.group,
         assignee=ticket.assignee,

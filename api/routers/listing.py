@@ -38,13 +38,14 @@ def _filter(
     tenant: str,
     filters: TicketFilters,
     *,
-    default_statuses: tuple[str, ...] = (),
+    default_categories: tuple[str, ...] = (),
     group: str | None = None,
     assignee: str | Unassigned | None = None,
 ) -> TicketFilter:
     return TicketFilter(
         tenant=tenant,
-        statuses=tuple(s.value for s in filters.status) or default_statuses,
+        statuses=tuple(values.slug(s, "status") for s in filters.status),
+        categories=tuple(c.value for c in filters.status_category) or (() if filters.status else default_categories),
         priorities=tuple(p.value for p in filters.priority),
         types=tuple(values.slug(t, "type") for t in filters.type),
         tags=tuple(values.slug(t, "tag") for t in filters.tag),
@@ -101,7 +102,7 @@ async def group_queue(
     group: Identifier, query: Annotated[QueueQuery, Query()], read: ViewReadDep, request: Request
 ) -> TicketPage:
     """A group's unsolved tickets (assigned or not), most urgent first."""
-    where = _filter(read.principal.tenant, query, default_statuses=UNSOLVED, group=identifier(group, "group"))
+    where = _filter(read.principal.tenant, query, default_categories=UNSOLVED, group=identifier(group, "group"))
     return await _read(read, request, query, where)
 
 
@@ -110,7 +111,7 @@ async def agent_queue(
     agent: Identifier, query: Annotated[QueueQuery, Query()], read: ViewReadDep, request: Request
 ) -> TicketPage:
     """An agent's unsolved tickets, most urgent first."""
-    where = _filter(read.principal.tenant, query, default_statuses=UNSOLVED, assignee=identifier(agent, "agent"))
+    where = _filter(read.principal.tenant, query, default_categories=UNSOLVED, assignee=identifier(agent, "agent"))
     return await _read(read, request, query, where)
 
 
@@ -119,5 +120,5 @@ async def unassigned_queue(
     query: Annotated[UnassignedQueueQuery, Query()], read: ViewReadDep, request: Request
 ) -> TicketPage:
     """Unsolved tickets nobody is assigned to, most urgent first (optionally of one group)."""
-    where = _filter(read.principal.tenant, query, default_statuses=UNSOLVED, group=query.group, assignee=UNASSIGNED)
+    where = _filter(read.principal.tenant, query, default_categories=UNSOLVED, group=query.group, assignee=UNASSIGNED)
     return await _read(read, request, query, where)

@@ -196,7 +196,7 @@ def apply_policy(
 
 def _matching_unsolved(read: Any, terms: Any) -> list[UUID]:
     queries, matched, after = read.services.read_models.tickets(), list[UUID](), None
-    where = TicketFilter(tenant=read.principal.tenant, statuses=UNSOLVED)
+    where = TicketFilter(tenant=read.principal.tenant, categories=UNSOLVED)
     while True:
         page = queries.list_tickets(where, sort=Sort.OLDEST, limit=APPLY_PAGE, after=after)
         for row in page.rows:

@@ -181,8 +181,15 @@ def unassign(ticket_id: UUID, call: CommandDep, response: Response) -> TicketPub
 
 @router.post("/{ticket_id}/transitions", response_model=TicketPublic, responses=_COMMAND_ERRORS)
 def transition(ticket_id: UUID, body: TransitionRequest, call: CommandDep, response: Response) -> TicketPublic:
-    """Move the ticket through its workflow. An illegal move is rejected with 409 and stores nothing."""
-    return _answer(response, call.desk.transition(ticket_id, body.to.value, **call.provenance), call.provenance["by"])
+    """Move the ticket through its workflow.
+
+    A move the workflow does not define is 409 naming the allowed targets (`allowed`); one the
+    caller's role may not make, 403; one whose required custom fields are not set (on the ticket
+    or in `fields`), 422 naming them (`missing`). None of these stores anything.
+    """
+    fields = {k: v.to_domain() for k, v in body.fields.items()}
+    receipt = call.desk.transition(ticket_id, body.to, fields=fields, **call.provenance)
+    return _answer(response, receipt, call.provenance["by"])
 
 
 @router.post(

@@ -51,6 +51,7 @@ from domain.errors import (
     VersionMismatchError,
 )
 from domain.tickets.workflow import Status
+from domain.tickets.workflow import status as status_of
 from domain.values import FieldValue, Priority
 from infrastructure.composition import Services
 from infrastructure.database import Backend
@@ -232,12 +233,12 @@ def transition(
     """Move the ticket through the workflow: one UPDATE."""
 
     def change(row: Row, _: Any, __: datetime) -> dict[str, Any] | None:
-        current = Status(row["status"])
-        if principal.actor.kind is ActorKind.REQUESTER and (current, body.to) != (Status.SOLVED, Status.OPEN):
+        current, target = Status(row["status"]), status_of(body.to)
+        if principal.actor.kind is ActorKind.REQUESTER and (current, target) != (Status.SOLVED, Status.OPEN):
             msg = "requesters can only reopen a solved ticket"
             raise NotPermittedError(msg)
-        services.desk.workflow.check(current, body.to)
-        return {"status": body.to.value}
+        services.desk.standard_moves.check(current, target)
+        return {"status": target.value}
 
     return _command(services, principal, ticket_id, expected_version, response, change)
 
@@ -393,7 +394,10 @@ def _answer(response: Response, row: Row, comments: list[Row], by: Actor) -> Tic
         requester_email=row["requester_email"],
         organisation=row["organisation"],
         channel=row["channel"],
-        status=Status(row["status"]),
+        status=row["status"],
+        status_category=Status(row["status"]),  # the twin runs the standard workflow only
+        workflow="default",
+        workflow_version=1,
         priority=Priority(row["priority"]),
         type=row["ticket_type"],
         tags=list(row["tags"]),

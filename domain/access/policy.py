@@ -106,6 +106,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "get_policy": READERS,
     "apply_policy": frozenset({D}),
     "ticket_sla": READERS,
+    # Workflows: admins publish and migrate; everyone but customers reads; a ticket's moves, whoever reads it.
+    "put_workflow": frozenset({D}),
+    "list_workflows": READERS,
+    "get_workflow": READERS,
+    "migrate_workflow": frozenset({D}),
+    "list_transitions": READERS | {C},
 }
 
 

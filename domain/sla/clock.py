@@ -118,10 +118,12 @@ class SlaClock:
         at = self._moment(event.timestamp)
         self._record_breaches(at)
         self._facts = self.facts_after(event)
-        if opening:
+        if isinstance(event, Ticket.Opened):
             self._open(at)
-        elif isinstance(event, Ticket.Transitioned):
-            self._transition(Status(event.new_status), at)
+            self._status = Status(event.status_category)  # its workflow's initial state counts as this
+        elif isinstance(event, Ticket.Transitioned | Ticket.WorkflowMigrated):
+            # The category of the state is what counts: a `waiting_for_parts` state of category pending pauses.
+            self._transition(Status(event.new_category), at)
         elif isinstance(event, Ticket.CommentAdded) and event.public:
             self._comment(event.actor_kind, at)
         self._adopt(policy, at)

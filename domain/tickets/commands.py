@@ -18,16 +18,17 @@ from domain.errors import (
     NotPermittedError,
     TicketNotFoundError,
 )
-from domain.pipeline import KEEP, Acting, CommandPipeline, ConfigReceipt, Keep, OnTicket, Receipt, SavedViewReceipt
+from domain.pipeline import KEEP, Acting, ConfigReceipt, Keep, OnTicket, Receipt, SavedViewReceipt
 from domain.tickets.fields import FieldCatalogue, FieldDefinition
 from domain.tickets.history import Change, FieldChange, diff, field_changes
 from domain.tickets.saved_views import SavedView
 from domain.tickets.ticket import Ticket
-from domain.tickets.workflow import status
 from domain.values import Attachment, FieldValue, Rating
+from domain.workflows.commands import WorkflowCommands
+from domain.workflows.lifecycle import Lifecycle
 
 
-class TicketCommands(CommandPipeline):
+class TicketCommands(WorkflowCommands):
     """The commands and queries of tickets, their custom-field catalogue and saved views."""
 
     # --- commands ---------------------------------------------------------------------------
@@ -48,12 +49,13 @@ class TicketCommands(CommandPipeline):
         custom_fields: Mapping[str, FieldValue] | None = None,
         **how: Unpack[Acting],
     ) -> Receipt:
-        """Open a ticket for a request; it starts in status `new`.
+        """Open a ticket for a request, in the initial state of the workflow serving its type.
 
         Custom fields are checked against the tenant's definitions; personal ones become the requester's.
         """
         if custom_fields:
             custom_fields = self._defined_fields(tenant, custom_fields, requester_id)
+        workflow = self.workflow_for_type(tenant, ticket_type)
         with self._acting(tenant=tenant, **how):
             ticket = Ticket.open(
                 tenant=tenant,
@@ -67,6 +69,7 @@ class TicketCommands(CommandPipeline):
                 ticket_type=ticket_type,
                 tags=tags,
                 custom_fields=custom_fields,
+                workflow=workflow,
             )
         return self._commit(ticket)
 
@@ -89,9 +92,26 @@ class TicketCommands(CommandPipeline):
         """Take a ticket away from its agent; it stays in its group's queue."""
         return self._on_ticket(ticket_id, lambda ticket: ticket.unassign(), **how)
 
-    def transition(self, ticket_id: UUID, to: str, **how: Unpack[OnTicket]) -> Receipt:
-        """Move a ticket to another status, as the workflow allows."""
-        return self._on_ticket(ticket_id, lambda ticket: ticket.transition(status(to), workflow=self.workflow), **how)
+    def transition(
+        self, ticket_id: UUID, to: str, *, fields: Mapping[str, FieldValue] | None = None, **how: Unpack[OnTicket]
+    ) -> Receipt:
+        """Move a ticket to another state, as its workflow version allows; `fields` are set first, in one save.
+
+        A move that requires custom fields (a resolution code, say) finds them on the ticket, set
+        before or with the move.
+        """
+
+        def move(ticket: Ticket) -> None:
+            defined = self._defined_fields(ticket.tenant, fields, ticket.requester_id) if fields else {}
+            for name, value in defined.items():
+                ticket.set_custom_field(name, value)
+            ticket.transition(to, lifecycle=self.lifecycle_of(ticket))
+
+        return self._on_ticket(ticket_id, move, **how)
+
+    def lifecycle_of(self, ticket: Ticket) -> Lifecycle:
+        """The lifecycle of the workflow version a ticket runs under."""
+        return self.workflow(ticket.tenant, ticket.workflow, ticket.workflow_version).lifecycle
 
     def add_comment(
         self,

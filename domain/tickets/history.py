@@ -12,8 +12,8 @@ from functools import singledispatch
 from typing import Any
 
 from domain.tickets.ticket import Ticket
-from domain.tickets.workflow import Status
 from domain.values import ERASED
+from domain.workflows.catalogue import DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +57,16 @@ def _(event: Ticket.Opened) -> tuple[FieldChange, ...]:
         "requester_email": event.requester_email,
         "organisation": event.organisation,
         "channel": event.via,
-        "status": Status.NEW.value,
+        "status": event.status,
         "priority": event.priority,
         "type": event.ticket_type,
         "tags": event.tags,
     }
     changes = [FieldChange(name, None, value) for name, value in opened.items() if value not in (None, "", [])]
+    if (event.workflow, event.workflow_version) != (DEFAULT, 1):  # the standard workflow goes without saying
+        changes.append(FieldChange("workflow", None, {"name": event.workflow, "version": event.workflow_version}))
+    if event.status_category != event.status:
+        changes.append(FieldChange("status_category", None, event.status_category))
     changes += [FieldChange(f"custom_fields.{k}", None, v) for k, v in sorted(event.custom_fields.items())]
     return tuple(changes)
 
@@ -80,7 +84,27 @@ def _(event: Ticket.Unassigned) -> tuple[FieldChange, ...]:
 
 @field_changes.register
 def _(event: Ticket.Transitioned) -> tuple[FieldChange, ...]:
-    return (FieldChange("status", event.old_status, event.new_status),)
+    return (FieldChange("status", event.old_status, event.new_status), *_categories(event))
+
+
+@field_changes.register
+def _(event: Ticket.WorkflowMigrated) -> tuple[FieldChange, ...]:
+    moved = FieldChange(
+        "workflow",
+        {"name": event.workflow, "version": event.old_version},
+        {"name": event.workflow, "version": event.new_version},
+    )
+    state = () if event.old_status == event.new_status else (FieldChange("status", event.old_status, event.new_status),)
+    return (moved, *state, *_categories(event))
+
+
+def _categories(event: Ticket.Transitioned | Ticket.WorkflowMigrated) -> tuple[FieldChange, ...]:
+    """The category change, where a state is not its own category (in workflows other than the standard one)."""
+    if (event.old_category, event.new_category) == (event.old_status, event.new_status):
+        return ()
+    if event.old_category == event.new_category:
+        return ()
+    return (FieldChange("status_category", event.old_category, event.new_category),)
 
 
 @field_changes.register
@@ -139,7 +163,7 @@ def ticket_fields(ticket: Ticket) -> dict[str, Any]:
         "requester_id": ticket.requester_id,
         "organisation": ticket.organisation,
         "channel": ticket.channel,
-        "status": ticket.status.value,
+        "status": ticket.status,
         "priority": ticket.priority.value,
         "type": ticket.ticket_type,
         "tags": list(ticket.tags),

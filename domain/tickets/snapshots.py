@@ -17,7 +17,7 @@ from domain.values import FieldValue, Priority
 def plain_state(state: Mapping[str, Any]) -> dict[str, Any]:
     """A ticket's state (its `__dict__`) in plain values."""
     plain = dict(state)
-    plain["status"] = plain["status"].value
+    plain["category"] = plain["category"].value
     plain["priority"] = plain["priority"].value
     plain["custom_fields"] = {k: v.as_dict() for k, v in plain["custom_fields"].items()}
     plain["comments"] = [c.as_dict() for c in plain["comments"]]
@@ -28,7 +28,11 @@ def plain_state(state: Mapping[str, Any]) -> dict[str, Any]:
 def restored_state(plain: Mapping[str, Any]) -> dict[str, Any]:
     """A ticket's state from the plain values of `plain_state`, or of a snapshot taken by older code."""
     state = dict(plain)
-    state["status"] = Status(state["status"])
+    # Snapshots taken before workflows could be defined hold the standard workflow's state only.
+    state.setdefault("category", state["status"])
+    state.setdefault("workflow", "default")
+    state.setdefault("workflow_version", 1)
+    state["category"] = Status(state["category"])
     state["priority"] = Priority(state["priority"])
     state["custom_fields"] = {k: FieldValue.from_dict(v) for k, v in state["custom_fields"].items()}
     state["comments"] = [Comment.from_dict(c) for c in state["comments"]]

@@ -20,14 +20,16 @@ from eventsourcing.domain import Snapshot as BaseSnapshot
 from eventsourcing.domain import event
 
 from domain import values
-from domain.actors import ActorKind, identifier
+from domain.actors import Actor, ActorKind, identifier
 from domain.errors import InvalidValueError, NotPermittedError, TicketClosedError
 from domain.provenance import FROM_CONTEXT, Recorded, current, no_cause
 from domain.tickets.comments import Comment
 from domain.tickets.sla_alerts import AlertKind, SlaAlert, alert_key
 from domain.tickets.snapshots import plain_state, restored_state
-from domain.tickets.workflow import Status, Workflow
+from domain.tickets.workflow import Status
 from domain.values import ERASED, Attachment, FieldValue, Priority, Rating
+from domain.workflows.catalogue import DEFAULT, STANDARD_VERSION, Version
+from domain.workflows.lifecycle import UNSOLVED_CATEGORIES, Lifecycle, Move
 
 FieldDict = dict[str, Any]
 
@@ -61,9 +63,13 @@ class Ticket(Recorded):
         ticket_type: str | None
         tags: list[str]
         custom_fields: dict[str, FieldDict]
+        workflow: str  # the workflow and version the ticket runs under (domain/workflows)
+        workflow_version: int
+        status: str  # its initial state
+        status_category: str
 
-        # Version 3 added the requester's name and e-mail address.
-        class_version = 4  # 4: correlation_id and causation_id (domain/provenance.py)
+        # Version 3 added the requester's name and e-mail address; 5 the workflow.
+        class_version = 5  # 4: correlation_id and causation_id (domain/provenance.py)
 
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
@@ -72,6 +78,11 @@ class Ticket(Recorded):
             state["requester_email"] = None
 
         upcast_v3_v4 = staticmethod(no_cause)
+
+        @staticmethod
+        def upcast_v4_v5(state: dict[str, Any]) -> None:
+            """Tickets opened before workflows could be defined run the standard one, from `new`."""
+            state.update(workflow=DEFAULT, workflow_version=1, status="new", status_category="new")
 
     class Assigned(Event):
         assignee: str | None
@@ -83,8 +94,28 @@ class Ticket(Recorded):
         old_assignee: str
 
     class Transitioned(Event):
+        old_status: str  # states of the ticket's workflow
+        new_status: str
+        old_category: str  # and their categories (domain/workflows/lifecycle.py)
+        new_category: str
+
+        class_version = 4  # 4: the categories
+
+        @staticmethod
+        def upcast_v3_v4(state: dict[str, Any]) -> None:
+            """Moves recorded under the standard workflow only, whose states are their own categories."""
+            state["old_category"], state["new_category"] = state["old_status"], state["new_status"]
+
+    class WorkflowMigrated(Event):
+        """The ticket moved to another version of its workflow, its state mapped to one of the new version's."""
+
+        workflow: str
+        old_version: int
+        new_version: int
         old_status: str
         new_status: str
+        old_category: str
+        new_category: str
 
     class CommentAdded(Event):
         tenant: str  # whose key store holds the author's data key (see docs/security.md)
@@ -216,8 +247,9 @@ class Ticket(Recorded):
         ticket_type: str | None = None,
         tags: Iterable[str] = (),
         custom_fields: Mapping[str, FieldValue] | None = None,
+        workflow: Version = STANDARD_VERSION,
     ) -> Ticket:
-        """Validate a new request and open a ticket for it (status `new`)."""
+        """Validate a new request and open a ticket for it, in the initial state of its workflow."""
         fields = dict(custom_fields or {})
         if len(fields) > values.CUSTOM_FIELDS_MAX:
             msg = f"a ticket may carry at most {values.CUSTOM_FIELDS_MAX} custom fields"
@@ -234,6 +266,10 @@ class Ticket(Recorded):
             ticket_type=None if ticket_type is None else values.slug(ticket_type, "type"),
             tags=values.tags(tags),
             custom_fields={values.slug(k, "custom field name"): v.as_dict() for k, v in sorted(fields.items())},
+            workflow=workflow.name,
+            workflow_version=workflow.version,
+            status=workflow.lifecycle.initial,
+            status_category=workflow.lifecycle.category_of(workflow.lifecycle.initial).value,
         )
 
     @event(Opened)
@@ -253,6 +289,10 @@ class Ticket(Recorded):
         ticket_type: str | None,
         tags: list[str],
         custom_fields: dict[str, FieldDict],
+        workflow: str,
+        workflow_version: int,
+        status: str,
+        status_category: str,
     ) -> None:
         self.tenant = tenant
         self.title = title
@@ -267,7 +307,10 @@ class Ticket(Recorded):
         self.ticket_type = ticket_type
         self.tags = list(tags)
         self.custom_fields = {k: FieldValue.from_dict(v) for k, v in custom_fields.items()}
-        self.status = Status.NEW
+        self.workflow = workflow
+        self.workflow_version = workflow_version
+        self.status = status  # a state of the workflow
+        self.category = Status(status_category)  # what the state counts as (new, open, ... closed)
         self.assignee: str | None = None
         self.group: str | None = None
         self.comments: list[Comment] = []
@@ -339,14 +382,42 @@ class Ticket(Recorded):
 
     # --- workflow ------------------------------------------------------------------------
 
-    def transition(self, to: Status, *, workflow: Workflow) -> None:
-        """Move to another status, if the workflow allows it (solved -> open is a reopen)."""
+    def transition(self, to: str, *, lifecycle: Lifecycle) -> None:
+        """Move to another state, as the ticket's workflow version allows it for the caller's role.
+
+        A requester may reopen a solved ticket (a move the workflow defines from a solved state to
+        an unsolved one), and make other moves only where the workflow names the customer role.
+        """
         self._ensure_not_closed()
-        if current().actor.kind is ActorKind.REQUESTER and (self.status, to) != (Status.SOLVED, Status.OPEN):
+        actor = current().actor
+        new_category = lifecycle.category_of(to)
+        if actor.kind is ActorKind.REQUESTER and not self._requester_may(to, new_category, lifecycle):
             msg = "requesters can only reopen a solved ticket"
             raise NotPermittedError(msg)
-        workflow.check(self.status, to)
-        self._transitioned(old_status=self.status.value, new_status=to.value)
+        system = actor.kind is ActorKind.SYSTEM
+        lifecycle.move(self.status, to, role=actor.role or "", present=self.custom_fields, system=system)
+        self._transitioned(
+            old_status=self.status, new_status=to, old_category=self.category.value, new_category=new_category.value
+        )
+
+    def moves_for(self, actor: Actor, lifecycle: Lifecycle) -> list[Move]:
+        """The moves `actor` may make now (whatever custom fields they require), in the workflow's order."""
+        if self.category is Status.CLOSED:
+            return []
+        moves = lifecycle.moves_from(self.status)
+        if actor.kind is ActorKind.SYSTEM:
+            return moves
+        if actor.kind is ActorKind.REQUESTER:
+            return [m for m in moves if self._requester_may(m.target, lifecycle.category_of(m.target), lifecycle)]
+        return [m for m in moves if m.allows(actor.role or "")]
+
+    def _requester_may(self, to: str, category: Status, lifecycle: Lifecycle) -> bool:
+        """A defined move the workflow names the customer role for, or else a reopen (solved to unsolved)."""
+        reopen = self.category is Status.SOLVED and category in UNSOLVED_CATEGORIES
+        for move in lifecycle.moves_from(self.status):
+            if move.target == to:
+                return reopen if move.roles is None else "customer" in move.roles
+        return False
 
     @event(Transitioned)
     def _transitioned(
@@ -354,8 +425,44 @@ class Ticket(Recorded):
         *,
         old_status: str,
         new_status: str,
+        old_category: str,
+        new_category: str,
     ) -> None:
-        self.status = Status(new_status)
+        self.status = new_status
+        self.category = Status(new_category)
+
+    def migrate(self, to: Version, mapping: Mapping[str, str]) -> None:
+        """Run under another version of the ticket's workflow, the current state mapped to one of that version."""
+        self._ensure_not_closed()
+        if to.name != self.workflow or to.version == self.workflow_version:
+            return
+        new_status = mapping.get(self.status, self.status)
+        new_category = to.lifecycle.category_of(new_status)
+        self._migrated(
+            workflow=to.name,
+            old_version=self.workflow_version,
+            new_version=to.version,
+            old_status=self.status,
+            new_status=new_status,
+            old_category=self.category.value,
+            new_category=new_category.value,
+        )
+
+    @event(WorkflowMigrated)
+    def _migrated(
+        self,
+        *,
+        workflow: str,
+        old_version: int,
+        new_version: int,
+        old_status: str,
+        new_status: str,
+        old_category: str,
+        new_category: str,
+    ) -> None:
+        self.workflow_version = new_version
+        self.status = new_status
+        self.category = Status(new_category)
 
     # --- conversation ---------------------------------------------------------------------
 
@@ -409,8 +516,8 @@ class Ticket(Recorded):
         if current().actor.kind is not ActorKind.REQUESTER:
             msg = "only the requester rates a ticket"
             raise NotPermittedError(msg)
-        if self.status is not Status.SOLVED:
-            msg = f"a ticket can be rated once solved (it is {self.status.value})"
+        if self.category is not Status.SOLVED:
+            msg = f"a ticket can be rated once solved (it is {self.status})"
             raise NotPermittedError(msg)
         self._rated(
             scale=rating.scale,
@@ -442,7 +549,7 @@ class Ticket(Recorded):
 
     def _alert(self, kind: AlertKind, alert: SlaAlert, record: Callable[..., None]) -> bool:
         # A closed ticket has no running targets; an alert that reaches it is late news, not a change.
-        if self.status is Status.CLOSED or alert_key(kind, alert.target, alert.cycle) in self.sla_alerts:
+        if self.category is Status.CLOSED or alert_key(kind, alert.target, alert.cycle) in self.sla_alerts:
             return False
         record(**alert.fields())
         return True
@@ -612,7 +719,7 @@ class Ticket(Recorded):
     # --- rules shared by the commands -------------------------------------------------------------
 
     def _ensure_not_closed(self) -> None:
-        if self.status is Status.CLOSED:
+        if self.category is Status.CLOSED:
             msg = "the ticket is closed, which is final; open a follow-up ticket instead"
             raise TicketClosedError(msg)
 

@@ -84,8 +84,11 @@ def _rated(event: Ticket.Rated, facts: TicketMetrics, batch: MetricsBatch) -> No
 
 
 @_fold.register(Ticket.Transitioned)
-def _transitioned(event: Ticket.Transitioned, facts: TicketMetrics, batch: MetricsBatch) -> None:
-    old, new, at = event.old_status, event.new_status, event.timestamp
+@_fold.register(Ticket.WorkflowMigrated)
+def _transitioned(
+    event: Ticket.Transitioned | Ticket.WorkflowMigrated, facts: TicketMetrics, batch: MetricsBatch
+) -> None:
+    old, new, at = event.old_category, event.new_category, event.timestamp  # what the states count as
     flow = batch.flow(facts.tenant, at)
     if new == SOLVED and old != SOLVED:
         flow.solved += 1

@@ -63,12 +63,8 @@ def statements(d: Dialect, n: TableNames) -> list[str]:
 
 def add_missing_columns(cursor: Any, d: Dialect, n: TableNames) -> None:
     """Add why a target has no due moment (NULL: it has one, or is not running); rows written before all had one."""
-    if not d.is_postgres:
-        cursor.execute(f"PRAGMA table_info({n.sla_targets})")
-        if "no_due_reason" in {row["name"] for row in cursor.fetchall()}:
-            return
-    if_absent = "IF NOT EXISTS " if d.is_postgres else ""
-    cursor.execute(f"ALTER TABLE {n.sla_targets} ADD COLUMN {if_absent}no_due_reason TEXT")
+    if "no_due_reason" not in n.columns(cursor, d, "sla_targets"):
+        cursor.execute(f"ALTER TABLE {n.sla_targets} ADD COLUMN no_due_reason TEXT")
 
 
 def load_config(cursor: Any, d: Dialect, n: TableNames, changes: SlaChanges, tenant: str) -> None:

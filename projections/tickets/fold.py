@@ -40,7 +40,8 @@ def _opened(event: Ticket.Opened, f: Folding) -> None:
         ticket_id=event.originator_id,
         tenant=event.tenant,
         title=event.title,
-        status=Status.NEW.value,
+        status=event.status,
+        status_category=event.status_category,
         priority=event.priority,
         priority_rank=Priority(event.priority).rank,
         ticket_type=event.ticket_type,
@@ -56,6 +57,8 @@ def _opened(event: Ticket.Opened, f: Folding) -> None:
         last_requester_activity_at=event.timestamp if by_requester else None,
         version=event.originator_version,
         position=f.position,
+        workflow=event.workflow,
+        workflow_version=event.workflow_version,
     )
     if event.tags:
         f.batch.retagged.add(event.originator_id)
@@ -74,13 +77,25 @@ def _unassigned(event: Ticket.Unassigned, f: Folding) -> None:
 
 @fold.register(Ticket.Transitioned)
 def _transitioned(event: Ticket.Transitioned, f: Folding) -> None:
+    _moved(row(event, f), event)
+
+
+@fold.register(Ticket.WorkflowMigrated)
+def _migrated(event: Ticket.WorkflowMigrated, f: Folding) -> None:
     ticket = row(event, f)
-    ticket.status = event.new_status
-    if event.new_status == Status.SOLVED.value:
-        ticket.solved_at = event.timestamp
-    elif event.new_status == Status.CLOSED.value:
+    ticket.workflow_version = event.new_version
+    _moved(ticket, event)
+
+
+def _moved(ticket: TicketRow, event: Ticket.Transitioned | Ticket.WorkflowMigrated) -> None:
+    """A move to another state: what its category means for the row (a solve, a close, a reopen)."""
+    ticket.status, ticket.status_category = event.new_status, event.new_category
+    if event.new_category == Status.SOLVED.value:
+        if event.old_category != Status.SOLVED.value:
+            ticket.solved_at = event.timestamp
+    elif event.new_category == Status.CLOSED.value:
         ticket.closed_at = event.timestamp
-    elif event.old_status == Status.SOLVED.value:
+    elif event.old_category == Status.SOLVED.value:
         ticket.reopen_count += 1
         ticket.solved_at = None
 

@@ -23,6 +23,11 @@ from projections.sql import Reader
 from projections.tickets.rows import TicketRow
 from projections.tickets.tables import TICKET_COLUMNS, ticket_row
 
+#: Rows per page when a query reads a whole list.
+PAGE_MAX = 500
+#: Every status category but closed.
+NOT_CLOSED = ("new", "open", "pending", "on_hold", "solved")
+
 
 class Sort(StrEnum):
     """Orders a ticket list can be read in."""
@@ -65,7 +70,9 @@ class TicketFilter:
     """What a ticket list shows. Empty tuples mean 'any'."""
 
     tenant: str
-    statuses: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()  # states of the tickets' workflows
+    categories: tuple[str, ...] = ()  # state categories
+    workflow: tuple[str, int] | None = None  # only tickets running under this workflow version
     priorities: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()  # a ticket must carry all of them
@@ -154,6 +161,17 @@ class TicketQueries(Reader):
         last = rows[limit - 1]
         return Page(rows[:limit], encode_cursor([getattr(last, column) for column, _ in order]))
 
+    def on_workflow_version(self, tenant: str, workflow: str, version: int) -> list[UUID]:
+        """The tickets not closed that run under this version of a workflow, oldest first (what a migration moves)."""
+        where = TicketFilter(tenant=tenant, categories=NOT_CLOSED, workflow=(workflow, version))
+        found, after = list[UUID](), None
+        while True:
+            page = self.list_tickets(where, sort=Sort.OLDEST, limit=PAGE_MAX, after=after)
+            found += [row.ticket_id for row in page.rows]
+            if page.next_cursor is None:
+                return found
+            after = page.next_cursor
+
     def get_ticket(self, tenant: str, ticket_id: UUID) -> TicketRow | None:
         """One ticket's row, if it exists in this tenant."""
         p = self.d.placeholder
@@ -194,8 +212,13 @@ class TicketQueries(Reader):
 
     def _filter_clauses(self, where: TicketFilter) -> tuple[list[str], list[Any]]:
         p = self.d.placeholder
-        clauses, params = [f"tenant = {p}"], [where.tenant]
-        in_lists = (("status", where.statuses), ("priority", where.priorities), ("ticket_type", where.types))
+        clauses, params = [f"tenant = {p}"], list[Any]([where.tenant])
+        in_lists = (
+            ("status", where.statuses),
+            ("status_category", where.categories),
+            ("priority", where.priorities),
+            ("ticket_type", where.types),
+        )
         for column, wanted in in_lists:
             if wanted:
                 clauses.append(f"{column} IN ({self.d.params(len(wanted))})")
@@ -209,6 +232,9 @@ class TicketQueries(Reader):
             if value is not None:
                 clauses.append(f"{column} = {p}")
                 params.append(value)
+        if where.workflow is not None:
+            clauses.append(f"workflow = {p} AND workflow_version = {p}")
+            params += [where.workflow[0], where.workflow[1]]
         for clause, values in (self._visibility(where), self._groups(where), self._sla(where)):
             if clause:
                 clauses.append(clause)

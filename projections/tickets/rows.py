@@ -11,7 +11,7 @@ from domain.tickets.workflow import Status
 from domain.values import ERASED
 from projections.sla.rows import NO_DUE
 
-#: Statuses in which a ticket still needs work (what queues show by default).
+#: Status categories in which a ticket still needs work (what queues show by default).
 UNSOLVED = (Status.NEW.value, Status.OPEN.value, Status.PENDING.value, Status.ON_HOLD.value)
 
 
@@ -22,7 +22,8 @@ class TicketRow:
     ticket_id: UUID
     tenant: str
     title: str
-    status: str
+    status: str  # a state of the ticket's workflow
+    status_category: str  # what that state counts as: new, open, pending, on_hold, solved or closed
     priority: str
     priority_rank: int
     ticket_type: str | None
@@ -47,6 +48,8 @@ class TicketRow:
     sla_due_at: datetime = NO_DUE  # earliest due moment of a running SLA target
     sla_warn_at: datetime | None = None  # earliest warning moment of a running target
     sla_breached_at: datetime | None = None  # earliest breach among the targets now breached
+    workflow: str = "default"  # the workflow and version the ticket runs under
+    workflow_version: int = 1
     stale: bool = False  # the ticket is parked: events after this row's position wait for a retry
 
 

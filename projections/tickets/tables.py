@@ -49,6 +49,10 @@ COLUMNS = (
     Column("sla_warn_at", Kind.TIME, required=False),
     Column("sla_breached_at", Kind.TIME, required=False),
     Column("stale", Kind.FLAG),
+    # Added with workflows (`add_missing_columns`): rows written before ran the standard workflow.
+    Column("status_category", Kind.TEXT, required=False),
+    Column("workflow", Kind.TEXT, required=False),
+    Column("workflow_version", Kind.INTEGER, required=False),
 )
 #: The column names, in table order (for selects and upserts).
 TICKET_COLUMNS = tuple(column.name for column in COLUMNS)
@@ -63,6 +67,8 @@ ADDED_COLUMNS: tuple[tuple[str, datetime | None], ...] = (
     ("sla_breached_at", None),
 )
 UNSOLVED_SQL = "('new', 'open', 'pending', 'on_hold')"
+#: Columns added with workflows: TEXT or INTEGER, NULL in rows written before (`add_missing_columns` fills them).
+WORKFLOW_COLUMNS = (("status_category", "TEXT"), ("workflow", "TEXT"), ("workflow_version", "INTEGER"))
 
 
 def statements(d: Dialect, n: TableNames) -> list[str]:
@@ -75,11 +81,6 @@ def statements(d: Dialect, n: TableNames) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_group')} ON {t} (tenant, group_id, status, priority_rank)",
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_assignee')} ON {t} (tenant, assignee, status, priority_rank)",
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_requester')} ON {t} (tenant, requester_id)",
-        # Queues read unsolved tickets most urgent first: partial indexes in that order avoid sorting the backlog.
-        f"CREATE INDEX IF NOT EXISTS {n.index('tickets_unsolved_by_group')} ON {t} "
-        f"(tenant, group_id, priority_rank DESC, created_at, ticket_id) WHERE status IN {UNSOLVED_SQL}",
-        f"CREATE INDEX IF NOT EXISTS {n.index('tickets_unsolved_by_assignee')} ON {t} "
-        f"(tenant, assignee, priority_rank DESC, created_at, ticket_id) WHERE status IN {UNSOLVED_SQL}",
         f"CREATE TABLE IF NOT EXISTS {n.tags} (ticket_id {d.uuid_type} NOT NULL, tag TEXT NOT NULL, "
         "tenant TEXT NOT NULL, PRIMARY KEY (ticket_id, tag))",
         f"CREATE INDEX IF NOT EXISTS {n.index('ticket_tags_by_tag')} ON {n.tags} (tenant, tag)",
@@ -87,19 +88,44 @@ def statements(d: Dialect, n: TableNames) -> list[str]:
 
 
 def add_missing_columns(cursor: Any, d: Dialect, n: TableNames) -> None:
-    """Add the columns later releases gave `tickets` (empty: no SLA policy existed before them)."""
-    present: set[str] = set()
-    if not d.is_postgres:
-        cursor.execute(f"PRAGMA table_info({n.tickets})")
-        present = {row["name"] for row in cursor.fetchall()}
-    if_absent = "IF NOT EXISTS " if d.is_postgres else ""
+    """Add the columns later releases gave `tickets`, filled as the rows written before them stand.
+
+    No SLA policy existed before the SLA columns, and every ticket ran the standard workflow,
+    whose states are their own categories, before the workflow columns. Indexes on added columns
+    come after them.
+    """
+    present = n.columns(cursor, d, "tickets")
     for column, default in ADDED_COLUMNS:
-        if column in present:
-            continue
-        value = "" if default is None else f" DEFAULT '{d.time(default)}'"  # a constant, never input
-        cursor.execute(f"ALTER TABLE {n.tickets} ADD COLUMN {if_absent}{column} {d.time_type}{value}")
+        if column not in present:
+            value = "" if default is None else f" DEFAULT '{d.time(default)}'"  # a constant, never input
+            cursor.execute(f"ALTER TABLE {n.tickets} ADD COLUMN {column} {d.time_type}{value}")
     if "stale" not in present:
-        cursor.execute(f"ALTER TABLE {n.tickets} ADD COLUMN {if_absent}stale INTEGER NOT NULL DEFAULT 0")
+        cursor.execute(f"ALTER TABLE {n.tickets} ADD COLUMN stale INTEGER NOT NULL DEFAULT 0")
+    added = [(column, kind) for column, kind in WORKFLOW_COLUMNS if column not in present]
+    for column, kind in added:
+        cursor.execute(f"ALTER TABLE {n.tickets} ADD COLUMN {column} {kind}")
+    if added:
+        cursor.execute(
+            f"UPDATE {n.tickets} SET status_category = status, workflow = 'default', workflow_version = 1 "
+            "WHERE status_category IS NULL"
+        )
+    for statement in category_indexes(n):
+        cursor.execute(statement)
+
+
+def category_indexes(n: TableNames) -> list[str]:
+    """Queues read unsolved tickets most urgent first: partial indexes in that order avoid sorting the backlog."""
+    t, unsolved = n.tickets, f"status_category IN {UNSOLVED_SQL}"
+    return [
+        # Before workflows these partial indexes were over `status`, which queues no longer read.
+        f"DROP INDEX IF EXISTS {n.qualifier}{n.index('tickets_unsolved_by_group')}",
+        f"DROP INDEX IF EXISTS {n.qualifier}{n.index('tickets_unsolved_by_assignee')}",
+        f"CREATE INDEX IF NOT EXISTS {n.index('unsolved_tickets_by_group')} ON {t} "
+        f"(tenant, group_id, priority_rank DESC, created_at, ticket_id) WHERE {unsolved}",
+        f"CREATE INDEX IF NOT EXISTS {n.index('unsolved_tickets_by_assignee')} ON {t} "
+        f"(tenant, assignee, priority_rank DESC, created_at, ticket_id) WHERE {unsolved}",
+        f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_workflow')} ON {t} (tenant, workflow, workflow_version)",
+    ]
 
 
 def load(cursor: Any, d: Dialect, n: TableNames, into: dict[UUID, TicketRow], ids: Sequence[UUID]) -> None:

@@ -16,8 +16,10 @@ def fold(event: Any, f: Folding) -> None:
 
 
 @fold.register(Ticket.Transitioned)
-def _transitioned(event: Ticket.Transitioned, f: Folding) -> None:
+@fold.register(Ticket.WorkflowMigrated)
+def _transitioned(event: Ticket.Transitioned | Ticket.WorkflowMigrated, f: Folding) -> None:
     ticket = f.ticket(event.originator_id)
-    if event.new_status == Status.SOLVED.value and ticket.assignee is not None:
+    solved = event.new_category == Status.SOLVED.value and event.old_category != Status.SOLVED.value
+    if solved and ticket.assignee is not None:
         key = (ticket.tenant, ticket.assignee, event.timestamp.date())
         f.batch.solved[key] = f.batch.solved.get(key, 0) + 1

@@ -17,12 +17,11 @@ class WorkloadQueries(Reader):
         p = self.d.placeholder
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(
-                f"SELECT status, COUNT(*) AS n FROM {self.names.tickets} "
-                f"WHERE tenant = {p} AND assignee = {p} AND status IN ({self.d.params(len(UNSOLVED))}) "
-                "GROUP BY status",
+                f"SELECT status_category, COUNT(*) AS n FROM {self.names.tickets} WHERE tenant = {p} "
+                f"AND assignee = {p} AND status_category IN ({self.d.params(len(UNSOLVED))}) GROUP BY status_category",
                 [tenant, agent, *UNSOLVED],
             )
-            by_status = {r["status"]: r["n"] for r in cursor.fetchall()}
+            by_status = {r["status_category"]: r["n"] for r in cursor.fetchall()}
             cursor.execute(
                 f"SELECT day, solved FROM {self.names.solved} WHERE tenant = {p} AND agent = {p} AND day >= {p} "
                 "ORDER BY day",

@@ -8,7 +8,7 @@ from datetime import date
 
 @dataclass(frozen=True)
 class Workload:
-    """An agent's current load (unsolved tickets by status, from the ticket rows) and recent output."""
+    """An agent's current load (unsolved tickets by status category, from the ticket rows) and recent output."""
 
     agent: str
     by_status: dict[str, int]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from domain.access.policy import Role
 from infrastructure.composition import Services
+from tests.support.clock import SettableClock
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 OFFICE = {
@@ -34,22 +35,9 @@ END:VCALENDAR
 """
 
 
-class SettableClock:
-    """A clock that stands still until moved."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
 def clock() -> SettableClock:
-    return SettableClock()
+    return SettableClock(START)
 
 
 @pytest.fixture

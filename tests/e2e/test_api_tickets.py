@@ -228,7 +228,7 @@ def test_errors_are_problems(client: TestClient) -> None:
     _assert_problem(client.post(f"{missing}/comments", json={"body": "hi"}), 404, "not-found")
     _assert_problem(client.get("/tickets/not-a-uuid"), 422, "invalid-request")
     _assert_problem(client.post(f"{url}/transitions", json={"to": "closed"}), 409, "illegal-transition")
-    _assert_problem(client.post(f"{url}/transitions", json={"to": "archived"}), 422, "invalid-request")
+    _assert_problem(client.post(f"{url}/transitions", json={"to": "archived"}), 422, "invalid-value")  # no such state
     _assert_problem(client.post("/tickets", json={**NEW_TICKET, "colour": "red"}), 422, "invalid-request")
     _assert_problem(client.post("/tickets", json={**NEW_TICKET, "title": ""}), 422, "invalid-request")
     _assert_problem(client.post("/tickets", json={**NEW_TICKET, "tags": ["Not A Slug"]}), 422, "invalid-value")
@@ -367,7 +367,7 @@ def test_head_is_authenticated_and_refused_like_get(client: TestClient) -> None:
     assert unauthenticated.status_code == 401
     assert unauthenticated.content == b""
     assert client.head("/tickets/00000000-0000-4000-8000-000000000000").status_code == 404
-    not_here = client.head(f"{url}/transitions")  # POST only
+    not_here = client.head(f"{url}/rating")  # POST only
     assert not_here.status_code == 405
     assert not_here.headers["allow"] == "POST"
     assert all("head" not in methods for methods in client.get("/openapi.json").json()["paths"].values())

@@ -27,6 +27,7 @@ from api.routers import (
     sla,
     tickets,
     views,
+    workflows,
 )
 from domain.access.policy import PERMISSIONS as MATRIX
 from domain.access.policy import Role
@@ -37,6 +38,12 @@ from tests.support.clock import TickingClock
 PUBLIC_ROUTES = {"healthz", "root"}
 WEEKDAYS_9_TO_5 = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
 CALENDAR = {"timezone": "Europe/Berlin", "intervals": WEEKDAYS_9_TO_5}
+TWO_STATES = {
+    "states": [{"name": "todo", "category": "new"}, {"name": "done", "category": "solved"}],
+    "transitions": [{"from": "todo", "to": "done"}],
+    "initial": "todo",
+    "ticket_types": ["chore"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +121,11 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "get_policy": ("GET", "/sla/policies/standard", None),
         "apply_policy": ("POST", "/sla/policies/standard/applications", {"tickets": [ticket]}),
         "ticket_sla": ("GET", f"{t}/sla", None),
+        "put_workflow": ("PUT", "/workflows/chores", TWO_STATES),
+        "list_workflows": ("GET", "/workflows", None),
+        "get_workflow": ("GET", "/workflows/default", None),
+        "migrate_workflow": ("POST", "/workflows/default/migrations", {"from_version": 1, "tickets": [ticket]}),
+        "list_transitions": ("GET", f"{t}/transitions", None),
     }
 
 
@@ -121,7 +133,7 @@ def test_every_route_is_in_the_matrix() -> None:
     operations = create_app().openapi()["paths"]
     count = sum(len(methods) for methods in operations.values())
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
-    routers += (projections,)
+    routers += (projections, workflows)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)
@@ -170,6 +182,7 @@ def test_a_foreign_tenant_sees_nothing(world: tuple[TestClient, Services, dict[s
             "get_ticket",
             "get_history",
             "get_diff",
+            "list_transitions",
         }:
             assert response.status_code == 404, (route, response.text)
         assert title not in response.text, route

@@ -126,7 +126,7 @@ class Writer:
             )
         if receipt.position is not None:
             self.recorded += 1
-        if receipt.ticket.status is Status.CLOSED:
+        if receipt.ticket.status == Status.CLOSED:
             del self.live[ticket.id]
         else:
             self.live[ticket.id] = receipt.ticket

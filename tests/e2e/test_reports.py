@@ -72,7 +72,7 @@ def clock() -> SetClock:
 @pytest.fixture
 def services(sql_settings: Settings, clock: SetClock) -> Iterator[Services]:
     built = build_services(sql_settings, clock=clock)
-    built.desk.workflow = CLOSABLE
+    built.desk.standard_moves = CLOSABLE
     built.start_projections()
     yield built
     built.close()
@@ -561,7 +561,7 @@ def test_reports_equal_a_recount_from_the_events(
     clock = SetClock(datetime.combine(DAY0, datetime.min.time(), UTC))
     services = build_services(Settings(database_url="memory://"), clock=clock)
     try:
-        services.desk.workflow = CLOSABLE
+        services.desk.standard_moves = CLOSABLE
         ids = run_history(services.desk, clock, script)
         ProjectionWorker(services.desk, services.read_models, batch_size=5).catch_up()
         since = DAY0 - timedelta(days=3) + timedelta(days=since_offset)

@@ -88,6 +88,19 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "time zone": "the IANA database's names",
     "business time is counted over at most": "the span between two moments",
     "working intervals overlap": "intervals of one weekday against each other",
+    "is not one of the workflow's states": "a workflow's initial state among its states",
+    "the initial state must be of category": "the category of the state named initial",
+    "not a state of the workflow": "a transition's ends among the workflow's states",
+    "states of category closed are final": "the category of a transition's source",
+    "is a loop or is listed twice": "transitions against each other",
+    "is listed twice": "state names against each other",
+    "are served by the workflow": "the ticket types of the tenant's other workflows",
+    "the workflow has no state": "the states of the ticket's workflow version",
+    "requires the custom field": "the custom fields the ticket has set",
+    "tickets move to a later version": "the versions of the workflow stored",
+    "the mapping names": "the states of the version migrated from",
+    "the mapping maps to": "the states of the version migrated to",
+    "the mapping is incomplete": "the states of both versions",
 }
 _CROSS_FIELD = re.compile("|".join(re.escape(rule) for rule in CROSS_FIELD_RULES))
 

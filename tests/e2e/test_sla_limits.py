@@ -26,6 +26,7 @@ from domain.sla.policy import MINUTES_MAX, TARGET_MINUTES_MAX, PolicyTerms
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher
+from tests.support.clock import SettableClock
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 #: Open one minute a week: below WEEKLY_MINUTES_MIN, so only a calendar stored before the limit can be like this.
@@ -38,19 +39,9 @@ NO_DUE_REASON = "the calendar's working time reaches the target only more than 1
 ADMIN = Actor("boss", ActorKind.AGENT, role="admin")
 
 
-class SettableClock:
-    """A clock that stands still until moved."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def services(sql_settings: Settings) -> Iterator[Services]:
-    built = build_services(sql_settings, clock=SettableClock())
+    built = build_services(sql_settings, clock=SettableClock(START))
     built.start_projections()
     yield built
     built.close()

@@ -371,6 +371,10 @@ def _nul_titled(services: Services) -> Ticket:
             ticket_type=None,
             tags=[],
             custom_fields={},
+            workflow="default",
+            workflow_version=1,
+            status="new",
+            status_category="new",
         )
 
 

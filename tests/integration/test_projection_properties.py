@@ -145,7 +145,8 @@ def expected_row(desk: HelpDesk, ticket_id: uuid.UUID) -> TicketRow:
         ticket_id=ticket.id,
         tenant=ticket.tenant,
         title=ticket.title,
-        status=ticket.status.value,
+        status=ticket.status,
+        status_category=ticket.category.value,
         priority=ticket.priority.value,
         priority_rank=ticket.priority.rank,
         ticket_type=ticket.ticket_type,
@@ -158,8 +159,8 @@ def expected_row(desk: HelpDesk, ticket_id: uuid.UUID) -> TicketRow:
         custom_fields={k: v.as_dict() for k, v in ticket.custom_fields.items()},
         created_at=ticket.created_on,
         updated_at=ticket.modified_on,
-        solved_at=solves[-1].timestamp if ticket.status.value in ("solved", "closed") else None,
-        closed_at=moves[-1].timestamp if ticket.status.value == "closed" else None,
+        solved_at=solves[-1].timestamp if ticket.category.value in ("solved", "closed") else None,
+        closed_at=moves[-1].timestamp if ticket.category.value == "closed" else None,
         reopen_count=sum(1 for e in moves if e.old_status == "solved" and e.new_status == "open"),
         public_comments=len(public),
         internal_notes=len(ticket.comments) - len(public),
@@ -167,6 +168,8 @@ def expected_row(desk: HelpDesk, ticket_id: uuid.UUID) -> TicketRow:
         last_requester_activity_at=requester_moments[-1] if requester_moments else None,
         version=ticket.version,
         position=0,  # positions are checked separately
+        workflow=ticket.workflow,
+        workflow_version=ticket.workflow_version,
         **_sla_fields(desk, ticket_id),
     )
 

@@ -24,8 +24,9 @@ from domain.sla.policy import CALENDAR_TIME, AppliedPolicy, Calendar, PolicyTerm
 from domain.sla.target_status import TargetStatus
 from domain.sla.working_hours import WorkingInterval
 from domain.tickets.ticket import Ticket
-from domain.tickets.workflow import DEFAULT_WORKFLOW, Status
+from domain.tickets.workflow import Status
 from domain.values import FieldValue, Priority
+from domain.workflows.lifecycle import STANDARD as STANDARD_LIFECYCLE
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 FRIDAY = datetime(2026, 3, 6, tzinfo=UTC)
@@ -124,7 +125,7 @@ class Story:
 
     def move(self, status: Status, actor: Actor = AGENT) -> Story:
         with acting(self._context(actor)):
-            self.ticket.transition(status, workflow=DEFAULT_WORKFLOW)
+            self.ticket.transition(status.value, lifecycle=STANDARD_LIFECYCLE)
         return self._record()
 
     def prioritise(self, priority: Priority) -> Story:

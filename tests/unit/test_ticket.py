@@ -131,7 +131,7 @@ def test_opening_a_ticket_records_one_event_with_defaults(app: HelpDesk, clock: 
     assert ticket.organisation is None
     assert ticket.channel == "web"
     assert ticket.opened_by == "alice"
-    assert ticket.status is Status.NEW
+    assert ticket.status == Status.NEW
     assert ticket.priority is Priority.NORMAL
     assert ticket.ticket_type is None
     assert ticket.tags == []
@@ -407,8 +407,8 @@ def test_every_legal_move_of_the_default_workflow_succeeds(
 
     receipt = app.transition(ticket_id, target.value, by=AGENT, via="web")
 
-    assert receipt.ticket.status is target
-    assert app.get_ticket(ticket_id).status is target
+    assert receipt.ticket.status == target
+    assert app.get_ticket(ticket_id).status == target
     assert stored(app, ticket_id) == before + 1
     entry = app.history(ticket_id)[-1]
     assert entry.event == "Transitioned"
@@ -426,7 +426,7 @@ def test_every_illegal_move_is_rejected_and_stores_nothing(
         app.transition(ticket_id, target.value, by=AGENT, via="web")
 
     assert stored(app, ticket_id) == before
-    assert app.get_ticket(ticket_id).status is source
+    assert app.get_ticket(ticket_id).status == source
 
 
 def test_an_unknown_status_is_rejected_and_stores_nothing(app: HelpDesk, ticket_id: UUID) -> None:
@@ -440,7 +440,7 @@ def test_a_solved_ticket_can_be_reopened(app: HelpDesk, ticket_id: UUID) -> None
     app.transition(ticket_id, "solved", by=AGENT, via="web")
     receipt = app.transition(ticket_id, "open", by=REQUESTER, via="email")
 
-    assert receipt.ticket.status is Status.OPEN
+    assert receipt.ticket.status == Status.OPEN
     entry = app.history(ticket_id)[-1]
     assert (entry.actor_id, entry.actor_kind, entry.via) == ("bob", "requester", "email")
     assert entry.changes == (FieldChange("status", "solved", "open"),)
@@ -477,7 +477,7 @@ def test_closed_is_final_every_command_on_a_closed_ticket_is_rejected(
         command(app, ticket_id)
 
     assert stored(app, ticket_id) == before
-    assert app.get_ticket(ticket_id).status is Status.CLOSED
+    assert app.get_ticket(ticket_id).status == Status.CLOSED
 
 
 def test_a_configured_workflow_decides_which_moves_are_legal(clock: ManualClock) -> None:
@@ -498,7 +498,7 @@ def test_a_configured_workflow_decides_which_moves_are_legal(clock: ManualClock)
     with pytest.raises(IllegalTransitionError):
         app.transition(ticket_id, "open", by=AGENT, via="web")
 
-    assert app.get_ticket(ticket_id).status is Status.SOLVED
+    assert app.get_ticket(ticket_id).status == Status.SOLVED
     assert stored(app, ticket_id) == 3
 
 
@@ -968,7 +968,7 @@ def test_a_ticket_as_of_a_moment_shows_its_last_version_recorded_by_then(
     assert app.ticket_as_of(ticket_id, START).version == 1
     assert app.ticket_as_of(ticket_id, assigned_at - timedelta(microseconds=1)).version == 1
     assert app.ticket_as_of(ticket_id, assigned_at).assignee == "carol"
-    assert app.ticket_as_of(ticket_id, assigned_at + timedelta(minutes=59)).status is Status.NEW
+    assert app.ticket_as_of(ticket_id, assigned_at + timedelta(minutes=59)).status == Status.NEW
     assert app.ticket_as_of(ticket_id, datetime(2030, 1, 1, tzinfo=UTC)) == app.get_ticket(ticket_id)
 
 

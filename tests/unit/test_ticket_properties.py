@@ -342,7 +342,7 @@ class TicketMachine(RuleBasedStateMachine):
     @invariant()
     def the_ticket_matches_the_model(self) -> None:
         ticket, model = self.live, self.model
-        assert ticket.status is model.status
+        assert ticket.status == model.status
         assert (ticket.assignee, ticket.group) == (model.assignee, model.group)
         assert ticket.priority is model.priority
         assert ticket.ticket_type == model.ticket_type
@@ -365,7 +365,7 @@ class TicketMachine(RuleBasedStateMachine):
                 assert Status(status_change.old) is current
                 current = Status(status_change.new)
                 assert current in DEFAULT_TRANSITIONS[Status(status_change.old)]
-        assert current is self.live.status
+        assert current == self.live.status
 
 
 TicketMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)

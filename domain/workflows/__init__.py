@@ -1,0 +1,1 @@
+"""Workflows: the lifecycles a tenant defines for its tickets, versioned."""
