@@ -22,6 +22,7 @@ from api.routers import (
     fields,
     health,
     listing,
+    me,
     metrics,
     privacy,
     projections,
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(metrics.router)  # no tenant and no personal data in it: for scrapers, like /healthz
     # Every other route passes the authorization matrix (api/authorization.py).
     routers = (listing, tickets, workflows, views, fields, agents, events, audit, audit_queues, privacy, sla)
-    for module in (*routers, reports, projections):
+    for module in (*routers, reports, projections, me):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)
     app.add_middleware(HeadAsGetMiddleware)  # outermost: every layer below sees the GET it stands for

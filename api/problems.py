@@ -39,6 +39,7 @@ class Problem(BaseModel):
     missing: list[str] | None = Field(
         default=None, description="For a move that requires custom fields: those not set yet."
     )
+    assignee: str | None = Field(default=None, description="For a claim: who has the ticket.")
 
 
 # Domain error -> (HTTP status, problem slug). Subclasses match their nearest listed base.
@@ -47,6 +48,7 @@ _DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.InvalidValueError: (422, "invalid-value"),
     errors.IllegalTransitionError: (409, "illegal-transition"),
     errors.TicketClosedError: (409, "ticket-closed"),
+    errors.AlreadyClaimedError: (409, "already-claimed"),
     errors.AlreadyExistsError: (409, "already-exists"),
     errors.NotPermittedError: (403, "not-permitted"),
     errors.VersionMismatchError: (412, "version-mismatch"),
@@ -196,6 +198,8 @@ def _members_of(error: errors.DomainError) -> dict[str, Any]:
         return {"allowed": error.allowed}
     if isinstance(error, errors.MissingFieldsError):
         return {"missing": error.missing}
+    if isinstance(error, errors.AlreadyClaimedError):
+        return {"assignee": error.assignee}
     return {}
 
 

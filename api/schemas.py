@@ -181,6 +181,9 @@ class TicketCreate(StrictBody):
     custom_fields: dict[Slug, CustomField] = Field(
         default_factory=dict, max_length=50, json_schema_extra=_SLUG_KEYS_ONLY
     )
+    group: Identifier | None = Field(
+        default=None, description="Open the ticket straight into this group's queue (staff only).", examples=["it"]
+    )
 
 
 class AssignmentRequest(StrictBody):
@@ -188,6 +191,19 @@ class AssignmentRequest(StrictBody):
 
     assignee: Identifier | None = Field(default=None, examples=["carol"])
     group: Identifier | None = Field(default=None, examples=["it-support"])
+
+
+class TransferRequest(StrictBody):
+    """Hand the ticket on to another agent and/or group, saying why."""
+
+    assignee: Identifier | None = Field(default=None, examples=["dave"])
+    group: Identifier | None = Field(default=None, examples=["tier-2"])
+    reason: NonBlankText = Field(
+        min_length=1,
+        max_length=TEXT_MAX,
+        description="Kept in the history as an internal note.",
+        examples=["needs a network engineer"],
+    )
 
 
 class TransitionRequest(StrictBody):

@@ -34,6 +34,14 @@ class IllegalTransitionError(DomainError):
         self.allowed = allowed
 
 
+class AlreadyClaimedError(DomainError):
+    """Another agent has the ticket already; `assignee` names them."""
+
+    def __init__(self, message: str, *, assignee: str) -> None:
+        super().__init__(message)
+        self.assignee = assignee
+
+
 class TicketClosedError(DomainError):
     """The ticket is closed, which is final: it accepts no further changes."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import ChannelDep, CommandDep, DeskDep, PrincipalDep, ServicesDep, etag
@@ -21,6 +22,7 @@ from api.schemas import (
     TicketHistory,
     TicketPatch,
     TicketPublic,
+    TransferRequest,
     TransitionRequest,
 )
 from domain.actors import Actor, ActorKind
@@ -55,7 +57,7 @@ def _answer(response: Response, receipt: Receipt, by: Actor) -> TicketPublic:
 def open_ticket(
     body: TicketCreate, desk: DeskDep, principal: PrincipalDep, via: ChannelDep, response: Response
 ) -> TicketPublic:
-    """Open a ticket. It starts in status `new`; the response carries `Location` and `ETag`."""
+    """Open a ticket, in the initial state of its workflow (and `group`'s queue); with `Location` and `ETag`."""
     actor = principal.actor
     requester_id, organisation = body.requester_id, body.organisation
     if actor.kind is ActorKind.REQUESTER:
@@ -64,6 +66,8 @@ def open_ticket(
         if organisation not in (None, actor.organisation):
             raise NotPermittedError("requesters open tickets for their own organisation only")
         requester_id, organisation = actor.id, actor.organisation
+        if body.group is not None:
+            raise NotPermittedError("requesters cannot choose the group of their ticket")
     if requester_id is None:
         raise InvalidValueError("requester_id is required when an agent opens a ticket")
     receipt = desk.open_ticket(
@@ -78,6 +82,7 @@ def open_ticket(
         ticket_type=body.type,
         tags=body.tags,
         custom_fields={name: value.to_domain() for name, value in body.custom_fields.items()},
+        group=body.group,
         by=actor,
         via=body.channel or via,
     )
@@ -177,6 +182,30 @@ def assign(ticket_id: UUID, body: AssignmentRequest, call: CommandDep, response:
 def unassign(ticket_id: UUID, call: CommandDep, response: Response) -> TicketPublic:
     """Take the ticket away from its agent; it stays in its group's queue."""
     return _answer(response, call.desk.unassign(ticket_id, **call.provenance), call.provenance["by"])
+
+
+@router.post("/{ticket_id}/claim", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def claim(ticket_id: UUID, call: CommandDep, response: Response) -> TicketPublic:
+    """Take an unassigned ticket (抢单): the first agent to claim it has it.
+
+    A ticket someone has already is 409 `already-claimed` naming them (`assignee`), also for the
+    second of two claims at the same moment. Claiming a ticket one has already changes nothing.
+    """
+    try:
+        receipt = call.desk.claim(ticket_id, **call.provenance)
+    except IntegrityError:
+        # Another claim was stored first: asked again, the ticket says who won (AlreadyClaimedError).
+        receipt = call.desk.claim(ticket_id, **call.provenance)
+    return _answer(response, receipt, call.provenance["by"])
+
+
+@router.post("/{ticket_id}/transfer", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def transfer(ticket_id: UUID, body: TransferRequest, call: CommandDep, response: Response) -> TicketPublic:
+    """Hand the ticket on (转派) to an agent and/or a group; the reason is kept beside it as an internal note."""
+    receipt = call.desk.transfer(
+        ticket_id, assignee=body.assignee, group=body.group, reason=body.reason, **call.provenance
+    )
+    return _answer(response, receipt, call.provenance["by"])
 
 
 @router.post("/{ticket_id}/transitions", response_model=TicketPublic, responses=_COMMAND_ERRORS)

@@ -52,6 +52,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "open_ticket": frozenset({C, A, S, D}),
     "assign": STAFF,
     "unassign": STAFF,
+    "claim": STAFF,  # an agent takes a ticket for themselves (a domain rule: agents only)
+    "transfer": STAFF,
     "transition": frozenset({C, A, S, D}),  # requesters may only reopen (a domain rule)
     "add_comment": frozenset({C, A, S, D}),  # requesters write public replies only (a domain rule)
     "rate_ticket": frozenset({C}),
@@ -112,6 +114,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "get_workflow": READERS,
     "migrate_workflow": frozenset({D}),
     "list_transitions": READERS | {C},
+    # Who the caller is.
+    "who_am_i": READERS | {C},
 }
 
 

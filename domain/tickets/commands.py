@@ -11,6 +11,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from domain import values
 from domain.access import policy as access
+from domain.actors import Actor
 from domain.errors import (
     AlreadyExistsError,
     InvalidValueError,
@@ -47,12 +48,14 @@ class TicketCommands(WorkflowCommands):
         ticket_type: str | None = None,
         tags: Iterable[str] = (),
         custom_fields: Mapping[str, FieldValue] | None = None,
+        group: str | None = None,
         **how: Unpack[Acting],
     ) -> Receipt:
-        """Open a ticket for a request, in the initial state of the workflow serving its type.
+        """Open a ticket for a request, in the initial state of the workflow serving its type (in `group`'s queue).
 
         Custom fields are checked against the tenant's definitions; personal ones become the requester's.
         """
+        self._check_routing(how["by"], group)
         if custom_fields:
             custom_fields = self._defined_fields(tenant, custom_fields, requester_id)
         workflow = self.workflow_for_type(tenant, ticket_type)
@@ -71,6 +74,8 @@ class TicketCommands(WorkflowCommands):
                 custom_fields=custom_fields,
                 workflow=workflow,
             )
+            if group is not None:
+                ticket.assign(group=group)  # saved with the opening, in one transaction
         return self._commit(ticket)
 
     def assign(
@@ -82,11 +87,41 @@ class TicketCommands(WorkflowCommands):
         **how: Unpack[OnTicket],
     ) -> Receipt:
         """Assign (or reassign) a ticket to an agent, a group, or both."""
-        by = how["by"]
+        self._check_routing(how["by"], group)
+        return self._on_ticket(ticket_id, lambda ticket: ticket.assign(assignee=assignee, group=group), **how)
+
+    def claim(self, ticket_id: UUID, **how: Unpack[OnTicket]) -> Receipt:
+        """The calling agent takes an unassigned ticket (抢单); AlreadyClaimedError names whoever has it."""
+        return self._on_ticket(ticket_id, lambda ticket: ticket.claim(), **how)
+
+    def transfer(
+        self,
+        ticket_id: UUID,
+        *,
+        assignee: str | None = None,
+        group: str | None = None,
+        reason: str,
+        **how: Unpack[OnTicket],
+    ) -> Receipt:
+        """Hand a ticket on to another agent and/or group (转派), the reason kept as an internal note beside it.
+
+        A transfer that changes nothing records nothing, the note included.
+        """
+        self._check_routing(how["by"], group)
+        said = values.text(reason, "reason")
+
+        def hand_on(ticket: Ticket) -> None:
+            before = ticket.version
+            ticket.assign(assignee=assignee, group=group)
+            if ticket.version != before:
+                ticket.add_comment(f"Transferred: {said}", public=False)
+
+        return self._on_ticket(ticket_id, hand_on, **how)
+
+    def _check_routing(self, by: Actor, group: str | None) -> None:
         if group is not None and not access.may_route_to(by, group):
             msg = f"you may route tickets only to your groups ({', '.join(sorted(by.groups or ()))})"
             raise NotPermittedError(msg)
-        return self._on_ticket(ticket_id, lambda ticket: ticket.assign(assignee=assignee, group=group), **how)
 
     def unassign(self, ticket_id: UUID, **how: Unpack[OnTicket]) -> Receipt:
         """Take a ticket away from its agent; it stays in its group's queue."""

@@ -21,7 +21,7 @@ from eventsourcing.domain import event
 
 from domain import values
 from domain.actors import Actor, ActorKind, identifier
-from domain.errors import InvalidValueError, NotPermittedError, TicketClosedError
+from domain.errors import AlreadyClaimedError, InvalidValueError, NotPermittedError, TicketClosedError
 from domain.provenance import FROM_CONTEXT, Recorded, current, no_cause
 from domain.tickets.comments import Comment
 from domain.tickets.sla_alerts import AlertKind, SlaAlert, alert_key
@@ -352,6 +352,20 @@ class Ticket(Recorded):
             old_assignee=self.assignee,
             old_group=self.group,
         )
+
+    def claim(self) -> None:
+        """The acting agent takes the ticket from its queue; the first to claim it has it (抢单)."""
+        self._ensure_not_closed()
+        actor = current().actor
+        if actor.kind is not ActorKind.AGENT:
+            msg = "only agents claim tickets"
+            raise NotPermittedError(msg)
+        if self.assignee == actor.id:
+            return
+        if self.assignee is not None:
+            msg = f"{self.assignee} has this ticket already"
+            raise AlreadyClaimedError(msg, assignee=self.assignee)
+        self._assigned(assignee=actor.id, group=self.group, old_assignee=None, old_group=self.group)
 
     @event(Assigned)
     def _assigned(

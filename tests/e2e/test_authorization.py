@@ -21,6 +21,7 @@ from api.routers import (
     fields,
     health,
     listing,
+    me,
     privacy,
     projections,
     reports,
@@ -71,6 +72,8 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "open_ticket": ("POST", "/tickets", {"title": "Printer", "requester_id": "customer1"}),
         "assign": ("POST", f"{t}/assignment", {"group": "it"}),
         "unassign": ("DELETE", f"{t}/assignment", None),
+        "claim": ("POST", f"{t}/claim", None),
+        "transfer": ("POST", f"{t}/transfer", {"group": "it", "reason": "network"}),
         "transition": ("POST", f"{t}/transitions", {"to": "open"}),
         "add_comment": ("POST", f"{t}/comments", {"body": "looking"}),
         "rate_ticket": ("POST", f"{t}/rating", {"rating": "good"}),
@@ -126,6 +129,7 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "get_workflow": ("GET", "/workflows/default", None),
         "migrate_workflow": ("POST", "/workflows/default/migrations", {"from_version": 1, "tickets": [ticket]}),
         "list_transitions": ("GET", f"{t}/transitions", None),
+        "who_am_i": ("GET", "/me", None),
     }
 
 
@@ -133,7 +137,7 @@ def test_every_route_is_in_the_matrix() -> None:
     operations = create_app().openapi()["paths"]
     count = sum(len(methods) for methods in operations.values())
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
-    routers += (projections, workflows)
+    routers += (projections, workflows, me)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)
@@ -183,6 +187,8 @@ def test_a_foreign_tenant_sees_nothing(world: tuple[TestClient, Services, dict[s
             "get_history",
             "get_diff",
             "list_transitions",
+            "claim",
+            "transfer",
         }:
             assert response.status_code == 404, (route, response.text)
         assert title not in response.text, route

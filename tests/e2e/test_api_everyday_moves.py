@@ -1,0 +1,87 @@
+"""Claim, transfer, open into a group and GET /me through the API, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from domain.access.policy import Role
+from infrastructure.composition import Services
+
+AGENTS = [f"agent{i}" for i in range(8)]
+
+
+@pytest.fixture
+def api(sql_services: Services) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
+    keys = {name: sql_services.keys.create(actor_id=name, role=Role.AGENT, tenant="acme").secret for name in AGENTS}
+    keys["nina"] = sql_services.keys.create(actor_id="nina", role=Role.AGENT, tenant="acme", groups=["network"]).secret
+    keys["bob"] = sql_services.keys.create(actor_id="bob", role=Role.CUSTOMER, tenant="acme").secret
+    with TestClient(create_app(services=sql_services)) as client:
+        yield client, {name: {"Authorization": f"Bearer {secret}"} for name, secret in keys.items()}
+
+
+def _ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def test_of_many_agents_claiming_at_once_one_wins_and_the_others_are_told_who(api: Any) -> None:
+    client, who = api
+    ticket = _ok(
+        client.post("/tickets", json={"title": "VPN", "requester_id": "bob", "group": "it"}, headers=who["agent0"]), 201
+    )
+    start = threading.Barrier(len(AGENTS))
+    answers: dict[str, Any] = {}
+
+    def claim(agent: str) -> None:
+        start.wait()
+        answers[agent] = client.post(f"/tickets/{ticket['id']}/claim", headers=who[agent])
+
+    threads = [threading.Thread(target=claim, args=(agent,)) for agent in AGENTS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    won = [agent for agent, answer in answers.items() if answer.status_code == 200]
+    assert len(won) == 1, {a: r.text for a, r in answers.items()}
+    for agent, answer in answers.items():
+        if agent not in won:
+            assert answer.status_code == 409, answer.text
+            assert answer.json()["type"] == "urn:ledgerdesk:problem:already-claimed"
+            assert answer.json()["assignee"] == won[0]
+    final = _ok(client.get(f"/tickets/{ticket['id']}", headers=who["agent0"]))
+    assert (final["assignee"], final["group"], final["version"]) == (won[0], "it", 3)
+
+
+def test_a_transfer_needs_a_reason_and_keeps_it(api: Any) -> None:
+    client, who = api
+    ticket = _ok(client.post("/tickets", json={"title": "VPN", "requester_id": "bob"}, headers=who["agent0"]), 201)
+    url = f"/tickets/{ticket['id']}/transfer"
+    assert client.post(url, json={"group": "network"}, headers=who["agent0"]).status_code == 422
+    moved = _ok(client.post(url, json={"group": "network", "reason": "routing issue"}, headers=who["agent0"]))
+
+    assert moved["group"] == "network"
+    assert [(c["public"], c["body"]) for c in moved["comments"]] == [(False, "Transferred: routing issue")]
+    outside = client.post(url, json={"group": "it", "reason": "x"}, headers=who["nina"])
+    assert outside.status_code == 403  # a key limited to network routes only there
+
+
+def test_me_says_who_the_caller_is(api: Any) -> None:
+    client, who = api
+    me = _ok(client.get("/me", headers=who["nina"]))
+    assert (me["actor_id"], me["actor_kind"], me["role"], me["tenant"], me["groups"]) == (
+        "nina",
+        "agent",
+        "agent",
+        "acme",
+        ["network"],
+    )
+    customer = _ok(client.get("/me", headers=who["bob"]))
+    assert (customer["actor_kind"], customer["groups"]) == ("requester", None)
+    assert client.post("/tickets", json={"title": "x", "group": "it"}, headers=who["bob"]).status_code == 403

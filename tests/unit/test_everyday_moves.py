@@ -1,0 +1,73 @@
+"""The everyday moves of a desk in the domain: open into a group, claim (抢单), transfer with a reason (转派)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import pytest
+
+from domain.actors import Actor, ActorKind
+from domain.errors import AlreadyClaimedError, InvalidValueError, NotPermittedError
+from domain.helpdesk import HelpDesk
+
+CAROL = Actor("carol", ActorKind.AGENT, role="agent")
+DAVE = Actor("dave", ActorKind.AGENT, role="agent")
+NETWORK_ONLY = Actor("nina", ActorKind.AGENT, role="agent", groups=frozenset({"network"}))
+REQUESTER = Actor("bob", ActorKind.REQUESTER, role="customer")
+
+
+@pytest.fixture
+def desk() -> HelpDesk:
+    return HelpDesk(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: datetime.now(UTC))
+
+
+def _open(desk: HelpDesk, group: str | None = "it") -> UUID:
+    receipt = desk.open_ticket(tenant="acme", title="VPN down", requester_id="bob", group=group, by=CAROL, via="api")
+    return receipt.ticket_id
+
+
+def _events(desk: HelpDesk, ticket_id: UUID) -> list[str]:
+    return [type(e).__name__ for e in desk.events.get(ticket_id)]
+
+
+def test_a_ticket_opened_into_a_group_lands_in_its_queue_in_one_save(desk: HelpDesk) -> None:
+    ticket_id = _open(desk)
+
+    assert desk.get_ticket(ticket_id).group == "it"
+    assert _events(desk, ticket_id) == ["Opened", "Assigned"]
+    with pytest.raises(NotPermittedError):
+        desk.open_ticket(tenant="acme", title="x", requester_id="bob", group="it", by=NETWORK_ONLY, via="api")
+
+
+def test_the_first_claim_wins_and_the_next_names_the_winner(desk: HelpDesk) -> None:
+    ticket_id = _open(desk)
+    desk.claim(ticket_id, by=CAROL, via="web")
+    desk.claim(ticket_id, by=CAROL, via="web")  # hers already: nothing recorded
+
+    with pytest.raises(AlreadyClaimedError) as refused:
+        desk.claim(ticket_id, by=DAVE, via="web")
+    assert refused.value.assignee == "carol"
+    ticket = desk.get_ticket(ticket_id)
+    assert (ticket.assignee, ticket.group, ticket.version) == ("carol", "it", 3)
+    with pytest.raises(NotPermittedError):
+        desk.claim(_open(desk), by=REQUESTER, via="portal")
+
+
+def test_a_transfer_hands_on_with_its_reason_as_an_internal_note(desk: HelpDesk) -> None:
+    ticket_id = _open(desk)
+    desk.claim(ticket_id, by=CAROL, via="web")
+
+    receipt = desk.transfer(
+        ticket_id, assignee="dave", group="network", reason="needs a router expert", by=CAROL, via="web"
+    )
+
+    ticket = receipt.ticket
+    assert (ticket.assignee, ticket.group) == ("dave", "network")
+    (note,) = ticket.comments
+    assert (note.public, note.body) == (False, "Transferred: needs a router expert")
+    assert _events(desk, ticket_id)[-2:] == ["Assigned", "CommentAdded"]
+    unchanged = desk.transfer(ticket_id, assignee="dave", group="network", reason="again", by=CAROL, via="web")
+    assert unchanged.ticket.version == ticket.version  # nothing to hand on: no note either
+    with pytest.raises(InvalidValueError):
+        desk.transfer(ticket_id, group="it", reason="  ", by=CAROL, via="web")
