@@ -184,6 +184,9 @@ class TicketCreate(StrictBody):
     group: Identifier | None = Field(
         default=None, description="Open the ticket straight into this group's queue (staff only).", examples=["it"]
     )
+    parent_id: UUID | None = Field(
+        default=None, description="Open it as a child of this ticket (the parent records the child too)."
+    )
 
 
 class AssignmentRequest(StrictBody):
@@ -191,6 +194,30 @@ class AssignmentRequest(StrictBody):
 
     assignee: Identifier | None = Field(default=None, examples=["carol"])
     group: Identifier | None = Field(default=None, examples=["it-support"])
+
+
+LinkKind = Literal["related", "duplicate_of", "blocks", "caused_by"]
+#: A link as either ticket names it (what DELETE takes).
+AnyLinkKind = Literal["related", "duplicate_of", "duplicated_by", "blocks", "blocked_by", "caused_by", "causes"]
+
+
+class LinkRequest(StrictBody):
+    """Link the ticket to another one; the other records the link from its side."""
+
+    type: LinkKind = Field(
+        description="From this ticket's side: the other ticket sees related, duplicated_by, blocked_by or causes."
+    )
+    ticket_id: UUID = Field(description="The other ticket.")
+
+
+class LinkPublic(BaseModel):
+    """A link of a ticket, from its side."""
+
+    type: str = Field(
+        description="related, duplicate_of, duplicated_by, blocks, blocked_by, caused_by, causes, "
+        "child_of or parent_of."
+    )
+    ticket_id: str
 
 
 class TransferRequest(StrictBody):
@@ -295,6 +322,7 @@ class TicketPublic(BaseModel):
     custom_fields: dict[str, CustomField]
     group: str | None
     assignee: str | None
+    links: list[LinkPublic] = Field(default_factory=list, description="How other tickets relate to this one.")
     comments: list[CommentPublic]
     satisfaction: dict[str, Any] | None = Field(
         default=None, description="The requester's rating once solved: scale (good_bad or one_to_five), score, comment."
@@ -326,6 +354,7 @@ class TicketPublic(BaseModel):
             custom_fields={k: custom_field(v) for k, v in ticket.custom_fields.items()},
             group=ticket.group,
             assignee=ticket.assignee,
+            links=[LinkPublic(type=k.type.value, ticket_id=k.ticket_id) for k in ticket.links],
             comments=[CommentPublic.from_domain(c) for c in ticket.comments if c.public or not for_requester],
             satisfaction=ticket.satisfaction,
             created_at=ticket.created_on,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.plain_text import Slug
 from domain.tickets.workflow import Status
@@ -57,6 +57,9 @@ class WorkflowIn(Strict):
         description="New tickets of these types run under this workflow (a type is served by one workflow at most); "
         "tickets of other types run under `default`.",
     )
+    allow_open_children: StrictBool = Field(
+        default=False, description="Whether a parent ticket may move to a solved state while children are open."
+    )
 
     def definition(self) -> dict[str, Any]:
         """The definition in the domain's words."""
@@ -83,6 +86,7 @@ class WorkflowOut(BaseModel):
     transitions: list[TransitionOut]
     initial: str
     ticket_types: list[str]
+    allow_open_children: bool
 
     @classmethod
     def of(cls, version: Version) -> WorkflowOut:
@@ -95,6 +99,7 @@ class WorkflowOut(BaseModel):
             transitions=[TransitionOut.model_validate(t) for t in plain["transitions"]],
             initial=plain["initial"],
             ticket_types=plain["ticket_types"],
+            allow_open_children=plain["allow_open_children"],
         )
 
 

@@ -231,9 +231,10 @@ class CommandPipeline(Application[UUID]):
             act(ticket)
         return self._commit(ticket)
 
-    def _commit(self, ticket: Ticket) -> Receipt:
+    def _commit(self, ticket: Ticket, *others: Ticket) -> Receipt:
+        """Save the ticket, with the other tickets the command changed too, in one transaction."""
         # A conflicting concurrent save raises the store's IntegrityError; nothing is stored.
-        recordings = self.save(ticket)
+        recordings = self.save(ticket, *others)
         return Receipt(ticket=ticket, position=recordings[-1].notification.id if recordings else None)
 
     def _configured(self, kind: type[R], aggregate_id: UUID, version: int | None = None) -> R | None:

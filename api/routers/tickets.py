@@ -12,10 +12,12 @@ from api.deps import ChannelDep, CommandDep, DeskDep, PrincipalDep, ServicesDep,
 from api.problems import problem_responses
 from api.read_schemas import Moment
 from api.schemas import (
+    AnyLinkKind,
     AssignmentRequest,
     CommentCreate,
     FieldChangePublic,
     HistoryEntry,
+    LinkRequest,
     RatingCreate,
     TicketCreate,
     TicketDiff,
@@ -83,6 +85,7 @@ def open_ticket(
         tags=body.tags,
         custom_fields={name: value.to_domain() for name, value in body.custom_fields.items()},
         group=body.group,
+        parent_id=body.parent_id,
         by=actor,
         via=body.channel or via,
     )
@@ -205,6 +208,22 @@ def transfer(ticket_id: UUID, body: TransferRequest, call: CommandDep, response:
     receipt = call.desk.transfer(
         ticket_id, assignee=body.assignee, group=body.group, reason=body.reason, **call.provenance
     )
+    return _answer(response, receipt, call.provenance["by"])
+
+
+@router.post("/{ticket_id}/links", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def link_tickets(ticket_id: UUID, body: LinkRequest, call: CommandDep, response: Response) -> TicketPublic:
+    """Link the ticket to another (both record it, each from its side, in one save); the caller must reach both."""
+    receipt = call.desk.link_tickets(ticket_id, body.ticket_id, body.type, **call.provenance)
+    return _answer(response, receipt, call.provenance["by"])
+
+
+@router.delete("/{ticket_id}/links/{link_type}/{other_id}", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def unlink_tickets(
+    ticket_id: UUID, link_type: AnyLinkKind, other_id: UUID, call: CommandDep, response: Response
+) -> TicketPublic:
+    """Remove a link from both tickets (the removal is recorded on each)."""
+    receipt = call.desk.unlink_tickets(ticket_id, other_id, link_type, **call.provenance)
     return _answer(response, receipt, call.provenance["by"])
 
 

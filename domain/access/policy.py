@@ -52,7 +52,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "open_ticket": frozenset({C, A, S, D}),
     "assign": STAFF,
     "unassign": STAFF,
-    "claim": STAFF,  # an agent takes a ticket for themselves (a domain rule: agents only)
+    "claim": STAFF,
+    "link_tickets": STAFF,
+    "unlink_tickets": STAFF,  # an agent takes a ticket for themselves (a domain rule: agents only)
     "transfer": STAFF,
     "transition": frozenset({C, A, S, D}),  # requesters may only reopen (a domain rule)
     "add_comment": frozenset({C, A, S, D}),  # requesters write public replies only (a domain rule)

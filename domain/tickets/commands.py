@@ -14,19 +14,23 @@ from domain.access import policy as access
 from domain.actors import Actor
 from domain.errors import (
     AlreadyExistsError,
+    IllegalTransitionError,
     InvalidValueError,
     NotFoundError,
     NotPermittedError,
+    TicketClosedError,
     TicketNotFoundError,
 )
 from domain.pipeline import KEEP, Acting, ConfigReceipt, Keep, OnTicket, Receipt, SavedViewReceipt
 from domain.tickets.fields import FieldCatalogue, FieldDefinition
 from domain.tickets.history import Change, FieldChange, diff, field_changes
+from domain.tickets.links import LinkType, link_type
 from domain.tickets.saved_views import SavedView
 from domain.tickets.ticket import Ticket
+from domain.tickets.workflow import Status
 from domain.values import Attachment, FieldValue, Rating
 from domain.workflows.commands import WorkflowCommands
-from domain.workflows.lifecycle import Lifecycle
+from domain.workflows.lifecycle import UNSOLVED_CATEGORIES, Lifecycle
 
 
 class TicketCommands(WorkflowCommands):
@@ -49,6 +53,7 @@ class TicketCommands(WorkflowCommands):
         tags: Iterable[str] = (),
         custom_fields: Mapping[str, FieldValue] | None = None,
         group: str | None = None,
+        parent_id: UUID | None = None,
         **how: Unpack[Acting],
     ) -> Receipt:
         """Open a ticket for a request, in the initial state of the workflow serving its type (in `group`'s queue).
@@ -56,6 +61,7 @@ class TicketCommands(WorkflowCommands):
         Custom fields are checked against the tenant's definitions; personal ones become the requester's.
         """
         self._check_routing(how["by"], group)
+        parent = None if parent_id is None else self._parent_for(parent_id, tenant, how["by"])
         if custom_fields:
             custom_fields = self._defined_fields(tenant, custom_fields, requester_id)
         workflow = self.workflow_for_type(tenant, ticket_type)
@@ -76,7 +82,20 @@ class TicketCommands(WorkflowCommands):
             )
             if group is not None:
                 ticket.assign(group=group)  # saved with the opening, in one transaction
-        return self._commit(ticket)
+            if parent is not None:
+                ticket.link(LinkType.CHILD_OF, parent)
+                parent.link(LinkType.PARENT_OF, ticket)
+        return self._commit(ticket, *([] if parent is None else [parent]))
+
+    def _parent_for(self, parent_id: UUID, tenant: str, by: Actor) -> Ticket:
+        try:
+            parent = self._ticket_for_update(parent_id, None, tenant, by)
+        except TicketNotFoundError:  # a body naming what is not there is bad input, not a missing resource
+            raise InvalidValueError(f"no parent ticket {parent_id}") from None
+        if parent.category is Status.CLOSED:
+            msg = "the parent ticket is closed, which is final; it takes no new children"
+            raise TicketClosedError(msg)
+        return parent
 
     def assign(
         self,
@@ -128,21 +147,73 @@ class TicketCommands(WorkflowCommands):
         return self._on_ticket(ticket_id, lambda ticket: ticket.unassign(), **how)
 
     def transition(
-        self, ticket_id: UUID, to: str, *, fields: Mapping[str, FieldValue] | None = None, **how: Unpack[OnTicket]
+        self,
+        ticket_id: UUID,
+        to: str,
+        *,
+        fields: Mapping[str, FieldValue] | None = None,
+        **how: Unpack[OnTicket],
     ) -> Receipt:
         """Move a ticket to another state, as its workflow version allows; `fields` are set first, in one save.
 
         A move that requires custom fields (a resolution code, say) finds them on the ticket, set
-        before or with the move.
+        before or with the move. A parent moves to a solved state only once its children are solved
+        or closed (unless its workflow allows it); a child's solve is put on its parent's record too.
         """
-
-        def move(ticket: Ticket) -> None:
-            defined = self._defined_fields(ticket.tenant, fields, ticket.requester_id) if fields else {}
+        ticket = self._for_update(ticket_id, how)
+        lifecycle = self.lifecycle_of(ticket)
+        solving = lifecycle.category_of(to) is Status.SOLVED and ticket.category is not Status.SOLVED
+        if solving and not lifecycle.allow_open_children:
+            self._check_children_done(ticket)
+        parent_id = ticket.parent() if solving else None
+        parent = None if parent_id is None else self.get_ticket(parent_id)
+        defined = self._defined_fields(ticket.tenant, fields, ticket.requester_id) if fields else {}
+        with self._acting(how["by"], how["via"], ticket):
             for name, value in defined.items():
                 ticket.set_custom_field(name, value)
-            ticket.transition(to, lifecycle=self.lifecycle_of(ticket))
+            ticket.transition(to, lifecycle=lifecycle)
+            if parent is not None:
+                parent.record_child_solved(ticket.id)
+        return self._commit(ticket, *([] if parent is None else [parent]))
 
-        return self._on_ticket(ticket_id, move, **how)
+    def _check_children_done(self, ticket: Ticket) -> None:
+        open_children = [c for c in ticket.children() if self.get_ticket(c).category in UNSOLVED_CATEGORIES]
+        if open_children:
+            listed = ", ".join(str(c) for c in open_children)
+            msg = f"the ticket has children not solved yet: {listed}; solve or close them first"
+            raise IllegalTransitionError(msg)
+
+    # --- links ------------------------------------------------------------------------------------
+
+    def link_tickets(self, ticket_id: UUID, other_id: UUID, kind: str, **how: Unpack[OnTicket]) -> Receipt:
+        """Link two tickets (both record it, each from its side, in one save); an existing link records nothing."""
+        link = link_type(kind)
+        ticket = self._for_update(ticket_id, how)
+        other = self._linkable(other_id, ticket.tenant, how["by"])
+        with self._acting(how["by"], how["via"], ticket):
+            ticket.link(link, other)
+            other.link(link.inverse, ticket)
+        return self._commit(ticket, other)
+
+    def unlink_tickets(self, ticket_id: UUID, other_id: UUID, kind: str, **how: Unpack[OnTicket]) -> Receipt:
+        """Remove a link from both tickets (named from either side); one that is not there records nothing."""
+        link = link_type(kind, removing=True)
+        ticket = self._for_update(ticket_id, how)
+        other = self._linkable(other_id, ticket.tenant, how["by"])
+        with self._acting(how["by"], how["via"], ticket):
+            ticket.unlink(link, other.id)
+            other.unlink(link.inverse, ticket.id)
+        return self._commit(ticket, other)
+
+    def _for_update(self, ticket_id: UUID, how: OnTicket) -> Ticket:
+        return self._ticket_for_update(ticket_id, how.get("expected_version"), how.get("tenant"), how["by"])
+
+    def _linkable(self, other_id: UUID, tenant: str, by: Actor) -> Ticket:
+        # The other ticket is changed too (its side of the link): the caller must reach and change it.
+        try:
+            return self._ticket_for_update(other_id, None, tenant, by)
+        except TicketNotFoundError:  # named in the body, not the path: bad input
+            raise InvalidValueError(f"no ticket {other_id} to link") from None
 
     def lifecycle_of(self, ticket: Ticket) -> Lifecycle:
         """The lifecycle of the workflow version a ticket runs under."""

@@ -98,6 +98,21 @@ def _(event: Ticket.WorkflowMigrated) -> tuple[FieldChange, ...]:
     return (moved, *state, *_categories(event))
 
 
+@field_changes.register
+def _(event: Ticket.Linked) -> tuple[FieldChange, ...]:
+    return (FieldChange(f"links.{event.link}", None, event.other),)
+
+
+@field_changes.register
+def _(event: Ticket.Unlinked) -> tuple[FieldChange, ...]:
+    return (FieldChange(f"links.{event.link}", event.other, None),)
+
+
+@field_changes.register
+def _(event: Ticket.ChildSolved) -> tuple[FieldChange, ...]:
+    return (FieldChange("children_solved", None, event.child),)
+
+
 def _categories(event: Ticket.Transitioned | Ticket.WorkflowMigrated) -> tuple[FieldChange, ...]:
     """The category change, where a state is not its own category (in workflows other than the standard one)."""
     if (event.old_category, event.new_category) == (event.old_status, event.new_status):

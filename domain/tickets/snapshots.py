@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from domain.tickets.comments import Comment
+from domain.tickets.links import Link
 from domain.tickets.workflow import Status
 from domain.values import FieldValue, Priority
 
@@ -22,6 +23,7 @@ def plain_state(state: Mapping[str, Any]) -> dict[str, Any]:
     plain["custom_fields"] = {k: v.as_dict() for k, v in plain["custom_fields"].items()}
     plain["comments"] = [c.as_dict() for c in plain["comments"]]
     plain["tags"] = list(plain["tags"])
+    plain["links"] = [k.as_dict() for k in plain["links"]]
     return plain
 
 
@@ -39,5 +41,6 @@ def restored_state(plain: Mapping[str, Any]) -> dict[str, Any]:
     state.setdefault("satisfaction", None)  # snapshots taken before ratings existed
     state.setdefault("requester_name", None)  # ... and before names and addresses were recorded
     state.setdefault("requester_email", None)
+    state["links"] = [Link.from_dict(k) for k in state.get("links", [])]  # ... and before links existed
     state.setdefault("sla_alerts", [])  # ... and before SLA warnings and breaches were recorded
     return state

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Snapshot as BaseSnapshot
 from eventsourcing.domain import event
@@ -24,6 +25,7 @@ from domain.actors import Actor, ActorKind, identifier
 from domain.errors import AlreadyClaimedError, InvalidValueError, NotPermittedError, TicketClosedError
 from domain.provenance import FROM_CONTEXT, Recorded, current, no_cause
 from domain.tickets.comments import Comment
+from domain.tickets.links import LINKS_MAX, Link, LinkType
 from domain.tickets.sla_alerts import AlertKind, SlaAlert, alert_key
 from domain.tickets.snapshots import plain_state, restored_state
 from domain.tickets.workflow import Status
@@ -207,6 +209,23 @@ class Ticket(Recorded):
 
         upcast_v3_v4 = staticmethod(no_cause)
 
+    class Linked(Event):
+        """The ticket was linked to another (the other ticket records the inverse link in the same save)."""
+
+        link: str  # the kind, from this ticket's side (domain/tickets/links.py)
+        other: str  # the other ticket's id
+
+    class Unlinked(Event):
+        """A link to another ticket was removed (from both)."""
+
+        link: str
+        other: str
+
+    class ChildSolved(Event):
+        """A child ticket of this one moved to a solved state (recorded with the child's move)."""
+
+        child: str
+
     class Snapshot(BaseSnapshot):
         """A ticket's state at a version, in plain values so the stock transcoder can store it."""
 
@@ -316,6 +335,7 @@ class Ticket(Recorded):
         self.comments: list[Comment] = []
         self.satisfaction: FieldDict | None = None
         self.sla_alerts: list[str] = []  # "warning:<target>:<cycle>" and "breach:<target>:<cycle>" recorded so far
+        self.links: list[Link] = []
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
         """A copy that commands can change without touching the original (a cached ticket).
@@ -477,6 +497,72 @@ class Ticket(Recorded):
         self.workflow_version = new_version
         self.status = new_status
         self.category = Status(new_category)
+
+    # --- links ---------------------------------------------------------------------------
+
+    def link(self, kind: LinkType, other: Ticket) -> None:
+        """Link this ticket to `other` (which the caller links back with the inverse); an existing link records nothing.
+
+        Links may be added to a closed ticket: they say how other tickets relate to it, and change
+        nothing of its own.
+        """
+        if other.id == self.id:
+            msg = "a ticket cannot be linked to itself"
+            raise InvalidValueError(msg)
+        if other.tenant != self.tenant:
+            msg = "tickets of different tenants cannot be linked"
+            raise InvalidValueError(msg)
+        link = Link(kind, str(other.id))
+        if link in self.links:
+            return
+        if len(self.links) >= LINKS_MAX:
+            msg = f"a ticket may carry at most {LINKS_MAX} links"
+            raise InvalidValueError(msg)
+        self._linked(link=kind.value, other=str(other.id))
+
+    @event(Linked)
+    def _linked(
+        self,
+        *,
+        link: str,
+        other: str,
+    ) -> None:
+        self.links = [*self.links, Link(LinkType(link), other)]
+
+    def unlink(self, kind: LinkType, other_id: UUID) -> None:
+        """Remove a link (one that is not there records nothing)."""
+        if Link(kind, str(other_id)) in self.links:
+            self._unlinked(link=kind.value, other=str(other_id))
+
+    @event(Unlinked)
+    def _unlinked(
+        self,
+        *,
+        link: str,
+        other: str,
+    ) -> None:
+        self.links = [k for k in self.links if k != Link(LinkType(link), other)]
+
+    def children(self) -> list[UUID]:
+        """The ids of this ticket's children, in the order they were opened."""
+        return [UUID(k.ticket_id) for k in self.links if k.type is LinkType.PARENT_OF]
+
+    def parent(self) -> UUID | None:
+        """The id of this ticket's parent, if it has one."""
+        return next((UUID(k.ticket_id) for k in self.links if k.type is LinkType.CHILD_OF), None)
+
+    def record_child_solved(self, child: UUID) -> None:
+        """Put a child's solve on this ticket's record (a closed parent takes nothing)."""
+        if self.category is not Status.CLOSED:
+            self._child_solved(child=str(child))
+
+    @event(ChildSolved)
+    def _child_solved(
+        self,
+        *,
+        child: str,
+    ) -> None:
+        pass
 
     # --- conversation ---------------------------------------------------------------------
 

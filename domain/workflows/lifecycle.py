@@ -55,6 +55,7 @@ class Lifecycle:
     moves: tuple[Move, ...]
     initial: str
     ticket_types: frozenset[str] = field(default_factory=frozenset)
+    allow_open_children: bool = False  # whether a parent may be solved while children are still open
 
     def __post_init__(self) -> None:
         self._validate()
@@ -104,6 +105,7 @@ class Lifecycle:
             "transitions": [_move_dict(m) for m in self.moves],
             "initial": self.initial,
             "ticket_types": sorted(self.ticket_types),
+            "allow_open_children": self.allow_open_children,
         }
 
     @classmethod
@@ -119,7 +121,11 @@ class Lifecycle:
         if not isinstance(initial, str):
             msg = "initial must name one of the workflow's states"
             raise InvalidValueError(msg)
-        return cls(states=states, moves=moves, initial=initial, ticket_types=types)
+        children = data.get("allow_open_children", False)
+        if not isinstance(children, bool):
+            msg = "allow_open_children must be true or false"
+            raise InvalidValueError(msg)
+        return cls(states=states, moves=moves, initial=initial, ticket_types=types, allow_open_children=children)
 
     def _validate(self) -> None:
         if self.initial not in self.states:

@@ -85,3 +85,38 @@ def test_me_says_who_the_caller_is(api: Any) -> None:
     customer = _ok(client.get("/me", headers=who["bob"]))
     assert (customer["actor_kind"], customer["groups"]) == ("requester", None)
     assert client.post("/tickets", json={"title": "x", "group": "it"}, headers=who["bob"]).status_code == 403
+
+
+def test_links_show_on_both_tickets_and_children_hold_their_parent(api: Any) -> None:
+    client, who = api
+    agent = who["agent0"]
+    first = _ok(client.post("/tickets", json={"title": "Outage", "requester_id": "bob"}, headers=agent), 201)["id"]
+    second = _ok(client.post("/tickets", json={"title": "No mail", "requester_id": "bob"}, headers=agent), 201)["id"]
+
+    linked = _ok(client.post(f"/tickets/{second}/links", json={"type": "caused_by", "ticket_id": first}, headers=agent))
+    assert linked["links"] == [{"type": "caused_by", "ticket_id": first}]
+    assert _ok(client.get(f"/tickets/{first}", headers=agent))["links"] == [{"type": "causes", "ticket_id": second}]
+    history = _ok(client.get(f"/tickets/{first}/history", headers=agent))["items"]
+    assert history[-1]["changes"] == [{"field": "links.causes", "old": None, "new": second}]
+    unlinked = _ok(client.delete(f"/tickets/{first}/links/causes/{second}", headers=agent))
+    assert unlinked["links"] == []
+    assert (
+        client.post(
+            f"/tickets/{first}/links", json={"type": "parent_of", "ticket_id": second}, headers=agent
+        ).status_code
+        == 422
+    )
+
+    child = _ok(
+        client.post(
+            "/tickets", json={"title": "Swap switch", "requester_id": "bob", "parent_id": first}, headers=agent
+        ),
+        201,
+    )
+    assert child["links"] == [{"type": "child_of", "ticket_id": first}]
+    refused = client.post(f"/tickets/{first}/transitions", json={"to": "solved"}, headers=agent)
+    assert (refused.status_code, refused.json()["type"]) == (409, "urn:ledgerdesk:problem:illegal-transition")
+    _ok(client.post(f"/tickets/{child['id']}/transitions", json={"to": "solved"}, headers=agent))
+    _ok(client.post(f"/tickets/{first}/transitions", json={"to": "solved"}, headers=agent))
+    events = [e["event"] for e in _ok(client.get(f"/tickets/{first}/history", headers=agent))["items"]]
+    assert "ChildSolved" in events

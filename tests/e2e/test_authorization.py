@@ -73,6 +73,8 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "assign": ("POST", f"{t}/assignment", {"group": "it"}),
         "unassign": ("DELETE", f"{t}/assignment", None),
         "claim": ("POST", f"{t}/claim", None),
+        "link_tickets": ("POST", f"{t}/links", {"type": "related", "ticket_id": ticket}),
+        "unlink_tickets": ("DELETE", f"{t}/links/related/{ticket}", None),
         "transfer": ("POST", f"{t}/transfer", {"group": "it", "reason": "network"}),
         "transition": ("POST", f"{t}/transitions", {"to": "open"}),
         "add_comment": ("POST", f"{t}/comments", {"body": "looking"}),
@@ -189,6 +191,8 @@ def test_a_foreign_tenant_sees_nothing(world: tuple[TestClient, Services, dict[s
             "list_transitions",
             "claim",
             "transfer",
+            "link_tickets",
+            "unlink_tickets",
         }:
             assert response.status_code == 404, (route, response.text)
         assert title not in response.text, route

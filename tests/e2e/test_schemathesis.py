@@ -101,6 +101,9 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "the mapping names": "the states of the version migrated from",
     "the mapping maps to": "the states of the version migrated to",
     "the mapping is incomplete": "the states of both versions",
+    "no parent ticket": "a ticket that exists, of the caller's tenant",
+    "to link": "a ticket that exists, of the caller's tenant",
+    "cannot be linked to itself": "two ids that differ",
 }
 _CROSS_FIELD = re.compile("|".join(re.escape(rule) for rule in CROSS_FIELD_RULES))
 

@@ -1,4 +1,4 @@
-"""The everyday moves of a desk in the domain: open into a group, claim (抢单), transfer with a reason (转派)."""
+"""The everyday moves of a desk in the domain: open into a group, claim (抢单), transfer (转派), links, children."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from uuid import UUID
 import pytest
 
 from domain.actors import Actor, ActorKind
-from domain.errors import AlreadyClaimedError, InvalidValueError, NotPermittedError
+from domain.errors import AlreadyClaimedError, IllegalTransitionError, InvalidValueError, NotPermittedError
 from domain.helpdesk import HelpDesk
 
 CAROL = Actor("carol", ActorKind.AGENT, role="agent")
@@ -71,3 +71,39 @@ def test_a_transfer_hands_on_with_its_reason_as_an_internal_note(desk: HelpDesk)
     assert unchanged.ticket.version == ticket.version  # nothing to hand on: no note either
     with pytest.raises(InvalidValueError):
         desk.transfer(ticket_id, group="it", reason="  ", by=CAROL, via="web")
+
+
+# --- links, parents and children -------------------------------------------------------------------------
+
+
+def test_a_link_is_recorded_on_both_tickets_from_each_side(desk: HelpDesk) -> None:
+    first, second = _open(desk), _open(desk)
+
+    desk.link_tickets(second, first, "duplicate_of", by=CAROL, via="web")
+    desk.link_tickets(second, first, "duplicate_of", by=CAROL, via="web")  # there already: nothing recorded
+
+    assert [(k.type.value, k.ticket_id) for k in desk.get_ticket(second).links] == [("duplicate_of", str(first))]
+    assert [(k.type.value, k.ticket_id) for k in desk.get_ticket(first).links] == [("duplicated_by", str(second))]
+    assert _events(desk, first)[-1] == _events(desk, second)[-1] == "Linked"
+    desk.unlink_tickets(first, second, "duplicated_by", by=CAROL, via="web")
+    assert desk.get_ticket(first).links == desk.get_ticket(second).links == []
+    with pytest.raises(InvalidValueError):
+        desk.link_tickets(first, first, "related", by=CAROL, via="web")
+    with pytest.raises(InvalidValueError):
+        desk.link_tickets(first, second, "parent_of", by=CAROL, via="web")  # children come with their opening
+
+
+def test_a_parent_waits_for_its_children_and_records_their_solves(desk: HelpDesk) -> None:
+    parent = _open(desk)
+    child = desk.open_ticket(
+        tenant="acme", title="Replace cable", requester_id="bob", parent_id=parent, by=CAROL, via="api"
+    ).ticket_id
+
+    assert desk.get_ticket(parent).children() == [child]
+    assert desk.get_ticket(child).parent() == parent
+    with pytest.raises(IllegalTransitionError, match="children not solved"):
+        desk.transition(parent, "solved", by=CAROL, via="web")
+    desk.transition(child, "solved", by=CAROL, via="web")
+    assert _events(desk, parent)[-1] == "ChildSolved"
+    desk.transition(parent, "solved", by=CAROL, via="web")
+    assert desk.get_ticket(parent).category.value == "solved"
