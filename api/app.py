@@ -18,6 +18,7 @@ from api.routers import (
     agents,
     audit,
     audit_queues,
+    bulk,
     events,
     fields,
     health,
@@ -71,9 +72,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(CorrelationMiddleware)  # outside idempotency: a replayed answer carries its own request's id
     app.include_router(health.router)
     app.include_router(metrics.router)  # no tenant and no personal data in it: for scrapers, like /healthz
+    app.include_router(bulk.wrong_methods)  # before /tickets/{ticket_id}, which would take the path otherwise
     # Every other route passes the authorization matrix (api/authorization.py).
     routers = (listing, tickets, workflows, views, fields, agents, events, audit, audit_queues, privacy, sla)
-    for module in (*routers, reports, projections, me):
+    for module in (*routers, reports, projections, me, bulk):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)
     app.add_middleware(HeadAsGetMiddleware)  # outermost: every layer below sees the GET it stands for

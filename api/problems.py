@@ -104,7 +104,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(errors.DomainError)
     async def domain_error(request: Request, error: errors.DomainError) -> JSONResponse:
-        status, slug = _status_of(error)
+        status, slug = status_of(error)
         return problem_response(request, status, slug, _detail_of(error), members=_members_of(error))
 
     @app.exception_handler(IntegrityError)
@@ -203,7 +203,8 @@ def _members_of(error: errors.DomainError) -> dict[str, Any]:
     return {}
 
 
-def _status_of(error: errors.DomainError) -> tuple[int, str]:
+def status_of(error: errors.DomainError) -> tuple[int, str]:
+    """The HTTP status and problem slug of a domain error (its nearest listed class)."""
     for cls in type(error).__mro__:
         if cls in _DOMAIN_ERRORS:
             return _DOMAIN_ERRORS[cls]

@@ -60,6 +60,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "add_comment": frozenset({C, A, S, D}),  # requesters write public replies only (a domain rule)
     "rate_ticket": frozenset({C}),
     "update_ticket": STAFF,
+    "bulk_change": STAFF,  # one change to many tickets, each its own command
     # Reads of one ticket.
     "get_ticket": READERS | {C},  # requesters: their own tickets, without internal notes
     "get_history": READERS,

@@ -120,3 +120,34 @@ def test_links_show_on_both_tickets_and_children_hold_their_parent(api: Any) -> 
     _ok(client.post(f"/tickets/{first}/transitions", json={"to": "solved"}, headers=agent))
     events = [e["event"] for e in _ok(client.get(f"/tickets/{first}/history", headers=agent))["items"]]
     assert "ChildSolved" in events
+
+
+def test_a_bulk_change_is_one_command_per_ticket_and_reports_each(api: Any) -> None:
+    client, who = api
+    agent = who["agent0"]
+    opened = [
+        _ok(client.post("/tickets", json={"title": f"Printer {i}", "requester_id": "bob"}, headers=agent), 201)["id"]
+        for i in range(3)
+    ]
+    _ok(client.post(f"/tickets/{opened[2]}/transitions", json={"to": "solved"}, headers=agent))
+    _ok(client.post(f"/tickets/{opened[2]}/transitions", json={"to": "closed"}, headers=agent))
+    missing = "00000000-0000-4000-8000-000000000000"
+
+    done = client.post("/tickets/bulk", json={"tickets": [*opened, missing], "assign": {"group": "it"}}, headers=agent)
+    body = _ok(done)
+
+    assert body["changed"] == 2
+    assert [(r["status"], r["type"]) for r in body["results"]] == [
+        (200, None),
+        (200, None),
+        (409, "urn:ledgerdesk:problem:ticket-closed"),
+        (404, "urn:ledgerdesk:problem:not-found"),
+    ]
+    assert done.headers["ledgerdesk-position"] == str(body["position"])
+    assert _ok(client.get(f"/tickets/{opened[0]}", headers=agent))["group"] == "it"
+    both = {"tickets": opened, "priority": "high", "add_tags": ["x"]}
+    assert client.post("/tickets/bulk", json=both, headers=agent).status_code == 422
+    assert (
+        client.post("/tickets/bulk", json={"tickets": opened, "priority": "high"}, headers=who["bob"]).status_code
+        == 403
+    )

@@ -17,6 +17,7 @@ from api.routers import (
     agents,
     audit,
     audit_queues,
+    bulk,
     events,
     fields,
     health,
@@ -80,6 +81,7 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "add_comment": ("POST", f"{t}/comments", {"body": "looking"}),
         "rate_ticket": ("POST", f"{t}/rating", {"rating": "good"}),
         "update_ticket": ("PATCH", t, {"add_tags": ["x"]}),
+        "bulk_change": ("POST", "/tickets/bulk", {"tickets": [ticket], "add_tags": ["bulk"]}),
         "get_ticket": ("GET", t, None),
         "get_history": ("GET", f"{t}/history", None),
         "get_diff": ("GET", f"{t}/diff?from_version=1&to_version=1", None),
@@ -139,7 +141,7 @@ def test_every_route_is_in_the_matrix() -> None:
     operations = create_app().openapi()["paths"]
     count = sum(len(methods) for methods in operations.values())
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
-    routers += (projections, workflows, me)
+    routers += (projections, workflows, me, bulk)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)

@@ -104,6 +104,7 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "no parent ticket": "a ticket that exists, of the caller's tenant",
     "to link": "a ticket that exists, of the caller's tenant",
     "cannot be linked to itself": "two ids that differ",
+    "a bulk change is exactly one of": "exactly one of four fields given",
 }
 _CROSS_FIELD = re.compile("|".join(re.escape(rule) for rule in CROSS_FIELD_RULES))
 
