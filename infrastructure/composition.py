@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
@@ -34,6 +34,13 @@ from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher
 from infrastructure.topics import register_moved_topics
 from projections.sql import POSTGRES, SQLITE
+
+
+class Stoppable(Protocol):
+    """A background process running in threads of this process."""
+
+    def stop(self) -> None:
+        """Stop it (work in hand is finished or left for the next run, never half done)."""
 
 
 @dataclass(slots=True)
@@ -151,6 +158,10 @@ class Services:
             )
             self.sla_watcher.start()
         return self.sla_watcher
+
+    def background(self) -> dict[str, Callable[[], Stoppable]]:
+        """The background processes `ledgerdesk worker` runs, by name, each started by calling it."""
+        return {"projections": self.start_projections, "sla-watcher": self.start_sla_watcher}
 
     def projections_in_process(self) -> bool:
         """Whether API processes run the projection worker themselves (see Settings)."""

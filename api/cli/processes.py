@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from api.cli.context import load_settings, services_from
+from api.cli.context import fail, load_settings, services_from
 from infrastructure.settings import Settings
 
 SQLITE_CROSS_PROCESS_POLL_SECONDS = 0.1
@@ -69,6 +69,30 @@ def sla_watch() -> None:
         _wait_for_a_stop_signal()
         watcher.stop()
         typer.echo("ledgerdesk: SLA watcher stopped", err=True)
+
+
+def worker(
+    only: Annotated[
+        str | None,
+        typer.Option(help="Run only these background processes (comma-separated; default: all of them)."),
+    ] = None,
+) -> None:
+    """Run the background processes (projections, the SLA watcher, ...) until stopped (SIGINT or SIGTERM).
+
+    Several workers may run at once, on as many hosts as needed: each piece of work is still done once.
+    """
+    with services_from(load_settings()) as services:
+        known = services.background()
+        names = list(known) if only is None else [n.strip() for n in only.split(",") if n.strip()]
+        unknown = sorted(set(names) - set(known))
+        if unknown or not names:
+            fail(f"--only takes some of {', '.join(known)} (got {only!r})")
+        running = [known[name]() for name in names]
+        typer.echo(f"ledgerdesk: worker running {', '.join(names)} on {services.database.describe()}", err=True)
+        _wait_for_a_stop_signal()
+        for process in reversed(running):
+            process.stop()
+        typer.echo("ledgerdesk: worker stopped", err=True)
 
 
 def _wait_for_a_stop_signal() -> None:

@@ -262,3 +262,36 @@ def test_sla_recompute(sqlite_settings: Settings) -> None:
     )
     assert missing.returncode == 2
     assert missing.stderr.strip() == "ledgerdesk: error: no SLA policy 'nope'"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sql_settings", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_a_worker_runs_the_background_processes_beside_api_workers(sql_settings: Settings, tmp_path: Path) -> None:
+    env = _env(sql_settings)
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen([*CLI, "worker"], env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    services = build_services(sql_settings)  # as an API worker: commands only, the worker projects
+    try:
+        alice = Actor("alice", ActorKind.AGENT)
+        opened = [
+            services.desk.open_ticket(tenant="acme", title=f"t{n}", requester_id="bob", by=alice, via="api")
+            for n in range(5)
+        ]
+        last = max(r.position or 0 for r in opened)
+        assert services.read_models.wait_for(last, 30) >= last, (tmp_path / "worker.log").read_text()
+    finally:
+        services.close()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+        log.close()
+    said = (tmp_path / "worker.log").read_text()
+    assert "worker running projections, sla-watcher" in said
+    assert "worker stopped" in said
+
+
+def test_a_worker_told_to_run_what_does_not_exist_fails_with_one_line(sqlite_settings: Settings) -> None:
+    done = _run("worker", "--only", "projections,routing-to-mars", env=_env(sqlite_settings))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "ledgerdesk: error: --only takes some of projections, sla-watcher (got 'projections,routing-to-mars')"
+    )
