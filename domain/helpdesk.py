@@ -1,7 +1,8 @@
 """The HelpDesk application: the commands and queries of every capability, over one event store.
 
 Each capability's commands live in its room (domain/tickets/commands.py, domain/workflows/commands.py,
-domain/sla/commands.py, domain/keys/commands.py, domain/privacy/commands.py), all on the one command pipeline
+domain/directory/commands.py, domain/sla/commands.py, domain/keys/commands.py,
+domain/privacy/commands.py), all on the one command pipeline
 (domain/pipeline.py). Lists, queues and searches are not here: they are read models built by
 projections.
 """

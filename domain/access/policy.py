@@ -117,6 +117,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "get_workflow": READERS,
     "migrate_workflow": frozenset({D}),
     "list_transitions": READERS | {C},
+    # The directory: admins shape groups and agents; staff and readers see them.
+    "put_group": frozenset({D}),
+    "list_groups": READERS,
+    "get_group": READERS,
+    "put_agent": frozenset({D}),
+    "list_agents": READERS,
+    "get_agent": READERS,
     # Who the caller is.
     "who_am_i": READERS | {C},
 }

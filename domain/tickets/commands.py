@@ -12,6 +12,7 @@ from eventsourcing.application import AggregateNotFoundError
 from domain import values
 from domain.access import policy as access
 from domain.actors import Actor
+from domain.directory.commands import DirectoryCommands
 from domain.errors import (
     AlreadyExistsError,
     IllegalTransitionError,
@@ -33,7 +34,7 @@ from domain.workflows.commands import WorkflowCommands
 from domain.workflows.lifecycle import UNSOLVED_CATEGORIES, Lifecycle
 
 
-class TicketCommands(WorkflowCommands):
+class TicketCommands(WorkflowCommands, DirectoryCommands):
     """The commands and queries of tickets, their custom-field catalogue and saved views."""
 
     # --- commands ---------------------------------------------------------------------------
@@ -61,6 +62,7 @@ class TicketCommands(WorkflowCommands):
         Custom fields are checked against the tenant's definitions; personal ones become the requester's.
         """
         self._check_routing(how["by"], group)
+        self.check_assignment(tenant, None, group)
         parent = None if parent_id is None else self._parent_for(parent_id, tenant, how["by"])
         if custom_fields:
             custom_fields = self._defined_fields(tenant, custom_fields, requester_id)
@@ -107,11 +109,21 @@ class TicketCommands(WorkflowCommands):
     ) -> Receipt:
         """Assign (or reassign) a ticket to an agent, a group, or both."""
         self._check_routing(how["by"], group)
-        return self._on_ticket(ticket_id, lambda ticket: ticket.assign(assignee=assignee, group=group), **how)
+
+        def assign(ticket: Ticket) -> None:
+            self.check_assignment(ticket.tenant, assignee, group)
+            ticket.assign(assignee=assignee, group=group)
+
+        return self._on_ticket(ticket_id, assign, **how)
 
     def claim(self, ticket_id: UUID, **how: Unpack[OnTicket]) -> Receipt:
         """The calling agent takes an unassigned ticket (抢单); AlreadyClaimedError names whoever has it."""
-        return self._on_ticket(ticket_id, lambda ticket: ticket.claim(), **how)
+
+        def claim(ticket: Ticket) -> None:
+            self.check_assignment(ticket.tenant, how["by"].id, None)
+            ticket.claim()
+
+        return self._on_ticket(ticket_id, claim, **how)
 
     def transfer(
         self,
@@ -130,6 +142,7 @@ class TicketCommands(WorkflowCommands):
         said = values.text(reason, "reason")
 
         def hand_on(ticket: Ticket) -> None:
+            self.check_assignment(ticket.tenant, assignee, group)
             before = ticket.version
             ticket.assign(assignee=assignee, group=group)
             if ticket.version != before:

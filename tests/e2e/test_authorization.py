@@ -18,6 +18,7 @@ from api.routers import (
     audit,
     audit_queues,
     bulk,
+    directory,
     events,
     fields,
     health,
@@ -134,6 +135,12 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "migrate_workflow": ("POST", "/workflows/default/migrations", {"from_version": 1, "tickets": [ticket]}),
         "list_transitions": ("GET", f"{t}/transitions", None),
         "who_am_i": ("GET", "/me", None),
+        "put_group": ("PUT", "/groups/it", {"members": [], "routing": "manual"}),
+        "list_groups": ("GET", "/groups", None),
+        "get_group": ("GET", "/groups/it", None),
+        "put_agent": ("PUT", "/agents/agent1", {"groups": []}),
+        "list_agents": ("GET", "/agents", None),
+        "get_agent": ("GET", "/agents/agent1", None),
     }
 
 
@@ -141,7 +148,7 @@ def test_every_route_is_in_the_matrix() -> None:
     operations = create_app().openapi()["paths"]
     count = sum(len(methods) for methods in operations.values())
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
-    routers += (projections, workflows, me, bulk)
+    routers += (projections, workflows, me, bulk, directory)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)

@@ -105,6 +105,10 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "to link": "a ticket that exists, of the caller's tenant",
     "cannot be linked to itself": "two ids that differ",
     "a bulk change is exactly one of": "exactly one of four fields given",
+    "must be groups of the directory": "the groups the tenant's directory has",
+    "must be agents of the directory": "the agents the tenant's directory has",
+    "in the directory (PUT": "the agents and groups the tenant's directory has",
+    "names a ticket type or a tag": "one of two fields given",
 }
 _CROSS_FIELD = re.compile("|".join(re.escape(rule) for rule in CROSS_FIELD_RULES))
 

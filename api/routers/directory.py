@@ -1,0 +1,163 @@
+"""The directory: a tenant's groups (members, routing policy) and agents (groups, skills, capacity, availability).
+
+Read from the tenant's directory itself (an aggregate), so a change is there the moment its PUT
+answers. Once a tenant has a directory, tickets are assigned only to its agents and groups.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from annotated_types import Interval
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+
+from api.deps import ChannelDep, DeskDep, PrincipalDep
+from api.plain_text import Identifier, Slug
+from api.problems import problem_responses
+from api.read_schemas import JsonInt, json_integer
+from api.routers.tickets import POSITION_HEADER
+from domain.directory.directory import CAPACITY_MAX, RULES_MAX, SKILL_LEVEL_MAX, SKILLS_MAX, Routing
+
+router = APIRouter(tags=["directory"])
+#: A skill level: a JSON integer from 1 to SKILL_LEVEL_MAX (the bounds first, so the schema states them).
+Level = Annotated[int, Interval(ge=1, le=SKILL_LEVEL_MAX), BeforeValidator(json_integer)]
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SkillRuleIn(Strict):
+    """Tickets of this type, or with this tag, need these skills (for the `skills` routing policy)."""
+
+    type: Slug | None = None
+    tag: Slug | None = None
+    skills: dict[Slug, Level] = Field(max_length=SKILLS_MAX, json_schema_extra={"additionalProperties": False})
+
+
+class GroupIn(Strict):
+    """A group: who is in it, and how its new tickets reach them."""
+
+    members: list[Identifier] = Field(default_factory=list, max_length=1000, description="Agents of the directory.")
+    routing: Routing = Field(default=Routing.MANUAL, description="manual (default), round_robin, least_loaded, skills.")
+    skill_rules: list[SkillRuleIn] = Field(default_factory=list, max_length=RULES_MAX)
+
+
+class GroupOut(GroupIn):
+    """A group as the directory holds it."""
+
+    name: str
+
+
+class AgentIn(Strict):
+    """An agent: their groups, skills with levels, capacity and availability."""
+
+    groups: list[Identifier] = Field(default_factory=list, max_length=100, description="Groups of the directory.")
+    skills: dict[Slug, Level] = Field(
+        default_factory=dict,
+        max_length=SKILLS_MAX,
+        json_schema_extra={"additionalProperties": False},
+        description=f"Skill name -> level (1 to {SKILL_LEVEL_MAX}).",
+    )
+    capacity: JsonInt = Field(default=10, ge=0, le=CAPACITY_MAX, description="The most open tickets at once.")
+    available: StrictBool = Field(default=True, description="Whether routing may give them tickets now.")
+
+
+class AgentOut(AgentIn):
+    """An agent as the directory holds them."""
+
+    agent_id: str
+
+
+class GroupList(BaseModel):
+    """The tenant's groups, by name."""
+
+    items: list[GroupOut]
+
+
+class AgentList(BaseModel):
+    """The tenant's agents, by id."""
+
+    items: list[AgentOut]
+
+
+def _answer_position(response: Response, position: int | None) -> None:
+    if position is not None:
+        response.headers[POSITION_HEADER] = str(position)
+
+
+@router.put("/groups/{name}", response_model=GroupOut, responses=problem_responses(401, 403, 422))
+def put_group(
+    name: Identifier, body: GroupIn, desk: DeskDep, principal: PrincipalDep, via: ChannelDep, response: Response
+) -> GroupOut:
+    """Define a group or change it (members replace the group's members; the same definition records nothing)."""
+    position = desk.define_group(
+        tenant=principal.tenant,
+        name=name,
+        members=body.members,
+        routing=body.routing.value,
+        skill_rules=[r.model_dump() for r in body.skill_rules],
+        by=principal.actor,
+        via=via,
+    )
+    _answer_position(response, position)
+    return get_group(name, desk, principal)
+
+
+@router.get("/groups", response_model=GroupList, responses=problem_responses(401, 403))
+def list_groups(desk: DeskDep, principal: PrincipalDep) -> GroupList:
+    """The tenant's groups, by name."""
+    directory = desk.directory(principal.tenant)
+    names = [] if directory is None else sorted(directory.groups)
+    return GroupList(items=[get_group(n, desk, principal) for n in names])
+
+
+@router.get("/groups/{name}", response_model=GroupOut, responses=problem_responses(401, 403, 404))
+def get_group(name: Identifier, desk: DeskDep, principal: PrincipalDep) -> GroupOut:
+    """A group: members, routing policy, skill rules."""
+    group, members = desk.directory_group(principal.tenant, name)
+    rules = [SkillRuleIn(type=r.ticket_type, tag=r.tag, skills=dict(r.skills)) for r in group.skill_rules]
+    return GroupOut(name=group.name, members=members, routing=group.routing, skill_rules=rules)
+
+
+@router.put("/agents/{agent_id}", response_model=AgentOut, responses=problem_responses(401, 403, 422))
+def put_agent(
+    agent_id: Identifier, body: AgentIn, desk: DeskDep, principal: PrincipalDep, via: ChannelDep, response: Response
+) -> AgentOut:
+    """Define an agent or change them (groups replace the agent's groups; the same definition records nothing)."""
+    position = desk.define_agent(
+        tenant=principal.tenant,
+        agent=agent_id,
+        groups=body.groups,
+        skills=body.skills,
+        capacity=body.capacity,
+        available=body.available,
+        by=principal.actor,
+        via=via,
+    )
+    _answer_position(response, position)
+    return get_agent(agent_id, desk, principal)
+
+
+@router.get("/agents", response_model=AgentList, responses=problem_responses(401, 403))
+def list_agents(desk: DeskDep, principal: PrincipalDep) -> AgentList:
+    """The tenant's agents, by id."""
+    directory = desk.directory(principal.tenant)
+    ids = [] if directory is None else sorted(directory.agents)
+    return AgentList(items=[get_agent(a, desk, principal) for a in ids])
+
+
+@router.get("/agents/{agent_id}", response_model=AgentOut, responses=problem_responses(401, 403, 404))
+def get_agent(agent_id: Identifier, desk: DeskDep, principal: PrincipalDep) -> AgentOut:
+    """An agent: groups, skills, capacity, availability."""
+    agent, groups = desk.directory_agent(principal.tenant, agent_id)
+    return AgentOut(
+        agent_id=agent.agent_id,
+        groups=groups,
+        skills=dict(agent.skills),
+        capacity=agent.capacity,
+        available=agent.available,
+    )
