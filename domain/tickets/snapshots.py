@@ -42,5 +42,6 @@ def restored_state(plain: Mapping[str, Any]) -> dict[str, Any]:
     state.setdefault("requester_name", None)  # ... and before names and addresses were recorded
     state.setdefault("requester_email", None)
     state["links"] = [Link.from_dict(k) for k in state.get("links", [])]  # ... and before links existed
+    state.setdefault("children_solved", [])
     state.setdefault("sla_alerts", [])  # ... and before SLA warnings and breaches were recorded
     return state

@@ -336,6 +336,7 @@ class Ticket(Recorded):
         self.satisfaction: FieldDict | None = None
         self.sla_alerts: list[str] = []  # "warning:<target>:<cycle>" and "breach:<target>:<cycle>" recorded so far
         self.links: list[Link] = []
+        self.children_solved: list[str] = []  # the children whose solves are on this ticket's record, in order
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
         """A copy that commands can change without touching the original (a cached ticket).
@@ -562,7 +563,7 @@ class Ticket(Recorded):
         *,
         child: str,
     ) -> None:
-        pass
+        self.children_solved = [*self.children_solved, child]
 
     # --- conversation ---------------------------------------------------------------------
 

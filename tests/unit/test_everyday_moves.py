@@ -105,5 +105,6 @@ def test_a_parent_waits_for_its_children_and_records_their_solves(desk: HelpDesk
         desk.transition(parent, "solved", by=CAROL, via="web")
     desk.transition(child, "solved", by=CAROL, via="web")
     assert _events(desk, parent)[-1] == "ChildSolved"
+    assert desk.get_ticket(parent).children_solved == [str(child)]
     desk.transition(parent, "solved", by=CAROL, via="web")
     assert desk.get_ticket(parent).category.value == "solved"
