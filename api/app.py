@@ -59,7 +59,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = built = services or build_services(config)
         if owned and built.projections_in_process():
             built.start_projections()
-            built.start_sla_watcher()  # beside its read model; on PostgreSQL `ledgerdesk sla-watch` runs it
+            built.start_sla_watcher()  # beside its read model; on PostgreSQL `ledgerdesk worker` runs these
+            built.start_router()
         try:
             yield
         finally:

@@ -399,6 +399,11 @@ class HistoryEntry(BaseModel):
         description="What directly caused the change, when something did: an event, written "
         "`<ticket id>@<version>` (an SLA breach for its escalation). Null for a person's command.",
     )
+    reason: str | None = Field(
+        default=None,
+        description="Why a rule made the change, in its words (routing: `round_robin: next after carol`); "
+        "null for a person's change.",
+    )
 
     @classmethod
     def from_domain(cls, change: Change, position: int | None = None, chain_hash: str | None = None) -> HistoryEntry:
@@ -414,6 +419,7 @@ class HistoryEntry(BaseModel):
             changes=[FieldChangePublic(field=c.field, old=c.old, new=c.new) for c in change.changes],
             correlation_id=change.correlation_id,
             causation_id=change.causation_id,
+            reason=change.reason,
         )
 
 

@@ -29,6 +29,7 @@ from infrastructure.privacy.erasure import Eraser
 from infrastructure.privacy.mapper import PersonalDataMapper
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.worker import ProjectionWorker
+from infrastructure.router import Router
 from infrastructure.schema import Schema, Step
 from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher
@@ -57,6 +58,7 @@ class Services:
     schema: Schema
     worker: ProjectionWorker | None = None
     sla_watcher: SlaWatcher | None = None
+    router: Router | None = None
 
     def issue_key(
         self,
@@ -159,9 +161,20 @@ class Services:
             self.sla_watcher.start()
         return self.sla_watcher
 
+    def start_router(self) -> Router:
+        """Run the router in this process, in a background thread (several at once are safe)."""
+        if self.router is None:
+            self.router = Router(self.desk, self.read_models, interval_seconds=self.settings.routing_interval_seconds)
+            self.router.start()
+        return self.router
+
     def background(self) -> dict[str, Callable[[], Stoppable]]:
         """The background processes `ledgerdesk worker` runs, by name, each started by calling it."""
-        return {"projections": self.start_projections, "sla-watcher": self.start_sla_watcher}
+        return {
+            "projections": self.start_projections,
+            "sla-watcher": self.start_sla_watcher,
+            "router": self.start_router,
+        }
 
     def projections_in_process(self) -> bool:
         """Whether API processes run the projection worker themselves (see Settings)."""
@@ -169,7 +182,10 @@ class Services:
         return self.database.backend is not Backend.POSTGRES if configured is None else configured
 
     def close(self) -> None:
-        """Stop the SLA watcher and the worker, then release database connections."""
+        """Stop the router, the SLA watcher and the worker, then release database connections."""
+        if self.router is not None:
+            self.router.stop()
+            self.router = None
         if self.sla_watcher is not None:
             self.sla_watcher.stop()
             self.sla_watcher = None

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         description="How often the SLA watcher sweeps for warnings and breaches that fell due. With the default, "
         "each is recorded well within 60 seconds of its moment.",
     )
+    routing_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="The longest the router goes between sweeps of the queues. It also sweeps whenever the read "
+        "models move on, so a new ticket is routed as soon as it shows in them.",
+    )
     idempotency_ttl_seconds: int = Field(
         default=86_400, ge=60, description="How long an Idempotency-Key and its response are kept."
     )

@@ -20,6 +20,7 @@ from domain.sla.policy import Calendar
 from projections.activity.rows import ActivityKey
 from projections.metrics.rows import MetricsBatch
 from projections.parking.failure import ParkedEntry, Parking
+from projections.routing.rows import RoutingChanges
 from projections.saved_views.rows import SavedViewRow
 from projections.sla.rows import SlaChanges
 from projections.tickets.rows import TicketRow
@@ -39,6 +40,7 @@ class Batch:
     retagged: set[UUID] = field(default_factory=set)
     solved: dict[tuple[str, str, date], int] = field(default_factory=dict)  # workload/: (tenant, agent, day) -> n
     saved_views: list[SavedViewRow] = field(default_factory=list)  # saved_views/: views created
+    routing: RoutingChanges = field(default_factory=RoutingChanges)  # routing/
     activity: dict[ActivityKey, int] = field(default_factory=dict)  # activity/: audit_activity key -> changes
     # people/: (tenant, person, ticket) whose data a ticket holds; (tenant, person) erased: scrub, reclaim rows
     people: set[tuple[str, str, UUID]] = field(default_factory=set)

@@ -21,6 +21,7 @@ from projections.activity import fold as activity
 from projections.batch import Batch, Folding, TicketsView
 from projections.metrics import fold as metrics
 from projections.people import fold as people
+from projections.routing import fold as routing
 from projections.saved_views import fold as saved_views
 from projections.sla import fold as sla
 from projections.tickets import fold as tickets
@@ -33,6 +34,7 @@ SLICES: tuple[Any, ...] = (
     tickets.fold,
     sla.fold,
     workload.fold,
+    routing.fold,
     people.fold,
     saved_views.fold,
     activity.fold,

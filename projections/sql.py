@@ -236,6 +236,16 @@ class TableNames:
         return self.table("agent_solved_daily")
 
     @property
+    def last_routed(self) -> str:
+        """Each group's latest routing decision: round robin's pointer."""
+        return self.table("routing_last_routed")
+
+    @property
+    def last_assigned(self) -> str:
+        """When each agent was last given a ticket."""
+        return self.table("agent_last_assigned")
+
+    @property
     def saved_views(self) -> str:
         """Named ticket-list filters."""
         return self.table("saved_views")

@@ -116,6 +116,27 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
 
         return self._on_ticket(ticket_id, assign, **how)
 
+    def route(
+        self,
+        ticket_id: UUID,
+        *,
+        agent: str,
+        group: str,
+        reason: str,
+        caused_by: str | None = None,
+        **how: Unpack[OnTicket],
+    ) -> Receipt:
+        """A routing decision: the ticket waiting in `group`'s queue goes to `agent`, for `reason`.
+
+        The router decided from the tenant's directory itself, so it is not read again here. With
+        `expected_version` (the version the decision was made on) a ticket changed since is refused
+        (VersionMismatchError); one that no longer waits in the queue is refused as well.
+        """
+        ticket = self._ticket_for_update(ticket_id, how.get("expected_version"), how.get("tenant"), how["by"])
+        with self._acting(how["by"], how["via"], ticket, caused_by=caused_by):
+            ticket.route(agent, group=group, reason=reason)
+        return self._commit(ticket)
+
     def claim(self, ticket_id: UUID, **how: Unpack[OnTicket]) -> Receipt:
         """The calling agent takes an unassigned ticket (抢单); AlreadyClaimedError names whoever has it."""
 
@@ -400,6 +421,7 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
                 changes=field_changes(e),
                 correlation_id=e.correlation_id,
                 causation_id=e.causation_id,
+                reason=getattr(e, "reason", None),
             )
             for e in self._events_of(ticket_id, tenant)
         ]

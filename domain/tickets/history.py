@@ -39,6 +39,7 @@ class Change:
     changes: tuple[FieldChange, ...]
     correlation_id: str | None = None  # see domain/provenance.py
     causation_id: str | None = None
+    reason: str | None = None  # why a rule made the change (a routing decision's reason)
 
 
 @singledispatch

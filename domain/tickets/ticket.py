@@ -91,6 +91,14 @@ class Ticket(Recorded):
         group: str | None
         old_assignee: str | None
         old_group: str | None
+        reason: str | None  # why, when a rule decided ("round_robin: next after carol"); None for a person
+
+        class_version = 4  # 4: the reason
+
+        @staticmethod
+        def upcast_v3_v4(state: dict[str, Any]) -> None:
+            """Assignments recorded before rules assigned were all made by people, who give no reason."""
+            state["reason"] = None
 
     class Unassigned(Event):
         old_assignee: str
@@ -372,6 +380,7 @@ class Ticket(Recorded):
             group=new_group,
             old_assignee=self.assignee,
             old_group=self.group,
+            reason=None,
         )
 
     def claim(self) -> None:
@@ -386,7 +395,24 @@ class Ticket(Recorded):
         if self.assignee is not None:
             msg = f"{self.assignee} has this ticket already"
             raise AlreadyClaimedError(msg, assignee=self.assignee)
-        self._assigned(assignee=actor.id, group=self.group, old_assignee=None, old_group=self.group)
+        self._assigned(assignee=actor.id, group=self.group, old_assignee=None, old_group=self.group, reason=None)
+
+    def route(self, agent: str, *, group: str, reason: str) -> None:
+        """The group's routing gives the ticket, waiting in the group's queue, to one of its agents, saying why.
+
+        Refused once the ticket no longer waits there (someone took it, it moved or was solved):
+        the routing decided on a ticket that is not there any more.
+        """
+        self._ensure_not_closed()
+        if self.assignee is not None:
+            msg = f"{self.assignee} has this ticket already"
+            raise AlreadyClaimedError(msg, assignee=self.assignee)
+        if self.group != group or self.category not in UNSOLVED_CATEGORIES:
+            msg = f"the ticket no longer waits in the queue of group {group!r}"
+            raise InvalidValueError(msg)
+        checked = identifier(agent, "assignee")
+        said = values.text(reason, "reason")
+        self._assigned(assignee=checked, group=group, old_assignee=None, old_group=group, reason=said)
 
     @event(Assigned)
     def _assigned(
@@ -396,6 +422,7 @@ class Ticket(Recorded):
         group: str | None,
         old_assignee: str | None,
         old_group: str | None,
+        reason: str | None,
     ) -> None:
         self.assignee = assignee
         self.group = group

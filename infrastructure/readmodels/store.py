@@ -28,6 +28,7 @@ from projections.metrics.queries import MetricQueries
 from projections.metrics.tables import METRIC_TABLES
 from projections.parking.tables import PARKING_TABLES
 from projections.people.queries import PeopleQueries
+from projections.routing.queries import RoutingQueries
 from projections.saved_views.queries import SavedViewQueries
 from projections.sla.queries import SlaQueries
 from projections.sql import POSTGRES, SQLITE, Reader
@@ -40,6 +41,8 @@ GENERATION_TABLES = (
     "tickets",
     "ticket_tags",
     "agent_solved_daily",
+    "routing_last_routed",
+    "agent_last_assigned",
     "saved_views",
     "audit_activity",
     "ticket_people",
@@ -170,6 +173,10 @@ class ReadModels:
     def tickets(self) -> TicketQueries:
         """Reads of the ticket rows of the serving generation."""
         return self._reader(TicketQueries)
+
+    def routing(self) -> RoutingQueries:
+        """What the router decides from."""
+        return self._reader(RoutingQueries)
 
     def saved_views(self) -> SavedViewQueries:
         """Reads of the saved views of the serving generation."""

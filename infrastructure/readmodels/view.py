@@ -26,6 +26,7 @@ from projections.metrics import tables as metrics
 from projections.parking import tables as dead_letters
 from projections.parking.failure import ParkedEntry, Parking
 from projections.people import tables as people
+from projections.routing import tables as routing
 from projections.saved_views import tables as saved_views
 from projections.sla import tables as sla
 from projections.sla.rows import SlaChanges
@@ -39,6 +40,7 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
     return [
         *tickets.statements(d, n),
         *workload.statements(d, n),
+        *routing.statements(d, n),
         *saved_views.statements(d, n),
         *sla.statements(d, n),
         *people.statements(d, n),
@@ -52,6 +54,7 @@ def write_changes(cursor: Any, d: Dialect, n: TableNames, batch: Batch) -> None:
     """Every slice's rows of the batch (not its parking, not its tracking)."""
     tickets.write(cursor, d, n, batch.tickets, batch.retagged)
     workload.write(cursor, d, n, batch.solved)
+    routing.write(cursor, d, n, batch.routing)
     saved_views.write(cursor, d, n, batch.saved_views, batch.erased)
     activity.write(cursor, d, n, batch.activity)
     people.write(cursor, d, n, batch.people)
