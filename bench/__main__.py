@@ -13,6 +13,8 @@ p1     projection catch-up: BENCH_EVENTS real events (bench/seed.py) projected f
        many rows (bench/baseline.py).
 audit  on the p1 log: verify vs raw SHA-256 of the same bytes, export, as-of for 10 vs 10,000 events.
 r1     read path: queue pages and searches at BENCH_TICKETS tickets, after projecting them (bench/reads.py).
+rt1    routing delay: a ticket opened into a round-robin group -> its assignment visible in the read model,
+       at a steady rate, with `ledgerdesk worker --only projections,router` running (bench/routing.py).
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
@@ -46,13 +48,14 @@ from bench.calendar import time_calendar
 from bench.catch_up import profile_catch_up, time_catch_up
 from bench.lag import bench_lag
 from bench.reads import bench_reads
+from bench.routing import bench_routing
 from bench.seed import SeedStats, seed, seeding_settings
 from bench.server import RESULTS, ROOT, admin, make_key, scratch_database, serve, settle
 from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "c1")
+PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "c1")
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
@@ -276,6 +279,25 @@ def print_tables(results: list[dict[str, Any]]) -> None:
             ]
             for r in results
             if r["name"].startswith("l1_")
+        ],
+    )
+    _table(
+        "RT1 routing delay, ms (opening answered -> assignment visible)",
+        ["benchmark", "rate/s", "delay p50", "delay p95", "e2e p50", "e2e p95", "open p95", "never routed", "spread"],
+        [
+            [
+                r["name"],
+                r["achieved_rate_per_s"],
+                r.get("routing_delay_p50_ms"),
+                r.get("routing_delay_p95_ms"),
+                r.get("end_to_end_p50_ms"),
+                r.get("end_to_end_p95_ms"),
+                r.get("open_p95_ms"),
+                r["never_routed"],
+                r["most_minus_fewest_per_agent"],
+            ]
+            for r in results
+            if r["name"].startswith("rt1_")
         ],
     )
     _table(
@@ -516,6 +538,21 @@ def run_r1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[
     return bench_reads(conn, user, sizes=sizes, samples=env_int("BENCH_R1_SAMPLES", 200), profile=profile)
 
 
+def run_rt1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """RT1, at each rate of BENCH_RT1_RATE."""
+    return [
+        bench_routing(
+            conn,
+            user,
+            rate=float(rate),
+            seconds=env_int("BENCH_RT1_SECONDS", 20),
+            agents=env_int("BENCH_RT1_AGENTS", 10),
+        )
+        for rate in os.environ.get("BENCH_RT1_RATE", "50").split(",")
+        if rate.strip()
+    ]
+
+
 def run_c1(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> list[dict[str, Any]]:
     """C1 (no database)."""
     return time_calendar()
@@ -528,6 +565,7 @@ RUNNERS: dict[str, Part] = {
     "a1": run_a1,
     "p1": run_p1,
     "r1": run_r1,
+    "rt1": run_rt1,
     "c1": run_c1,
 }
 

@@ -220,6 +220,22 @@ def project(database_url: str, env: dict[str, str] | None = None) -> Iterator[su
         stop(process)
 
 
+@contextmanager
+def worker(database_url: str, only: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """`ledgerdesk worker --only <only>`, background processes of production, stopped (SIGTERM) afterwards."""
+    process = subprocess.Popen(
+        [*CLI, "worker", "--only", only],
+        env=_env(database_url, env),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM, then SIGKILL if it does not stop within 30 s (only this process, by its PID)."""
     if process.poll() is not None:
