@@ -157,7 +157,27 @@ expect recomputed True
 step 'the event feed, five at a time' 200 curl "$B/events?limit=5" -H "$AUTH"
 step 'the next five' 200 curl -G "$B/events" --data-urlencode "after=$(field next_cursor)" -d limit=5 -H "$AUTH"
 
-# 12. Bob asks to be forgotten: his data key is destroyed, so his name and the texts he gave read [erased]
+# 12. A group that routes by itself: agents, then group desk with round-robin routing. A ticket opened into
+#     it is assigned by the router (running inside `serve`), not by the request: the history says which rule
+#     chose whom, and why.
+step 'agent carol' 200 curl -X PUT "$B/agents/carol" -H "$ADMIN" -H "$JSON" -d '{"capacity": 10, "available": true}'
+step 'agent dave' 200 curl -X PUT "$B/agents/dave" -H "$ADMIN" -H "$JSON" -d '{"capacity": 10, "available": true}'
+step 'group desk, routed round robin' 200 curl -X PUT "$B/groups/desk" -H "$ADMIN" -H "$JSON" \
+    -d '{"members": ["carol", "dave"], "routing": "round_robin"}'
+step 'a ticket opened into group desk' 201 curl "$B/tickets" -H "$AUTH" -H "$JSON" \
+    -d '{"title": "Printer on floor 2 is offline", "requester_id": "bob", "group": "desk"}'
+R=$B$(header location)
+for _ in $(seq 50); do
+    [[ $(curl -s "$R" -H "$AUTH" | python3 -c 'import json, sys; print(json.load(sys.stdin)["assignee"])') != None ]] && break
+    sleep 0.1
+done
+step 'the router gave it to carol, first in the group' 200 curl "$R" -H "$AUTH"
+expect assignee carol
+step 'its history names the rule and the reason' 200 curl "$R/history" -H "$AUTH"
+expect items.2.actor.id routing:round_robin
+expect items.2.reason 'round_robin: first in the group'
+
+# 13. Bob asks to be forgotten: his data key is destroyed, so his name and the texts he gave read [erased]
 #     everywhere; the audit hash chain still verifies.
 ldk privacy erase bob --tenant acme --by dpo
 step 'the ticket after the erasure' 200 curl "$T" -H "$AUTH"
