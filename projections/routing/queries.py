@@ -8,6 +8,11 @@ from datetime import datetime
 from projections.routing.rows import WaitingRow
 from projections.sql import Reader
 from projections.tickets.rows import UNSOLVED
+from projections.tickets.tables import UNSOLVED_SQL
+
+#: A ticket waiting in a queue, said as the partial index `waiting_tickets_by_group` says it (constants, so
+#: both databases see that the index covers the query).
+WAITING = f"status_category IN {UNSOLVED_SQL} AND assignee IS NULL AND group_id IS NOT NULL"
 
 
 class RoutingQueries(Reader):
@@ -17,10 +22,7 @@ class RoutingQueries(Reader):
         """Every (tenant, group) with unsolved tickets waiting unassigned in its queue."""
         with self.d.reading(self.datastore) as cursor:
             cursor.execute(
-                f"SELECT DISTINCT tenant, group_id FROM {self.names.tickets} "
-                f"WHERE status_category IN ({self.d.params(len(UNSOLVED))}) "
-                "AND group_id IS NOT NULL AND assignee IS NULL ORDER BY tenant, group_id",
-                list(UNSOLVED),
+                f"SELECT DISTINCT tenant, group_id FROM {self.names.tickets} WHERE {WAITING} ORDER BY tenant, group_id"
             )
             return [(r["tenant"], r["group_id"]) for r in cursor.fetchall()]
 
@@ -30,9 +32,9 @@ class RoutingQueries(Reader):
         with self.d.reading(self.datastore) as cursor:
             cursor.execute(
                 f"SELECT ticket_id, version, ticket_type, tags FROM {self.names.tickets} "
-                f"WHERE tenant = {p} AND group_id = {p} AND status_category IN ({self.d.params(len(UNSOLVED))}) "
-                f"AND assignee IS NULL ORDER BY priority_rank DESC, created_at, ticket_id LIMIT {int(limit)}",
-                [tenant, group, *UNSOLVED],
+                f"WHERE tenant = {p} AND group_id = {p} AND {WAITING} "
+                f"ORDER BY priority_rank DESC, created_at, ticket_id LIMIT {int(limit)}",
+                [tenant, group],
             )
             return [
                 WaitingRow(

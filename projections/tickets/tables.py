@@ -125,6 +125,10 @@ def category_indexes(n: TableNames) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS {n.index('unsolved_tickets_by_assignee')} ON {t} "
         f"(tenant, assignee, priority_rank DESC, created_at, ticket_id) WHERE {unsolved}",
         f"CREATE INDEX IF NOT EXISTS {n.index('tickets_by_workflow')} ON {t} (tenant, workflow, workflow_version)",
+        # The router's sweeps read only the tickets waiting in a queue, in the order it routes them.
+        f"CREATE INDEX IF NOT EXISTS {n.index('waiting_tickets_by_group')} ON {t} "
+        f"(tenant, group_id, priority_rank DESC, created_at, ticket_id) "
+        f"WHERE {unsolved} AND assignee IS NULL AND group_id IS NOT NULL",
     ]
 
 
