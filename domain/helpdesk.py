@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from domain.automation.commands import AutomationCommands
 from domain.keys.commands import KeyCommands
 from domain.privacy.commands import ErasureCommands
 from domain.sla.commands import SlaCommands
-from domain.tickets.commands import TicketCommands
 from domain.tickets.ticket import Ticket
 
 
-class HelpDesk(TicketCommands, SlaCommands, KeyCommands, ErasureCommands):
+class HelpDesk(AutomationCommands, SlaCommands, KeyCommands, ErasureCommands):
     """Ticket commands and single-ticket queries over an eventsourcing event store."""
 
     name = "HelpDesk"

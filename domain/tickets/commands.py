@@ -195,20 +195,26 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
         or closed (unless its workflow allows it); a child's solve is put on its parent's record too.
         """
         ticket = self._for_update(ticket_id, how)
+        defined = self._defined_fields(ticket.tenant, fields, ticket.requester_id) if fields else {}
+        with self._acting(how["by"], how["via"], ticket):
+            for name, value in defined.items():
+                ticket.set_custom_field(name, value)
+            others = self.move(ticket, to)
+        return self._commit(ticket, *others)
+
+    def move(self, ticket: Ticket, to: str) -> list[Ticket]:
+        """Move a loaded ticket in the current command context; the other tickets the move changed (its parent)."""
         lifecycle = self.lifecycle_of(ticket)
         solving = lifecycle.category_of(to) is Status.SOLVED and ticket.category is not Status.SOLVED
         if solving and not lifecycle.allow_open_children:
             self._check_children_done(ticket)
         parent_id = ticket.parent() if solving else None
         parent = None if parent_id is None else self.get_ticket(parent_id)
-        defined = self._defined_fields(ticket.tenant, fields, ticket.requester_id) if fields else {}
-        with self._acting(how["by"], how["via"], ticket):
-            for name, value in defined.items():
-                ticket.set_custom_field(name, value)
-            ticket.transition(to, lifecycle=lifecycle)
-            if parent is not None:
-                parent.record_child_solved(ticket.id)
-        return self._commit(ticket, *([] if parent is None else [parent]))
+        ticket.transition(to, lifecycle=lifecycle)
+        if parent is None:
+            return []
+        parent.record_child_solved(ticket.id)
+        return [parent]
 
     def _check_children_done(self, ticket: Ticket) -> None:
         open_children = [c for c in ticket.children() if self.get_ticket(c).category in UNSOLVED_CATEGORIES]

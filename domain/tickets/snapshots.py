@@ -43,5 +43,6 @@ def restored_state(plain: Mapping[str, Any]) -> dict[str, Any]:
     state.setdefault("requester_email", None)
     state["links"] = [Link.from_dict(k) for k in state.get("links", [])]  # ... and before links existed
     state.setdefault("children_solved", [])
+    state.setdefault("triggers_through", 0)  # ... and before triggers
     state.setdefault("sla_alerts", [])  # ... and before SLA warnings and breaches were recorded
     return state

@@ -234,6 +234,22 @@ class Ticket(Recorded):
 
         child: str
 
+    class TriggerFired(Event):
+        """A trigger's conditions held after the event `cause`: its actions follow, by `trigger:<name>`."""
+
+        trigger: str
+        trigger_version: int
+        cause: int  # the ticket version whose event the trigger ran on
+        depth: int  # 1 for the first trigger fired on that event, 2 for the next, ...
+        failed: str | None  # why the ticket refused its actions (then none of them is recorded), or None
+
+    class TriggerChainStopped(Event):
+        """More triggers held after the event `cause` than a chain may fire: these did not fire."""
+
+        cause: int
+        depth: int
+        not_fired: list[str]
+
     class Snapshot(BaseSnapshot):
         """A ticket's state at a version, in plain values so the stock transcoder can store it."""
 
@@ -343,6 +359,7 @@ class Ticket(Recorded):
         self.comments: list[Comment] = []
         self.satisfaction: FieldDict | None = None
         self.sla_alerts: list[str] = []  # "warning:<target>:<cycle>" and "breach:<target>:<cycle>" recorded so far
+        self.triggers_through = 0  # the latest version whose event triggers fired on (domain/automation)
         self.links: list[Link] = []
         self.children_solved: list[str] = []  # the children whose solves are on this ticket's record, in order
 
@@ -757,6 +774,27 @@ class Ticket(Recorded):
                 self.satisfaction = {**self.satisfaction, "comment": ERASED}
         self.comments = [c.erased() if c.author_id == person_id else c for c in self.comments]
         self.custom_fields = {k: v.erased() if v.owner == person_id else v for k, v in self.custom_fields.items()}
+
+    # --- triggers ----------------------------------------------------------------------------
+
+    def fire_trigger(self, trigger: str, version: int, *, cause: int, depth: int, failed: str | None = None) -> None:
+        """Record that a trigger fired on the event at version `cause`; its actions come next, in the same save."""
+        if cause <= 0 or cause > self.version:
+            msg = f"no event at version {cause} of this ticket"
+            raise InvalidValueError(msg)
+        self._trigger_fired(trigger=trigger, trigger_version=version, cause=cause, depth=depth, failed=failed)
+
+    @event(TriggerFired)
+    def _trigger_fired(self, *, trigger: str, trigger_version: int, cause: int, depth: int, failed: str | None) -> None:
+        self.triggers_through = max(self.triggers_through, cause)
+
+    def stop_trigger_chain(self, *, cause: int, depth: int, not_fired: list[str]) -> None:
+        """Record that a chain of triggers stopped at its longest, naming those that would have fired next."""
+        self._trigger_chain_stopped(cause=cause, depth=depth, not_fired=not_fired)
+
+    @event(TriggerChainStopped)
+    def _trigger_chain_stopped(self, *, cause: int, depth: int, not_fired: list[str]) -> None:
+        self.triggers_through = max(self.triggers_through, cause)
 
     def change_priority(self, new: Priority) -> None:
         """Reprioritise the ticket."""

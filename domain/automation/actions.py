@@ -1,0 +1,123 @@
+"""Actions of rules and macros: an ordered list of changes to a ticket, each one object with one key.
+
+    [{"set_priority": "urgent"}, {"set_group": "tier-2"}, {"add_tags": ["vip"]},
+     {"set_status": "pending"}, {"set_assignee": "carol"}, {"set_type": "incident"},
+     {"set_custom_field": {"name": "region", "kind": "enum", "value": "emea"}},
+     {"add_note": "Escalated: urgent e-mail"}, {"apply_macro": "close-duplicate"}]
+
+Checked once when the rule is defined (`parse`), with the path of the part at fault; what only
+the ticket can tell (whether its workflow has that state, whether the directory knows that
+group) is checked when the action runs, as for any command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from domain import values
+from domain.actors import identifier
+from domain.automation.conditions import InvalidRuleError
+from domain.errors import DomainError
+from domain.values import FieldValue
+
+ACTIONS_MAX = 30
+KINDS = (
+    "set_status",
+    "set_priority",
+    "set_type",
+    "set_group",
+    "set_assignee",
+    "add_tags",
+    "remove_tags",
+    "set_custom_field",
+    "add_note",
+    "apply_macro",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One change: its kind and its (checked) value."""
+
+    kind: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SetField:
+    """What `set_custom_field` carries: the field's name and its value."""
+
+    name: str
+    value: FieldValue
+
+
+def parse(raw: Any, path: str = "actions", *, macro: bool = False) -> tuple[Action, ...]:
+    """The actions from their JSON form (a macro's may not apply another macro), or InvalidRuleError."""
+    if not isinstance(raw, Sequence) or isinstance(raw, str) or not raw or len(raw) > ACTIONS_MAX:
+        raise InvalidRuleError(path, f"a list of 1 to {ACTIONS_MAX} actions")
+    return tuple(_action(item, f"{path}/{n}", macro=macro) for n, item in enumerate(raw))
+
+
+def _action(raw: Any, path: str, *, macro: bool) -> Action:
+    if not isinstance(raw, Mapping) or len(raw) != 1 or next(iter(raw)) not in KINDS:
+        raise InvalidRuleError(path, f'an action is one of {", ".join(KINDS)}, e.g. {{"set_priority": "urgent"}}')
+    kind, value = next(iter(raw.items()))
+    here = f"{path}/{kind}"
+    if kind == "apply_macro" and macro:
+        raise InvalidRuleError(here, "a macro cannot apply another macro")
+    try:
+        return Action(kind, _value(kind, value, here))
+    except InvalidRuleError:
+        raise
+    except (DomainError, TypeError, AttributeError) as error:
+        raise InvalidRuleError(
+            here, str(error).rstrip(".") if isinstance(error, DomainError) else "bad value"
+        ) from None
+
+
+def _value(kind: str, value: Any, path: str) -> Any:
+    checks: dict[str, Callable[[Any], Any]] = {
+        "set_status": lambda v: values.slug(v, "state"),
+        "set_priority": lambda v: values.priority(v).value,
+        "set_type": lambda v: None if v is None else values.slug(v, "type"),
+        "set_group": lambda v: identifier(v, "group"),
+        "set_assignee": lambda v: None if v is None else identifier(v, "assignee"),
+        "add_tags": lambda v: _tags(v, path),
+        "remove_tags": lambda v: _tags(v, path),
+        "set_custom_field": lambda v: _field(v, path),
+        "add_note": lambda v: values.text(v, "note"),
+        "apply_macro": lambda v: values.slug(v, "macro"),
+    }
+    if kind not in {"set_type", "set_assignee", "add_tags", "remove_tags", "set_custom_field"} and not isinstance(
+        value, str
+    ):
+        raise InvalidRuleError(path, "takes text")
+    return checks[kind](value)
+
+
+def _tags(raw: Any, path: str) -> list[str]:
+    if not isinstance(raw, list) or not raw or len(raw) > 50:
+        raise InvalidRuleError(path, "takes a list of 1 to 50 tags")
+    return sorted({values.slug(str(tag), "tag") for tag in raw})
+
+
+def _field(raw: Any, path: str) -> SetField:
+    if not isinstance(raw, Mapping) or set(raw) != {"name", "kind", "value"}:
+        raise InvalidRuleError(path, 'takes {"name", "kind", "value"}')
+    return SetField(values.slug(str(raw["name"]), "custom field"), FieldValue.parse(str(raw["kind"]), raw["value"]))
+
+
+def shown(actions: Sequence[Action]) -> list[dict[str, Any]]:
+    """The actions in their JSON form (as defined)."""
+    plain: list[dict[str, Any]] = []
+    for action in actions:
+        if isinstance(action.value, SetField):
+            field = action.value
+            plain.append(
+                {action.kind: {"name": field.name, "kind": field.value.kind.value, "value": field.value.value}}
+            )
+        else:
+            plain.append({action.kind: action.value})
+    return plain
