@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool
 
 from api.plain_text import ChannelOrEmpty, Email, Identifier, NonBlankText, PlainText, Slug
 from api.read_schemas import Day, JsonInt, json_integer
@@ -21,6 +21,7 @@ from domain.values import (
     FIELD_TEXT_MAX,
     NAME_MAX,
     NUMBER_MAX,
+    OPTIONS_MAX,
     TEXT_MAX,
     TITLE_MAX,
     FieldKind,
@@ -41,6 +42,18 @@ FieldFloat = Annotated[float, Strict(), Field(ge=-NUMBER_MAX, le=NUMBER_MAX, all
 FieldText = Annotated[PlainText, Strict(), Field(max_length=FIELD_TEXT_MAX)]
 #: Custom fields are keyed by slugs: the schema says other names are not allowed, as the domain does.
 _SLUG_KEYS_ONLY: dict[str, Any] = {"additionalProperties": False}
+
+
+def _distinct(options: list[str]) -> list[str]:
+    """Refuse a list that names an option twice (the schema says `uniqueItems`)."""
+    if len(set(options)) != len(options):
+        msg = "each option may be listed once"
+        raise ValueError(msg)
+    return options
+
+
+#: Distinct option slugs: a multi_enum value, or the options a definition allows.
+Options = Annotated[list[Slug], AfterValidator(_distinct), Field(json_schema_extra={"uniqueItems": True})]
 
 
 class _CustomFieldBody(StrictBody):
@@ -83,6 +96,13 @@ class EnumFieldValue(_CustomFieldBody):
     value: Slug
 
 
+class MultiEnumFieldValue(_CustomFieldBody):
+    """Some of the field's options, each at most once (stored sorted, so their order changes nothing)."""
+
+    kind: Literal["multi_enum"]
+    value: Annotated[Options, Field(max_length=OPTIONS_MAX)]
+
+
 class BooleanFieldValue(_CustomFieldBody):
     """True or false."""
 
@@ -92,7 +112,7 @@ class BooleanFieldValue(_CustomFieldBody):
 
 #: A typed custom field value: its `kind` says which form `value` has.
 CustomField = Annotated[
-    TextFieldValue | NumberFieldValue | DateFieldValue | EnumFieldValue | BooleanFieldValue,
+    TextFieldValue | NumberFieldValue | DateFieldValue | EnumFieldValue | MultiEnumFieldValue | BooleanFieldValue,
     Field(discriminator="kind"),
 ]
 _BODY_OF_KIND: dict[FieldKind, type[_CustomFieldBody]] = {
@@ -100,21 +120,30 @@ _BODY_OF_KIND: dict[FieldKind, type[_CustomFieldBody]] = {
     FieldKind.NUMBER: NumberFieldValue,
     FieldKind.DATE: DateFieldValue,
     FieldKind.ENUM: EnumFieldValue,
+    FieldKind.MULTI_ENUM: MultiEnumFieldValue,
     FieldKind.BOOLEAN: BooleanFieldValue,
 }
 
 
 def custom_field(value: FieldValue) -> CustomField:
     """The public form of a domain value (as recorded: not validated again, so an old value still reads)."""
-    shown = date.fromisoformat(str(value.value)) if value.kind is FieldKind.DATE else value.value
+    shown: Any = list(value.value) if isinstance(value.value, tuple) else value.value
+    if value.kind is FieldKind.DATE:
+        shown = date.fromisoformat(str(value.value))
     body: CustomField = _BODY_OF_KIND[value.kind].model_construct(kind=value.kind.value, value=shown)  # type: ignore[assignment]
     return body
 
 
 class FieldDefinitionIn(StrictBody):
-    """A custom field's definition: the kind its values must have, and whether they are personal data."""
+    """A custom field's definition: the kind its values must have, its options, whether they are personal data."""
 
     kind: FieldKind
+    options: Annotated[Options, Field(min_length=1, max_length=OPTIONS_MAX)] | None = Field(
+        default=None,
+        description="The values an `enum` or `multi_enum` field allows, in the order to offer them: required for "
+        "those kinds, refused for the others (422). A value outside them is refused (422 naming them).",
+        examples=[["low", "medium", "high"]],
+    )
     personal: StrictBool = Field(
         default=False,
         description="True: values are personal data of the ticket's requester, stored encrypted with the "
@@ -127,13 +156,23 @@ class FieldDefinitionPublic(BaseModel):
 
     name: str
     kind: FieldKind
+    options: list[str] | None = Field(
+        description="The values an enum or multi_enum field allows; null: any (other kinds, and enum fields "
+        "defined before options could be named)."
+    )
     personal: bool
     version: int = Field(description="How many times the field was defined (1 for its first definition).")
 
     @classmethod
     def from_domain(cls, definition: FieldDefinition) -> FieldDefinitionPublic:
         """The public form of a domain definition."""
-        return cls(name=definition.name, kind=definition.kind, personal=definition.personal, version=definition.version)
+        return cls(
+            name=definition.name,
+            kind=definition.kind,
+            options=None if definition.options is None else list(definition.options),
+            personal=definition.personal,
+            version=definition.version,
+        )
 
 
 class FieldDefinitionList(BaseModel):

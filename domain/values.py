@@ -24,6 +24,8 @@ ATTACHMENT_SIZE_MAX = 2**30
 NUMBER_MAX = 2**53 - 1
 #: A text custom field's length.
 FIELD_TEXT_MAX = 1024
+#: The options an enum or multi_enum field's definition names (and so the most a multi_enum value holds).
+OPTIONS_MAX = 100
 NAME_MAX = 200
 EMAIL_MAX = 254
 
@@ -193,19 +195,33 @@ class FieldKind(StrEnum):
     NUMBER = "number"
     DATE = "date"
     ENUM = "enum"
+    MULTI_ENUM = "multi_enum"  # some of the options, each at most once
     BOOLEAN = "boolean"
+
+    @property
+    def has_options(self) -> bool:
+        """Whether a definition of this kind names the options its values choose from."""
+        return self in (FieldKind.ENUM, FieldKind.MULTI_ENUM)
+
+
+#: What a custom field holds: text, a number, a date (ISO-8601 text), an option, options, true or false.
+Scalar = str | int | float | bool
+FieldData = Scalar | tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class FieldValue:
     """A typed custom field value. Dates are ISO-8601 strings; enum options are slugs.
 
+    A multi_enum value is a sorted tuple of distinct option slugs (a list in stored events and in
+    JSON), so choosing the same options in another order changes nothing.
+
     `owner` is set when the field's definition marks it personal: the person the value is about
     (the ticket's requester), whose data key encrypts it in storage and whose erasure erases it.
     """
 
     kind: FieldKind
-    value: str | int | float | bool
+    value: FieldData
     owner: str | None = None
 
     @classmethod
@@ -224,7 +240,8 @@ class FieldValue:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON-ready form stored in events (`owner` only for personal values, so others are as before)."""
-        stored: dict[str, Any] = {"kind": self.kind.value, "value": self.value}
+        value = list(self.value) if isinstance(self.value, tuple) else self.value
+        stored: dict[str, Any] = {"kind": self.kind.value, "value": value}
         if self.owner is not None:
             stored["owner"] = self.owner
         return stored
@@ -232,10 +249,18 @@ class FieldValue:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FieldValue:
         """Rebuild from the stored form (trusted: it was validated before it was recorded)."""
-        return cls(FieldKind(data["kind"]), data["value"], data.get("owner"))
+        value = data["value"]  # an erased multi_enum value is the text ERASED, not a list
+        return cls(FieldKind(data["kind"]), tuple(value) if isinstance(value, list) else value, data.get("owner"))
+
+    def options(self) -> tuple[str, ...]:
+        """The options an enum or multi_enum value chose (none for other kinds, or once erased)."""
+        if isinstance(self.value, tuple):
+            return self.value
+        chosen = isinstance(self.value, str) and self.kind is FieldKind.ENUM and self.value != ERASED
+        return (str(self.value),) if chosen else ()
 
 
-def _check_field_value(kind: FieldKind, value: Any) -> str | int | float | bool:
+def _check_field_value(kind: FieldKind, value: Any) -> FieldData:
     if kind is FieldKind.BOOLEAN and isinstance(value, bool):
         return value
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -247,6 +272,10 @@ def _check_field_value(kind: FieldKind, value: Any) -> str | int | float | bool:
         return _storable(value, "a text custom field value")
     if kind is FieldKind.ENUM and isinstance(value, str):
         return slug(value, "enum option")
+    if kind is FieldKind.MULTI_ENUM and isinstance(value, list | tuple) and len(value) <= OPTIONS_MAX:
+        chosen = tuple(slug(option, "multi_enum option") for option in value if isinstance(option, str))
+        if len(chosen) == len(value) and len(set(chosen)) == len(chosen):
+            return tuple(sorted(chosen))
     if kind is FieldKind.DATE and isinstance(value, str):
         with contextlib.suppress(ValueError):  # not a date: refused below
             return date.fromisoformat(value).isoformat()
@@ -255,6 +284,7 @@ def _check_field_value(kind: FieldKind, value: Any) -> str | int | float | bool:
         FieldKind.NUMBER: f"a finite number of magnitude at most {NUMBER_MAX}",
         FieldKind.DATE: "an ISO-8601 date such as 2026-11-23",
         FieldKind.ENUM: "an option slug",
+        FieldKind.MULTI_ENUM: f"a list of at most {OPTIONS_MAX} distinct option slugs",
         FieldKind.BOOLEAN: "true or false",
     }[kind]
     shown = f"{value!r}"[:80]  # a 10,000-digit number is not worth echoing whole

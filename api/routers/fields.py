@@ -1,4 +1,4 @@
-"""Custom-field definitions: each field's kind, and whether its values are personal data (admins write)."""
+"""Custom-field definitions: each field's kind, its options, whether its values are personal data (admins write)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,20 @@ def put_field(
 ) -> FieldDefinitionPublic:
     """Define a custom field or change its definition (an identical definition records nothing).
 
-    A defined field's values must be of its kind (422 otherwise). A `personal` field's values are
+    A defined field's values must be of its kind (422 otherwise); an `enum` or `multi_enum` field
+    names its `options` and takes no other value (422 naming them). A `personal` field's values are
     personal data of the ticket's requester: encrypted with their key and erased with them, from
     this definition on (values set before keep the form they were stored in). Undefined fields
     take any kind and are not personal.
     """
     receipt = desk.define_field(
-        tenant=principal.tenant, name=name, kind=body.kind.value, personal=body.personal, by=principal.actor, via=via
+        tenant=principal.tenant,
+        name=name,
+        kind=body.kind.value,
+        personal=body.personal,
+        options=body.options,
+        by=principal.actor,
+        via=via,
     )
     if receipt.position is not None:
         response.headers[POSITION_HEADER] = str(receipt.position)

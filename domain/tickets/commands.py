@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, Unpack
 from uuid import UUID
@@ -323,16 +323,24 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
     # --- custom-field definitions ------------------------------------------------------------------
 
     def define_field(
-        self, *, tenant: str, name: str, kind: str, personal: bool, **how: Unpack[Acting]
+        self,
+        *,
+        tenant: str,
+        name: str,
+        kind: str,
+        personal: bool,
+        options: Sequence[str] | None = None,
+        **how: Unpack[Acting],
     ) -> ConfigReceipt:
-        """Define a custom field of the tenant (its kind, whether it is personal), or change its definition.
+        """Define a custom field of the tenant (its kind, its options, whether it is personal), or change it.
 
         A new definition applies to values set from then on: values recorded before keep the form
-        they were stored in (a field newly marked personal does not encrypt its past values).
+        they were stored in (a field newly marked personal does not encrypt its past values, and
+        values outside newly narrowed options stay as they were).
         """
         with self._acting(tenant=tenant, **how):
             catalogue = self._field_catalogue(tenant) or FieldCatalogue.start(tenant=tenant)
-            catalogue.define(name, kind=kind, personal=personal)
+            catalogue.define(name, kind=kind, personal=personal, options=options)
         recordings = self.save(catalogue)
         definition = catalogue.fields[name]
         position = recordings[-1].notification.id if recordings else None

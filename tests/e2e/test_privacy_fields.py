@@ -242,7 +242,7 @@ def test_field_definitions_over_http_are_admin_only_and_checked(
     admin, agent = headers["admin"], headers["agent"]
     defined = client.put("/fields/contact", json={"kind": "text", "personal": True}, headers=admin)
     assert defined.status_code == 200, defined.text
-    assert defined.json() == {"name": "contact", "kind": "text", "personal": True, "version": 1}
+    assert defined.json() == {"name": "contact", "kind": "text", "options": None, "personal": True, "version": 1}
     assert "Ledgerdesk-Position" in defined.headers
     again = client.put("/fields/contact", json={"kind": "text", "personal": True}, headers=admin)
     assert (again.json()["version"], "Ledgerdesk-Position" in again.headers) == (1, False)  # nothing recorded
@@ -257,7 +257,7 @@ def test_field_definitions_over_http_are_admin_only_and_checked(
         assert answer.headers["content-type"].startswith("application/problem+json")
     assert client.put("/fields/Bad%20Name", json={"kind": "text"}, headers=admin).status_code == 422
     assert client.get("/fields", headers=agent).json() == {
-        "items": [{"name": "contact", "kind": "text", "personal": False, "version": 2}]
+        "items": [{"name": "contact", "kind": "text", "options": None, "personal": False, "version": 2}]
     }
     assert client.get("/fields/contact", headers=agent).status_code == 200
     assert client.get("/fields/unknown", headers=agent).status_code == 404

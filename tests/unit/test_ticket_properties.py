@@ -91,6 +91,10 @@ VALID_FIELD_VALUES = st.one_of(
     ),
     st.tuples(st.just("date"), st.dates().map(date.isoformat)),
     st.tuples(st.just("enum"), st.sampled_from(["gold", "silver", "bronze"])),
+    # Drawn as the domain keeps them (distinct, sorted), so the model can compare them as given.
+    st.tuples(
+        st.just("multi_enum"), st.lists(st.sampled_from(["email", "vpn", "wifi"]), unique=True).map(sorted).map(tuple)
+    ),
     st.tuples(st.just("boolean"), st.booleans()),
 ).map(lambda pair: (pair[0], pair[1], True))
 INVALID_FIELD_VALUES = st.sampled_from(
@@ -101,6 +105,8 @@ INVALID_FIELD_VALUES = st.sampled_from(
         ("number", "7", False),
         ("date", "2026-02-30", False),
         ("enum", "Gold", False),
+        ("multi_enum", ["vpn", "vpn"], False),
+        ("multi_enum", "vpn", False),
         ("boolean", "yes", False),
         ("text", 3, False),
         ("text", "a\x00b", False),
