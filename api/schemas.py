@@ -18,6 +18,7 @@ from domain.tickets.workflow import Status
 from domain.values import (
     ATTACHMENT_SIZE_MAX,
     EMAIL_MAX,
+    ERASED,
     FIELD_TEXT_MAX,
     NAME_MAX,
     NUMBER_MAX,
@@ -125,8 +126,21 @@ _BODY_OF_KIND: dict[FieldKind, type[_CustomFieldBody]] = {
 }
 
 
-def custom_field(value: FieldValue) -> CustomField:
+class ErasedFieldValue(BaseModel):
+    """A personal field's value once its owner's data was erased: the kind stays, the value reads `[erased]`."""
+
+    kind: FieldKind
+    value: Literal["[erased]"]
+
+
+#: A custom field value as a ticket shows it: typed, or erased (then no longer of its kind's form).
+ShownField = CustomField | ErasedFieldValue
+
+
+def custom_field(value: FieldValue) -> ShownField:
     """The public form of a domain value (as recorded: not validated again, so an old value still reads)."""
+    if value.value == ERASED and value.kind is not FieldKind.TEXT:  # erased text is still text
+        return ErasedFieldValue(kind=value.kind, value="[erased]")
     shown: Any = list(value.value) if isinstance(value.value, tuple) else value.value
     if value.kind is FieldKind.DATE:
         shown = date.fromisoformat(str(value.value))
@@ -358,7 +372,7 @@ class TicketPublic(BaseModel):
     priority: Priority
     type: str | None
     tags: list[str]
-    custom_fields: dict[str, CustomField]
+    custom_fields: dict[str, ShownField]
     group: str | None
     assignee: str | None
     links: list[LinkPublic] = Field(default_factory=list, description="How other tickets relate to this one.")

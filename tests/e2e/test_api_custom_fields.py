@@ -157,3 +157,30 @@ def test_a_definition_stored_before_options_existed_reads_as_any_option(sqlite_s
             assert opened["custom_fields"]["region"] == {"kind": "enum", "value": "apac"}
     finally:
         services.close()
+
+
+def test_erased_personal_fields_of_every_kind_read_as_erased(api: Api) -> None:
+    # A personal date, number or multi_enum field of an erased requester used to fail the ticket's read with 500:
+    # its value, `[erased]`, is no longer of the kind's form.
+    client, who = api
+    values = {
+        "born": {"kind": "date", "value": "1990-01-01"},
+        "seats": {"kind": "number", "value": 3},
+        "likes": {"kind": "multi_enum", "value": ["vpn"]},
+        "plan": {"kind": "enum", "value": "gold"},
+        "vip": {"kind": "boolean", "value": True},
+        "contact": {"kind": "text", "value": "+44 20 7946 0000"},
+    }
+    for name, value in values.items():
+        definition = {"kind": value["kind"], "personal": True}
+        if value["kind"] in ("enum", "multi_enum"):
+            definition["options"] = value["value"] if isinstance(value["value"], list) else [value["value"]]
+        _define(client, who["admin"], name, definition)
+    ticket = _open(client, who["agent"], custom_fields=values)
+    assert ticket["custom_fields"] == values
+
+    erased = _ok(client.post("/privacy/erasures", json={"person_id": "bob"}, headers=who["admin"]))
+    shown = _ok(client.get(f"/tickets/{ticket['id']}", headers=who["agent"]))["custom_fields"]
+    assert shown == {name: {"kind": value["kind"], "value": "[erased]"} for name, value in values.items()}
+    listed = client.get("/tickets", headers=who["agent"] | {"Ledgerdesk-Min-Position": str(erased["position"])})
+    assert _ok(listed)["items"][0]["custom_fields"]["born"]["value"] == "[erased]"
