@@ -22,13 +22,20 @@ class Strict(BaseModel):
 
 
 class StateIn(Strict):
-    """A state of the workflow, and what it counts as."""
+    """A state of the workflow, what it counts as, and the custom fields a ticket needs to move into it."""
 
     name: Slug = Field(examples=["waiting_for_parts"])
     category: Status = Field(
         description="new, open, pending, on_hold, solved or closed: what queues, SLA clocks and reports read. "
         "A closed state is final.",
         examples=["pending"],
+    )
+    required_fields: list[Slug] = Field(
+        default_factory=list,
+        max_length=REQUIRED_MAX,
+        description="Custom fields a ticket must have set to move into this state, from any state (422 with "
+        "`missing` otherwise; nothing is stored). Not for the initial state: tickets are opened there.",
+        examples=[["part_number"]],
     )
 
 
@@ -77,12 +84,20 @@ class TransitionOut(BaseModel):
     requires: list[str]
 
 
+class StateOut(BaseModel):
+    """A state of a workflow version (versions published before states could require fields require none)."""
+
+    name: str
+    category: Status
+    required_fields: list[str]
+
+
 class WorkflowOut(BaseModel):
     """One version of a workflow."""
 
     name: str
     version: int
-    states: list[dict[str, str]]
+    states: list[StateOut]
     transitions: list[TransitionOut]
     initial: str
     ticket_types: list[str]
@@ -95,7 +110,7 @@ class WorkflowOut(BaseModel):
         return cls(
             name=version.name,
             version=version.version,
-            states=plain["states"],
+            states=[StateOut.model_validate(s) for s in plain["states"]],
             transitions=[TransitionOut.model_validate(t) for t in plain["transitions"]],
             initial=plain["initial"],
             ticket_types=plain["ticket_types"],
@@ -150,7 +165,9 @@ class MoveOut(BaseModel):
 
     to: str
     category: Status
-    requires: list[str] = Field(description="Custom fields the move requires.")
+    requires: list[str] = Field(
+        description="Custom fields the move requires: its own, then those of the state it goes into."
+    )
     missing: list[str] = Field(description="Those of them not set yet: give them in the move's `fields`.")
 
 

@@ -122,8 +122,8 @@ def list_transitions(ticket_id: UUID, desk: DeskDep, principal: PrincipalDep) ->
         MoveOut(
             to=m.target,
             category=lifecycle.category_of(m.target),
-            requires=list(m.requires),
-            missing=[f for f in m.requires if f not in ticket.custom_fields],
+            requires=list(lifecycle.requirements(m)),
+            missing=[f for f in lifecycle.requirements(m) if f not in ticket.custom_fields],
         )
         for m in ticket.moves_for(actor, lifecycle)
     ]

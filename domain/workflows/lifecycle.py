@@ -5,7 +5,9 @@ States are named by the tenant (`waiting_for_parts`); each has one of six catego
 what the rest of the desk reads: SLA clocks pause in `pending` and `on_hold` states as a policy
 says, queues show the states of unsolved categories, reports count moves into `solved` and
 `closed`. A state of category `closed` is final. A transition may be limited to some roles and
-may require custom fields to be set (a resolution code, say).
+may require custom fields to be set (a resolution code, say); so may a state (`required_fields`),
+for every transition into it, whichever state the ticket comes from. The initial state requires
+none: a ticket is opened there without a move.
 
 The standard lifecycle (`STANDARD`) is the one every ticket ran before workflows could be
 defined: its states are the six categories themselves.
@@ -56,6 +58,7 @@ class Lifecycle:
     initial: str
     ticket_types: frozenset[str] = field(default_factory=frozenset)
     allow_open_children: bool = False  # whether a parent may be solved while children are still open
+    required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # state -> fields a move into it needs
 
     def __post_init__(self) -> None:
         self._validate()
@@ -72,13 +75,18 @@ class Lifecycle:
         """Every move out of a state, in the order defined."""
         return [m for m in self.moves if m.source == state]
 
+    def requirements(self, move: Move) -> tuple[str, ...]:
+        """The custom fields a move needs set: its own `requires`, then its target state's `required_fields`."""
+        return tuple(dict.fromkeys((*move.requires, *self.required.get(move.target, ()))))
+
     def move(self, source: str, target: str, *, role: str, present: Iterable[str], system: bool = False) -> Move:
         """The move from `source` to `target` for a caller of `role` on a ticket with fields `present`, or raise.
 
         An undefined move raises IllegalTransitionError naming the allowed targets (409); a move
-        the role may not make, NotPermittedError (403); a move whose required fields are not all
-        set, MissingFieldsError (422). A `system` caller (a rule an admin configured, the SLA
-        watcher) is not held to the roles.
+        the role may not make, NotPermittedError (403); a move whose required fields (its own, and
+        those of the state it goes into) are not all set, MissingFieldsError (422). A `system`
+        caller (a rule an admin configured, the SLA watcher) is not held to the roles, but is to
+        the fields.
         """
         self.category_of(target)  # a state the workflow does not have is not a move at all (422)
         found = next((m for m in self.moves_from(source) if m.target == target), None)
@@ -90,7 +98,8 @@ class Lifecycle:
         if not (system or found.allows(role)):
             msg = f"a {role} may not move a ticket from '{source}' to '{target}'"
             raise NotPermittedError(msg)
-        missing = [name for name in found.requires if name not in set(present)]
+        have = set(present)
+        missing = [name for name in self.requirements(found) if name not in have]
         if missing:
             msg = f"moving to '{target}' requires the custom field(s) {', '.join(missing)} to be set"
             raise MissingFieldsError(msg, missing=missing)
@@ -101,7 +110,10 @@ class Lifecycle:
     def as_dict(self) -> dict[str, Any]:
         """The definition as plain JSON values (what an event stores, what the API shows)."""
         return {
-            "states": [{"name": name, "category": category.value} for name, category in self.states.items()],
+            "states": [
+                {"name": name, "category": category.value, "required_fields": list(self.required.get(name, ()))}
+                for name, category in self.states.items()
+            ],
             "transitions": [_move_dict(m) for m in self.moves],
             "initial": self.initial,
             "ticket_types": sorted(self.ticket_types),
@@ -111,7 +123,7 @@ class Lifecycle:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Lifecycle:
         """A lifecycle from its definition (as `as_dict` gives it), or InvalidValueError saying what is wrong."""
-        states = _states(data.get("states"))
+        states, required = _states(data.get("states"))
         moves = tuple(_move(m) for m in _listed(data.get("transitions"), "transitions", TRANSITIONS_MAX))
         types = frozenset(
             values.slug(_text(t, "a ticket type"), "a ticket type")
@@ -125,7 +137,14 @@ class Lifecycle:
         if not isinstance(children, bool):
             msg = "allow_open_children must be true or false"
             raise InvalidValueError(msg)
-        return cls(states=states, moves=moves, initial=initial, ticket_types=types, allow_open_children=children)
+        return cls(
+            states=states,
+            moves=moves,
+            initial=initial,
+            ticket_types=types,
+            allow_open_children=children,
+            required=required,
+        )
 
     def _validate(self) -> None:
         if self.initial not in self.states:
@@ -134,6 +153,16 @@ class Lifecycle:
         if self.states[self.initial] not in START_CATEGORIES:
             category = self.states[self.initial]
             msg = f"the initial state must be of category new, open, pending or on_hold (not {category})"
+            raise InvalidValueError(msg)
+        for state in self.required:
+            if state not in self.states:
+                msg = f"required fields are given for {state!r}, not a state of the workflow"
+                raise InvalidValueError(msg)
+        if self.required.get(self.initial):
+            msg = (
+                f"the initial state {self.initial!r} cannot require fields: tickets are opened there without a move "
+                "(require them on the transitions out of it, or on a later state)"
+            )
             raise InvalidValueError(msg)
         seen: set[tuple[str, str]] = set()
         for m in self.moves:
@@ -150,21 +179,33 @@ class Lifecycle:
             seen.add((m.source, m.target))
 
 
-def _states(raw: Any) -> dict[str, Status]:
+def _states(raw: Any) -> tuple[dict[str, Status], dict[str, tuple[str, ...]]]:
+    """The states with their categories, and the fields each requires (definitions stored before name none)."""
     states: dict[str, Status] = {}
+    required: dict[str, tuple[str, ...]] = {}
     for item in _listed(raw, "states", STATES_MAX):
         if not isinstance(item, Mapping):
-            msg = "each state is an object with a name and a category"
+            msg = "each state is an object with a name, a category and optionally required_fields"
             raise InvalidValueError(msg)
         name = values.slug(_text(item.get("name"), "a state's name"), "a state's name")
         if name in states:
             msg = f"the state {name!r} is listed twice"
             raise InvalidValueError(msg)
         states[name] = values.choice(Status, _text(item.get("category"), "a state's category"), "a state's category")
+        fields = _required(item.get("required_fields", []), "required_fields")
+        if fields:
+            required[name] = fields
     if not states:
         msg = "a workflow needs at least one state"
         raise InvalidValueError(msg)
-    return states
+    return states, required
+
+
+def _required(raw: Any, what: str) -> tuple[str, ...]:
+    """Custom field names a move or a state requires, in the order given."""
+    return tuple(
+        values.slug(_text(f, "a required field"), "a required field") for f in _listed(raw, what, REQUIRED_MAX)
+    )
 
 
 def _move(raw: Any) -> Move:
@@ -173,10 +214,7 @@ def _move(raw: Any) -> Move:
         raise InvalidValueError(msg)
     roles = raw.get("roles")
     allowed = None if roles is None else frozenset(_role(r) for r in _listed(roles, "roles", len(ROLES)))
-    requires = tuple(
-        values.slug(_text(f, "a required field"), "a required field")
-        for f in _listed(raw.get("requires", []), "requires", REQUIRED_MAX)
-    )
+    requires = _required(raw.get("requires", []), "requires")
     source, target = _text(raw.get("from"), "a transition's from"), _text(raw.get("to"), "a transition's to")
     return Move(source=source, target=target, roles=allowed, requires=requires)
 

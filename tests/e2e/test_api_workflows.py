@@ -103,6 +103,47 @@ def test_moves_are_listed_for_the_caller_and_refused_as_the_workflow_says(api: A
     assert _ok(client.get(f"/tickets/{ticket}/transitions", headers=who["agent"]))["moves"] == []
 
 
+def test_a_state_requires_its_fields_of_every_move_into_it_and_a_refused_move_stores_nothing(api: Any) -> None:
+    client, who = api
+    states = [
+        {**s, "required_fields": ["part_number", "supplier"]} if s["name"] == "waiting_for_parts" else s
+        for s in REPAIR["states"]
+    ]
+    _ok(client.put("/fields/supplier", json={"kind": "enum", "options": ["acme", "globex"]}, headers=who["admin"]))
+    published = _ok(client.put("/workflows/repair", json={**REPAIR, "states": states}, headers=who["admin"]))
+    assert published["states"][0] == {"name": "reported", "category": "new", "required_fields": []}
+    assert published["states"][2]["required_fields"] == ["part_number", "supplier"]
+    at_start = [{**states[0], "required_fields": ["part_number"]}, *states[1:]]
+    refused = client.put("/workflows/repair", json={**REPAIR, "states": at_start}, headers=who["admin"])
+    assert refused.status_code == 422
+    assert "initial state 'reported' cannot require fields" in refused.json()["detail"]
+
+    ticket = _open(client, who["agent"], type="repair")["id"]
+    _ok(_move(client, who["agent"], ticket, "in_repair"))
+    moves = _ok(client.get(f"/tickets/{ticket}/transitions", headers=who["agent"]))["moves"]
+    assert [(m["to"], m["requires"], m["missing"]) for m in moves] == [
+        ("waiting_for_parts", ["part_number", "supplier"], ["part_number", "supplier"]),
+        ("repaired", ["resolution_code"], ["resolution_code"]),
+    ]
+    before = _ok(client.get(f"/tickets/{ticket}/history", headers=who["agent"]))["items"]
+    part = {"part_number": {"kind": "text", "value": "P-1138"}}
+    missing = _move(client, who["agent"], ticket, "waiting_for_parts", fields=part)
+    assert missing.status_code == 422, missing.text
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert (missing.json()["type"], missing.json()["missing"]) == ("urn:ledgerdesk:problem:invalid-value", ["supplier"])
+    wrong = _move(client, who["agent"], ticket, "waiting_for_parts", fields={**part, "supplier": _enum("initech")})
+    assert "takes only its options: acme, globex" in wrong.json()["detail"]
+    assert _ok(client.get(f"/tickets/{ticket}/history", headers=who["agent"]))["items"] == before  # nothing stored
+
+    _ok(client.patch(f"/tickets/{ticket}", json={"custom_fields": {"supplier": _enum("acme")}}, headers=who["agent"]))
+    waiting = _ok(_move(client, who["agent"], ticket, "waiting_for_parts", fields=part))
+    assert (waiting["status"], waiting["custom_fields"]["part_number"]["value"]) == ("waiting_for_parts", "P-1138")
+
+
+def _enum(option: str) -> dict[str, str]:
+    return {"kind": "enum", "value": option}
+
+
 def test_queues_reports_and_sla_read_categories(api: Any, clock: SettableClock) -> None:
     client, who = api
     _ok(

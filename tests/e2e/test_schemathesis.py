@@ -93,6 +93,7 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "working intervals overlap": "intervals of one weekday against each other",
     "is not one of the workflow's states": "a workflow's initial state among its states",
     "the initial state must be of category": "the category of the state named initial",
+    "cannot require fields": "the state named initial among the states that require fields",
     "not a state of the workflow": "a transition's ends among the workflow's states",
     "states of category closed are final": "the category of a transition's source",
     "is a loop or is listed twice": "transitions against each other",

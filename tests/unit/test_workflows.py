@@ -85,6 +85,15 @@ def test_a_definition_reads_back_as_it_was_given() -> None:
         ({"states": []}, "at least one state"),
         ({"transitions": [{"from": "reported", "to": "in_repair", "roles": ["auditor"]}]}, "role"),
         ({"ticket_types": ["Not A Slug"]}, "ticket type"),
+        (
+            {"states": [{"name": "reported", "category": "new", "required_fields": ["part_number"]}]},
+            "initial state 'reported' cannot require fields",
+        ),
+        (
+            {"states": [{"name": "reported", "category": "new", "required_fields": "x"}]},
+            "required_fields must be a list",
+        ),
+        ({"states": [{"name": "reported", "category": "new", "required_fields": ["Not A Slug"]}]}, "required field"),
     ],
 )
 def test_a_definition_that_cannot_work_is_refused_saying_why(change: dict[str, Any], said: str) -> None:
@@ -122,6 +131,31 @@ def test_a_definition_is_accepted_exactly_when_it_can_work(
     else:
         assert workable
         assert Lifecycle.from_dict(lifecycle.as_dict()) == lifecycle
+
+
+def _requiring(state: str, *fields: str) -> dict[str, Any]:
+    """REPAIR, with `state` requiring `fields` of every ticket that moves into it."""
+    states = [{**s, "required_fields": list(fields)} if s["name"] == state else s for s in REPAIR["states"]]
+    return {**REPAIR, "states": states}
+
+
+def test_the_fields_a_state_requires_read_back_and_a_definition_stored_before_requires_none() -> None:
+    lifecycle = Lifecycle.from_dict(_requiring("waiting_for_parts", "part_number", "supplier"))
+
+    assert lifecycle.required == {"waiting_for_parts": ("part_number", "supplier")}
+    assert Lifecycle.from_dict(lifecycle.as_dict()) == lifecycle
+    assert lifecycle.as_dict()["states"][2] == {
+        "name": "waiting_for_parts",
+        "category": "pending",
+        "required_fields": ["part_number", "supplier"],
+    }
+    stored_before = Lifecycle.from_dict(REPAIR)  # states without `required_fields`, as versions stored before say
+    assert stored_before.required == {}
+    assert Lifecycle.from_dict(stored_before.as_dict()) == stored_before
+    repaired = next(m for m in lifecycle.moves if m.target == "repaired")
+    assert lifecycle.requirements(repaired) == ("resolution_code",)
+    into_wait = next(m for m in lifecycle.moves if m.target == "waiting_for_parts")
+    assert lifecycle.requirements(into_wait) == ("part_number", "supplier")
 
 
 # --- versions --------------------------------------------------------------------------------------------------
@@ -219,6 +253,50 @@ def test_a_move_needs_its_required_fields_which_may_come_with_it(desk: HelpDesk,
 
     assert (receipt.ticket.status, receipt.ticket.category) == ("repaired", Status.SOLVED)
     assert receipt.ticket.custom_fields["resolution_code"] == code
+
+
+def test_a_move_into_a_state_needs_the_fields_it_requires_from_every_state_and_from_rules_too(
+    desk: HelpDesk,
+) -> None:
+    definition = _requiring("repaired", "resolution_code", "labour_minutes")
+    desk.publish_workflow(tenant="acme", name="repair", definition=definition, by=ADMIN, via="api")
+    ticket = _open(desk)
+    desk.transition(ticket.id, "in_repair", by=AGENT, via="api")
+    before = _stored(desk, ticket)
+
+    with pytest.raises(MissingFieldsError, match="labour_minutes") as refused:
+        desk.transition(
+            ticket.id, "repaired", fields={"resolution_code": FieldValue.parse("text", "seal")}, by=AGENT, via="api"
+        )
+    assert refused.value.missing == ["labour_minutes"]  # the move's own and the state's, each once
+    with pytest.raises(MissingFieldsError) as refused:
+        desk.transition(ticket.id, "repaired", by=RULE, via="rule")  # rules are not held to roles, but to fields
+    assert refused.value.missing == ["resolution_code", "labour_minutes"]
+    assert _stored(desk, ticket) == before
+    assert desk.get_ticket(ticket.id).custom_fields == {}  # the field given with the refused move was not kept
+
+    fields = {"resolution_code": FieldValue.parse("text", "seal"), "labour_minutes": FieldValue.parse("number", 40)}
+    moved = desk.transition(ticket.id, "repaired", fields=fields, by=AGENT, via="api")
+    assert moved.ticket.status == "repaired"
+    desk.transition(ticket.id, "in_repair", by=AGENT, via="api")  # back out, fields still set: in again at once
+    assert desk.transition(ticket.id, "repaired", by=AGENT, via="api").ticket.status == "repaired"
+
+
+def test_tickets_on_a_version_before_the_state_required_fields_are_not_held_to_them(desk: HelpDesk) -> None:
+    desk.publish_workflow(tenant="acme", name="repair", definition=REPAIR, by=ADMIN, via="api")
+    older = _open(desk)
+    stricter = _requiring("waiting_for_parts", "part_number")
+    desk.publish_workflow(tenant="acme", name="repair", definition=stricter, by=ADMIN, via="api")
+    newer = _open(desk)
+    for ticket in (older, newer):
+        desk.transition(ticket.id, "in_repair", by=AGENT, via="api")
+
+    assert desk.transition(older.id, "waiting_for_parts", by=AGENT, via="api").ticket.workflow_version == 1
+    with pytest.raises(MissingFieldsError) as refused:
+        desk.transition(newer.id, "waiting_for_parts", by=AGENT, via="api")
+    assert refused.value.missing == ["part_number"]
+    assert desk.workflow("acme", "repair", 1).lifecycle.required == {}
+    assert desk.workflow("acme", "repair", 2).lifecycle.required == {"waiting_for_parts": ("part_number",)}
 
 
 def test_a_move_limited_to_roles_is_refused_to_others(desk: HelpDesk, repair: Ticket) -> None:
