@@ -17,7 +17,7 @@ from pydantic_core import CoreSchema
 
 from domain.actors import CHANNEL_PATTERN, IDENTIFIER_PATTERN
 from domain.values import EMAIL_PATTERN as DOMAIN_EMAIL_PATTERN
-from domain.values import SLUG_PATTERN, unstorable
+from domain.values import FIELD_TEXT_MAX, SLUG_PATTERN, unstorable
 
 #: The OpenAPI (ECMA-262) form of the rule: no C0 control but tab, LF, CR. Lone surrogates cannot
 #: be written in a JSON Schema pattern that every tool reads alike; the server refuses them too.
@@ -72,6 +72,11 @@ Email = Annotated[PlainText, DocumentedPattern(EMAIL_PATTERN)]
 IdentifierParam = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 #: A channel, checked at the edge.
 ChannelParam = Annotated[str, StringConstraints(pattern=CHANNEL_PATTERN)]
+#: A custom-field filter of a list, `name:value`: a field name (a slug), a colon, plain text (read as the field's kind).
+FIELD_FILTER_PATTERN = rf"^{SLUG_PATTERN.strip('^$')}:{_PLAIN}*$"
+FieldFilterParam = Annotated[
+    str, StringConstraints(pattern=FIELD_FILTER_PATTERN, max_length=65 + FIELD_TEXT_MAX), AfterValidator(_plain)
+]
 #: An opaque page cursor: base64url. One that was not handed out is refused with 422 all the same.
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,512}$"
 Cursor = Annotated[str, StringConstraints(pattern=CURSOR_PATTERN)]

@@ -9,7 +9,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-from api.plain_text import ChannelParam, Cursor, IdentifierParam, PlainText, Slug
+from api.plain_text import ChannelParam, Cursor, FieldFilterParam, IdentifierParam, PlainText, Slug
+from domain.tickets.field_search import FIELD_FILTERS_MAX
 from domain.tickets.workflow import Status
 from domain.values import Priority
 from projections.saved_views.rows import SavedViewRow
@@ -100,6 +101,25 @@ class TicketFilters(BaseModel):
         default=None,
         description="`at_risk`: a running SLA target is within its warning lead time of being due; "
         "`breached`: a target's due moment has passed unfulfilled. Pair with `sort=sla_due`.",
+    )
+    field: list[FieldFilterParam] = Field(
+        default_factory=list,
+        max_length=FIELD_FILTERS_MAX,
+        description="Custom fields: `name:value`, e.g. `severity:high`, the value read as the field's kind "
+        "(`seats:3`, `due:2026-12-01`, `vip:true`). Repeat the parameter: any of one field's values, and for "
+        "a `multi_enum` field every option given (`systems:vpn`: holds vpn). Only defined fields that are not "
+        "personal can be searched (422 otherwise, and for a value outside the field's options).",
+        examples=[["severity:high"]],
+    )
+    field_gte: list[FieldFilterParam] = Field(
+        default_factory=list,
+        max_length=FIELD_FILTERS_MAX,
+        description="A number or date custom field at least this: `name:value`, e.g. `due:2026-12-01`.",
+    )
+    field_lte: list[FieldFilterParam] = Field(
+        default_factory=list,
+        max_length=FIELD_FILTERS_MAX,
+        description="A number or date custom field at most this: `name:value`, e.g. `seats:10`.",
     )
 
 

@@ -176,6 +176,32 @@ class Dialect:
         """A stored JSON document as Python values."""
         return json.loads(value) if isinstance(value, str) else value
 
+    # Reading inside a JSON column (`json_type`): JSONB operators on PostgreSQL, the JSON1 functions on SQLite.
+
+    def json_path(self, *keys: str) -> Any:
+        """A path of object keys into a JSON document, as the parameter of `json_at` and `json_array_holds`."""
+        if self.is_postgres:
+            return list(keys)  # a text[] for #>
+        return "$" + "".join('."' + key.replace('"', "") + '"' for key in keys)  # a quote would end the key
+
+    def json_at(self, column: str) -> str:
+        """The value at a path (its one parameter: `json_path`) of a JSON column, NULL where there is none.
+
+        It compares (=, <, >=, ...) with a `json_scalar` parameter: JSON with JSON on PostgreSQL
+        (numbers as numbers, strings as text), the SQL value `json_extract` gives on SQLite.
+        """
+        return f"({column} #> {self.placeholder})" if self.is_postgres else f"json_extract({column}, ?)"
+
+    def json_scalar(self, value: str | int | float | bool) -> Any:
+        """A parameter that compares with `json_at`."""
+        return Jsonb(value) if self.is_postgres else value
+
+    def json_array_holds(self, column: str) -> str:
+        """Whether the array at a path of a JSON column holds an element; parameters `json_path`, then the element."""
+        if self.is_postgres:
+            return f"jsonb_exists({column} #> %s, %s)"  # the ? operator, spelled so no driver reads it as a placeholder
+        return f"EXISTS (SELECT 1 FROM json_each({column}, ?) AS element WHERE element.value = ?)"
+
 
 def _json_value(value: Any) -> Any:
     """What json.dumps cannot write itself, as PostgreSQL reads it back into the column's type."""

@@ -27,6 +27,7 @@ from api.read_schemas import (
 from domain import values
 from domain.access import policy as access
 from domain.actors import identifier
+from domain.tickets import field_search
 from projections.tickets.queries import UNASSIGNED, Page, TicketFilter, Unassigned
 from projections.tickets.rows import UNSOLVED
 
@@ -77,6 +78,9 @@ async def _read(read: ViewRead, request: Request, query: QueueQuery, where: Tick
 
 
 def _read_page(read: ViewRead, request: Request, query: QueueQuery, where: TicketFilter) -> TicketPage:
+    filters = field_search.searched(query.model_dump(include=set(field_search.PARAMETERS)))
+    if filters:  # read against the tenant's field definitions (their kinds, options, which are personal)
+        where = replace(where, fields=read.services.desk.field_conditions(read.principal.tenant, filters))
     position = read.position()
     if where.sla is not None:  # judged at the service's clock
         where = replace(where, now=read.services.desk.clock())
@@ -91,7 +95,11 @@ def _read_page(read: ViewRead, request: Request, query: QueueQuery, where: Ticke
 
 @router.get("/tickets", response_model=TicketPage, responses=_READ_ERRORS)
 async def list_tickets(query: Annotated[TicketListQuery, Query()], read: ViewReadDep, request: Request) -> TicketPage:
-    """Search the tenant's tickets with filters; newest first unless `sort` says otherwise. Cursor-paginated."""
+    """Search the tenant's tickets with filters; newest first unless `sort` says otherwise. Cursor-paginated.
+
+    Custom fields are searched with `field=name:value` (and `field_gte`, `field_lte` for number and
+    date fields); the queues take the same filters.
+    """
     assignee: str | Unassigned | None = UNASSIGNED if query.unassigned else query.assignee
     where = _filter(read.principal.tenant, query, group=query.group, assignee=assignee)
     return await _read(read, request, query, where)

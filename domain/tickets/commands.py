@@ -23,6 +23,8 @@ from domain.errors import (
     TicketNotFoundError,
 )
 from domain.pipeline import KEEP, Acting, ConfigReceipt, Keep, OnTicket, Receipt, SavedViewReceipt
+from domain.tickets import field_search
+from domain.tickets.field_search import Comparison, FieldCondition
 from domain.tickets.fields import FieldCatalogue, FieldDefinition
 from domain.tickets.history import Change, FieldChange, diff, field_changes
 from domain.tickets.links import LinkType, link_type
@@ -311,7 +313,12 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
     def save_view(
         self, *, tenant: str, name: str, filters: Mapping[str, Any], **how: Unpack[Acting]
     ) -> SavedViewReceipt:
-        """Store a named set of ticket-list filters for everyone in the tenant."""
+        """Store a named set of ticket-list filters for everyone in the tenant.
+
+        Its custom-field filters are checked as a list would read them (InvalidValueError if one
+        cannot be searched); a definition changed later may refuse them then, saying why.
+        """
+        self.field_conditions(tenant, field_search.searched(filters))
         if SavedView.create_id(tenant, name) in self.repository:
             msg = f"a saved view named {name!r} already exists"
             raise AlreadyExistsError(msg)
@@ -359,6 +366,11 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
             msg = f"no custom field definition {name!r}"
             raise NotFoundError(msg)
         return definition
+
+    def field_conditions(self, tenant: str, filters: Iterable[tuple[Comparison, str]]) -> tuple[FieldCondition, ...]:
+        """What custom-field filters (`name:value`) of a ticket list search for, read against the definitions."""
+        filters = list(filters)
+        return field_search.conditions(self._field_catalogue(tenant), filters) if filters else ()
 
     def _field_catalogue(self, tenant: str) -> FieldCatalogue | None:
         try:

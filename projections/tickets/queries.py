@@ -19,6 +19,8 @@ from uuid import UUID
 
 from domain.access.policy import WHOLE_TENANT, ListScope
 from domain.errors import InvalidValueError
+from domain.tickets.field_search import Comparison, FieldCondition
+from domain.values import FieldKind
 from projections.sql import Reader
 from projections.tickets.rows import TicketRow
 from projections.tickets.tables import TICKET_COLUMNS, ticket_row
@@ -82,6 +84,7 @@ class TicketFilter:
     group: str | None = None
     assignee: str | Unassigned | None = None
     text: str | None = None  # a case-insensitive substring of the title
+    fields: tuple[FieldCondition, ...] = ()  # custom-field conditions (domain/tickets/field_search.py)
     scope: ListScope = WHOLE_TENANT  # the part of the tenant the caller reaches (domain/access/policy.py)
     sla: SlaFilter | None = None  # only tickets at risk of an SLA breach, or breached, at `now`
     now: datetime | None = None  # the moment `sla` is judged at
@@ -235,7 +238,7 @@ class TicketQueries(Reader):
         if where.workflow is not None:
             clauses.append(f"workflow = {p} AND workflow_version = {p}")
             params += [where.workflow[0], where.workflow[1]]
-        for clause, values in (self._visibility(where), self._groups(where), self._sla(where)):
+        for clause, values in (self._visibility(where), self._groups(where), self._sla(where), self._fields(where)):
             if clause:
                 clauses.append(clause)
                 params.extend(values)
@@ -280,6 +283,44 @@ class TicketQueries(Reader):
         if where.sla is SlaFilter.AT_RISK:
             return f"sla_warn_at <= {p} AND sla_due_at > {p}", [now, now]
         return f"(sla_breached_at IS NOT NULL OR sla_due_at <= {p})", [now]
+
+    def _fields(self, where: TicketFilter) -> tuple[str, list[Any]]:
+        """Custom-field conditions, read from the `custom_fields` JSON column in place.
+
+        Per field: its kind is the one searched (a value stored before the field was defined may
+        be of another), and it holds any of the values given, or every option given of a
+        multi_enum, within the bounds given. ISO dates compare as text: of fixed width, digits and
+        hyphens in fixed places, they sort as dates under any collation that orders the digits.
+
+        No index serves these; they narrow the rows the other conditions leave, in the tenant's
+        indexes. A side table like `ticket_tags` (ticket, field, value) would give them indexes,
+        at the cost of a second write with every change of a field and of filling it for the
+        tickets stored before it: worth it once tenants search long histories by one field.
+        """
+        if not where.fields:
+            return "", []
+        p, column = self.d.placeholder, "custom_fields"
+        clauses, params = list[str](), list[Any]()
+        by_name: dict[str, list[FieldCondition]] = {}
+        for condition in where.fields:
+            by_name.setdefault(condition.name, []).append(condition)
+        for name, conditions in by_name.items():
+            value_at, value_path = self.d.json_at(column), self.d.json_path(name, "value")
+            clauses.append(f"{self.d.json_at(column)} = {p}")
+            params += [self.d.json_path(name, "kind"), self.d.json_scalar(conditions[0].kind.value)]
+            equal = [c.value for c in conditions if c.comparison is Comparison.EQUALS]
+            if conditions[0].kind is FieldKind.MULTI_ENUM:
+                for option in equal:
+                    clauses.append(self.d.json_array_holds(column))
+                    params += [value_path, option]
+            elif equal:
+                clauses.append("(" + " OR ".join([f"{value_at} = {p}"] * len(equal)) + ")")
+                params += [v for value in equal for v in (value_path, self.d.json_scalar(value))]
+            for c in conditions:
+                if c.comparison is not Comparison.EQUALS:
+                    clauses.append(f"{value_at} {'>=' if c.comparison is Comparison.AT_LEAST else '<='} {p}")
+                    params += [value_path, self.d.json_scalar(c.value)]
+        return " AND ".join(clauses), params
 
     def _keyset(self, order: list[tuple[str, bool]], values: list[Any]) -> tuple[str, list[Any]]:
         """(c1 > v1) OR (c1 = v1 AND c2 > v2) OR ..., with < for descending columns."""

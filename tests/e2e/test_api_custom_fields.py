@@ -184,3 +184,114 @@ def test_erased_personal_fields_of_every_kind_read_as_erased(api: Api) -> None:
     assert shown == {name: {"kind": value["kind"], "value": "[erased]"} for name, value in values.items()}
     listed = client.get("/tickets", headers=who["agent"] | {"Ledgerdesk-Min-Position": str(erased["position"])})
     assert _ok(listed)["items"][0]["custom_fields"]["born"]["value"] == "[erased]"
+
+
+# --- searching lists ---------------------------------------------------------------------------------------------
+
+
+def _titles(client: TestClient, who: dict[str, str], path: str = "/tickets", **params: Any) -> list[str]:
+    return sorted(t["title"] for t in _ok(client.get(path, params=params, headers=who))["items"])
+
+
+@pytest.fixture
+def searchable(api: Api) -> tuple[TestClient, dict[str, str], str]:
+    """Tickets with fields of every kind (alpha, beta, gamma, delta, epsilon), and the log position after them."""
+    client, who = api
+    for name, definition in (
+        ("severity", SEVERITY),
+        ("systems", SYSTEMS),
+        ("seats", {"kind": "number"}),
+        ("due", {"kind": "date"}),
+        ("vip", {"kind": "boolean"}),
+        ("note", {"kind": "text"}),
+        ("phone", {"kind": "text", "personal": True}),
+    ):
+        _define(client, who["admin"], name, definition)
+    for title, fields in (
+        ("alpha", {"severity": "low", "systems": ["vpn", "wifi"], "seats": 3, "due": "2026-01-10", "vip": True}),
+        ("beta", {"severity": "high", "systems": ["vpn"], "seats": 10.5, "due": "2026-01-09", "vip": False}),
+        ("gamma", {"note": "call back", "phone": "+44 20 7946 0000"}),
+    ):
+        kinds = {"severity": "enum", "systems": "multi_enum", "seats": "number", "due": "date", "vip": "boolean"}
+        typed = {name: {"kind": kinds.get(name, "text"), "value": value} for name, value in fields.items()}
+        _open(client, who["agent"], title=title, custom_fields=typed)
+    # A value stored before its field was defined may be of another kind: it is not what a search means.
+    _open(client, who["agent"], title="delta", custom_fields={"legacy": {"kind": "text", "value": "3"}})
+    _define(client, who["admin"], "legacy", {"kind": "number"})
+    last = client.post("/tickets", json={"title": "epsilon", "requester_id": "bob"}, headers=who["agent"])
+    _ok(last, 201)
+    return client, who["agent"], last.headers["ledgerdesk-position"]
+
+
+#: (filters, the tickets of `searchable` they find).
+SEARCHES: list[tuple[dict[str, Any], list[str]]] = [
+    ({"field": "severity:low"}, ["alpha"]),
+    ({"field": ["severity:low", "severity:high"]}, ["alpha", "beta"]),  # any of one field's values
+    ({"field": "systems:vpn"}, ["alpha", "beta"]),  # a multi_enum holds the option
+    ({"field": ["systems:vpn", "systems:wifi"]}, ["alpha"]),  # ... every option given
+    ({"field": ["systems:vpn", "severity:high"]}, ["beta"]),  # and every field given
+    ({"field": "seats:3"}, ["alpha"]),
+    ({"field": "seats:3.0"}, ["alpha"]),
+    ({"field_gte": "seats:4"}, ["beta"]),
+    ({"field_gte": "seats:3", "field_lte": "seats:10.5"}, ["alpha", "beta"]),
+    ({"field_lte": "seats:2.5"}, []),
+    ({"field_gte": "due:2026-01-10"}, ["alpha"]),
+    ({"field_lte": "due:2026-01-09"}, ["beta"]),
+    ({"field": "due:2026-01-09"}, ["beta"]),
+    ({"field": "vip:true"}, ["alpha"]),
+    ({"field": "vip:false"}, ["beta"]),
+    ({"field": "note:call back"}, ["gamma"]),
+    ({"field": "note:call"}, []),  # text is matched whole
+    ({"field": "legacy:3"}, []),  # stored as text before the field was a number
+    ({"field": "severity:high", "status": "new"}, ["beta"]),
+]
+#: (filters, what the 422 says).
+REFUSED_SEARCHES: list[tuple[dict[str, Any], str]] = [
+    ({"field": "phone:+44 20 7946 0000"}, "custom field 'phone' is personal data, so it cannot be searched"),
+    ({"field": "colour:red"}, "custom field 'colour' has no definition, so it cannot be searched"),
+    ({"field": "severity:urgent"}, "custom field 'severity' takes only its options: low, medium, high (got urgent)"),
+    ({"field": "systems:printer"}, "custom field 'systems' takes only its options: email, vpn, wifi (got printer)"),
+    ({"field_gte": "severity:low"}, "cannot be searched with field_gte or field_lte"),
+    ({"field": "seats:many"}, "custom field 'seats' is number, so it cannot be searched for 'many'"),
+    ({"field": "due:tomorrow"}, "custom field 'due' is date, so it cannot be searched for 'tomorrow'"),
+    ({"field": "vip:yes"}, "custom field 'vip' is boolean, so it cannot be searched for 'yes'"),
+    ({"field": "severity"}, "query.field.0"),  # not name:value
+]
+
+
+def test_lists_are_searched_by_custom_fields_of_every_kind(searchable: tuple[TestClient, dict[str, str], str]) -> None:
+    client, who, position = searchable
+    for params, found in SEARCHES:  # one store for all of them: each case costs a request, not a store
+        assert _titles(client, who, **params, min_position=position) == found, params
+
+
+def test_a_search_that_cannot_be_made_is_refused_saying_why(searchable: tuple[TestClient, dict[str, str], str]) -> None:
+    client, who, _ = searchable
+    for params, said in REFUSED_SEARCHES:
+        problem = _problem(client.get("/tickets", params=params, headers=who))
+        assert said in problem["detail"], (params, problem)
+
+
+def test_queues_take_the_same_field_filters(searchable: tuple[TestClient, dict[str, str], str]) -> None:
+    client, who, position = searchable
+    assert _titles(client, who, "/queues/unassigned", field="systems:wifi", min_position=position) == ["alpha"]
+
+
+def test_a_saved_view_keeps_field_filters_and_one_that_cannot_be_searched_is_refused(
+    searchable: tuple[TestClient, dict[str, str], str], api: Api
+) -> None:
+    client, who, position = searchable
+    admin = api[1]["admin"]
+    saving = client.post("/views", json={"name": "vpn", "filters": {"field": ["systems:vpn"]}}, headers=who)
+    assert _ok(saving, 201)["filters"] == {"field": ["systems:vpn"]}
+    saved_at = {"Ledgerdesk-Min-Position": saving.headers["ledgerdesk-position"]}
+    (view,) = _ok(client.get("/views", headers=who | saved_at))["items"]
+    assert _titles(client, who, **view["filters"], min_position=position) == ["alpha", "beta"]
+    for filters, said in (({"field": ["phone:1"]}, "personal data"), ({"field_lte": ["systems:vpn"]}, "field_gte")):
+        problem = _problem(client.post("/views", json={"name": "bad", "filters": filters}, headers=who))
+        assert said in problem["detail"]
+    assert [v["name"] for v in _ok(client.get("/views", headers=who))["items"]] == ["vpn"]  # nothing more stored
+
+    # A field that becomes personal later cannot be searched from then on: the view's filters say why.
+    _define(client, admin, "systems", {**SYSTEMS, "personal": True})
+    assert "personal data" in _problem(client.get("/tickets", params=view["filters"], headers=who))["detail"]

@@ -85,6 +85,7 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "field names its options": "options are required for two of the kinds",
     "only enum and multi_enum fields name options": "options are refused for the other kinds",
     "takes only its options": "the field's options in the tenant's catalogue (PUT /fields)",
+    "cannot be searched": "a list's field filter against the field's definition (PUT /fields): kind, personal",
     "iCalendar": "the body must parse as RFC 5545",
     "a business calendar must be open at least": "the sum of the intervals' lengths",
     "must start before it ends": "an interval's end after its start",

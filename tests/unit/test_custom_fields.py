@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,10 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain import values
 from domain.actors import Actor, ActorKind
 from domain.errors import InvalidValueError
 from domain.helpdesk import HelpDesk
 from domain.provenance import CommandContext, acting
+from domain.tickets import field_search
+from domain.tickets.field_search import Comparison
 from domain.tickets.fields import FieldCatalogue, FieldDefinition
 from domain.values import OPTIONS_MAX, SLUG_PATTERN, FieldKind, FieldValue
 
@@ -214,3 +218,72 @@ def test_a_catalogue_keeps_the_options_it_was_given(options: list[str]) -> None:
         catalogue.define("f", kind="multi_enum", personal=False, options=list(options))
     assert catalogue.fields["f"].options == tuple(options)
     assert catalogue.fields["f"].version == 1
+
+
+# --- searching ----------------------------------------------------------------------------------------------------
+
+
+def _definition(kind: str, *, personal: bool = False, options: tuple[str, ...] | None = None) -> FieldDefinition:
+    return FieldDefinition("f", FieldKind(kind), personal=personal, version=1, options=options)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "value"),
+    [
+        ("number", "3", 3),
+        ("number", "-2.5", -2.5),
+        ("number", "1e3", 1000.0),
+        ("date", "2026-11-23", "2026-11-23"),
+        ("date", "20261123", "2026-11-23"),
+        ("boolean", "true", True),
+        ("boolean", "false", False),
+        ("text", "call back: today", "call back: today"),
+        ("enum", "high", "high"),
+        ("multi_enum", "vpn", "vpn"),
+    ],
+)
+def test_a_filter_reads_its_value_as_the_fields_kind(kind: str, text: str, value: object) -> None:
+    options = (str(value),) if kind in ("enum", "multi_enum") else None
+    found = field_search.condition(_definition(kind, options=options), "f", Comparison.EQUALS, text)
+    assert (found.kind, found.value, type(found.value)) == (FieldKind(kind), value, type(value))
+
+
+@pytest.mark.parametrize(
+    ("definition", "comparison", "text", "said"),
+    [
+        (None, Comparison.EQUALS, "x", "has no definition, so it cannot be searched"),
+        (_definition("text", personal=True), Comparison.EQUALS, "x", "is personal data, so it cannot be searched"),
+        (_definition("enum", options=("a",)), Comparison.AT_LEAST, "a", "cannot be searched with field_gte"),
+        (_definition("text"), Comparison.AT_MOST, "a", "cannot be searched with field_gte"),
+        (_definition("enum", options=("a", "b")), Comparison.EQUALS, "c", "takes only its options: a, b"),
+        (_definition("multi_enum", options=("a",)), Comparison.EQUALS, "A", "cannot be searched for 'A'"),
+        (_definition("number"), Comparison.EQUALS, "nan", "cannot be searched for 'nan'"),
+        (_definition("number"), Comparison.AT_LEAST, "1e400", "cannot be searched for '1e400'"),
+        (_definition("number"), Comparison.EQUALS, "", "cannot be searched for ''"),
+        (_definition("date"), Comparison.AT_MOST, "2026-02-30", "cannot be searched for '2026-02-30'"),
+        (_definition("boolean"), Comparison.EQUALS, "1", "cannot be searched for '1'"),
+    ],
+)
+def test_a_filter_that_cannot_be_searched_says_why(
+    definition: FieldDefinition | None, comparison: Comparison, text: str, said: str
+) -> None:
+    with pytest.raises(InvalidValueError, match=re.escape(said)):
+        field_search.condition(definition, "f", comparison, text)
+
+
+def test_filters_are_name_colon_value_and_bounded() -> None:
+    filters = {"field": ["a:x:y"], "field_gte": ["n:1"], "status": ["open"]}
+    assert field_search.searched(filters) == [(Comparison.EQUALS, "a:x:y"), (Comparison.AT_LEAST, "n:1")]
+    with pytest.raises(InvalidValueError, match="at most"):
+        field_search.searched({"field": ["a:x"] * (field_search.FIELD_FILTERS_MAX + 1)})
+    with pytest.raises(InvalidValueError, match="written name:value"):
+        field_search.conditions(None, [(Comparison.EQUALS, "severity")])
+
+
+@given(
+    value=st.integers(-values.NUMBER_MAX, values.NUMBER_MAX)
+    | st.floats(-values.NUMBER_MAX, values.NUMBER_MAX, allow_nan=False)
+)
+def test_a_number_filter_reads_back_the_number_it_was_written_from(value: float) -> None:
+    found = field_search.condition(_definition("number"), "f", Comparison.AT_LEAST, repr(value))
+    assert found.value == value
