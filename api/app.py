@@ -18,6 +18,7 @@ from api.routers import (
     agents,
     audit,
     audit_queues,
+    automation,
     bulk,
     directory,
     events,
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             built.start_projections()
             built.start_sla_watcher()  # beside its read model; on PostgreSQL `ledgerdesk worker` runs these
             built.start_router()
+            built.start_triggers()
         try:
             yield
         finally:
@@ -77,7 +79,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(bulk.wrong_methods)  # before /tickets/{ticket_id}, which would take the path otherwise
     # Every other route passes the authorization matrix (api/authorization.py).
     routers = (listing, tickets, workflows, views, fields, agents, events, audit, audit_queues, privacy, sla)
-    for module in (*routers, reports, projections, me, bulk, directory):
+    for module in (*routers, reports, projections, me, bulk, directory, automation):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)
     app.add_middleware(HeadAsGetMiddleware)  # outermost: every layer below sees the GET it stands for

@@ -40,6 +40,9 @@ class Problem(BaseModel):
         default=None, description="For a move that requires custom fields: those not set yet."
     )
     assignee: str | None = Field(default=None, description="For a claim: who has the ticket.")
+    path: str | None = Field(
+        default=None, description="For a rule that cannot be recorded: the part at fault (`conditions/all/1/op`)."
+    )
 
 
 # Domain error -> (HTTP status, problem slug). Subclasses match their nearest listed base.
@@ -198,6 +201,8 @@ def _members_of(error: errors.DomainError) -> dict[str, Any]:
         return {"allowed": error.allowed}
     if isinstance(error, errors.MissingFieldsError):
         return {"missing": error.missing}
+    if isinstance(error, errors.InvalidRuleError):
+        return {"path": error.path}
     if isinstance(error, errors.AlreadyClaimedError):
         return {"assignee": error.assignee}
     return {}

@@ -71,6 +71,14 @@ def _versions(expected: ExpectedVersion) -> str:
     return f"ticket version {' or '.join(str(version) for version in sorted(expected))}"
 
 
+class InvalidRuleError(InvalidValueError):
+    """A rule that cannot be recorded; `path` points at the part at fault (`conditions/all/1/op`)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
 class MissingFieldsError(InvalidValueError):
     """A move needs custom fields the ticket does not have yet; `missing` names them."""
 

@@ -24,6 +24,7 @@ from infrastructure.database import (
 )
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.keys import IssuedKey, KeyStore, MemoryKeyStore, SqlKeyStore
+from infrastructure.leases import Lease
 from infrastructure.privacy.datakeys import DataKeys, MemoryDataKeys, SqlDataKeys
 from infrastructure.privacy.erasure import Eraser
 from infrastructure.privacy.mapper import PersonalDataMapper
@@ -34,6 +35,7 @@ from infrastructure.schema import Schema, Step
 from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher
 from infrastructure.topics import register_moved_topics
+from infrastructure.triggers import TriggerRunner
 from projections.sql import POSTGRES, SQLITE
 
 
@@ -59,6 +61,7 @@ class Services:
     worker: ProjectionWorker | None = None
     sla_watcher: SlaWatcher | None = None
     router: Router | None = None
+    triggers: TriggerRunner | None = None
 
     def issue_key(
         self,
@@ -125,7 +128,12 @@ class Services:
             steps.append(self.keys.create_table)
         if isinstance(self.data_keys, SqlDataKeys):
             steps.append(self.data_keys.create_table)
-        return [*steps, self.idempotency.create_table, self.read_models.create_tables]
+        return [
+            *steps,
+            self.idempotency.create_table,
+            self.lease("triggers").create_table,
+            self.read_models.create_tables,
+        ]
 
     def _schema_made(self) -> None:
         if self.database.backend is Backend.POSTGRES:
@@ -168,12 +176,34 @@ class Services:
             self.router.start()
         return self.router
 
+    def start_triggers(self) -> TriggerRunner:
+        """Run the trigger runner in this process, in a thread (other runners stand by: infrastructure/leases.py)."""
+        if self.triggers is None:
+            self.triggers = TriggerRunner(self.desk, self.lease("triggers"))
+            self.triggers.start()
+        return self.triggers
+
+    def lease(self, name: str) -> Lease:
+        """The lease of one kind of background work that one process at a time does, in log order."""
+        if self.database.backend is Backend.MEMORY:
+            return Lease(None, placeholder="?", table="", name=name)
+        datastore = self.desk.recorder.datastore  # type: ignore[attr-defined]
+        is_postgres = self.database.backend is Backend.POSTGRES
+        return Lease(
+            lambda: datastore.transaction(commit=True),
+            placeholder="%s" if is_postgres else "?",
+            table=f'"{datastore.schema}".ledgerdesk_leases' if is_postgres else "ledgerdesk_leases",
+            name=name,
+            seconds=self.settings.lease_seconds,
+        )
+
     def background(self) -> dict[str, Callable[[], Stoppable]]:
         """The background processes `ledgerdesk worker` runs, by name, each started by calling it."""
         return {
             "projections": self.start_projections,
             "sla-watcher": self.start_sla_watcher,
             "router": self.start_router,
+            "triggers": self.start_triggers,
         }
 
     def projections_in_process(self) -> bool:
@@ -182,7 +212,10 @@ class Services:
         return self.database.backend is not Backend.POSTGRES if configured is None else configured
 
     def close(self) -> None:
-        """Stop the router, the SLA watcher and the worker, then release database connections."""
+        """Stop the background processes, then release database connections."""
+        if self.triggers is not None:
+            self.triggers.stop()
+            self.triggers = None
         if self.router is not None:
             self.router.stop()
             self.router = None

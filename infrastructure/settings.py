@@ -94,6 +94,13 @@ class Settings(BaseSettings):
         description="The longest the router goes between sweeps of the queues. It also sweeps whenever the read "
         "models move on, so a new ticket is routed as soon as it shows in them.",
     )
+    lease_seconds: float = Field(
+        default=10.0,
+        ge=1,
+        le=300,
+        description="How long background work that one process at a time does (triggers) stays with a process that "
+        "stopped renewing it, before a standing-by process takes it over.",
+    )
     idempotency_ttl_seconds: int = Field(
         default=86_400, ge=60, description="How long an Idempotency-Key and its response are kept."
     )

@@ -46,6 +46,7 @@ def serve_app(factory: str, *, host: str, port: int, workers: int) -> None:
         services.start_projections().poll_seconds = SQLITE_CROSS_PROCESS_POLL_SECONDS
         services.start_sla_watcher()
         services.start_router()
+        services.start_triggers()
         uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
@@ -78,7 +79,7 @@ def worker(
         typer.Option(help="Run only these background processes (comma-separated; default: all of them)."),
     ] = None,
 ) -> None:
-    """Run the background processes (projections, the SLA watcher, the router) until stopped (SIGINT or SIGTERM).
+    """Run the background processes (projections, SLA watcher, router, triggers) until SIGINT or SIGTERM.
 
     Several workers may run at once, on as many hosts as needed: each piece of work is still done once.
     """

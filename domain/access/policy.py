@@ -124,6 +124,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "put_agent": frozenset({D}),
     "list_agents": READERS,
     "get_agent": READERS,
+    # Automation: admins define triggers and macros; staff read them and apply macros.
+    "put_trigger": frozenset({D}),
+    "list_triggers": READERS,
+    "get_trigger": READERS,
+    "put_macro": frozenset({D}),
+    "list_macros": STAFF | {N},
+    "get_macro": STAFF | {N},
+    "apply_macro": STAFF,
     # Who the caller is.
     "who_am_i": READERS | {C},
 }

@@ -2,7 +2,7 @@
 
     [{"set_priority": "urgent"}, {"set_group": "tier-2"}, {"add_tags": ["vip"]},
      {"set_status": "pending"}, {"set_assignee": "carol"}, {"set_type": "incident"},
-     {"set_custom_field": {"name": "region", "kind": "enum", "value": "emea"}},
+     {"set_custom_field": {"name": "region", "value": {"kind": "enum", "value": "emea"}}},
      {"add_note": "Escalated: urgent e-mail"}, {"apply_macro": "close-duplicate"}]
 
 Checked once when the rule is defined (`parse`), with the path of the part at fault; what only
@@ -18,8 +18,7 @@ from typing import Any
 
 from domain import values
 from domain.actors import identifier
-from domain.automation.conditions import InvalidRuleError
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidRuleError
 from domain.values import FieldValue
 
 ACTIONS_MAX = 30
@@ -104,9 +103,12 @@ def _tags(raw: Any, path: str) -> list[str]:
 
 
 def _field(raw: Any, path: str) -> SetField:
-    if not isinstance(raw, Mapping) or set(raw) != {"name", "kind", "value"}:
-        raise InvalidRuleError(path, 'takes {"name", "kind", "value"}')
-    return SetField(values.slug(str(raw["name"]), "custom field"), FieldValue.parse(str(raw["kind"]), raw["value"]))
+    value = raw.get("value") if isinstance(raw, Mapping) else None
+    if not isinstance(raw, Mapping) or set(raw) != {"name", "value"} or not isinstance(value, Mapping):
+        raise InvalidRuleError(path, 'takes {"name", "value": {"kind", "value"}}')
+    if set(value) != {"kind", "value"}:
+        raise InvalidRuleError(f"{path}/value", 'a custom field value is {"kind", "value"}')
+    return SetField(values.slug(str(raw["name"]), "custom field"), FieldValue.parse(str(value["kind"]), value["value"]))
 
 
 def shown(actions: Sequence[Action]) -> list[dict[str, Any]]:
@@ -115,9 +117,8 @@ def shown(actions: Sequence[Action]) -> list[dict[str, Any]]:
     for action in actions:
         if isinstance(action.value, SetField):
             field = action.value
-            plain.append(
-                {action.kind: {"name": field.name, "kind": field.value.kind.value, "value": field.value.value}}
-            )
+            stored = {"kind": field.value.kind.value, "value": field.value.as_dict()["value"]}
+            plain.append({action.kind: {"name": field.name, "value": stored}})
         else:
             plain.append({action.kind: action.value})
     return plain

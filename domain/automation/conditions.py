@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.errors import InvalidValueError
+from domain.errors import InvalidRuleError
 
 #: The ticket's fields a condition may test (and `custom_fields.<name>`).
 TICKET_FIELDS = frozenset(
@@ -46,14 +46,6 @@ VALUE_OPS = frozenset({"equals", "not_equals", "in", "not_in", "contains", "not_
 CHANGE_OPS = frozenset({"changed", "changed_to", "changed_from"})
 CONDITIONS_MAX = 50
 DEPTH_MAX = 4
-
-
-class InvalidRuleError(InvalidValueError):
-    """A rule that cannot be recorded; `path` points at the part at fault (`conditions/all/1/op`)."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,8 @@ from domain.actors import identifier
 from domain.automation import actions as action_list
 from domain.automation import conditions as condition_tree
 from domain.automation.actions import Action
-from domain.automation.conditions import Condition, InvalidRuleError
-from domain.errors import InvalidValueError
+from domain.automation.conditions import Condition
+from domain.errors import InvalidRuleError, InvalidValueError
 from domain.provenance import Recorded, TenantOwned
 
 _BOOKS = uuid.UUID("5a0c7e2d-91b4-4c3f-8d6e-2f1a9b7c4e30")

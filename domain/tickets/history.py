@@ -195,3 +195,19 @@ def diff(before: Ticket, after: Ticket) -> tuple[FieldChange, ...]:
     old, new = ticket_fields(before), ticket_fields(after)
     names = list(dict.fromkeys([*old, *new]))
     return tuple(FieldChange(n, old.get(n), new.get(n)) for n in names if old.get(n) != new.get(n))
+
+
+@field_changes.register
+def _(event: Ticket.TriggerFired) -> tuple[FieldChange, ...]:
+    # Which rule, which version of it, and on which event: what an auditor asks of an automated change.
+    said = (("trigger", event.trigger), ("trigger_version", event.trigger_version), ("cause", event.cause))
+    changes = [FieldChange(name, None, value) for name, value in said]
+    changes.append(FieldChange("depth", None, event.depth))
+    if event.failed is not None:
+        changes.append(FieldChange("failed", None, event.failed))
+    return tuple(changes)
+
+
+@field_changes.register
+def _(event: Ticket.TriggerChainStopped) -> tuple[FieldChange, ...]:
+    return (FieldChange("cause", None, event.cause), FieldChange("not_fired", None, list(event.not_fired)))

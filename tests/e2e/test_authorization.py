@@ -17,6 +17,7 @@ from api.routers import (
     agents,
     audit,
     audit_queues,
+    automation,
     bulk,
     directory,
     events,
@@ -141,6 +142,17 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "put_agent": ("PUT", "/agents/agent1", {"groups": []}),
         "list_agents": ("GET", "/agents", None),
         "get_agent": ("GET", "/agents/agent1", None),
+        "put_trigger": (
+            "PUT",
+            "/triggers/tag-all",
+            {"title": "Tag", "on": ["created"], "actions": [{"add_tags": ["x"]}]},
+        ),
+        "list_triggers": ("GET", "/triggers", None),
+        "get_trigger": ("GET", "/triggers/tag-all", None),
+        "put_macro": ("PUT", "/macros/tag", {"title": "Tag", "actions": [{"add_tags": ["x"]}]}),
+        "list_macros": ("GET", "/macros", None),
+        "get_macro": ("GET", "/macros/tag", None),
+        "apply_macro": ("POST", f"{t}/macros/tag", None),
     }
 
 
@@ -148,7 +160,7 @@ def test_every_route_is_in_the_matrix() -> None:
     operations = create_app().openapi()["paths"]
     count = sum(len(methods) for methods in operations.values())
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
-    routers += (projections, workflows, me, bulk, directory)
+    routers += (projections, workflows, me, bulk, directory, automation)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)

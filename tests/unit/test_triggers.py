@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from domain.actors import Actor, ActorKind
 from domain.automation.commands import CHAIN_MAX
-from domain.automation.conditions import Check, Facts, InvalidRuleError, parse
+from domain.automation.conditions import Check, Facts, parse
+from domain.errors import InvalidRuleError
 from domain.helpdesk import HelpDesk
 from domain.provenance import event_cause
 from domain.tickets.ticket import Ticket
