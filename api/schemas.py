@@ -310,12 +310,24 @@ class CommentCreate(StrictBody):
 
 
 class TicketPatch(StrictBody):
-    """Change classification fields.
+    """Change the title, the description and classification fields.
 
-    Absent fields are left alone; `type: null` clears the type, a custom field set to null is
-    cleared. Fields already at the given value record nothing.
+    Absent fields are left alone (so are `title`, `description` and `priority` set to null);
+    `type: null` clears the type, a custom field set to null is cleared. Fields already at the
+    given value record nothing.
     """
 
+    title: NonBlankText | None = Field(
+        default=None,
+        min_length=1,
+        max_length=TITLE_MAX,
+        description="A new title. Personal data of the requester: stored encrypted, as the first one.",
+    )
+    description: PlainText | None = Field(
+        default=None,
+        max_length=TEXT_MAX,
+        description="A new description (empty clears it). Personal data of the requester: stored encrypted.",
+    )
     priority: Priority | None = None
     type: Slug | None = None
     add_tags: list[Slug] = Field(default_factory=list, max_length=50)

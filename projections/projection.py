@@ -66,10 +66,12 @@ class TicketsProjection(Projection[TicketsView]):
 
     name = "tickets"  # the tracking name of the stored positions: kept, so existing read models carry on
     topics = ()
-    #: The personal (encrypted) fields the read models keep: a ticket's title, for lists and search; its
-    #: custom fields (personal ones included) and saved views' filters, which lists show as they are.
-    #: Nothing else personal is decrypted to build them.
-    PERSONAL_FIELDS: ClassVar[frozenset[str]] = frozenset({"title", "custom_fields", "new_value", "filters"})
+    #: The personal (encrypted) fields the read models keep: a ticket's title (and a new one), for lists and
+    #: search; its custom fields (personal ones included) and saved views' filters, which lists show as they
+    #: are. Nothing else personal is decrypted to build them.
+    PERSONAL_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"title", "new_title", "custom_fields", "new_value", "filters"}
+    )
 
     def __init__(self, view: TicketsView) -> None:
         super().__init__(view)

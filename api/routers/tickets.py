@@ -257,13 +257,18 @@ def add_comment(ticket_id: UUID, body: CommentCreate, call: CommandDep, response
 
 @router.patch("/{ticket_id}", response_model=TicketPublic, responses=_COMMAND_ERRORS)
 def update_ticket(ticket_id: UUID, body: TicketPatch, call: CommandDep, response: Response) -> TicketPublic:
-    """Change priority, type, tags and custom fields; all changes are stored together or not at all."""
+    """Change title, description, priority, type, tags and custom fields; all are stored together or none is.
+
+    Each change records its own event, old -> new (`TitleChanged`, `DescriptionChanged`, ...).
+    """
     if not body.model_fields_set:
         raise InvalidValueError(
-            "the patch changes nothing; give priority, type, add_tags, remove_tags or custom_fields"
+            "the patch changes nothing; give title, description, priority, type, add_tags, remove_tags or custom_fields"
         )
     receipt = call.desk.update_ticket(
         ticket_id,
+        title=body.title,
+        description=body.description,
         priority=None if body.priority is None else body.priority.value,
         ticket_type=body.type if "type" in body.model_fields_set else KEEP,
         add_tags=body.add_tags,

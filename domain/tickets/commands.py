@@ -283,6 +283,8 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
         self,
         ticket_id: UUID,
         *,
+        title: str | None = None,
+        description: str | None = None,
         priority: str | None = None,
         ticket_type: str | Literal[Keep.KEEP] | None = KEEP,
         add_tags: Iterable[str] = (),
@@ -290,7 +292,7 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
         custom_fields: Mapping[str, FieldValue | None] | None = None,
         **how: Unpack[OnTicket],
     ) -> Receipt:
-        """Change priority, type, tags and custom fields together, atomically.
+        """Change title, description, priority, type, tags and custom fields together, atomically (None: keep).
 
         Each change that alters something records its own event; all are saved in one
         transaction, so either every change is stored or none is.
@@ -299,6 +301,10 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
         def change(ticket: Ticket) -> None:
             # Checked against the tenant's catalogue first: a refused field leaves nothing half done.
             defined = self._defined_fields(ticket.tenant, custom_fields, ticket.requester_id) if custom_fields else {}
+            if title is not None:
+                ticket.change_title(title)
+            if description is not None:
+                ticket.change_description(description)
             if priority is not None:
                 ticket.change_priority(values.priority(priority))
             if ticket_type is not KEEP:

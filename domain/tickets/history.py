@@ -152,6 +152,16 @@ def _(event: Ticket.SlaRecomputed) -> tuple[FieldChange, ...]:
 
 
 @field_changes.register
+def _(event: Ticket.TitleChanged) -> tuple[FieldChange, ...]:
+    return (FieldChange("title", event.old_title, event.new_title),)
+
+
+@field_changes.register
+def _(event: Ticket.DescriptionChanged) -> tuple[FieldChange, ...]:
+    return (FieldChange("description", event.old_description, event.new_description),)
+
+
+@field_changes.register
 def _(event: Ticket.PriorityChanged) -> tuple[FieldChange, ...]:
     return (FieldChange("priority", event.old_priority, event.new_priority),)
 

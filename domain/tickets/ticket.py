@@ -250,6 +250,22 @@ class Ticket(Recorded):
         depth: int
         not_fired: list[str]
 
+    class TitleChanged(Event):
+        """The title was changed (both titles are the requester's personal data, as in `Opened`)."""
+
+        tenant: str  # whose key store holds the requester's data key
+        requester_id: str  # whose data key seals both titles
+        old_title: str
+        new_title: str
+
+    class DescriptionChanged(Event):
+        """The description was changed (both descriptions are the requester's personal data, as in `Opened`)."""
+
+        tenant: str
+        requester_id: str
+        old_description: str
+        new_description: str
+
     class Snapshot(BaseSnapshot):
         """A ticket's state at a version, in plain values so the stock transcoder can store it."""
 
@@ -795,6 +811,44 @@ class Ticket(Recorded):
     @event(TriggerChainStopped)
     def _trigger_chain_stopped(self, *, cause: int, depth: int, not_fired: list[str]) -> None:
         self.triggers_through = max(self.triggers_through, cause)
+
+    def change_title(self, new: str) -> None:
+        """Retitle the ticket (the requester's words: personal data, as the first title)."""
+        self._ensure_not_closed()
+        checked = values.title(new)
+        if checked == self.title:
+            return
+        self._title_changed(requester_id=self.requester_id, old_title=self.title, new_title=checked)
+
+    @event(TitleChanged)
+    def _title_changed(
+        self,
+        *,
+        requester_id: str,
+        old_title: str,
+        new_title: str,
+    ) -> None:
+        self.title = new_title
+
+    def change_description(self, new: str) -> None:
+        """Rewrite the description (blank is allowed; personal data of the requester, as the first one)."""
+        self._ensure_not_closed()
+        checked = values.text(new, "description", allow_blank=True)
+        if checked == self.description:
+            return
+        self._description_changed(
+            requester_id=self.requester_id, old_description=self.description, new_description=checked
+        )
+
+    @event(DescriptionChanged)
+    def _description_changed(
+        self,
+        *,
+        requester_id: str,
+        old_description: str,
+        new_description: str,
+    ) -> None:
+        self.description = new_description
 
     def change_priority(self, new: Priority) -> None:
         """Reprioritise the ticket."""

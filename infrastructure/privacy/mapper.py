@@ -4,6 +4,8 @@ Which fields are personal, and whose they are:
 - `Ticket.Opened`: title, description, requester name and e-mail — the requester's;
 - `Ticket.CommentAdded`: the body and the attachment names — the author's;
 - `Ticket.Rated`: the rating comment — the requester's (who alone rates);
+- `Ticket.TitleChanged`, `Ticket.DescriptionChanged`: the old and the new text — the requester's
+  (named in the event);
 - a custom field whose definition marks it personal (its stored form names an `owner`, the
   ticket's requester), in `Ticket.Opened` and `Ticket.CustomFieldChanged`: the value, the owner's;
 - `Ticket.Snapshot`: the same fields in the ticket's state, each under its owner's key;
@@ -41,6 +43,22 @@ NOT_OPENED = "[not decrypted]"  # what a personal field reads as where the reade
 REQUESTER_FIELDS = ("title", "description", "requester_name", "requester_email")
 
 Seal = Callable[[str, str, Any], Any]  # (owner, field path, value) -> envelope, or the value if not personal
+#: The events that hold personal fields (which, and whose: the module docstring).
+PERSONAL_EVENTS = (
+    Ticket.Opened
+    | Ticket.CommentAdded
+    | Ticket.Rated
+    | Ticket.CustomFieldChanged
+    | Ticket.TitleChanged
+    | Ticket.DescriptionChanged
+    | SavedView.Created
+)
+#: Texts of an event that are one person's, by event class: (the field naming the owner, the texts).
+_OWNED_TEXTS: dict[type, tuple[str, tuple[str, ...]]] = {
+    Ticket.Rated: ("actor_id", ("comment",)),  # the requester, who alone rates
+    Ticket.TitleChanged: ("requester_id", ("old_title", "new_title")),
+    Ticket.DescriptionChanged: ("requester_id", ("old_description", "new_description")),
+}
 
 
 class PersonalDataMapper(Mapper[UUID]):
@@ -104,10 +122,12 @@ class PersonalDataMapper(Mapper[UUID]):
         if isinstance(event, Ticket.Snapshot):
             state["state"] = self._sealed_ticket_state(dict(state["state"]), str(event.originator_id))
             return state
-        personal = Ticket.Opened | Ticket.CommentAdded | Ticket.Rated | Ticket.CustomFieldChanged | SavedView.Created
-        if not tenant or not isinstance(event, personal):
+        if not tenant or not isinstance(event, PERSONAL_EVENTS):
             return None  # nothing personal, or stored before encryption (no tenant recorded)
         seal = self._sealer(tenant, str(event.originator_id))
+        owner, texts = _OWNED_TEXTS.get(type(event), ("", ()))
+        for name in texts:
+            state[name] = seal(state[owner], name, state[name])
         if isinstance(event, Ticket.Opened):
             for name in REQUESTER_FIELDS:
                 state[name] = seal(state["requester_id"], name, state[name])
@@ -120,8 +140,6 @@ class PersonalDataMapper(Mapper[UUID]):
         elif isinstance(event, Ticket.CommentAdded):
             state["body"] = seal(event.actor_id, "body", event.body)
             state["attachments"] = _sealed_attachments(seal, event.actor_id, "attachments", event.attachments)
-        else:
-            state["comment"] = seal(event.actor_id, "comment", event.comment)
         return state
 
     def _sealed_ticket_state(self, state: dict[str, Any], ticket_id: str) -> dict[str, Any]:

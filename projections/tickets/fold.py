@@ -120,6 +120,11 @@ def _erased(event: Ticket.PersonalDataErased, f: Folding) -> None:
     erase_from_row(row(event, f), event.person_id)
 
 
+@fold.register(Ticket.TitleChanged)
+def _title_changed(event: Ticket.TitleChanged, f: Folding) -> None:
+    row(event, f).title = event.new_title
+
+
 @fold.register(Ticket.PriorityChanged)
 def _priority_changed(event: Ticket.PriorityChanged, f: Folding) -> None:
     ticket = row(event, f)

@@ -23,6 +23,7 @@ from api.app import create_app
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.helpdesk import HelpDesk
+from domain.tickets.history import FieldChange
 from domain.values import ERASED, Attachment
 from infrastructure.audit.log import AuditLog
 from infrastructure.composition import Services, build_services
@@ -153,6 +154,37 @@ def test_erasure_leaves_nothing_of_the_person_readable(live: Services, settings:
         replayed = build_services(settings, clock=TickingClock())  # a fresh process: snapshot + events
         try:
             assert SECRET not in _everything_of(replayed.desk.get_ticket(ticket_id))
+        finally:
+            replayed.close()
+
+
+def test_erasure_blanks_every_title_and_description(live: Services, settings: Settings) -> None:
+    desk = live.desk
+    bobs = desk.open_ticket(
+        tenant="acme", title=f"{SECRET} VPN", description=f"{SECRET} at home", requester_id="bob", by=BOB, via="web"
+    ).ticket_id
+    desk.update_ticket(bobs, title=f"{SECRET} VPN at home", description=f"{SECRET} since 9", by=ALICE, via="web")
+    assert desk.get_ticket(bobs).title == f"{SECRET} VPN at home"  # read back decrypted
+    _caught_up(live)
+
+    outcome = live.eraser().erase(tenant="acme", person_id="bob", by=ADMIN, via="api")
+
+    assert outcome.tickets == 1
+    bob_ticket = desk.get_ticket(bobs)
+    assert (bob_ticket.title, bob_ticket.description) == (ERASED, ERASED)
+    assert SECRET not in str(desk.history(bobs))
+    retitled = next(c for c in desk.history(bobs) if c.event == "TitleChanged")
+    assert retitled.changes == (FieldChange("title", ERASED, ERASED),)  # both titles were his
+    _caught_up(live)
+    row = live.read_models.tickets().get_ticket("acme", bobs)
+    assert row is not None
+    assert row.title == ERASED
+    if live.database.backend is not Backend.MEMORY:
+        assert not any(SECRET in text for text in _raw_texts(live))
+        assert AuditLog(desk).verify().ok
+        replayed = build_services(settings, clock=TickingClock())  # a fresh process replays the events
+        try:
+            assert SECRET not in str(replayed.desk.history(bobs))
         finally:
             replayed.close()
 

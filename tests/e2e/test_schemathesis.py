@@ -70,7 +70,7 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "requester_id is required when an agent opens a ticket": "depends on the caller's role",
     "give either as_of or version, not both": "two parameters that exclude each other",
     "policy_version needs policy": "one parameter that needs another",
-    "the patch changes nothing": "at least one of five fields, given with a value that changes something",
+    "the patch changes nothing": "at least one of seven fields, given with a value that changes something",
     "assignment needs an assignee, a group, or both": "at least one of two fields, not null",
     "must not be after": "the order of two dates",
     "a report day lies between": "JSON Schema has no bounds for a date",

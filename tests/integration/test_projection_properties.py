@@ -68,7 +68,10 @@ commands = st.lists(
     st.tuples(
         st.integers(min_value=0, max_value=1),  # which ticket (of two, so each sees many commands)
         st.sampled_from(
-            ["assign", "group", "unassign", "move", "move", "move", "reply", "note", "ask", "priority", "tags", "field"]
+            [
+                *("assign", "group", "unassign", "move", "move", "move", "reply", "note", "ask"),
+                *("priority", "tags", "field", "title"),
+            ]
         ),
         st.integers(min_value=0, max_value=6),  # an argument
     ),
@@ -124,6 +127,8 @@ def apply(desk: HelpDesk, ids: list[uuid.UUID], script: list[tuple[int, str, int
                 desk.update_ticket(
                     ticket_id, add_tags=[f"t{arg}"], remove_tags=[f"t{(arg + 1) % 6}"], by=AGENT, via="web"
                 )
+            elif command == "title":
+                desk.update_ticket(ticket_id, title=f"Printer {arg}", description=f"Floor {arg}", by=AGENT, via="web")
             else:
                 value = None if arg == 0 else FieldValue.parse("number", arg)
                 desk.update_ticket(ticket_id, custom_fields={"size": value}, by=AGENT, via="web")

@@ -1,4 +1,7 @@
-"""The everyday moves of a desk in the domain: open into a group, claim (抢单), transfer (转派), links, children."""
+"""The everyday moves of a desk in the domain.
+
+Open into a group, claim (抢单), transfer (转派), links, children, edits of the title and description.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import pytest
 from domain.actors import Actor, ActorKind
 from domain.errors import AlreadyClaimedError, IllegalTransitionError, InvalidValueError, NotPermittedError
 from domain.helpdesk import HelpDesk
+from domain.tickets.history import FieldChange
 
 CAROL = Actor("carol", ActorKind.AGENT, role="agent")
 DAVE = Actor("dave", ActorKind.AGENT, role="agent")
@@ -108,3 +112,24 @@ def test_a_parent_waits_for_its_children_and_records_their_solves(desk: HelpDesk
     assert desk.get_ticket(parent).children_solved == [str(child)]
     desk.transition(parent, "solved", by=CAROL, via="web")
     assert desk.get_ticket(parent).category.value == "solved"
+
+
+# --- editing the title and description ------------------------------------------------------------------
+
+
+def test_editing_the_title_and_description_records_each_old_to_new(desk: HelpDesk) -> None:
+    ticket_id = _open(desk)
+
+    desk.update_ticket(ticket_id, title="  VPN down in Berlin ", description="Since 9:00", by=CAROL, via="web")
+    desk.update_ticket(ticket_id, title="VPN down in Berlin", description="Since 9:00", by=CAROL, via="web")
+
+    ticket = desk.get_ticket(ticket_id)
+    assert (ticket.title, ticket.description) == ("VPN down in Berlin", "Since 9:00")
+    assert _events(desk, ticket_id)[-2:] == ["TitleChanged", "DescriptionChanged"]  # the same again: nothing
+    changes = [c.changes for c in desk.history(ticket_id)[-2:]]
+    assert changes == [
+        (FieldChange("title", "VPN down", "VPN down in Berlin"),),
+        (FieldChange("description", "", "Since 9:00"),),
+    ]
+    with pytest.raises(InvalidValueError):
+        desk.update_ticket(ticket_id, title="   ", by=CAROL, via="web")
