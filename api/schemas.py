@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from api.plain_text import ChannelOrEmpty, Email, Identifier, NonBlankText, PlainText, Slug
 from api.read_schemas import Day, JsonInt, json_integer
-from domain.tickets.comments import Comment
+from domain.tickets.comments import Comment, CommentOrigin
 from domain.tickets.fields import FieldDefinition
 from domain.tickets.history import Change
 from domain.tickets.ticket import Ticket
@@ -309,6 +309,18 @@ class CommentCreate(StrictBody):
     attachments: list[Attachment] = Field(default_factory=list, max_length=20)
 
 
+class MergeRequest(StrictBody):
+    """Merge the ticket into another: it is closed as merged, and the other takes copies of its comments."""
+
+    into: UUID = Field(description="The ticket to merge into: one the caller reaches (of its tenant), not closed.")
+    reason: PlainText = Field(
+        default="",
+        max_length=TEXT_MAX,
+        description="Why, kept in both histories. Personal data of the merging agent: stored encrypted.",
+        examples=["same outage as the ticket merged into"],
+    )
+
+
 class TicketPatch(StrictBody):
     """Change the title, the description and classification fields.
 
@@ -337,6 +349,19 @@ class TicketPatch(StrictBody):
     )
 
 
+class CommentOriginPublic(BaseModel):
+    """Where a comment copied by a merge was first written."""
+
+    ticket_id: UUID = Field(description="The ticket it was written on (one merged into this one, or before it).")
+    number: int = Field(description="Its number on that ticket.")
+    via: str = Field(description="The channel it came through there.")
+
+    @classmethod
+    def from_domain(cls, origin: CommentOrigin) -> CommentOriginPublic:
+        """The public form of a copy's origin."""
+        return cls(ticket_id=UUID(origin.ticket_id), number=origin.number, via=origin.via)
+
+
 class CommentPublic(BaseModel):
     """A comment as shown to agents."""
 
@@ -347,7 +372,10 @@ class CommentPublic(BaseModel):
     body: str
     mentions: list[str]
     attachments: list[dict[str, Any]]
-    created_at: datetime
+    created_at: datetime = Field(description="When it was written (for a copy, when it was first written).")
+    origin: CommentOriginPublic | None = Field(
+        default=None, description="Set on a copy a merge put here: where the comment was first written."
+    )
 
     @classmethod
     def from_domain(cls, comment: Comment) -> CommentPublic:
@@ -361,6 +389,7 @@ class CommentPublic(BaseModel):
             mentions=list(comment.mentions),
             attachments=list(comment.attachments),
             created_at=comment.at,
+            origin=None if comment.origin is None else CommentOriginPublic.from_domain(comment.origin),
         )
 
 
@@ -388,6 +417,13 @@ class TicketPublic(BaseModel):
     group: str | None
     assignee: str | None
     links: list[LinkPublic] = Field(default_factory=list, description="How other tickets relate to this one.")
+    merged_into: UUID | None = Field(
+        default=None, description="The ticket this one was merged into (which closed it), if it was."
+    )
+    merged_sources: list[UUID] = Field(
+        default_factory=list,
+        description="The tickets merged into this one, oldest first; their comments are copied here.",
+    )
     comments: list[CommentPublic]
     satisfaction: dict[str, Any] | None = Field(
         default=None, description="The requester's rating once solved: scale (good_bad or one_to_five), score, comment."
@@ -420,6 +456,8 @@ class TicketPublic(BaseModel):
             group=ticket.group,
             assignee=ticket.assignee,
             links=[LinkPublic(type=k.type.value, ticket_id=k.ticket_id) for k in ticket.links],
+            merged_into=None if ticket.merged_into is None else UUID(ticket.merged_into),
+            merged_sources=[UUID(source) for source in ticket.merged_sources],
             comments=[CommentPublic.from_domain(c) for c in ticket.comments if c.public or not for_requester],
             satisfaction=ticket.satisfaction,
             created_at=ticket.created_on,

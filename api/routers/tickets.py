@@ -18,6 +18,7 @@ from api.schemas import (
     FieldChangePublic,
     HistoryEntry,
     LinkRequest,
+    MergeRequest,
     RatingCreate,
     TicketCreate,
     TicketDiff,
@@ -215,6 +216,22 @@ def transfer(ticket_id: UUID, body: TransferRequest, call: CommandDep, response:
 def link_tickets(ticket_id: UUID, body: LinkRequest, call: CommandDep, response: Response) -> TicketPublic:
     """Link the ticket to another (both record it, each from its side, in one save); the caller must reach both."""
     receipt = call.desk.link_tickets(ticket_id, body.ticket_id, body.type, **call.provenance)
+    return _answer(response, receipt, call.provenance["by"])
+
+
+@router.post("/{ticket_id}/merge", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def merge_tickets(ticket_id: UUID, body: MergeRequest, call: CommandDep, response: Response) -> TicketPublic:
+    """Merge the ticket into another (`into`); both are saved together. The answer is this ticket, closed.
+
+    This ticket moves to the first closed state of its workflow, from whatever state it is in,
+    and says where it went (`merged_into`); the other lists it in `merged_sources` and takes a
+    copy of each of its comments, numbered after its own, each keeping its author, kind,
+    attachments and `created_at`, and naming in `origin` the ticket, number and channel it was
+    first written with. Merging into itself, or into a ticket the caller cannot reach (another
+    tenant's is as absent as a missing one), is 422; merging a closed ticket (one merged
+    already) or into a closed one is 409 `ticket-closed`. None of these stores anything.
+    """
+    receipt = call.desk.merge_tickets(ticket_id, body.into, reason=body.reason, **call.provenance)
     return _answer(response, receipt, call.provenance["by"])
 
 

@@ -56,6 +56,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "link_tickets": STAFF,
     "unlink_tickets": STAFF,  # an agent takes a ticket for themselves (a domain rule: agents only)
     "transfer": STAFF,
+    "merge_tickets": STAFF,  # both tickets are changed: the caller must reach and may change both
     "transition": frozenset({C, A, S, D}),  # requesters may only reopen (a domain rule)
     "add_comment": frozenset({C, A, S, D}),  # requesters write public replies only (a domain rule)
     "rate_ticket": frozenset({C}),

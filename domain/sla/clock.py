@@ -121,7 +121,7 @@ class SlaClock:
         if isinstance(event, Ticket.Opened):
             self._open(at)
             self._status = Status(event.status_category)  # its workflow's initial state counts as this
-        elif isinstance(event, Ticket.Transitioned | Ticket.WorkflowMigrated):
+        elif isinstance(event, Ticket.Transitioned | Ticket.WorkflowMigrated | Ticket.MergedInto):
             # The category of the state is what counts: a `waiting_for_parts` state of category pending pauses.
             self._transition(Status(event.new_category), at)
         elif isinstance(event, Ticket.CommentAdded) and event.public:

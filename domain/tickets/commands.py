@@ -247,6 +247,30 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
             other.unlink(link.inverse, ticket.id)
         return self._commit(ticket, other)
 
+    # --- merging ----------------------------------------------------------------------------------
+
+    def merge_tickets(self, ticket_id: UUID, into: UUID, *, reason: str = "", **how: Unpack[OnTicket]) -> Receipt:
+        """Merge a ticket into another, in one save: it closes as merged, the other takes copies of its comments.
+
+        Each copy keeps its author, moment, kind and attachments, and names the ticket, number and
+        channel it was first written with. The ticket merged into must be one the caller reaches
+        and may change (another tenant's is as absent as a missing one), and not closed.
+        """
+        source = self._for_update(ticket_id, how)
+        try:
+            target = self._ticket_for_update(into, None, source.tenant, how["by"])
+        except TicketNotFoundError:  # named in the body, not the path: bad input
+            raise InvalidValueError(f"no ticket {into} to merge into") from None
+        lifecycle = self.lifecycle_of(source)
+        with self._acting(how["by"], how["via"], source):
+            source.merge_into(target, lifecycle=lifecycle, reason=reason)
+            target.take_merged(source, self._comment_channels(source.id), reason=reason)
+        return self._commit(source, target)
+
+    def _comment_channels(self, ticket_id: UUID) -> dict[int, str]:
+        # A comment's channel is its event's (the state keeps none): read from the ticket's log.
+        return {e.number: e.via for e in self._events_of(ticket_id, None) if isinstance(e, Ticket.CommentAdded)}
+
     def _for_update(self, ticket_id: UUID, how: OnTicket) -> Ticket:
         return self._ticket_for_update(ticket_id, how.get("expected_version"), how.get("tenant"), how["by"])
 
@@ -453,7 +477,7 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
                 changes=field_changes(e),
                 correlation_id=e.correlation_id,
                 causation_id=e.causation_id,
-                reason=getattr(e, "reason", None),
+                reason=e.reason if isinstance(e, Ticket.Assigned) else None,
             )
             for e in self._events_of(ticket_id, tenant)
         ]

@@ -1,4 +1,8 @@
-"""A ticket's comments: public replies the requester sees and internal notes for agents."""
+"""A ticket's comments: public replies the requester sees and internal notes for agents.
+
+A comment copied from a ticket merged into this one keeps its author, moment, kind and
+attachments, and says where it was first written (`CommentOrigin`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,19 @@ from datetime import datetime
 from typing import Any
 
 from domain.values import ERASED
+
+
+@dataclass(frozen=True, slots=True)
+class CommentOrigin:
+    """Where a copied comment was first written: the ticket, its number there, the channel it came through."""
+
+    ticket_id: str
+    number: int
+    via: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values, as events and snapshots store them."""
+        return {"ticket_id": self.ticket_id, "number": self.number, "via": self.via}
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +38,11 @@ class Comment:
     mentions: tuple[str, ...]
     attachments: tuple[dict[str, Any], ...]
     at: datetime
+    origin: CommentOrigin | None = None  # set on a copy: where the comment was first written
+
+    def copied(self, number: int, origin: CommentOrigin) -> Comment:
+        """The comment as a copy numbered `number` on another ticket, first written at `origin`."""
+        return replace(self, number=number, origin=origin)
 
     def erased(self) -> Comment:
         """The comment with its body and attachment names erased (sizes and types are not personal)."""
@@ -38,11 +60,13 @@ class Comment:
             "mentions": list(self.mentions),
             "attachments": [dict(a) for a in self.attachments],
             "at": self.at,
+            "origin": None if self.origin is None else self.origin.as_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Comment:
-        """Rebuild from `as_dict` values."""
+        """Rebuild from `as_dict` values (taken before copies existed: no origin)."""
+        origin = data.get("origin")
         return cls(
             number=data["number"],
             author_id=data["author_id"],
@@ -52,4 +76,5 @@ class Comment:
             mentions=tuple(data["mentions"]),
             attachments=tuple(data["attachments"]),
             at=data["at"],
+            origin=None if origin is None else CommentOrigin(**origin),
         )

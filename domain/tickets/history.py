@@ -114,7 +114,7 @@ def _(event: Ticket.ChildSolved) -> tuple[FieldChange, ...]:
     return (FieldChange("children_solved", None, event.child),)
 
 
-def _categories(event: Ticket.Transitioned | Ticket.WorkflowMigrated) -> tuple[FieldChange, ...]:
+def _categories(event: Ticket.Transitioned | Ticket.WorkflowMigrated | Ticket.MergedInto) -> tuple[FieldChange, ...]:
     """The category change, where a state is not its own category (in workflows other than the standard one)."""
     if (event.old_category, event.new_category) == (event.old_status, event.new_status):
         return ()
@@ -127,6 +127,29 @@ def _categories(event: Ticket.Transitioned | Ticket.WorkflowMigrated) -> tuple[F
 def _(event: Ticket.CommentAdded) -> tuple[FieldChange, ...]:
     kind = "public_reply" if event.public else "internal_note"
     return (FieldChange(f"comments.{event.number}", None, {"kind": kind, "body": event.body}),)
+
+
+@field_changes.register
+def _(event: Ticket.MergedInto) -> tuple[FieldChange, ...]:
+    moved = (FieldChange("status", event.old_status, event.new_status), *_categories(event))
+    return (*moved, FieldChange("merged_into", None, event.target), *_merge_reason(event))
+
+
+@field_changes.register
+def _(event: Ticket.Merged) -> tuple[FieldChange, ...]:
+    # Each copy as a comment of this ticket, with who wrote it when, and where it was first written.
+    copies = tuple(FieldChange(f"comments.{c['number']}", None, _copy(c)) for c in event.comments)
+    return (FieldChange("merged_sources", None, event.source), *_merge_reason(event), *copies)
+
+
+def _merge_reason(event: Ticket.MergedInto | Ticket.Merged) -> tuple[FieldChange, ...]:
+    return (FieldChange("merge_reason", None, event.reason),) if event.reason else ()
+
+
+def _copy(comment: dict[str, Any]) -> dict[str, Any]:
+    kind = "public_reply" if comment["public"] else "internal_note"
+    said = {"author_id": comment["author_id"], "at": comment["at"], "origin": comment["origin"]}
+    return {"kind": kind, "body": comment["body"], **said}
 
 
 @field_changes.register
@@ -195,6 +218,8 @@ def ticket_fields(ticket: Ticket) -> dict[str, Any]:
         "tags": list(ticket.tags),
         "group": ticket.group,
         "assignee": ticket.assignee,
+        "merged_into": ticket.merged_into,
+        "merged_sources": list(ticket.merged_sources),
         **{f"custom_fields.{k}": v.as_dict() for k, v in sorted(ticket.custom_fields.items())},
         **{f"comments.{c.number}": {"public": c.public, "body": c.body} for c in ticket.comments},
     }

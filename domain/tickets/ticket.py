@@ -22,9 +22,15 @@ from eventsourcing.domain import event
 
 from domain import values
 from domain.actors import Actor, ActorKind, identifier
-from domain.errors import AlreadyClaimedError, InvalidValueError, NotPermittedError, TicketClosedError
+from domain.errors import (
+    AlreadyClaimedError,
+    IllegalTransitionError,
+    InvalidValueError,
+    NotPermittedError,
+    TicketClosedError,
+)
 from domain.provenance import FROM_CONTEXT, Recorded, current, no_cause
-from domain.tickets.comments import Comment
+from domain.tickets.comments import Comment, CommentOrigin
 from domain.tickets.links import LINKS_MAX, Link, LinkType
 from domain.tickets.sla_alerts import AlertKind, SlaAlert, alert_key
 from domain.tickets.snapshots import plain_state, restored_state
@@ -250,6 +256,29 @@ class Ticket(Recorded):
         depth: int
         not_fired: list[str]
 
+    class MergedInto(Event):
+        """The ticket was merged into another, which closed it (the other records `Merged` in the same save).
+
+        A move to a state of category closed, as `Transitioned` records one (SLA clocks stop, reports
+        count a close), made by the merge rather than by one of the workflow's transitions.
+        """
+
+        tenant: str  # whose key store holds the merging agent's data key (the reason is theirs)
+        old_status: str
+        new_status: str  # the first state of category closed of the ticket's workflow version
+        old_category: str
+        new_category: str
+        target: str  # the ticket merged into
+        reason: str
+
+    class Merged(Event):
+        """Another ticket was merged into this one: a copy of each of its comments is put on this one."""
+
+        tenant: str  # whose key store holds the data keys of the copies' authors
+        source: str  # the ticket merged into this one
+        reason: str
+        comments: list[FieldDict]  # the copies, numbered on this ticket, each with its origin (`Comment.as_dict`)
+
     class TitleChanged(Event):
         """The title was changed (both titles are the requester's personal data, as in `Opened`)."""
 
@@ -378,6 +407,8 @@ class Ticket(Recorded):
         self.triggers_through = 0  # the latest version whose event triggers fired on (domain/automation)
         self.links: list[Link] = []
         self.children_solved: list[str] = []  # the children whose solves are on this ticket's record, in order
+        self.merged_into: str | None = None  # the ticket this one was merged into (which closed it)
+        self.merged_sources: list[str] = []  # the tickets merged into this one, in order
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
         """A copy that commands can change without touching the original (a cached ticket).
@@ -624,6 +655,85 @@ class Ticket(Recorded):
         child: str,
     ) -> None:
         self.children_solved = [*self.children_solved, child]
+
+    # --- merging ---------------------------------------------------------------------------
+
+    def merge_into(self, target: Ticket, *, lifecycle: Lifecycle, reason: str = "") -> None:
+        """Close this ticket as merged into `target`, in the first closed state of its workflow.
+
+        The caller has `target` take this ticket's comments (`take_merged`) in the same save. Not
+        one of the workflow's transitions: a merge closes the ticket from whatever state it is in.
+        """
+        self._ensure_not_closed()
+        if current().actor.kind is ActorKind.REQUESTER:
+            msg = "requesters cannot merge tickets; agents do"
+            raise NotPermittedError(msg)
+        if target.id == self.id:
+            msg = "a ticket cannot be merged into itself"
+            raise InvalidValueError(msg)
+        if target.tenant != self.tenant:
+            msg = "tickets of different tenants cannot be merged"
+            raise InvalidValueError(msg)
+        if target.category is Status.CLOSED:
+            msg = "the ticket to merge into is closed, which is final; merge into one that is not"
+            raise TicketClosedError(msg)
+        closed = lifecycle.first_closed_state()
+        if closed is None:
+            msg = f"the ticket's workflow {self.workflow!r} has no closed state for a merged ticket"
+            raise IllegalTransitionError(msg)
+        self._merged_into(
+            old_status=self.status,
+            new_status=closed,
+            old_category=self.category.value,
+            new_category=Status.CLOSED.value,
+            target=str(target.id),
+            reason=values.text(reason, "reason", allow_blank=True),
+        )
+
+    @event(MergedInto)
+    def _merged_into(
+        self,
+        *,
+        old_status: str,
+        new_status: str,
+        old_category: str,
+        new_category: str,
+        target: str,
+        reason: str,
+    ) -> None:
+        self.status = new_status
+        self.category = Status(new_category)
+        self.merged_into = target
+
+    def take_merged(self, source: Ticket, channels: Mapping[int, str], *, reason: str = "") -> None:
+        """Record `source` merged into this ticket, with a copy of each of its comments as it was first written.
+
+        `channels` are the channels the source's own comments came through, by number (its log
+        says them). The copies are numbered after this ticket's comments; each keeps its author,
+        moment, kind, mentions and attachments, and its origin (a copy of a copy keeps the first).
+        """
+        self._ensure_not_closed()
+        start = len(self.comments) + 1
+        copies = [
+            c.copied(start + i, c.origin or CommentOrigin(str(source.id), c.number, channels[c.number]))
+            for i, c in enumerate(source.comments)
+        ]
+        self._merged(
+            source=str(source.id),
+            reason=values.text(reason, "reason", allow_blank=True),
+            comments=[c.as_dict() for c in copies],
+        )
+
+    @event(Merged)
+    def _merged(
+        self,
+        *,
+        source: str,
+        reason: str,
+        comments: list[FieldDict],
+    ) -> None:
+        self.merged_sources = [*self.merged_sources, source]
+        self.comments = [*self.comments, *(Comment.from_dict(c) for c in comments)]
 
     # --- conversation ---------------------------------------------------------------------
 
@@ -941,6 +1051,8 @@ class Ticket(Recorded):
     def _ensure_not_closed(self) -> None:
         if self.category is Status.CLOSED:
             msg = "the ticket is closed, which is final; open a follow-up ticket instead"
+            if self.merged_into is not None:
+                msg = f"the ticket was merged into {self.merged_into}, which is final; change that ticket instead"
             raise TicketClosedError(msg)
 
 

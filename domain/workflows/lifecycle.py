@@ -71,6 +71,10 @@ class Lifecycle:
             msg = f"the workflow has no state {state!r}; its states: {', '.join(self.states)}"
             raise InvalidValueError(msg) from None
 
+    def first_closed_state(self) -> str | None:
+        """The first state of category closed, in the order defined (where a merge closes a ticket); None if none."""
+        return next((state for state, category in self.states.items() if category is Status.CLOSED), None)
+
     def moves_from(self, state: str) -> list[Move]:
         """Every move out of a state, in the order defined."""
         return [m for m in self.moves if m.source == state]

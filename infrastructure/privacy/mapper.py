@@ -6,6 +6,8 @@ Which fields are personal, and whose they are:
 - `Ticket.Rated`: the rating comment — the requester's (who alone rates);
 - `Ticket.TitleChanged`, `Ticket.DescriptionChanged`: the old and the new text — the requester's
   (named in the event);
+- `Ticket.Merged`: each copied comment's body and attachment names — its author's, as in the
+  comment copied; `Ticket.Merged` and `Ticket.MergedInto`: the reason — the merging agent's;
 - a custom field whose definition marks it personal (its stored form names an `owner`, the
   ticket's requester), in `Ticket.Opened` and `Ticket.CustomFieldChanged`: the value, the owner's;
 - `Ticket.Snapshot`: the same fields in the ticket's state, each under its owner's key;
@@ -51,6 +53,8 @@ PERSONAL_EVENTS = (
     | Ticket.CustomFieldChanged
     | Ticket.TitleChanged
     | Ticket.DescriptionChanged
+    | Ticket.Merged
+    | Ticket.MergedInto
     | SavedView.Created
 )
 #: Texts of an event that are one person's, by event class: (the field naming the owner, the texts).
@@ -58,6 +62,8 @@ _OWNED_TEXTS: dict[type, tuple[str, tuple[str, ...]]] = {
     Ticket.Rated: ("actor_id", ("comment",)),  # the requester, who alone rates
     Ticket.TitleChanged: ("requester_id", ("old_title", "new_title")),
     Ticket.DescriptionChanged: ("requester_id", ("old_description", "new_description")),
+    Ticket.MergedInto: ("actor_id", ("reason",)),  # the merging agent
+    Ticket.Merged: ("actor_id", ("reason",)),
 }
 
 
@@ -140,6 +146,8 @@ class PersonalDataMapper(Mapper[UUID]):
         elif isinstance(event, Ticket.CommentAdded):
             state["body"] = seal(event.actor_id, "body", event.body)
             state["attachments"] = _sealed_attachments(seal, event.actor_id, "attachments", event.attachments)
+        elif isinstance(event, Ticket.Merged):
+            state["comments"] = _sealed_comments(seal, "comments", event.comments)
         return state
 
     def _sealed_ticket_state(self, state: dict[str, Any], ticket_id: str) -> dict[str, Any]:
@@ -154,12 +162,7 @@ class PersonalDataMapper(Mapper[UUID]):
                 **rating,
                 "comment": seal(requester, "state.satisfaction.comment", rating["comment"]),
             }
-        comments = []
-        for index, comment in enumerate(state["comments"]):
-            path, author = f"state.comments.{index}", comment["author_id"]
-            files = _sealed_attachments(seal, author, f"{path}.attachments", comment["attachments"])
-            comments.append({**comment, "body": seal(author, f"{path}.body", comment["body"]), "attachments": files})
-        state["comments"] = comments
+        state["comments"] = _sealed_comments(seal, "state.comments", state["comments"])
         return state
 
     def _sealer(self, tenant: str, ticket_id: str) -> Seal:
@@ -258,6 +261,16 @@ def _sealed_filters(seal: Seal, saver: str, filters: dict[str, Any]) -> dict[str
         # A filter naming a person gets their layer first, inside the saver's.
         inner = seal(value, path, value) if name in NAMING_FILTERS and isinstance(value, str) else value
         sealed[name] = seal(saver, path, inner)
+    return sealed
+
+
+def _sealed_comments(seal: Seal, path: str, comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Comments in their plain form (a snapshot's, a merge's copies), each body and file name under its author's key."""
+    sealed = []
+    for index, comment in enumerate(comments):
+        at, author = f"{path}.{index}", comment["author_id"]
+        files = _sealed_attachments(seal, author, f"{at}.attachments", comment["attachments"])
+        sealed.append({**comment, "body": seal(author, f"{at}.body", comment["body"]), "attachments": files})
     return sealed
 
 

@@ -2,6 +2,11 @@
 
 Ticket and saved-view events count, and the privileged ones of keys, data subjects, SLA
 policies and calendars. Events of other kinds are not counted.
+
+A merge counts as the two changes it made, each on its ticket and under its own type, by the
+merging agent: `MergedInto` and `Merged` (as a link counts on both tickets). The comments
+`Merged` copies are not counted again: their authors' `CommentAdded` counted when and by whom
+they were written, and a copy made later by someone else is no comment of theirs that day.
 """
 
 from __future__ import annotations

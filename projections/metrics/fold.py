@@ -1,4 +1,11 @@
-"""How ticket events fold into the service-metric facts (what the facts mean: rows.py)."""
+"""How ticket events fold into the service-metric facts (what the facts mean: rows.py).
+
+A merge closes the ticket merged away (`Ticket.MergedInto`, a move to a closed state): it counts as
+closed, and as closed unsolved if it was not solved, because it was not; its request is served by
+the ticket it went into, which was opened and is counted once, there. The copies of its comments
+on that ticket (`Ticket.Merged`) move no fact: they answered the other ticket (this one's first
+response is its own), so counting them again would make a response out of a merge.
+"""
 
 from __future__ import annotations
 
@@ -85,8 +92,9 @@ def _rated(event: Ticket.Rated, facts: TicketMetrics, batch: MetricsBatch) -> No
 
 @_fold.register(Ticket.Transitioned)
 @_fold.register(Ticket.WorkflowMigrated)
+@_fold.register(Ticket.MergedInto)  # a close (see the module docstring)
 def _transitioned(
-    event: Ticket.Transitioned | Ticket.WorkflowMigrated, facts: TicketMetrics, batch: MetricsBatch
+    event: Ticket.Transitioned | Ticket.WorkflowMigrated | Ticket.MergedInto, facts: TicketMetrics, batch: MetricsBatch
 ) -> None:
     old, new, at = event.old_category, event.new_category, event.timestamp  # what the states count as
     flow = batch.flow(facts.tenant, at)

@@ -1,7 +1,8 @@
 """Whose personal data each ticket holds, and who was erased.
 
-`ticket_people` keeps a ticket's requester and the authors of its comments: what an erasure
-visits. The people a batch erased tell the tables which rewritten rows to reclaim.
+`ticket_people` keeps a ticket's requester and the authors of its comments (copies of a merged
+ticket's included): what an erasure visits. The people a batch erased tell the tables which
+rewritten rows to reclaim.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ def _opened(event: Ticket.Opened, f: Folding) -> None:
 @fold.register(Ticket.CommentAdded)
 def _commented(event: Ticket.CommentAdded, f: Folding) -> None:
     f.batch.people.add((f.ticket(event.originator_id).tenant, event.actor_id, event.originator_id))
+
+
+@fold.register(Ticket.Merged)
+def _merged(event: Ticket.Merged, f: Folding) -> None:
+    # The copies of a merged ticket's comments hold their authors' data on this ticket too.
+    tenant = f.ticket(event.originator_id).tenant
+    for copy in event.comments:
+        f.batch.people.add((tenant, copy["author_id"], event.originator_id))
 
 
 @fold.register(Ticket.PersonalDataErased)

@@ -76,7 +76,8 @@ def _unassigned(event: Ticket.Unassigned, f: Folding) -> None:
 
 
 @fold.register(Ticket.Transitioned)
-def _transitioned(event: Ticket.Transitioned, f: Folding) -> None:
+@fold.register(Ticket.MergedInto)  # a merge closes the ticket merged away
+def _transitioned(event: Ticket.Transitioned | Ticket.MergedInto, f: Folding) -> None:
     _moved(row(event, f), event)
 
 
@@ -87,7 +88,7 @@ def _migrated(event: Ticket.WorkflowMigrated, f: Folding) -> None:
     _moved(ticket, event)
 
 
-def _moved(ticket: TicketRow, event: Ticket.Transitioned | Ticket.WorkflowMigrated) -> None:
+def _moved(ticket: TicketRow, event: Ticket.Transitioned | Ticket.WorkflowMigrated | Ticket.MergedInto) -> None:
     """A move to another state: what its category means for the row (a solve, a close, a reopen)."""
     ticket.status, ticket.status_category = event.new_status, event.new_category
     if event.new_category == Status.SOLVED.value:
@@ -111,6 +112,17 @@ def _commented(event: Ticket.CommentAdded, f: Folding) -> None:
         ticket.last_requester_activity_at = event.timestamp
     elif event.actor_kind == ActorKind.AGENT.value and ticket.first_agent_reply_at is None:
         ticket.first_agent_reply_at = event.timestamp
+
+
+@fold.register(Ticket.Merged)
+def _merged(event: Ticket.Merged, f: Folding) -> None:
+    # The copies count among the ticket's replies and notes, as its timeline shows them. They move neither
+    # its first agent reply nor the requester's last activity: those say when this ticket's conversation
+    # moved, and the copies were written on another. (The ticket merged away closes: `MergedInto`, above.)
+    ticket = row(event, f)
+    public = sum(1 for c in event.comments if c["public"])
+    ticket.public_comments += public
+    ticket.internal_notes += len(event.comments) - public
 
 
 @fold.register(Ticket.PersonalDataErased)

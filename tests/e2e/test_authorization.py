@@ -79,6 +79,7 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "link_tickets": ("POST", f"{t}/links", {"type": "related", "ticket_id": ticket}),
         "unlink_tickets": ("DELETE", f"{t}/links/related/{ticket}", None),
         "transfer": ("POST", f"{t}/transfer", {"group": "it", "reason": "network"}),
+        "merge_tickets": ("POST", f"{t}/merge", {"into": ticket}),  # into itself: refused by the domain
         "transition": ("POST", f"{t}/transitions", {"to": "open"}),
         "add_comment": ("POST", f"{t}/comments", {"body": "looking"}),
         "rate_ticket": ("POST", f"{t}/rating", {"rating": "good"}),
@@ -214,6 +215,7 @@ def test_a_foreign_tenant_sees_nothing(world: tuple[TestClient, Services, dict[s
             "transfer",
             "link_tickets",
             "unlink_tickets",
+            "merge_tickets",
         }:
             assert response.status_code == 404, (route, response.text)
         assert title not in response.text, route

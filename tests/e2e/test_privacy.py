@@ -23,6 +23,7 @@ from api.app import create_app
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.helpdesk import HelpDesk
+from domain.tickets.comments import CommentOrigin
 from domain.tickets.history import FieldChange
 from domain.values import ERASED, Attachment
 from infrastructure.audit.log import AuditLog
@@ -185,6 +186,45 @@ def test_erasure_blanks_every_title_and_description(live: Services, settings: Se
         replayed = build_services(settings, clock=TickingClock())  # a fresh process replays the events
         try:
             assert SECRET not in str(replayed.desk.history(bobs))
+        finally:
+            replayed.close()
+
+
+def test_erasure_blanks_the_copies_a_merge_made(live: Services, settings: Settings) -> None:
+    desk = live.desk
+    bobs = desk.open_ticket(tenant="acme", title=f"{SECRET} VPN", requester_id="bob", by=BOB, via="web").ticket_id
+    photo = Attachment(name=f"{SECRET}-router.jpg", size=500, content_type="image/jpeg")
+    desk.add_comment(bobs, f"{SECRET} still down", public=True, attachments=[photo], by=BOB, via="email", tenant="acme")
+    desk.add_comment(bobs, "Agent note that stays", public=False, by=ALICE, via="web")
+    carols = desk.open_ticket(tenant="acme", title="Carol's VPN", requester_id="carol", by=ALICE, via="web").ticket_id
+    desk.merge_tickets(bobs, carols, reason="one outage", by=ALICE, via="web")
+    for n in range(98):  # carol's ticket takes a snapshot at version 100, copies in it
+        desk.add_comment(carols, f"Carol's follow-up {n}", public=True, by=ALICE, via="web")
+    assert desk.snapshots is not None
+    assert [s.originator_version for s in desk.snapshots.get(carols)] == [100]
+    assert SECRET in _everything_of(desk.get_ticket(carols))  # the copies read back decrypted
+    _caught_up(live)
+
+    outcome = live.eraser().erase(tenant="acme", person_id="bob", by=ADMIN, via="api")
+
+    assert outcome.tickets == 2  # his own, and the one his comments were copied to
+    carol_ticket = desk.get_ticket(carols)
+    assert SECRET not in _everything_of(carol_ticket)
+    copy, note = carol_ticket.comments[:2]
+    assert (copy.body, copy.attachments[0]["name"]) == (ERASED, ERASED)
+    assert copy.origin == CommentOrigin(str(bobs), 1, "email")  # where it came from is no personal data
+    assert (note.body, carol_ticket.title) == ("Agent note that stays", "Carol's VPN")
+    assert desk.get_ticket(bobs).title == ERASED
+    for ticket_id in (bobs, carols):
+        assert SECRET not in str(desk.history(ticket_id))
+    if live.database.backend is not Backend.MEMORY:
+        _caught_up(live)
+        assert not any(SECRET in text for text in _raw_texts(live))  # events, snapshots and read models
+        assert AuditLog(desk).verify().ok
+        replayed = build_services(settings, clock=TickingClock())  # a fresh process: snapshot + events
+        try:
+            assert SECRET not in _everything_of(replayed.desk.get_ticket(carols))
+            assert replayed.desk.get_ticket(carols).comments[0].body == ERASED
         finally:
             replayed.close()
 

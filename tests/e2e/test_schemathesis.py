@@ -117,6 +117,8 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "no parent ticket": "a ticket that exists, of the caller's tenant",
     "to link": "a ticket that exists, of the caller's tenant",
     "cannot be linked to itself": "two ids that differ",
+    "to merge into": "a ticket that exists, of the caller's tenant",
+    "cannot be merged into itself": "two ids that differ",
     "a bulk change is exactly one of": "exactly one of four fields given",
     "must be groups of the directory": "the groups the tenant's directory has",
     "must be agents of the directory": "the agents the tenant's directory has",

@@ -70,7 +70,7 @@ commands = st.lists(
         st.sampled_from(
             [
                 *("assign", "group", "unassign", "move", "move", "move", "reply", "note", "ask"),
-                *("priority", "tags", "field", "title"),
+                *("priority", "tags", "field", "title", "merge"),
             ]
         ),
         st.integers(min_value=0, max_value=6),  # an argument
@@ -129,6 +129,8 @@ def apply(desk: HelpDesk, ids: list[uuid.UUID], script: list[tuple[int, str, int
                 )
             elif command == "title":
                 desk.update_ticket(ticket_id, title=f"Printer {arg}", description=f"Floor {arg}", by=AGENT, via="web")
+            elif command == "merge":  # into the other ticket, which takes copies of this one's comments
+                desk.merge_tickets(ticket_id, ids[1 - which], by=AGENT, via="web")
             else:
                 value = None if arg == 0 else FieldValue.parse("number", arg)
                 desk.update_ticket(ticket_id, custom_fields={"size": value}, by=AGENT, via="web")
@@ -140,10 +142,16 @@ def expected_row(desk: HelpDesk, ticket_id: uuid.UUID) -> TicketRow:
     """The row a ticket should have, computed from the ticket and its history (not from the projection)."""
     ticket = desk.get_ticket(ticket_id)
     events: list[Any] = list(desk.events.get(ticket_id))
-    moves = [e for e in events if isinstance(e, Ticket.Transitioned)]
-    solves = [e for e in moves if e.new_status == "solved"]
+    moves = [e for e in events if isinstance(e, Ticket.Transitioned | Ticket.MergedInto)]  # a merge closes
+    solved_at = None  # the latest solve, unless a reopen came after it
+    for e in moves:
+        if e.new_status == "solved" and e.old_status != "solved":
+            solved_at = e.timestamp
+        elif e.old_status == "solved" and e.new_status != "closed":
+            solved_at = None
     public = [c for c in ticket.comments if c.public]
-    requester_moments = [c.at for c in public if c.author_kind == "requester"]
+    own = [c for c in public if c.origin is None]  # copies a merge made were written on another ticket
+    requester_moments = [c.at for c in own if c.author_kind == "requester"]
     if events[0].actor_kind == "requester":
         requester_moments.insert(0, events[0].timestamp)
     return TicketRow(
@@ -164,12 +172,12 @@ def expected_row(desk: HelpDesk, ticket_id: uuid.UUID) -> TicketRow:
         custom_fields={k: v.as_dict() for k, v in ticket.custom_fields.items()},
         created_at=ticket.created_on,
         updated_at=ticket.modified_on,
-        solved_at=solves[-1].timestamp if ticket.category.value in ("solved", "closed") else None,
+        solved_at=solved_at,
         closed_at=moves[-1].timestamp if ticket.category.value == "closed" else None,
         reopen_count=sum(1 for e in moves if e.old_status == "solved" and e.new_status == "open"),
         public_comments=len(public),
         internal_notes=len(ticket.comments) - len(public),
-        first_agent_reply_at=next((c.at for c in public if c.author_kind == "agent"), None),
+        first_agent_reply_at=next((c.at for c in own if c.author_kind == "agent"), None),
         last_requester_activity_at=requester_moments[-1] if requester_moments else None,
         version=ticket.version,
         position=0,  # positions are checked separately

@@ -1,6 +1,6 @@
 """The everyday moves of a desk in the domain.
 
-Open into a group, claim (抢单), transfer (转派), links, children, edits of the title and description.
+Open into a group, claim (抢单), transfer (转派), links, children, merges, edits of the title and description.
 """
 
 from __future__ import annotations
@@ -11,9 +11,17 @@ from uuid import UUID
 import pytest
 
 from domain.actors import Actor, ActorKind
-from domain.errors import AlreadyClaimedError, IllegalTransitionError, InvalidValueError, NotPermittedError
+from domain.errors import (
+    AlreadyClaimedError,
+    IllegalTransitionError,
+    InvalidValueError,
+    NotPermittedError,
+    TicketClosedError,
+)
 from domain.helpdesk import HelpDesk
+from domain.tickets.comments import CommentOrigin
 from domain.tickets.history import FieldChange
+from domain.values import Attachment
 
 CAROL = Actor("carol", ActorKind.AGENT, role="agent")
 DAVE = Actor("dave", ActorKind.AGENT, role="agent")
@@ -114,7 +122,105 @@ def test_a_parent_waits_for_its_children_and_records_their_solves(desk: HelpDesk
     assert desk.get_ticket(parent).category.value == "solved"
 
 
-# --- editing the title and description ------------------------------------------------------------------
+# --- merging, and editing the title and description ---------------------------------------------------------
+
+
+def test_a_merge_closes_the_source_and_copies_its_comments_as_first_written(desk: HelpDesk) -> None:
+    source, target = _open(desk), _open(desk)
+    desk.add_comment(target, "Looking into it", public=True, by=CAROL, via="web")
+    photo = Attachment(name="screen.png", size=1200, content_type="image/png")
+    desk.add_comment(source, "Still down", public=True, attachments=[photo], by=REQUESTER, via="email", tenant="acme")
+    desk.add_comment(source, "Same as the other one", public=False, by=DAVE, via="phone")
+    written = desk.get_ticket(source).comments
+
+    receipt = desk.merge_tickets(source, target, reason="same outage", by=CAROL, via="web")
+
+    merged = receipt.ticket
+    assert (merged.status, merged.category.value, merged.merged_into) == ("closed", "closed", str(target))
+    taken = desk.get_ticket(target)
+    assert taken.merged_sources == [str(source)]
+    own, *copies = taken.comments
+    assert own.body == "Looking into it"
+    assert [(c.number, c.author_id, c.author_kind, c.public, c.body, c.at) for c in copies] == [
+        (2, "bob", "requester", True, "Still down", written[0].at),
+        (3, "dave", "agent", False, "Same as the other one", written[1].at),
+    ]
+    assert copies[0].attachments == (photo.as_dict(),)
+    assert [c.origin for c in copies] == [
+        CommentOrigin(str(source), 1, "email"),
+        CommentOrigin(str(source), 2, "phone"),
+    ]
+    assert _events(desk, source)[-1] == "MergedInto"
+    assert _events(desk, target)[-1] == "Merged"
+    assert receipt.position == desk.recorder.max_notification_id()  # both saved in one go, the target's last
+    (closing,) = [c for c in desk.history(source) if c.event == "MergedInto"]
+    assert {c.field: c.new for c in closing.changes} == {
+        "status": "closed",
+        "merged_into": str(target),
+        "merge_reason": "same outage",
+    }
+
+
+def test_a_copy_of_a_copy_keeps_where_it_was_first_written(desk: HelpDesk) -> None:
+    first, second, third = _open(desk), _open(desk), _open(desk)
+    desk.add_comment(first, "Original words", public=True, by=CAROL, via="chat")
+    desk.merge_tickets(first, second, by=CAROL, via="web")
+    desk.merge_tickets(second, third, by=CAROL, via="web")
+
+    (copy,) = desk.get_ticket(third).comments
+    assert (copy.number, copy.body, copy.origin) == (1, "Original words", CommentOrigin(str(first), 1, "chat"))
+    assert desk.get_ticket(third).merged_sources == [str(second)]
+
+
+def test_a_merge_is_refused_into_itself_a_closed_ticket_or_from_a_closed_one(desk: HelpDesk) -> None:
+    source, target, closed = _open(desk), _open(desk), _open(desk)
+    desk.transition(closed, "solved", by=CAROL, via="web")
+    desk.transition(closed, "closed", by=CAROL, via="web")
+    other_tenant = desk.open_ticket(tenant="globex", title="x", requester_id="zed", by=CAROL, via="api").ticket_id
+    versions = {t: desk.get_ticket(t).version for t in (source, target, closed)}
+
+    with pytest.raises(InvalidValueError, match="itself"):
+        desk.merge_tickets(source, source, by=CAROL, via="web")
+    with pytest.raises(TicketClosedError, match="to merge into is closed"):
+        desk.merge_tickets(source, closed, by=CAROL, via="web")
+    with pytest.raises(TicketClosedError):
+        desk.merge_tickets(closed, target, by=CAROL, via="web")
+    with pytest.raises(InvalidValueError, match="no ticket"):
+        desk.merge_tickets(source, other_tenant, by=CAROL, via="web", tenant="acme")
+    with pytest.raises(NotPermittedError):
+        desk.merge_tickets(source, target, by=REQUESTER, via="portal", tenant="acme")
+    assert {t: desk.get_ticket(t).version for t in versions} == versions  # nothing was stored
+
+
+def test_a_merged_ticket_refuses_changes_as_a_closed_one_does(desk: HelpDesk) -> None:
+    source, target = _open(desk), _open(desk)
+    desk.merge_tickets(source, target, by=CAROL, via="web")
+
+    with pytest.raises(TicketClosedError, match=f"merged into {target}"):
+        desk.add_comment(source, "one more thing", public=True, by=CAROL, via="web")
+    with pytest.raises(TicketClosedError):
+        desk.update_ticket(source, title="Renamed", by=CAROL, via="web")
+    with pytest.raises(TicketClosedError):
+        desk.merge_tickets(_open(desk), source, by=CAROL, via="web")  # it is closed: nothing merges into it
+
+
+def test_a_merge_closes_a_custom_workflow_ticket_in_its_first_closed_state(desk: HelpDesk) -> None:
+    states = [
+        {"name": "todo", "category": "new"},
+        {"name": "done", "category": "solved"},
+        {"name": "dropped", "category": "closed"},
+        {"name": "archived", "category": "closed"},
+    ]
+    definition = {"states": states, "transitions": [{"from": "todo", "to": "done"}], "initial": "todo"}
+    desk.publish_workflow(
+        tenant="acme", name="chores", definition={**definition, "ticket_types": ["chore"]}, by=CAROL, via="api"
+    )
+    chore = desk.open_ticket(
+        tenant="acme", title="Water plants", requester_id="bob", ticket_type="chore", by=CAROL, via="api"
+    ).ticket_id
+
+    merged = desk.merge_tickets(chore, _open(desk), by=CAROL, via="web").ticket
+    assert (merged.status, merged.category.value) == ("dropped", "closed")
 
 
 def test_editing_the_title_and_description_records_each_old_to_new(desk: HelpDesk) -> None:
