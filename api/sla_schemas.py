@@ -173,13 +173,17 @@ class PolicyList(BaseModel):
     items: list[PolicyOut]
 
 
+Direction = Literal["after", "before"]
+
+
 class DueOut(BaseModel):
-    """`minutes` business minutes after `start` in the calendar."""
+    """`minutes` business minutes after `start` in the calendar (or, `direction` before, the latest moment before)."""
 
     calendar: str
     version: int
     start: datetime
     minutes: float
+    direction: Direction = "after"
     due: datetime
 
 
@@ -194,10 +198,13 @@ class MinutesOut(BaseModel):
 
 
 class DueQuery(Strict):
-    """Calculator input: a start and a number of business minutes."""
+    """Calculator input: a start and a number of business minutes, counted after it or back before it."""
 
     start: Moment
     minutes: float = Field(ge=0, le=MINUTES_MAX)
+    direction: Direction = Field(
+        default="after", description="after: the due moment; before: the latest moment that many minutes earlier."
+    )
     version: int | None = Field(default=None, ge=1, le=2**31 - 1, description="A calendar version; default latest.")
 
 

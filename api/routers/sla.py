@@ -113,14 +113,27 @@ def get_calendar(name: Slug, desk: DeskDep, principal: PrincipalDep, version: Ve
 def calendar_due(name: Slug, query: Annotated[DueQuery, Query()], desk: DeskDep, principal: PrincipalDep) -> DueOut:
     """The due moment: `minutes` business minutes after `start` (0 minutes: `start` itself).
 
-    A due moment more than 100 years after `start` (or after the year 9999) does not exist: 422 `no-due`.
+    With `direction=before`, the latest moment `minutes` business minutes before `start` ("2 business
+    hours before resolution is due"). A moment more than 100 years away (or beyond the years 1 to
+    9999) does not exist: 422 `no-due`.
     """
     calendar = desk.work_calendar(principal.tenant, name, query.version)
+    business = BusinessCalendar.from_dict(calendar.definition)
     try:
-        due = BusinessCalendar.from_dict(calendar.definition).add_business_minutes(query.start, query.minutes)
+        if query.direction == "before":
+            due = business.subtract_business_minutes(query.start, query.minutes)
+        else:
+            due = business.add_business_minutes(query.start, query.minutes)
     except BeyondHorizonError as beyond:
         raise ProblemError(422, "no-due", f"no due moment: {beyond}") from None
-    return DueOut(calendar=name, version=calendar.version, start=query.start, minutes=query.minutes, due=due)
+    return DueOut(
+        calendar=name,
+        version=calendar.version,
+        start=query.start,
+        minutes=query.minutes,
+        direction=query.direction,
+        due=due,
+    )
 
 
 @router.get("/sla/calendars/{name}/minutes", response_model=MinutesOut, responses=problem_responses(401, 403, 404, 422))

@@ -177,6 +177,36 @@ class BusinessCalendar:
         msg = f"{minutes} business minutes after {start.isoformat()} end {reason}"
         raise BeyondHorizonError(msg, reason)
 
+    def subtract_business_minutes(self, end: datetime, minutes: float) -> datetime:
+        """The latest moment `minutes` of working time before `end` (`end` itself, in UTC, for 0 minutes).
+
+        What "2 business hours before resolution is due" means: working time in [result, end) is `minutes`.
+        """
+        at = microseconds(end, "end")
+        remaining = minutes_as_microseconds(minutes)
+        if remaining == 0:
+            return moment(at)
+        start = self._start_before(at, remaining)
+        if start is not None:
+            return moment(start)
+        msg = f"{minutes} business minutes before {end.isoformat()} begin more than {SPAN_YEARS_MAX} years earlier"
+        raise BeyondHorizonError(msg, f"more than {SPAN_YEARS_MAX} years earlier")
+
+    def _start_before(self, at: int, remaining: int) -> int | None:
+        """`remaining` microseconds of working time before `at`, walking back day by day; None past the span."""
+        ordinal = min(at // US_PER_DAY + EPOCH_ORDINAL + 2, LAST_DAY_US // US_PER_DAY + EPOCH_ORDINAL)
+        floor = max(at - SPAN_US_MAX, (date.min.toordinal() - EPOCH_ORDINAL) * US_PER_DAY)
+        while (ordinal - EPOCH_ORDINAL + 1) * US_PER_DAY > floor and ordinal > date.min.toordinal():
+            for begin, end in reversed(self._walked_day(ordinal)):
+                if begin < at and begin < end:
+                    counted_to = min(end, at)
+                    if remaining <= counted_to - begin:
+                        found = counted_to - remaining
+                        return found if found >= floor else None
+                    remaining -= counted_to - begin
+            ordinal -= 1
+        return None
+
     def business_minutes_between(self, start: datetime, end: datetime) -> float:
         """Minutes of working time inside [start, end); 0 when `end` is not after `start`."""
         begin_at, end_at = span(start, end)

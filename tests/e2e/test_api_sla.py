@@ -88,6 +88,9 @@ def test_calendars_are_versioned_and_the_calculator_counts_business_time(api: An
     # Friday 17:30 Berlin + 60 business minutes: 30 on Friday, then Monday 09:00-09:30.
     friday = {"start": "2026-11-27T16:30:00Z", "minutes": 60}
     assert _ok(client.get("/sla/calendars/office/due", params=friday, headers=agent))["due"] == "2026-11-30T08:30:00Z"
+    # ... and counted back from Monday 09:30 Berlin: the same Friday 17:30.
+    back = {"start": "2026-11-30T08:30:00Z", "minutes": 60, "direction": "before"}
+    assert _ok(client.get("/sla/calendars/office/due", params=back, headers=agent))["due"] == "2026-11-27T16:30:00Z"
     # Over lunch: 11:30-13:30 Berlin is 60 business minutes.
     lunch = {"start": "2026-11-23T10:30:00Z", "end": "2026-11-23T12:30:00Z"}
     assert _ok(client.get("/sla/calendars/office/minutes", params=lunch, headers=agent))["minutes"] == 60

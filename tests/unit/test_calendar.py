@@ -561,6 +561,21 @@ def test_the_business_time_between_start_and_due_is_the_minutes_added(
 
 
 @PROPERTY
+@given(calendars(), moments(), whole_seconds_as_minutes())
+def test_counting_back_gives_the_latest_moment_that_many_business_minutes_before(
+    calendar: BusinessCalendar, end: datetime, minutes: float
+) -> None:
+    begin = calendar.subtract_business_minutes(end, minutes)
+
+    assert begin.tzinfo is UTC
+    assert begin <= instant(end)
+    assert calendar.business_minutes_between(begin, end) == minutes
+    if minutes > 0:
+        assert calendar.is_working(begin)  # the first microsecond counted is working time
+        assert calendar.business_minutes_between(begin + ONE_US, end) < minutes
+
+
+@PROPERTY
 @given(calendars(), moments(), whole_seconds_as_minutes().filter(lambda minutes: minutes > 0))
 def test_the_due_moment_is_the_earliest_one(calendar: BusinessCalendar, start: datetime, minutes: float) -> None:
     due = calendar.add_business_minutes(start, minutes)
