@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             built.start_sla_watcher()  # beside its read model; on PostgreSQL `ledgerdesk worker` runs these
             built.start_router()
             built.start_triggers()
+            built.start_automations()
         try:
             yield
         finally:

@@ -6,8 +6,10 @@ tell — a field name conditions know, an operator that takes a list — is 422 
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -193,6 +195,59 @@ class TriggerOut(BaseModel):
     on: list[str]
     conditions: dict[str, Any]
     actions: list[dict[str, Any]]
+
+
+class AutomationIn(Strict):
+    """A timed rule: conditions that count hours (looked at every so often), and what it does."""
+
+    title: Annotated[NonBlankText, Field(min_length=1, max_length=200)]
+    position: JsonInt = Field(default=0, ge=0, le=POSITION_MAX, description="Rules are looked at by position.")
+    enabled: StrictBool = True
+    conditions: AllIn | AnyIn = Field(
+        description="Tests as for triggers, and at least one of hours_since_created, hours_since_updated, "
+        "hours_in_status, hours_since_solved, hours_until_sla_due compared with gte or lte.",
+        examples=[
+            {
+                "all": [
+                    {"field": "status_category", "op": "equals", "value": "pending"},
+                    {"field": "hours_in_status", "op": "gte", "value": 72},
+                ]
+            }
+        ],
+    )
+    actions: Actions
+
+
+class AutomationOut(BaseModel):
+    """A timed rule at its latest version."""
+
+    name: str
+    version: int
+    title: str
+    position: int
+    enabled: bool
+    conditions: dict[str, Any]
+    actions: list[dict[str, Any]]
+
+
+class AutomationList(BaseModel):
+    """The tenant's timed rules, in the order they are looked at."""
+
+    items: list[AutomationOut]
+
+
+class PreviewItem(BaseModel):
+    """A ticket the rule would act on now, and the instance that would fire."""
+
+    ticket_id: UUID
+    instance: str
+
+
+class Preview(BaseModel):
+    """What the rule would act on now (nothing is stored)."""
+
+    at: datetime
+    items: list[PreviewItem]
 
 
 class MacroIn(Strict):

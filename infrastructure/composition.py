@@ -15,6 +15,7 @@ from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.clock import Clock, system_clock
 from domain.helpdesk import HelpDesk
+from infrastructure.automations import AutomationRunner
 from infrastructure.database import (
     Backend,
     Database,
@@ -62,6 +63,7 @@ class Services:
     sla_watcher: SlaWatcher | None = None
     router: Router | None = None
     triggers: TriggerRunner | None = None
+    automations: AutomationRunner | None = None
 
     def issue_key(
         self,
@@ -183,6 +185,15 @@ class Services:
             self.triggers.start()
         return self.triggers
 
+    def start_automations(self) -> AutomationRunner:
+        """Run the timed-rule runner in this process, in a background thread (several at once are safe)."""
+        if self.automations is None:
+            self.automations = AutomationRunner(
+                self.desk, self.read_models, interval_seconds=self.settings.automation_interval_seconds
+            )
+            self.automations.start()
+        return self.automations
+
     def lease(self, name: str) -> Lease:
         """The lease of one kind of background work that one process at a time does, in log order."""
         if self.database.backend is Backend.MEMORY:
@@ -204,6 +215,7 @@ class Services:
             "sla-watcher": self.start_sla_watcher,
             "router": self.start_router,
             "triggers": self.start_triggers,
+            "automations": self.start_automations,
         }
 
     def projections_in_process(self) -> bool:
@@ -216,6 +228,9 @@ class Services:
         if self.triggers is not None:
             self.triggers.stop()
             self.triggers = None
+        if self.automations is not None:
+            self.automations.stop()
+            self.automations = None
         if self.router is not None:
             self.router.stop()
             self.router = None

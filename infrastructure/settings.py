@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         description="The longest the router goes between sweeps of the queues. It also sweeps whenever the read "
         "models move on, so a new ticket is routed as soon as it shows in them.",
     )
+    automation_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How often the timed-rule runner looks for tickets whose hours have come.",
+    )
     lease_seconds: float = Field(
         default=10.0,
         ge=1,

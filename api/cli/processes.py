@@ -47,6 +47,7 @@ def serve_app(factory: str, *, host: str, port: int, workers: int) -> None:
         services.start_sla_watcher()
         services.start_router()
         services.start_triggers()
+        services.start_automations()
         uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_level="info")
 
 

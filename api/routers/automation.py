@@ -12,16 +12,21 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from api.automation_schemas import (
+    AutomationIn,
+    AutomationList,
+    AutomationOut,
     MacroIn,
     MacroList,
     MacroOut,
+    Preview,
+    PreviewItem,
     TriggerIn,
     TriggerList,
     TriggerOut,
     plain,
     plain_actions,
 )
-from api.deps import ChannelDep, CommandDep, DeskDep, PrincipalDep
+from api.deps import ChannelDep, CommandDep, DeskDep, PrincipalDep, ServicesDep
 from api.plain_text import Slug
 from api.problems import problem_responses
 from api.routers.tickets import _COMMAND_ERRORS, POSITION_HEADER, _answer
@@ -29,7 +34,8 @@ from api.routers.workflows import VersionQuery
 from api.schemas import TicketPublic
 from domain.automation import actions as action_list
 from domain.automation.commands import MACRO_CHANNEL
-from domain.automation.rules import Macro, Trigger
+from domain.automation.rules import Macro, TimedRule, Trigger
+from infrastructure.automations import AutomationRunner
 
 router = APIRouter(tags=["automation"])
 
@@ -91,6 +97,62 @@ def get_trigger(
 ) -> TriggerOut:
     """A trigger at its latest version, or at `version` (the one a change names in its history)."""
     return _trigger_out(desk.trigger(principal.tenant, name, version))
+
+
+def _automation_out(rule: TimedRule) -> AutomationOut:
+    return AutomationOut(
+        name=rule.name,
+        version=rule.version,
+        title=rule.title,
+        position=rule.position,
+        enabled=rule.enabled,
+        conditions=rule.conditions.as_dict(),
+        actions=action_list.shown(rule.actions),
+    )
+
+
+@router.put("/automations/{name}", response_model=AutomationOut, responses=problem_responses(401, 403, 422))
+def put_automation(
+    name: Slug, body: AutomationIn, desk: DeskDep, principal: PrincipalDep, via: ChannelDep, response: Response
+) -> AutomationOut:
+    """Define a timed rule or change it: a new version (the same definition records nothing)."""
+    receipt = desk.define_automation(
+        tenant=principal.tenant,
+        name=name,
+        title=body.title,
+        position=body.position,
+        enabled=body.enabled,
+        conditions=plain(body.conditions) or {},
+        actions=plain_actions(body.actions),
+        by=principal.actor,
+        via=via,
+    )
+    if receipt.position is not None:
+        response.headers[POSITION_HEADER] = str(receipt.position)
+    return _automation_out(desk.automation(principal.tenant, receipt.name))
+
+
+@router.get("/automations", response_model=AutomationList, responses=problem_responses(401, 403))
+def list_automations(desk: DeskDep, principal: PrincipalDep) -> AutomationList:
+    """The tenant's timed rules, disabled ones too, in the order they are looked at."""
+    book = desk.rule_book(principal.tenant)
+    found = [] if book is None else [desk.automation(principal.tenant, n) for n in book.automations]
+    return AutomationList(items=[_automation_out(r) for r in sorted(found, key=lambda r: (r.position, r.name))])
+
+
+@router.get("/automations/{name}", response_model=AutomationOut, responses=problem_responses(401, 403, 404))
+def get_automation(name: Slug, desk: DeskDep, principal: PrincipalDep) -> AutomationOut:
+    """A timed rule at its latest version."""
+    return _automation_out(desk.automation(principal.tenant, name))
+
+
+@router.get("/automations/{name}/preview", response_model=Preview, responses=problem_responses(401, 403, 404))
+def preview_automation(name: Slug, services: ServicesDep, principal: PrincipalDep) -> Preview:
+    """The tickets the rule would act on now, from the read models (a dry run: nothing is stored)."""
+    rule = services.desk.automation(principal.tenant, name)
+    now = services.desk.clock()
+    due = AutomationRunner(services.desk, services.read_models).due(principal.tenant, [rule], now)
+    return Preview(at=now, items=[PreviewItem(ticket_id=d.ticket_id, instance=d.instance) for d in due])
 
 
 @router.put("/macros/{name}", response_model=MacroOut, responses=problem_responses(401, 403, 422))

@@ -26,7 +26,7 @@ from domain import values
 from domain.actors import Actor, ActorKind
 from domain.automation.actions import Action, SetField
 from domain.automation.facts import TRIGGER_PREFIX, changes_of, event_kind, facts
-from domain.automation.rules import Macro, RuleBook, Trigger
+from domain.automation.rules import Macro, RuleBook, TimedRule, Trigger
 from domain.errors import DomainError, NotFoundError
 from domain.pipeline import Acting, ConfigReceipt, OnTicket, Receipt
 from domain.provenance import current, event_cause
@@ -35,14 +35,21 @@ from domain.tickets.ticket import Ticket
 
 #: The most triggers that fire on one event, chained.
 CHAIN_MAX = 10
-#: The channel of triggers' changes, and of macros' (`via`).
+#: The channel of triggers' changes, of timed rules', and of macros' (`via`).
 TRIGGER_CHANNEL = "trigger"
+AUTOMATION_CHANNEL = "automation"
 MACRO_CHANNEL = "macro"
+AUTOMATION_PREFIX = "automation:"
 
 
 def trigger_actor(name: str) -> Actor:
     """Who a trigger's changes are recorded as."""
     return Actor(f"{TRIGGER_PREFIX}{name}", ActorKind.SYSTEM)
+
+
+def automation_actor(name: str) -> Actor:
+    """Who a timed rule's changes are recorded as."""
+    return Actor(f"{AUTOMATION_PREFIX}{name}", ActorKind.SYSTEM)
 
 
 class AutomationCommands(TicketCommands):
@@ -85,6 +92,59 @@ class AutomationCommands(TicketCommands):
         recordings = self.save(book)
         name = values.slug(name, "macro name")
         return ConfigReceipt(name, book.macros[name]["version"], recordings[-1].notification.id if recordings else None)
+
+    def define_automation(
+        self,
+        *,
+        tenant: str,
+        name: str,
+        title: str,
+        position: int,
+        enabled: bool,
+        conditions: Mapping[str, Any],
+        actions: Iterable[Mapping[str, Any]],
+        **how: Unpack[Acting],
+    ) -> ConfigReceipt:
+        """Define a timed rule or change it (a new version); an identical definition records nothing."""
+        with self._acting(tenant=tenant, **how):
+            book = self.rule_book(tenant) or RuleBook.start(tenant=tenant)
+            book.define_automation(
+                name, title=title, position=position, enabled=enabled, conditions=conditions, actions=actions
+            )
+        recordings = self.save(book)
+        name = values.slug(name, "automation name")
+        version = book.automations[name]["version"]
+        return ConfigReceipt(name, version, recordings[-1].notification.id if recordings else None)
+
+    def automation(self, tenant: str, name: str) -> TimedRule:
+        """A timed rule at its latest version, or NotFoundError."""
+        book = self.rule_book(tenant)
+        found = None if book is None else book.automation(name)
+        if found is None:
+            raise NotFoundError(f"no automation {name!r}")
+        return found
+
+    def run_automation(
+        self, ticket_id: UUID, rule: TimedRule, *, instance: str, expected_version: int
+    ) -> Receipt | None:
+        """Fire a timed rule whose conditions held of the ticket at `expected_version`; once per instance.
+
+        None if this instance fired already. A ticket changed since is refused (VersionMismatchError):
+        the conditions were judged on what it was.
+        """
+        ticket = self._ticket_for_update(ticket_id, expected_version, None, automation_actor(rule.name))
+        if instance in ticket.automations_fired:
+            return None
+        book = self.rule_book(ticket.tenant)
+        attempt = copy.deepcopy(ticket)
+        with self._acting(automation_actor(rule.name), AUTOMATION_CHANNEL, ticket):
+            try:
+                attempt.fire_automation(rule.name, rule.version, instance=instance)
+                others = self._act(attempt, rule.actions, book)
+            except DomainError as refused:
+                ticket.fire_automation(rule.name, rule.version, instance=instance, failed=str(refused))
+                return self._commit(ticket)
+        return self._commit(attempt, *others)
 
     def rule_book(self, tenant: str) -> RuleBook | None:
         """The tenant's rule book (None: it has no rules)."""

@@ -41,8 +41,18 @@ TICKET_FIELDS = frozenset(
 )
 #: The event's fields: its kind (`created`, `commented`, ...), its channel, and of a comment whether it is public.
 EVENT_FIELDS = frozenset({"event", "via", "comment.public", "actor_kind"})
+#: What timed rules count, in hours (a fraction for less), at the moment they look: each from its moment.
+TIME_FIELDS = {
+    "hours_since_created": "created_at",
+    "hours_since_updated": "updated_at",
+    "hours_in_status": "status_since",
+    "hours_since_solved": "solved_at",
+    "hours_until_sla_due": "sla_due_at",
+}
 #: Tests of a field's value, and tests of what the event changed.
-VALUE_OPS = frozenset({"equals", "not_equals", "in", "not_in", "contains", "not_contains", "is_set", "is_not_set"})
+VALUE_OPS = frozenset(
+    {"equals", "not_equals", "in", "not_in", "contains", "not_contains", "is_set", "is_not_set", "gte", "lte"}
+)
 CHANGE_OPS = frozenset({"changed", "changed_to", "changed_from"})
 CONDITIONS_MAX = 50
 DEPTH_MAX = 4
@@ -112,15 +122,23 @@ class Condition:
 ALWAYS = Condition("all", ())
 
 
-def parse(raw: Any, path: str = "conditions") -> Condition:
-    """A condition tree from its JSON form, or InvalidRuleError naming the part at fault."""
+def parse(raw: Any, path: str = "conditions", *, timed: bool = False) -> Condition:
+    """A condition tree from its JSON form (`timed`: a timed rule's, which may count hours), or InvalidRuleError."""
     if raw is None:
         return ALWAYS
-    count = [0]
-    return _tree(raw, path, 1, count)
+    return _tree(raw, path, 1, [0], timed)
 
 
-def _tree(raw: Any, path: str, depth: int, count: list[int]) -> Condition:
+def time_fields(condition: Condition) -> list[str]:
+    """The time fields a condition counts, in order of first use (what makes one instance of a timed rule)."""
+    found: list[str] = []
+    for part in condition.parts:
+        names = time_fields(part) if isinstance(part, Condition) else [part.field]
+        found += [n for n in names if n in TIME_FIELDS and n not in found]
+    return found
+
+
+def _tree(raw: Any, path: str, depth: int, count: list[int], timed: bool) -> Condition:
     if not isinstance(raw, Mapping) or len(raw) != 1 or next(iter(raw)) not in {"all", "any"}:
         raise InvalidRuleError(path, 'a condition is {"all": [...]} or {"any": [...]}')
     if depth > DEPTH_MAX:
@@ -136,14 +154,16 @@ def _tree(raw: Any, path: str, depth: int, count: list[int]) -> Condition:
             raise InvalidRuleError(f"{path}/{mode}/{n}", f"a rule has at most {CONDITIONS_MAX} tests")
         here = f"{path}/{mode}/{n}"
         is_tree = isinstance(item, Mapping) and set(item) <= {"all", "any"}
-        parts.append(_tree(item, here, depth + 1, count) if is_tree else _test(item, here))
+        parts.append(_tree(item, here, depth + 1, count, timed) if is_tree else _test(item, here, timed))
     return Condition(mode, tuple(parts))
 
 
-def _test(raw: Any, path: str) -> Check:
+def _test(raw: Any, path: str, timed: bool) -> Check:
     if not isinstance(raw, Mapping) or not {"field", "op"} <= set(raw) or set(raw) - {"field", "op", "value"}:
         raise InvalidRuleError(path, 'a test is {"field", "op", "value"}')
     name, op = raw["field"], raw["op"]
+    if name in TIME_FIELDS:
+        return _time_test(raw, path, timed)
     check_field(name, f"{path}/field", changes=op in CHANGE_OPS)
     if op not in VALUE_OPS | CHANGE_OPS:
         known = ", ".join(sorted(VALUE_OPS | CHANGE_OPS))
@@ -159,6 +179,20 @@ def _test(raw: Any, path: str) -> Check:
     return Check(name, op, value)
 
 
+def _time_test(raw: Mapping[str, Any], path: str, timed: bool) -> Check:
+    if not timed:
+        raise InvalidRuleError(f"{path}/field", "hours are counted by timed rules (/automations), not by triggers")
+    if raw["op"] not in {"gte", "lte", "is_set", "is_not_set"}:
+        raise InvalidRuleError(f"{path}/op", "hours are compared with gte or lte (or is_set, is_not_set)")
+    value = raw.get("value")
+    needs_value = raw["op"] in {"gte", "lte"}
+    is_number = isinstance(value, int | float) and not isinstance(value, bool) and -100_000 <= value <= 100_000
+    if needs_value != ("value" in raw) or (needs_value and not is_number):
+        said = f"{raw['op']} takes a number of hours" if needs_value else f"{raw['op']} takes no value"
+        raise InvalidRuleError(f"{path}/value", said)
+    return Check(raw["field"], raw["op"], value)
+
+
 def check_field(name: Any, path: str, *, changes: bool = False) -> str:
     """`name` if conditions may test it (a change test: only ticket fields), else InvalidRuleError."""
     if not isinstance(name, str):
@@ -166,7 +200,7 @@ def check_field(name: Any, path: str, *, changes: bool = False) -> str:
     custom = name.startswith("custom_fields.") and len(name) > len("custom_fields.")
     known = name in TICKET_FIELDS or custom or (not changes and name in EVENT_FIELDS)
     if not known:
-        allowed = ", ".join(sorted(TICKET_FIELDS | (set() if changes else EVENT_FIELDS)))
+        allowed = ", ".join(sorted(TICKET_FIELDS | (set() if changes else EVENT_FIELDS | set(TIME_FIELDS))))
         raise InvalidRuleError(path, f"unknown field {name!r} (one of {allowed}, custom_fields.<name>)")
     return name
 
@@ -187,6 +221,10 @@ def _equal(found: Any, wanted: Any) -> bool:
     return bool(found == wanted)
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _contains(found: Any, wanted: Any) -> bool:
     if isinstance(found, list | tuple | set | frozenset):
         return wanted in found
@@ -202,4 +240,6 @@ _VALUE_TESTS: dict[str, Callable[[Any, Any], bool]] = {
     "not_contains": lambda found, wanted: not _contains(found, wanted),
     "is_set": lambda found, _: found not in (None, "", [], ()),
     "is_not_set": lambda found, _: found in (None, "", [], ()),
+    "gte": lambda found, wanted: _number(found) and _number(wanted) and found >= wanted,
+    "lte": lambda found, wanted: _number(found) and _number(wanted) and found <= wanted,
 }

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from domain.automation.conditions import Facts
+from domain.automation.conditions import TIME_FIELDS, Condition, Facts, time_fields
 from domain.tickets.history import field_changes
 from domain.tickets.ticket import Ticket
 
@@ -13,6 +14,7 @@ from domain.tickets.ticket import Ticket
 QUIET = (
     Ticket.TriggerFired,
     Ticket.TriggerChainStopped,
+    Ticket.AutomationFired,
     Ticket.PersonalDataErased,
     Ticket.SlaRecomputed,
 )
@@ -78,3 +80,30 @@ def changes_of(events: Iterable[Any]) -> dict[str, tuple[Any, Any]]:
 def facts(ticket: Ticket, event: Any, kind: str, changes: dict[str, tuple[Any, Any]]) -> Facts:
     """The facts of one evaluation: the ticket's fields, the event's, and the changes so far."""
     return Facts({**ticket_fields(ticket), **event_fields(event, kind)}, changes)
+
+
+def timed_facts(fields: Mapping[str, Any], moments: Mapping[str, datetime | None], now: datetime) -> Facts:
+    """What a timed rule sees: the ticket's fields, and the hours counted at `now` from each of its moments."""
+    hours: dict[str, Any] = {}
+    for name, moment_name in TIME_FIELDS.items():
+        moment = moments.get(moment_name)
+        if moment is None:
+            hours[name] = None
+        elif name == "hours_until_sla_due":
+            hours[name] = (moment - now).total_seconds() / 3600
+        else:
+            hours[name] = (now - moment).total_seconds() / 3600
+    return Facts({**fields, **hours})
+
+
+def instance_of(rule: str, condition: Condition, moments: Mapping[str, datetime | None]) -> str:
+    """One instance of a timed rule on a ticket: the rule and the moments its hours count from.
+
+    "72 hours in pending" fires once per stay in pending; back in pending later, the stay is another.
+    """
+    counted = [f"{TIME_FIELDS[n]}={_moment(moments.get(TIME_FIELDS[n]))}" for n in time_fields(condition)]
+    return ";".join([rule, *counted])
+
+
+def _moment(moment: datetime | None) -> str:
+    return "none" if moment is None else moment.astimezone(UTC).isoformat()

@@ -51,6 +51,19 @@ class Trigger:
 
 
 @dataclass(frozen=True, slots=True)
+class TimedRule:
+    """One version of a timed rule (an automation): conditions that count hours, looked at every so often."""
+
+    name: str
+    version: int
+    title: str
+    position: int
+    enabled: bool
+    conditions: Condition
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Macro:
     """One version of a macro."""
 
@@ -79,6 +92,15 @@ class RuleBook(TenantOwned):
         conditions: dict[str, Any]
         actions: list[dict[str, Any]]
 
+    class AutomationDefined(Event):
+        name: str
+        version: int
+        title: str
+        position: int
+        enabled: bool
+        conditions: dict[str, Any]
+        actions: list[dict[str, Any]]
+
     class MacroDefined(Event):
         name: str
         version: int
@@ -104,6 +126,7 @@ class RuleBook(TenantOwned):
         self.tenant = tenant
         self.triggers: dict[str, dict[str, Any]] = {}  # name -> the latest TriggerDefined's fields
         self.macros: dict[str, dict[str, Any]] = {}
+        self.automations: dict[str, dict[str, Any]] = {}
 
     # --- triggers ----------------------------------------------------------------------------------
 
@@ -165,6 +188,62 @@ class RuleBook(TenantOwned):
         ordered = sorted(self.triggers.items(), key=lambda item: (item[1]["position"], item[0]))
         return [_trigger(name, found) for name, found in ordered if found["enabled"]]
 
+    # --- timed rules -------------------------------------------------------------------------------
+
+    def define_automation(
+        self,
+        name: str,
+        *,
+        title: str,
+        position: int,
+        enabled: bool,
+        conditions: Mapping[str, Any],
+        actions: Iterable[Mapping[str, Any]],
+    ) -> None:
+        """Define a timed rule or change it (a new version); it must count hours, so it cannot act at once."""
+        checked = values.slug(name, "automation name")
+        condition = condition_tree.parse(conditions, timed=True)
+        if not condition_tree.time_fields(condition):
+            raise InvalidRuleError("conditions", "a timed rule counts hours: hours_since_created, ... (gte, lte)")
+        definition: dict[str, Any] = {
+            "title": values.text(title, "title"),
+            "position": _position(position),
+            "enabled": _flag(enabled, "enabled"),
+            "conditions": condition.as_dict(),
+            "actions": action_list.shown(action_list.parse(list(actions))),
+        }
+        self._check_room(checked, self.automations)
+        current = self.automations.get(checked)
+        if current is not None and {k: current[k] for k in definition} == definition:
+            return
+        version = 1 if current is None else current["version"] + 1
+        self._automation_defined(name=checked, version=version, **definition)
+
+    @event(AutomationDefined)
+    def _automation_defined(
+        self,
+        *,
+        name: str,
+        version: int,
+        title: str,
+        position: int,
+        enabled: bool,
+        conditions: dict[str, Any],
+        actions: list[dict[str, Any]],
+    ) -> None:
+        entry = {"version": version, "title": title, "position": position, "enabled": enabled}
+        self.automations = {**self.automations, name: {**entry, "conditions": conditions, "actions": actions}}
+
+    def automation(self, name: str) -> TimedRule | None:
+        """A timed rule at its latest version, or None."""
+        found = self.automations.get(name)
+        return None if found is None else _timed(name, found)
+
+    def enabled_automations(self) -> list[TimedRule]:
+        """The enabled timed rules, in the order they are looked at: by position, then name."""
+        ordered = sorted(self.automations.items(), key=lambda item: (item[1]["position"], item[0]))
+        return [_timed(name, found) for name, found in ordered if found["enabled"]]
+
     # --- macros ------------------------------------------------------------------------------------
 
     def define_macro(self, name: str, *, title: str, actions: Iterable[Mapping[str, Any]]) -> None:
@@ -214,6 +293,18 @@ def _trigger(name: str, found: Mapping[str, Any]) -> Trigger:
         enabled=found["enabled"],
         on=tuple(found["on"]),
         conditions=condition_tree.parse(found["conditions"]),
+        actions=action_list.parse(found["actions"]),
+    )
+
+
+def _timed(name: str, found: Mapping[str, Any]) -> TimedRule:
+    return TimedRule(
+        name=name,
+        version=found["version"],
+        title=found["title"],
+        position=found["position"],
+        enabled=found["enabled"],
+        conditions=condition_tree.parse(found["conditions"], timed=True),
         actions=action_list.parse(found["actions"]),
     )
 

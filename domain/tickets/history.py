@@ -244,5 +244,14 @@ def _(event: Ticket.TriggerFired) -> tuple[FieldChange, ...]:
 
 
 @field_changes.register
+def _(event: Ticket.AutomationFired) -> tuple[FieldChange, ...]:
+    said = (("automation", event.automation), ("automation_version", event.automation_version))
+    changes = [*(FieldChange(name, None, value) for name, value in said), FieldChange("instance", None, event.instance)]
+    if event.failed is not None:
+        changes.append(FieldChange("failed", None, event.failed))
+    return tuple(changes)
+
+
+@field_changes.register
 def _(event: Ticket.TriggerChainStopped) -> tuple[FieldChange, ...]:
     return (FieldChange("cause", None, event.cause), FieldChange("not_fired", None, list(event.not_fired)))

@@ -44,6 +44,7 @@ def restored_state(plain: Mapping[str, Any]) -> dict[str, Any]:
     state["links"] = [Link.from_dict(k) for k in state.get("links", [])]  # ... and before links existed
     state.setdefault("children_solved", [])
     state.setdefault("triggers_through", 0)  # ... and before triggers
+    state.setdefault("automations_fired", [])
 
     state.setdefault("merged_into", None)  # ... and before merges
     state.setdefault("merged_sources", [])

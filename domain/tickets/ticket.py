@@ -24,6 +24,7 @@ from domain import values
 from domain.actors import Actor, ActorKind, identifier
 from domain.errors import (
     AlreadyClaimedError,
+    AlreadyExistsError,
     IllegalTransitionError,
     InvalidValueError,
     NotPermittedError,
@@ -249,6 +250,14 @@ class Ticket(Recorded):
         depth: int  # 1 for the first trigger fired on that event, 2 for the next, ...
         failed: str | None  # why the ticket refused its actions (then none of them is recorded), or None
 
+    class AutomationFired(Event):
+        """A timed rule's conditions held: its actions follow, by `automation:<name>`; once per `instance`."""
+
+        automation: str
+        automation_version: int
+        instance: str  # the rule and the moments its hours were counted from: one firing per instance
+        failed: str | None  # why the ticket refused its actions (then none of them is recorded), or None
+
     class TriggerChainStopped(Event):
         """More triggers held after the event `cause` than a chain may fire: these did not fire."""
 
@@ -405,6 +414,7 @@ class Ticket(Recorded):
         self.satisfaction: FieldDict | None = None
         self.sla_alerts: list[str] = []  # "warning:<target>:<cycle>" and "breach:<target>:<cycle>" recorded so far
         self.triggers_through = 0  # the latest version whose event triggers fired on (domain/automation)
+        self.automations_fired: list[str] = []  # the instances of timed rules fired on this ticket
         self.links: list[Link] = []
         self.children_solved: list[str] = []  # the children whose solves are on this ticket's record, in order
         self.merged_into: str | None = None  # the ticket this one was merged into (which closed it)
@@ -913,6 +923,17 @@ class Ticket(Recorded):
     @event(TriggerFired)
     def _trigger_fired(self, *, trigger: str, trigger_version: int, cause: int, depth: int, failed: str | None) -> None:
         self.triggers_through = max(self.triggers_through, cause)
+
+    def fire_automation(self, automation: str, version: int, *, instance: str, failed: str | None = None) -> None:
+        """Record that a timed rule fired (its actions come next, in the same save); an instance fires once."""
+        if instance in self.automations_fired:
+            msg = f"the timed rule fired on this ticket already ({instance})"
+            raise AlreadyExistsError(msg)
+        self._automation_fired(automation=automation, automation_version=version, instance=instance, failed=failed)
+
+    @event(AutomationFired)
+    def _automation_fired(self, *, automation: str, automation_version: int, instance: str, failed: str | None) -> None:
+        self.automations_fired = [*self.automations_fired, instance]
 
     def stop_trigger_chain(self, *, cause: int, depth: int, not_fired: list[str]) -> None:
         """Record that a chain of triggers stopped at its longest, naming those that would have fired next."""

@@ -54,6 +54,7 @@ def _opened(event: Ticket.Opened, f: Folding) -> None:
         custom_fields=dict(event.custom_fields),
         created_at=event.timestamp,
         updated_at=event.timestamp,
+        status_since=event.timestamp,
         last_requester_activity_at=event.timestamp if by_requester else None,
         version=event.originator_version,
         position=f.position,
@@ -90,6 +91,8 @@ def _migrated(event: Ticket.WorkflowMigrated, f: Folding) -> None:
 
 def _moved(ticket: TicketRow, event: Ticket.Transitioned | Ticket.WorkflowMigrated | Ticket.MergedInto) -> None:
     """A move to another state: what its category means for the row (a solve, a close, a reopen)."""
+    if event.new_status != ticket.status:
+        ticket.status_since = event.timestamp
     ticket.status, ticket.status_category = event.new_status, event.new_category
     if event.new_category == Status.SOLVED.value:
         if event.old_category != Status.SOLVED.value:

@@ -186,6 +186,27 @@ class TicketQueries(Reader):
             row = cursor.fetchone()
         return None if row is None else ticket_row(self.d, row)
 
+    def tenants(self) -> list[str]:
+        """Every tenant with tickets."""
+        with self.d.reading(self.datastore) as cursor:
+            cursor.execute(f"SELECT DISTINCT tenant FROM {self.names.tickets} ORDER BY tenant")
+            return [r["tenant"] for r in cursor.fetchall()]
+
+    def not_closed(self, tenant: str, *, after: UUID | None, limit: int) -> list[TicketRow]:
+        """The tenant's tickets not closed, in id order after `after` (what timed rules look at, page by page)."""
+        p = self.d.placeholder
+        clauses, params = [f"tenant = {p}", "status_category <> 'closed'"], list[Any]([tenant])
+        if after is not None:
+            clauses.append(f"ticket_id > {p}")
+            params.append(self.d.uuid(after))
+        with self.d.reading(self.datastore) as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(TICKET_COLUMNS)} FROM {self.names.tickets} WHERE {' AND '.join(clauses)} "
+                f"ORDER BY ticket_id LIMIT {int(limit)}",
+                params,
+            )
+            return [ticket_row(self.d, r) for r in cursor.fetchall()]
+
     def present_at(self, tenant: str, moment: datetime, limit: int) -> tuple[list[UUID], int]:
         """Tickets that existed and were not yet closed at `moment`: up to `limit` ids (newest first), and how many."""
         p, t = self.d.placeholder, self.names.tickets

@@ -51,6 +51,7 @@ class TicketRow:
     workflow: str = "default"  # the workflow and version the ticket runs under
     workflow_version: int = 1
     stale: bool = False  # the ticket is parked: events after this row's position wait for a retry
+    status_since: datetime | None = None  # when the ticket entered its state (timed rules count from it)
 
 
 def erase_from_row(row: TicketRow, person_id: str) -> None:

@@ -53,6 +53,8 @@ COLUMNS = (
     Column("status_category", Kind.TEXT, required=False),
     Column("workflow", Kind.TEXT, required=False),
     Column("workflow_version", Kind.INTEGER, required=False),
+    # Added with timed rules (`add_missing_columns`): rows written before take their last change's moment.
+    Column("status_since", Kind.TIME, required=False),
 )
 #: The column names, in table order (for selects and upserts).
 TICKET_COLUMNS = tuple(column.name for column in COLUMNS)
@@ -109,6 +111,9 @@ def add_missing_columns(cursor: Any, d: Dialect, n: TableNames) -> None:
             f"UPDATE {n.tickets} SET status_category = status, workflow = 'default', workflow_version = 1 "
             "WHERE status_category IS NULL"
         )
+    if "status_since" not in present:
+        cursor.execute(f"ALTER TABLE {n.tickets} ADD COLUMN status_since {d.time_type}")
+        cursor.execute(f"UPDATE {n.tickets} SET status_since = updated_at")
     for statement in category_indexes(n):
         cursor.execute(statement)
 

@@ -68,6 +68,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
     services.close()
 
 
+AUTOMATION = {
+    "title": "Stale",
+    "conditions": {"all": [{"field": "hours_since_updated", "op": "gte", "value": 48}]},
+    "actions": [{"add_tags": ["stale"]}],
+}
+
+
 def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
     """One valid request per route, against an acme ticket."""
     t = f"/tickets/{ticket}"
@@ -149,6 +156,10 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
             {"title": "Tag", "on": ["created"], "actions": [{"add_tags": ["x"]}]},
         ),
         "list_triggers": ("GET", "/triggers", None),
+        "put_automation": ("PUT", "/automations/stale", AUTOMATION),
+        "list_automations": ("GET", "/automations", None),
+        "get_automation": ("GET", "/automations/stale", None),
+        "preview_automation": ("GET", "/automations/stale/preview", None),
         "get_trigger": ("GET", "/triggers/tag-all", None),
         "put_macro": ("PUT", "/macros/tag", {"title": "Tag", "actions": [{"add_tags": ["x"]}]}),
         "list_macros": ("GET", "/macros", None),

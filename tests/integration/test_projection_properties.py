@@ -149,6 +149,10 @@ def expected_row(desk: HelpDesk, ticket_id: uuid.UUID) -> TicketRow:
             solved_at = e.timestamp
         elif e.old_status == "solved" and e.new_status != "closed":
             solved_at = None
+    changed_status = [*moves, *(e for e in events if isinstance(e, Ticket.WorkflowMigrated))]
+    entered = [
+        e.timestamp for e in sorted(changed_status, key=lambda e: e.originator_version) if e.old_status != e.new_status
+    ]
     public = [c for c in ticket.comments if c.public]
     own = [c for c in public if c.origin is None]  # copies a merge made were written on another ticket
     requester_moments = [c.at for c in own if c.author_kind == "requester"]
@@ -183,6 +187,7 @@ def expected_row(desk: HelpDesk, ticket_id: uuid.UUID) -> TicketRow:
         position=0,  # positions are checked separately
         workflow=ticket.workflow,
         workflow_version=ticket.workflow_version,
+        status_since=entered[-1] if entered else ticket.created_on,
         **_sla_fields(desk, ticket_id),
     )
 
