@@ -5,11 +5,14 @@ Nothing connects to a database at import time; everything starts here.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol, cast
+
+import psycopg
 
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
@@ -26,6 +29,8 @@ from infrastructure.database import (
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.keys import IssuedKey, KeyStore, MemoryKeyStore, SqlKeyStore
 from infrastructure.leases import Lease
+from infrastructure.log_signal import LogSignal
+from infrastructure.pool import application_name
 from infrastructure.privacy.datakeys import DataKeys, MemoryDataKeys, SqlDataKeys
 from infrastructure.privacy.erasure import Eraser
 from infrastructure.privacy.mapper import PersonalDataMapper
@@ -64,6 +69,7 @@ class Services:
     router: Router | None = None
     triggers: TriggerRunner | None = None
     automations: AutomationRunner | None = None
+    log_signal: LogSignal | None = None
 
     def issue_key(
         self,
@@ -147,14 +153,23 @@ class Services:
         """What carries out erasures of personal data."""
         return Eraser(self.desk, self.read_models, self.data_keys, self.idempotency)
 
+    def news(self) -> threading.Event:
+        """An event set whenever the log may have grown, for one follower of it (infrastructure/log_signal.py)."""
+        if self.log_signal is None:
+            listen = None
+            if self.database.backend is Backend.POSTGRES:
+                datastore = self.desk.recorder.datastore  # type: ignore[attr-defined]
+                # The LISTEN connection is outside the pool, and inside the process's budget.
+                datastore.pool.reserve(1)
+                listen = (self._listen_connection, self.desk.recorder.channel_name)  # type: ignore[attr-defined]
+            self.log_signal = LogSignal(self.desk, listen=listen)
+        return self.log_signal.subscribe()
+
     def start_projections(self) -> ProjectionWorker:
         """Run the projection worker in this process, in background threads."""
         if self.worker is None:
-            if self.database.backend is Backend.POSTGRES:
-                # The worker's LISTEN connection is outside the pool, and inside the process's budget.
-                self.desk.recorder.datastore.pool.reserve(1)  # type: ignore[attr-defined]
             self.worker = ProjectionWorker(
-                self.desk, self.read_models, gather_seconds=self.settings.projection_gather_seconds
+                self.desk, self.read_models, gather_seconds=self.settings.projection_gather_seconds, news=self.news()
             )
             self.worker.start()
         return self.worker
@@ -174,14 +189,16 @@ class Services:
     def start_router(self) -> Router:
         """Run the router in this process, in a background thread (several at once are safe)."""
         if self.router is None:
-            self.router = Router(self.desk, self.read_models, interval_seconds=self.settings.routing_interval_seconds)
+            self.router = Router(
+                self.desk, self.read_models, interval_seconds=self.settings.routing_interval_seconds, news=self.news()
+            )
             self.router.start()
         return self.router
 
     def start_triggers(self) -> TriggerRunner:
         """Run the trigger runner in this process, in a thread (other runners stand by: infrastructure/leases.py)."""
         if self.triggers is None:
-            self.triggers = TriggerRunner(self.desk, self.lease("triggers"))
+            self.triggers = TriggerRunner(self.desk, self.lease("triggers"), news=self.news())
             self.triggers.start()
         return self.triggers
 
@@ -206,6 +223,14 @@ class Services:
             table=f'"{datastore.schema}".ledgerdesk_leases' if is_postgres else "ledgerdesk_leases",
             name=name,
             seconds=self.settings.lease_seconds,
+        )
+
+    def _listen_connection(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            **self.database.connect_kwargs(),  # type: ignore[arg-type]
+            autocommit=True,
+            connect_timeout=self.settings.connect_timeout_seconds,
+            application_name=application_name(),
         )
 
     def background(self) -> dict[str, Callable[[], Stoppable]]:
@@ -240,6 +265,9 @@ class Services:
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+        if self.log_signal is not None:
+            self.log_signal.stop()
+            self.log_signal = None
         self.read_models.close()
         self.desk.close()
 

@@ -3,9 +3,10 @@
 A ticket waits in a queue when it is in a group, unassigned and unsolved (opened into the group,
 moved there, or given back). Groups whose routing is not `manual` (domain/directory/routing.py:
 round robin, least loaded, skills) have their waiting tickets routed by this process, which
-follows the event log through the read models: every time the serving read model moves on
-(an in-process projection worker wakes it at once; one in another process is seen within
-10 ms), and every `interval_seconds` in any case, it sweeps the queues with tickets waiting.
+follows the event log through the read models: on news of the log (infrastructure/log_signal.py:
+a save in this process, or on PostgreSQL in any process) it waits for the serving read model to
+reach the log's head, then sweeps the queues with tickets waiting; and every `interval_seconds`
+in any case.
 
 ## One sweep
 
@@ -63,8 +64,6 @@ log = logging.getLogger("ledgerdesk.routing")
 
 #: Waiting tickets read per queue and sweep (the rest are routed by the next sweep).
 PAGE_SIZE = 500
-#: How often a router waiting for news sees that it is asked to stop.
-STOP_CHECK_SECONDS = 0.2
 
 
 @dataclass(slots=True)
@@ -117,6 +116,7 @@ class Router:
         interval_seconds: float = 5.0,
         page_size: int = PAGE_SIZE,
         catch_up_seconds: float = 5.0,
+        news: threading.Event | None = None,
     ) -> None:
         self.desk = desk
         self.read_models = read_models
@@ -125,6 +125,10 @@ class Router:
         self.catch_up_seconds = catch_up_seconds
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        if news is None:  # no news of other processes: this one's saves, and the sweep every interval
+            news = threading.Event()
+            desk.on_saved(lambda _: news.set())
+        self._news = news
 
     # --- one sweep -----------------------------------------------------------------------------
 
@@ -225,6 +229,7 @@ class Router:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop after the decision in hand (each is one transaction: stored whole or not at all)."""
         self._stopping.set()
+        self._news.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -232,6 +237,7 @@ class Router:
     def _loop(self) -> None:
         seen = -1
         while not self._stopping.is_set():
+            self._news.clear()  # before reading: news from here on means a change this sweep may not see
             try:
                 seen = self.read_models.position()
                 result = self.sweep()
@@ -244,8 +250,13 @@ class Router:
             self._wait_for_news(seen)
 
     def _wait_for_news(self, seen: int) -> None:
-        """Until the read model moves past `seen`, at most `interval_seconds`; stop() ends the wait early."""
+        """Until news of the log, then until the read model reaches the log's head; at most `interval_seconds`."""
         deadline = monotonic() + self.interval_seconds
         while not self._stopping.is_set() and (left := deadline - monotonic()) > 0:
-            if self.read_models.wait_for(seen + 1, min(left, STOP_CHECK_SECONDS)) > seen:
+            if not self._news.wait(left) or self._stopping.is_set():
+                return  # the interval is over: sweep in any case
+            self._news.clear()
+            head = self.read_models.head()
+            if head > seen:  # the read model will move: sweep once it has (or once the wait is over)
+                self.read_models.wait_for(head, min(max(deadline - monotonic(), 0.0), self.catch_up_seconds))
                 return

@@ -9,8 +9,8 @@ are passed over without being read.
 Exactly once: the ticket keeps the latest version whose event its triggers fired on, so a run
 repeated after a crash (between a save and the lease's advance) records nothing; a run that
 loses a race with a person's change to the same ticket (`IntegrityError`) is run again on the
-changed ticket. A runner woken in-process by each save (SQLite, `serve`) acts at once; one in
-another process looks for new events every `poll_seconds`.
+changed ticket. The runner acts on news of the log (infrastructure/log_signal.py: a save in this
+process, or on PostgreSQL in any process) and looks by itself every `poll_seconds` in any case.
 """
 
 from __future__ import annotations
@@ -41,16 +41,24 @@ class TriggerRunner:
     """Runs triggers on the log's ticket events: one `run_once` at a time, or in a thread."""
 
     def __init__(
-        self, desk: HelpDesk, lease: Lease, *, batch_size: int = BATCH_SIZE, poll_seconds: float = 0.05
+        self,
+        desk: HelpDesk,
+        lease: Lease,
+        *,
+        batch_size: int = BATCH_SIZE,
+        poll_seconds: float = 1.0,
+        news: threading.Event | None = None,
     ) -> None:
         self.desk = desk
         self.lease = lease
         self.batch_size = batch_size
-        self.poll_seconds = poll_seconds
-        self._new_events = threading.Event()
+        self.poll_seconds = min(poll_seconds, lease.seconds / 4)  # a holder renews well before its lease runs out
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        desk.on_saved(lambda _: self._new_events.set())
+        if news is None:  # no news of other processes: this one's saves, and the look every poll_seconds
+            news = threading.Event()
+            desk.on_saved(lambda _: news.set())
+        self._new_events = news
 
     def run_once(self) -> int:
         """Run triggers on the next batch of events, if this runner holds the lease; how many events it passed."""

@@ -6,9 +6,9 @@ read again from the stored tracking position. The write succeeds only if the sto
 still the one the batch was read after (compare-and-set under a lock), so when two workers
 overlap, one writes and the other discards its batch and reads again: no event applied twice.
 
-New events are noticed without polling delay: in this process through the application's save
-hook, across processes on PostgreSQL through LISTEN on the channel eventsourcing NOTIFYs on each
-insert. A periodic re-poll covers a lost notification and other processes on SQLite.
+New events are noticed without polling delay, through the process's news of the log
+(infrastructure/log_signal.py: this process's saves, and on PostgreSQL every process's through
+LISTEN). A periodic re-poll covers a lost notification and other processes on SQLite.
 
 An event the projection cannot apply parks its aggregate (projections/parking/) instead of
 stopping the worker: a fold that raises is found at once; a batch the database refuses is
@@ -26,13 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from eventsourcing.persistence import Notification, Tracking
 
 from domain.helpdesk import HelpDesk
 from domain.tickets.ticket import Ticket
-from infrastructure.database import Backend
-from infrastructure.pool import application_name
 from infrastructure.readmodels.log_reader import LogReader
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.view import SqlTicketsView
@@ -80,6 +77,7 @@ class ProjectionWorker:
         poll_seconds: float = 1.0,
         gather_seconds: float = 0.0,
         generation: int | None = None,
+        news: threading.Event | None = None,
     ) -> None:
         self.desk = desk
         self.log = LogReader(desk, batch_size)
@@ -89,10 +87,12 @@ class ProjectionWorker:
         self.gather_seconds = gather_seconds
         self.fixed_generation = generation
         self._projections: dict[int, TicketsProjection] = {}
-        self._new_events = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        desk.on_saved(lambda _: self._new_events.set())
+        if news is None:  # no news of other processes: this one's saves, and the re-poll
+            news = threading.Event()
+            desk.on_saved(lambda _: news.set())
+        self._new_events = news
 
     # --- one step -----------------------------------------------------------------------------
 
@@ -319,9 +319,6 @@ class ProjectionWorker:
     def start(self) -> None:
         """Run in background threads until stop()."""
         self._threads = [threading.Thread(target=self._loop, name="ledgerdesk-projection", daemon=True)]
-        if self.read_models.database.backend is Backend.POSTGRES:
-            listener = threading.Thread(target=self._listen, name="ledgerdesk-listen", daemon=True)
-            self._threads.append(listener)
         for thread in self._threads:
             thread.start()
 
@@ -356,29 +353,6 @@ class ProjectionWorker:
                 # Caught up: let the next commands' events gather, so that under load one
                 # read-model transaction carries many of them (and idle moments cost nothing).
                 self._stopping.wait(self.gather_seconds)
-
-    def _listen(self) -> None:
-        channel: str = self.desk.recorder.channel_name  # type: ignore[attr-defined]
-        while not self._stopping.is_set():
-            try:
-                with self._listen_connection() as conn:
-                    conn.execute(f'LISTEN "{channel}"')
-                    while not self._stopping.is_set():
-                        for _ in conn.notifies(timeout=self.poll_seconds, stop_after=1):
-                            self._new_events.set()
-            except psycopg.Error:
-                log.warning("lost the LISTEN connection; reconnecting", exc_info=True)
-                self._stopping.wait(self.poll_seconds)
-
-    def _listen_connection(self) -> psycopg.Connection[Any]:
-        # One connection beside the pool, counted in the process's budget (the pool keeps room for it).
-        settings = self.read_models.settings
-        return psycopg.connect(
-            **self.read_models.database.connect_kwargs(),  # type: ignore[arg-type]
-            autocommit=True,
-            connect_timeout=settings.connect_timeout_seconds,
-            application_name=application_name(),
-        )
 
     # --- which generation --------------------------------------------------------------------------
 

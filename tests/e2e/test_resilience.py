@@ -296,9 +296,11 @@ def test_a_server_process_holds_no_more_connections_than_its_budget(sql_settings
                 loader.stop.set()
                 loader.join(timeout=30)
             # Unused, the pool's extra connections are closed; LISTEN stays, and the one connection the
-            # projector's once-a-second check for new events keeps busy.
-            while len(_backends(url, "application_name = %s", f"ledgerdesk-{server.pid}")) > 2:
+            # background processes' once-a-second looks for new events keep busy.
+            deadline = time.monotonic() + 60
+            while (left := len(_backends(url, "application_name = %s", f"ledgerdesk-{server.pid}"))) > 2:
                 assert server.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, f"{left} connections still open a minute after the load"
                 time.sleep(0.2)
         finally:
             for loader in loaders:
