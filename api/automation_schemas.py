@@ -205,7 +205,8 @@ class AutomationIn(Strict):
     enabled: StrictBool = True
     conditions: AllIn | AnyIn = Field(
         description="Tests as for triggers, and at least one of hours_since_created, hours_since_updated, "
-        "hours_in_status, hours_since_solved, hours_until_sla_due compared with gte or lte.",
+        "hours_in_status, hours_since_solved, hours_until_sla_due, hours_since_customer_contact, "
+        "hours_since_agent_contact compared with gte or lte (or is_set, is_not_set).",
         examples=[
             {
                 "all": [

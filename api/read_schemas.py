@@ -177,7 +177,13 @@ class TicketSummary(BaseModel):
     public_comments: int
     internal_notes: int
     first_agent_reply_at: datetime | None
-    last_requester_activity_at: datetime | None
+    last_contact_customer_at: datetime | None = Field(
+        default=None, description="The requester's latest public message (opening the ticket themselves counts)."
+    )
+    last_contact_agent_at: datetime | None = Field(default=None, description="The latest public reply by an agent.")
+    last_requester_activity_at: datetime | None = Field(
+        default=None, deprecated=True, description="The same moment as `last_contact_customer_at`."
+    )
     version: int
     sla_due_at: datetime | None = Field(default=None, description="Earliest due moment of a running SLA target.")
     sla_warn_at: datetime | None = Field(default=None, description="Earliest warning moment of a running target.")
@@ -215,6 +221,8 @@ class TicketSummary(BaseModel):
             public_comments=row.public_comments,
             internal_notes=row.internal_notes,
             first_agent_reply_at=row.first_agent_reply_at,
+            last_contact_customer_at=row.last_contact_customer_at,
+            last_contact_agent_at=row.last_contact_agent_at,
             last_requester_activity_at=row.last_requester_activity_at,
             version=row.version,
             sla_due_at=None if row.sla_due_at == NO_DUE else row.sla_due_at,

@@ -428,6 +428,10 @@ class TicketPublic(BaseModel):
     satisfaction: dict[str, Any] | None = Field(
         default=None, description="The requester's rating once solved: scale (good_bad or one_to_five), score, comment."
     )
+    last_contact_customer_at: datetime | None = Field(
+        default=None, description="The requester's latest public message (opening the ticket themselves counts)."
+    )
+    last_contact_agent_at: datetime | None = Field(default=None, description="The latest public reply by an agent.")
     created_at: datetime
     updated_at: datetime
 
@@ -460,6 +464,8 @@ class TicketPublic(BaseModel):
             merged_sources=[UUID(source) for source in ticket.merged_sources],
             comments=[CommentPublic.from_domain(c) for c in ticket.comments if c.public or not for_requester],
             satisfaction=ticket.satisfaction,
+            last_contact_customer_at=ticket.last_contact_customer_at,
+            last_contact_agent_at=ticket.last_contact_agent_at,
             created_at=ticket.created_on,
             updated_at=ticket.modified_on,
         )

@@ -86,6 +86,8 @@ def row_moments(row: TicketRow) -> dict[str, datetime | None]:
         "status_since": row.status_since or row.updated_at,
         "solved_at": row.solved_at,
         "sla_due_at": None if row.sla_due_at == NO_DUE else row.sla_due_at,
+        "last_contact_customer_at": row.last_contact_customer_at,
+        "last_contact_agent_at": row.last_contact_agent_at,
     }
 
 

@@ -48,6 +48,8 @@ TIME_FIELDS = {
     "hours_in_status": "status_since",
     "hours_since_solved": "solved_at",
     "hours_until_sla_due": "sla_due_at",
+    "hours_since_customer_contact": "last_contact_customer_at",  # public messages only
+    "hours_since_agent_contact": "last_contact_agent_at",
 }
 #: Tests of a field's value, and tests of what the event changed.
 VALUE_OPS = frozenset(

@@ -6,9 +6,11 @@ value objects as dicts. Snapshots taken before a field existed are read with its
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
+from domain.actors import ActorKind
 from domain.tickets.comments import Comment
 from domain.tickets.links import Link
 from domain.tickets.workflow import Status
@@ -49,4 +51,27 @@ def restored_state(plain: Mapping[str, Any]) -> dict[str, Any]:
     state.setdefault("merged_into", None)  # ... and before merges
     state.setdefault("merged_sources", [])
     state.setdefault("sla_alerts", [])  # ... and before SLA warnings and breaches were recorded
+    if "last_contact_customer_at" not in state:  # ... and before the last contacts were kept
+        state.update(last_contacts(state["comments"], opened_by_requester_at=_opened_by_requester_at(state)))
     return state
+
+
+def last_contacts(comments: Iterable[Comment], *, opened_by_requester_at: datetime | None) -> dict[str, Any]:
+    """The latest public message of the requester and of an agent, as a ticket's comments show them.
+
+    Copies a merge brought in do not count: they were written on another ticket.
+    """
+    customer, agent = opened_by_requester_at, None
+    for comment in comments:
+        if not comment.public or comment.origin is not None:
+            continue
+        if comment.author_kind == ActorKind.REQUESTER.value:
+            customer = comment.at
+        elif comment.author_kind == ActorKind.AGENT.value:
+            agent = comment.at
+    return {"last_contact_customer_at": customer, "last_contact_agent_at": agent}
+
+
+def _opened_by_requester_at(state: Mapping[str, Any]) -> datetime | None:
+    # Older snapshots did not keep who opened the ticket by kind; the requester opening it names itself.
+    return state.get("_created_on") if state.get("opened_by") == state.get("requester_id") else None

@@ -374,6 +374,8 @@ class Ticket(Recorded):
         self,
         via: str = FROM_CONTEXT,  # provenance the state needs: before `*`, or eventsourcing requires it
         actor_id: str = FROM_CONTEXT,
+        actor_kind: str = FROM_CONTEXT,
+        timestamp: datetime = FROM_CONTEXT,
         *,
         tenant: str,
         title: str,
@@ -418,6 +420,9 @@ class Ticket(Recorded):
         self.links: list[Link] = []
         self.children_solved: list[str] = []  # the children whose solves are on this ticket's record, in order
         self.merged_into: str | None = None  # the ticket this one was merged into (which closed it)
+        # The latest public message of each side (the request itself, when the requester opened the ticket).
+        self.last_contact_customer_at = timestamp if actor_kind == ActorKind.REQUESTER.value else None
+        self.last_contact_agent_at: datetime | None = None
         self.merged_sources: list[str] = []  # the tickets merged into this one, in order
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
@@ -789,6 +794,10 @@ class Ticket(Recorded):
     ) -> None:
         comment = Comment(number, actor_id, actor_kind, public, body, tuple(mentions), tuple(attachments), timestamp)
         self.comments.append(comment)
+        if public and actor_kind == ActorKind.REQUESTER.value:
+            self.last_contact_customer_at = timestamp
+        elif public and actor_kind == ActorKind.AGENT.value:
+            self.last_contact_agent_at = timestamp
 
     # --- classification ---------------------------------------------------------------------
 

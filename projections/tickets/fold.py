@@ -113,8 +113,10 @@ def _commented(event: Ticket.CommentAdded, f: Folding) -> None:
     ticket.public_comments += 1
     if event.actor_kind == ActorKind.REQUESTER.value:
         ticket.last_requester_activity_at = event.timestamp
-    elif event.actor_kind == ActorKind.AGENT.value and ticket.first_agent_reply_at is None:
-        ticket.first_agent_reply_at = event.timestamp
+    elif event.actor_kind == ActorKind.AGENT.value:
+        ticket.last_contact_agent_at = event.timestamp
+        if ticket.first_agent_reply_at is None:
+            ticket.first_agent_reply_at = event.timestamp
 
 
 @fold.register(Ticket.Merged)

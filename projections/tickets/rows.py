@@ -52,6 +52,12 @@ class TicketRow:
     workflow_version: int = 1
     stale: bool = False  # the ticket is parked: events after this row's position wait for a retry
     status_since: datetime | None = None  # when the ticket entered its state (timed rules count from it)
+    last_contact_agent_at: datetime | None = None  # the latest public reply by an agent
+
+    @property
+    def last_contact_customer_at(self) -> datetime | None:
+        """The requester's latest public message (their opening of the ticket counts)."""
+        return self.last_requester_activity_at
 
 
 def erase_from_row(row: TicketRow, person_id: str) -> None:

@@ -55,6 +55,8 @@ COLUMNS = (
     Column("workflow_version", Kind.INTEGER, required=False),
     # Added with timed rules (`add_missing_columns`): rows written before take their last change's moment.
     Column("status_since", Kind.TIME, required=False),
+    # Added with the contact moments (`add_missing_columns`): rows written before take the first agent reply.
+    Column("last_contact_agent_at", Kind.TIME, required=False),
 )
 #: The column names, in table order (for selects and upserts).
 TICKET_COLUMNS = tuple(column.name for column in COLUMNS)
@@ -114,6 +116,11 @@ def add_missing_columns(cursor: Any, d: Dialect, n: TableNames) -> None:
     if "status_since" not in present:
         cursor.execute(f"ALTER TABLE {n.tickets} ADD COLUMN status_since {d.time_type}")
         cursor.execute(f"UPDATE {n.tickets} SET status_since = updated_at")
+    if "last_contact_agent_at" not in present:
+        # The latest agent reply was not kept before: the first is the closest the row knows (a rebuild
+        # of the read model, `ledgerdesk projections rebuild`, makes it exact).
+        cursor.execute(f"ALTER TABLE {n.tickets} ADD COLUMN last_contact_agent_at {d.time_type}")
+        cursor.execute(f"UPDATE {n.tickets} SET last_contact_agent_at = first_agent_reply_at")
     for statement in category_indexes(n):
         cursor.execute(statement)
 

@@ -158,6 +158,10 @@ def expected_row(desk: HelpDesk, ticket_id: uuid.UUID) -> TicketRow:
     requester_moments = [c.at for c in own if c.author_kind == "requester"]
     if events[0].actor_kind == "requester":
         requester_moments.insert(0, events[0].timestamp)
+    agent_moments = [c.at for c in own if c.author_kind == "agent"]
+    # The aggregate keeps the same contact moments as the row (rules on either see one truth).
+    assert ticket.last_contact_customer_at == (requester_moments[-1] if requester_moments else None)
+    assert ticket.last_contact_agent_at == (agent_moments[-1] if agent_moments else None)
     return TicketRow(
         ticket_id=ticket.id,
         tenant=ticket.tenant,
@@ -183,6 +187,7 @@ def expected_row(desk: HelpDesk, ticket_id: uuid.UUID) -> TicketRow:
         internal_notes=len(ticket.comments) - len(public),
         first_agent_reply_at=next((c.at for c in own if c.author_kind == "agent"), None),
         last_requester_activity_at=requester_moments[-1] if requester_moments else None,
+        last_contact_agent_at=agent_moments[-1] if agent_moments else None,
         version=ticket.version,
         position=0,  # positions are checked separately
         workflow=ticket.workflow,

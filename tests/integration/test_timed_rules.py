@@ -150,3 +150,36 @@ def test_a_timed_rule_must_count_hours_and_triggers_may_not(services: Services) 
             via="api",
         )
     assert refused.value.path == "conditions/all/1/field"
+
+
+def test_hours_since_the_customers_contact_count_from_their_latest_public_message(
+    services: Services, clock: SettableClock
+) -> None:
+    unanswered = {
+        "all": [
+            {"field": "hours_since_customer_contact", "op": "gte", "value": 4},
+            {"field": "hours_since_agent_contact", "op": "is_not_set"},
+        ]
+    }
+    _define(services, conditions=unanswered, actions=[{"add_tags": ["unanswered"]}])
+    desk = services.desk
+    waiting = desk.open_ticket(tenant="acme", title="Printer", requester_id="bob", by=BOB, via="email").ticket_id
+    answered = desk.open_ticket(tenant="acme", title="Scanner", requester_id="bob", by=BOB, via="email").ticket_id
+    desk.add_comment(answered, "Looking into it", public=True, by=CAROL, via="web")
+    clock.advance(hours=3)
+    desk.add_comment(waiting, "Any news?", public=True, by=BOB, via="email")  # the hours count from here
+    desk.add_comment(waiting, "Asked the vendor", public=False, by=CAROL, via="web")  # a note answers nothing
+    clock.advance(hours=3)
+    _caught_up(services)
+    runner = AutomationRunner(services.desk, services.read_models)
+    assert runner.run_once().fired == 0
+    clock.advance(hours=1.5)
+    assert runner.run_once().fired == 1
+    assert desk.get_ticket(waiting).tags == ["unanswered"]
+    assert _fired(services, answered) == []
+    row = services.read_models.tickets().get_ticket("acme", waiting)
+    assert row is not None
+    assert (row.last_contact_customer_at, row.last_contact_agent_at) == (
+        desk.get_ticket(waiting).last_contact_customer_at,
+        None,
+    )

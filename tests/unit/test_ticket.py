@@ -532,6 +532,36 @@ def test_comments_are_numbered_in_order_across_replies_and_notes(app: HelpDesk, 
     ]
 
 
+def test_the_last_contacts_are_public_messages_of_each_side(app: HelpDesk, clock: ManualClock) -> None:
+    opened = open_ticket(app, by=REQUESTER, via="email").ticket_id
+    on_behalf = open_ticket(app).ticket_id
+    assert app.get_ticket(opened).last_contact_customer_at == START  # the request itself is the first contact
+    assert app.get_ticket(on_behalf).last_contact_customer_at is None  # an agent wrote it down
+    replied = clock.advance(minutes=5)
+    app.add_comment(opened, "Which printer?", public=True, by=AGENT, via="web")
+    clock.advance(minutes=5)
+    app.add_comment(opened, "Probably the fuser.", public=False, by=AGENT, via="web")  # a note is no contact
+    wrote = clock.advance(minutes=5)
+    app.add_comment(opened, "The one on floor 3.", public=True, by=REQUESTER, via="email")
+
+    ticket = app.get_ticket(opened)
+    assert (ticket.last_contact_customer_at, ticket.last_contact_agent_at) == (wrote, replied)
+
+
+def test_a_snapshot_taken_before_the_last_contacts_were_kept_derives_them(app: HelpDesk, clock: ManualClock) -> None:
+    ticket_id = open_ticket(app, by=REQUESTER, via="email").ticket_id
+    replied = clock.advance(minutes=5)
+    app.add_comment(ticket_id, "Which printer?", public=True, by=AGENT, via="web")
+    ticket = app.get_ticket(ticket_id)
+    older = {k: v for k, v in ticket.Snapshot.take(ticket).state.items() if not k.startswith("last_contact")}
+
+    restored = ticket.Snapshot(
+        originator_id=ticket.id, originator_version=ticket.version, timestamp=START, topic="", state=older
+    ).mutate(None)
+
+    assert (restored.last_contact_customer_at, restored.last_contact_agent_at) == (START, replied)
+
+
 def test_a_comment_records_the_moment_from_the_clock(app: HelpDesk, clock: ManualClock, ticket_id: UUID) -> None:
     moment = clock.advance(minutes=7)
     app.add_comment(ticket_id, "On my way.", public=True, by=AGENT, via="web")
