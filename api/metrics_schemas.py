@@ -140,7 +140,7 @@ class ComplianceQuery(MetricsQuery):
     by: ComplianceBy = Field(
         default=ComplianceBy.POLICY, description=f"{BY_DESCRIPTION}, or `policy`, `group` or `target`."
     )
-    target: SlaTarget | None = Field(default=None, description="Count only this target. Default: all three.")
+    target: SlaTarget | None = Field(default=None, description="Count only this target. Default: every target.")
 
 
 class ReopenQuery(MetricsQuery):

@@ -119,6 +119,11 @@ class TargetsIn(Strict):
 
     first_response: TargetMinutes | None = None
     next_response: TargetMinutes | None = None
+    update: TargetMinutes | None = Field(
+        default=None,
+        description="Update time: from the requester's oldest unanswered public message (the request itself when "
+        "they opened the ticket) to the next public agent reply, before the first response as after it.",
+    )
     resolution: TargetMinutes | None = None
 
 

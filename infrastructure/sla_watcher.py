@@ -78,8 +78,8 @@ WATCHER = Actor("sla-watcher", ActorKind.SYSTEM)
 CHANNEL = channel("sla")
 #: Candidates read per query.
 PAGE_SIZE = 500
-#: Passes per sweep at most (a ticket can have three targets due at once).
-MAX_PASSES = 4
+#: Passes per sweep at most (a ticket can have four targets due at once).
+MAX_PASSES = 5
 
 
 @dataclass(slots=True)

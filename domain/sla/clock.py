@@ -119,7 +119,7 @@ class SlaClock:
         self._record_breaches(at)
         self._facts = self.facts_after(event)
         if isinstance(event, Ticket.Opened):
-            self._open(at)
+            self._open(at, by_requester=event.actor_kind == ActorKind.REQUESTER)
             self._status = Status(event.status_category)  # its workflow's initial state counts as this
         elif isinstance(event, Ticket.Transitioned | Ticket.WorkflowMigrated | Ticket.MergedInto):
             # The category of the state is what counts: a `waiting_for_parts` state of category pending pauses.
@@ -137,10 +137,12 @@ class SlaClock:
         moment = moment.astimezone(UTC)
         return moment if self._last_at is None else max(moment, self._last_at)
 
-    def _open(self, at: datetime) -> None:
+    def _open(self, at: datetime, *, by_requester: bool) -> None:
         self._opened_at = at
         self._tracks[SlaTarget.FIRST_RESPONSE] = Track(cycle=1, started_at=at, running_since=at)
         self._tracks[SlaTarget.RESOLUTION] = Track(cycle=1, started_at=at, running_since=at)
+        if by_requester:  # the request itself is the customer's first message
+            self._tracks[SlaTarget.UPDATE] = Track(cycle=1, started_at=at, running_since=at)
 
     def _transition(self, new: Status, at: datetime) -> None:
         old, self._status = self._status, new
@@ -158,15 +160,24 @@ class SlaClock:
 
     def _comment(self, actor_kind: str, at: datetime) -> None:
         first = self._tracks[SlaTarget.FIRST_RESPONSE]
-        following = self._tracks.get(SlaTarget.NEXT_RESPONSE)
         if actor_kind == ActorKind.AGENT:
             if first.fulfilled_at is None:
                 self._fulfil(SlaTarget.FIRST_RESPONSE, at)
-            elif waiting(following):
+            elif waiting(self._tracks.get(SlaTarget.NEXT_RESPONSE)):
                 self._fulfil(SlaTarget.NEXT_RESPONSE, at)
-        elif actor_kind == ActorKind.REQUESTER and first.fulfilled_at is not None and not waiting(following):
+            if waiting(self._tracks.get(SlaTarget.UPDATE)):
+                self._fulfil(SlaTarget.UPDATE, at)
+        elif actor_kind == ActorKind.REQUESTER:
+            if first.fulfilled_at is not None:  # before it, the first response answers the requester
+                self._await_answer(SlaTarget.NEXT_RESPONSE, at)
+            self._await_answer(SlaTarget.UPDATE, at)
+
+    def _await_answer(self, target: SlaTarget, at: datetime) -> None:
+        """A requester's message starts a cycle of `target`, unless one still waits for its answer."""
+        following = self._tracks.get(target)
+        if not waiting(following):
             cycle = 1 if following is None else following.cycle + 1
-            self._tracks[SlaTarget.NEXT_RESPONSE] = Track(cycle=cycle, started_at=at, running_since=at)
+            self._tracks[target] = Track(cycle=cycle, started_at=at, running_since=at)
 
     def _fulfil(self, target: SlaTarget, at: datetime) -> None:
         track = self._tracks[target]

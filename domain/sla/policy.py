@@ -78,6 +78,7 @@ class SlaTarget(StrEnum):
 
     FIRST_RESPONSE = "first_response"
     NEXT_RESPONSE = "next_response"
+    UPDATE = "update"  # from the customer's oldest unanswered message, before any reply too ("update time")
     RESOLUTION = "resolution"
 
 

@@ -96,5 +96,5 @@ def due_after(calendar: Calendar, start: datetime, minutes: float) -> Due:
 
 
 def waiting(track: Track | None) -> bool:
-    """Whether a next-response cycle is under way (not yet answered)."""
+    """Whether a cycle of a target that answers requester messages (next response, update) is under way."""
     return track is not None and track.fulfilled_at is None

@@ -70,8 +70,8 @@ class SlaQueries(Reader):
                 [tenant, d.uuid(ticket_id)],
             )
             rows = cursor.fetchall()
-        order = {"first_response": 0, "next_response": 1, "resolution": 2}
-        return sorted((self._target(r) for r in rows), key=lambda t: order.get(t.target.value, 3))
+        order = {target.value: n for n, target in enumerate(SlaTarget)}
+        return sorted((self._target(r) for r in rows), key=lambda t: order[t.target.value])
 
     def _target(self, r: Any) -> TargetStatus:
         d = self.d

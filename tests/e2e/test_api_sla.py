@@ -179,6 +179,30 @@ def test_pending_pauses_and_reopen_resumes_resolution(api: Any, clock: SettableC
     assert resolution["due_at"] == "2026-11-23T17:00:00Z"  # the hour left, from the reopen at 16:00
 
 
+def test_update_time_counts_from_the_customers_unanswered_message_before_any_reply(
+    api: Any, services: Services, clock: SettableClock
+) -> None:
+    client, admin, agent = api
+    customer = {
+        "Authorization": f"Bearer {services.keys.create(actor_id='bob', role=Role.CUSTOMER, tenant='acme').secret}"
+    }
+    policy = {"position": 1, "targets": {"first_response": 240, "update": 30}}
+    assert _ok(client.put("/sla/policies/standard", json=policy, headers=admin))["terms"]["targets"]["update"] == 30
+    ticket, _ = _open(client, customer)
+    clock.advance(minutes=20)
+    client.post(f"/tickets/{ticket}/comments", json={"body": "still down"}, headers=customer)  # restarts nothing
+    clock.advance(minutes=15)
+    reply = client.post(f"/tickets/{ticket}/comments", json={"body": "on it"}, headers=agent)
+    figures = _sla(client, agent, ticket, min_position=reply.headers["ledgerdesk-position"])
+    assert list(figures) == ["first_response", "update"]
+    assert (figures["update"]["state"], figures["update"]["breached_at"]) == ("breached", "2026-11-23T09:30:00Z")
+    assert figures["first_response"]["state"] == "met"
+    clock.advance(minutes=5)
+    asked = client.post(f"/tickets/{ticket}/comments", json={"body": "works now?"}, headers=customer)
+    update = _sla(client, agent, ticket, min_position=asked.headers["ledgerdesk-position"])["update"]
+    assert (update["state"], update["cycle"], update["due_at"]) == ("active", 2, "2026-11-23T10:10:00Z")
+
+
 def test_recompute_under_any_policy_version_and_apply_retroactively(api: Any, clock: SettableClock) -> None:
     client, admin, agent = api
     before, _ = _open(client, agent)  # opened before any policy: not tracked

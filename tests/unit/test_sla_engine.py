@@ -379,6 +379,55 @@ def test_a_next_response_cycle_pauses_like_any_target() -> None:
     assert (status.elapsed_minutes, status.pauses, status.due_at) == (20, 1, minute(50 + 20))
 
 
+# --- update time -------------------------------------------------------------------------------------
+
+UPDATING = applied("updating", targets={FR: 60, SlaTarget.UPDATE: 30, RES: 240})
+UP = SlaTarget.UPDATE
+
+
+def test_update_time_runs_from_the_request_itself_before_any_reply() -> None:
+    story = Story().at(5).say(REQUESTER).at(20).note()  # a second message restarts nothing; a note answers nothing
+    waiting = at(story.fold(UPDATING), UP, 25)
+    assert (waiting.state, waiting.cycle, waiting.started_at, waiting.due_at) == (ACTIVE, 1, START, minute(30))
+
+    story.at(40).say()
+    answered = at(story.fold(UPDATING), UP, 41)
+    assert (answered.state, answered.breached_at, answered.fulfilled_at) == (BREACHED, minute(30), minute(40))
+
+    story.at(50).say(REQUESTER).at(60).say()
+    second = at(story.fold(UPDATING), UP, 61)
+    assert (second.state, second.cycle, second.started_at, second.elapsed_minutes) == (MET, 2, minute(50), 10)
+
+
+def test_update_time_waits_for_the_requester_when_an_agent_opened_the_ticket() -> None:
+    story = Story(by=AGENT).at(10).say()
+    assert [s.target for s in story.fold(UPDATING).status(minute(15))] == [FR, RES]
+
+    story.at(20).say(REQUESTER).at(30).move(Status.PENDING).at(50).move(Status.OPEN)
+    status = at(story.fold(UPDATING), UP, 60)
+    assert (status.cycle, status.started_at, status.elapsed_minutes, status.pauses) == (1, minute(20), 20, 1)
+
+
+@given(st.lists(st.sampled_from(["requester", "agent", "note"]), max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_update_time_has_one_cycle_per_answered_run_of_requester_messages(messages: list[str]) -> None:
+    story = Story()
+    for n, kind in enumerate(messages, start=1):
+        story.at(n)
+        if kind == "note":
+            story.note()
+        else:
+            story.say(REQUESTER if kind == "requester" else AGENT)
+    # The opening, and every requester message after an agent's public reply, start a cycle.
+    last, runs = "requester", 1
+    for kind in (m for m in messages if m != "note"):
+        runs += kind == "requester" and last == "agent"
+        last = kind
+    statuses = [s for s in story.fold(UPDATING).status(minute(100)) if s.target is UP]
+    assert [s.cycle for s in statuses] == [runs]
+    assert (statuses[0].fulfilled_at is not None) == (last == "agent")
+
+
 # --- policy changes -----------------------------------------------------------------------------------
 
 NORMAL_ONLY = PolicyConditions(priorities=frozenset({Priority.NORMAL}))
