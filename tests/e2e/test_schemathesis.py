@@ -331,6 +331,7 @@ def _failures(finished: events.ScenarioFinished) -> Iterator[Failed]:
             yield Failed(finished.phase.value, recorder.label, check.name, title, request, status)
 
 
+@pytest.mark.timeout(1800)  # every operation through four phases: minutes, growing with the API
 def test_every_check_in_every_phase(api: Api) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", api.app, config=_engine_config(api.keys[Role.ADMIN]))
     failed: list[Failed] = []
