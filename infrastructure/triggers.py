@@ -9,8 +9,10 @@ are passed over without being read.
 Exactly once: the ticket keeps the latest version whose event its triggers fired on, so a run
 repeated after a crash (between a save and the lease's advance) records nothing; a run that
 loses a race with a person's change to the same ticket (`IntegrityError`) is run again on the
-changed ticket. The runner acts on news of the log (infrastructure/log_signal.py: a save in this
-process, or on PostgreSQL in any process) and looks by itself every `poll_seconds` in any case.
+changed ticket. The runner decodes each event from the log once, and keeps each tenant's rule
+book until a change of a rule book passes in the log. It acts on news of the log
+(infrastructure/log_signal.py: a save in this process, or on PostgreSQL in any process) and
+looks by itself every `poll_seconds` in any case.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from typing import cast
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, Notification
 
+from domain.automation.rules import RuleBook
 from domain.errors import DomainError
 from domain.helpdesk import HelpDesk
 from domain.tickets.ticket import Ticket
@@ -35,6 +39,7 @@ BATCH_SIZE = 500
 ATTEMPTS = 3
 _TICKET_TOPIC = f"{Ticket.__module__}:Ticket."
 _QUIET_TOPICS = frozenset(f"{_TICKET_TOPIC}{name}" for name in ("TriggerFired", "TriggerChainStopped"))
+_RULE_BOOK_TOPIC = f"{RuleBook.__module__}:RuleBook."
 
 
 class TriggerRunner:
@@ -59,6 +64,7 @@ class TriggerRunner:
             news = threading.Event()
             desk.on_saved(lambda _: news.set())
         self._new_events = news
+        self._rule_books: dict[str, RuleBook | None] = {}  # by tenant, as the log has them so far
 
     def run_once(self) -> int:
         """Run triggers on the next batch of events, if this runner holds the lease; how many events it passed."""
@@ -77,14 +83,27 @@ class TriggerRunner:
         for done, notification in enumerate(notifications):
             if self._stopping.is_set() or time.monotonic() > deadline:
                 return done  # renew the lease before going on
-            if notification.topic.startswith(_TICKET_TOPIC) and notification.topic not in _QUIET_TOPICS:
+            if notification.topic.startswith(_RULE_BOOK_TOPIC):
+                self._rule_books.clear()  # a tenant's rules changed here: read them again when next needed
+            elif notification.topic.startswith(_TICKET_TOPIC) and notification.topic not in _QUIET_TOPICS:
                 self._run_one(notification)
         return len(notifications)
 
+    def _rule_book(self, tenant: str) -> RuleBook | None:
+        if tenant not in self._rule_books:
+            self._rule_books[tenant] = self.desk.rule_book(tenant)
+        return self._rule_books[tenant]
+
     def _run_one(self, notification: Notification) -> None:
+        event = cast("Ticket.Event", self.desk.mapper.to_domain_event(notification))  # a ticket's topic
         for _ in range(ATTEMPTS):
             try:
-                self.desk.run_triggers(UUID(str(notification.originator_id)), notification.originator_version)
+                self.desk.run_triggers(
+                    UUID(str(notification.originator_id)),
+                    notification.originator_version,
+                    event=event,
+                    rule_books=self._rule_book,
+                )
             except IntegrityError:
                 continue  # the ticket changed between the run's read and its save: run on it as it is now
             except DomainError:

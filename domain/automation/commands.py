@@ -18,8 +18,8 @@ race, the store takes one save.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
-from typing import Any, Unpack
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Unpack, cast
 from uuid import UUID
 
 from domain import values
@@ -188,14 +188,27 @@ class AutomationCommands(TicketCommands):
 
     # --- triggers ----------------------------------------------------------------------------------
 
-    def run_triggers(self, ticket_id: UUID, cause: int) -> Receipt | None:
-        """Fire the tenant's triggers on the ticket's event at version `cause`; None if nothing is recorded."""
+    def run_triggers(
+        self,
+        ticket_id: UUID,
+        cause: int,
+        *,
+        event: Ticket.Event | None = None,
+        rule_books: Callable[[str], RuleBook | None] | None = None,
+    ) -> Receipt | None:
+        """Fire the tenant's triggers on the ticket's event at version `cause`; None if nothing is recorded.
+
+        A caller that has the event already, or keeps the tenants' rule books (the trigger runner, which
+        reads both from the log), passes them on instead of having them read again.
+        """
         ticket = self._ticket(ticket_id)
         if cause <= ticket.triggers_through or cause > ticket.version:
             return None
-        (event,) = self.events.get(ticket_id, gt=cause - 1, lte=cause)
+        if event is None:
+            (stored,) = self.events.get(ticket_id, gt=cause - 1, lte=cause)
+            event = cast("Ticket.Event", stored)
         kind = event_kind(event)
-        book = None if kind is None else self.rule_book(ticket.tenant)
+        book = None if kind is None else (rule_books or self.rule_book)(ticket.tenant)
         triggers = [] if book is None or kind is None else [t for t in book.enabled_triggers() if t.runs_on(kind)]
         if not triggers or kind is None:
             return None

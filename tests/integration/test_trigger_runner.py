@@ -78,6 +78,32 @@ def _drain(runner: TriggerRunner) -> None:
         pass
 
 
+def test_a_rule_change_in_the_log_is_what_the_runner_runs_from_there_on(services: Services) -> None:
+    def tag_new(tag: str) -> None:
+        services.desk.define_trigger(
+            tenant="acme",
+            name="tag-new",
+            title="Tag new tickets",
+            position=1,
+            enabled=True,
+            on=["created"],
+            conditions=None,
+            actions=[{"add_tags": [tag]}],
+            by=ADMIN,
+            via="api",
+        )
+
+    runner = TriggerRunner(services.desk, services.lease("triggers"))
+    tag_new("first")
+    before = _open(services)
+    _drain(runner)  # the runner has the tenant's rule book now
+    tag_new("second")
+    after = _open(services)
+    _drain(runner)
+    assert services.desk.get_ticket(before).tags == ["first"]
+    assert services.desk.get_ticket(after).tags == ["second"]
+
+
 def test_the_runner_fires_each_trigger_once_per_event_and_a_second_pass_does_nothing(services: Services) -> None:
     _define(services)
     urgent, low = _open(services), _open(services, "low")
