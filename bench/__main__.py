@@ -15,6 +15,8 @@ audit  on the p1 log: verify vs raw SHA-256 of the same bytes, export, as-of for
 r1     read path: queue pages and searches at BENCH_TICKETS tickets, after projecting them (bench/reads.py).
 rt1    routing delay: a ticket opened into a round-robin group -> its assignment visible in the read model,
        at a steady rate, with `ledgerdesk worker --only projections,router` running (bench/routing.py).
+tr1    trigger delay: a ticket opened -> the change of a trigger on `created` visible in the read model, at a
+       steady rate, with `ledgerdesk worker --only projections,triggers` running (bench/triggers.py).
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
@@ -51,11 +53,12 @@ from bench.reads import bench_reads
 from bench.routing import bench_routing
 from bench.seed import SeedStats, seed, seeding_settings
 from bench.server import RESULTS, ROOT, admin, make_key, scratch_database, serve, settle
+from bench.triggers import bench_triggers
 from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "c1")
+PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "c1")
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
@@ -298,6 +301,24 @@ def print_tables(results: list[dict[str, Any]]) -> None:
             ]
             for r in results
             if r["name"].startswith("rt1_")
+        ],
+    )
+    _table(
+        "TR1 trigger delay, ms (opening answered -> the trigger's change visible)",
+        ["benchmark", "rate/s", "delay p50", "delay p95", "e2e p50", "e2e p95", "open p95", "never acted"],
+        [
+            [
+                r["name"],
+                r["achieved_rate_per_s"],
+                r.get("trigger_delay_p50_ms"),
+                r.get("trigger_delay_p95_ms"),
+                r.get("end_to_end_p50_ms"),
+                r.get("end_to_end_p95_ms"),
+                r.get("open_p95_ms"),
+                r["never_acted"],
+            ]
+            for r in results
+            if r["name"].startswith("tr1_")
         ],
     )
     _table(
@@ -553,6 +574,13 @@ def run_rt1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict
     ]
 
 
+def run_tr1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """TR1, at each rate of BENCH_TR1_RATE."""
+    seconds = env_int("BENCH_TR1_SECONDS", 20)
+    rates = [float(rate) for rate in os.environ.get("BENCH_TR1_RATE", "50").split(",") if rate.strip()]
+    return [bench_triggers(conn, user, rate=rate, seconds=seconds) for rate in rates]
+
+
 def run_c1(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> list[dict[str, Any]]:
     """C1 (no database)."""
     return time_calendar()
@@ -566,6 +594,7 @@ RUNNERS: dict[str, Part] = {
     "p1": run_p1,
     "r1": run_r1,
     "rt1": run_rt1,
+    "tr1": run_tr1,
     "c1": run_c1,
 }
 
