@@ -24,7 +24,7 @@ class Settings(BaseSettings):
         default=None,
         ge=3,
         description="PostgreSQL connections one process may hold at most, all included: its pool and the "
-        "projection worker's LISTEN connection. Default: 10, or, when only the older `pool_size` and "
+        "LISTEN connection its background processes wake on. Default: 10, or, when only the older `pool_size` and "
         "`max_overflow` are set, their sum plus one (what they allowed before).",
     )
     pool_size: int = Field(
