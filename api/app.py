@@ -44,8 +44,9 @@ who did it, when, through which channel, and the old and new values.
 
 * Authenticate with `Authorization: Bearer <key>` (keys: `ledgerdesk keys create`).
 * Optimistic concurrency: every ticket response has an `ETag`; send it back as `If-Match`
-  to get `412` instead of overwriting a change you have not seen. Two writers racing on one
-  ticket: one wins, the other gets `409` and nothing of it is stored.
+  to get `412` instead of overwriting a change you have not seen. Without it, a command that
+  races another on the same ticket is carried out again by the server on the winner's version:
+  you are never asked to retry what the server can.
 * Errors are RFC 9457 `application/problem+json`.
 """
 

@@ -50,6 +50,20 @@ class NotPermittedError(DomainError):
     """The actor may not carry out this command (for example a requester writing an internal note)."""
 
 
+class RaceLostError(DomainError):
+    """Another command changed the same record between this one's read and its save: nothing of this one was stored.
+
+    `version` is the record's version the other command left. Commands are carried out again on
+    the record as it now is (domain/races.py), so a caller sees this only when the record kept
+    changing for longer than that allows.
+    """
+
+    def __init__(self, record_id: object, version: int) -> None:
+        super().__init__(f"another request changed {record_id} at the same moment (now version {version}); retry")
+        self.record_id = record_id
+        self.version = version
+
+
 #: The ticket version a command may act on: one, or any of several (none of an empty set).
 ExpectedVersion = int | frozenset[int]
 

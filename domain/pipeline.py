@@ -18,6 +18,7 @@ from typing import Any, NotRequired, TypedDict, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 
 from domain.access import policy as access
 from domain.actors import Actor, ActorKind
@@ -26,6 +27,7 @@ from domain.errors import (
     ExpectedVersion,
     NotFoundError,
     NotPermittedError,
+    RaceLostError,
     TicketNotFoundError,
     VersionMismatchError,
 )
@@ -121,6 +123,33 @@ class CommandPipeline(Application[UUID]):
         self.clock = clock
         self.standard_moves = workflow  # the moves of the standard workflow, version 1 of every tenant's `default`
         self._save_listeners: list[Callable[[int], None]] = []
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Any]:  # the recordings: each new event and its position
+        """Store the aggregates' new events, all or none; a save that lost a race raises RaceLostError.
+
+        The event store refuses a save whose first new version another save took meanwhile (its
+        own error says so in its own terms); that refusal is told by the stored version having
+        moved past the version the command read, so the commands can carry out again (domain/races.py).
+        """
+        read = [(a.id, a.version - len(a.pending_events)) for a in objs if isinstance(a, Aggregate)]
+        try:
+            return super().save(*objs, **kwargs)
+        except Exception as refused:
+            moved = self._moved_since(read)
+            if moved is None:
+                raise
+            raise RaceLostError(*moved) from refused
+
+    def _moved_since(self, read: list[tuple[UUID, int]]) -> tuple[UUID, int] | None:
+        """The first record whose stored version is past the version read, and that version (None: none)."""
+        for record_id, version in read:
+            try:
+                stored = self.recorder.select_events(record_id, desc=True, limit=1)
+            except Exception:  # the store cannot tell now (it may be away): keep the save's own error
+                return None
+            if stored and stored[0].originator_version > version:
+                return record_id, stored[0].originator_version
+        return None
 
     def on_saved(self, listener: Callable[[int], None]) -> None:
         """Call `listener` with the last log position after every save in this process."""

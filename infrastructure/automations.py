@@ -24,11 +24,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from domain.automation.facts import instance_of, timed_facts
 from domain.automation.rules import TimedRule
-from domain.errors import DomainError, VersionMismatchError
+from domain.errors import DomainError, RaceLostError, VersionMismatchError
 from domain.helpdesk import HelpDesk
 from infrastructure.readmodels.store import ReadModels
 from projections.sla.rows import NO_DUE
@@ -156,7 +154,7 @@ class AutomationRunner:
             receipt = self.desk.run_automation(
                 due.ticket_id, due.rule, instance=due.instance, expected_version=due.version
             )
-        except (VersionMismatchError, IntegrityError):
+        except (VersionMismatchError, RaceLostError):
             result.stale += 1
             return True
         except DomainError:

@@ -25,7 +25,7 @@ available (a directory change, a ticket solved: both move the read model on) rou
 - **Never twice.** A decision is recorded with `expected_version`, the ticket version the read
   model showed: a ticket changed since is refused (`VersionMismatchError`), and of two routers
   that decided on one version, the store takes one save (a (ticket, version) pair is a unique
-  key) and refuses the other (`IntegrityError`). `Ticket.route` itself refuses a ticket that
+  key) and refuses the other (`RaceLostError`). `Ticket.route` itself refuses a ticket that
   has an agent, or no longer waits in that queue.
 - **Never skipped.** A waiting ticket stays a candidate until its row shows it assigned; nothing
   the router knows lives only in its memory, so a restarted router carries on from the log.
@@ -50,11 +50,15 @@ from datetime import datetime
 from time import monotonic
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from domain.directory.directory import Directory, GroupEntry, Routing
 from domain.directory.routing import CHANNEL, Candidate, Decision, WaitingTicket, decide, router
-from domain.errors import AlreadyClaimedError, DomainError, TicketNotFoundError, VersionMismatchError
+from domain.errors import (
+    AlreadyClaimedError,
+    DomainError,
+    RaceLostError,
+    TicketNotFoundError,
+    VersionMismatchError,
+)
 from domain.helpdesk import HelpDesk
 from domain.provenance import event_cause
 from infrastructure.readmodels.store import ReadModels
@@ -187,7 +191,7 @@ class Router:
                 by=router(queue.group.routing),
                 via=CHANNEL,
             )
-        except (VersionMismatchError, IntegrityError, AlreadyClaimedError):
+        except (VersionMismatchError, RaceLostError, AlreadyClaimedError):
             self._after_refusal(queue, ticket_id, decision, result, retry=retry)
             return
         except DomainError:  # gone, closed, solved or moved meanwhile: it no longer waits here

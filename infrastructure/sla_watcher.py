@@ -27,7 +27,7 @@ Each alert carries the ticket version the row reflects as `expected_version`. If
 changed since (a reply, a status change, or another watcher's alert), nothing is recorded
 (`VersionMismatchError`, counted as `stale`): the row no longer says what the ticket is, and
 the next sweep judges it again from the updated row. If another watcher saves first between
-our read and our write, the store refuses our events (`IntegrityError`, counted as `raced`).
+our read and our write, the store refuses our events (`RaceLostError`, counted as `raced`).
 A ticket with several targets due at once is therefore alerted one target per pass: when a
 pass recorded something and skipped stale rows, the sweep waits (at most `catch_up_seconds`)
 for the read model to reach what it recorded, and makes another pass (at most `MAX_PASSES`).
@@ -60,11 +60,9 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from eventsourcing.persistence import IntegrityError
-
 from domain.actors import Actor, ActorKind, channel
 from domain.clock import Clock, system_clock
-from domain.errors import DomainError, VersionMismatchError
+from domain.errors import DomainError, RaceLostError, VersionMismatchError
 from domain.helpdesk import HelpDesk
 from domain.sla.escalation import Escalation
 from domain.tickets.sla_alerts import SlaAlert
@@ -180,7 +178,7 @@ class SlaWatcher:
         except VersionMismatchError:
             result.stale += 1
             return None
-        except IntegrityError:
+        except RaceLostError:
             result.raced += 1
             return None
         except DomainError:

@@ -8,7 +8,7 @@ are passed over without being read.
 
 Exactly once: the ticket keeps the latest version whose event its triggers fired on, so a run
 repeated after a crash (between a save and the lease's advance) records nothing; a run that
-loses a race with a person's change to the same ticket (`IntegrityError`) is run again on the
+loses a race with a person's change to the same ticket (`RaceLostError`) is run again on the
 changed ticket. The runner decodes each event from the log once, and keeps each tenant's rule
 book until a change of a rule book passes in the log. It acts on news of the log
 (infrastructure/log_signal.py: a save in this process, or on PostgreSQL in any process) and
@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from typing import cast
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, Notification
+from eventsourcing.persistence import Notification
 
 from domain.automation.rules import RuleBook
-from domain.errors import DomainError
+from domain.errors import DomainError, RaceLostError
 from domain.helpdesk import HelpDesk
 from domain.tickets.ticket import Ticket
 from infrastructure.leases import Lease
@@ -104,7 +104,7 @@ class TriggerRunner:
                     event=event,
                     rule_books=self._rule_book,
                 )
-            except IntegrityError:
+            except RaceLostError:
                 continue  # the ticket changed between the run's read and its save: run on it as it is now
             except DomainError:
                 log.exception("triggers on %s failed", notification.originator_id)

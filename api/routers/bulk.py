@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, model_validator
 
@@ -128,9 +127,6 @@ def _apply(change: Change, ticket_id: UUID, how: Provenance) -> tuple[BulkOutcom
     except DomainError as error:
         status, slug = status_of(error)
         return _refused(ticket_id, status, slug, str(error)), None
-    except IntegrityError:
-        detail = "another request changed this ticket at the same moment; nothing was stored for it"
-        return _refused(ticket_id, 409, "concurrent-update", detail), None
     return BulkOutcome(ticket_id=ticket_id, status=200, version=receipt.ticket.version), receipt.position
 
 

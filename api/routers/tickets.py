@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import ChannelDep, CommandDep, DeskDep, PrincipalDep, ServicesDep, etag
@@ -195,11 +194,8 @@ def claim(ticket_id: UUID, call: CommandDep, response: Response) -> TicketPublic
     A ticket someone has already is 409 `already-claimed` naming them (`assignee`), also for the
     second of two claims at the same moment. Claiming a ticket one has already changes nothing.
     """
-    try:
-        receipt = call.desk.claim(ticket_id, **call.provenance)
-    except IntegrityError:
-        # Another claim was stored first: asked again, the ticket says who won (AlreadyClaimedError).
-        receipt = call.desk.claim(ticket_id, **call.provenance)
+    # Of two claims at once the store takes one; the other is carried out again and finds the winner.
+    receipt = call.desk.claim(ticket_id, **call.provenance)
     return _answer(response, receipt, call.provenance["by"])
 
 

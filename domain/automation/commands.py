@@ -30,6 +30,7 @@ from domain.automation.rules import Macro, RuleBook, TimedRule, Trigger
 from domain.errors import DomainError, NotFoundError
 from domain.pipeline import Acting, ConfigReceipt, OnTicket, Receipt
 from domain.provenance import current, event_cause
+from domain.races import retried
 from domain.tickets.commands import TicketCommands
 from domain.tickets.ticket import Ticket
 
@@ -57,6 +58,7 @@ class AutomationCommands(TicketCommands):
 
     # --- defining ----------------------------------------------------------------------------------
 
+    @retried
     def define_trigger(
         self,
         *,
@@ -82,6 +84,7 @@ class AutomationCommands(TicketCommands):
             name, book.triggers[name]["version"], recordings[-1].notification.id if recordings else None
         )
 
+    @retried
     def define_macro(
         self, *, tenant: str, name: str, title: str, actions: Iterable[Mapping[str, Any]], **how: Unpack[Acting]
     ) -> ConfigReceipt:
@@ -93,6 +96,7 @@ class AutomationCommands(TicketCommands):
         name = values.slug(name, "macro name")
         return ConfigReceipt(name, book.macros[name]["version"], recordings[-1].notification.id if recordings else None)
 
+    @retried
     def define_automation(
         self,
         *,
@@ -178,6 +182,7 @@ class AutomationCommands(TicketCommands):
 
     # --- macros ------------------------------------------------------------------------------------
 
+    @retried
     def apply_macro(self, ticket_id: UUID, name: str, **how: Unpack[OnTicket]) -> Receipt:
         """Apply a macro's actions to a ticket as the caller, in one save (`via` says `macro`)."""
         ticket = self._for_update(ticket_id, how)

@@ -8,11 +8,13 @@ from typing import Any, Unpack
 from domain.directory.directory import AgentEntry, Directory, GroupEntry
 from domain.errors import NotFoundError
 from domain.pipeline import Acting, CommandPipeline
+from domain.races import retried
 
 
 class DirectoryCommands(CommandPipeline):
     """The commands and queries of a tenant's agents and groups."""
 
+    @retried
     def define_group(
         self,
         *,
@@ -30,6 +32,7 @@ class DirectoryCommands(CommandPipeline):
         recordings = self.save(directory)
         return recordings[-1].notification.id if recordings else None
 
+    @retried
     def define_agent(
         self,
         *,

@@ -13,6 +13,7 @@ from domain.errors import (
 )
 from domain.pipeline import Acting, CommandPipeline, ConfigReceipt, Receipt
 from domain.provenance import event_cause
+from domain.races import retried
 from domain.sla.clock import SlaClock, recompute
 from domain.sla.config import SlaPolicy, WorkCalendar
 from domain.sla.escalation import Escalation
@@ -27,6 +28,7 @@ class SlaCommands(CommandPipeline):
 
     # --- SLA configuration -------------------------------------------------------------------------
 
+    @retried
     def define_calendar(
         self, *, tenant: str, name: str, definition: Mapping[str, Any], **how: Unpack[Acting]
     ) -> ConfigReceipt:
@@ -39,6 +41,7 @@ class SlaCommands(CommandPipeline):
                 calendar.change(definition)
         return self._commit_config(calendar)
 
+    @retried
     def define_policy(
         self, *, tenant: str, name: str, position: int, terms: Mapping[str, Any], **how: Unpack[Acting]
     ) -> ConfigReceipt:
@@ -80,6 +83,7 @@ class SlaCommands(CommandPipeline):
         applied = self.applied_policy(tenant, policy, version)
         return recompute(self._events_of(ticket_id, tenant), applied, now or self.clock())
 
+    @retried
     def apply_policy(
         self, ticket_id: UUID, *, tenant: str, policy: str, version: int | None = None, **how: Unpack[Acting]
     ) -> Receipt:

@@ -23,6 +23,7 @@ from domain.errors import (
     TicketNotFoundError,
 )
 from domain.pipeline import KEEP, Acting, ConfigReceipt, Keep, OnTicket, Receipt, SavedViewReceipt
+from domain.races import retried
 from domain.tickets import field_search
 from domain.tickets.field_search import Comparison, FieldCondition
 from domain.tickets.fields import FieldCatalogue, FieldDefinition
@@ -41,6 +42,7 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
 
     # --- commands ---------------------------------------------------------------------------
 
+    @retried
     def open_ticket(
         self,
         *,
@@ -101,6 +103,7 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
             raise TicketClosedError(msg)
         return parent
 
+    @retried
     def assign(
         self,
         ticket_id: UUID,
@@ -139,6 +142,7 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
             ticket.route(agent, group=group, reason=reason)
         return self._commit(ticket)
 
+    @retried
     def claim(self, ticket_id: UUID, **how: Unpack[OnTicket]) -> Receipt:
         """The calling agent takes an unassigned ticket (抢单); AlreadyClaimedError names whoever has it."""
 
@@ -148,6 +152,7 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
 
         return self._on_ticket(ticket_id, claim, **how)
 
+    @retried
     def transfer(
         self,
         ticket_id: UUID,
@@ -178,10 +183,12 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
             msg = f"you may route tickets only to your groups ({', '.join(sorted(by.groups or ()))})"
             raise NotPermittedError(msg)
 
+    @retried
     def unassign(self, ticket_id: UUID, **how: Unpack[OnTicket]) -> Receipt:
         """Take a ticket away from its agent; it stays in its group's queue."""
         return self._on_ticket(ticket_id, lambda ticket: ticket.unassign(), **how)
 
+    @retried
     def transition(
         self,
         ticket_id: UUID,
@@ -227,6 +234,7 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
 
     # --- links ------------------------------------------------------------------------------------
 
+    @retried
     def link_tickets(self, ticket_id: UUID, other_id: UUID, kind: str, **how: Unpack[OnTicket]) -> Receipt:
         """Link two tickets (both record it, each from its side, in one save); an existing link records nothing."""
         link = link_type(kind)
@@ -237,6 +245,7 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
             other.link(link.inverse, ticket)
         return self._commit(ticket, other)
 
+    @retried
     def unlink_tickets(self, ticket_id: UUID, other_id: UUID, kind: str, **how: Unpack[OnTicket]) -> Receipt:
         """Remove a link from both tickets (named from either side); one that is not there records nothing."""
         link = link_type(kind, removing=True)
@@ -249,6 +258,7 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
 
     # --- merging ----------------------------------------------------------------------------------
 
+    @retried
     def merge_tickets(self, ticket_id: UUID, into: UUID, *, reason: str = "", **how: Unpack[OnTicket]) -> Receipt:
         """Merge a ticket into another, in one save: it closes as merged, the other takes copies of its comments.
 
@@ -285,6 +295,7 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
         """The lifecycle of the workflow version a ticket runs under."""
         return self.workflow(ticket.tenant, ticket.workflow, ticket.workflow_version).lifecycle
 
+    @retried
     def add_comment(
         self,
         ticket_id: UUID,
@@ -299,10 +310,12 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
             ticket_id, lambda ticket: ticket.add_comment(body, public=public, attachments=attachments), **how
         )
 
+    @retried
     def rate(self, ticket_id: UUID, rating: str | int, comment: str = "", **how: Unpack[OnTicket]) -> Receipt:
         """The requester rates a solved ticket: good/bad or 1-5, with an optional comment."""
         return self._on_ticket(ticket_id, lambda ticket: ticket.rate(Rating.parse(rating), comment), **how)
 
+    @retried
     def update_ticket(
         self,
         ticket_id: UUID,
@@ -340,6 +353,7 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
 
         return self._on_ticket(ticket_id, change, **how)
 
+    @retried
     def save_view(
         self, *, tenant: str, name: str, filters: Mapping[str, Any], **how: Unpack[Acting]
     ) -> SavedViewReceipt:
@@ -359,6 +373,7 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
 
     # --- custom-field definitions ------------------------------------------------------------------
 
+    @retried
     def define_field(
         self,
         *,

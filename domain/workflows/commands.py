@@ -9,6 +9,7 @@ from uuid import UUID
 
 from domain.errors import DomainError, InvalidValueError, NotFoundError
 from domain.pipeline import Acting, CommandPipeline, ConfigReceipt
+from domain.races import retried
 from domain.tickets.workflow import Status
 from domain.workflows.catalogue import DEFAULT, Version, WorkflowCatalogue
 from domain.workflows.lifecycle import standard
@@ -31,6 +32,7 @@ class WorkflowCommands(CommandPipeline):
         """Version 1 of `default` in every tenant: the lifecycle this desk was built with."""
         return Version(DEFAULT, 1, standard(self.standard_moves))
 
+    @retried
     def publish_workflow(
         self, *, tenant: str, name: str, definition: Mapping[str, Any], **how: Unpack[Acting]
     ) -> ConfigReceipt:

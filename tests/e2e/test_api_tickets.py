@@ -286,13 +286,12 @@ def test_racing_requests_lose_nothing_and_duplicate_nothing(client: TestClient) 
     for thread in threads:
         thread.join(timeout=60)
 
-    assert set(results.values()) <= {200, 409}
-    assert 409 in results.values()
-    winners = {agent for agent, status in results.items() if status == 200}
+    # Losers of a race are carried out again on the winner's version: everyone's assignment is stored, in turn.
+    assert set(results.values()) == {200}
     history = client.get(f"{url}/history").json()["items"]
     recorded = [change["new"] for entry in history[1:] for change in entry["changes"] if change["field"] == "assignee"]
-    assert sorted(recorded) == sorted(winners)
-    assert [entry["version"] for entry in history] == list(range(1, len(winners) + 2))
+    assert sorted(recorded) == sorted(results)
+    assert [entry["version"] for entry in history] == list(range(1, writers + 2))
 
 
 def test_history_positions_and_diff(client: TestClient) -> None:

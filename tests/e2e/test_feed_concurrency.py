@@ -18,7 +18,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from eventsourcing.persistence import IntegrityError
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -56,15 +55,13 @@ class Writer:
         self.seed = seed
         self.own: dict[UUID, Status] = {}  # this writer's open tickets and their status
         self.recorded = 0
-        self.rejected = 0  # lost races on shared tickets: nothing stored, a notification id skipped
 
     def run(self, stop: threading.Event, errors: list[BaseException]) -> None:
         try:
             while not stop.is_set():
-                try:
-                    self.step()
-                except IntegrityError:  # another writer saved the same ticket version first
-                    self.rejected += 1
+                # A write that lost a race on a shared ticket stored nothing (a notification id is
+                # skipped) and was carried out again on the ticket as the winner left it.
+                self.step()
         except BaseException as error:  # reported by the test, not lost in the thread
             errors.append(error)
 
@@ -270,8 +267,7 @@ def test_followers_of_the_feed_see_each_of_their_tenants_events_once_in_order(po
 
     # Each follower reads through a different pool; only the first one runs the worker.
     followers = [follow(pools[0], "acme"), follow(pools[1], "globex")]
-    writers = _run(pools, followers, writers_per_tenant=4, seconds=4.0)
-    assert sum(w.rejected for w in writers) > 0, "no write lost a race; the shared tickets were not contended"
+    _run(pools, followers, writers_per_tenant=4, seconds=4.0)
     ids = sorted(i for ids in _tenants_in_log(pools[0].desk).values() for i in ids)
     assert ids[-1] - ids[0] + 1 > len(ids), "no failed insert left a gap in the log for the feed to step over"
     _check(followers, pools[0].desk)

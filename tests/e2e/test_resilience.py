@@ -184,10 +184,8 @@ def test_sixteen_writers_on_fifty_tickets_lose_and_duplicate_nothing(sql_service
             rng = random.Random(writer)
             for n in range(25):
                 ticket, body = rng.choice(tickets), f"writer {writer} note {n}"
-                for _ in range(50):  # retry on 409 until the write lands
-                    response = client.post(f"/tickets/{ticket}/comments", json={"body": body, "public": False})
-                    if response.status_code != 409:
-                        break
+                # A write that loses a race is carried out again inside the server: never a 409 here.
+                response = client.post(f"/tickets/{ticket}/comments", json={"body": body, "public": False})
                 assert response.status_code == 201, response.text
                 with lock:
                     acknowledged.append((ticket, body))

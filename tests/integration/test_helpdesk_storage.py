@@ -12,7 +12,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
-from domain.errors import IllegalTransitionError, VersionMismatchError
+from domain.errors import IllegalTransitionError, RaceLostError, VersionMismatchError
 from domain.provenance import CommandContext, acting
 from domain.values import FieldValue
 from infrastructure.composition import Services, build_services
@@ -114,8 +114,10 @@ def test_two_writers_of_one_version_one_wins(services: Services, clock: TickingC
     with acting(CommandContext(ALICE, "web", clock())):
         second.assign(assignee="erin")
     desk.save(first)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(RaceLostError) as lost:
         desk.save(second)
+    assert isinstance(lost.value.__cause__, IntegrityError)  # the store's own refusal, told as a lost race
+    assert (lost.value.record_id, lost.value.version) == (ticket_id, 2)
     assert desk.get_ticket(ticket_id).assignee == "carol"
     assert len(desk.history(ticket_id)) == 2
 
@@ -159,7 +161,7 @@ def test_racing_threads_on_postgres_exactly_one_wins_per_version(sql_services: S
         try:
             desk.save(ticket)
             outcome = "won"
-        except IntegrityError:
+        except RaceLostError:
             outcome = "conflict"
         with lock:
             outcomes.append(outcome)

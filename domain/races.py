@@ -1,0 +1,68 @@
+"""Commands that lose a race are carried out again, so that no caller is told to retry what the server can.
+
+Two commands on one record (a ticket, a rule book, a directory) may read the same version and
+both try to save the next: the event store takes one save and refuses the other, which stores
+nothing (`CommandPipeline.save` tells such a refusal by the record's stored version and raises
+`RaceLostError`). A command marked `@retried` is then carried out again from the start: it reads
+the record as the winner left it and is checked against that, so a move that is illegal by now
+is refused for the right reason (an illegal transition, a ticket claimed by the winner).
+
+A caller that named the version it expects (`expected_version`, an HTTP `If-Match`) asked not to
+act on any other: it gets `VersionMismatchError` (412) at once. Attempts wait a jittered,
+growing moment (at most `RETRY_SECONDS` in all), so writers racing on one busy ticket take turns.
+Only the outermost command retries; the commands it calls do not (each would multiply the other).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from domain.errors import RaceLostError, VersionMismatchError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: How long a command keeps trying before the caller is told to retry (409 `concurrent-update`).
+RETRY_SECONDS = 10.0
+#: The first wait, doubled after each lost race up to `LONGEST_WAIT_SECONDS` (each wait a random part of it).
+FIRST_WAIT_SECONDS = 0.002
+LONGEST_WAIT_SECONDS = 0.05
+
+_retrying: ContextVar[bool] = ContextVar("retrying", default=False)
+
+
+def retried(command: Callable[P, T]) -> Callable[P, T]:
+    """Carry `command` out again, on the records as they now are, when its save lost a race (see the module)."""
+
+    @wraps(command)
+    def carried_out(*args: P.args, **kwargs: P.kwargs) -> T:
+        expected: Any = kwargs.get("expected_version")
+        if _retrying.get():
+            return command(*args, **kwargs)
+        token = _retrying.set(True)
+        try:
+            return _until_saved(command, expected, *args, **kwargs)
+        finally:
+            _retrying.reset(token)
+
+    return carried_out
+
+
+def _until_saved(command: Callable[P, T], expected: Any, *args: P.args, **kwargs: P.kwargs) -> T:
+    deadline = time.monotonic() + RETRY_SECONDS
+    wait = FIRST_WAIT_SECONDS
+    while True:
+        try:
+            return command(*args, **kwargs)
+        except RaceLostError as lost:
+            if expected is not None:
+                raise VersionMismatchError(expected, lost.version) from lost
+            if time.monotonic() + wait > deadline:
+                raise
+        time.sleep(random.uniform(0, wait))  # noqa: S311  # spreading writers apart, not a secret
+        wait = min(wait * 2, LONGEST_WAIT_SECONDS)
