@@ -38,6 +38,8 @@ CSV_COLUMNS = (
     "actor_kind",
     "actor_role",
     "via",
+    "correlation_id",
+    "causation_id",
     "event",
     "changes",
     "chain_hash",
@@ -165,6 +167,9 @@ def _row(position: int, event: Any, chain_hash: str) -> dict[str, Any]:
         "actor_kind": event.actor_kind,
         "actor_role": event.actor_role,
         "via": event.via,
+        # Why an automated change happened: the event that caused it (`<ticket>@<version>`), beside its rule.
+        "correlation_id": event.correlation_id,
+        "causation_id": event.causation_id,
         "event": type(event).__name__,
         "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in field_changes(event)],
         "chain_hash": chain_hash,
