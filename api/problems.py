@@ -55,6 +55,7 @@ _DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.AlreadyExistsError: (409, "already-exists"),
     errors.NotPermittedError: (403, "not-permitted"),
     errors.VersionMismatchError: (412, "version-mismatch"),
+    errors.DisabledError: (409, "disabled"),
 }
 
 
