@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.automation_schemas import AllIn, AnyIn
-from api.plain_text import PlainText
+from api.plain_text import DocumentedPattern, PlainText
+from api.read_schemas import JsonInt
 from domain.webhooks.registry import DESCRIPTION_MAX
-from domain.webhooks.selection import EVENT_TYPES_MAX
-from domain.webhooks.urls import URL_MAX
+from domain.webhooks.selection import EVENT_TYPES, EVENT_TYPES_MAX, EVERY_EVENT, EVERY_TICKET_EVENT
+from domain.webhooks.urls import URL_MAX, URL_PATTERN
 
-Url = Annotated[PlainText, Field(min_length=1, max_length=URL_MAX, examples=["https://hooks.example.com/ledgerdesk"])]
+Url = Annotated[
+    PlainText,
+    DocumentedPattern(URL_PATTERN),
+    Field(min_length=1, max_length=URL_MAX, examples=["https://hooks.example.com/ledgerdesk"]),
+]
+EventType = StrEnum(  # type: ignore[misc]
+    "EventType",
+    {
+        name.replace(".", "_").replace("*", "ALL").upper(): name
+        for name in (EVERY_EVENT, EVERY_TICKET_EVENT, *EVENT_TYPES)
+    },
+)
 EventTypes = Annotated[
-    list[Annotated[PlainText, Field(max_length=100)]],
+    list[EventType],
     Field(
         min_length=1,
         max_length=EVENT_TYPES_MAX,
@@ -97,7 +110,7 @@ class WebhookList(BaseModel):
 class SecretRotation(Strict):
     """How long the secret in use still signs beside the new one."""
 
-    grace_seconds: int | None = Field(
+    grace_seconds: JsonInt | None = Field(
         default=None, ge=0, le=7 * 86_400, description="Default: LEDGERDESK_WEBHOOK_SECRET_GRACE_SECONDS (a day)."
     )
 

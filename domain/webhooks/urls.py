@@ -16,6 +16,13 @@ from domain.values import CONTROL_CHARACTERS
 
 URL_MAX = 2048
 SCHEMES = ("http", "https")
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+#: The form a webhook URL takes, for the OpenAPI document: http(s), a host (a name or a bracketed IPv6
+#: literal), a port from 1 to 65535, no credentials, spaces or fragment. What the host may be is checked apart.
+URL_PATTERN = (
+    r"^[Hh][Tt][Tt][Pp][Ss]?://(?:[^\s\x00-\x1F\x85/?#@:\[\]]+|\[[0-9A-Fa-f:.]+\])"
+    rf"(?::{_PORT})?(?:[/?][^\s\x00-\x1F\x85#]*)?$"
+)
 
 
 def webhook_url(value: str) -> str:

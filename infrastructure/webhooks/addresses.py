@@ -74,7 +74,10 @@ class AddressPolicy:
         return refusal(address)
 
     def check_url(self, url: str) -> None:
-        """At registration: InvalidValueError if the URL's host is itself a refused address or a metadata host."""
+        """At registration: InvalidValueError if the URL's host is itself a refused address or a metadata host.
+
+        `url` is one `domain.webhooks.urls.webhook_url` took (it says what is wrong with any other).
+        """
         host = (urlsplit(url).hostname or "").rstrip(".").lower()
         if host in METADATA_HOSTS:
             msg = f"url names {host!r}, a cloud metadata service, which webhooks may not call"

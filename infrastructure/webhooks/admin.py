@@ -20,6 +20,7 @@ from domain.helpdesk import HelpDesk
 from domain.pipeline import KEEP, Acting, Keep
 from domain.webhooks.commands import WebhookReceipt
 from domain.webhooks.registry import Endpoint
+from domain.webhooks.urls import webhook_url
 from infrastructure.webhooks.addresses import AddressPolicy
 from infrastructure.webhooks.deliveries import Delivery
 from infrastructure.webhooks.signing import new_secret
@@ -63,7 +64,7 @@ class WebhookAdmin:
         **how: Unpack[Acting],
     ) -> WithSecret:
         """Register an endpoint with a new secret; InvalidValueError for a URL it may not call."""
-        self.policy.check_url(url)
+        self.policy.check_url(webhook_url(url))
         endpoint_id = str(uuid.uuid4())
         receipt = self.desk.register_webhook(
             tenant=tenant,
@@ -92,7 +93,7 @@ class WebhookAdmin:
     ) -> WebhookReceipt:
         """Change what is given; enabling again lets held-back deliveries go, disabling holds them back."""
         if not isinstance(url, Keep):
-            self.policy.check_url(url)
+            self.policy.check_url(webhook_url(url))
         was = self.desk.webhook(tenant, endpoint_id)
         receipt = self.desk.change_webhook(
             tenant=tenant,

@@ -21,6 +21,7 @@ from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 from tests.support.receiver import Receiver
 
+ENUM_SAID = "event_types.0: Input should be '*', 'Ticket.*', 'Ticket.Assigned'"
 FAST = {
     "webhook_allowlist": "127.0.0.0/8",
     "webhook_retry_base_seconds": 0.2,
@@ -123,7 +124,7 @@ def test_the_secret_is_shown_once_and_never_again(desk: Desk, receiver: Receiver
         ({"url": "ftp://example.com/x", "event_types": ["*"]}, "http or https"),
         ({"url": "http://169.254.169.254/latest", "event_types": ["*"]}, "link-local"),
         ({"url": "http://10.0.0.8/hook", "event_types": ["*"]}, "private"),
-        ({"url": "https://hooks.example.com/", "event_types": ["Ticket.Nope"]}, "unknown event type 'Ticket.Nope'"),
+        ({"url": "https://hooks.example.com/", "event_types": ["Ticket.Nope"]}, ENUM_SAID),
         ({"url": "https://hooks.example.com/", "event_types": []}, "event_types"),
         (
             {
