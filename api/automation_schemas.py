@@ -136,6 +136,12 @@ class ApplyMacro(Strict):
     apply_macro: Slug
 
 
+class CallWebhook(Strict):
+    """Send the ticket's news to one of the tenant's webhook endpoints (triggers and timed rules only)."""
+
+    call_webhook: UUID
+
+
 ActionIn = (
     SetStatus
     | SetPriority
@@ -147,6 +153,7 @@ ActionIn = (
     | SetCustomField
     | AddNote
     | ApplyMacro
+    | CallWebhook
 )
 Actions = Annotated[
     list[ActionIn],

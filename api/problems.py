@@ -56,6 +56,7 @@ _DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.NotPermittedError: (403, "not-permitted"),
     errors.VersionMismatchError: (412, "version-mismatch"),
     errors.RaceLostError: (409, "concurrent-update"),
+    errors.DisabledError: (409, "disabled"),
 }
 
 

@@ -17,6 +17,8 @@ rt1    routing delay: a ticket opened into a round-robin group -> its assignment
        at a steady rate, with `ledgerdesk worker --only projections,router` running (bench/routing.py).
 tr1    trigger delay: a ticket opened -> the change of a trigger on `created` visible in the read model, at a
        steady rate, with `ledgerdesk worker --only projections,triggers` running (bench/triggers.py).
+wh1    webhook delay: a ticket opened -> its signed delivery received by a local receiver, at a steady rate,
+       with `ledgerdesk worker --only projections,webhooks` running (bench/webhooks.py).
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
@@ -54,11 +56,12 @@ from bench.routing import bench_routing
 from bench.seed import SeedStats, seed, seeding_settings
 from bench.server import RESULTS, ROOT, admin, make_key, scratch_database, serve, settle
 from bench.triggers import bench_triggers
+from bench.webhooks import bench_webhooks
 from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "c1")
+PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "c1")
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
@@ -322,6 +325,25 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ],
     )
     _table(
+        "WH1 webhook delay, ms (opening answered -> signed delivery received)",
+        ["benchmark", "rate/s", "deliveries/s", "delay p50", "delay p95", "delay max", "never", "repeats", "open p95"],
+        [
+            [
+                r["name"],
+                r["achieved_rate_per_s"],
+                r["deliveries_per_s"],
+                r.get("delay_p50_ms"),
+                r.get("delay_p95_ms"),
+                r.get("delay_max_ms"),
+                r["never_delivered"],
+                r["repeats"],
+                r.get("open_p95_ms"),
+            ]
+            for r in results
+            if r["name"].startswith("wh1_")
+        ],
+    )
+    _table(
         "A1 get_ticket, ms per load (median)",
         ["way", "10 events", "10k comments", "ratio", "10k reassignments", "ratio"],
         [
@@ -581,6 +603,15 @@ def run_tr1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict
     return [bench_triggers(conn, user, rate=rate, seconds=seconds) for rate in rates]
 
 
+def run_wh1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """WH1, at each rate of BENCH_WH1_RATE."""
+    return [
+        bench_webhooks(conn, user, rate=float(rate), seconds=env_int("BENCH_WH1_SECONDS", 15))
+        for rate in os.environ.get("BENCH_WH1_RATE", "50").split(",")
+        if rate.strip()
+    ]
+
+
 def run_c1(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> list[dict[str, Any]]:
     """C1 (no database)."""
     return time_calendar()
@@ -595,6 +626,7 @@ RUNNERS: dict[str, Part] = {
     "r1": run_r1,
     "rt1": run_rt1,
     "tr1": run_tr1,
+    "wh1": run_wh1,
     "c1": run_c1,
 }
 

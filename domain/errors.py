@@ -99,3 +99,7 @@ class MissingFieldsError(InvalidValueError):
     def __init__(self, message: str, *, missing: list[str]) -> None:
         super().__init__(message)
         self.missing = missing
+
+
+class DisabledError(DomainError):
+    """What the command needs is disabled (a webhook endpoint): enable it first."""

@@ -42,6 +42,14 @@ from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher
 from infrastructure.topics import register_moved_topics
 from infrastructure.triggers import TriggerRunner
+from infrastructure.webhooks.addresses import AddressPolicy, networks
+from infrastructure.webhooks.admin import WebhookAdmin
+from infrastructure.webhooks.backoff import Backoff
+from infrastructure.webhooks.enqueuer import Enqueuer
+from infrastructure.webhooks.process import WebhookProcess
+from infrastructure.webhooks.sender import Sender
+from infrastructure.webhooks.sql import Sql, memory_sql
+from infrastructure.webhooks.store import WebhookStore
 from projections.sql import POSTGRES, SQLITE
 
 
@@ -64,11 +72,13 @@ class Services:
     idempotency: IdempotencyStore
     data_keys: DataKeys
     schema: Schema
+    webhook_store: WebhookStore
     worker: ProjectionWorker | None = None
     sla_watcher: SlaWatcher | None = None
     router: Router | None = None
     triggers: TriggerRunner | None = None
     automations: AutomationRunner | None = None
+    webhooks: WebhookProcess | None = None
     log_signal: LogSignal | None = None
 
     def issue_key(
@@ -128,7 +138,7 @@ class Services:
         key stores, idempotency, the serving read-model generation.
         """
         if self.database.backend is Backend.MEMORY:
-            return [self.read_models.create_tables]
+            return [self.read_models.create_tables, self.webhook_store.create_tables]
         steps: list[Step] = [self.desk.recorder.create_table]  # type: ignore[attr-defined]  # SQL recorders have it
         if self.desk.snapshots is not None:
             steps.append(self.desk.snapshots.recorder.create_table)  # type: ignore[attr-defined]
@@ -140,6 +150,7 @@ class Services:
             *steps,
             self.idempotency.create_table,
             self.lease("triggers").create_table,
+            self.webhook_store.create_tables,
             self.read_models.create_tables,
         ]
 
@@ -211,6 +222,45 @@ class Services:
             self.automations.start()
         return self.automations
 
+    def start_webhooks(self) -> WebhookProcess:
+        """Run the webhook process in this process: enqueue under a lease, send by claims (several at once are safe)."""
+        if self.webhooks is None:
+            settings = self.settings
+            lease = self.lease("webhooks")
+            enqueuer = Enqueuer(
+                self.desk, self.read_models, self.webhook_store.deliveries, self.webhook_store.sql, lease
+            )
+            sender = Sender(
+                self.desk,
+                self.read_models,
+                self.webhook_store,
+                self.address_policy(),
+                holder=lease.holder,
+                backoff=Backoff(settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds),
+                timeout=settings.webhook_timeout_seconds,
+                max_attempts=settings.webhook_max_attempts,
+                disable_after=settings.webhook_disable_after,
+                concurrency=settings.webhook_concurrency,
+            )
+            self.webhooks = WebhookProcess(
+                enqueuer, sender, poll_seconds=settings.webhook_poll_seconds, news=self.news()
+            )
+            self.webhooks.start()
+        return self.webhooks
+
+    def address_policy(self) -> AddressPolicy:
+        """Which addresses webhooks may reach (LEDGERDESK_WEBHOOK_ALLOWLIST)."""
+        return AddressPolicy(networks(self.settings.webhook_allowlist))
+
+    def webhook_admin(self) -> WebhookAdmin:
+        """What admins' webhook commands go through: the registry, its secrets and deliveries."""
+        return WebhookAdmin(
+            self.desk,
+            self.webhook_store,
+            self.address_policy(),
+            grace_seconds=self.settings.webhook_secret_grace_seconds,
+        )
+
     def lease(self, name: str) -> Lease:
         """The lease of one kind of background work that one process at a time does, in log order."""
         if self.database.backend is Backend.MEMORY:
@@ -241,6 +291,7 @@ class Services:
             "router": self.start_router,
             "triggers": self.start_triggers,
             "automations": self.start_automations,
+            "webhooks": self.start_webhooks,
         }
 
     def projections_in_process(self) -> bool:
@@ -250,6 +301,9 @@ class Services:
 
     def close(self) -> None:
         """Stop the background processes, then release database connections."""
+        if self.webhooks is not None:
+            self.webhooks.stop()
+            self.webhooks = None
         if self.triggers is not None:
             self.triggers.stop()
             self.triggers = None
@@ -288,6 +342,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
     read_models = ReadModels(desk, database, settings, schema_lock=schema.locked)
     idempotency = _idempotency_store(database, desk, settings)
     services = Services(
+        webhook_store=WebhookStore.on(_webhook_sql(database, desk)),
         settings=settings,
         database=database,
         desk=desk,
@@ -304,6 +359,18 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
             services.close()
             raise
     return services
+
+
+def _webhook_sql(database: Database, desk: HelpDesk) -> Sql:
+    if database.backend is Backend.MEMORY:
+        return memory_sql()
+    datastore = desk.recorder.datastore  # type: ignore[attr-defined]
+    is_postgres = database.backend is Backend.POSTGRES
+    return Sql(
+        lambda: datastore.transaction(commit=True),
+        is_postgres=is_postgres,
+        schema=datastore.schema if is_postgres else "",
+    )
 
 
 def _key_store(database: Database, desk: HelpDesk) -> KeyStore:

@@ -92,6 +92,18 @@ class Lease:
             )
             return cursor.fetchone() is not None
 
+    def advance_within(self, cursor: Any, position: int) -> bool:
+        """`advance` in the caller's transaction (`cursor`), so the position moves with what that transaction writes."""
+        if self._transaction is None:
+            self._position = max(self._position, position)
+            return True
+        p = self._p
+        cursor.execute(
+            f"UPDATE {self.table} SET position = {p}, until = {p} WHERE name = {p} AND holder = {p} RETURNING position",
+            [position, self._clock() + self.seconds, self.name, self.holder],
+        )
+        return cursor.fetchone() is not None
+
     def release(self) -> None:
         """Give the lease up at once (a clean stop), so a standby takes over without waiting it out."""
         if self._transaction is None:

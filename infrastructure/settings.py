@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -107,6 +109,51 @@ class Settings(BaseSettings):
         description="How long background work that one process at a time does (triggers) stays with a process that "
         "stopped renewing it, before a standing-by process takes it over.",
     )
+    webhook_allowlist: str = Field(
+        default="",
+        description="Comma-separated CIDRs (`127.0.0.0/8,10.1.0.0/16`) that webhook deliveries may reach although "
+        "they are private, loopback, link-local or otherwise not public; every other such address is refused, "
+        "checked on the address the endpoint's host resolves to at each delivery. Empty: public addresses only.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="How long a webhook delivery waits for each step (connect, send, answer).",
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="The wait before a failed delivery's first retry; each further retry waits twice as long "
+        "(up to `webhook_retry_max_seconds`), less a random part of up to half (jitter).",
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=21_600.0, gt=0, description="The longest wait between two attempts of one delivery (6 hours)."
+    )
+    webhook_max_attempts: int = Field(
+        default=20,
+        ge=1,
+        le=100,
+        description="Attempts of one delivery before it is given up as failed (about two days with the defaults).",
+    )
+    webhook_disable_after: int = Field(
+        default=20,
+        ge=1,
+        description="Consecutive failed attempts (of any of its deliveries) after which an endpoint is disabled, "
+        "recorded as an event with the reason; an admin enables it again with PATCH.",
+    )
+    webhook_secret_grace_seconds: float = Field(
+        default=86_400.0,
+        ge=0,
+        le=7 * 86_400,
+        description="After a secret rotation, how long the previous secret still signs deliveries beside the new one.",
+    )
+    webhook_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Deliveries one webhook process has in flight at once."
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often the webhook process looks for retries that came due."
+    )
     idempotency_ttl_seconds: int = Field(
         default=86_400, ge=60, description="How long an Idempotency-Key and its response are kept."
     )
@@ -160,6 +207,15 @@ class Settings(BaseSettings):
             # The older settings bounded the pool alone; the LISTEN connection came on top.
             return max(3, self.pool_size + self.max_overflow + 1)
         return DEFAULT_CONNECTION_BUDGET
+
+    @field_validator("webhook_allowlist")
+    @classmethod
+    def _parsable_allowlist(cls, value: str) -> str:
+        """Refuse at start-up an allowlist entry that is no network (`10.0.0.0/8`, `::1/128`, `127.0.0.1`)."""
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # raises ValueError, reported as a settings error
+        return value.strip()
 
     @field_validator("rate_limit", "auth_failure_limit")
     @classmethod

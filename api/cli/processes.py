@@ -80,7 +80,7 @@ def worker(
         typer.Option(help="Run only these background processes (comma-separated; default: all of them)."),
     ] = None,
 ) -> None:
-    """Run the background processes (projections, SLA watcher, router, triggers) until SIGINT or SIGTERM.
+    """Run the background processes (projections, SLA watcher, router, triggers, automations, webhooks) until stopped.
 
     Several workers may run at once, on as many hosts as needed: each piece of work is still done once.
     """

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import ViewReadDep
 from api.problems import problem_responses
-from api.read_schemas import FeedActor, FeedItem, FeedPage, FeedQuery
-from infrastructure.readmodels.feed import EventFeed, decode_position, encode_position
+from api.read_schemas import FeedItem, FeedPage, FeedQuery
+from infrastructure.readmodels.feed import EventFeed, decode_position, encode_position, feed_item
 
 router = APIRouter(prefix="/events", tags=["event feed"])
 
@@ -28,19 +28,6 @@ def feed(query: Annotated[FeedQuery, Query()], read: ViewReadDep, request: Reque
         read.principal.tenant, after=after, limit=query.limit
     )
     cursor = encode_position(page.after)
-    items = [
-        FeedItem(
-            position=e.position,
-            ticket_id=e.aggregate_id if e.type.startswith("Ticket.") else None,
-            aggregate_id=e.aggregate_id,
-            aggregate_version=e.aggregate_version,
-            type=e.type,
-            actor=FeedActor(id=e.actor_id, kind=e.actor_kind, role=e.actor_role),
-            via=e.via,
-            at=e.at,
-            payload=e.payload,
-        )
-        for e in page.entries
-    ]
+    items = [FeedItem.model_validate(feed_item(e)) for e in page.entries]  # as webhooks send them too
     next_url = str(request.url.include_query_params(after=cursor))
     return FeedPage(items=items, next_cursor=cursor, next=next_url, view_position=page.view_position)

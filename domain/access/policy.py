@@ -137,6 +137,15 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "list_macros": STAFF | {N},
     "get_macro": STAFF | {N},
     "apply_macro": STAFF,
+    # Webhooks: admins only (endpoints receive every event of the tenant; their deliveries show answers).
+    "create_webhook": frozenset({D}),
+    "list_webhooks": frozenset({D}),
+    "get_webhook": frozenset({D}),
+    "update_webhook": frozenset({D}),
+    "delete_webhook": frozenset({D}),
+    "rotate_webhook_secret": frozenset({D}),
+    "list_webhook_deliveries": frozenset({D}),
+    "redeliver_webhook_delivery": frozenset({D}),
     # Who the caller is.
     "who_am_i": READERS | {C},
 }

@@ -3,11 +3,12 @@
     [{"set_priority": "urgent"}, {"set_group": "tier-2"}, {"add_tags": ["vip"]},
      {"set_status": "pending"}, {"set_assignee": "carol"}, {"set_type": "incident"},
      {"set_custom_field": {"name": "region", "value": {"kind": "enum", "value": "emea"}}},
-     {"add_note": "Escalated: urgent e-mail"}, {"apply_macro": "close-duplicate"}]
+     {"add_note": "Escalated: urgent e-mail"}, {"apply_macro": "close-duplicate"},
+     {"call_webhook": "6f1c0e9a-..."}]
 
 Checked once when the rule is defined (`parse`), with the path of the part at fault; what only
 the ticket can tell (whether its workflow has that state, whether the directory knows that
-group) is checked when the action runs, as for any command.
+group, whether the tenant has that webhook endpoint) is checked when the action runs, as for any command.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from domain import values
 from domain.actors import identifier
@@ -33,6 +35,7 @@ KINDS = (
     "set_custom_field",
     "add_note",
     "apply_macro",
+    "call_webhook",
 )
 
 
@@ -66,6 +69,8 @@ def _action(raw: Any, path: str, *, macro: bool) -> Action:
     here = f"{path}/{kind}"
     if kind == "apply_macro" and macro:
         raise InvalidRuleError(here, "a macro cannot apply another macro")
+    if kind == "call_webhook" and macro:
+        raise InvalidRuleError(here, "webhooks are called by triggers and timed rules, not by macros")
     try:
         return Action(kind, _value(kind, value, here))
     except InvalidRuleError:
@@ -88,12 +93,20 @@ def _value(kind: str, value: Any, path: str) -> Any:
         "set_custom_field": lambda v: _field(v, path),
         "add_note": lambda v: values.text(v, "note"),
         "apply_macro": lambda v: values.slug(v, "macro"),
+        "call_webhook": lambda v: _webhook_id(v, path),
     }
     if kind not in {"set_type", "set_assignee", "add_tags", "remove_tags", "set_custom_field"} and not isinstance(
         value, str
     ):
         raise InvalidRuleError(path, "takes text")
     return checks[kind](value)
+
+
+def _webhook_id(raw: str, path: str) -> str:
+    try:
+        return str(UUID(raw))
+    except ValueError:
+        raise InvalidRuleError(path, "takes the id of a webhook endpoint (a UUID)") from None
 
 
 def _tags(raw: Any, path: str) -> list[str]:

@@ -33,6 +33,7 @@ from domain.provenance import current, event_cause
 from domain.races import retried
 from domain.tickets.commands import TicketCommands
 from domain.tickets.ticket import Ticket
+from domain.webhooks.commands import WebhookCommands
 
 #: The most triggers that fire on one event, chained.
 CHAIN_MAX = 10
@@ -53,7 +54,7 @@ def automation_actor(name: str) -> Actor:
     return Actor(f"{AUTOMATION_PREFIX}{name}", ActorKind.SYSTEM)
 
 
-class AutomationCommands(TicketCommands):
+class AutomationCommands(TicketCommands, WebhookCommands):
     """The commands and queries of a tenant's triggers and macros."""
 
     # --- defining ----------------------------------------------------------------------------------
@@ -297,9 +298,17 @@ class AutomationCommands(TicketCommands):
             ticket.set_custom_field(field.name, defined[field.name])
         elif kind == "add_note":
             ticket.add_comment(value, public=False)
-        elif kind == "apply_macro":
-            macro = None if book is None else book.macro(value)
-            if macro is None:
-                raise NotFoundError(f"no macro {value!r}")
-            return self._act(ticket, macro.actions, None)
+        elif kind in {"apply_macro", "call_webhook"}:
+            return self._named(ticket, action, book)
         return []
+
+    def _named(self, ticket: Ticket, action: Action, book: RuleBook | None) -> list[Ticket]:
+        """An action naming something else of the tenant: a macro to apply, a webhook endpoint to call."""
+        if action.kind == "call_webhook":
+            self.webhook(ticket.tenant, action.value)  # the tenant's own endpoint, or NotFoundError: the rule failed
+            ticket.request_webhook(action.value)
+            return []
+        macro = None if book is None else book.macro(action.value)
+        if macro is None:
+            raise NotFoundError(f"no macro {action.value!r}")
+        return self._act(ticket, macro.actions, None)

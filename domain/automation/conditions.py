@@ -22,6 +22,9 @@ from typing import Any
 
 from domain.errors import InvalidRuleError
 
+#: Checks a field name a condition tests (`name`, `path`, `op`), returning it or raising InvalidRuleError.
+FieldCheck = Callable[[Any, str, str], str]
+
 #: The ticket's fields a condition may test (and `custom_fields.<name>`).
 TICKET_FIELDS = frozenset(
     {
@@ -124,11 +127,14 @@ class Condition:
 ALWAYS = Condition("all", ())
 
 
-def parse(raw: Any, path: str = "conditions", *, timed: bool = False) -> Condition:
-    """A condition tree from its JSON form (`timed`: a timed rule's, which may count hours), or InvalidRuleError."""
+def parse(raw: Any, path: str = "conditions", *, timed: bool = False, fields: FieldCheck | None = None) -> Condition:
+    """A condition tree from its JSON form (`timed`: a timed rule's, which may count hours), or InvalidRuleError.
+
+    `fields` checks the field names instead of the rules' own (a webhook's filter tests other facts).
+    """
     if raw is None:
         return ALWAYS
-    return _tree(raw, path, 1, [0], timed)
+    return _tree(raw, path, 1, [0], timed, fields)
 
 
 def time_fields(condition: Condition) -> list[str]:
@@ -140,7 +146,7 @@ def time_fields(condition: Condition) -> list[str]:
     return found
 
 
-def _tree(raw: Any, path: str, depth: int, count: list[int], timed: bool) -> Condition:
+def _tree(raw: Any, path: str, depth: int, count: list[int], timed: bool, fields: FieldCheck | None) -> Condition:
     if not isinstance(raw, Mapping) or len(raw) != 1 or next(iter(raw)) not in {"all", "any"}:
         raise InvalidRuleError(path, 'a condition is {"all": [...]} or {"any": [...]}')
     if depth > DEPTH_MAX:
@@ -156,17 +162,22 @@ def _tree(raw: Any, path: str, depth: int, count: list[int], timed: bool) -> Con
             raise InvalidRuleError(f"{path}/{mode}/{n}", f"a rule has at most {CONDITIONS_MAX} tests")
         here = f"{path}/{mode}/{n}"
         is_tree = isinstance(item, Mapping) and set(item) <= {"all", "any"}
-        parts.append(_tree(item, here, depth + 1, count, timed) if is_tree else _test(item, here, timed))
+        parts.append(
+            _tree(item, here, depth + 1, count, timed, fields) if is_tree else _test(item, here, timed, fields)
+        )
     return Condition(mode, tuple(parts))
 
 
-def _test(raw: Any, path: str, timed: bool) -> Check:
+def _test(raw: Any, path: str, timed: bool, fields: FieldCheck | None) -> Check:
     if not isinstance(raw, Mapping) or not {"field", "op"} <= set(raw) or set(raw) - {"field", "op", "value"}:
         raise InvalidRuleError(path, 'a test is {"field", "op", "value"}')
     name, op = raw["field"], raw["op"]
-    if name in TIME_FIELDS:
+    if fields is not None:
+        fields(name, f"{path}/field", op)
+    elif name in TIME_FIELDS:
         return _time_test(raw, path, timed)
-    check_field(name, f"{path}/field", changes=op in CHANGE_OPS)
+    else:
+        check_field(name, f"{path}/field", changes=op in CHANGE_OPS)
     if op not in VALUE_OPS | CHANGE_OPS:
         known = ", ".join(sorted(VALUE_OPS | CHANGE_OPS))
         raise InvalidRuleError(f"{path}/op", f"unknown operator {op!r} (one of {known})")

@@ -255,3 +255,8 @@ def _(event: Ticket.AutomationFired) -> tuple[FieldChange, ...]:
 @field_changes.register
 def _(event: Ticket.TriggerChainStopped) -> tuple[FieldChange, ...]:
     return (FieldChange("cause", None, event.cause), FieldChange("not_fired", None, list(event.not_fired)))
+
+
+@field_changes.register
+def _(event: Ticket.WebhookRequested) -> tuple[FieldChange, ...]:
+    return (FieldChange("webhook", None, event.webhook_id),)

@@ -258,6 +258,11 @@ class Ticket(Recorded):
         instance: str  # the rule and the moments its hours were counted from: one firing per instance
         failed: str | None  # why the ticket refused its actions (then none of them is recorded), or None
 
+    class WebhookRequested(Event):
+        """A rule asked for this ticket's news to go to a webhook endpoint of the tenant (`call_webhook`)."""
+
+        webhook_id: str
+
     class TriggerChainStopped(Event):
         """More triggers held after the event `cause` than a chain may fire: these did not fire."""
 
@@ -943,6 +948,14 @@ class Ticket(Recorded):
     @event(AutomationFired)
     def _automation_fired(self, *, automation: str, automation_version: int, instance: str, failed: str | None) -> None:
         self.automations_fired = [*self.automations_fired, instance]
+
+    def request_webhook(self, webhook_id: str) -> None:
+        """Record that a rule asked for a delivery to the webhook endpoint `webhook_id` (the webhook process sends)."""
+        self._webhook_requested(webhook_id=webhook_id)
+
+    @event(WebhookRequested)
+    def _webhook_requested(self, *, webhook_id: str) -> None:
+        pass  # a record for the webhook process: the ticket itself does not change
 
     def stop_trigger_chain(self, *, cause: int, depth: int, not_fired: list[str]) -> None:
         """Record that a chain of triggers stopped at its longest, naming those that would have fired next."""

@@ -88,21 +88,59 @@ class EventFeed:
 
     def page(self, tenant: str, *, after: int, limit: int) -> FeedPage:
         """Up to `limit` events after `after`, of which those of `tenant` are returned."""
+        found = self.every_tenant(after=after, limit=limit)
+        entries = [entry for owner, entry in found.entries if owner == tenant]
+        return FeedPage(entries, found.after, found.view_position)
+
+    def every_tenant(self, *, after: int, limit: int) -> TenantsPage:
+        """Up to `limit` events after `after` (as far as the read models have applied), each with its tenant."""
         view_position = self.read_models.position()
         notifications = self.desk.recorder.select_notifications(
             start=after, limit=limit, stop=view_position, inclusive_of_start=False
         )
         if not notifications:
-            return FeedPage([], after, view_position)
+            return TenantsPage([], after, view_position, 0)
         events: list[Any] = [self.desk.mapper.to_domain_event(n) for n in notifications]
         ticket_ids = {e.originator_id for e in events if not isinstance(e, SavedView.Created)}
         owners = self.read_models.tickets().owners_of(ticket_ids)
         entries = [
-            _entry(notification.id, event)
+            (tenant, _entry(notification.id, event))
             for notification, event in zip(notifications, events, strict=True)
-            if _tenant_of(event, owners) == tenant
+            if (tenant := _tenant_of(event, owners)) is not None
         ]
-        return FeedPage(entries, notifications[-1].id, view_position)
+        return TenantsPage(entries, notifications[-1].id, view_position, len(notifications))
+
+    def entry_at(self, position: int) -> FeedEntry | None:
+        """The event at a log position as the feed shows it (personal data as it reads now), or None."""
+        found = self.desk.recorder.select_notifications(start=position, limit=1)
+        if not found or found[0].id != position:
+            return None
+        return _entry(position, self.desk.mapper.to_domain_event(found[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class TenantsPage:
+    """Events of every tenant, each with its tenant, and the position to continue after."""
+
+    entries: list[tuple[str, FeedEntry]]
+    after: int
+    view_position: int
+    read: int  # events read, shown or not
+
+
+def feed_item(entry: FeedEntry) -> dict[str, Any]:
+    """One event in the form `GET /events` shows it (an item of its page), as plain values."""
+    return {
+        "position": entry.position,
+        "ticket_id": entry.aggregate_id if entry.type.startswith("Ticket.") else None,
+        "aggregate_id": entry.aggregate_id,
+        "aggregate_version": entry.aggregate_version,
+        "type": entry.type,
+        "actor": {"id": entry.actor_id, "kind": entry.actor_kind, "role": entry.actor_role},
+        "via": entry.via,
+        "at": entry.at,
+        "payload": entry.payload,
+    }
 
 
 def _tenant_of(event: Any, owners: dict[UUID, Owner]) -> str | None:

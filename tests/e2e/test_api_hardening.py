@@ -346,7 +346,12 @@ def _json_operations() -> list[tuple[str, str]]:
 @pytest.mark.parametrize(("method", "path"), _json_operations())
 def test_every_json_operation_answers_415_and_documents_it(make_app: MakeApp, method: str, path: str) -> None:
     client, services = make_app()
-    url = path.format(ticket_id="00000000-0000-4000-8000-000000000000", name="std", agent_id="carol")
+    url = path.format(
+        ticket_id="00000000-0000-4000-8000-000000000000",
+        name="std",
+        agent_id="carol",
+        webhook_id="00000000-0000-4000-8000-000000000000",
+    )
     refused = client.request(method, url, content=b"{}", headers={**_bearer(services), "Content-Type": "text/plain"})
     _assert_problem(refused, 415, "unsupported-media-type")
     declared = client.get("/openapi.json").json()["paths"][path][method.lower()]["responses"]["415"]

@@ -31,6 +31,7 @@ from api.routers import (
     sla,
     tickets,
     views,
+    webhooks,
     workflows,
 )
 from domain.access.policy import PERMISSIONS as MATRIX
@@ -40,6 +41,7 @@ from infrastructure.settings import Settings
 from tests.support.clock import TickingClock
 
 PUBLIC_ROUTES = {"healthz", "root"}
+NO_WEBHOOK = "00000000-0000-4000-8000-000000000000"  # admitted callers get 404: the route, not the matrix, answers
 WEEKDAYS_9_TO_5 = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
 CALENDAR = {"timezone": "Europe/Berlin", "intervals": WEEKDAYS_9_TO_5}
 TWO_STATES = {
@@ -165,6 +167,18 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "list_macros": ("GET", "/macros", None),
         "get_macro": ("GET", "/macros/tag", None),
         "apply_macro": ("POST", f"{t}/macros/tag", None),
+        "create_webhook": ("POST", "/webhooks", {"url": "https://hooks.example.com/in", "event_types": ["*"]}),
+        "list_webhooks": ("GET", "/webhooks", None),
+        "get_webhook": ("GET", f"/webhooks/{NO_WEBHOOK}", None),
+        "update_webhook": ("PATCH", f"/webhooks/{NO_WEBHOOK}", {"enabled": False}),
+        "delete_webhook": ("DELETE", f"/webhooks/{NO_WEBHOOK}", None),
+        "rotate_webhook_secret": ("POST", f"/webhooks/{NO_WEBHOOK}/rotate-secret", None),
+        "list_webhook_deliveries": ("GET", f"/webhooks/{NO_WEBHOOK}/deliveries", None),
+        "redeliver_webhook_delivery": (
+            "POST",
+            f"/webhooks/{NO_WEBHOOK}/deliveries/msg_{NO_WEBHOOK.replace('-', '')}/redeliver",
+            None,
+        ),
     }
 
 
@@ -172,7 +186,7 @@ def test_every_route_is_in_the_matrix() -> None:
     operations = create_app().openapi()["paths"]
     count = sum(len(methods) for methods in operations.values())
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
-    routers += (projections, workflows, me, bulk, directory, automation)
+    routers += (projections, workflows, me, bulk, directory, automation, webhooks)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)

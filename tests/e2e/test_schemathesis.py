@@ -92,6 +92,7 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "takes no value": "whether a test has a value depends on its operator",
     "a change test": "change operators test the ticket's fields only",
     "a macro cannot apply another macro": "apply_macro is for triggers' actions only",
+    "webhooks are called by triggers and timed rules": "call_webhook is for triggers' and timed rules' actions only",
     "a rule has at most": "a rule's tests counted across its nested conditions",
     "conditions nest at most": "how deep conditions nest",
     "iCalendar": "the body must parse as RFC 5545",
@@ -128,6 +129,10 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "hours are counted by timed rules": "time fields belong to timed rules only",
     "hours are compared with gte or lte": "the operators a time field takes",
     "takes a number of hours": "a time test's value depends on its operator",
+    "which webhooks may not call": "where a webhook URL's host points (private, loopback, metadata addresses)",
+    "url is not a URL": "what the pattern cannot pin down of a URL's host (an IPv6 literal's form)",
+    "a filter tests the event, not changes": "a webhook filter's operators: no change tests",
+    "webhook endpoints": "how many endpoints the tenant has already",
 }
 _CROSS_FIELD = re.compile("|".join(re.escape(rule) for rule in CROSS_FIELD_RULES))
 
