@@ -262,7 +262,7 @@ class CommandPipeline(Application[UUID]):
 
     def _commit(self, ticket: Ticket, *others: Ticket) -> Receipt:
         """Save the ticket, with the other tickets the command changed too, in one transaction."""
-        # A conflicting concurrent save raises the store's IntegrityError; nothing is stored.
+        # A concurrent save that took the version first makes this one raise RaceLostError; nothing is stored.
         recordings = self.save(ticket, *others)
         return Receipt(ticket=ticket, position=recordings[-1].notification.id if recordings else None)
 

@@ -16,6 +16,7 @@ from uuid import UUID
 from domain.actors import Actor, ActorKind
 from domain.errors import NotFoundError
 from domain.pipeline import Acting, CommandPipeline, Keep
+from domain.races import retried
 from domain.webhooks.registry import Endpoint, WebhookRegistry
 
 #: Who the webhook process acts as, and its channel.
@@ -34,6 +35,7 @@ class WebhookReceipt:
 class WebhookCommands(CommandPipeline):
     """The commands and queries of a tenant's webhook endpoints (their secrets are infrastructure's)."""
 
+    @retried
     def register_webhook(
         self,
         *,
@@ -51,6 +53,7 @@ class WebhookCommands(CommandPipeline):
             registry.register(endpoint_id, url=url, description=description, types=event_types, filter=filter)
         return self._commit_registry(registry, endpoint_id)
 
+    @retried
     def change_webhook(
         self,
         *,
@@ -79,6 +82,7 @@ class WebhookCommands(CommandPipeline):
                 registry.disable(endpoint_id, reason=f"disabled by {how['by'].id}")
         return self._commit_registry(registry, endpoint_id)
 
+    @retried
     def disable_failing_webhook(self, *, tenant: str, endpoint_id: str, failures: int, last: str) -> WebhookReceipt:
         """Disable an endpoint whose last `failures` deliveries failed (as the webhook process), saying so."""
         registry, _ = self._registry_with(tenant, endpoint_id)
@@ -87,6 +91,7 @@ class WebhookCommands(CommandPipeline):
             registry.disable(endpoint_id, reason=reason, failures=failures)
         return self._commit_registry(registry, endpoint_id)
 
+    @retried
     def record_webhook_secret_rotated(
         self, *, tenant: str, endpoint_id: str, previous_until: datetime, **how: Unpack[Acting]
     ) -> WebhookReceipt:
@@ -96,6 +101,7 @@ class WebhookCommands(CommandPipeline):
             registry.rotate_secret(endpoint_id, previous_until=previous_until)
         return self._commit_registry(registry, endpoint_id)
 
+    @retried
     def delete_webhook(self, *, tenant: str, endpoint_id: str, **how: Unpack[Acting]) -> int:
         """Delete an endpoint; the log position of the deletion."""
         registry, _ = self._registry_with(tenant, endpoint_id)

@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from eventsourcing.persistence import IntegrityError
 from pydantic_core import to_json
 
 from domain.errors import NotFoundError
@@ -149,13 +148,9 @@ class Sender:
             self._disable(delivery.tenant, endpoint, failures, error)
 
     def _disable(self, tenant: str, endpoint: Endpoint, failures: int, last: str) -> None:
-        for _ in range(3):  # an admin may change the registry at the same moment
-            try:
-                self.desk.disable_failing_webhook(tenant=tenant, endpoint_id=endpoint.id, failures=failures, last=last)
-                break
-            except IntegrityError:
-                continue
-            except NotFoundError:
-                return
+        try:  # an admin changing the registry at the same moment: the command is carried out again (domain/races.py)
+            self.desk.disable_failing_webhook(tenant=tenant, endpoint_id=endpoint.id, failures=failures, last=last)
+        except NotFoundError:
+            return
         held = self.store.deliveries.pause(endpoint.id)
         log.warning("webhook %s disabled after %s failed attempts in a row; %s held back", endpoint.id, failures, held)
