@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             built.start_router()
             built.start_triggers()
             built.start_automations()
+            built.start_schedules()
         try:
             yield
         finally:

@@ -48,6 +48,7 @@ def serve_app(factory: str, *, host: str, port: int, workers: int) -> None:
         services.start_router()
         services.start_triggers()
         services.start_automations()
+        services.start_schedules()
         uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
@@ -80,8 +81,9 @@ def worker(
         typer.Option(help="Run only these background processes (comma-separated; default: all of them)."),
     ] = None,
 ) -> None:
-    """Run the background processes (projections, SLA watcher, router, triggers) until SIGINT or SIGTERM.
+    """Run the background processes (projections, SLA watcher, router, triggers, timed rules, schedules).
 
+    They run until SIGINT or SIGTERM.
     Several workers may run at once, on as many hosts as needed: each piece of work is still done once.
     """
     with services_from(load_settings()) as services:
