@@ -137,6 +137,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "list_macros": STAFF | {N},
     "get_macro": STAFF | {N},
     "apply_macro": STAFF,
+    # Schedules: admins define recurring tickets; those who read rules read them.
+    "put_schedule": frozenset({D}),
+    "list_schedules": READERS,
+    "get_schedule": READERS,
+    "preview_schedule": READERS,
     # Who the caller is.
     "who_am_i": READERS | {C},
 }

@@ -84,10 +84,7 @@ class ScheduleCommands(TicketCommands):
         when = timing(rrule=rrule, cron=cron, timezone=timezone, start=start, end=end)
         ticket = self._checked_template(tenant, template)
         mode = _catch_up(catch_up)
-        if self.recurrence is None:
-            msg = "this application was built without a recurrence library: it cannot define schedules"
-            raise RuntimeError(msg)
-        self.recurrence.check(when)
+        self._recurrence().check(when)
         with self._acting(tenant=tenant, **how):
             book = self.schedule_book(tenant) or ScheduleBook.start(tenant=tenant)
             book.define(name, title=title, enabled=_flag(enabled), timing=when, catch_up=mode, template=ticket)
@@ -144,6 +141,17 @@ class ScheduleCommands(TicketCommands):
         except AggregateNotFoundError:
             return None
         return found
+
+    def upcoming(self, schedule: Schedule, after: datetime, count: int) -> list[datetime]:
+        """The schedule's next `count` occurrences from `after` (and from when it counts), in order."""
+        since = max(after, schedule.counts_from)
+        return self._recurrence().occurrences(schedule.timing, since, None, count)
+
+    def _recurrence(self) -> Recurrence:
+        if self.recurrence is None:
+            msg = "this application was built without a recurrence library: it cannot read schedules' rules"
+            raise RuntimeError(msg)
+        return self.recurrence
 
     # --- running -----------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from api.routers import (
     privacy,
     projections,
     reports,
+    schedules,
     sla,
     tickets,
     views,
@@ -38,6 +39,14 @@ from domain.access.policy import Role
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 from tests.support.clock import TickingClock
+
+SCHEDULE = {
+    "title": "Weekly check",
+    "cron": "0 8 * * MON",
+    "timezone": "Europe/Berlin",
+    "start": "2026-01-05T08:00:00",
+    "template": {"title": "Weekly check", "requester_id": "facilities"},
+}
 
 PUBLIC_ROUTES = {"healthz", "root"}
 WEEKDAYS_9_TO_5 = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
@@ -165,6 +174,10 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "list_macros": ("GET", "/macros", None),
         "get_macro": ("GET", "/macros/tag", None),
         "apply_macro": ("POST", f"{t}/macros/tag", None),
+        "put_schedule": ("PUT", "/schedules/weekly", SCHEDULE),
+        "list_schedules": ("GET", "/schedules", None),
+        "get_schedule": ("GET", "/schedules/weekly", None),
+        "preview_schedule": ("GET", "/schedules/weekly/preview", None),
     }
 
 
@@ -172,7 +185,7 @@ def test_every_route_is_in_the_matrix() -> None:
     operations = create_app().openapi()["paths"]
     count = sum(len(methods) for methods in operations.values())
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
-    routers += (projections, workflows, me, bulk, directory, automation)
+    routers += (projections, workflows, me, bulk, directory, automation, schedules)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)
