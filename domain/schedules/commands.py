@@ -122,7 +122,8 @@ class ScheduleCommands(TicketCommands):
         book = self.schedule_book(tenant)
         found = None if book is None else book.schedule(name)
         if book is not None and found is not None and version is not None and version != found.version:
-            older = self._configured(ScheduleBook, book.id, self._book_version_with(book.id, name, version))
+            recorded_as = self._book_version_with(book.id, name, version)
+            older = None if recorded_as is None else self._configured(ScheduleBook, book.id, recorded_as)
             found = None if older is None else older.schedule(name)
         if found is None:
             raise NotFoundError(f"no schedule {name!r}" + ("" if version is None else f" version {version}"))
