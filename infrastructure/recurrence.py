@@ -63,7 +63,7 @@ class LibraryRecurrence:
         result = found[0]
         if isinstance(result, CronSimError):
             raise InvalidRuleError(_cron_path(str(result)), str(result)) from None
-        if isinstance(result, (ValueError, TypeError, KeyError, IndexError)):
+        if isinstance(result, Exception):  # the library's refusal, whatever its kind
             raise InvalidRuleError(path, str(result) or "not a rule the library reads") from None
         if isinstance(result, BaseException):
             raise result

@@ -25,6 +25,8 @@ from domain.schedules.wall_clock import local_of
 from domain.sla.zone_offsets import zone
 
 RULE_MAX = 500
+#: Starts and ends lie between these years: far enough for any help desk, and far from datetime's limits.
+FIRST_YEAR, LAST_YEAR = 1970, 2200
 #: The parts of an RRULE (RFC 5545 3.3.10) a schedule may use: UNTIL is the schedule's `end`, and
 #: occurrences come no oftener than once a minute (a ticket a second is no help desk's wish).
 RRULE_PARTS = (
@@ -111,6 +113,8 @@ def timing(*, rrule: str | None, cron: str | None, timezone: str, start: datetim
 def _local(moment: Any, found: ZoneInfo, path: str) -> datetime:
     if not isinstance(moment, datetime):
         raise InvalidRuleError(path, "a date and time, e.g. 2026-01-05T08:00:00 (local) or with an offset")
+    if not FIRST_YEAR < moment.year < LAST_YEAR:
+        raise InvalidRuleError(path, f"a date and time after {FIRST_YEAR} and before {LAST_YEAR}")
     local = moment if moment.tzinfo is None else local_of(moment, found)
     return local.replace(microsecond=0)
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from domain.errors import InvalidRuleError
 from domain.schedules.catch_up import CatchUp, Step, steps
+from domain.schedules.template import template
 from domain.schedules.timing import Timing, timing
 from domain.schedules.wall_clock import local_of, moment_of
 from infrastructure.recurrence import LibraryRecurrence
@@ -245,3 +246,25 @@ def test_a_wall_time_is_read_back_unless_the_clocks_skipped_it_and_order_is_kept
     assert shown == wall or shown > wall  # a skipped time moves forward to the jump, never back
     later = moment_of(wall + timedelta(minutes=1), tz)
     assert later >= moment
+
+
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [
+        ({"requester_id": "facilities"}, "template/title"),
+        ({"title": "Rounds"}, "template/requester_id"),
+        ({"title": "Rounds", "requester_id": "facilities", "priority": "whenever"}, "template/priority"),
+        ({"title": "Rounds", "requester_id": "facilities", "requester_email": "a@b.c"}, "template/requester_email"),
+        ({"title": "Rounds", "requester_id": "facilities", "tags": ["Not A Slug"]}, "template/tags"),
+    ],
+)
+def test_a_template_is_refused_with_the_path_of_its_part(raw: dict[str, Any], path: str) -> None:
+    with pytest.raises(InvalidRuleError) as refused:
+        template(raw)
+    assert refused.value.path == path
+
+
+def test_starts_far_from_now_are_refused() -> None:
+    with pytest.raises(InvalidRuleError) as refused:
+        _timing(cron="0 8 * * *", start=datetime(9999, 12, 31, 23, 0, tzinfo=UTC))
+    assert refused.value.path == "start"
