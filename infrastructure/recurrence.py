@@ -62,9 +62,10 @@ class LibraryRecurrence:
             raise InvalidRuleError(path, "no occurrence found: the rule may name days that never come")
         result = found[0]
         if isinstance(result, CronSimError):
-            raise InvalidRuleError(_cron_path(str(result)), str(result)) from None
+            raise InvalidRuleError(_cron_path(str(result)), f"not a cron expression cronsim reads: {result}") from None
         if isinstance(result, Exception):  # the library's refusal, whatever its kind
-            raise InvalidRuleError(path, str(result) or "not a rule the library reads") from None
+            said = "an RRULE python-dateutil reads" if path == "rrule" else "a cron expression cronsim reads"
+            raise InvalidRuleError(path, f"not {said}: {result}") from None
         if isinstance(result, BaseException):
             raise result
         if result is None or (timing.end is not None and result > timing.end):

@@ -127,16 +127,16 @@ def _rrule(text: Any) -> str:
     for part in rule.split(";"):
         key, equals, value = part.partition("=")
         if key == "UNTIL":
-            raise InvalidRuleError("rrule/UNTIL", "say the last moment as the schedule's end (local time)")
+            raise InvalidRuleError("rrule/UNTIL", "an RRULE here ends at the schedule's end (local time): say it there")
         if key not in RRULE_PARTS or not equals or not value:
             raise InvalidRuleError(
-                f"rrule/{key or part}", f"parts are NAME=VALUE, NAME one of {', '.join(RRULE_PARTS)}"
+                f"rrule/{key or part}", f"an RRULE's parts are NAME=VALUE, NAME one of {', '.join(RRULE_PARTS)}"
             )
         if key in parts:
-            raise InvalidRuleError(f"rrule/{key}", "given twice")
+            raise InvalidRuleError(f"rrule/{key}", "an RRULE names each part once")
         parts[key] = value
     if parts.get("FREQ") not in FREQUENCIES:
-        raise InvalidRuleError("rrule/FREQ", f"FREQ is required: one of {', '.join(FREQUENCIES)}")
+        raise InvalidRuleError("rrule/FREQ", f"an RRULE needs FREQ, one of {', '.join(FREQUENCIES)}")
     return ";".join(f"{key}={value}" for key, value in parts.items())
 
 
@@ -145,5 +145,7 @@ def _cron(text: Any) -> str:
         raise InvalidRuleError("cron", f"a cron expression of at most {RULE_MAX} characters on one line")
     fields = text.split()
     if len(fields) != len(CRON_FIELDS):
-        raise InvalidRuleError("cron", f"five fields: {' '.join(CRON_FIELDS)} (got {len(fields)})")
+        raise InvalidRuleError(
+            "cron", f"a cron expression has five fields: {' '.join(CRON_FIELDS)} (got {len(fields)})"
+        )
     return " ".join(fields)

@@ -128,6 +128,12 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "hours are counted by timed rules": "time fields belong to timed rules only",
     "hours are compared with gte or lte": "the operators a time field takes",
     "takes a number of hours": "a time test's value depends on its operator",
+    "an RRULE": "exactly one of rrule and cron, and the RRULE grammar (RFC 5545)",
+    "a cron expression": "the cron grammar: five fields and their ranges",
+    "no occurrence": "a rule's days, within its start and end",
+    "must come after the start": "the order of two dates",
+    "a date and time after": "JSON Schema has no bounds for a date-time",
+    "a template holds no personal data": "the field's definition in the tenant's catalogue (PUT /fields)",
 }
 _CROSS_FIELD = re.compile("|".join(re.escape(rule) for rule in CROSS_FIELD_RULES))
 
