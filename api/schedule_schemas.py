@@ -43,7 +43,9 @@ class TemplateIn(Strict):
     type: Slug | None = Field(default=None, examples=["task"])
     group: Identifier | None = Field(default=None, description="Open it into this group's queue.")
     tags: list[Slug] = Field(default_factory=list, max_length=50)
-    custom_fields: dict[Slug, CustomField] = Field(default_factory=dict, max_length=50)
+    custom_fields: dict[Slug, CustomField] = Field(
+        default_factory=dict, max_length=50, json_schema_extra={"additionalProperties": False}
+    )
 
     def plain(self) -> dict[str, Any]:
         """The template as the domain takes it."""
@@ -84,8 +86,8 @@ class ScheduleOut(BaseModel):
     rrule: str | None
     cron: str | None
     timezone: str
-    start: datetime
-    end: datetime | None
+    start: str = Field(description="Local wall-clock time of the zone, without an offset.")
+    end: str | None = Field(description="Local wall-clock time of the zone, without an offset.")
     catch_up: CatchUp
     template: dict[str, Any]
     counts_from: datetime = Field(description="Occurrences before this moment were never due.")
@@ -103,8 +105,8 @@ class ScheduleOut(BaseModel):
             rrule=timing.get("rrule"),
             cron=timing.get("cron"),
             timezone=schedule.timing.timezone,
-            start=schedule.timing.start,
-            end=schedule.timing.end,
+            start=schedule.timing.start.isoformat(),
+            end=None if schedule.timing.end is None else schedule.timing.end.isoformat(),
             catch_up=schedule.catch_up,
             template=schedule.template.as_dict(),
             counts_from=schedule.counts_from,
