@@ -86,8 +86,8 @@ class ScheduleOut(BaseModel):
     rrule: str | None
     cron: str | None
     timezone: str
-    start: str = Field(description="Local wall-clock time of the zone, without an offset.")
-    end: str | None = Field(description="Local wall-clock time of the zone, without an offset.")
+    start: datetime = Field(description="Local wall-clock time, with the zone's offset then.")
+    end: datetime | None = Field(description="Local wall-clock time, with the zone's offset then.")
     catch_up: CatchUp
     template: dict[str, Any]
     counts_from: datetime = Field(description="Occurrences before this moment were never due.")
@@ -96,7 +96,7 @@ class ScheduleOut(BaseModel):
     @classmethod
     def of(cls, schedule: Schedule, upcoming: list[datetime]) -> ScheduleOut:
         """The answer for a schedule and its coming occurrences."""
-        timing = schedule.timing.as_dict()
+        timing, zone = schedule.timing.as_dict(), schedule.timing.zone
         return cls(
             name=schedule.name,
             version=schedule.version,
@@ -105,12 +105,12 @@ class ScheduleOut(BaseModel):
             rrule=timing.get("rrule"),
             cron=timing.get("cron"),
             timezone=schedule.timing.timezone,
-            start=schedule.timing.start.isoformat(),
-            end=None if schedule.timing.end is None else schedule.timing.end.isoformat(),
+            start=schedule.timing.start.replace(tzinfo=zone),
+            end=None if schedule.timing.end is None else schedule.timing.end.replace(tzinfo=zone),
             catch_up=schedule.catch_up,
             template=schedule.template.as_dict(),
             counts_from=schedule.counts_from,
-            next=[moment.astimezone(schedule.timing.zone) for moment in upcoming],
+            next=[moment.astimezone(zone) for moment in upcoming],
         )
 
 
