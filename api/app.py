@@ -30,6 +30,7 @@ from api.routers import (
     privacy,
     projections,
     reports,
+    schedules,
     sla,
     tickets,
     views,
@@ -61,12 +62,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         owned = services is None
         app.state.services = built = services or build_services(config)
         if owned and built.projections_in_process():
-            built.start_projections()
-            built.start_sla_watcher()  # beside its read model; on PostgreSQL `ledgerdesk worker` runs these
-            built.start_router()
-            built.start_triggers()
-            built.start_automations()
-            built.start_webhooks()
+            # Every background process beside the read models; on PostgreSQL `ledgerdesk worker` runs them.
+            for start in built.background().values():
+                start()
         try:
             yield
         finally:
@@ -83,7 +81,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(bulk.wrong_methods)  # before /tickets/{ticket_id}, which would take the path otherwise
     # Every other route passes the authorization matrix (api/authorization.py).
     routers = (listing, tickets, workflows, views, fields, agents, events, audit, audit_queues, privacy, sla)
-    for module in (*routers, reports, projections, me, bulk, directory, automation, webhooks):
+    for module in (*routers, reports, projections, me, bulk, directory, automation, webhooks, schedules):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)
     app.add_middleware(HeadAsGetMiddleware)  # outermost: every layer below sees the GET it stands for

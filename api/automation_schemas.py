@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
@@ -25,6 +25,7 @@ TriggerOn = StrEnum("TriggerOn", {kind.upper(): kind for kind in ON})  # type: i
 Operator = StrEnum("Operator", {op.upper(): op for op in sorted(VALUE_OPS | CHANGE_OPS)})  # type: ignore[misc]
 Plain = Annotated[PlainText, Field(max_length=1000)] | float | StrictBool | None
 Tags = Annotated[list[Slug], Field(min_length=1, max_length=50)]
+FollowUpLink = Literal["related", "duplicate_of", "blocks", "caused_by"]
 
 
 class Strict(BaseModel):
@@ -142,6 +143,23 @@ class CallWebhook(Strict):
     call_webhook: UUID
 
 
+class FollowUpIn(Strict):
+    """The follow-up ticket: for the same requester, linked to the ticket the rule acts on."""
+
+    title: Annotated[NonBlankText, Field(min_length=1, max_length=200)]
+    description: Annotated[PlainText, Field(max_length=10_000)] = ""
+    type: Slug | None = None
+    priority: Priority | None = Field(default=None, description="Default: the source ticket's.")
+    group: Identifier | None = Field(default=None, description="Default: the source ticket's group.")
+    link: FollowUpLink = Field(default="related", description="The link, from the follow-up's side.")
+
+
+class OpenFollowUp(Strict):
+    """Open a follow-up ticket for the same requester, linked to this one (not from a follow-up itself)."""
+
+    open_follow_up: FollowUpIn
+
+
 ActionIn = (
     SetStatus
     | SetPriority
@@ -154,6 +172,7 @@ ActionIn = (
     | AddNote
     | ApplyMacro
     | CallWebhook
+    | OpenFollowUp
 )
 Actions = Annotated[
     list[ActionIn],
@@ -167,8 +186,8 @@ Actions = Annotated[
 
 
 def plain_actions(actions: list[ActionIn]) -> list[dict[str, Any]]:
-    """The actions as the domain takes them."""
-    return [a.model_dump(mode="json") for a in actions]
+    """The actions as the domain takes them (a follow-up's unset parts left out: the source's then)."""
+    return [a.model_dump(mode="json", exclude_none=isinstance(a, OpenFollowUp)) for a in actions]
 
 
 # --- rules --------------------------------------------------------------------------------------------

@@ -36,7 +36,9 @@ from infrastructure.privacy.erasure import Eraser
 from infrastructure.privacy.mapper import PersonalDataMapper
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.worker import ProjectionWorker
+from infrastructure.recurrence import LibraryRecurrence
 from infrastructure.router import Router
+from infrastructure.schedules import ScheduleRunner
 from infrastructure.schema import Schema, Step
 from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher
@@ -79,6 +81,7 @@ class Services:
     triggers: TriggerRunner | None = None
     automations: AutomationRunner | None = None
     webhooks: WebhookProcess | None = None
+    schedules: ScheduleRunner | None = None
     log_signal: LogSignal | None = None
 
     def issue_key(
@@ -261,6 +264,18 @@ class Services:
             grace_seconds=self.settings.webhook_secret_grace_seconds,
         )
 
+    def start_schedules(self) -> ScheduleRunner:
+        """Run the schedule runner in this process, in a background thread (several at once are safe)."""
+        if self.schedules is None:
+            self.schedules = ScheduleRunner(
+                self.desk,
+                LibraryRecurrence(),
+                interval_seconds=self.settings.schedule_interval_seconds,
+                late_seconds=self.settings.schedule_late_seconds,
+            )
+            self.schedules.start()
+        return self.schedules
+
     def lease(self, name: str) -> Lease:
         """The lease of one kind of background work that one process at a time does, in log order."""
         if self.database.backend is Backend.MEMORY:
@@ -291,6 +306,7 @@ class Services:
             "router": self.start_router,
             "triggers": self.start_triggers,
             "automations": self.start_automations,
+            "schedules": self.start_schedules,
             "webhooks": self.start_webhooks,
         }
 
@@ -310,6 +326,9 @@ class Services:
         if self.automations is not None:
             self.automations.stop()
             self.automations = None
+        if self.schedules is not None:
+            self.schedules.stop()
+            self.schedules = None
         if self.router is not None:
             self.router.stop()
             self.router = None
@@ -334,7 +353,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
     register_moved_topics()  # before any stored event is read
     database = parse_database_url(settings.database_url)
     check_reachable(database, settings)
-    desk = HelpDesk(env=eventsourcing_env(database, settings), clock=clock)
+    desk = HelpDesk(env=eventsourcing_env(database, settings), clock=clock, recurrence=LibraryRecurrence())
     schema = Schema(database, getattr(desk.recorder, "datastore", None), wait_seconds=settings.schema_wait_seconds)
     data_keys = _data_keys(database, desk, settings)
     cast("PersonalDataMapper", desk.mapper).use_keys(data_keys)

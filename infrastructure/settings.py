@@ -102,6 +102,19 @@ class Settings(BaseSettings):
         le=3600,
         description="How often the timed-rule runner looks for tickets whose hours have come.",
     )
+    schedule_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How often the schedule runner looks for schedules' occurrences that came, and opens their "
+        "tickets. An occurrence opens at most this long after its moment.",
+    )
+    schedule_late_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="An occurrence the schedule runner first sees more than this long after its moment was missed "
+        "(the runner was stopped or behind): the schedule's catch_up says whether it still opens.",
+    )
     lease_seconds: float = Field(
         default=10.0,
         ge=1,

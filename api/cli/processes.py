@@ -44,10 +44,8 @@ def serve_app(factory: str, *, host: str, port: int, workers: int) -> None:
     os.environ["LEDGERDESK_PROJECTIONS_IN_PROCESS"] = "false"
     with services_from(Settings(create_tables=False)) as services:
         services.start_projections().poll_seconds = SQLITE_CROSS_PROCESS_POLL_SECONDS
-        services.start_sla_watcher()
-        services.start_router()
-        services.start_triggers()
-        services.start_automations()
+        for start in services.background().values():  # the others (the projections run already)
+            start()
         uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
@@ -80,9 +78,10 @@ def worker(
         typer.Option(help="Run only these background processes (comma-separated; default: all of them)."),
     ] = None,
 ) -> None:
-    """Run the background processes (projections, SLA watcher, router, triggers, automations, webhooks) until stopped.
+    """Run the background processes (projections, SLA watcher, router, triggers, timed rules, schedules, webhooks).
 
-    Several workers may run at once, on as many hosts as needed: each piece of work is still done once.
+    They run until SIGINT or SIGTERM. Several workers may run at once, on as many hosts as needed: each
+    piece of work is still done once.
     """
     with services_from(load_settings()) as services:
         known = services.background()

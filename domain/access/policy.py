@@ -146,6 +146,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "rotate_webhook_secret": frozenset({D}),
     "list_webhook_deliveries": frozenset({D}),
     "redeliver_webhook_delivery": frozenset({D}),
+    # Schedules: admins define recurring tickets; those who read rules read them.
+    "put_schedule": frozenset({D}),
+    "list_schedules": READERS,
+    "get_schedule": READERS,
+    "preview_schedule": READERS,
     # Who the caller is.
     "who_am_i": READERS | {C},
 }

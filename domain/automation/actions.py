@@ -4,7 +4,13 @@
      {"set_status": "pending"}, {"set_assignee": "carol"}, {"set_type": "incident"},
      {"set_custom_field": {"name": "region", "value": {"kind": "enum", "value": "emea"}}},
      {"add_note": "Escalated: urgent e-mail"}, {"apply_macro": "close-duplicate"},
-     {"call_webhook": "6f1c0e9a-..."}]
+     {"call_webhook": "6f1c0e9a-..."},
+     {"open_follow_up": {"title": "Follow-up call", "type": "task", "group": "care", "link": "related"}}]
+
+`open_follow_up` opens a new ticket for the same requester (and organisation), linked to the
+ticket the rule acts on (`link`: related by default, or duplicate_of, blocks, caused_by from the
+new ticket's side), in its group unless `group` names another; saved with the rule's record, so a
+timed rule opens one follow-up per instance.
 
 Checked once when the rule is defined (`parse`), with the path of the part at fault; what only
 the ticket can tell (whether its workflow has that state, whether the directory knows that
@@ -21,6 +27,7 @@ from uuid import UUID
 from domain import values
 from domain.actors import identifier
 from domain.errors import DomainError, InvalidRuleError
+from domain.tickets.links import LINKABLE, LinkType
 from domain.values import FieldValue
 
 ACTIONS_MAX = 30
@@ -36,7 +43,9 @@ KINDS = (
     "add_note",
     "apply_macro",
     "call_webhook",
+    "open_follow_up",
 )
+FOLLOW_UP_KEYS = frozenset({"title", "description", "type", "priority", "group", "link"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,29 @@ class Action:
 
     kind: str
     value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """What `open_follow_up` carries: the new ticket's title and what else differs from its source's."""
+
+    title: str
+    description: str = ""
+    ticket_type: str | None = None
+    priority: str | None = None  # None: the source's
+    group: str | None = None  # None: the source's
+    link: LinkType = LinkType.RELATED
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form (as defined)."""
+        shown = {
+            "title": self.title,
+            "description": self.description,
+            "type": self.ticket_type,
+            "priority": self.priority,
+            "group": self.group,
+        }
+        return {**{k: v for k, v in shown.items() if v not in (None, "")}, "link": self.link.value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +126,10 @@ def _value(kind: str, value: Any, path: str) -> Any:
         "add_note": lambda v: values.text(v, "note"),
         "apply_macro": lambda v: values.slug(v, "macro"),
         "call_webhook": lambda v: _webhook_id(v, path),
+        "open_follow_up": lambda v: _follow_up(v, path),
     }
-    if kind not in {"set_type", "set_assignee", "add_tags", "remove_tags", "set_custom_field"} and not isinstance(
-        value, str
-    ):
+    takes_more = {"set_type", "set_assignee", "add_tags", "remove_tags", "set_custom_field", "open_follow_up"}
+    if kind not in takes_more and not isinstance(value, str):
         raise InvalidRuleError(path, "takes text")
     return checks[kind](value)
 
@@ -124,6 +156,23 @@ def _field(raw: Any, path: str) -> SetField:
     return SetField(values.slug(str(raw["name"]), "custom field"), FieldValue.parse(str(value["kind"]), value["value"]))
 
 
+def _follow_up(raw: Any, path: str) -> FollowUp:
+    if not isinstance(raw, Mapping) or "title" not in raw or not set(raw) <= FOLLOW_UP_KEYS:
+        raise InvalidRuleError(path, f"takes {{{', '.join(sorted(FOLLOW_UP_KEYS))}}} with at least a title")
+    kind = raw.get("link", LinkType.RELATED.value)
+    if kind not in {t.value for t in LINKABLE}:
+        raise InvalidRuleError(f"{path}/link", f"one of {', '.join(LINKABLE)} (got {kind!r})")
+    ticket_type, priority, group = raw.get("type"), raw.get("priority"), raw.get("group")
+    return FollowUp(
+        title=values.title(raw["title"]),
+        description=values.text(raw.get("description", ""), "description", allow_blank=True),
+        ticket_type=None if ticket_type is None else values.slug(ticket_type, "type"),
+        priority=None if priority is None else values.priority(priority).value,
+        group=None if group is None else identifier(group, "group"),
+        link=LinkType(kind),
+    )
+
+
 def shown(actions: Sequence[Action]) -> list[dict[str, Any]]:
     """The actions in their JSON form (as defined)."""
     plain: list[dict[str, Any]] = []
@@ -132,6 +181,8 @@ def shown(actions: Sequence[Action]) -> list[dict[str, Any]]:
             field = action.value
             stored = {"kind": field.value.kind.value, "value": field.value.as_dict()["value"]}
             plain.append({action.kind: {"name": field.name, "value": stored}})
+        elif isinstance(action.value, FollowUp):
+            plain.append({action.kind: action.value.as_dict()})
         else:
             plain.append({action.kind: action.value})
     return plain

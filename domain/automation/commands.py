@@ -24,15 +24,16 @@ from uuid import UUID
 
 from domain import values
 from domain.actors import Actor, ActorKind
-from domain.automation.actions import Action, SetField
+from domain.automation.actions import Action, FollowUp, SetField
 from domain.automation.facts import TRIGGER_PREFIX, changes_of, event_kind, facts
 from domain.automation.rules import Macro, RuleBook, TimedRule, Trigger
-from domain.errors import DomainError, NotFoundError
+from domain.errors import DomainError, NotFoundError, NotPermittedError
 from domain.pipeline import Acting, ConfigReceipt, OnTicket, Receipt
 from domain.provenance import current, event_cause
 from domain.races import retried
 from domain.tickets.commands import TicketCommands
 from domain.tickets.ticket import Ticket
+from domain.values import ERASED
 from domain.webhooks.commands import WebhookCommands
 
 #: The most triggers that fire on one event, chained.
@@ -283,11 +284,8 @@ class AutomationCommands(TicketCommands, WebhookCommands):
             self._check_routing(by, value)
             self.check_assignment(ticket.tenant, None, value)
             ticket.assign(group=value)
-        elif kind == "set_assignee" and value is None:
-            ticket.unassign()
         elif kind == "set_assignee":
-            self.check_assignment(ticket.tenant, value, None)
-            ticket.assign(assignee=value)
+            self._set_assignee(ticket, value)
         elif kind == "add_tags":
             ticket.add_tags(value)
         elif kind == "remove_tags":
@@ -298,6 +296,8 @@ class AutomationCommands(TicketCommands, WebhookCommands):
             ticket.set_custom_field(field.name, defined[field.name])
         elif kind == "add_note":
             ticket.add_comment(value, public=False)
+        elif kind == "open_follow_up":
+            return self._follow_up(ticket, value)
         elif kind in {"apply_macro", "call_webhook"}:
             return self._named(ticket, action, book)
         return []
@@ -312,3 +312,34 @@ class AutomationCommands(TicketCommands, WebhookCommands):
         if macro is None:
             raise NotFoundError(f"no macro {action.value!r}")
         return self._act(ticket, macro.actions, None)
+
+    def _set_assignee(self, ticket: Ticket, assignee: str | None) -> None:
+        if assignee is None:
+            ticket.unassign()
+            return
+        self.check_assignment(ticket.tenant, assignee, None)
+        ticket.assign(assignee=assignee)
+
+    def _follow_up(self, source: Ticket, wanted: FollowUp) -> list[Ticket]:
+        """A new ticket for the source's requester, linked to it both ways (in the current command context).
+
+        A follow-up opens no follow-up of its own, so rules that open them cannot feed each other forever.
+        """
+        if source.opened_by.startswith((TRIGGER_PREFIX, AUTOMATION_PREFIX)):
+            msg = f"this ticket is a follow-up (opened by {source.opened_by}); it opens no follow-up of its own"
+            raise NotPermittedError(msg)
+        follow_up = self._new_ticket(
+            tenant=source.tenant,
+            title=wanted.title,
+            description=wanted.description,
+            requester_id=source.requester_id,
+            requester_name=None if source.requester_name == ERASED else source.requester_name,
+            requester_email=None if source.requester_email == ERASED else source.requester_email,
+            organisation=source.organisation,
+            priority=wanted.priority or source.priority.value,
+            ticket_type=wanted.ticket_type,
+            group=wanted.group or source.group,
+        )
+        follow_up.link(wanted.link, source)
+        source.link(wanted.link.inverse, follow_up)
+        return [follow_up]

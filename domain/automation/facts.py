@@ -15,6 +15,7 @@ QUIET = (
     Ticket.TriggerFired,
     Ticket.TriggerChainStopped,
     Ticket.AutomationFired,
+    Ticket.OpenedOnSchedule,  # part of the opening, which triggers run on as `created`
     Ticket.PersonalDataErased,
     Ticket.SlaRecomputed,
 )

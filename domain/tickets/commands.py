@@ -23,6 +23,7 @@ from domain.errors import (
     TicketNotFoundError,
 )
 from domain.pipeline import KEEP, Acting, ConfigReceipt, Keep, OnTicket, Receipt, SavedViewReceipt
+from domain.provenance import current
 from domain.races import retried
 from domain.tickets import field_search
 from domain.tickets.field_search import Comparison, FieldCondition
@@ -65,14 +66,9 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
 
         Custom fields are checked against the tenant's definitions; personal ones become the requester's.
         """
-        self._check_routing(how["by"], group)
-        self.check_assignment(tenant, None, group)
         parent = None if parent_id is None else self._parent_for(parent_id, tenant, how["by"])
-        if custom_fields:
-            custom_fields = self._defined_fields(tenant, custom_fields, requester_id)
-        workflow = self.workflow_for_type(tenant, ticket_type)
         with self._acting(tenant=tenant, **how):
-            ticket = Ticket.open(
+            ticket = self._new_ticket(
                 tenant=tenant,
                 title=title,
                 description=description,
@@ -84,14 +80,55 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
                 ticket_type=ticket_type,
                 tags=tags,
                 custom_fields=custom_fields,
-                workflow=workflow,
+                group=group,
             )
-            if group is not None:
-                ticket.assign(group=group)  # saved with the opening, in one transaction
             if parent is not None:
                 ticket.link(LinkType.CHILD_OF, parent)
                 parent.link(LinkType.PARENT_OF, ticket)
         return self._commit(ticket, *([] if parent is None else [parent]))
+
+    def _new_ticket(
+        self,
+        *,
+        tenant: str,
+        title: str,
+        description: str = "",
+        requester_id: str,
+        requester_name: str | None = None,
+        requester_email: str | None = None,
+        organisation: str | None = None,
+        priority: str = values.Priority.NORMAL.value,
+        ticket_type: str | None = None,
+        tags: Iterable[str] = (),
+        custom_fields: Mapping[str, FieldValue] | None = None,
+        group: str | None = None,
+        ticket_id: UUID | None = None,
+    ) -> Ticket:
+        """A ticket opened in the current command context, not saved yet (`ticket_id`: the id it must have)."""
+        by = current().actor
+        self._check_routing(by, group)
+        self.check_assignment(tenant, None, group)
+        if custom_fields:
+            custom_fields = self._defined_fields(tenant, custom_fields, requester_id)
+        workflow = self.workflow_for_type(tenant, ticket_type)
+        ticket = Ticket.open(
+            tenant=tenant,
+            title=title,
+            description=description,
+            requester_id=requester_id,
+            requester_name=requester_name,
+            requester_email=requester_email,
+            organisation=organisation,
+            priority=priority,
+            ticket_type=ticket_type,
+            tags=tags,
+            custom_fields=custom_fields,
+            workflow=workflow,
+            ticket_id=ticket_id,
+        )
+        if group is not None:
+            ticket.assign(group=group)  # saved with the opening, in one transaction
+        return ticket
 
     def _parent_for(self, parent_id: UUID, tenant: str, by: Actor) -> Ticket:
         try:

@@ -253,6 +253,17 @@ def _(event: Ticket.AutomationFired) -> tuple[FieldChange, ...]:
 
 
 @field_changes.register
+def _(event: Ticket.OpenedOnSchedule) -> tuple[FieldChange, ...]:
+    # Which schedule, which version of it, and which occurrence opened the ticket.
+    said = (
+        ("schedule", event.schedule),
+        ("schedule_version", event.schedule_version),
+        ("occurrence", event.occurrence.isoformat()),
+    )
+    return tuple(FieldChange(name, None, value) for name, value in said)
+
+
+@field_changes.register
 def _(event: Ticket.TriggerChainStopped) -> tuple[FieldChange, ...]:
     return (FieldChange("cause", None, event.cause), FieldChange("not_fired", None, list(event.not_fired)))
 

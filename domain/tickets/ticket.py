@@ -263,6 +263,13 @@ class Ticket(Recorded):
 
         webhook_id: str
 
+    class OpenedOnSchedule(Event):
+        """The ticket was opened by an occurrence of a schedule (recorded with the opening, in one save)."""
+
+        schedule: str
+        schedule_version: int
+        occurrence: datetime  # the moment the occurrence stood for
+
     class TriggerChainStopped(Event):
         """More triggers held after the event `cause` than a chain may fire: these did not fire."""
 
@@ -350,13 +357,20 @@ class Ticket(Recorded):
         tags: Iterable[str] = (),
         custom_fields: Mapping[str, FieldValue] | None = None,
         workflow: Version = STANDARD_VERSION,
+        ticket_id: UUID | None = None,
     ) -> Ticket:
-        """Validate a new request and open a ticket for it, in the initial state of its workflow."""
+        """Validate a new request and open a ticket for it, in the initial state of its workflow.
+
+        `ticket_id` gives the ticket an id that follows from what opened it (a schedule's occurrence), so
+        the store refuses a second ticket for the same occurrence; else the id is new.
+        """
         fields = dict(custom_fields or {})
         if len(fields) > values.CUSTOM_FIELDS_MAX:
             msg = f"a ticket may carry at most {values.CUSTOM_FIELDS_MAX} custom fields"
             raise InvalidValueError(msg)
-        return cls(
+        opened = cls._create(
+            cls.Opened,
+            id=ticket_id,  # None: a new id
             tenant=identifier(tenant, "tenant"),
             title=values.title(title),
             description=values.text(description, "description", allow_blank=True),
@@ -373,6 +387,8 @@ class Ticket(Recorded):
             status=workflow.lifecycle.initial,
             status_category=workflow.lifecycle.category_of(workflow.lifecycle.initial).value,
         )
+        ticket: Ticket = opened
+        return ticket
 
     @event(Opened)
     def __init__(
@@ -956,6 +972,14 @@ class Ticket(Recorded):
     @event(WebhookRequested)
     def _webhook_requested(self, *, webhook_id: str) -> None:
         pass  # a record for the webhook process: the ticket itself does not change
+
+    def note_schedule(self, schedule: str, version: int, *, occurrence: datetime) -> None:
+        """Record which schedule, at which version, and which of its occurrences opened this ticket."""
+        self._opened_on_schedule(schedule=schedule, schedule_version=version, occurrence=occurrence)
+
+    @event(OpenedOnSchedule)
+    def _opened_on_schedule(self, *, schedule: str, schedule_version: int, occurrence: datetime) -> None:
+        """Nothing of the ticket's state changes: the event is its record."""
 
     def stop_trigger_chain(self, *, cause: int, depth: int, not_fired: list[str]) -> None:
         """Record that a chain of triggers stopped at its longest, naming those that would have fired next."""

@@ -28,6 +28,7 @@ from api.routers import (
     privacy,
     projections,
     reports,
+    schedules,
     sla,
     tickets,
     views,
@@ -39,6 +40,14 @@ from domain.access.policy import Role
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 from tests.support.clock import TickingClock
+
+SCHEDULE = {
+    "title": "Weekly check",
+    "cron": "0 8 * * MON",
+    "timezone": "Europe/Berlin",
+    "start": "2026-01-05T08:00:00",
+    "template": {"title": "Weekly check", "requester_id": "facilities"},
+}
 
 PUBLIC_ROUTES = {"healthz", "root"}
 NO_WEBHOOK = "00000000-0000-4000-8000-000000000000"  # admitted callers get 404: the route, not the matrix, answers
@@ -179,6 +188,10 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
             f"/webhooks/{NO_WEBHOOK}/deliveries/msg_{NO_WEBHOOK.replace('-', '')}/redeliver",
             None,
         ),
+        "put_schedule": ("PUT", "/schedules/weekly", SCHEDULE),
+        "list_schedules": ("GET", "/schedules", None),
+        "get_schedule": ("GET", "/schedules/weekly", None),
+        "preview_schedule": ("GET", "/schedules/weekly/preview", None),
     }
 
 
@@ -187,6 +200,7 @@ def test_every_route_is_in_the_matrix() -> None:
     count = sum(len(methods) for methods in operations.values())
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
     routers += (projections, workflows, me, bulk, directory, automation, webhooks)
+    routers += (projections, workflows, me, bulk, directory, automation, schedules)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)

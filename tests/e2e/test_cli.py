@@ -285,12 +285,12 @@ def test_a_worker_runs_the_background_processes_beside_api_workers(sql_settings:
         assert worker.wait(timeout=30) == 0
         log.close()
     said = (tmp_path / "worker.log").read_text()
-    assert "worker running projections, sla-watcher, router, triggers, automations, webhooks" in said
+    assert "worker running projections, sla-watcher, router, triggers, automations, schedules, webhooks" in said
     assert "worker stopped" in said
 
 
 def test_a_worker_told_to_run_what_does_not_exist_fails_with_one_line(sqlite_settings: Settings) -> None:
     done = _run("worker", "--only", "projections,routing-to-mars", env=_env(sqlite_settings))
     assert done.returncode == 2
-    known = "projections, sla-watcher, router, triggers, automations, webhooks"
+    known = "projections, sla-watcher, router, triggers, automations, schedules, webhooks"
     assert done.stderr.strip() == f"ledgerdesk: error: --only takes some of {known} (got 'projections,routing-to-mars')"

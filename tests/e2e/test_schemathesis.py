@@ -133,6 +133,12 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "url is not a URL": "what the pattern cannot pin down of a URL's host (an IPv6 literal's form)",
     "a filter tests the event, not changes": "a webhook filter's operators: no change tests",
     "webhook endpoints": "how many endpoints the tenant has already",
+    "an RRULE": "exactly one of rrule and cron, and the RRULE grammar (RFC 5545)",
+    "a cron expression": "the cron grammar: five fields and their ranges",
+    "no occurrence": "a rule's days, within its start and end",
+    "must come after the start": "the order of two dates",
+    "a date and time after": "JSON Schema has no bounds for a date-time",
+    "a template holds no personal data": "the field's definition in the tenant's catalogue (PUT /fields)",
 }
 _CROSS_FIELD = re.compile("|".join(re.escape(rule) for rule in CROSS_FIELD_RULES))
 
