@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from domain.errors import DomainError
+from domain.errors import DomainError, RaceLostError
 from domain.helpdesk import HelpDesk
 from domain.schedules.book import Schedule, ScheduleBook
 from domain.schedules.catch_up import steps
@@ -102,7 +101,7 @@ class ScheduleRunner:
                 return
             try:
                 receipt = self.desk.run_schedule_step(schedule, tenant, step)
-            except IntegrityError:
+            except RaceLostError:  # another runner dealt with this step first
                 result.conflicts += 1
                 return
             except DomainError:

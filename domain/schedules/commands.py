@@ -22,6 +22,7 @@ from domain.actors import Actor, ActorKind
 from domain.errors import DomainError, InvalidRuleError, NotFoundError
 from domain.pipeline import Acting, ConfigReceipt
 from domain.provenance import event_cause
+from domain.races import retried
 from domain.schedules.book import Schedule, ScheduleBook
 from domain.schedules.catch_up import CatchUp, Step
 from domain.schedules.recurrence import Recurrence
@@ -60,6 +61,7 @@ class ScheduleCommands(TicketCommands):
 
     # --- defining ----------------------------------------------------------------------------------
 
+    @retried
     def define_schedule(
         self,
         *,
@@ -160,7 +162,7 @@ class ScheduleCommands(TicketCommands):
         """Skip the step's missed occurrences and open its occurrence's ticket, in one save.
 
         None if another run dealt with the step already. Of two runs of the same step at once, the store
-        takes one save (eventsourcing's IntegrityError for the other). A template the tenant's records
+        takes one save (RaceLostError for the other). A template the tenant's records
         refuse now (a group removed since) is recorded as the occurrence failing, with the reason.
         """
         runs = self.schedule_runs(tenant, schedule.name)
