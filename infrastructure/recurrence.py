@@ -9,25 +9,30 @@ Local times that fall on one moment (several skipped ones) give one occurrence: 
 strictly increasing.
 
 A rule with no day to occur on (`FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30`) makes dateutil search to
-the year 9999, seconds to minutes of work; so `check` looks for the first occurrence in a thread
-of its own, and refuses a rule that has found none within `CHECK_SECONDS`.
+the year 9999, seconds to minutes of work that cannot be asked to stop; so `check` looks for the
+first occurrence in a child process (`python -m infrastructure.recurrence`), which is ended if it
+has found none within `CHECK_SECONDS`, and refuses the rule. A search left running in a thread
+would go on taking the serving process's time, once per refused definition.
 """
 
 from __future__ import annotations
 
-import threading
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from itertools import islice
 
-from cronsim import CronSim, CronSimError
+from cronsim import CronSim
 from dateutil.rrule import rrulestr
 
 from domain.errors import InvalidRuleError
 from domain.schedules.timing import CRON_FIELDS, RuleKind, Timing
 from domain.schedules.wall_clock import local_of, moment_of
 
-CHECK_SECONDS = 1.0
+#: How long the search for a rule's first occurrence may take, a fresh interpreter's start included.
+CHECK_SECONDS = 3.0
 #: Wall-clock times are looked for from this long before the window's local start: the moment a local time
 #: stands for is less than this far from it (zones' offsets differ by less than a day).
 _MARGIN = timedelta(days=2)
@@ -46,29 +51,28 @@ class LibraryRecurrence:
 
     def check(self, timing: Timing) -> None:
         """Refuse a rule the library cannot read, or one that does not occur soon enough to be found."""
-        found: list[datetime | BaseException | None] = []
-
-        def first() -> None:
-            try:
-                found.append(next(self._wall_times(timing, timing.start), None))
-            except BaseException as error:  # handed back to the checking thread
-                found.append(error)
-
-        search = threading.Thread(target=first, name="ledgerdesk-rule-check", daemon=True)
-        search.start()
-        search.join(CHECK_SECONDS)
         path = timing.kind.value
-        if not found:
-            raise InvalidRuleError(path, "no occurrence found: the rule may name days that never come")
-        result = found[0]
-        if isinstance(result, CronSimError):
-            raise InvalidRuleError(_cron_path(str(result)), f"not a cron expression cronsim reads: {result}") from None
-        if isinstance(result, Exception):  # the library's refusal, whatever its kind
+        asked = {"kind": path, "rule": timing.rule, "start": timing.start.isoformat()}
+        try:
+            answer = subprocess.run(  # noqa: S603  # this interpreter, this module, the rule as data on stdin
+                [sys.executable, "-m", __name__],
+                input=json.dumps(asked),
+                capture_output=True,
+                text=True,
+                timeout=CHECK_SECONDS,
+                check=True,
+            )
+        except subprocess.TimeoutExpired:  # subprocess.run has ended the search
+            raise InvalidRuleError(path, "no occurrence found: the rule may name days that never come") from None
+        except subprocess.CalledProcessError as failed:  # the search itself broke down on this rule
+            raise InvalidRuleError(path, f"the rule could not be searched: {failed.stderr.strip()[-200:]}") from None
+        found = json.loads(answer.stdout)
+        if "refused" in found:
             said = "an RRULE python-dateutil reads" if path == "rrule" else "a cron expression cronsim reads"
-            raise InvalidRuleError(path, f"not {said}: {result}") from None
-        if isinstance(result, BaseException):
-            raise result
-        if result is None or (timing.end is not None and result > timing.end):
+            where = _cron_path(found["refused"]) if path == "cron" else path
+            raise InvalidRuleError(where, f"not {said}: {found['refused']}")
+        first = None if found["first"] is None else datetime.fromisoformat(found["first"])
+        if first is None or (timing.end is not None and first > timing.end):
             raise InvalidRuleError(path, "the rule has no occurrence from the start to the end")
 
     def occurrences(self, timing: Timing, since: datetime, until: datetime | None, limit: int) -> list[datetime]:
@@ -92,11 +96,25 @@ class LibraryRecurrence:
 
     def _wall_times(self, timing: Timing, after: datetime) -> Iterator[datetime]:
         """The rule's local wall-clock times from `after` (included), in order, none before the start."""
-        if timing.kind is RuleKind.RRULE:
-            rule = rrulestr(timing.rule, dtstart=timing.start)
-            return iter(rule.xafter(after, inc=True))
-        cron = CronSim(timing.rule, max(after, timing.start) - timedelta(seconds=1))
-        return islice(cron, None)
+        return _wall_times(timing.kind, timing.rule, timing.start, after)
+
+
+def _wall_times(kind: RuleKind, rule: str, start: datetime, after: datetime) -> Iterator[datetime]:
+    if kind is RuleKind.RRULE:
+        return iter(rrulestr(rule, dtstart=start).xafter(after, inc=True))
+    return islice(CronSim(rule, max(after, start) - timedelta(seconds=1)), None)
+
+
+def _first_occurrence() -> None:
+    """In the child process `check` starts: read the rule from stdin, write its first wall-clock time as JSON."""
+    asked = json.load(sys.stdin)
+    start = datetime.fromisoformat(asked["start"])
+    try:
+        first = next(_wall_times(RuleKind(asked["kind"]), asked["rule"], start, start), None)
+    except Exception as refused:  # the library's refusal, whatever its kind, is the answer
+        json.dump({"refused": str(refused)}, sys.stdout)
+        return
+    json.dump({"first": None if first is None else first.isoformat()}, sys.stdout)
 
 
 def _cron_path(message: str) -> str:
@@ -107,3 +125,7 @@ def _cron_path(message: str) -> str:
 
 
 assert set(_CRON_PATHS.values()) == set(CRON_FIELDS)
+
+
+if __name__ == "__main__":
+    _first_occurrence()

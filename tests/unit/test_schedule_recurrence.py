@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -268,3 +270,13 @@ def test_starts_far_from_now_are_refused() -> None:
     with pytest.raises(InvalidRuleError) as refused:
         _timing(cron="0 8 * * *", start=datetime(9999, 12, 31, 23, 0, tzinfo=UTC))
     assert refused.value.path == "start"
+
+
+def test_a_rule_whose_days_never_come_is_refused_and_its_search_ended() -> None:
+    # dateutil would search to the year 9999 for minutes; the search runs in a child process that is ended.
+    impossible = _timing(rrule="FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30")
+    with pytest.raises(InvalidRuleError) as refused:
+        LibraryRecurrence().check(impossible)
+    assert refused.value.path == "rrule"
+    children = ["pgrep", "-P", str(os.getpid()), "-f", "infrastructure[.]recurrence"]
+    assert subprocess.run(children, capture_output=True, check=False).returncode == 1  # none left searching
