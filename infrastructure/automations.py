@@ -18,7 +18,6 @@ first look. `preview` judges the same way and stores nothing.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +27,7 @@ from domain.automation.facts import instance_of, timed_facts
 from domain.automation.rules import TimedRule
 from domain.errors import DomainError, RaceLostError, VersionMismatchError
 from domain.helpdesk import HelpDesk
+from infrastructure.periodic import Periodic
 from infrastructure.readmodels.store import ReadModels
 from projections.sla.rows import NO_DUE
 from projections.tickets.rows import TicketRow
@@ -100,15 +100,16 @@ def due_on(row: TicketRow, rules: list[TimedRule], now: datetime) -> list[Due]:
     ]
 
 
-class AutomationRunner:
+class AutomationRunner(Periodic):
     """Fires timed rules: one `run_once` at a time, or in a thread."""
 
+    thread_name = "ledgerdesk-automations"
+    work_name = "timed rules"
+
     def __init__(self, desk: HelpDesk, read_models: ReadModels, *, interval_seconds: float = 60.0) -> None:
+        super().__init__(interval_seconds, log)
         self.desk = desk
         self.read_models = read_models
-        self.interval_seconds = interval_seconds
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self, now: datetime | None = None) -> RunResult:
         """Look at every tenant's tickets once; fire what is due and has not fired."""
@@ -166,28 +167,8 @@ class AutomationRunner:
         result.fired += 1
         return True
 
-    # --- running in the background --------------------------------------------------------------
+    def _round(self) -> RunResult:
+        return self.run_once()
 
-    def start(self) -> None:
-        """Look now, then every `interval_seconds`, in a daemon thread until stop()."""
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="ledgerdesk-automations", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the ticket in hand (each firing is one save)."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                result = self.run_once()
-            except Exception:
-                log.exception("timed rules failed; trying again in %s s", self.interval_seconds)
-            else:
-                if result.fired or result.failed:
-                    log.info("timed rules: %s", result)
-            self._stopping.wait(self.interval_seconds)
+    def _worth_telling(self, result: RunResult) -> bool:
+        return bool(result.fired or result.failed)

@@ -19,7 +19,6 @@ book), read once at start and then only from where the last look ended.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -32,6 +31,7 @@ from domain.schedules.book import Schedule, ScheduleBook
 from domain.schedules.catch_up import steps
 from domain.schedules.recurrence import Recurrence
 from domain.schedules.runs import ScheduleRuns
+from infrastructure.periodic import Periodic
 
 log = logging.getLogger("ledgerdesk.schedules")
 #: Occurrences of one schedule dealt with in one look at most; the next look goes on from there.
@@ -58,8 +58,11 @@ def window_start(schedule: Schedule, runs: ScheduleRuns | None) -> datetime:
     return through + _ONE_US
 
 
-class ScheduleRunner:
+class ScheduleRunner(Periodic):
     """Opens the tickets of schedules' occurrences: one `run_once` at a time, or in a thread."""
+
+    thread_name = "ledgerdesk-schedules"
+    work_name = "schedules"
 
     def __init__(
         self,
@@ -69,14 +72,12 @@ class ScheduleRunner:
         interval_seconds: float = 30.0,
         late_seconds: float = 600.0,
     ) -> None:
+        super().__init__(interval_seconds, log)
         self.desk = desk
         self.recurrence = recurrence
-        self.interval_seconds = interval_seconds
         self.late = timedelta(seconds=late_seconds)
         self._tenants: dict[UUID, str] = {}  # schedule book id -> tenant
         self._log_position = 0
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self, now: datetime | None = None) -> RunResult:
         """Look at every enabled schedule once; deal with its occurrences up to `now` (default: the clock's)."""
@@ -128,28 +129,8 @@ class ScheduleRunner:
             if len(page) < _LOG_PAGE:
                 return sorted(set(self._tenants.values()))
 
-    # --- running in the background --------------------------------------------------------------
+    def _round(self) -> RunResult:
+        return self.run_once()
 
-    def start(self) -> None:
-        """Look now, then every `interval_seconds`, in a daemon thread until stop()."""
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="ledgerdesk-schedules", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the step in hand (each step is one save)."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                result = self.run_once()
-            except Exception:
-                log.exception("schedules failed; trying again in %s s", self.interval_seconds)
-            else:
-                if result.opened or result.skipped or result.failed:
-                    log.info("schedules: %s", result)
-            self._stopping.wait(self.interval_seconds)
+    def _worth_telling(self, result: RunResult) -> bool:
+        return bool(result.opened or result.skipped or result.failed)

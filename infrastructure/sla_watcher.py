@@ -56,7 +56,6 @@ for the read model to reach what it recorded, and makes another pass (at most `M
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,6 +65,7 @@ from domain.errors import DomainError, RaceLostError, VersionMismatchError
 from domain.helpdesk import HelpDesk
 from domain.sla.escalation import Escalation
 from domain.tickets.sla_alerts import SlaAlert
+from infrastructure.periodic import Periodic
 from infrastructure.readmodels.store import ReadModels
 from projections.sla.queries import DueAlert
 
@@ -110,8 +110,11 @@ class SweepResult:
         self.failed += other.failed
 
 
-class SlaWatcher:
+class SlaWatcher(Periodic):
     """Records SLA warnings and breaches as they fall due: one `sweep` at a time, or in a thread."""
+
+    thread_name = "ledgerdesk-sla-watcher"
+    work_name = "SLA sweep"
 
     def __init__(
         self,
@@ -123,15 +126,13 @@ class SlaWatcher:
         page_size: int = PAGE_SIZE,
         catch_up_seconds: float = 5.0,
     ) -> None:
+        super().__init__(interval_seconds, log)
         self.desk = desk
         self.read_models = read_models
         self.clock = clock
-        self.interval_seconds = interval_seconds
         self.page_size = page_size
         self.catch_up_seconds = catch_up_seconds
         self._escalations: dict[tuple[str, str, int], Escalation | None] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # --- one sweep -----------------------------------------------------------------------------
 
@@ -201,28 +202,8 @@ class SlaWatcher:
             self._escalations[key] = policy.policy_terms.escalation
         return self._escalations[key]
 
-    # --- running in the background --------------------------------------------------------------
+    def _round(self) -> SweepResult:
+        return self.sweep()
 
-    def start(self) -> None:
-        """Sweep now, then every `interval_seconds`, in a daemon thread until stop()."""
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="ledgerdesk-sla-watcher", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the thread after the alert in hand (each alert is one transaction: stored whole or not at all)."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                result = self.sweep()
-            except Exception:
-                log.exception("SLA sweep failed; trying again in %s s", self.interval_seconds)
-            else:
-                if result.recorded or result.failed:
-                    log.info("SLA sweep: %s", result)
-            self._stopping.wait(self.interval_seconds)
+    def _worth_telling(self, result: SweepResult) -> bool:
+        return bool(result.recorded or result.failed)
