@@ -27,7 +27,7 @@ from infrastructure.database import (
     parse_database_url,
 )
 from infrastructure.idempotency import IdempotencyStore
-from infrastructure.keys import IssuedKey, KeyStore, MemoryKeyStore, SqlKeyStore
+from infrastructure.keys import CachedKeyStore, IssuedKey, KeyStore, MemoryKeyStore, SqlKeyStore
 from infrastructure.leases import Lease
 from infrastructure.log_signal import LogSignal
 from infrastructure.pool import application_name
@@ -145,7 +145,7 @@ class Services:
         steps: list[Step] = [self.desk.recorder.create_table]  # type: ignore[attr-defined]  # SQL recorders have it
         if self.desk.snapshots is not None:
             steps.append(self.desk.snapshots.recorder.create_table)  # type: ignore[attr-defined]
-        if isinstance(self.keys, SqlKeyStore):
+        if isinstance(self.keys, SqlKeyStore | CachedKeyStore):
             steps.append(self.keys.create_table)
         if isinstance(self.data_keys, SqlDataKeys):
             steps.append(self.data_keys.create_table)
@@ -357,7 +357,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
     schema = Schema(database, getattr(desk.recorder, "datastore", None), wait_seconds=settings.schema_wait_seconds)
     data_keys = _data_keys(database, desk, settings)
     cast("PersonalDataMapper", desk.mapper).use_keys(data_keys)
-    keys = _key_store(database, desk)
+    keys = _key_store(database, desk, settings)
     read_models = ReadModels(desk, database, settings, schema_lock=schema.locked)
     idempotency = _idempotency_store(database, desk, settings)
     services = Services(
@@ -392,19 +392,20 @@ def _webhook_sql(database: Database, desk: HelpDesk) -> Sql:
     )
 
 
-def _key_store(database: Database, desk: HelpDesk) -> KeyStore:
+def _key_store(database: Database, desk: HelpDesk, settings: Settings) -> KeyStore:
     if database.backend is Backend.MEMORY:
         return MemoryKeyStore()
     datastore = desk.recorder.datastore  # type: ignore[attr-defined]  # SQL recorders all have one
     table = "ledgerdesk_api_keys"
     if database.backend is Backend.POSTGRES:
         table = f'"{datastore.schema}".{table}'
-    return SqlKeyStore(
+    store = SqlKeyStore(
         lambda: datastore.transaction(commit=True),
         placeholder="%s" if database.backend is Backend.POSTGRES else "?",
         table=table,
         read=_single_statement(database, datastore),
     )
+    return store if settings.key_cache_seconds == 0 else CachedKeyStore(store, seconds=settings.key_cache_seconds)
 
 
 def _single_statement(database: Database, datastore: Any) -> Callable[[], AbstractContextManager[Any]]:

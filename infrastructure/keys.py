@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from threading import Lock
 from typing import Any, Protocol
+
+from cachetools import TTLCache
 
 from domain.access.policy import GROUP_SCOPED_ROLES, Role
 from domain.actors import Actor, ActorKind, identifier
@@ -281,3 +284,65 @@ def _principal(row: Any) -> Principal:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+class CachedKeyStore:
+    """A SQL key store whose successful authentications are kept in this process for `seconds`.
+
+    Every request authenticates, and without this each costs a database round trip. A key revoked
+    through this process is forgotten here at once; one revoked by another process is refused here
+    within `seconds` (`LEDGERDESK_KEY_CACHE_SECONDS`, 1 s). Unknown tokens are never kept, so a key
+    made anywhere works at once, and failed authentications keep meeting their limit
+    (`LEDGERDESK_AUTH_FAILURE_LIMIT`) before any lookup.
+    """
+
+    def __init__(
+        self, store: SqlKeyStore, *, seconds: float, size: int = 10_000, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.store = store
+        self._known: TTLCache[str, Principal] = TTLCache(maxsize=size, ttl=seconds, timer=timer)
+        self._lock = Lock()  # the API authenticates from many threads
+
+    def create_table(self) -> None:
+        """Create the key table if it does not exist."""
+        self.store.create_table()
+
+    def create(
+        self,
+        *,
+        actor_id: str,
+        role: Role,
+        tenant: str,
+        kind: ActorKind | None = None,
+        organisation: str | None = None,
+        groups: Collection[str] | None = None,
+    ) -> IssuedKey:
+        """Issue a key for a principal and store its hash."""
+        return self.store.create(
+            actor_id=actor_id, role=role, tenant=tenant, kind=kind, organisation=organisation, groups=groups
+        )
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal a token belongs to, or None for an unknown or revoked token (revoked elsewhere: soon)."""
+        digest = _hash(token)
+        with self._lock:
+            known = self._known.get(digest)
+        if known is not None:
+            return known
+        found = self.store.authenticate(token)
+        if found is not None:
+            with self._lock:
+                self._known[digest] = found
+        return found
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke a live key, and forget it here at once."""
+        revoked = self.store.revoke(key_id)
+        with self._lock:
+            for digest in [d for d, principal in self._known.items() if principal.key_id == key_id]:
+                del self._known[digest]
+        return revoked
+
+    def records(self) -> list[KeyRecord]:
+        """Every key, oldest first."""
+        return self.store.records()

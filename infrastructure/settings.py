@@ -177,6 +177,14 @@ class Settings(BaseSettings):
         description="How long a request holds its Idempotency-Key without renewing it (it renews while it runs). "
         "A retry of a request whose process died waits at most this long, then gets the first outcome.",
     )
+    key_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="How long a process keeps an API key it has verified, so that not every request asks the "
+        "database. A key revoked by another process is refused here within this time (by this process: at once); "
+        "0 asks the database on every request.",
+    )
     privacy_key_cache_seconds: float = Field(
         default=2.0,
         ge=0,
