@@ -135,6 +135,8 @@ class CommandPipeline(Application[UUID]):
         try:
             return super().save(*objs, **kwargs)
         except Exception as refused:
+            if not _is_record_conflict(refused):
+                raise  # the database away, say: asking it again would only add to the caller's wait
             moved = self._moved_since(read)
             if moved is None:
                 raise
@@ -302,3 +304,12 @@ class CommandPipeline(Application[UUID]):
 def _is_expected(version: int, expected: ExpectedVersion) -> bool:
     """Whether `version` is the one expected, or one of several (a caller holding copies of two versions)."""
     return version == expected if isinstance(expected, int) else version in expected
+
+
+def _is_record_conflict(error: BaseException) -> bool:
+    """Whether the store refused a save because a record it would write exists already.
+
+    eventsourcing raises its `RecordConflictError` kind then (`IntegrityError` on SQL stores), from
+    its persistence module, which the domain does not import; so it is known here by that name.
+    """
+    return any(kind.__name__ == "RecordConflictError" for kind in type(error).__mro__)
