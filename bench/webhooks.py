@@ -21,11 +21,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx2 as httpx
 import psycopg
 from standardwebhooks import Webhook
 
-from bench.lag import MAX_CONNECTIONS, _cuts
+from bench.lag import _cuts
+from bench.open_loop import drive
 from bench.seed import seeding_settings
 from bench.server import make_key, scratch_database, serve, settle, wait_projected, worker
 from domain.actors import Actor, ActorKind
@@ -75,7 +75,7 @@ def receive(arrivals: Arrivals) -> ThreadingHTTPServer:
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:
-            pass
+            """Quiet: a line per delivery would time the terminal, not the deliveries."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -110,7 +110,7 @@ def bench_webhooks(conn: psycopg.Connection[Any], user: str, *, rate: float, sec
             with worker(url, "projections,webhooks", env=WORKER_ENV), serve(url, workers=1) as api:
                 wait_projected(services, timeout=60)
                 time.sleep(1.0)  # the worker holds the webhook lease and is waiting for news
-                opened = asyncio.run(_drive(api.base, key, rate=rate, seconds=seconds))
+                opened = asyncio.run(drive(api.base, key, rate=rate, seconds=seconds, body=_opening))
                 _wait_delivered(arrivals, sum(1 for t, _, _ in opened if t), timeout=60)
             server.shutdown()
         finally:
@@ -124,33 +124,8 @@ def _wait_delivered(arrivals: Arrivals, expected: int, timeout: float) -> None:
         time.sleep(0.05)
 
 
-async def _drive(base: str, key: str, *, rate: float, seconds: int) -> list[tuple[str, float, float]]:
-    """Open tickets on schedule; (ticket id or '' on failure, sent, answered) per ticket."""
-    limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS)
-    opened: list[tuple[str, float, float]] = []
-    async with httpx.AsyncClient(
-        base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30, limits=limits
-    ) as client:
-
-        async def one(i: int) -> None:
-            sent = time.monotonic()
-            try:
-                response = await client.post("/tickets", json={"title": f"Hook {i}", "requester_id": f"r-{i % 500}"})
-            except httpx.HTTPError:
-                opened.append(("", sent, time.monotonic()))
-                return
-            ok = response.status_code == 201
-            opened.append((response.json()["id"] if ok else "", sent, time.monotonic()))
-
-        tasks = []
-        start = time.monotonic() + 0.2
-        for i in range(int(rate * seconds)):
-            pause = start + i / rate - time.monotonic()
-            if pause > 0:
-                await asyncio.sleep(pause)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
-    return opened
+def _opening(i: int) -> dict[str, Any]:
+    return {"title": f"Hook {i}", "requester_id": f"r-{i % 500}"}
 
 
 def _figures(

@@ -9,8 +9,9 @@ is refused for the right reason (an illegal transition, a ticket claimed by the 
 
 A caller that named the version it expects (`expected_version`, an HTTP `If-Match`) asked not to
 act on any other: it gets `VersionMismatchError` (412) at once. Attempts wait a jittered,
-growing moment (at most `RETRY_SECONDS` in all), so writers racing on one busy ticket take turns.
-Only the outermost command retries; the commands it calls do not (each would multiply the other).
+growing moment (at most the application's `race_seconds` in all, `RETRY_SECONDS` by default),
+so writers racing on one busy ticket take turns. Only the outermost command retries; the
+commands it calls do not (each would multiply the other).
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from domain.errors import RaceLostError, VersionMismatchError
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-#: How long a command keeps trying before the caller is told to retry (409 `concurrent-update`).
+#: How long a command keeps trying before the caller is told to retry (409 `concurrent-update`), by default.
 RETRY_SECONDS = 10.0
 #: The first wait, doubled after each lost race up to `LONGEST_WAIT_SECONDS` (each wait a random part of it).
 FIRST_WAIT_SECONDS = 0.002
@@ -36,29 +37,38 @@ LONGEST_WAIT_SECONDS = 0.05
 _retrying: ContextVar[bool] = ContextVar("retrying", default=False)
 
 
-def retried(command: Callable[P, T]) -> Callable[P, T]:
+class Retrying(Protocol):
+    """An application whose commands are carried out again: how long each keeps trying."""
+
+    race_seconds: float
+
+
+A = TypeVar("A", bound=Retrying)
+
+
+def retried(command: Callable[Concatenate[A, P], T]) -> Callable[Concatenate[A, P], T]:
     """Carry `command` out again, on the records as they now are, when its save lost a race (see the module)."""
 
     @wraps(command)
-    def carried_out(*args: P.args, **kwargs: P.kwargs) -> T:
+    def carried_out(app: A, /, *args: P.args, **kwargs: P.kwargs) -> T:
         expected: Any = kwargs.get("expected_version")
         if _retrying.get():
-            return command(*args, **kwargs)
+            return command(app, *args, **kwargs)
         token = _retrying.set(True)
         try:
-            return _until_saved(command, expected, *args, **kwargs)
+            return _until_saved(lambda: command(app, *args, **kwargs), expected, app.race_seconds)
         finally:
             _retrying.reset(token)
 
     return carried_out
 
 
-def _until_saved(command: Callable[P, T], expected: Any, *args: P.args, **kwargs: P.kwargs) -> T:
-    deadline = time.monotonic() + RETRY_SECONDS
+def _until_saved(attempt: Callable[[], T], expected: Any, seconds: float) -> T:
+    deadline = time.monotonic() + seconds
     wait = FIRST_WAIT_SECONDS
     while True:
         try:
-            return command(*args, **kwargs)
+            return attempt()
         except RaceLostError as lost:
             if expected is not None:
                 raise VersionMismatchError(expected, lost.version) from lost

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 
-class Periodic:
+class Periodic(ABC):
     """A round now, then one every `interval_seconds`, in a daemon thread until `stop()`."""
 
     #: The thread's name, and what the log calls the work.
@@ -25,13 +26,13 @@ class Periodic:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @abstractmethod
     def _round(self) -> Any:
         """One round over the work; what it did."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _worth_telling(self, result: Any) -> bool:
         """Whether a round's result is worth a line in the log (something was recorded, or failed)."""
-        raise NotImplementedError
 
     def start(self) -> None:
         """Make a round now, then every `interval_seconds`, in a daemon thread until stop()."""

@@ -971,7 +971,7 @@ class Ticket(Recorded):
 
     @event(WebhookRequested)
     def _webhook_requested(self, *, webhook_id: str) -> None:
-        pass  # a record for the webhook process: the ticket itself does not change
+        """Nothing of the ticket's state changes: the event is a record for the webhook process."""
 
     def note_schedule(self, schedule: str, version: int, *, occurrence: datetime) -> None:
         """Record which schedule, at which version, and which of its occurrences opened this ticket."""

@@ -13,6 +13,7 @@ address outright is refused at registration too.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
@@ -114,10 +115,8 @@ class AddressPolicy:
 
 def _literal_address(host: str) -> IPAddress | None:
     """The address a host names outright, in any form a resolver takes (`127.0.0.1`, `2130706433`, `0x7f.1`)."""
-    try:
+    with contextlib.suppress(ValueError):  # not written as an address: the other forms below
         return ipaddress.ip_address(host)
-    except ValueError:
-        pass
     try:
         return ipaddress.IPv4Address(socket.inet_aton(host))  # the old shorthand and numeric forms
     except OSError:

@@ -79,8 +79,7 @@ class Sender:
         claimed = self.store.deliveries.claim(
             holder=self.holder, now=self.clock(), limit=self.concurrency * 2, hold=self.timeout * 3 + 5
         )
-        for _ in self._pool.map(self.attempt, claimed):
-            pass
+        list(self._pool.map(self.attempt, claimed))  # every attempt done (or its error raised) before the next look
         return len(claimed)
 
     def close(self) -> None:

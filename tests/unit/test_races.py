@@ -12,7 +12,6 @@ from uuid import UUID
 
 import pytest
 
-from domain import races
 from domain.actors import Actor, ActorKind
 from domain.errors import RaceLostError, TicketClosedError, VersionMismatchError
 from domain.helpdesk import HelpDesk
@@ -104,9 +103,9 @@ def test_carried_out_again_a_command_is_checked_against_what_the_winner_left(
 
 
 def test_a_record_that_keeps_changing_is_given_up_on_after_a_while(
-    desk: HelpDesk, clock: RacingClock, ticket_id: UUID, monkeypatch: pytest.MonkeyPatch
+    desk: HelpDesk, clock: RacingClock, ticket_id: UUID
 ) -> None:
-    monkeypatch.setattr(races, "RETRY_SECONDS", 0.05)
+    desk.race_seconds = 0.05
     _rival(desk, clock, ticket_id, lambda t: t.add_comment("again", public=False))
     clock.races = -1  # every attempt loses
 
