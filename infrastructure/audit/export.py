@@ -26,9 +26,10 @@ from domain.tickets.history import field_changes
 from domain.tickets.ticket import Ticket
 from infrastructure.audit.checkpoint import CheckpointError, check_signed, public_text
 from infrastructure.audit.log import AuditLog
+from infrastructure.privacy.mapper import PersonalDataMapper
 from infrastructure.readmodels.store import ReadModels
 
-PAGE = 1000
+PAGE = 5000  # events per page: three queries each (events, chain rows, owners)
 CSV_COLUMNS = (
     "position",
     "ticket_id",
@@ -136,21 +137,34 @@ def _changes(
             return
         chain = {r.position: r.chain_hash.hex() for r in audit.chain_rows(after, len(notifications))}
         owners = read_models.tickets().owners_of({n.originator_id for n in notifications})
-        for notification in notifications:
-            event = audit.desk.mapper.to_domain_event(notification)
-            if _wanted(event, owners.get(notification.originator_id), where):
+        # Only the tenant's events are decoded (and their keys fetched, a page's in one query).
+        ours = [n for n in notifications if _owned(owners.get(n.originator_id), n.originator_id, where)]
+        for notification, event in zip(ours, _decoded(audit, ours), strict=True):
+            if _wanted(event, owners[notification.originator_id], where):
                 yield _row(notification.id, event, chain.get(notification.id, ""))
         after = notifications[-1].id
         if progress is not None:
             progress(after, stop)
 
 
-def _wanted(event: Any, owner: Any, where: ExportFilter) -> bool:
-    if owner is None or owner.tenant != where.tenant or not isinstance(event, Ticket.Event):
+def _decoded(audit: AuditLog, notifications: list[Any]) -> list[Any]:
+    mapper = audit.desk.mapper
+    if isinstance(mapper, PersonalDataMapper):
+        return mapper.to_whole_domain_events(notifications)
+    return [mapper.to_domain_event(n) for n in notifications]
+
+
+def _owned(owner: Any, ticket_id: UUID, where: ExportFilter) -> bool:
+    """Whether a ticket is among those exported: the tenant's, of the organisation and the ticket asked for."""
+    if owner is None or owner.tenant != where.tenant:
         return False
     if where.organisation is not None and owner.organisation != where.organisation:
         return False
-    if where.ticket_id is not None and event.originator_id != where.ticket_id:
+    return where.ticket_id is None or ticket_id == where.ticket_id
+
+
+def _wanted(event: Any, owner: Any, where: ExportFilter) -> bool:
+    if not isinstance(event, Ticket.Event) or not _owned(owner, event.originator_id, where):
         return False
     if where.start is not None and event.timestamp < where.start:
         return False

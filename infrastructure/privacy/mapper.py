@@ -112,6 +112,22 @@ class PersonalDataMapper(Mapper[UUID]):
                     state[name] = self._open(value, ticket_id, name) if name in opening else _not_opened(value)
         return events
 
+    def to_whole_domain_events(self, stored_events: Sequence[StoredEvent]) -> list[Any]:
+        """Read many events whole, as `to_domain_event` does, with the keys they need fetched in one query.
+
+        For readers of many events that show every field (the audit export), so a page of events
+        costs one key lookup rather than one per person.
+        """
+        events = [super(PersonalDataMapper, self).to_domain_event(e) for e in stored_events]
+        keys = self.keys
+        if keys is None:
+            return events
+        sealed = [(e, s) for e, s in zip(events, stored_events, strict=True) if ENVELOPE.encode() in s.state]
+        keys.prefetch({ref for event, _ in sealed for ref in _refs(vars(event))})
+        for event, stored in sealed:
+            object.__setattr__(event, "__dict__", self._open(vars(event), str(stored.originator_id), ""))
+        return events
+
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         """Read the event, decrypting personal fields (or marking them erased)."""
         domain_event = super().to_domain_event(stored_event)
