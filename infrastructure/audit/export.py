@@ -29,7 +29,7 @@ from infrastructure.audit.log import AuditLog
 from infrastructure.privacy.mapper import PersonalDataMapper
 from infrastructure.readmodels.store import ReadModels
 
-PAGE = 5000  # events per page: three queries each (events, chain rows, owners)
+PAGE = 5000  # events per page: each page asks the read model for its tickets' owners once
 CSV_COLUMNS = (
     "position",
     "ticket_id",
@@ -130,21 +130,20 @@ def _changes(
     audit: AuditLog, read_models: ReadModels, where: ExportFilter, progress: Progress | None
 ) -> Iterator[dict[str, Any]]:
     stop = read_models.position()  # the read model tells each ticket's tenant and organisation
-    after = 0
-    while after < stop:
-        notifications = [n for n in audit.events(after, PAGE) if n.id <= stop]
-        if not notifications:
-            return
-        chain = {r.position: r.chain_hash.hex() for r in audit.chain_rows(after, len(notifications))}
-        owners = read_models.tickets().owners_of({n.originator_id for n in notifications})
+    for page in audit.pages(0, stop, PAGE):
+        owners = read_models.tickets().owners_of({_ticket_id(n) for n, _ in page})
         # Only the tenant's events are decoded (and their keys fetched, a page's in one query).
-        ours = [n for n in notifications if _owned(owners.get(n.originator_id), n.originator_id, where)]
-        for notification, event in zip(ours, _decoded(audit, ours), strict=True):
-            if _wanted(event, owners[notification.originator_id], where):
-                yield _row(notification.id, event, chain.get(notification.id, ""))
-        after = notifications[-1].id
+        ours = [(n, chain) for n, chain in page if _owned(owners.get(_ticket_id(n)), _ticket_id(n), where)]
+        for (notification, chain), event in zip(ours, _decoded(audit, [n for n, _ in ours]), strict=True):
+            if _wanted(event, owners[_ticket_id(notification)], where):
+                yield _row(notification.id, event, chain)
         if progress is not None:
-            progress(after, stop)
+            progress(page[-1][0].id, stop)
+
+
+def _ticket_id(notification: Any) -> UUID:
+    ident = notification.originator_id
+    return ident if isinstance(ident, UUID) else UUID(ident)
 
 
 def _decoded(audit: AuditLog, notifications: list[Any]) -> list[Any]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from eventsourcing.persistence import Notification
+from psycopg.sql import SQL, Identifier
 
 from domain.helpdesk import HelpDesk
 from infrastructure.audit.chain import ChainedPostgresApplicationRecorder, ChainedSQLiteApplicationRecorder, ChainRow
@@ -44,6 +47,36 @@ class AuditLog:
                 (after, limit),
             )
             return [_chain_row(r) for r in cursor.fetchall()]
+
+    def pages(self, after: int, stop: int, size: int) -> Iterator[list[tuple[Notification, str]]]:
+        """Events after `after` up to `stop` with their chain hashes (hex; "" if none), `size` at a time.
+
+        On PostgreSQL one query streams them all through a server-side cursor (events and chain
+        rows joined), so a long range costs no query per page; SQLite, in process, reads page by page.
+        """
+        recorder = self.recorder
+        if not isinstance(recorder, ChainedPostgresApplicationRecorder):
+            yield from self._sqlite_pages(after, stop, size)
+            return
+        query = SQL(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, c.chain_hash "
+            "FROM {events} e LEFT JOIN {chain} c USING (notification_id) "
+            "WHERE e.notification_id > %s AND e.notification_id <= %s ORDER BY e.notification_id"
+        ).format(
+            events=Identifier(recorder.datastore.schema, recorder.events_table_name),
+            chain=Identifier(recorder.datastore.schema, recorder.chain_table_name),
+        )
+        with recorder.datastore.get_connection() as conn, conn.transaction(), conn.cursor(name="audit") as cursor:
+            cursor.itersize = size
+            cursor.execute(query, (after, stop))
+            while rows := cursor.fetchmany(size):
+                yield [(_notification(r), bytes(r["chain_hash"] or b"").hex()) for r in rows]
+
+    def _sqlite_pages(self, after: int, stop: int, size: int) -> Iterator[list[tuple[Notification, str]]]:
+        while after < stop and (events := [n for n in self.events(after, size) if n.id <= stop]):
+            chain = {r.position: r.chain_hash.hex() for r in self.chain_rows(after, len(events))}
+            yield [(n, chain.get(n.id, "")) for n in events]
+            after = events[-1].id
 
     def chain_of(self, aggregate_id: UUID) -> dict[int, ChainRow]:
         """An aggregate's chain rows by version: where each of its events stands in the log."""
@@ -94,4 +127,14 @@ def _chain_row(r: Any) -> ChainRow:
         r["originator_version"],
         bytes(r["stream_hash"]),
         bytes(r["chain_hash"]),
+    )
+
+
+def _notification(r: Any) -> Notification:
+    return Notification(
+        id=r["notification_id"],
+        originator_id=r["originator_id"],
+        originator_version=r["originator_version"],
+        topic=r["topic"],
+        state=bytes(r["state"]),
     )
