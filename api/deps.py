@@ -8,6 +8,7 @@ rate limit (api/authentication.py).
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Annotated, TypedDict
@@ -29,6 +30,8 @@ from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.waiting import TooManyWaitsError
 
 _bearer = HTTPBearer(auto_error=False, description="An API key made with `ledgerdesk keys create`.")
+
+log = logging.getLogger("ledgerdesk.api")
 
 
 async def get_services(request: Request) -> Services:
@@ -186,18 +189,22 @@ MAX_POSITION = 2**63 - 1
 _POSITION = TypeAdapter(Annotated[int, Field(ge=0, le=MAX_POSITION)])
 
 
+READ_FROM_HEADER = "Ledgerdesk-Read-From"
+
+
 @dataclass(frozen=True, slots=True)
 class ViewRead:
-    """What a read-model endpoint needs: the read models, the caller, and how far its wait got."""
+    """What a read-model endpoint needs: the read models to read, the caller, and how far its wait got."""
 
     services: Services
     principal: Principal
     response: Response
+    read_models: ReadModels  # the replica's, when it has reached what the request asks for; else the primary's
     reached: int | None = None
 
     def position(self) -> int:
         """How far the view is for this request (after the wait `get_view_read` did); also sent as a header."""
-        position = self.reached if self.reached is not None else self.services.read_models.position()
+        position = self.reached if self.reached is not None else self.read_models.position()
         self.response.headers[VIEW_POSITION_HEADER] = str(position)
         return position
 
@@ -221,8 +228,20 @@ async def get_view_read(
     The wait happens here, on the event loop, holding no thread (see infrastructure/readmodels/waiting.py).
     """
     wanted = max(_query_position(request), ledgerdesk_min_position or 0)
+    replica = services.replica_reads
+    if replica is not None:
+        # The replica serves when it has the position asked for, and all this process has seen (so reads never
+        # go back in time); otherwise the primary answers, after its wait (infrastructure/readmodels/replica.py).
+        position = await run_in_threadpool(_replica_position, replica.read_models)
+        if position is not None and position >= max(wanted, replica.floor()):
+            response.headers[READ_FROM_HEADER] = "replica"
+            return ViewRead(services, principal, response, replica.read_models, position if wanted else None)
     reached = await _reach(services, principal, wanted) if wanted else None
-    return ViewRead(services, principal, response, reached)
+    if replica is not None:
+        response.headers[READ_FROM_HEADER] = "primary"
+        primary: int = reached if reached is not None else await run_in_threadpool(services.read_models.position)
+        replica.note(primary)
+    return ViewRead(services, principal, response, services.read_models, reached)
 
 
 def _query_position(request: Request) -> int:
@@ -252,6 +271,15 @@ async def _reach(services: Services, principal: Principal, wanted: int) -> int |
         return await read_models.reach(wanted, services.settings.read_wait_seconds, caller=principal.key_id)
     except TooManyWaitsError as error:
         raise ProblemError(429, "too-many-waits", f"{error}; retry shortly", {"Retry-After": "1"}) from None
+
+
+def _replica_position(replica: ReadModels) -> int | None:
+    """How far the replica's view is; None when the replica cannot say (away, or new and without the tables yet)."""
+    try:
+        return replica.position()
+    except Exception:  # any failure of the replica: the primary answers instead, as it would without one
+        log.warning("the read replica did not answer; reading from the primary", exc_info=True)
+        return None
 
 
 def _position_and_head(read_models: ReadModels, wanted: int) -> tuple[int, int]:

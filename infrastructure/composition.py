@@ -34,6 +34,7 @@ from infrastructure.pool import application_name
 from infrastructure.privacy.datakeys import DataKeys, MemoryDataKeys, SqlDataKeys
 from infrastructure.privacy.erasure import Eraser
 from infrastructure.privacy.mapper import PersonalDataMapper
+from infrastructure.readmodels.replica import ReplicaReads, replica_reads
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.worker import ProjectionWorker
 from infrastructure.recurrence import LibraryRecurrence
@@ -83,6 +84,7 @@ class Services:
     webhooks: WebhookProcess | None = None
     schedules: ScheduleRunner | None = None
     log_signal: LogSignal | None = None
+    replica_reads: ReplicaReads | None = None  # the read models on a streaming replica (read_database_url)
 
     def issue_key(
         self,
@@ -341,6 +343,8 @@ class Services:
         if self.log_signal is not None:
             self.log_signal.stop()
             self.log_signal = None
+        if self.replica_reads is not None:
+            self.replica_reads.close()
         self.read_models.close()
         self.desk.close()
 
@@ -371,12 +375,13 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
         data_keys=data_keys,
         schema=schema,
     )
-    if prepare_schema:
-        try:
+    try:
+        if prepare_schema:
             services.prepare_schema()
-        except BaseException:
-            services.close()
-            raise
+        services.replica_reads = replica_reads(desk, database, settings)
+    except BaseException:
+        services.close()
+        raise
     return services
 
 

@@ -21,6 +21,12 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         description="sqlite:///PATH (embedded), postgresql://USER[:PASSWORD]@HOST:PORT/DB, or memory:// (tests).",
     )
+    read_database_url: str = Field(
+        default="",
+        description="postgresql://... of a streaming replica of `database_url`: read endpoints (lists, queues, "
+        "reports, the event feed) are served from it while it has reached the position a request asks for, else "
+        "from the primary (docs/scaling.md). Empty: every read goes to the primary.",
+    )
     postgres_schema: str = Field(default="", description="PostgreSQL schema for all tables (empty: the default).")
     db_pool_max: int | None = Field(
         default=None,

@@ -21,6 +21,7 @@ from domain.access.policy import Role
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 from tests.support.clock import TickingClock
+from tests.support.replication import ReplicatedPostgres, ReplicationUnavailableError, replicated_postgres
 
 PG_HOST = os.environ.get("LEDGERDESK_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("LEDGERDESK_TEST_PG_PORT", "5432"))
@@ -74,14 +75,47 @@ def sqlite_settings(tmp_path: Path) -> Settings:
     return Settings(database_url=f"sqlite:///{tmp_path / 'ledgerdesk.sqlite'}")
 
 
+@pytest.fixture(scope="session")
+def replicated() -> Iterator[ReplicatedPostgres]:
+    """A PostgreSQL primary and its streaming replica of this test session, each with a `ledgerdesk` database."""
+    try:
+        with replicated_postgres() as servers:
+            with psycopg.connect(servers.primary, autocommit=True) as conn:
+                conn.execute("CREATE DATABASE ledgerdesk")
+            yield ReplicatedPostgres(servers.url("primary", "ledgerdesk"), servers.url("replica", "ledgerdesk"))
+    except ReplicationUnavailableError as error:
+        if os.environ.get("LEDGERDESK_REQUIRE_POSTGRES"):
+            pytest.fail(f"{error}, and LEDGERDESK_REQUIRE_POSTGRES is set")
+        pytest.skip(str(error))
+
+
+@pytest.fixture
+def replica_settings(replicated: ReplicatedPostgres) -> Iterator[Settings]:
+    """Settings for a new schema on the primary, with read endpoints served from the replica."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(replicated.primary, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    yield Settings(
+        database_url=replicated.primary,
+        read_database_url=replicated.replica,
+        postgres_schema=schema,
+        db_pool_max=17,
+        pool_size=4,
+    )
+    with psycopg.connect(replicated.primary, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+#: Where the read endpoints are tested: SQLite, PostgreSQL, and PostgreSQL with reads from a streaming replica.
+READ_BACKENDS = [*SQL_BACKENDS, pytest.param("replica", marks=pytest.mark.postgres)]
 
 
 def _settings_for(request: pytest.FixtureRequest, backend: str) -> Settings:
     if backend == "memory":
         return Settings(database_url="memory://")
-    fixture = "sqlite_settings" if backend == "sqlite" else "postgres_settings"
+    fixture = f"{backend}_settings"
     settings: Settings = request.getfixturevalue(fixture)
     return settings
 
@@ -95,6 +129,12 @@ def settings(request: pytest.FixtureRequest) -> Settings:
 @pytest.fixture(params=SQL_BACKENDS)
 def sql_settings(request: pytest.FixtureRequest) -> Settings:
     """Settings for each SQL store: SQLite, PostgreSQL."""
+    return _settings_for(request, request.param)
+
+
+@pytest.fixture(params=READ_BACKENDS)
+def read_settings(request: pytest.FixtureRequest) -> Settings:
+    """Settings for each place read endpoints are served from: SQLite, PostgreSQL, a PostgreSQL replica."""
     return _settings_for(request, request.param)
 
 

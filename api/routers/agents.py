@@ -22,9 +22,7 @@ def workload(agent_id: Identifier, query: Annotated[WorkloadQuery, Query()], rea
     """An agent's unsolved tickets by status, and tickets solved per day (UTC) over the last `days` days."""
     position = read.position()
     since = days_back(datetime.now(UTC).date(), query.days)
-    load = read.services.read_models.workload().workload(
-        read.principal.tenant, identifier(agent_id, "agent"), since=since
-    )
+    load = read.read_models.workload().workload(read.principal.tenant, identifier(agent_id, "agent"), since=since)
     return WorkloadPublic(
         agent=load.agent,
         new=load.by_status["new"],

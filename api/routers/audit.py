@@ -183,7 +183,7 @@ def actor_report(auditor: PrincipalDep, read: ViewReadDep, query: Annotated[Repo
     """Who changed what in the tenant: changes per actor and event type over the days, the most active first."""
     since, until = query.window(_today())
     position = read.position()
-    found = read.services.read_models.activity().activity_by_actor(auditor.tenant, since, until)
+    found = read.read_models.activity().activity_by_actor(auditor.tenant, since, until)
     return ActorReport(start=since, end=until, view_position=position, items=[ActorActivityPublic.of(a) for a in found])
 
 
@@ -194,7 +194,7 @@ def organisation_report(
     """Changes per organisation and event type over the days, the busiest first; null: no organisation."""
     since, until = query.window(_today())
     position = read.position()
-    found = read.services.read_models.activity().activity_by_organisation(auditor.tenant, since, until)
+    found = read.read_models.activity().activity_by_organisation(auditor.tenant, since, until)
     return OrganisationReport(
         start=since, end=until, view_position=position, items=[OrganisationActivityPublic.of(o) for o in found]
     )
@@ -207,7 +207,7 @@ def period_report(
     """Changes per day, ISO week or month and event type, oldest first; periods without changes are left out."""
     since, until = query.window(_today())
     position = read.position()
-    found = read.services.read_models.activity().activity_by_period(auditor.tenant, since, until, query.period)
+    found = read.read_models.activity().activity_by_period(auditor.tenant, since, until, query.period)
     return PeriodReport(
         start=since,
         end=until,
@@ -224,7 +224,7 @@ def privileged_report(
     """Privileged actions (event types listed in `event_types`) per day, actor and organisation, oldest first."""
     since, until = query.window(_today())
     position = read.position()
-    found = read.services.read_models.activity().privileged_activity(auditor.tenant, since, until)
+    found = read.read_models.activity().privileged_activity(auditor.tenant, since, until)
     return PrivilegedReport(
         start=since,
         end=until,

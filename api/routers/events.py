@@ -24,9 +24,7 @@ def feed(query: Annotated[FeedQuery, Query()], read: ViewReadDep, request: Reque
     """
     read.position()
     after = 0 if query.after is None else decode_position(query.after)
-    page = EventFeed(read.services.desk, read.services.read_models).page(
-        read.principal.tenant, after=after, limit=query.limit
-    )
+    page = EventFeed(read.services.desk, read.read_models).page(read.principal.tenant, after=after, limit=query.limit)
     cursor = encode_position(page.after)
     items = [FeedItem.model_validate(feed_item(e)) for e in page.entries]  # as webhooks send them too
     next_url = str(request.url.include_query_params(after=cursor))

@@ -86,7 +86,7 @@ def _read_page(read: ViewRead, request: Request, query: QueueQuery, where: Ticke
         where = replace(where, now=read.services.desk.clock())
     # The part of the tenant this caller's lists may show: the access policy's (domain/access/policy.py).
     where = replace(where, scope=access.list_scope(read.principal.actor))
-    queries = read.services.read_models.tickets()
+    queries = read.read_models.tickets()
     page = queries.list_tickets(where, sort=query.sort, limit=query.limit, after=query.after)
     if page.next_cursor is not None:
         read.response.headers["Link"] = f'<{request.url.include_query_params(after=page.next_cursor)}>; rel="next"'

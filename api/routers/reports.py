@@ -58,7 +58,7 @@ def _today(read: ViewRead) -> date:
 
 
 def _queries(read: ViewRead) -> MetricQueries:
-    view = read.services.read_models.active_view()
+    view = read.read_models.active_view()
     return MetricQueries(view.datastore, view.dialect, view.names)
 
 

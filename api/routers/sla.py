@@ -98,7 +98,7 @@ def import_holidays(
 def list_calendars(query: Annotated[ReadQuery, Query()], read: ViewReadDep) -> CalendarList:
     """The tenant's business calendars (latest versions), by name."""
     read.position()
-    rows = read.services.read_models.sla().calendars(read.principal.tenant)
+    rows = read.read_models.sla().calendars(read.principal.tenant)
     return CalendarList(items=[CalendarOut.of(r.name, r.version, r.definition) for r in rows])
 
 
@@ -170,7 +170,7 @@ def put_policy(
 def list_policies(query: Annotated[ReadQuery, Query()], read: ViewReadDep) -> PolicyList:
     """The tenant's policies (latest versions) in the order they are tried."""
     read.position()
-    rows = read.services.read_models.sla().policies(read.principal.tenant)
+    rows = read.read_models.sla().policies(read.principal.tenant)
     return PolicyList(
         items=[PolicyOut(name=r.name, version=r.version, position=r.position, terms=r.terms) for r in rows]
     )
@@ -208,7 +208,7 @@ def apply_policy(
 
 
 def _matching_unsolved(read: Any, terms: Any) -> list[UUID]:
-    queries, matched, after = read.services.read_models.tickets(), list[UUID](), None
+    queries, matched, after = read.read_models.tickets(), list[UUID](), None
     where = TicketFilter(tenant=read.principal.tenant, categories=UNSOLVED)
     while True:
         page = queries.list_tickets(where, sort=Sort.OLDEST, limit=APPLY_PAGE, after=after)
@@ -251,9 +251,9 @@ def ticket_sla(
         targets = [TargetOut.judged(s, now) for s in statuses]
         return TicketSla(ticket_id=ticket_id, recomputed=True, judged_at=now, targets=targets)
     read.position()
-    if read.services.read_models.tickets().get_ticket(tenant, ticket_id) is None:
+    if read.read_models.tickets().get_ticket(tenant, ticket_id) is None:
         raise NotFoundError(f"no ticket {ticket_id}")
-    rows = read.services.read_models.sla().targets(tenant, ticket_id)
+    rows = read.read_models.sla().targets(tenant, ticket_id)
     return TicketSla(
         ticket_id=ticket_id, recomputed=False, judged_at=now, targets=[TargetOut.judged(r, now) for r in rows]
     )

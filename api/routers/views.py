@@ -36,5 +36,5 @@ def save_view(
 def list_views(query: Annotated[ReadQuery, Query()], read: ViewReadDep) -> SavedViewList:
     """The tenant's saved views, by name. Use a view's filters as query parameters of GET /tickets."""
     position = read.position()
-    rows = read.services.read_models.saved_views().saved_views(read.principal.tenant)
+    rows = read.read_models.saved_views().saved_views(read.principal.tenant)
     return SavedViewList(items=[SavedViewPublic.from_row(r) for r in rows], view_position=position)

@@ -76,7 +76,7 @@ def migrate_workflow(
     target = desk.workflow(principal.tenant, name, body.to_version)
     if body.tickets is None:
         read.position()  # the list read model, as of the caller's Ledgerdesk-Min-Position
-        tickets = read.services.read_models.tickets().on_workflow_version(principal.tenant, name, body.from_version)
+        tickets = read.read_models.tickets().on_workflow_version(principal.tenant, name, body.from_version)
     else:
         tickets = body.tickets
     results = desk.migrate_tickets(

@@ -109,8 +109,11 @@ class ReadModels:
         settings: Settings,
         *,
         schema_lock: Callable[[], AbstractContextManager[Any]] = nullcontext,
+        replica: PostgresDatastore | None = None,
     ) -> None:
+        """`replica`: read the views from this streaming replica of the events' PostgreSQL database (read only)."""
         self.desk = desk
+        self.replica = replica
         self.database = database
         self.settings = settings
         self.generations = self._generations()
@@ -150,7 +153,8 @@ class ReadModels:
             view = self._views.get(generation)
             if view is None:
                 view = self._open(generation)
-                if (self.settings.create_tables and generation not in self._made) if create is None else create:
+                wanted = (self.settings.create_tables and generation not in self._made) if create is None else create
+                if wanted and self.replica is None:  # a replica is read only: its primary makes the tables
                     with self._schema_lock():
                         _create_tables(view)
                     self._made.add(generation)
@@ -273,19 +277,27 @@ class ReadModels:
         if self.database.backend is not Backend.POSTGRES:
             for view in views:
                 view.datastore.close()
+        if self.replica is not None:
+            self.replica.close()
 
     # --- how each backend keeps them ------------------------------------------------------------
 
     def _open(self, generation: int) -> SqlTicketsView:
         if self.database.backend is Backend.POSTGRES:
-            datastore: PostgresDatastore = self.desk.recorder.datastore  # type: ignore[attr-defined]
-            return PostgresTicketsView(datastore, generation)
+            return PostgresTicketsView(self._postgres(), generation)
         if self.database.backend is Backend.SQLITE:
             name = str(self._sqlite_path(generation))
         else:  # events in memory: the views in a shared in-memory SQLite database
             name = f"file:ledgerdesk_views_{self._memory_name}_{generation}?mode=memory&cache=shared"
         store = SQLiteDatastore(name, lock_timeout=self.settings.lock_timeout_seconds)
         return SQLiteTicketsView(store)
+
+    def _postgres(self) -> PostgresDatastore:
+        """Where the views are read: the replica when there is one, else the events' own database."""
+        if self.replica is not None:
+            return self.replica
+        datastore: PostgresDatastore = self.desk.recorder.datastore  # type: ignore[attr-defined]
+        return datastore
 
     def _sqlite_path(self, generation: int) -> Path:
         events = Path(self.database.path)
@@ -294,11 +306,12 @@ class ReadModels:
     def _generations(self) -> Generations:
         if self.database.backend is Backend.MEMORY:
             return Generations(None, "?", "")
-        datastore = self.desk.recorder.datastore  # type: ignore[attr-defined]
         if self.database.backend is Backend.POSTGRES:
+            datastore = self._postgres()
             table = f'"{datastore.schema}".ledgerdesk_read_models'
             return Generations(lambda: datastore.transaction(commit=True), POSTGRES.placeholder, table)
-        return Generations(lambda: datastore.transaction(commit=True), SQLITE.placeholder, "ledgerdesk_read_models")
+        events = self.desk.recorder.datastore  # type: ignore[attr-defined]
+        return Generations(lambda: events.transaction(commit=True), SQLITE.placeholder, "ledgerdesk_read_models")
 
 
 def _create_tables(view: SqlTicketsView) -> None:

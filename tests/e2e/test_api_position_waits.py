@@ -62,12 +62,12 @@ class Desk:
 
 
 @pytest.fixture
-def run_desk(sql_settings: Settings) -> Iterator[Callable[..., None]]:
-    """Run a scenario against the real app built from `sql_settings` with some settings overridden."""
+def run_desk(read_settings: Settings) -> Iterator[Callable[..., None]]:
+    """Run a scenario against the real app built from `read_settings` with some settings overridden."""
     built: list[Services] = []
 
     def run(scenario: Scenario, **overrides: Any) -> None:
-        settings = sql_settings.model_copy(update={"rate_limit": "", **overrides})
+        settings = read_settings.model_copy(update={"rate_limit": "", **overrides})
         services = build_services(settings, clock=TickingClock())
         built.append(services)
         asyncio.run(_run(services, scenario))

@@ -19,8 +19,8 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def services(sql_settings: Settings) -> Iterator[Services]:
-    built = build_services(sql_settings.model_copy(update={"read_wait_seconds": 0.5}), clock=TickingClock())
+def services(read_settings: Settings) -> Iterator[Services]:
+    built = build_services(read_settings.model_copy(update={"read_wait_seconds": 0.5}), clock=TickingClock())
     built.start_projections()
     yield built
     built.close()

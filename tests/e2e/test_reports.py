@@ -70,8 +70,8 @@ def clock() -> SetClock:
 
 
 @pytest.fixture
-def services(sql_settings: Settings, clock: SetClock) -> Iterator[Services]:
-    built = build_services(sql_settings, clock=clock)
+def services(read_settings: Settings, clock: SetClock) -> Iterator[Services]:
+    built = build_services(read_settings, clock=clock)
     built.desk.standard_moves = CLOSABLE
     built.start_projections()
     yield built
