@@ -7,6 +7,7 @@ what the event store and the read models hold afterwards.
 from __future__ import annotations
 
 import smtplib
+import threading
 from uuid import UUID
 
 import pytest
@@ -199,3 +200,24 @@ def test_files_ride_on_the_first_comment(desk: Services) -> None:
         send(port, first)
     (comment,) = desk.desk.get_ticket(_ticket_of(desk, first["Message-ID"])).comments
     assert comment.attachments == ({"name": "报告.pdf", "size": 8, "content_type": "application/pdf"},)
+
+
+def test_the_same_message_delivered_at_once_by_eight_servers_is_one_ticket(desk: Services) -> None:
+    first = mail()
+    with mail_server(desk) as port:
+        errors: list[BaseException] = []
+
+        def deliver() -> None:
+            try:
+                send(port, first)
+            except smtplib.SMTPException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=deliver) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    desk.read_models.wait_for(desk.read_models.head(), timeout=10)
+    assert len(desk.read_models.tickets().not_closed("acme", after=None, limit=10)) == 1
