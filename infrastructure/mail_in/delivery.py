@@ -1,11 +1,12 @@
 """The pipeline glue: one raw message for one recipient, through the steps, to one answer for the mail server.
 
-Parse once (parsing.py); find the mailbox (unknown: 5.1.1); a message already on record is answered
-as stored; an automatic one (automatic.py) is set aside; otherwise the follow-up step
-(follow_ups.py) names the tickets it may continue, its files are stored (files.py) and the
-command takes it in (domain/mail/commands.py: sender -> customer, then a ticket or a reply, all in
-one save). 250 is answered only once that save is done; anything that is not the message's own
-fault (the database away, a race lost too often) is 451, so the sending server tries again.
+Parse once (parsing.py); find the mailbox (unknown: 5.1.1); an automatic message (automatic.py) is
+set aside; otherwise the follow-up step (follow_ups.py) names the tickets it may continue, its
+files are stored (files.py) and the command takes it in (domain/mail/commands.py: sender ->
+customer, then a ticket or a reply, all in one save; a message already on record changes nothing
+and is answered as stored). 250 is answered only once that save is done; anything that is not
+the message's own fault (the database away, a race lost too often) is 451, so the sending server
+tries again.
 """
 
 from __future__ import annotations
@@ -75,16 +76,17 @@ class MailIn:
         parsed = parse(raw)
         tenant = mailbox.tenant
         message_id = parsed.message_id or derived_message_id(raw)
-        stored = self.desk.inbound_message(tenant, message_id)
-        if stored is not None:
-            return Delivery(Delivered.DUPLICATE, _ticket(stored))
         mail = _incoming(parsed, mailbox, message_id)
         reason = automatic(parsed, envelope_sender)
         if reason is not None:
             receipt = self.desk.set_aside_mail(tenant=tenant, mail=mail, reason=reason)
             return Delivery(Delivered.DUPLICATE if receipt.duplicate else Delivered.SET_ASIDE)
-        owner = str(InboundMessage.create_id(tenant, message_id))
-        files = self.store_files(tenant, owner, parsed.files) if parsed.files else []
+        files = []
+        if parsed.files:  # a message on record already has its files stored: not again (the command checks too)
+            stored = self.desk.inbound_message(tenant, message_id)
+            if stored is not None:
+                return Delivery(Delivered.DUPLICATE, _ticket(stored))
+            files = self.store_files(tenant, str(InboundMessage.create_id(tenant, message_id)), parsed.files)
         thread = thread_of(self.desk, self.read_models, tenant, parsed)
         receipt = self.desk.take_in_mail(tenant=tenant, mail=replace(mail, attachments=tuple(files), thread=thread))
         return Delivery(Delivered.DUPLICATE if receipt.duplicate else Delivered.STORED, _ticket(receipt.message))
