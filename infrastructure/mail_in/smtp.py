@@ -11,7 +11,7 @@ make the server send the message to the others again.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
@@ -65,6 +65,24 @@ def _one_answer(results: list[Delivery]) -> Delivery:
     return results[0]
 
 
+class _TooBigSaidPlainly:
+    """aiosmtpd answers an over-size message `552 Error: ...`: the same refusal, with its enhanced status code."""
+
+    async def push(self, status: AnyStr) -> None:
+        """Send `status`, an over-size refusal as `552 5.3.4`."""
+        if isinstance(status, str) and status.startswith("552 Error"):
+            status = Delivered.TOO_BIG.value.smtp()
+        await super().push(status)  # type: ignore[misc]  # SMTP, after this in the class order
+
+
+class _Smtp(_TooBigSaidPlainly, SMTP):
+    """An SMTP session."""
+
+
+class _Lmtp(_TooBigSaidPlainly, LMTP):
+    """An LMTP session."""
+
+
 class MailController(Controller):
     """aiosmtpd's threaded controller, serving SMTP or LMTP."""
 
@@ -74,5 +92,5 @@ class MailController(Controller):
 
     def factory(self) -> SMTP:
         """An LMTP or SMTP session for each connection."""
-        kind = LMTP if self.lmtp else SMTP
+        kind = _Lmtp if self.lmtp else _Smtp
         return kind(self.handler, **self.SMTP_kwargs)

@@ -156,6 +156,7 @@ def test_a_message_over_the_limit_is_552(desk: Services) -> None:
     with mail_server(desk, max_bytes=10_000) as port, pytest.raises(smtplib.SMTPException) as refused:
         send(port, big)
     assert "552" in str(refused.value)
+    assert "5.3.4" in str(refused.value)
     assert desk.desk.inbound_message("acme", big["Message-ID"]) is None
 
 
