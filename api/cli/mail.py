@@ -77,10 +77,7 @@ def _from_stdin(recipient: str | None, sender: str | None) -> int:
         answer = Delivered.TEMPORARY.value
         return _told(answer.exit_code, f"{answer.smtp()} ({type(error).__name__})")
     try:
-        if len(raw) > settings.mail_max_bytes:
-            outcome = Delivered.TOO_BIG
-        else:
-            outcome = services.mail_in().deliver(raw, to, sender).how
+        outcome = services.mail_in().deliver(raw, to, sender).how
     finally:
         services.close()
     answer = outcome.value

@@ -18,14 +18,16 @@ from tests.support.mail import MAILBOX, mail, mail_server, open_mailbox, send
 from tests.support.processes import CLI, cli_env, free_port, run_cli
 
 
-def _pipe(settings: Settings, raw: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
+def _pipe(
+    settings: Settings, raw: bytes, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [*CLI, "mail-in", "--stdin", *args],
         input=raw,
         capture_output=True,
         check=False,
         timeout=60,
-        env={**os.environ, **cli_env(settings), "LEDGERDESK_CONNECT_TIMEOUT_SECONDS": "1"},
+        env={**os.environ, **cli_env(settings), "LEDGERDESK_CONNECT_TIMEOUT_SECONDS": "1", **(env or {})},
     )
 
 
@@ -44,6 +46,15 @@ def test_stdin_answers_with_exit_codes(sql_services: Services) -> None:
     assert nobody.stderr.decode().strip().endswith("550 5.1.1 no such mailbox here")
     unreadable = _pipe(settings, b"Subject: no sender\r\n\r\nHi\r\n", "--recipient", MAILBOX)
     assert unreadable.returncode == 65
+
+
+def test_stdin_refuses_a_message_over_the_limit_with_65(sql_services: Services) -> None:
+    open_mailbox(sql_services)
+    big = mail(body="x" * 5000)
+    result = _pipe(sql_services.settings, big.as_bytes(), env={"LEDGERDESK_MAIL_MAX_BYTES": "2048"})
+    assert result.returncode == 65
+    assert b"552 5.3.4" in result.stderr
+    assert sql_services.desk.inbound_message("acme", big["Message-ID"]) is None
 
 
 def test_stdin_refuses_an_unknown_sender_with_77(sql_services: Services) -> None:
