@@ -140,7 +140,9 @@ class Mailbox(TenantOwned):
     def set_aside_automatic(self, *, reason: str, message_key: str, sender_sha256: str) -> None:
         """Record an automatic message that reached the mailbox (it opens nothing and is never answered)."""
         self._set_aside(
-            reason=values.text(reason, "reason")[:200], message_key=message_key, sender_sha256=sender_sha256
+            reason=values.text("".join(c for c in reason if c.isprintable())[:200] or "automatic", "reason"),
+            message_key=message_key,
+            sender_sha256=sender_sha256,
         )
 
     @event(AutomaticMessageSetAside)

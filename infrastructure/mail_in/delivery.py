@@ -112,7 +112,7 @@ def _incoming(parsed: ParsedMail, mailbox: MailboxSettings, message_id: str) -> 
         message_id=message_id,
         sender=sender,
         sender_name=name[:NAME_MAX] if name and name.isprintable() else None,
-        subject=" ".join(parsed.subject.split())[:TITLE_MAX],
+        subject=" ".join("".join(c for c in parsed.subject if c.isprintable() or c.isspace()).split())[:TITLE_MAX],
         date=parsed.date,
         text=_kept(parsed.text),
         reply=_kept(reply_text(parsed.text)),

@@ -6,6 +6,8 @@ import base64
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from infrastructure.mail_in.bodies import html_as_text
 from infrastructure.mail_in.charsets import codec_for, decoded_header
@@ -108,3 +110,36 @@ def test_replies_lose_quoted_history_and_signature() -> None:
     )
     assert reply_text(text) == "Thanks, it works now."
     assert reply_text("Short answer.\n\n-- \nBob\nExample Ltd\n") == "Short answer."
+
+
+_HEADERS = ["To", "Subject", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "References"]
+_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            'multipart/mixed; boundary="b"',
+            'text/plain; charset="gb2312"',
+            "text/html; charset=x-bogus",
+            "attachment; filename*=utf-8''%E4%BD%A0",
+            "attachment; filename*=bogus''%ZZ",
+            "base64",
+            "=?gb2312?B?!!!?=",
+            "=?utf-8?Q?a=ZZ?=",
+        ]
+    ),
+)
+_BODIES = st.one_of(
+    st.binary(max_size=100),
+    st.sampled_from([b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n", b"!!!not base64"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(headers=st.lists(st.tuples(st.sampled_from(_HEADERS), _VALUES), max_size=6), body=_BODIES)
+def test_any_message_with_a_sender_is_read_as_some_text(headers: list[tuple[str, str]], body: bytes) -> None:
+    # Malformed mail must be read or refused for what it is, never fail in a way the server would retry forever.
+    lines = ["From: bob@example.org", *(f"{name}: {value}" for name, value in headers)]
+    raw = "\r\n".join(lines).encode("utf-8", "surrogateescape") + b"\r\n\r\n" + body
+    parsed = parse(raw)
+    assert isinstance(parsed.text, str)
+    assert isinstance(parsed.subject, str)
