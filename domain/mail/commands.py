@@ -39,6 +39,7 @@ MAIL_ACTOR = Actor("mail-in", ActorKind.SYSTEM)
 EMAIL = "email"
 NO_SUBJECT = "(no subject)"
 FILES_NOTE = "Files sent with the request."
+EMPTY_REPLY = "(an empty reply)"
 
 
 class SenderRefusedError(NotPermittedError):
@@ -258,7 +259,7 @@ class MailCommands(TicketCommands):
                 outcome = Outcome.OPENED
                 others: list[Ticket] = []
             else:
-                number = ticket.add_comment(mail.reply.strip() or mail.text, public=True, attachments=mail.attachments)
+                number = ticket.add_comment(_reply_body(mail), public=True, attachments=mail.attachments)
                 outcome = Outcome.COMMENTED
                 others = self._reopened(ticket, requester)
             message = InboundMessage.receive(
@@ -304,6 +305,12 @@ class MailCommands(TicketCommands):
     def _mail_saved(self, message: InboundMessage, *changed: Any) -> MailReceipt:
         recordings = self.save(message, *changed)
         return MailReceipt(message, duplicate=False, position=recordings[-1].notification.id if recordings else None)
+
+
+def _reply_body(mail: IncomingMail) -> str:
+    """A reply's comment: what was written this time, else the whole text, else what it carried."""
+    written = mail.reply.strip() or mail.text.strip()
+    return written or (FILES_NOTE if mail.attachments else EMPTY_REPLY)
 
 
 def _ticket_id_for(message_id: UUID) -> UUID:

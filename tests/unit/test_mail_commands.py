@@ -12,7 +12,14 @@ import pytest
 from domain.actors import Actor, ActorKind
 from domain.errors import AlreadyExistsError
 from domain.helpdesk import HelpDesk
-from domain.mail.commands import FILES_NOTE, NO_SUBJECT, IncomingMail, MailboxNotFoundError, SenderRefusedError
+from domain.mail.commands import (
+    EMPTY_REPLY,
+    FILES_NOTE,
+    NO_SUBJECT,
+    IncomingMail,
+    MailboxNotFoundError,
+    SenderRefusedError,
+)
 from domain.mail.inbound import Outcome
 from domain.mail.senders import person_for_new_sender
 from domain.tickets.workflow import Status
@@ -87,6 +94,16 @@ def test_a_reply_of_the_requester_is_cut_and_threads(desk: HelpDesk) -> None:
     receipt = desk.take_in_mail(tenant="acme", mail=_mail("<2@example.org>", thread=(ticket_id,)))
     assert receipt.message.outcome is Outcome.COMMENTED
     assert [c.body for c in desk.get_ticket(ticket_id).comments] == ["It jams."]
+
+
+def test_a_reply_of_files_alone_or_nothing_is_still_a_comment(desk: HelpDesk) -> None:
+    ticket_id = _opened(desk, _mail())
+    files = (Attachment("photo.jpg", 10, "image/jpeg"),)
+    desk.take_in_mail(
+        tenant="acme", mail=_mail("<2@example.org>", text="", reply="", attachments=files, thread=(ticket_id,))
+    )
+    desk.take_in_mail(tenant="acme", mail=_mail("<3@example.org>", text=" ", reply="", thread=(ticket_id,)))
+    assert [c.body for c in desk.get_ticket(ticket_id).comments] == [FILES_NOTE, EMPTY_REPLY]
 
 
 def test_a_reply_of_someone_else_or_to_a_closed_ticket_opens_a_new_one(desk: HelpDesk) -> None:
