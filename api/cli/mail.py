@@ -8,13 +8,14 @@ such mailbox, 77 sender refused, 65 unreadable or too big.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from typing import Annotated
 
 import typer
 
 from api.cli.context import fail, load_settings, services_from
-from api.cli.processes import wait_for_a_stop_signal
 from infrastructure.composition import build_services
 from infrastructure.mail_in.codes import Delivered
 from infrastructure.mail_in.parsing import UnreadableMessageError, parse
@@ -56,9 +57,17 @@ def mail_in(
         controller.start()
         kind = "LMTP" if lmtp else "SMTP"
         typer.echo(f"ledgerdesk: mail-in serving {kind} on {listen} for {services.database.describe()}", err=True)
-        wait_for_a_stop_signal()
+        _until_stopped()
         controller.stop()
         typer.echo("ledgerdesk: mail-in stopped", err=True)
+
+
+def _until_stopped() -> None:
+    """Block until SIGINT or SIGTERM, so the receiver stops cleanly (as the other long-running commands do)."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
 
 
 def _from_stdin(recipient: str | None, sender: str | None) -> int:

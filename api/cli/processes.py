@@ -54,7 +54,7 @@ def project() -> None:
     with services_from(load_settings()) as services:
         worker = services.start_projections()
         typer.echo(f"ledgerdesk: projecting events of {services.database.describe()}", err=True)
-        wait_for_a_stop_signal()
+        _wait_for_a_stop_signal()
         worker.stop()
 
 
@@ -67,7 +67,7 @@ def sla_watch() -> None:
         watcher = services.start_sla_watcher()
         every = services.settings.sla_watch_interval_seconds
         typer.echo(f"ledgerdesk: watching SLAs of {services.database.describe()} every {every:g} s", err=True)
-        wait_for_a_stop_signal()
+        _wait_for_a_stop_signal()
         watcher.stop()
         typer.echo("ledgerdesk: SLA watcher stopped", err=True)
 
@@ -91,13 +91,13 @@ def worker(
             fail(f"--only takes some of {', '.join(known)} (got {only!r})")
         running = [known[name]() for name in names]
         typer.echo(f"ledgerdesk: worker running {', '.join(names)} on {services.database.describe()}", err=True)
-        wait_for_a_stop_signal()
+        _wait_for_a_stop_signal()
         for process in reversed(running):
             process.stop()
         typer.echo("ledgerdesk: worker stopped", err=True)
 
 
-def wait_for_a_stop_signal() -> None:
+def _wait_for_a_stop_signal() -> None:
     """Block until SIGINT or SIGTERM, so the caller can stop its worker cleanly."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
