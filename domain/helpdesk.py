@@ -3,9 +3,8 @@
 Each capability's commands live in its room (domain/tickets/commands.py, domain/workflows/commands.py,
 domain/directory/commands.py, domain/sla/commands.py, domain/keys/commands.py,
 domain/privacy/commands.py, domain/automation/commands.py, domain/schedules/commands.py,
-domain/mail/commands.py), all on
-the one command pipeline (domain/pipeline.py). Lists, queues and searches are not here: they are read models built by
-projections.
+domain/mail/commands.py), all on the one command pipeline (domain/pipeline.py). Lists, queues and
+searches are not here: they are read models built by projections.
 """
 
 from __future__ import annotations
