@@ -19,6 +19,7 @@ tr1    trigger delay: a ticket opened -> the change of a trigger on `created` vi
        steady rate, with `ledgerdesk worker --only projections,triggers` running (bench/triggers.py).
 wh1    webhook delay: a ticket opened -> its signed delivery received by a local receiver, at a steady rate,
        with `ledgerdesk worker --only projections,webhooks` running (bench/webhooks.py).
+mi1    e-mail in: messages/s into `ledgerdesk mail-in --listen` over SMTP, each opening a ticket (bench/mail_in.py).
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
@@ -51,6 +52,7 @@ from bench.baseline import time_raw_upserts
 from bench.calendar import time_calendar
 from bench.catch_up import profile_catch_up, time_catch_up
 from bench.lag import bench_lag
+from bench.mail_in import bench_mail_in
 from bench.reads import bench_reads
 from bench.routing import bench_routing
 from bench.seed import SeedStats, seed, seeding_settings
@@ -61,7 +63,7 @@ from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "c1")
+PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "c1")
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
@@ -345,6 +347,24 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ],
     )
     _table(
+        "MI1 e-mail in over SMTP (250 answered only once stored), ms",
+        ["benchmark", "messages", "stored", "refused", "msgs/s", "latency p50", "latency p95", "latency max"],
+        [
+            [
+                r["name"],
+                r["messages"],
+                r["stored"],
+                r["refused"],
+                r["messages_per_s"],
+                r.get("latency_p50_ms"),
+                r.get("latency_p95_ms"),
+                r.get("latency_max_ms"),
+            ]
+            for r in results
+            if r["name"].startswith("mi1_")
+        ],
+    )
+    _table(
         "A1 get_ticket, ms per load (median)",
         ["way", "10 events", "10k comments", "ratio", "10k reassignments", "ratio"],
         [
@@ -620,6 +640,13 @@ def run_wh1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict
     ]
 
 
+def run_mi1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """MI1, with each client count of BENCH_MI1_CLIENTS."""
+    messages = env_int("BENCH_MI1_MESSAGES", 2000)
+    counts = [int(c) for c in os.environ.get("BENCH_MI1_CLIENTS", "1,8").split(",") if c.strip()]
+    return [bench_mail_in(conn, user, messages=messages, clients=clients) for clients in counts]
+
+
 def run_c1(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> list[dict[str, Any]]:
     """C1 (no database)."""
     return time_calendar()
@@ -635,6 +662,7 @@ RUNNERS: dict[str, Part] = {
     "rt1": run_rt1,
     "tr1": run_tr1,
     "wh1": run_wh1,
+    "mi1": run_mi1,
     "c1": run_c1,
 }
 

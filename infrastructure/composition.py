@@ -30,6 +30,8 @@ from infrastructure.idempotency import IdempotencyStore
 from infrastructure.keys import CachedKeyStore, IssuedKey, KeyStore, MemoryKeyStore, SqlKeyStore
 from infrastructure.leases import Lease
 from infrastructure.log_signal import LogSignal
+from infrastructure.mail_in.delivery import MailIn
+from infrastructure.mail_in.files import StoreFiles, metadata_only
 from infrastructure.pool import application_name
 from infrastructure.privacy.datakeys import DataKeys, MemoryDataKeys, SqlDataKeys
 from infrastructure.privacy.erasure import Eraser
@@ -85,6 +87,7 @@ class Services:
     schedules: ScheduleRunner | None = None
     log_signal: LogSignal | None = None
     replica_reads: ReplicaReads | None = None  # the read models on a streaming replica (read_database_url)
+    store_files: StoreFiles = metadata_only  # where files of e-mail taken in go (build_services chooses)
 
     def issue_key(
         self,
@@ -278,6 +281,10 @@ class Services:
             self.schedules.start()
         return self.schedules
 
+    def mail_in(self) -> MailIn:
+        """What takes e-mail in for the tenants' mailboxes (`ledgerdesk mail-in`, docs/email.md)."""
+        return MailIn(self.desk, self.read_models, self.store_files, max_bytes=self.settings.mail_max_bytes)
+
     def lease(self, name: str) -> Lease:
         """The lease of one kind of background work that one process at a time does, in log order."""
         if self.database.backend is Backend.MEMORY:
@@ -374,6 +381,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
         idempotency=idempotency,
         data_keys=data_keys,
         schema=schema,
+        store_files=metadata_only,  # files of e-mail taken in: their metadata recorded on the comment
     )
     try:
         if prepare_schema:

@@ -225,6 +225,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest request body accepted, in bytes; a larger one gets 413 without being read.",
     )
+    mail_max_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        ge=1024,
+        description="Largest e-mail `ledgerdesk mail-in` takes, in bytes (25 MiB); a larger one is refused with "
+        "552 5.3.4 (SMTP, also advertised as SIZE) or exit code 65 (--stdin).",
+    )
 
     def connection_budget(self) -> int:
         """The most PostgreSQL connections one process holds (LEDGERDESK_DB_POOL_MAX, or derived)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import audit, keys, privacy, processes, projections, schema, sla, workflows
+from api.cli import audit, keys, mail, privacy, processes, projections, schema, sla, workflows
 
 app = typer.Typer(help="ledgerdesk: an event-sourced help desk.", no_args_is_help=True, add_completion=False)
 # Registered in the order `ledgerdesk --help` lists them: the processes, then the groups.
@@ -16,6 +16,7 @@ app.command()(processes.serve)
 app.command()(processes.project)
 app.command("sla-watch")(processes.sla_watch)
 app.command()(processes.worker)
+app.command("mail-in")(mail.mail_in)
 app.command()(projections.rebuild)
 app.add_typer(keys.app, name="keys")
 app.add_typer(workflows.app, name="workflows")

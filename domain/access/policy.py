@@ -146,6 +146,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "rotate_webhook_secret": frozenset({D}),
     "list_webhook_deliveries": frozenset({D}),
     "redeliver_webhook_delivery": frozenset({D}),
+    # Mail: admins configure mailboxes and known senders, and see what mailboxes set aside.
+    "put_mailbox": frozenset({D}),
+    "list_mailboxes": frozenset({D}),
+    "get_mailbox": frozenset({D}),
+    "delete_mailbox": frozenset({D}),
+    "list_set_aside_mail": frozenset({D}),
+    "put_mail_sender": frozenset({D}),
     # Schedules: admins define recurring tickets; those who read rules read them.
     "put_schedule": frozenset({D}),
     "list_schedules": READERS,

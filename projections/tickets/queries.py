@@ -186,6 +186,21 @@ class TicketQueries(Reader):
             row = cursor.fetchone()
         return None if row is None else ticket_row(self.d, row)
 
+    def with_short_ref(self, tenant: str, short_ref: str) -> list[UUID]:
+        """The tenant's tickets whose id begins with `short_ref` (hex digits: a subject token's), oldest first."""
+        digits = short_ref.lower()
+        if not digits or len(digits) > 32 or any(c not in "0123456789abcdef" for c in digits):
+            return []
+        low, high = UUID(hex=digits.ljust(32, "0")), UUID(hex=digits.ljust(32, "f"))
+        p = self.d.placeholder
+        with self.d.reading(self.datastore) as cursor:
+            cursor.execute(
+                f"SELECT ticket_id FROM {self.names.tickets} "
+                f"WHERE tenant = {p} AND ticket_id >= {p} AND ticket_id <= {p} ORDER BY created_at LIMIT 10",
+                [tenant, self.d.uuid(low), self.d.uuid(high)],
+            )
+            return [self.d.to_uuid(r["ticket_id"]) for r in cursor.fetchall()]
+
     def tenants(self) -> list[str]:
         """Every tenant with tickets."""
         with self.d.reading(self.datastore) as cursor:

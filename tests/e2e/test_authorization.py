@@ -24,6 +24,7 @@ from api.routers import (
     fields,
     health,
     listing,
+    mailboxes,
     me,
     privacy,
     projections,
@@ -188,6 +189,12 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
             f"/webhooks/{NO_WEBHOOK}/deliveries/msg_{NO_WEBHOOK.replace('-', '')}/redeliver",
             None,
         ),
+        "put_mailbox": ("PUT", "/mailboxes/help@desk.example", {"admit_unknown_senders": True}),
+        "list_mailboxes": ("GET", "/mailboxes", None),
+        "get_mailbox": ("GET", "/mailboxes/none@desk.example", None),
+        "delete_mailbox": ("DELETE", "/mailboxes/none@desk.example", None),
+        "list_set_aside_mail": ("GET", "/mailboxes/none@desk.example/set-aside", None),
+        "put_mail_sender": ("PUT", "/mail-senders/someone@example.org", {"person_id": "someone"}),
         "put_schedule": ("PUT", "/schedules/weekly", SCHEDULE),
         "list_schedules": ("GET", "/schedules", None),
         "get_schedule": ("GET", "/schedules/weekly", None),
@@ -200,7 +207,7 @@ def test_every_route_is_in_the_matrix() -> None:
     count = sum(len(methods) for methods in operations.values())
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
     routers += (projections, workflows, me, bulk, directory, automation, webhooks)
-    routers += (projections, workflows, me, bulk, directory, automation, schedules)
+    routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)
