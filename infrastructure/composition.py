@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Protocol, cast
 
 import psycopg
@@ -18,6 +19,10 @@ from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.clock import Clock, system_clock
 from domain.helpdesk import HelpDesk
+from infrastructure.attachments.blobs import BlobStore, FileBlobStore
+from infrastructure.attachments.policy import AttachmentPolicy
+from infrastructure.attachments.s3 import S3BlobStore
+from infrastructure.attachments.store import AttachmentStore
 from infrastructure.automations import AutomationRunner
 from infrastructure.database import (
     Backend,
@@ -75,6 +80,7 @@ class Services:
     data_keys: DataKeys
     schema: Schema
     webhook_store: WebhookStore
+    attachments: AttachmentStore  # files of comments, and of inbound mail (docs/attachments.md)
     worker: ProjectionWorker | None = None
     sla_watcher: SlaWatcher | None = None
     router: Router | None = None
@@ -370,6 +376,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
         idempotency=idempotency,
         data_keys=data_keys,
         schema=schema,
+        attachments=_attachment_store(settings, data_keys),
     )
     if prepare_schema:
         try:
@@ -378,6 +385,21 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
             services.close()
             raise
     return services
+
+
+def _attachment_store(settings: Settings, data_keys: DataKeys) -> AttachmentStore:
+    blobs: BlobStore = FileBlobStore(Path(settings.blob_dir))
+    if settings.blob_url:
+        secret = settings.s3_secret_access_key
+        blobs = S3BlobStore(
+            settings.blob_url,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=None if secret is None else secret.get_secret_value(),
+        )
+    policy = AttachmentPolicy.parse(settings.attachment_max_bytes, settings.attachment_types)
+    return AttachmentStore(blobs, data_keys, policy)
 
 
 def _webhook_sql(database: Database, desk: HelpDesk) -> Sql:

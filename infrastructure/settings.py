@@ -8,6 +8,10 @@ from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.values import ATTACHMENT_SIZE_MAX
+from infrastructure.attachments.policy import DEFAULT_MAX_BYTES as ATTACHMENT_MAX_BYTES
+from infrastructure.attachments.policy import DEFAULT_TYPES as ATTACHMENT_TYPES
+
 DEFAULT_DATABASE_URL = "sqlite:///./var/ledgerdesk.sqlite"
 DEFAULT_CONNECTION_BUDGET = 10
 
@@ -218,6 +222,29 @@ class Settings(BaseSettings):
         default=1024 * 1024,
         ge=1,
         description="Largest request body accepted, in bytes; a larger one gets 413 without being read.",
+    )
+    blob_dir: str = Field(
+        default="./var/blobs",
+        description="Where attached files are kept (encrypted, content-addressed) unless `blob_url` names an "
+        "object store (docs/attachments.md).",
+    )
+    blob_url: str = Field(
+        default="",
+        description="s3://bucket/prefix: keep attached files in an S3-compatible object store instead of `blob_dir`.",
+    )
+    s3_endpoint_url: str = Field(
+        default="", description="The object store's endpoint (MinIO, Ceph, ...); empty: AWS's own for the region."
+    )
+    s3_region: str = Field(default="", description="The object store's region; empty: boto3's default.")
+    s3_access_key_id: str = Field(default="", description="Empty: boto3's usual credentials (environment, role).")
+    s3_secret_access_key: SecretStr | None = Field(default=None, description="With `s3_access_key_id`.")
+    attachment_max_bytes: int = Field(
+        default=ATTACHMENT_MAX_BYTES, ge=0, le=ATTACHMENT_SIZE_MAX, description="Largest attached file, in bytes."
+    )
+    attachment_types: str = Field(
+        default=ATTACHMENT_TYPES,
+        description="Content types (sniffed from the content) a file may have: comma-separated media types, "
+        "prefixes such as `image/*`, or `*` for any.",
     )
 
     def connection_budget(self) -> int:
