@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from moto.server import ThreadedMotoServer
 
 from domain.actors import Actor, ActorKind
+from domain.values import Attachment
 from infrastructure.attachments.blobs import BlobStore, FileBlobStore
 from infrastructure.attachments.errors import (
     AttachmentErasedError,
@@ -82,8 +83,8 @@ def _store(blobs: BlobStore, max_bytes: int = 1024 * 1024, types: str | None = N
     return AttachmentStore(blobs, MemoryDataKeys(), policy)
 
 
-def _read(store: AttachmentStore, tenant: str, attachment: object) -> bytes:
-    return b"".join(store.open(tenant, attachment).chunks)  # type: ignore[arg-type]
+def _read(store: AttachmentStore, tenant: str, attachment: Attachment) -> bytes:
+    return b"".join(store.open(tenant, attachment).chunks)
 
 
 def test_a_stored_file_reads_back_byte_for_byte_with_its_hash(blobs: BlobStore) -> None:
