@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from urllib.parse import quote
 from uuid import UUID
@@ -22,7 +23,7 @@ from domain.values import ATTACHMENTS_MAX, TEXT_MAX, Attachment
 router = APIRouter(prefix="/tickets", tags=["attachments"])
 
 #: An attachment's id: the number of its comment on the ticket, a dot, its place among the comment's files.
-ATTACHMENT_ID_PATTERN = r"^[1-9][0-9]{0,8}\.[1-9][0-9]?$"
+_ATTACHMENT_ID = re.compile(r"[1-9][0-9]{0,8}\.[1-9][0-9]?")
 
 
 @router.post(
@@ -78,7 +79,7 @@ def upload_attachments(
 def download_attachment(
     ticket_id: UUID,
     attachment_id: Annotated[
-        str, Path(pattern=ATTACHMENT_ID_PATTERN, description="`<comment number>.<file position>`, as `2.1`.")
+        str, Path(description="`<comment number>.<file position>`, as `2.1`; an id of any other form is 404.")
     ],
     desk: DeskDep,
     principal: PrincipalDep,
@@ -107,6 +108,8 @@ def download_attachment(
 
 def _attachment(ticket: Ticket, attachment_id: str, *, for_requester: bool) -> Attachment:
     """The attachment `<comment>.<position>` of `ticket`, if the reader sees its comment; else NotFoundError."""
+    if not _ATTACHMENT_ID.fullmatch(attachment_id):  # an id of another form names nothing: as absent as a missing one
+        raise NotFoundError(f"no attachment {attachment_id} on ticket {ticket.id}")
     number, position = (int(part) for part in attachment_id.split("."))
     for comment in ticket.comments:
         visible = comment.public or not for_requester

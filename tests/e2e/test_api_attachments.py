@@ -169,3 +169,13 @@ def test_the_upload_is_documented_as_multipart(world: tuple[TestClient, Services
     operation = client.get("/openapi.json").json()["paths"]["/tickets/{ticket_id}/attachments"]["post"]
     assert "multipart/form-data" in operation["requestBody"]["content"]
     assert {"413", "415"} <= set(operation["responses"])
+
+
+def test_an_attachment_id_of_another_form_is_not_found(
+    world: tuple[TestClient, Services, dict[str, dict[str, str]]],
+) -> None:
+    client, _, keys = world
+    ticket = _bobs_ticket(client, keys)
+    for other in ("0.1", "1.0", "1", "x.y", ticket):
+        answer = client.get(f"/tickets/{ticket}/attachments/{other}", headers=keys["alice"])
+        assert answer.status_code == 404, (other, answer.text)
