@@ -179,3 +179,24 @@ def test_an_attachment_id_of_another_form_is_not_found(
     for other in ("0.1", "1.0", "1", "x.y", ticket):
         answer = client.get(f"/tickets/{ticket}/attachments/{other}", headers=keys["alice"])
         assert answer.status_code == 404, (other, answer.text)
+
+
+def test_an_upload_may_be_larger_than_other_bodies_but_is_bounded_too(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    limits = {"blob_dir": str(tmp_path / "blobs"), "attachment_max_bytes": 4096, "max_body_bytes": 1000}
+    services = build_services(Settings.model_validate(sqlite_settings.model_dump() | limits), clock=TickingClock())
+    try:
+        agent = key(services, "alice", Role.AGENT)
+        with TestClient(create_app(services=services)) as client:
+            opened = client.post("/tickets", json={"title": "Scan", "requester_id": "bob"}, headers=agent)
+            ticket = opened.json()["id"]
+            long_comment = client.post(f"/tickets/{ticket}/comments", json={"body": "x" * 2000}, headers=agent)
+            assert long_comment.status_code == 413  # JSON bodies keep LEDGERDESK_MAX_BODY_BYTES
+            assert _upload(client, ticket, agent, [("scan.pdf", PDF)]).status_code == 201  # 2.5 kB > 1000 bytes
+            # Past 20 files of the largest size plus the usual body: refused before the body is read.
+            huge = _upload(client, ticket, agent, [("huge.pdf", PDF + bytes(100_000))])
+            assert huge.status_code == 413
+            assert "request body is larger than the limit of 82920 bytes" in huge.json()["detail"]
+    finally:
+        services.close()
