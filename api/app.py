@@ -81,21 +81,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(metrics.router)  # no tenant and no personal data in it: for scrapers, like /healthz
     app.include_router(bulk.wrong_methods)  # before /tickets/{ticket_id}, which would take the path otherwise
     # Every other route passes the authorization matrix (api/authorization.py).
-    routers = (
-        listing,
-        tickets,
-        attachments,
-        workflows,
-        views,
-        fields,
-        agents,
-        events,
-        audit,
-        audit_queues,
-        privacy,
-        sla,
-    )
-    for module in (*routers, reports, projections, me, bulk, directory, automation, webhooks, schedules):
+    routers = (listing, tickets, workflows, views, fields, agents, events, audit, audit_queues, privacy, sla)
+    for module in (*routers, reports, projections, me, bulk, directory, automation, webhooks, schedules, attachments):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)
     app.add_middleware(HeadAsGetMiddleware)  # outermost: every layer below sees the GET it stands for
