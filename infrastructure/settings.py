@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
@@ -264,6 +265,16 @@ class Settings(BaseSettings):
             if part.strip():
                 ipaddress.ip_network(part.strip(), strict=False)  # raises ValueError, reported as a settings error
         return value.strip()
+
+    @field_validator("blob_url")
+    @classmethod
+    def _object_store_url(cls, value: str) -> str:
+        """Refuse at start-up an object store URL that is not s3://bucket or s3://bucket/prefix."""
+        value = value.strip()
+        if value and not re.fullmatch(r"s3://[^/\s]+(?:/\S*)?", value):
+            msg = f"blob_url must be s3://bucket/prefix (got {value!r})"
+            raise ValueError(msg)
+        return value
 
     @field_validator("rate_limit", "auth_failure_limit")
     @classmethod

@@ -15,6 +15,7 @@ from domain.values import Attachment
 from infrastructure.attachments.policy import AttachmentPolicy
 from infrastructure.attachments.sealing import CHUNK_BYTES, Sealer, UnreadableBlobError, opened
 from infrastructure.attachments.sniffing import TextCheck, sniff
+from infrastructure.settings import Settings
 
 SECRET = bytes(range(32))
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(20)
@@ -172,3 +173,10 @@ def test_a_download_names_its_file_for_old_and_new_clients() -> None:
         content_disposition('a"b\\c\r\n.txt')
         == "attachment; filename=\"a_b_c__.txt\"; filename*=UTF-8''a%22b%5Cc%0D%0A.txt"
     )
+
+
+@pytest.mark.parametrize("url", ["http://bucket/prefix", "s3://", "s3:///prefix", "bucket"])
+def test_an_object_store_url_other_than_s3_is_refused_at_start_up(url: str) -> None:
+    with pytest.raises(ValueError, match="s3://bucket/prefix"):
+        Settings(blob_url=url)
+    assert Settings(blob_url="s3://files/prod/").blob_url == "s3://files/prod/"
