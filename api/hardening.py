@@ -31,9 +31,12 @@ from starlette.types import ASGIApp, HTTPExceptionHandler, Message, Receive, Sco
 from api.authentication import authenticate, presented
 from api.media_types import JsonBodyMiddleware
 from api.problems import problem_response
+from domain.values import ATTACHMENTS_MAX
 from infrastructure.settings import Settings
 
 UNLIMITED_PATHS = frozenset({"/healthz"})
+#: Where files are uploaded (api/routers/attachments.py): bodies there may be as large as `upload_max_bytes`.
+UPLOAD_PATH = re.compile(r"/tickets/[^/]+/attachments")
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,9 @@ _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 def install_hardening(app: FastAPI, settings: Settings) -> None:
     """Add the hardening middleware to `app`; call it last, after the problem handlers and other middleware."""
     app.add_middleware(JsonBodyMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # An upload carries up to ATTACHMENTS_MAX files of the largest size, beside the comment's text.
+    uploads = settings.attachment_max_bytes * ATTACHMENTS_MAX + settings.max_body_bytes
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, upload_max_bytes=uploads)
     if settings.rate_limit or settings.auth_failure_limit:
         app.add_middleware(RateLimitMiddleware, limit=settings.rate_limit, failure_limit=settings.auth_failure_limit)
     docs_paths = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)
@@ -233,18 +238,20 @@ class _BodyTooLargeError(Exception):
 class BodySizeLimitMiddleware:
     """413 for a body over the limit: at once by Content-Length, or as soon as a chunked body passes it."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, upload_max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = max_bytes if upload_max_bytes is None else upload_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Count the body as the app reads it; hand it no byte past the limit."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.upload_max_bytes if UPLOAD_PATH.fullmatch(scope["path"]) else self.max_bytes
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(scope, receive, send)
+        if declared.isdigit() and int(declared) > limit:
+            await self._too_large(scope, receive, send, limit)
             return
         received = 0
         exceeded = started = False
@@ -254,7 +261,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     exceeded = True
                     raise _BodyTooLargeError
             return message
@@ -273,10 +280,10 @@ class BodySizeLimitMiddleware:
             if not exceeded or started:
                 raise
         if exceeded and not started:
-            await self._too_large(scope, receive, send)
+            await self._too_large(scope, receive, send, limit)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"the request body is larger than the limit of {self.max_bytes} bytes"
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        detail = f"the request body is larger than the limit of {limit} bytes"
         response = problem_response(Request(scope), 413, "too-large", detail)
         response.headers["Connection"] = "close"  # the rest of the body is not read
         await response(scope, receive, send)

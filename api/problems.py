@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from domain import errors
+from infrastructure.attachments.errors import AttachmentErasedError, AttachmentTooLargeError, AttachmentTypeError
 from infrastructure.privacy.erasure import ReadModelsBehindError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -57,6 +58,9 @@ _DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.VersionMismatchError: (412, "version-mismatch"),
     errors.RaceLostError: (409, "concurrent-update"),
     errors.DisabledError: (409, "disabled"),
+    AttachmentTooLargeError: (413, "too-large"),
+    AttachmentTypeError: (415, "unsupported-media-type"),
+    AttachmentErasedError: (410, "erased"),
 }
 
 

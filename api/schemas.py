@@ -371,7 +371,10 @@ class CommentPublic(BaseModel):
     public: bool
     body: str
     mentions: list[str]
-    attachments: list[dict[str, Any]]
+    attachments: list[dict[str, Any]] = Field(
+        description="Each file's name, size, content_type; for a stored file also its sha256 and its `id` "
+        "(`GET /tickets/{ticket_id}/attachments/{id}` downloads it)."
+    )
     created_at: datetime = Field(description="When it was written (for a copy, when it was first written).")
     origin: CommentOriginPublic | None = Field(
         default=None, description="Set on a copy a merge put here: where the comment was first written."
@@ -387,10 +390,16 @@ class CommentPublic(BaseModel):
             public=comment.public,
             body=comment.body,
             mentions=list(comment.mentions),
-            attachments=list(comment.attachments),
+            attachments=[_attachment_public(comment.number, i, a) for i, a in enumerate(comment.attachments, 1)],
             created_at=comment.at,
             origin=None if comment.origin is None else CommentOriginPublic.from_domain(comment.origin),
         )
+
+
+def _attachment_public(number: int, position: int, stored: dict[str, Any]) -> dict[str, Any]:
+    """An attachment as shown: the blob store's name for its file stays inside; a stored file gets its id."""
+    shown = {k: v for k, v in stored.items() if k != "blob"}
+    return shown | {"id": f"{number}.{position}"} if stored.get("blob") else shown
 
 
 class TicketPublic(BaseModel):

@@ -27,6 +27,8 @@ FIELD_TEXT_MAX = 1024
 #: The options an enum or multi_enum field's definition names (and so the most a multi_enum value holds).
 OPTIONS_MAX = 100
 NAME_MAX = 200
+#: A stored file's name in the file store (infrastructure/attachments): letters, digits, `.`, `-`, `/`.
+BLOB_NAME_MAX = 200
 EMAIL_MAX = 254
 
 #: What a personal field reads as once its owner's data was erased (its key destroyed).
@@ -46,6 +48,8 @@ _SLUG = re.compile(SLUG_PATTERN)
 # A mention is "@name" not preceded by a word character, so "bob@example.com" mentions nobody.
 _MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 MENTION_MAX = 128
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_BLOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)*")
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -294,11 +298,19 @@ def _check_field_value(kind: FieldKind, value: Any) -> FieldData:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """Metadata of a file attached to a comment; the file itself is stored elsewhere."""
+    """Metadata of a file attached to a comment; the file itself is stored elsewhere.
+
+    `sha256` is the hex digest of the file's content, so the event (and with it the audit hash
+    chain) vouches for the bytes. `blob` is the file store's name for the stored file
+    (infrastructure/attachments). Both are empty for metadata recorded without a file, as every
+    attachment was before files were stored.
+    """
 
     name: str
     size: int
     content_type: str
+    sha256: str = ""
+    blob: str = ""
 
     def __post_init__(self) -> None:
         if not self.name.strip() or len(self.name) > 255:
@@ -309,10 +321,32 @@ class Attachment:
         if not 0 <= self.size <= ATTACHMENT_SIZE_MAX:
             msg = f"attachment size must be 0-{ATTACHMENT_SIZE_MAX} bytes (1 GiB) (got {self.size})"
             raise InvalidValueError(msg)
+        if self.sha256 and not _SHA256.fullmatch(self.sha256):
+            msg = f"attachment sha256 must be 64 lowercase hex digits (got {self.sha256!r})"
+            raise InvalidValueError(msg)
+        if len(self.blob) > BLOB_NAME_MAX or (self.blob and not _BLOB_NAME.fullmatch(self.blob)):
+            msg = f"attachment blob must be a file store name of at most {BLOB_NAME_MAX} characters (got {self.blob!r})"
+            raise InvalidValueError(msg)
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON-ready form stored in events."""
-        return {"name": self.name, "size": self.size, "content_type": self.content_type}
+        """The JSON-ready form stored in events (`sha256` and `blob` only when set, so others are as before)."""
+        stored: dict[str, Any] = {"name": self.name, "size": self.size, "content_type": self.content_type}
+        if self.sha256:
+            stored["sha256"] = self.sha256
+        if self.blob:
+            stored["blob"] = self.blob
+        return stored
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Attachment:
+        """Rebuild from the stored form; older events hold neither `sha256` nor `blob`."""
+        return cls(
+            name=data["name"],
+            size=data["size"],
+            content_type=data["content_type"],
+            sha256=data.get("sha256", ""),
+            blob=data.get("blob", ""),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Protocol, cast
 
 import psycopg
@@ -18,6 +19,10 @@ from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.clock import Clock, system_clock
 from domain.helpdesk import HelpDesk
+from infrastructure.attachments.blobs import BlobStore, FileBlobStore
+from infrastructure.attachments.policy import AttachmentPolicy
+from infrastructure.attachments.s3 import S3BlobStore
+from infrastructure.attachments.store import AttachmentStore
 from infrastructure.automations import AutomationRunner
 from infrastructure.database import (
     Backend,
@@ -31,7 +36,7 @@ from infrastructure.keys import CachedKeyStore, IssuedKey, KeyStore, MemoryKeySt
 from infrastructure.leases import Lease
 from infrastructure.log_signal import LogSignal
 from infrastructure.mail_in.delivery import MailIn
-from infrastructure.mail_in.files import StoreFiles, metadata_only
+from infrastructure.mail_in.files import StoreFiles, kept_in, metadata_only
 from infrastructure.pool import application_name
 from infrastructure.privacy.datakeys import DataKeys, MemoryDataKeys, SqlDataKeys
 from infrastructure.privacy.erasure import Eraser
@@ -78,6 +83,7 @@ class Services:
     data_keys: DataKeys
     schema: Schema
     webhook_store: WebhookStore
+    attachments: AttachmentStore  # files of comments, and of inbound mail (docs/attachments.md)
     worker: ProjectionWorker | None = None
     sla_watcher: SlaWatcher | None = None
     router: Router | None = None
@@ -371,6 +377,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
     keys = _key_store(database, desk, settings)
     read_models = ReadModels(desk, database, settings, schema_lock=schema.locked)
     idempotency = _idempotency_store(database, desk, settings)
+    attachments = _attachment_store(settings, data_keys)
     services = Services(
         webhook_store=WebhookStore.on(_webhook_sql(database, desk)),
         settings=settings,
@@ -381,7 +388,8 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
         idempotency=idempotency,
         data_keys=data_keys,
         schema=schema,
-        store_files=metadata_only,  # files of e-mail taken in: their metadata recorded on the comment
+        attachments=attachments,
+        store_files=kept_in(attachments),  # files of e-mail taken in, kept as uploads are
     )
     try:
         if prepare_schema:
@@ -391,6 +399,21 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
         services.close()
         raise
     return services
+
+
+def _attachment_store(settings: Settings, data_keys: DataKeys) -> AttachmentStore:
+    blobs: BlobStore = FileBlobStore(Path(settings.blob_dir))
+    if settings.blob_url:
+        secret = settings.s3_secret_access_key
+        blobs = S3BlobStore(
+            settings.blob_url,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=None if secret is None else secret.get_secret_value(),
+        )
+    policy = AttachmentPolicy.parse(settings.attachment_max_bytes, settings.attachment_types)
+    return AttachmentStore(blobs, data_keys, policy)
 
 
 def _webhook_sql(database: Database, desk: HelpDesk) -> Sql:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.values import ATTACHMENT_SIZE_MAX
+from infrastructure.attachments.policy import DEFAULT_MAX_BYTES as ATTACHMENT_MAX_BYTES
+from infrastructure.attachments.policy import DEFAULT_TYPES as ATTACHMENT_TYPES
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/ledgerdesk.sqlite"
 DEFAULT_CONNECTION_BUDGET = 10
@@ -231,6 +236,29 @@ class Settings(BaseSettings):
         description="Largest e-mail `ledgerdesk mail-in` takes, in bytes (25 MiB); a larger one is refused with "
         "552 5.3.4 (SMTP, also advertised as SIZE) or exit code 65 (--stdin).",
     )
+    blob_dir: str = Field(
+        default="./var/blobs",
+        description="Where attached files are kept (encrypted, content-addressed) unless `blob_url` names an "
+        "object store (docs/attachments.md).",
+    )
+    blob_url: str = Field(
+        default="",
+        description="s3://bucket/prefix: keep attached files in an S3-compatible object store instead of `blob_dir`.",
+    )
+    s3_endpoint_url: str = Field(
+        default="", description="The object store's endpoint (MinIO, Ceph, ...); empty: AWS's own for the region."
+    )
+    s3_region: str = Field(default="", description="The object store's region; empty: boto3's default.")
+    s3_access_key_id: str = Field(default="", description="Empty: boto3's usual credentials (environment, role).")
+    s3_secret_access_key: SecretStr | None = Field(default=None, description="With `s3_access_key_id`.")
+    attachment_max_bytes: int = Field(
+        default=ATTACHMENT_MAX_BYTES, ge=0, le=ATTACHMENT_SIZE_MAX, description="Largest attached file, in bytes."
+    )
+    attachment_types: str = Field(
+        default=ATTACHMENT_TYPES,
+        description="Content types (sniffed from the content) a file may have: comma-separated media types, "
+        "prefixes such as `image/*`, or `*` for any.",
+    )
 
     def connection_budget(self) -> int:
         """The most PostgreSQL connections one process holds (LEDGERDESK_DB_POOL_MAX, or derived)."""
@@ -249,6 +277,16 @@ class Settings(BaseSettings):
             if part.strip():
                 ipaddress.ip_network(part.strip(), strict=False)  # raises ValueError, reported as a settings error
         return value.strip()
+
+    @field_validator("blob_url")
+    @classmethod
+    def _object_store_url(cls, value: str) -> str:
+        """Refuse at start-up an object store URL that is not s3://bucket or s3://bucket/prefix."""
+        value = value.strip()
+        if value and not re.fullmatch(r"s3://[^/\s]+(?:/\S*)?", value):
+            msg = f"blob_url must be s3://bucket/prefix (got {value!r})"
+            raise ValueError(msg)
+        return value
 
     @field_validator("rate_limit", "auth_failure_limit")
     @classmethod

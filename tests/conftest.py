@@ -59,20 +59,26 @@ def postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture
-def postgres_settings(postgres_database: str) -> Iterator[Settings]:
-    """Settings for a new, empty schema in the session's database."""
+def postgres_settings(postgres_database: str, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for a new, empty schema in the session's database (attached files in the test's folder)."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    yield Settings(database_url=postgres_database, postgres_schema=schema, db_pool_max=17, pool_size=4)
+    yield Settings(
+        database_url=postgres_database,
+        postgres_schema=schema,
+        db_pool_max=17,
+        pool_size=4,
+        blob_dir=str(tmp_path / "blobs"),
+    )
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
-    """Settings for a new SQLite file."""
-    return Settings(database_url=f"sqlite:///{tmp_path / 'ledgerdesk.sqlite'}")
+    """Settings for a new SQLite file (attached files beside it)."""
+    return Settings(database_url=f"sqlite:///{tmp_path / 'ledgerdesk.sqlite'}", blob_dir=str(tmp_path / "blobs"))
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +96,7 @@ def replicated() -> Iterator[ReplicatedPostgres]:
 
 
 @pytest.fixture
-def replica_settings(replicated: ReplicatedPostgres) -> Iterator[Settings]:
+def replica_settings(replicated: ReplicatedPostgres, tmp_path: Path) -> Iterator[Settings]:
     """Settings for a new schema on the primary, with read endpoints served from the replica."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(replicated.primary, autocommit=True) as conn:
@@ -101,6 +107,7 @@ def replica_settings(replicated: ReplicatedPostgres) -> Iterator[Settings]:
         postgres_schema=schema,
         db_pool_max=17,
         pool_size=4,
+        blob_dir=str(tmp_path / "blobs"),
     )
     with psycopg.connect(replicated.primary, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))

@@ -59,11 +59,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "merge_tickets": STAFF,  # both tickets are changed: the caller must reach and may change both
     "transition": frozenset({C, A, S, D}),  # requesters may only reopen (a domain rule)
     "add_comment": frozenset({C, A, S, D}),  # requesters write public replies only (a domain rule)
+    "upload_attachments": frozenset({C, A, S, D}),  # a comment carrying files: as add_comment
     "rate_ticket": frozenset({C}),
     "update_ticket": STAFF,
     "bulk_change": STAFF,  # one change to many tickets, each its own command
     # Reads of one ticket.
     "get_ticket": READERS | {C},  # requesters: their own tickets, without internal notes
+    "download_attachment": READERS | {C},  # as get_ticket: requesters, files of public replies only
     "get_history": READERS,
     "get_diff": READERS,
     # Read models.

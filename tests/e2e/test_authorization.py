@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.routers import (
     agents,
+    attachments,
     audit,
     audit_queues,
     automation,
@@ -101,6 +102,8 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "merge_tickets": ("POST", f"{t}/merge", {"into": ticket}),  # into itself: refused by the domain
         "transition": ("POST", f"{t}/transitions", {"to": "open"}),
         "add_comment": ("POST", f"{t}/comments", {"body": "looking"}),
+        "upload_attachments": ("POST", f"{t}/attachments", None),  # no files: the route's 422, past the matrix
+        "download_attachment": ("GET", f"{t}/attachments/1.1", None),  # no such file: the route's 404
         "rate_ticket": ("POST", f"{t}/rating", {"rating": "good"}),
         "update_ticket": ("PATCH", t, {"add_tags": ["x"]}),
         "bulk_change": ("POST", "/tickets/bulk", {"tickets": [ticket], "add_tags": ["bulk"]}),
@@ -206,6 +209,7 @@ def test_every_route_is_in_the_matrix() -> None:
     operations = create_app().openapi()["paths"]
     count = sum(len(methods) for methods in operations.values())
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
+    routers += (attachments,)
     routers += (projections, workflows, me, bulk, directory, automation, webhooks)
     routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
@@ -254,6 +258,7 @@ def test_a_foreign_tenant_sees_nothing(world: tuple[TestClient, Services, dict[s
             "add_comment",
             "update_ticket",
             "get_ticket",
+            "download_attachment",
             "get_history",
             "get_diff",
             "list_transitions",

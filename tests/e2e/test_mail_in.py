@@ -6,6 +6,7 @@ what the event store and the read models hold afterwards.
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 import threading
 from uuid import UUID
@@ -16,6 +17,8 @@ from domain.actors import Actor, ActorKind
 from domain.mail.inbound import Outcome
 from domain.mail.threads import notification_message_id, subject_token
 from domain.tickets.workflow import Status
+from domain.values import Attachment
+from infrastructure.attachments.errors import AttachmentErasedError
 from infrastructure.composition import Services
 from tests.support.mail import ADMIN, MAILBOX, mail, mail_server, open_mailbox, send, send_raw
 
@@ -194,13 +197,24 @@ def test_lmtp_answers_each_recipient(desk: Services) -> None:
     assert desk.desk.get_ticket(_ticket_of(desk, first["Message-ID"])).channel == "email"
 
 
-def test_files_ride_on_the_first_comment(desk: Services) -> None:
+def test_files_ride_on_the_first_comment_stored_as_the_senders(desk: Services) -> None:
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 8
     first = mail()
-    first.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="报告.pdf")
+    first.add_attachment(pdf, maintype="application", subtype="pdf", filename="报告.pdf")
+    first.add_attachment(b"MZ\x90\x00" + bytes(100), maintype="application", subtype="octet-stream", filename="x.exe")
     with mail_server(desk) as port:
         send(port, first)
-    (comment,) = desk.desk.get_ticket(_ticket_of(desk, first["Message-ID"])).comments
-    assert comment.attachments == ({"name": "报告.pdf", "size": 8, "content_type": "application/pdf"},)
+    ticket = desk.desk.get_ticket(_ticket_of(desk, first["Message-ID"]))
+    (comment,) = ticket.comments
+    kept, refused = (Attachment.from_dict(a) for a in comment.attachments)
+    assert (kept.name, kept.size, kept.content_type) == ("报告.pdf", len(pdf), "application/pdf")
+    assert kept.sha256 == hashlib.sha256(pdf).hexdigest()
+    assert b"".join(desk.attachments.open("acme", kept).chunks) == pdf
+    # A type the desk does not take is listed, without content: the message itself is not lost.
+    assert (refused.name, refused.blob) == ("x.exe", "")
+    desk.eraser().erase(tenant="acme", person_id=ticket.requester_id, by=ADMIN, via="api")
+    with pytest.raises(AttachmentErasedError):
+        desk.attachments.open("acme", kept)
 
 
 def test_the_same_message_delivered_at_once_by_eight_servers_is_one_ticket(desk: Services) -> None:
