@@ -11,6 +11,7 @@ Which fields are personal, and whose they are:
 - a custom field whose definition marks it personal (its stored form names an `owner`, the
   ticket's requester), in `Ticket.Opened` and `Ticket.CustomFieldChanged`: the value, the owner's;
 - `Ticket.Snapshot`: the same fields in the ticket's state, each under its owner's key;
+- `Directory.AgentDefined`: the agent's e-mail address — the agent's;
 - `SavedView.Created`: every filter value but the closed vocabularies (status, priority, sla,
   unassigned) — the saver's; a filter that names a person by id (requester_id, assignee) is
   sealed twice, first with the named person's key, so erasing either of them erases it.
@@ -34,6 +35,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from domain.directory.directory import Directory
 from domain.tickets.saved_views import NAMING_FILTERS, PLAIN_FILTERS, SavedView
 from domain.tickets.ticket import Ticket
 from domain.values import ERASED
@@ -56,6 +58,7 @@ PERSONAL_EVENTS = (
     | Ticket.Merged
     | Ticket.MergedInto
     | SavedView.Created
+    | Directory.AgentDefined
 )
 #: Texts of an event that are one person's, by event class: (the field naming the owner, the texts).
 _OWNED_TEXTS: dict[type, tuple[str, tuple[str, ...]]] = {
@@ -64,6 +67,7 @@ _OWNED_TEXTS: dict[type, tuple[str, tuple[str, ...]]] = {
     Ticket.DescriptionChanged: ("requester_id", ("old_description", "new_description")),
     Ticket.MergedInto: ("actor_id", ("reason",)),  # the merging agent
     Ticket.Merged: ("actor_id", ("reason",)),
+    Directory.AgentDefined: ("agent", ("email",)),  # the agent defined, not the admin defining them
 }
 
 
