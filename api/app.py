@@ -27,6 +27,7 @@ from api.routers import (
     listing,
     me,
     metrics,
+    notifications,
     privacy,
     projections,
     reports,
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(bulk.wrong_methods)  # before /tickets/{ticket_id}, which would take the path otherwise
     # Every other route passes the authorization matrix (api/authorization.py).
     routers = (listing, tickets, workflows, views, fields, agents, events, audit, audit_queues, privacy, sla)
-    for module in (*routers, reports, projections, me, bulk, directory, automation, webhooks, schedules):
+    for module in (*routers, reports, projections, me, bulk, directory, automation, webhooks, schedules, notifications):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)
     app.add_middleware(HeadAsGetMiddleware)  # outermost: every layer below sees the GET it stands for

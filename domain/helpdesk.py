@@ -2,7 +2,8 @@
 
 Each capability's commands live in its room (domain/tickets/commands.py, domain/workflows/commands.py,
 domain/directory/commands.py, domain/sla/commands.py, domain/keys/commands.py,
-domain/privacy/commands.py, domain/automation/commands.py, domain/schedules/commands.py), all on
+domain/privacy/commands.py, domain/automation/commands.py, domain/schedules/commands.py,
+domain/notifications/commands.py), all on
 the one command pipeline (domain/pipeline.py). Lists, queues and searches are not here: they are read models built by
 projections.
 """
@@ -13,13 +14,14 @@ from typing import Any, ClassVar
 
 from domain.automation.commands import AutomationCommands
 from domain.keys.commands import KeyCommands
+from domain.notifications.commands import NotificationCommands
 from domain.privacy.commands import ErasureCommands
 from domain.schedules.commands import ScheduleCommands
 from domain.sla.commands import SlaCommands
 from domain.tickets.ticket import Ticket
 
 
-class HelpDesk(AutomationCommands, ScheduleCommands, SlaCommands, KeyCommands, ErasureCommands):
+class HelpDesk(AutomationCommands, ScheduleCommands, SlaCommands, KeyCommands, ErasureCommands, NotificationCommands):
     """Ticket commands and single-ticket queries over an eventsourcing event store."""
 
     name = "HelpDesk"

@@ -167,6 +167,39 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="How often the webhook process looks for retries that came due."
     )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Where notifications are sent: smtp://[USER:PASSWORD@]HOST[:PORT][?starttls=true] or "
+        "smtps://... (TLS from the start). Unset: the notifier is off and no e-mail is sent (docs/notifications.md).",
+    )
+    mail_from: str = Field(
+        default="ledgerdesk@localhost",
+        description="The From address of notifications; its domain is the domain of their Message-IDs.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address people reach ledgerdesk at, for the links in notifications.",
+    )
+    rating_path: str = Field(
+        default="/tickets/{ticket_id}/rating",
+        description="The path (after public_url) of the page where a requester rates a solved ticket.",
+    )
+    notify_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="How long the notifier waits for each step of an SMTP exchange."
+    )
+    notify_retry_base_seconds: float = Field(
+        default=5.0, gt=0, description="The wait before a notification's first retry (doubling, with jitter)."
+    )
+    notify_retry_max_seconds: float = Field(
+        default=3_600.0, gt=0, description="The longest wait between two attempts of one notification."
+    )
+    notify_max_attempts: int = Field(
+        default=30, ge=1, le=200, description="Attempts of a notification before it is given up (recorded failed)."
+    )
+    notify_concurrency: int = Field(default=4, ge=1, le=64, description="Messages one notifier sends at once.")
+    notify_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often the notifier looks for retries that came due."
+    )
     idempotency_ttl_seconds: int = Field(
         default=86_400, ge=60, description="How long an Idempotency-Key and its response are kept."
     )
