@@ -6,8 +6,8 @@
     smtp://user:password@host:port    with AUTH (user and password percent-encoded)
 
 What the server answers decides the outcome: accepted (250), a temporary failure (a 4xx answer,
-no connection, a dropped one, a timeout: tried again later) or a permanent one (a 5xx answer:
-given up).
+no connection, a dropped one, a timeout: tried again later) or a permanent one (a 5xx answer, or a
+server that does not offer the AUTH or STARTTLS the URL asks for: given up).
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ def submit(server: SmtpServer, message: EmailMessage, *, timeout: float, tls: ss
             if server.user is not None:
                 client.login(server.user, server.password or "")
             refused = client.send_message(message)
+    except smtplib.SMTPNotSupportedError as error:  # AUTH or STARTTLS not offered: the settings need changing
+        raise PermanentFailureError(f"the server does not support what the SMTP URL asks: {error}") from None
     except smtplib.SMTPRecipientsRefused as error:
         _raise_by_code(min(code for code, _ in error.recipients.values()), str(error.recipients))
     except smtplib.SMTPResponseException as error:

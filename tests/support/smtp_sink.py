@@ -7,6 +7,7 @@ can require AUTH with one user and password.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ class _Handler:
     sink: SmtpSink
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802  # aiosmtpd's name
+        if self.sink.delay:
+            await asyncio.sleep(self.sink.delay)  # a server that takes its time to answer
         refused = [r for r in envelope.rcpt_tos if r in self.sink.refuse]
         if refused:
             return self.sink.refuse[refused[0]]
@@ -65,6 +68,7 @@ class SmtpSink:
     password: str | None = None
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)  # address -> the answer instead of 250
+    delay: float = 0.0  # seconds before each answer to DATA
     lock: threading.Lock = field(default_factory=threading.Lock)
     _controller: Controller | None = None
 
