@@ -276,7 +276,10 @@ class Services:
             lease = self.lease("notifications")
             domain = mail_domain(settings.mail_from)
             outbox = self.outbox()
-            enqueuer = NotificationEnqueuer(self.desk, outbox, self.webhook_store.sql, lease, domain=domain)
+            hold = settings.notify_timeout_seconds * 4 + 5  # how long a claim holds a row (sender.py)
+            enqueuer = NotificationEnqueuer(
+                self.desk, outbox, self.webhook_store.sql, lease, domain=domain, left_after_seconds=hold
+            )
             sender = NotificationSender(
                 self.desk,
                 outbox,

@@ -7,8 +7,8 @@ of the events' database, with the lease (infrastructure/leases.py) held, so a cr
 commit writes neither and the next holder reads the batch again, and after it both. Each row's id
 is the notification's Message-ID (domain/mail/threads.py), the same on every attempt.
 
-The lease holder also puts on each ticket's record the notifications sent or given up since
-(`Ticket.NotificationSent`/`NotificationFailed`), one process doing it so each is recorded once.
+The lease holder also puts on the tickets' records the outcomes a sender that stopped left
+unrecorded (infrastructure/notifications/history.py): one process doing it, after a while.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from functools import cache, partial
+from functools import partial
 from uuid import UUID
 
 from eventsourcing.persistence import Notification as LogEntry
@@ -25,11 +25,12 @@ from eventsourcing.utils import get_topic
 from domain.errors import DomainError
 from domain.helpdesk import HelpDesk
 from domain.mail.threads import notification_message_id
-from domain.notifications.commands import NotificationRecord
 from domain.notifications.recipients import NOTIFYING, Recipient, TicketParties, recipients
 from domain.tickets.ticket import Ticket
 from infrastructure.leases import Lease
-from infrastructure.notifications.outbox import SENT, Notification, Outbox
+from infrastructure.notifications.history import record_outcome
+from infrastructure.notifications.outbox import Notification, Outbox
+from infrastructure.notifications.tenant_records import TenantRecords
 from infrastructure.webhooks.sql import Sql
 
 log = logging.getLogger("ledgerdesk.notifications")
@@ -55,6 +56,7 @@ class Enqueuer:
         *,
         domain: str,
         batch_size: int = BATCH_SIZE,
+        left_after_seconds: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.desk = desk
@@ -63,7 +65,9 @@ class Enqueuer:
         self.lease = lease
         self.domain = domain
         self.batch_size = batch_size
+        self.left_after_seconds = left_after_seconds  # an outcome older than this was left by a stopped sender
         self.clock = clock
+        self.records = TenantRecords(desk)
 
     def run_once(self) -> int:
         """Enqueue the next batch and record what was sent, if this process holds the lease; events read."""
@@ -86,32 +90,14 @@ class Enqueuer:
         return len(entries)
 
     def record_outcomes(self) -> int:
-        """Put the notifications sent or given up since on their tickets' records; how many."""
-        done = 0
-        for notification, status, error in self.outbox.unrecorded(limit=RECORDS_PER_ROUND):
-            record = NotificationRecord(
-                recipient_id=notification.recipient_id,
-                recipient_kind=notification.audience,
-                kind=notification.kind,
-                message_id=notification.message_id,
-                cause=notification.position,
-                cause_version=notification.cause_version,
-            )
-            ticket_id = UUID(notification.ticket_id)
-            try:
-                if status == SENT:
-                    self.desk.record_notification_sent(ticket_id, record)
-                else:
-                    self.desk.record_notification_failed(ticket_id, record, error=error or "refused")
-            except DomainError:
-                log.exception("could not record notification %s on its ticket", notification.message_id)
-            # A crash just here records it once more on the next round: at least once, never lost.
-            self.outbox.mark_recorded(notification.message_id)
-            done += 1
-        return done
+        """Record on their tickets the outcomes a sender that stopped left unrecorded; how many."""
+        left = self.outbox.unrecorded(limit=RECORDS_PER_ROUND, before=self.clock() - self.left_after_seconds)
+        for notification, status, error in left:
+            record_outcome(self.desk, self.outbox, notification, status, error)
+        return len(left)
 
     def _notifications(self, entries: Sequence[LogEntry]) -> list[Notification]:
-        members = cache(self._members)
+        self.records.forget()
         new: list[Notification] = []
         for entry in entries:
             if entry.topic not in _TOPICS:
@@ -122,14 +108,14 @@ class Enqueuer:
             except DomainError:
                 continue  # gone (never, as tickets are not deleted) or unreadable: nobody to tell
             parties = TicketParties(ticket.requester_id, ticket.assignee, ticket.group)
-            told = recipients(event, parties, partial(members, ticket.tenant))
+            told = recipients(event, parties, partial(self._members, ticket.tenant))
             new.extend(self._wanted(ticket, entry, told))
         return new
 
     def _wanted(self, ticket: Ticket, entry: LogEntry, told: Sequence[Recipient]) -> list[Notification]:
         wanted: list[Notification] = []
         for recipient in told:
-            if not self.desk.notification_choice(ticket.tenant, recipient.person_id).wants(recipient.kind):
+            if not self.records.choice(ticket.tenant, recipient.person_id).wants(recipient.kind):
                 continue  # opted out: nothing is queued, nothing recorded
             wanted.append(
                 Notification(
@@ -146,5 +132,5 @@ class Enqueuer:
         return wanted
 
     def _members(self, tenant: str, group: str) -> tuple[str, ...]:
-        directory = self.desk.directory(tenant)
+        directory = self.records.directory(tenant)
         return () if directory is None else tuple(directory.members_of(group))

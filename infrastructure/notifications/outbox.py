@@ -14,6 +14,7 @@ no address by then. `recorded` says its record is on the ticket's history.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,7 +110,8 @@ class Outbox:
         """Record that it will not be sent (failed; skipped: no address); False if the claim was lost."""
         p = self._sql.p
         status = SKIPPED if skipped else FAILED
-        return self._outcome(f"status = '{status}', last_error = {p}", (error[:1000],), notification, holder)
+        changes = f"status = '{status}', last_error = {p}, next_attempt_at = {p}"  # when it was given up
+        return self._outcome(changes, (error[:1000], time.time()), notification, holder)
 
     def _outcome(self, changes: str, values: tuple[Any, ...], notification: Notification, holder: str) -> bool:
         p = self._sql.p
@@ -121,14 +123,15 @@ class Outbox:
             )
             return cursor.fetchone() is not None
 
-    def unrecorded(self, *, limit: int) -> list[tuple[Notification, str, str | None]]:
-        """Notifications sent or failed whose record is not yet on the ticket: (notification, status, error)."""
+    def unrecorded(self, *, limit: int, before: float | None = None) -> list[tuple[Notification, str, str | None]]:
+        """Notifications sent or failed (before `before`) whose record is not on the ticket: (it, status, error)."""
         p = self._sql.p
+        ended = "COALESCE(sent_at, next_attempt_at)"
         with self._sql.transaction() as cursor:
             cursor.execute(
                 f"SELECT {_COLUMNS}, status, last_error FROM {self.table} WHERE recorded = 0 "
-                f"AND status IN ('{SENT}', '{FAILED}') ORDER BY position LIMIT {p}",
-                (limit,),
+                f"AND status IN ('{SENT}', '{FAILED}') AND {ended} < {p} ORDER BY position LIMIT {p}",
+                (float("inf") if before is None else before, limit),
             )
             rows = cursor.fetchall()
         return [(_notification(row), str(row["status"]), row["last_error"]) for row in rows]

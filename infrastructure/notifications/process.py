@@ -40,7 +40,7 @@ class NotificationProcess:
         log.info("notifier sending through %s", self.sender.server.describe())
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop after the attempts in hand, record their outcomes, and give the lease up."""
+        """Stop after the attempts in hand (their outcomes recorded), and give the lease up."""
         self._stopping.set()
         self._news.set()
         if self._thread is not None:
@@ -48,8 +48,6 @@ class NotificationProcess:
             self._thread = None
         self.sender.close()
         try:
-            if self.enqueuer.lease.acquire() is not None:
-                self.enqueuer.record_outcomes()
             self.enqueuer.lease.release()
         except Exception:  # the database may be gone already; the lease then runs out by itself
             log.warning("could not release the notification lease", exc_info=True)

@@ -14,9 +14,11 @@ kind), `actor` (who acted), `comment` (a reply's or note's text), `sla` (target,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
+from jinja2 import Template as JinjaTemplate
 from jinja2.sandbox import SandboxedEnvironment
 
 from domain.errors import InvalidValueError
@@ -47,8 +49,14 @@ def check(template: Template) -> None:
 
 def render(template: Template, variables: dict[str, Any]) -> Rendered:
     """The message as `template` writes it with `variables` (jinja2's TemplateError when it cannot)."""
-    subject, text, html = (env.from_string(source).render(variables) for _, source, env in _parts(template))
+    subject, text, html = (_compiled(env is _HTML, source).render(variables) for _, source, env in _parts(template))
     return Rendered(" ".join(subject.split()), text, html)  # a subject is one line, whatever was written
+
+
+@lru_cache(maxsize=1024)
+def _compiled(html: bool, source: str) -> JinjaTemplate:
+    """A template compiled once per process (compiling costs milliseconds; a tenant's texts rarely change)."""
+    return (_HTML if html else _TEXT).from_string(source)
 
 
 def _parts(template: Template) -> tuple[tuple[str, str, SandboxedEnvironment], ...]:

@@ -7,7 +7,8 @@ Any number of senders may run (each notifier has one): each claims due rows for 
   and the notification is skipped;
 - writes the message with the tenant's template for its kind in the recipient's language (or the
   built-in one), from the event it tells of, read from the log;
-- submits it: accepted (250) → the row is `sent` at once, and never sent again; a temporary failure
+- submits it: accepted (250) → the row is `sent` at once, and never sent again (then the ticket's
+  record says so: infrastructure/notifications/history.py); a temporary failure
   (4xx, no connection) → tried again after an exponential backoff with jitter, with the same
   Message-ID, until `max_attempts`; a permanent one (5xx) → `failed`.
 
@@ -35,9 +36,10 @@ from domain.tickets.ticket import Ticket
 from domain.values import ERASED
 from infrastructure.notifications import rendering, smtp
 from infrastructure.notifications.defaults import built_in
+from infrastructure.notifications.history import record_outcome
 from infrastructure.notifications.message import compose
-from infrastructure.notifications.outbox import Notification, Outbox
-from infrastructure.notifications.templates import TemplateBook
+from infrastructure.notifications.outbox import FAILED, SENT, Notification, Outbox
+from infrastructure.notifications.tenant_records import TenantRecords
 from infrastructure.webhooks.backoff import Backoff
 
 log = logging.getLogger("ledgerdesk.notifications")
@@ -69,7 +71,7 @@ class Sender:
         self.mail_from = mail_from
         self.domain = domain
         self.links = links
-        self.templates = TemplateBook(desk)
+        self.records = TenantRecords(desk)
         self.backoff = backoff
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -79,8 +81,12 @@ class Sender:
 
     def run_once(self) -> int:
         """Claim due notifications and attempt each; how many were claimed."""
+        self.records.forget()
         claimed = self.outbox.claim(
-            holder=self.holder, now=self.clock(), limit=self.concurrency * 4, hold=self.timeout * 4 + 5
+            holder=self.holder,
+            now=self.clock(),
+            limit=self.concurrency * 8,
+            hold=self.timeout * 4 + 5,  # longer than an attempt can take
         )
         list(self._pool.map(self.attempt, claimed))  # every attempt done (or its error raised) before the next look
         return len(claimed)
@@ -107,18 +113,22 @@ class Sender:
         try:
             smtp.submit(self.server, message, timeout=self.timeout)
         except smtp.PermanentFailureError as error:
-            self.outbox.give_up(notification, holder=self.holder, error=str(error))
+            if self.outbox.give_up(notification, holder=self.holder, error=str(error)):
+                record_outcome(self.desk, self.outbox, notification, FAILED, str(error))
             return
         except smtp.TemporaryFailureError as error:
             self._failed(notification, str(error))
             return
         # The window: a crash between the 250 above and this commit sends the same Message-ID once more.
-        self.outbox.sent(notification, holder=self.holder, now=self.clock())
+        if self.outbox.sent(notification, holder=self.holder, now=self.clock()):
+            record_outcome(self.desk, self.outbox, notification, SENT, None)
 
     def _failed(self, notification: Notification, error: str) -> None:
         tries = notification.tries + 1
         if tries >= self.max_attempts:
-            self.outbox.give_up(notification, holder=self.holder, error=f"gave up after {tries} attempts: {error}")
+            said = f"gave up after {tries} attempts: {error}"
+            if self.outbox.give_up(notification, holder=self.holder, error=said):
+                record_outcome(self.desk, self.outbox, notification, FAILED, said)
             return
         self.outbox.retry(notification, holder=self.holder, at=self.clock() + self.backoff.delay(tries), error=error)
 
@@ -126,16 +136,16 @@ class Sender:
         if notification.audience == Audience.REQUESTER.value:
             found = ticket.requester_email if ticket.requester_id == notification.recipient_id else None
         else:
-            directory = self.desk.directory(ticket.tenant)
+            directory = self.records.directory(ticket.tenant)
             agent = None if directory is None else directory.agent(notification.recipient_id)
             found = None if agent is None else agent.email
         return None if not found or found == ERASED else found
 
     def _rendered(self, ticket: Ticket, notification: Notification) -> rendering.Rendered:
         kind = Kind(notification.kind)
-        language = self.desk.notification_choice(ticket.tenant, notification.recipient_id).language
+        language = self.records.choice(ticket.tenant, notification.recipient_id).language
         variables = self._variables(ticket, notification)
-        template = self.templates.choose(ticket.tenant, kind, language)
+        template = self.records.template(ticket.tenant, kind, language)
         try:
             return rendering.render(template, variables)
         except TemplateError:

@@ -16,6 +16,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from functools import cache
 from typing import NoReturn
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -73,7 +74,7 @@ class SmtpServer:
 
 def submit(server: SmtpServer, message: EmailMessage, *, timeout: float, tls: ssl.SSLContext | None = None) -> None:
     """Submit `message` (its From, To and every header already set); raise a failure unless it was accepted."""
-    context = tls or ssl.create_default_context()
+    context = tls or (default_tls() if server.tls or server.starttls else None)
     try:
         client = (
             smtplib.SMTP_SSL(server.host, server.port, timeout=timeout, context=context)
@@ -97,6 +98,12 @@ def submit(server: SmtpServer, message: EmailMessage, *, timeout: float, tls: ss
         raise TemporaryFailureError(f"{type(error).__name__}: {error}") from None
     if refused:  # some of several recipients refused (we send to one at a time, so not expected)
         _raise_by_code(min(code for code, _ in refused.values()), str(refused))
+
+
+@cache
+def default_tls() -> ssl.SSLContext:
+    """The system's trusted certificates, loaded once (loading them costs tens of milliseconds)."""
+    return ssl.create_default_context()
 
 
 def _raise_by_code(code: int, said: str) -> NoReturn:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Unpack
 
 from domain.helpdesk import HelpDesk
-from domain.notifications.kinds import DEFAULT_LANGUAGE, Kind
+from domain.notifications.kinds import Kind
 from domain.notifications.templates import Template
 from domain.pipeline import Acting
 from infrastructure.notifications import rendering
-from infrastructure.notifications.defaults import built_in
+from infrastructure.notifications.tenant_records import TenantRecords
 
 
 class TemplateBook:
@@ -27,9 +27,4 @@ class TemplateBook:
 
     def choose(self, tenant: str, kind: Kind, language: str | None) -> Template:
         """The template to write with: the tenant's in the language, the tenant's in English, the built-in one."""
-        own = self.desk.notification_templates(tenant)
-        for tag in dict.fromkeys((language or DEFAULT_LANGUAGE, DEFAULT_LANGUAGE)):
-            found = None if own is None else own.template(kind.value, tag)
-            if found is not None:
-                return found
-        return built_in(kind, language or DEFAULT_LANGUAGE)
+        return TenantRecords(self.desk).template(tenant, kind, language)
