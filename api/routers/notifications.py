@@ -5,16 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from api.deps import ChannelDep, DeskDep, PrincipalDep, ServicesDep
+from api.plain_text import DocumentedPattern, NonBlankText, PlainText
 from api.problems import problem_responses
 from api.routers.tickets import POSITION_HEADER
-from domain.notifications.kinds import BUILT_IN_LANGUAGES, Kind
+from domain.notifications.kinds import BUILT_IN_LANGUAGES, LANGUAGE_PATTERN, Kind
 from domain.notifications.templates import BODY_MAX, SUBJECT_MAX, Template
 
 router = APIRouter(tags=["notifications"])
-Language = Annotated[str, Path(min_length=1, max_length=16, description="A language tag: en, zh, pt-br, ...")]
+Language = Annotated[
+    str, Path(min_length=1, max_length=16, pattern=LANGUAGE_PATTERN, description="A language tag: en, zh, pt-br, ...")
+]
+#: A subject: one line, not blank (what the domain stores).
+Subject = Annotated[PlainText, DocumentedPattern(r"^[^\x00-\x1F]*[^\s\x00-\x1F\x85][^\x00-\x1F]*$")]
 
 
 class Strict(BaseModel):
@@ -26,9 +31,11 @@ class Strict(BaseModel):
 class TemplateIn(Strict):
     """A template: subject, plain text and HTML, each Jinja2 (rendered in a sandbox; variables in the docs)."""
 
-    subject: str = Field(min_length=1, max_length=SUBJECT_MAX, examples=["Re: {{ ticket.title }}"])
-    text: str = Field(min_length=1, max_length=BODY_MAX, examples=["{{ actor }} replied:\n\n{{ comment }}"])
-    html: str = Field(min_length=1, max_length=BODY_MAX, examples=["<p>{{ actor }} replied:</p><p>{{ comment }}</p>"])
+    subject: Subject = Field(min_length=1, max_length=SUBJECT_MAX, examples=["Re: {{ ticket.title }}"])
+    text: NonBlankText = Field(min_length=1, max_length=BODY_MAX, examples=["{{ actor }} replied:\n\n{{ comment }}"])
+    html: NonBlankText = Field(
+        min_length=1, max_length=BODY_MAX, examples=["<p>{{ actor }} replied:</p><p>{{ comment }}</p>"]
+    )
 
 
 class TemplateOut(TemplateIn):
@@ -46,8 +53,8 @@ class PreferencesIn(Strict):
     kinds: dict[Kind, StrictBool] = Field(
         default_factory=dict, description="Per kind (a kind not named follows `email`)."
     )
-    language: str | None = Field(
-        default=None, max_length=16, description=f"Built-in templates: {', '.join(BUILT_IN_LANGUAGES)}."
+    language: Annotated[str, StringConstraints(pattern=LANGUAGE_PATTERN, max_length=16)] | None = Field(
+        default=None, description=f"Built-in templates: {', '.join(BUILT_IN_LANGUAGES)}."
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from domain.errors import InvalidValueError
@@ -22,6 +23,8 @@ class Kind(StrEnum):
 #: The languages built-in templates exist in; a tenant may add templates in any other.
 BUILT_IN_LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
+#: A language tag as templates are keyed by: letters and digits, parts joined by hyphens (at most 16 long).
+LANGUAGE_PATTERN = r"^[A-Za-z0-9]{1,8}(?:[-_][A-Za-z0-9]{1,8})*$"
 _LANGUAGE_MAX = 16
 
 
@@ -36,9 +39,8 @@ def kind(value: str) -> Kind:
 
 def language(value: str) -> str:
     """A language tag as templates are keyed by (`en`, `zh`, `pt-br`), lower case, or InvalidValueError."""
-    tag = value.strip().lower().replace("_", "-")
-    parts = tag.split("-")
-    if not tag or len(tag) > _LANGUAGE_MAX or not all(p.isascii() and p.isalnum() for p in parts):
+    tag = value.lower().replace("_", "-")
+    if len(tag) > _LANGUAGE_MAX or re.fullmatch(LANGUAGE_PATTERN, tag) is None:
         msg = f"{value!r} is not a language tag (such as en, zh, pt-br)"
         raise InvalidValueError(msg)
     return tag

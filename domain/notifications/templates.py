@@ -67,12 +67,12 @@ class NotificationTemplates(TenantOwned):
         """Set the template of a kind in a language (checked for size; compiled by the caller beforehand)."""
         checked_kind, tag = kind(kind_name).value, language(language_tag)
         subject = values.text(template.subject, "subject")
-        if len(subject) > SUBJECT_MAX or "\n" in subject:
+        if len(subject) > SUBJECT_MAX or "\n" in subject or "\r" in subject:
             msg = f"a subject is one line of at most {SUBJECT_MAX} characters"
             raise InvalidValueError(msg)
         for name, body in (("text", template.text), ("html", template.html)):
-            if not body.strip() or len(body) > BODY_MAX:
-                msg = f"{name} must hold 1 to {BODY_MAX} characters"
+            if len(values.text(body, name)) > BODY_MAX:
+                msg = f"{name} must hold at most {BODY_MAX} characters"
                 raise InvalidValueError(msg)
         texts = {"subject": subject, "text": template.text, "html": template.html}
         if self.templates.get(f"{checked_kind}/{tag}") == texts:
