@@ -289,3 +289,13 @@ def test_without_an_smtp_url_the_notifier_is_off(sql_settings: Settings) -> None
         assert type(off).__name__ == "NotifierOff"
     finally:
         services.close()
+
+
+def test_an_agents_address_is_shown_and_stored_encrypted_as_theirs(desk: Desk) -> None:
+    assert desk.call("GET", "/agents/carol", who="alice").json()["email"] == CAROL
+    assert desk.call("PUT", "/agents/dave", {"email": "not an address"}).status_code == 422
+    log = desk.services.desk.recorder.select_notifications(start=1, limit=1000)
+    states = [n.state for n in log if n.topic.endswith("Directory.AgentDefined")]
+    assert states
+    assert all(CAROL.encode() not in state and ALICE.encode() not in state for state in states)
+    assert all(b"__pd__" in state for state in states)  # sealed with the agent's data key
