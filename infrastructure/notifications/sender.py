@@ -97,7 +97,11 @@ class Sender:
 
     def attempt(self, notification: Notification) -> None:
         """One attempt of a claimed notification, its outcome recorded in the outbox."""
-        ticket = self.desk.get_ticket(UUID(notification.ticket_id))
+        try:
+            ticket = self.desk.get_ticket(UUID(notification.ticket_id))
+        except DomainError as error:  # not readable (never expected: tickets are not deleted); not retried forever
+            self.outbox.give_up(notification, holder=self.holder, error=f"the ticket: {error}", skipped=True)
+            return
         address = self._address(ticket, notification)
         if address is None:
             self.outbox.give_up(notification, holder=self.holder, error="no e-mail address", skipped=True)
@@ -182,10 +186,7 @@ class Sender:
         found = self.desk.recorder.select_notifications(start=position, limit=1)
         if not found or found[0].id != position:
             return None
-        try:
-            return self.desk.mapper.to_domain_event(found[0])
-        except DomainError:
-            return None
+        return self.desk.mapper.to_domain_event(found[0])
 
 
 class Links:
