@@ -8,6 +8,9 @@ from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.errors import InvalidValueError
+from infrastructure.notifications.smtp import SmtpServer
+
 DEFAULT_DATABASE_URL = "sqlite:///./var/ledgerdesk.sqlite"
 DEFAULT_CONNECTION_BUDGET = 10
 
@@ -270,6 +273,17 @@ class Settings(BaseSettings):
             if part.strip():
                 ipaddress.ip_network(part.strip(), strict=False)  # raises ValueError, reported as a settings error
         return value.strip()
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _parsable_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse at start-up an SMTP URL the notifier could not use (the message never shows the password)."""
+        if value is not None:
+            try:
+                SmtpServer.parse(value.get_secret_value())
+            except InvalidValueError as error:
+                raise ValueError(str(error)) from None
+        return value
 
     @field_validator("rate_limit", "auth_failure_limit")
     @classmethod

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from jinja2.exceptions import SecurityError
+from pydantic import ValidationError
 
 from domain.actors import Actor, ActorKind
 from domain.automation.actions import Notify, parse, shown
@@ -22,6 +23,7 @@ from infrastructure.notifications import rendering
 from infrastructure.notifications.defaults import built_in
 from infrastructure.notifications.message import mail_domain
 from infrastructure.notifications.smtp import SmtpServer
+from infrastructure.settings import Settings
 
 PARTIES = TicketParties(requester_id="bob", assignee="alice", group="care")
 ADMIN = Actor("root", ActorKind.AGENT, role="admin")
@@ -188,3 +190,11 @@ def test_an_agent_defined_before_addresses_reads_with_none() -> None:
             by=ADMIN,
             via="api",
         )
+
+
+def test_a_bad_smtp_url_is_refused_at_start_up_and_a_good_one_is_kept_secret() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(smtp_url="http://user:hunter2@mail.test")
+    assert "hunter2" not in refused.value.errors()[0]["msg"]  # what `ledgerdesk` prints of it
+    kept = Settings(smtp_url="smtp://user:hunter2@mail.test:2525")
+    assert "hunter2" not in repr(kept)
