@@ -29,6 +29,7 @@ from api.routers import (
     mailboxes,
     me,
     metrics,
+    notifications,
     privacy,
     projections,
     reports,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         schedules,
         mailboxes,
         attachments,
+        notifications,
     ):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)

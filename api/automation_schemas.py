@@ -19,6 +19,7 @@ from api.schemas import CustomField
 from domain.automation.actions import ACTIONS_MAX
 from domain.automation.conditions import CHANGE_OPS, CONDITIONS_MAX, VALUE_OPS
 from domain.automation.rules import ON, POSITION_MAX
+from domain.notifications.kinds import Kind
 from domain.values import Priority
 
 TriggerOn = StrEnum("TriggerOn", {kind.upper(): kind for kind in ON})  # type: ignore[misc]
@@ -160,6 +161,19 @@ class OpenFollowUp(Strict):
     open_follow_up: FollowUpIn
 
 
+class NotifyIn(Strict):
+    """Who is told, with which template (docs/notifications.md)."""
+
+    to: Identifier = Field(description="requester, assignee, group, or an agent's id.")
+    template: Kind = Field(description="The notification kind whose template the message is written with.")
+
+
+class Notify(Strict):
+    """E-mail someone about the ticket (the notifier sends it, as the recipient's preferences allow)."""
+
+    notify: NotifyIn
+
+
 ActionIn = (
     SetStatus
     | SetPriority
@@ -173,6 +187,7 @@ ActionIn = (
     | ApplyMacro
     | CallWebhook
     | OpenFollowUp
+    | Notify
 )
 Actions = Annotated[
     list[ActionIn],

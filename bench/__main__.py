@@ -20,6 +20,8 @@ tr1    trigger delay: a ticket opened -> the change of a trigger on `created` vi
 wh1    webhook delay: a ticket opened -> its signed delivery received by a local receiver, at a steady rate,
        with `ledgerdesk worker --only projections,webhooks` running (bench/webhooks.py).
 mi1    e-mail in: messages/s into `ledgerdesk mail-in --listen` over SMTP, each opening a ticket (bench/mail_in.py).
+nt1    notification delay: an agent's public reply -> its e-mail accepted by a local SMTP server, at a steady
+       rate, with `ledgerdesk worker --only notifications` running (bench/notify.py).
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
@@ -53,6 +55,7 @@ from bench.calendar import time_calendar
 from bench.catch_up import profile_catch_up, time_catch_up
 from bench.lag import bench_lag
 from bench.mail_in import bench_mail_in
+from bench.notify import bench_notify
 from bench.reads import bench_reads
 from bench.routing import bench_routing
 from bench.seed import SeedStats, seed, seeding_settings
@@ -63,7 +66,7 @@ from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "c1")
+PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "c1")
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
@@ -365,6 +368,25 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ],
     )
     _table(
+        "NT1 notification delay, ms (reply answered -> e-mail accepted by the SMTP server)",
+        ["benchmark", "rate/s", "messages/s", "delay p50", "delay p95", "delay max", "never", "repeats", "reply p95"],
+        [
+            [
+                r["name"],
+                r["achieved_rate_per_s"],
+                r["messages_per_s"],
+                r.get("delay_p50_ms"),
+                r.get("delay_p95_ms"),
+                r.get("delay_max_ms"),
+                r["never_delivered"],
+                r["repeats"],
+                r.get("reply_p95_ms"),
+            ]
+            for r in results
+            if r["name"].startswith("nt1_")
+        ],
+    )
+    _table(
         "A1 get_ticket, ms per load (median)",
         ["way", "10 events", "10k comments", "ratio", "10k reassignments", "ratio"],
         [
@@ -647,6 +669,15 @@ def run_mi1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict
     return [bench_mail_in(conn, user, messages=messages, clients=clients) for clients in counts]
 
 
+def run_nt1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """NT1, at each rate of BENCH_NT1_RATE."""
+    return [
+        bench_notify(conn, user, rate=float(rate), seconds=env_int("BENCH_NT1_SECONDS", 15))
+        for rate in os.environ.get("BENCH_NT1_RATE", "50").split(",")
+        if rate.strip()
+    ]
+
+
 def run_c1(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> list[dict[str, Any]]:
     """C1 (no database)."""
     return time_calendar()
@@ -663,6 +694,7 @@ RUNNERS: dict[str, Part] = {
     "tr1": run_tr1,
     "wh1": run_wh1,
     "mi1": run_mi1,
+    "nt1": run_nt1,
     "c1": run_c1,
 }
 

@@ -46,8 +46,19 @@ def poll(url: str, table: str, condition: str, stop: Event, out: Connection) -> 
     out.send((seen, interval))
 
 
-async def drive(base: str, key: str, *, rate: float, seconds: int, body: Callable[[int], dict[str, Any]]) -> Opened:
-    """Open ticket `body(i)` for i = 0, 1, ... on schedule; (ticket id or '' on failure, sent, answered) per ticket."""
+async def drive(
+    base: str,
+    key: str,
+    *,
+    rate: float,
+    seconds: int,
+    body: Callable[[int], dict[str, Any]],
+    path: Callable[[int], str] = lambda _: "/tickets",
+) -> Opened:
+    """Open ticket `body(i)` for i = 0, 1, ... on schedule; (ticket id or '' on failure, sent, answered) per ticket.
+
+    `path` sends request i elsewhere (a reply to an existing ticket, say: its answer names the ticket too).
+    """
     limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS)
     headers = {"Authorization": f"Bearer {key}"}
     opened: Opened = []
@@ -56,7 +67,7 @@ async def drive(base: str, key: str, *, rate: float, seconds: int, body: Callabl
         async def one(i: int) -> None:
             sent = time.monotonic()
             try:
-                response = await client.post("/tickets", json=body(i))
+                response = await client.post(path(i), json=body(i))
             except httpx.HTTPError:
                 opened.append(("", sent, time.monotonic()))
                 return

@@ -5,6 +5,7 @@ Nothing connects to a database at import time; everything starts here.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
@@ -37,6 +38,14 @@ from infrastructure.leases import Lease
 from infrastructure.log_signal import LogSignal
 from infrastructure.mail_in.delivery import MailIn
 from infrastructure.mail_in.files import StoreFiles, kept_in, metadata_only
+from infrastructure.notifications import smtp
+from infrastructure.notifications.enqueuer import Enqueuer as NotificationEnqueuer
+from infrastructure.notifications.message import mail_domain
+from infrastructure.notifications.outbox import Outbox
+from infrastructure.notifications.process import NotificationProcess, NotifierOff
+from infrastructure.notifications.sender import Links
+from infrastructure.notifications.sender import Sender as NotificationSender
+from infrastructure.notifications.templates import TemplateBook
 from infrastructure.pool import application_name
 from infrastructure.privacy.datakeys import DataKeys, MemoryDataKeys, SqlDataKeys
 from infrastructure.privacy.erasure import Eraser
@@ -61,6 +70,8 @@ from infrastructure.webhooks.sender import Sender
 from infrastructure.webhooks.sql import Sql, memory_sql
 from infrastructure.webhooks.store import WebhookStore
 from projections.sql import POSTGRES, SQLITE
+
+log = logging.getLogger("ledgerdesk")
 
 
 class Stoppable(Protocol):
@@ -91,6 +102,7 @@ class Services:
     automations: AutomationRunner | None = None
     webhooks: WebhookProcess | None = None
     schedules: ScheduleRunner | None = None
+    notifier: NotificationProcess | NotifierOff | None = None
     log_signal: LogSignal | None = None
     replica_reads: ReplicaReads | None = None  # the read models on a streaming replica (read_database_url)
     store_files: StoreFiles = metadata_only  # where files of e-mail taken in go (build_services chooses)
@@ -152,7 +164,7 @@ class Services:
         key stores, idempotency, the serving read-model generation.
         """
         if self.database.backend is Backend.MEMORY:
-            return [self.read_models.create_tables, self.webhook_store.create_tables]
+            return [self.read_models.create_tables, self.webhook_store.create_tables, self.outbox().create_table]
         steps: list[Step] = [self.desk.recorder.create_table]  # type: ignore[attr-defined]  # SQL recorders have it
         if self.desk.snapshots is not None:
             steps.append(self.desk.snapshots.recorder.create_table)  # type: ignore[attr-defined]
@@ -165,6 +177,7 @@ class Services:
             self.idempotency.create_table,
             self.lease("triggers").create_table,
             self.webhook_store.create_tables,
+            self.outbox().create_table,
             self.read_models.create_tables,
         ]
 
@@ -262,6 +275,49 @@ class Services:
             self.webhooks.start()
         return self.webhooks
 
+    def start_notifications(self) -> NotificationProcess | NotifierOff:
+        """Run the notifier in this process (enqueue under a lease, send by claims); off without an SMTP URL."""
+        if self.notifier is None:
+            settings = self.settings
+            if settings.smtp_url is None:
+                log.warning("notifications are off: LEDGERDESK_SMTP_URL is not set")
+                self.notifier = NotifierOff()
+                return self.notifier
+            server = smtp.SmtpServer.parse(settings.smtp_url.get_secret_value())
+            lease = self.lease("notifications")
+            domain = mail_domain(settings.mail_from)
+            outbox = self.outbox()
+            hold = settings.notify_timeout_seconds * 4 + 5  # how long a claim holds a row (sender.py)
+            enqueuer = NotificationEnqueuer(
+                self.desk, outbox, self.webhook_store.sql, lease, domain=domain, left_after_seconds=hold
+            )
+            sender = NotificationSender(
+                self.desk,
+                outbox,
+                server,
+                holder=lease.holder,
+                mail_from=settings.mail_from,
+                domain=domain,
+                links=Links(settings.public_url, settings.rating_path),
+                backoff=Backoff(settings.notify_retry_base_seconds, settings.notify_retry_max_seconds),
+                timeout=settings.notify_timeout_seconds,
+                max_attempts=settings.notify_max_attempts,
+                concurrency=settings.notify_concurrency,
+            )
+            self.notifier = NotificationProcess(
+                enqueuer, sender, poll_seconds=settings.notify_poll_seconds, news=self.news()
+            )
+            self.notifier.start()
+        return self.notifier
+
+    def outbox(self) -> Outbox:
+        """The notifications table, beside the events (as the webhook tables)."""
+        return Outbox(self.webhook_store.sql)
+
+    def notification_templates(self) -> TemplateBook:
+        """What admins' template commands go through: compiled in the sandbox first, then recorded."""
+        return TemplateBook(self.desk)
+
     def address_policy(self) -> AddressPolicy:
         """Which addresses webhooks may reach (LEDGERDESK_WEBHOOK_ALLOWLIST)."""
         return AddressPolicy(networks(self.settings.webhook_allowlist))
@@ -323,6 +379,7 @@ class Services:
             "automations": self.start_automations,
             "schedules": self.start_schedules,
             "webhooks": self.start_webhooks,
+            "notifications": self.start_notifications,
         }
 
     def projections_in_process(self) -> bool:
@@ -332,6 +389,9 @@ class Services:
 
     def close(self) -> None:
         """Stop the background processes, then release database connections."""
+        if self.notifier is not None:
+            self.notifier.stop()
+            self.notifier = None
         if self.webhooks is not None:
             self.webhooks.stop()
             self.webhooks = None

@@ -9,9 +9,11 @@ from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.errors import InvalidValueError
 from domain.values import ATTACHMENT_SIZE_MAX
 from infrastructure.attachments.policy import DEFAULT_MAX_BYTES as ATTACHMENT_MAX_BYTES
 from infrastructure.attachments.policy import DEFAULT_TYPES as ATTACHMENT_TYPES
+from infrastructure.notifications.smtp import SmtpServer
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/ledgerdesk.sqlite"
 DEFAULT_CONNECTION_BUDGET = 10
@@ -178,6 +180,39 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="How often the webhook process looks for retries that came due."
     )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Where notifications are sent: smtp://[USER:PASSWORD@]HOST[:PORT][?starttls=true] or "
+        "smtps://... (TLS from the start). Unset: the notifier is off and no e-mail is sent (docs/notifications.md).",
+    )
+    mail_from: str = Field(
+        default="ledgerdesk@localhost",
+        description="The From address of notifications; its domain is the domain of their Message-IDs.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address people reach ledgerdesk at, for the links in notifications.",
+    )
+    rating_path: str = Field(
+        default="/tickets/{ticket_id}/rating",
+        description="The path (after public_url) of the page where a requester rates a solved ticket.",
+    )
+    notify_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="How long the notifier waits for each step of an SMTP exchange."
+    )
+    notify_retry_base_seconds: float = Field(
+        default=5.0, gt=0, description="The wait before a notification's first retry (doubling, with jitter)."
+    )
+    notify_retry_max_seconds: float = Field(
+        default=3_600.0, gt=0, description="The longest wait between two attempts of one notification."
+    )
+    notify_max_attempts: int = Field(
+        default=30, ge=1, le=200, description="Attempts of a notification before it is given up (recorded failed)."
+    )
+    notify_concurrency: int = Field(default=4, ge=1, le=64, description="Messages one notifier sends at once.")
+    notify_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often the notifier looks for retries that came due."
+    )
     idempotency_ttl_seconds: int = Field(
         default=86_400, ge=60, description="How long an Idempotency-Key and its response are kept."
     )
@@ -286,6 +321,17 @@ class Settings(BaseSettings):
         if value and not re.fullmatch(r"s3://[^/\s]+(?:/\S*)?", value):
             msg = f"blob_url must be s3://bucket/prefix (got {value!r})"
             raise ValueError(msg)
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _parsable_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse at start-up an SMTP URL the notifier could not use (the message never shows the password)."""
+        if value is not None:
+            try:
+                SmtpServer.parse(value.get_secret_value())
+            except InvalidValueError as error:
+                raise ValueError(str(error)) from None
         return value
 
     @field_validator("rate_limit", "auth_failure_limit")

@@ -38,7 +38,11 @@ BATCH_SIZE = 500
 #: Runs of one event at most, when people keep changing its ticket meanwhile.
 ATTEMPTS = 3
 _TICKET_TOPIC = f"{Ticket.__module__}:Ticket."
-_QUIET_TOPICS = frozenset(f"{_TICKET_TOPIC}{name}" for name in ("TriggerFired", "TriggerChainStopped"))
+# The notifier's records of what it sent are not updates of the ticket: no trigger runs on them.
+_QUIET_TOPICS = frozenset(
+    f"{_TICKET_TOPIC}{name}"
+    for name in ("TriggerFired", "TriggerChainStopped", "NotificationSent", "NotificationFailed")
+)
 _RULE_BOOK_TOPIC = f"{RuleBook.__module__}:RuleBook."
 
 

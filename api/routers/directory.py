@@ -13,7 +13,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from api.deps import ChannelDep, DeskDep, PrincipalDep
-from api.plain_text import Identifier, Slug
+from api.plain_text import Email, Identifier, Slug
 from api.problems import problem_responses
 from api.read_schemas import JsonInt, json_integer
 from api.routers.tickets import POSITION_HEADER
@@ -64,10 +64,15 @@ class AgentIn(Strict):
     )
     capacity: JsonInt = Field(default=10, ge=0, le=CAPACITY_MAX, description="The most open tickets at once.")
     available: StrictBool = Field(default=True, description="Whether routing may give them tickets now.")
+    email: Email | None = Field(
+        default=None, description="Where notifications reach them (personal data); none: they get no e-mail."
+    )
 
 
 class AgentOut(AgentIn):
     """An agent as the directory holds them."""
+
+    email: str | None = Field(default=None, description="`[erased]` once the agent's personal data was erased.")
 
     agent_id: str
 
@@ -135,6 +140,7 @@ def put_agent(
         skills=body.skills,
         capacity=body.capacity,
         available=body.available,
+        email=body.email,
         by=principal.actor,
         via=via,
     )
@@ -152,7 +158,7 @@ def list_agents(desk: DeskDep, principal: PrincipalDep) -> AgentList:
 
 @router.get("/agents/{agent_id}", response_model=AgentOut, responses=problem_responses(401, 403, 404))
 def get_agent(agent_id: Identifier, desk: DeskDep, principal: PrincipalDep) -> AgentOut:
-    """An agent: groups, skills, capacity, availability."""
+    """An agent: groups, skills, capacity, availability, e-mail address."""
     agent, groups = desk.directory_agent(principal.tenant, agent_id)
     return AgentOut(
         agent_id=agent.agent_id,
@@ -160,4 +166,5 @@ def get_agent(agent_id: Identifier, desk: DeskDep, principal: PrincipalDep) -> A
         skills=dict(agent.skills),
         capacity=agent.capacity,
         available=agent.available,
+        email=agent.email,
     )

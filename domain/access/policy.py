@@ -160,6 +160,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "list_schedules": READERS,
     "get_schedule": READERS,
     "preview_schedule": READERS,
+    # Notifications: admins write the templates, staff read them; everyone chooses their own.
+    "put_notification_template": frozenset({D}),
+    "get_notification_template": READERS,
+    "put_my_notifications": READERS | {C},
+    "get_my_notifications": READERS | {C},
     # Who the caller is.
     "who_am_i": READERS | {C},
 }

@@ -4,13 +4,17 @@
      {"set_status": "pending"}, {"set_assignee": "carol"}, {"set_type": "incident"},
      {"set_custom_field": {"name": "region", "value": {"kind": "enum", "value": "emea"}}},
      {"add_note": "Escalated: urgent e-mail"}, {"apply_macro": "close-duplicate"},
-     {"call_webhook": "6f1c0e9a-..."},
+     {"call_webhook": "6f1c0e9a-..."}, {"notify": {"to": "requester", "template": "rule"}},
      {"open_follow_up": {"title": "Follow-up call", "type": "task", "group": "care", "link": "related"}}]
 
 `open_follow_up` opens a new ticket for the same requester (and organisation), linked to the
 ticket the rule acts on (`link`: related by default, or duplicate_of, blocks, caused_by from the
 new ticket's side), in its group unless `group` names another; saved with the rule's record, so a
 timed rule opens one follow-up per instance.
+
+`notify` records a request for an e-mail (`Ticket.NotificationRequested`) that the notifier sends
+(docs/notifications.md): `to` is `requester`, `assignee`, `group` or an agent's id, `template` a
+notification kind (its template, the tenant's or the built-in one).
 
 Checked once when the rule is defined (`parse`), with the path of the part at fault; what only
 the ticket can tell (whether its workflow has that state, whether the directory knows that
@@ -27,6 +31,7 @@ from uuid import UUID
 from domain import values
 from domain.actors import identifier
 from domain.errors import DomainError, InvalidRuleError
+from domain.notifications.kinds import kind as notification_kind
 from domain.tickets.links import LINKABLE, LinkType
 from domain.values import FieldValue
 
@@ -44,8 +49,10 @@ KINDS = (
     "apply_macro",
     "call_webhook",
     "open_follow_up",
+    "notify",
 )
 FOLLOW_UP_KEYS = frozenset({"title", "description", "type", "priority", "group", "link"})
+NOTIFY_AUDIENCES = ("requester", "assignee", "group")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +84,18 @@ class FollowUp:
             "group": self.group,
         }
         return {**{k: v for k, v in shown.items() if v not in (None, "")}, "link": self.link.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """What `notify` carries: who is told (`requester`, `assignee`, `group` or an agent's id), and the kind."""
+
+    to: str
+    template: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form (as defined)."""
+        return {"to": self.to, "template": self.template}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +146,9 @@ def _value(kind: str, value: Any, path: str) -> Any:
         "apply_macro": lambda v: values.slug(v, "macro"),
         "call_webhook": lambda v: _webhook_id(v, path),
         "open_follow_up": lambda v: _follow_up(v, path),
+        "notify": lambda v: _notify(v, path),
     }
-    takes_more = {"set_type", "set_assignee", "add_tags", "remove_tags", "set_custom_field", "open_follow_up"}
+    takes_more = {"set_type", "set_assignee", "add_tags", "remove_tags", "set_custom_field", "open_follow_up", "notify"}
     if kind not in takes_more and not isinstance(value, str):
         raise InvalidRuleError(path, "takes text")
     return checks[kind](value)
@@ -173,6 +193,23 @@ def _follow_up(raw: Any, path: str) -> FollowUp:
     )
 
 
+def _notify(raw: Any, path: str) -> Notify:
+    if (
+        not isinstance(raw, Mapping)
+        or set(raw) != {"to", "template"}
+        or not all(isinstance(v, str) for v in raw.values())
+    ):
+        raise InvalidRuleError(
+            path, 'takes {"to": "requester", "assignee", "group" or an agent id, "template": a kind}'
+        )
+    to = raw["to"] if raw["to"] in NOTIFY_AUDIENCES else identifier(raw["to"], "agent")
+    try:
+        template = notification_kind(raw["template"]).value
+    except DomainError as error:
+        raise InvalidRuleError(f"{path}/template", str(error)) from None
+    return Notify(to, template)
+
+
 def shown(actions: Sequence[Action]) -> list[dict[str, Any]]:
     """The actions in their JSON form (as defined)."""
     plain: list[dict[str, Any]] = []
@@ -181,7 +218,7 @@ def shown(actions: Sequence[Action]) -> list[dict[str, Any]]:
             field = action.value
             stored = {"kind": field.value.kind.value, "value": field.value.as_dict()["value"]}
             plain.append({action.kind: {"name": field.name, "value": stored}})
-        elif isinstance(action.value, FollowUp):
+        elif isinstance(action.value, FollowUp | Notify):
             plain.append({action.kind: action.value.as_dict()})
         else:
             plain.append({action.kind: action.value})

@@ -24,7 +24,7 @@ from uuid import UUID
 
 from domain import values
 from domain.actors import Actor, ActorKind
-from domain.automation.actions import Action, FollowUp, SetField
+from domain.automation.actions import Action, FollowUp, Notify, SetField
 from domain.automation.facts import TRIGGER_PREFIX, changes_of, event_kind, facts
 from domain.automation.rules import Macro, RuleBook, TimedRule, Trigger
 from domain.errors import DomainError, NotFoundError, NotPermittedError
@@ -298,6 +298,9 @@ class AutomationCommands(TicketCommands, WebhookCommands):
             ticket.add_comment(value, public=False)
         elif kind == "open_follow_up":
             return self._follow_up(ticket, value)
+        elif kind == "notify":
+            wanted: Notify = value
+            ticket.request_notification(wanted.to, wanted.template)  # the notifier finds who and sends
         elif kind in {"apply_macro", "call_webhook"}:
             return self._named(ticket, action, book)
         return []

@@ -18,6 +18,8 @@ QUIET = (
     Ticket.OpenedOnSchedule,  # part of the opening, which triggers run on as `created`
     Ticket.PersonalDataErased,
     Ticket.SlaRecomputed,
+    Ticket.NotificationSent,  # the notifier's records of mail sent or given up
+    Ticket.NotificationFailed,
 )
 _KINDS: tuple[tuple[type[Any], str], ...] = (
     (Ticket.Opened, "created"),

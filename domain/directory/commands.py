@@ -42,12 +42,15 @@ class DirectoryCommands(CommandPipeline):
         skills: Mapping[str, int],
         capacity: int,
         available: bool,
+        email: str | None = None,
         **how: Unpack[Acting],
     ) -> int | None:
         """Define an agent or change them; the log position of the event (None: nothing changed)."""
         with self._acting(tenant=tenant, **how):
             directory = self.directory(tenant) or Directory.start(tenant=tenant)
-            directory.define_agent(agent, groups=groups, skills=skills, capacity=capacity, available=available)
+            directory.define_agent(
+                agent, groups=groups, skills=skills, capacity=capacity, available=available, email=email
+            )
         recordings = self.save(directory)
         return recordings[-1].notification.id if recordings else None
 

@@ -47,6 +47,7 @@ class AgentEntry:
     skills: Mapping[str, int]
     capacity: int  # the most open tickets at once
     available: bool
+    email: str | None = None  # where notifications reach them (None: they get none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,14 @@ class Directory(TenantOwned):
         skills: dict[str, int]
         capacity: int
         available: bool
+        email: str | None  # personal: sealed with the agent's data key (infrastructure/privacy/mapper.py)
+
+        class_version = 3  # 3: the e-mail address
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Agents defined before addresses were recorded have none."""
+            state["email"] = None
 
     @staticmethod
     def create_id(tenant: str) -> uuid.UUID:
@@ -151,9 +160,16 @@ class Directory(TenantOwned):
     # --- agents ----------------------------------------------------------------------------------------
 
     def define_agent(
-        self, agent: str, *, groups: Iterable[str], skills: Mapping[str, int], capacity: int, available: bool
+        self,
+        agent: str,
+        *,
+        groups: Iterable[str],
+        skills: Mapping[str, int],
+        capacity: int,
+        available: bool,
+        email: str | None = None,
     ) -> None:
-        """Define an agent or change them: their groups (groups of the directory), skills, capacity, availability."""
+        """Define an agent or change them: groups (groups of the directory), skills, capacity, availability, e-mail."""
         checked = identifier(agent, "agent")
         names = sorted({identifier(g, "group") for g in groups})
         unknown = [g for g in names if g not in self.groups]
@@ -170,10 +186,13 @@ class Directory(TenantOwned):
         if checked not in self.agents and len(self.agents) >= AGENTS_MAX:
             msg = f"a tenant may have at most {AGENTS_MAX} agents"
             raise InvalidValueError(msg)
-        entry = {"skills": levels, "capacity": capacity, "available": available}
+        address = None if email is None else values.email(email)
+        entry = {"skills": levels, "capacity": capacity, "available": available, "email": address}
         if self.agents.get(checked) == entry and self.groups_of(checked) == names:
             return
-        self._agent_defined(agent=checked, groups=names, skills=levels, capacity=capacity, available=available)
+        self._agent_defined(
+            agent=checked, groups=names, skills=levels, capacity=capacity, available=available, email=address
+        )
 
     @event(AgentDefined)
     def _agent_defined(
@@ -184,8 +203,10 @@ class Directory(TenantOwned):
         skills: dict[str, int],
         capacity: int,
         available: bool,
+        email: str | None,
     ) -> None:
-        self.agents = {**self.agents, agent: {"skills": skills, "capacity": capacity, "available": available}}
+        entry = {"skills": skills, "capacity": capacity, "available": available, "email": email}
+        self.agents = {**self.agents, agent: entry}
         self.membership = {(a, g) for a, g in self.membership if a != agent} | {(agent, g) for g in groups}
 
     # --- reading ---------------------------------------------------------------------------------------
@@ -203,7 +224,7 @@ class Directory(TenantOwned):
         found = self.agents.get(agent_id)
         if found is None:
             return None
-        return AgentEntry(agent_id, dict(found["skills"]), found["capacity"], found["available"])
+        return AgentEntry(agent_id, dict(found["skills"]), found["capacity"], found["available"], found.get("email"))
 
     def group(self, name: str) -> GroupEntry | None:
         """A group of the directory, or None."""

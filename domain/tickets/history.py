@@ -271,3 +271,30 @@ def _(event: Ticket.TriggerChainStopped) -> tuple[FieldChange, ...]:
 @field_changes.register
 def _(event: Ticket.WebhookRequested) -> tuple[FieldChange, ...]:
     return (FieldChange("webhook", None, event.webhook_id),)
+
+
+@field_changes.register
+def _(event: Ticket.NotificationRequested) -> tuple[FieldChange, ...]:
+    return (FieldChange("notify", None, event.to), FieldChange("template", None, event.template))
+
+
+@field_changes.register
+def _(event: Ticket.NotificationSent) -> tuple[FieldChange, ...]:
+    said = (
+        ("recipient", event.recipient_id),
+        ("recipient_kind", event.recipient_kind),
+        ("kind", event.kind),
+        ("message_id", event.message_id),
+    )
+    return tuple(FieldChange(name, None, value) for name, value in said)
+
+
+@field_changes.register
+def _(event: Ticket.NotificationFailed) -> tuple[FieldChange, ...]:
+    said = (
+        ("recipient", event.recipient_id),
+        ("kind", event.kind),
+        ("message_id", event.message_id),
+        ("error", event.error),
+    )
+    return tuple(FieldChange(name, None, value) for name, value in said)

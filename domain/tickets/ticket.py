@@ -263,6 +263,31 @@ class Ticket(Recorded):
 
         webhook_id: str
 
+    class NotificationRequested(Event):
+        """A rule asked for an e-mail about this ticket (`notify`): to whom, with which template kind."""
+
+        to: str  # "requester", "assignee", "group" or an agent's id
+        template: str  # a notification kind (domain/notifications/kinds.py)
+
+    class NotificationSent(Event):
+        """The mail server accepted a notification about this ticket (recorded by the notifier afterwards)."""
+
+        recipient_id: str  # the person, never their address
+        recipient_kind: str  # "requester" or "agent"
+        kind: str  # what it told of (domain/notifications/kinds.py)
+        message_id: str  # its Message-ID, the same on every re-send
+        cause: int  # the log position of the event it told of
+
+    class NotificationFailed(Event):
+        """The mail server refused a notification for good (a 5xx answer), or it could not be sent in time."""
+
+        recipient_id: str
+        recipient_kind: str
+        kind: str
+        message_id: str
+        cause: int
+        error: str
+
     class OpenedOnSchedule(Event):
         """The ticket was opened by an occurrence of a schedule (recorded with the opening, in one save)."""
 
@@ -972,6 +997,47 @@ class Ticket(Recorded):
     @event(WebhookRequested)
     def _webhook_requested(self, *, webhook_id: str) -> None:
         """Nothing of the ticket's state changes: the event is a record for the webhook process."""
+
+    def request_notification(self, to: str, template: str) -> None:
+        """Record that a rule asked for an e-mail to `to` of the kind `template` (the notifier sends it)."""
+        self._notification_requested(to=to, template=template)
+
+    @event(NotificationRequested)
+    def _notification_requested(self, *, to: str, template: str) -> None:
+        """Nothing of the ticket's state changes: the event is a record for the notifier."""
+
+    def record_notification_sent(
+        self, *, recipient_id: str, recipient_kind: str, kind: str, message_id: str, cause: int
+    ) -> None:
+        """Record that a notification was accepted by the mail server (also on a closed ticket: it is a record)."""
+        self._notification_sent(
+            recipient_id=recipient_id, recipient_kind=recipient_kind, kind=kind, message_id=message_id, cause=cause
+        )
+
+    @event(NotificationSent)
+    def _notification_sent(
+        self, *, recipient_id: str, recipient_kind: str, kind: str, message_id: str, cause: int
+    ) -> None:
+        """Nothing of the ticket's state changes: the event is the notification's record."""
+
+    def record_notification_failed(
+        self, *, recipient_id: str, recipient_kind: str, kind: str, message_id: str, cause: int, error: str
+    ) -> None:
+        """Record that a notification was given up (the mail server refused it for good)."""
+        self._notification_failed(
+            recipient_id=recipient_id,
+            recipient_kind=recipient_kind,
+            kind=kind,
+            message_id=message_id,
+            cause=cause,
+            error=error[:500],
+        )
+
+    @event(NotificationFailed)
+    def _notification_failed(
+        self, *, recipient_id: str, recipient_kind: str, kind: str, message_id: str, cause: int, error: str
+    ) -> None:
+        """Nothing of the ticket's state changes: the event is the notification's record."""
 
     def note_schedule(self, schedule: str, version: int, *, occurrence: datetime) -> None:
         """Record which schedule, at which version, and which of its occurrences opened this ticket."""

@@ -12,6 +12,7 @@ Which fields are personal, and whose they are:
   ticket's requester), in `Ticket.Opened` and `Ticket.CustomFieldChanged`: the value, the owner's;
 - `Ticket.Snapshot`: the same fields in the ticket's state, each under its owner's key;
 - `InboundMessage.Received`: the sanitised HTML of an e-mail taken in — its sender's (the actor);
+- `Directory.AgentDefined`: the agent's e-mail address — the agent's;
 - `SavedView.Created`: every filter value but the closed vocabularies (status, priority, sla,
   unassigned) — the saver's; a filter that names a person by id (requester_id, assignee) is
   sealed twice, first with the named person's key, so erasing either of them erases it.
@@ -35,6 +36,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from domain.directory.directory import Directory
 from domain.mail.inbound import InboundMessage
 from domain.tickets.saved_views import NAMING_FILTERS, PLAIN_FILTERS, SavedView
 from domain.tickets.ticket import Ticket
@@ -59,6 +61,7 @@ PERSONAL_EVENTS = (
     | Ticket.MergedInto
     | SavedView.Created
     | InboundMessage.Received
+    | Directory.AgentDefined
 )
 #: Texts of an event that are one person's, by event class: (the field naming the owner, the texts).
 _OWNED_TEXTS: dict[type, tuple[str, tuple[str, ...]]] = {
@@ -68,6 +71,7 @@ _OWNED_TEXTS: dict[type, tuple[str, tuple[str, ...]]] = {
     Ticket.MergedInto: ("actor_id", ("reason",)),  # the merging agent
     Ticket.Merged: ("actor_id", ("reason",)),
     InboundMessage.Received: ("actor_id", ("html",)),  # the sender, as whom the message was taken in
+    Directory.AgentDefined: ("agent", ("email",)),  # the agent defined, not the admin defining them
 }
 
 

@@ -33,6 +33,16 @@ def _any(event: Ticket.Event, f: Folding) -> None:
     row(event, f)
 
 
+@fold.register(Ticket.NotificationSent)
+@fold.register(Ticket.NotificationFailed)
+def _notified(event: Ticket.Event, f: Folding) -> None:
+    # A record of mail sent about the ticket is not an update of it: "updated" and the timed rules'
+    # hours since an update stay as they were; only the row's version and position move.
+    ticket = f.ticket(event.originator_id)
+    ticket.version = event.originator_version
+    ticket.position = f.position
+
+
 @fold.register(Ticket.Opened)
 def _opened(event: Ticket.Opened, f: Folding) -> None:
     by_requester = event.actor_kind == ActorKind.REQUESTER.value

@@ -27,6 +27,7 @@ from api.routers import (
     listing,
     mailboxes,
     me,
+    notifications,
     privacy,
     projections,
     reports,
@@ -202,6 +203,14 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "list_schedules": ("GET", "/schedules", None),
         "get_schedule": ("GET", "/schedules/weekly", None),
         "preview_schedule": ("GET", "/schedules/weekly/preview", None),
+        "put_notification_template": (
+            "PUT",
+            "/notification-templates/solved/en",
+            {"subject": "Solved", "text": "Done.", "html": "<p>Done.</p>"},
+        ),
+        "get_notification_template": ("GET", "/notification-templates/solved/en", None),
+        "put_my_notifications": ("PUT", "/me/notifications", {"email": True}),
+        "get_my_notifications": ("GET", "/me/notifications", None),
     }
 
 
@@ -211,7 +220,7 @@ def test_every_route_is_in_the_matrix() -> None:
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
     routers += (attachments,)
     routers += (projections, workflows, me, bulk, directory, automation, webhooks)
-    routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes)
+    routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes, notifications)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)

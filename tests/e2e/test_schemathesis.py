@@ -139,6 +139,7 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "must come after the start": "the order of two dates",
     "a date and time after": "JSON Schema has no bounds for a date-time",
     "a template holds no personal data": "the field's definition in the tenant's catalogue (PUT /fields)",
+    "template does not compile": "the Jinja2 grammar of a notification template",
 }
 _CROSS_FIELD = re.compile("|".join(re.escape(rule) for rule in CROSS_FIELD_RULES))
 
