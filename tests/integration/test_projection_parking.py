@@ -245,9 +245,7 @@ def test_a_nul_in_a_title_parks_that_ticket_not_every_tenant(
         services.close()
 
 
-def test_the_dead_letter_list_through_the_api_the_cli_and_the_metric(
-    sql_settings: Settings, handler: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_dead_letter_list_through_the_api_the_cli_and_the_metric(sql_settings: Settings, handler: Any) -> None:
     handler(_raising)
     services = build_services(sql_settings, clock=TickingClock())
     services.start_projections()
@@ -282,9 +280,11 @@ def test_the_dead_letter_list_through_the_api_the_cli_and_the_metric(
             assert "ledgerdesk_read_model_lag_events 0.0" in scraped.text
             assert "acme" not in scraped.text
 
-            monkeypatch.setenv("LEDGERDESK_DATABASE_URL", sql_settings.database_url)
-            monkeypatch.setenv("LEDGERDESK_POSTGRES_SCHEMA", sql_settings.postgres_schema)
-            listed = CliRunner().invoke(cli, ["projections", "parked"])
+            env = {
+                "LEDGERDESK_DATABASE_URL": sql_settings.database_url,
+                "LEDGERDESK_POSTGRES_SCHEMA": sql_settings.postgres_schema,
+            }
+            listed = CliRunner().invoke(cli, ["projections", "parked"], env=env)
             assert listed.exit_code == 0, listed.output
             [line] = listed.stdout.splitlines()
             assert line.startswith(f"{ticket}  acme  position ")
@@ -297,7 +297,7 @@ def test_the_dead_letter_list_through_the_api_the_cli_and_the_metric(
             assert again.json()["items"][0]["recovered"] is False
 
             handler(_working)
-            retried = CliRunner().invoke(cli, ["projections", "retry", "--ticket", str(ticket)])
+            retried = CliRunner().invoke(cli, ["projections", "retry", "--ticket", str(ticket)], env=env)
             assert retried.exit_code == 0, retried.output
             assert retried.stdout.splitlines() == [f"{ticket}  recovered  2 events replayed"]
             assert "ledgerdesk_projection_parked_tickets 0.0" in client.get("/metrics").text

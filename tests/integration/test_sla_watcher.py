@@ -274,28 +274,29 @@ def test_paging_visits_every_candidate(desk: Desk) -> None:
     assert all(desk.alerts(t) == Counter([WARNING_FR]) for t in tickets)
 
 
-def test_two_watchers_racing_on_one_alert_record_it_once(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The second watcher judged the same row, but the first saves between its read and its write."""
-    ticket = desk.open()
-    first = SlaWatcher(desk.services.desk, desk.services.read_models, clock=desk.clock)
-    second = desk.watcher
-    original, first_results, interleaved = desk.services.desk.save, [], threading.Event()
+def test_two_watchers_racing_on_the_same_alerts_record_each_once(desk: Desk) -> None:
+    """Two watchers judge the same due breaches and sweep at the same moment, in two threads."""
+    tickets = [desk.open() for _ in range(20)]
+    desk.caught_up()
+    watchers = [desk.watcher, SlaWatcher(desk.services.desk, desk.services.read_models, clock=desk.clock)]
+    moment, start = desk.clock.at(61), threading.Barrier(len(watchers))
+    results: list[SweepResult] = []
 
-    def save_after_the_other_watcher(*aggregates: Any, **kwargs: Any) -> Any:
-        if not interleaved.is_set():
-            interleaved.set()
-            desk.clock.now += timedelta(seconds=1)  # the other watcher writes a moment later
-            first_results.append(first.sweep(desk.clock.now))
-        return original(*aggregates, **kwargs)
+    def sweep(watcher: SlaWatcher) -> None:
+        start.wait()
+        results.append(watcher.sweep(moment))
 
-    monkeypatch.setattr(desk.services.desk, "save", save_after_the_other_watcher)
-    assert desk.sweep(61) == SweepResult(raced=1)
-    assert first_results == [SweepResult(breaches=1)]
-    assert desk.sweep(62) == SweepResult()
-    assert second.sweep(desk.clock.now) == first.sweep(desk.clock.now) == SweepResult()
-
-    assert desk.alerts(ticket) == Counter([BREACH_FR])
-    assert Counter(type(e).__name__ for e in desk.events(ticket))["PriorityChanged"] == 1
+    threads = [threading.Thread(target=sweep, args=(w,)) for w in watchers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(r.breaches for r in results) == len(tickets)  # each breach recorded by one watcher only
+    for ticket in tickets:
+        assert desk.alerts(ticket) == Counter([BREACH_FR])
+        assert Counter(type(e).__name__ for e in desk.events(ticket))["PriorityChanged"] == 1
+    desk.caught_up()
+    assert [w.sweep(moment) for w in watchers] == [SweepResult(), SweepResult()]
 
 
 def test_a_restarted_watcher_records_nothing_new(sql_desk: Desk) -> None:

@@ -74,8 +74,10 @@ def _fired(services: Services, ticket_id: UUID) -> list[tuple[str, int]]:
 
 
 def _drain(runner: TriggerRunner) -> None:
-    while runner.run_once():
-        pass
+    """Run until a round finds nothing more to do."""
+    while True:
+        if not runner.run_once():
+            return
 
 
 def test_a_rule_change_in_the_log_is_what_the_runner_runs_from_there_on(services: Services) -> None:

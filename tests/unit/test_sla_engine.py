@@ -597,7 +597,7 @@ class Unrelated(Aggregate):
     """Another aggregate, whose events an SLA clock ignores."""
 
     def __init__(self) -> None:
-        pass
+        """It records nothing of its own: only that it exists."""
 
 
 def test_events_that_do_not_bear_on_slas_are_ignored() -> None:
