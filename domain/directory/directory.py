@@ -226,6 +226,14 @@ class Directory(TenantOwned):
             return None
         return AgentEntry(agent_id, dict(found["skills"]), found["capacity"], found["available"], found.get("email"))
 
+    def agent_with_address(self, address: str) -> str | None:
+        """The agent whose e-mail address this is (compared case-blind), or None."""
+        wanted = address.strip().lower()
+        for agent_id, entry in sorted(self.agents.items()):
+            if (entry.get("email") or "").lower() == wanted:
+                return agent_id
+        return None
+
     def group(self, name: str) -> GroupEntry | None:
         """A group of the directory, or None."""
         found = self.groups.get(name)

@@ -22,6 +22,7 @@ from domain.errors import (
     DomainError,
     NotFoundError,
     NotPermittedError,
+    TicketNotFoundError,
 )
 from domain.mail.inbound import InboundMessage, Outcome
 from domain.mail.mailboxes import Mailbox, MailboxBook, MailboxSettings, SetAside, normalised_address
@@ -224,6 +225,9 @@ class MailCommands(TicketCommands):
         mailbox = self._tenant_mailbox(tenant, mail.mailbox)
         if not mailbox.active:
             raise MailboxNotFoundError(f"no mailbox {mail.mailbox}")
+        answered = self._agent_answer(tenant, mailbox, mail)
+        if answered is not None:
+            return answered
         person = self.mail_sender(tenant, mail.sender)
         new_sender = person is None
         if person is None:
@@ -275,6 +279,60 @@ class MailCommands(TicketCommands):
                 html=mail.html,
             )
         return self._mail_saved(message, ticket, *others, *changed)
+
+    def mail_author(self, tenant: str, address: str) -> str:
+        """Whose personal data a message from `address` is: an agent's, a known sender's, or a new sender's."""
+        return (
+            self._mail_agent(tenant, address)
+            or self.mail_sender(tenant, address)
+            or person_for_new_sender(tenant, address)
+        )
+
+    def _mail_agent(self, tenant: str, address: str) -> str | None:
+        directory = self.directory(tenant)
+        return None if directory is None else directory.agent_with_address(address)
+
+    def _agent_answer(self, tenant: str, mailbox: Mailbox, mail: IncomingMail) -> MailReceipt | None:
+        """An agent's reply by mail to a ticket they may work on: a public reply as that agent (else None).
+
+        Mail from an agent's address that continues no ticket within their reach is taken in as
+        anyone's (it may be the agent asking the desk for help).
+        """
+        directory = self.directory(tenant)
+        agent_id = None if directory is None else directory.agent_with_address(mail.sender)
+        if directory is None or agent_id is None:
+            return None
+        groups = directory.groups_of(agent_id)
+        agent = Actor(agent_id, ActorKind.AGENT, role="agent", groups=frozenset(groups) if groups else None)
+        ticket = self._reachable(tenant, agent, mail.thread)
+        if ticket is None:
+            return None
+        with self._acting(agent, EMAIL, ticket, tenant=tenant):
+            number = ticket.add_comment(_reply_body(mail), public=True, attachments=mail.attachments)
+            message = InboundMessage.receive(
+                tenant=tenant,
+                mailbox=mailbox.address,
+                message_id=mail.message_id,
+                sender=mail.sender,
+                subject=mail.subject,
+                date=mail.date,
+                outcome=Outcome.COMMENTED,
+                ticket_id=ticket.id,
+                comment_number=number,
+                html=mail.html,
+            )
+        return self._mail_saved(message, ticket)
+
+    def _reachable(self, tenant: str, agent: Actor, thread: Sequence[UUID]) -> Ticket | None:
+        """The first ticket of `thread` that `agent` may change and that still takes replies."""
+        for ticket_id in thread:
+            try:
+                ticket = self._ticket_for_update(ticket_id, None, tenant, agent)
+            except (TicketNotFoundError, NotPermittedError):
+                continue
+            if ticket.category is not Status.CLOSED and ticket.merged_into is None:
+                return ticket
+        return None
 
     def _continued(self, tenant: str, person: str, thread: Sequence[UUID]) -> Ticket | None:
         """The first ticket of `thread` of the tenant that `person` asked for and that still takes replies."""

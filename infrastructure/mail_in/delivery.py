@@ -19,7 +19,6 @@ from domain.helpdesk import HelpDesk
 from domain.mail.commands import IncomingMail, MailboxNotFoundError, SenderRefusedError
 from domain.mail.inbound import InboundMessage, derived_message_id
 from domain.mail.mailboxes import MailboxSettings, normalised_address
-from domain.mail.senders import person_for_new_sender
 from domain.values import NAME_MAX, TEXT_MAX, TITLE_MAX
 from infrastructure.mail_in.automatic import automatic
 from infrastructure.mail_in.codes import Delivered
@@ -88,7 +87,7 @@ class MailIn:
             if stored is not None:
                 return Delivery(Delivered.DUPLICATE, _ticket(stored))
             # The files are the sender's personal data, sealed with their key: erasing them makes the files unreadable.
-            owner = self.desk.mail_sender(tenant, mail.sender) or person_for_new_sender(tenant, mail.sender)
+            owner = self.desk.mail_author(tenant, mail.sender)
             files = self.store_files(tenant, owner, parsed.files)
         thread = thread_of(self.desk, self.read_models, tenant, parsed)
         receipt = self.desk.take_in_mail(tenant=tenant, mail=replace(mail, attachments=tuple(files), thread=thread))

@@ -236,3 +236,31 @@ def test_the_same_message_delivered_at_once_by_eight_servers_is_one_ticket(desk:
     assert errors == []
     desk.read_models.wait_for(desk.read_models.head(), timeout=10)
     assert len(desk.read_models.tickets().not_closed("acme", after=None, limit=10)) == 1
+
+
+def test_an_agent_answering_by_mail_replies_as_the_agent(desk: Services) -> None:
+    desk.desk.define_agent(
+        tenant="acme",
+        agent="alice",
+        groups=[],
+        skills={},
+        capacity=10,
+        available=True,
+        email="Alice@Desk.Example",
+        by=ADMIN,
+        via="api",
+    )
+    first = mail()
+    with mail_server(desk) as port:
+        send(port, first)
+        ticket_id = _ticket_of(desk, first["Message-ID"])
+        ours = notification_message_id(ticket_id, 2, "alice@desk.example", "desk.example")
+        answer = mail("Re: Printer on fire", "Switch it off.\n\nOn Monday Bob wrote:\n> fire", In_Reply_To=ours)
+        answer.replace_header("From", "Alice <alice@desk.example>")
+        send(port, answer, mail_from="alice@desk.example")
+        # From the agent's address but continuing nothing: a request like anyone's.
+        own = mail("My laptop", "It will not start.", sender="alice@desk.example")
+        send(port, own, mail_from="alice@desk.example")
+    (reply,) = desk.desk.get_ticket(ticket_id).comments
+    assert (reply.author_id, reply.author_kind, reply.public, reply.body) == ("alice", "agent", True, "Switch it off.")
+    assert desk.desk.get_ticket(_ticket_of(desk, own["Message-ID"])).requester_id.startswith("mail-")
