@@ -109,11 +109,14 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, _DocsPage(send).send)
             return
 
-        csp = WEB_CSP if is_web_path(scope["path"]) else API_CSP
+        web = is_web_path(scope["path"])
 
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
-                _secure(MutableHeaders(scope=message), csp)
+                headers = MutableHeaders(scope=message)
+                # Only the pages' HTML needs their policy; `/` answers other clients with the API's JSON.
+                page = web and headers.get("content-type", "").startswith("text/html")
+                _secure(headers, WEB_CSP if page else API_CSP)
             await send(message)
 
         await self.app(scope, receive, send_secured)

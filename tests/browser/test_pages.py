@@ -10,6 +10,8 @@ from tests.browser.conftest import Site, assert_accessible, screenshot, sign_in
 
 
 def test_an_agent_sees_their_queue_and_opens_a_ticket(page: Page, site: Site) -> None:
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(message.text))
     sign_in(page, site, "agent")
     mine = page.get_by_role("region", name="Assigned to me")
     unassigned = page.get_by_role("region", name="Unassigned in my groups")
@@ -18,6 +20,7 @@ def test_an_agent_sees_their_queue_and_opens_a_ticket(page: Page, site: Site) ->
     expect(page.get_by_text("Invoice is wrong")).to_have_count(0)  # group billing: not the agent's
     assert_accessible(page)
     screenshot(page, "queue")
+    assert page.evaluate("() => typeof htmx.version") == "string"  # the app's own script, under the pages' CSP
     mine.get_by_role("link", name="Printer on fire").click()
     expect(page).to_have_url(f"{site.url}/t/{site.tickets['assigned']}")
     expect(page.get_by_role("heading", name="Printer on fire", level=1)).to_be_visible()
@@ -26,6 +29,7 @@ def test_an_agent_sees_their_queue_and_opens_a_ticket(page: Page, site: Site) ->
     expect(page.get_by_text("Internal note")).to_be_visible()
     assert_accessible(page)
     screenshot(page, "ticket")
+    assert not [m for m in messages if "Content Security Policy" in m]
 
 
 def test_an_agent_cannot_open_another_groups_ticket(page: Page, site: Site) -> None:
