@@ -77,11 +77,14 @@ async def sign_in(
     request: Request,
     visitor: VisitorDep,
     services: ServicesDep,
-    email: EmailField,
-    password: PasswordField,
+    email: EmailField = "",
+    password: PasswordField = "",
     next: NextField = "/",  # noqa: A002
 ) -> Response:
-    """Check the password and start a session; a wrong one shows the form again, and counts as a failure."""
+    """Check the password and start a session; a wrong one shows the form again, and counts as a failure.
+
+    A field left out is a wrong answer like any other, shown on the form rather than as a JSON error.
+    """
     address, limit = client_address(request.scope), _limit(request)
     wait = limit.retry_after(address, email)
     if wait is not None:
