@@ -1,6 +1,6 @@
 """How events count in the audit activity.
 
-Ticket and saved-view events count, and the privileged ones of keys, web users, data subjects, SLA
+Ticket and saved-view events count, and the administrative ones of keys, web users, data subjects, SLA
 policies and calendars. Events of other kinds are not counted.
 
 A merge counts as the two changes it made, each on its ticket and under its own type, by the
