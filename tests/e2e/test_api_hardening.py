@@ -351,6 +351,9 @@ def test_every_json_operation_answers_415_and_documents_it(make_app: MakeApp, me
         name="std",
         agent_id="carol",
         webhook_id="00000000-0000-4000-8000-000000000000",
+        address="desk@acme.example",
+        kind="solved",
+        language="en",
     )
     refused = client.request(method, url, content=b"{}", headers={**_bearer(services), "Content-Type": "text/plain"})
     _assert_problem(refused, 415, "unsupported-media-type")
