@@ -40,6 +40,7 @@ from api.routers import (
     webhooks,
     workflows,
 )
+from api.web.routes import install_web
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(CorrelationMiddleware)  # outside idempotency: a replayed answer carries its own request's id
+    # The web pages first: `/` is a browser's landing page, and the JSON entry for every other client.
+    install_web(app, config)
     app.include_router(health.router)
     app.include_router(metrics.router)  # no tenant and no personal data in it: for scrapers, like /healthz
     app.include_router(bulk.wrong_methods)  # before /tickets/{ticket_id}, which would take the path otherwise

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, HTTPExceptionHandler, Message, Receive, Sco
 from api.authentication import authenticate, presented
 from api.media_types import JsonBodyMiddleware
 from api.problems import problem_response
+from api.web.paths import is_web_path
 from domain.values import ATTACHMENTS_MAX
 from infrastructure.settings import Settings
 
@@ -54,6 +55,11 @@ DOCS_CSP = (
     "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
     "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
     "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+# The web pages (api/web): their own scripts, style sheet and images, forms posted back to this site only.
+WEB_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 
@@ -88,7 +94,7 @@ def _secure(headers: MutableHeaders, csp: str) -> None:
 
 
 class SecurityHeadersMiddleware:
-    """Security headers on every HTTP response; a CSP that lets the interactive docs load."""
+    """Security headers on every HTTP response; a CSP that lets the interactive docs and the web pages load."""
 
     def __init__(self, app: ASGIApp, *, docs_paths: frozenset[str]) -> None:
         self.app = app
@@ -103,9 +109,14 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, _DocsPage(send).send)
             return
 
+        web = is_web_path(scope["path"])
+
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
-                _secure(MutableHeaders(scope=message), API_CSP)
+                headers = MutableHeaders(scope=message)
+                # Only the pages' HTML needs their policy; `/` answers other clients with the API's JSON.
+                page = web and headers.get("content-type", "").startswith("text/html")
+                _secure(headers, WEB_CSP if page else API_CSP)
             await send(message)
 
         await self.app(scope, receive, send_secured)

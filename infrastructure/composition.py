@@ -61,6 +61,7 @@ from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher
 from infrastructure.topics import register_moved_topics
 from infrastructure.triggers import TriggerRunner
+from infrastructure.users import UserStore, WebUser
 from infrastructure.webhooks.addresses import AddressPolicy, networks
 from infrastructure.webhooks.admin import WebhookAdmin
 from infrastructure.webhooks.backoff import Backoff
@@ -95,6 +96,7 @@ class Services:
     schema: Schema
     webhook_store: WebhookStore
     attachments: AttachmentStore  # files of comments, and of inbound mail (docs/attachments.md)
+    users: UserStore  # who signs in to the web pages, and their sessions (docs/ui.md)
     worker: ProjectionWorker | None = None
     sla_watcher: SlaWatcher | None = None
     router: Router | None = None
@@ -135,6 +137,45 @@ class Services:
         )
         return issued
 
+    def create_user(
+        self,
+        *,
+        email: str,
+        password: str,
+        actor_id: str,
+        role: Role,
+        tenant: str,
+        organisation: str | None = None,
+        groups: Collection[str] | None = None,
+        language: str | None = None,
+        time_zone: str = "UTC",
+        by: Actor,
+        via: str,
+    ) -> WebUser:
+        """Create a web user, and put its creation on record as a key's issue is (never the password)."""
+        user = self.users.create(
+            email=email,
+            password=password,
+            actor_id=actor_id,
+            role=role,
+            tenant=tenant,
+            organisation=organisation,
+            groups=groups,
+            language=language,
+            time_zone=time_zone,
+        )
+        holder = user.principal.actor
+        self.desk.record_user_created(
+            tenant=tenant,
+            user_id=user.user_id,
+            holder_id=holder.id,
+            holder_kind=holder.kind.value,
+            role=role.value,
+            by=by,
+            via=via,
+        )
+        return user
+
     def revoke_key(self, key_id: str, *, by: Actor, via: str) -> bool:
         """Revoke a key and put that on record; False if there is no such live key."""
         if not self.keys.revoke(key_id):
@@ -164,7 +205,12 @@ class Services:
         key stores, idempotency, the serving read-model generation.
         """
         if self.database.backend is Backend.MEMORY:
-            return [self.read_models.create_tables, self.webhook_store.create_tables, self.outbox().create_table]
+            return [
+                self.read_models.create_tables,
+                self.webhook_store.create_tables,
+                self.outbox().create_table,
+                self.users.create_tables,
+            ]
         steps: list[Step] = [self.desk.recorder.create_table]  # type: ignore[attr-defined]  # SQL recorders have it
         if self.desk.snapshots is not None:
             steps.append(self.desk.snapshots.recorder.create_table)  # type: ignore[attr-defined]
@@ -178,6 +224,7 @@ class Services:
             self.lease("triggers").create_table,
             self.webhook_store.create_tables,
             self.outbox().create_table,
+            self.users.create_tables,
             self.read_models.create_tables,
         ]
 
@@ -449,6 +496,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
         data_keys=data_keys,
         schema=schema,
         attachments=attachments,
+        users=UserStore(_webhook_sql(database, desk)),  # beside the keys, on the same connections
         store_files=kept_in(attachments),  # files of e-mail taken in, kept as uploads are
     )
     try:

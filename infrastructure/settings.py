@@ -254,6 +254,16 @@ class Settings(BaseSettings):
         "(same notation as `rate_limit`). Past it, further failed attempts get 429; a request with the right "
         "secret is never refused by it, only by its key's own `rate_limit`. Empty: failures are not limited.",
     )
+    sign_in_failure_limit: str = Field(
+        default="10/minute;50/hour",
+        description="Failed web sign-ins allowed per client address and, separately, per e-mail address (same "
+        "notation as `rate_limit`). Past it, the sign-in page refuses further attempts for a while (429).",
+    )
+    session_hours: float = Field(
+        default=12,
+        gt=0,
+        description="How long a web session lasts after sign-in; signing out or a new sign-in ends it sooner.",
+    )
     read_waits_per_key: int = Field(
         default=8,
         ge=1,
@@ -334,7 +344,7 @@ class Settings(BaseSettings):
                 raise ValueError(str(error)) from None
         return value
 
-    @field_validator("rate_limit", "auth_failure_limit")
+    @field_validator("rate_limit", "auth_failure_limit", "sign_in_failure_limit")
     @classmethod
     def _parsable_rate_limit(cls, value: str) -> str:
         """Refuse at start-up a rate limit the limiter could not parse."""

@@ -1,4 +1,4 @@
-"""API keys put on record: issued and revoked."""
+"""API keys and web users put on record: keys issued and revoked, users created."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Unpack
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.keys.api_key import ApiKey
+from domain.keys.user_account import UserAccount
 from domain.pipeline import Acting, CommandPipeline
 
 
@@ -22,6 +23,16 @@ class KeyCommands(CommandPipeline):
         with self._acting(tenant=tenant, **how):
             key = ApiKey.issue(tenant=tenant, key_id=key_id, holder_id=holder_id, holder_kind=holder_kind, role=role)
         return int(self.save(key)[-1].notification.id)
+
+    def record_user_created(
+        self, *, tenant: str, user_id: str, holder_id: str, holder_kind: str, role: str, **how: Unpack[Acting]
+    ) -> int:
+        """Put the creation of a web user on record; returns its log position."""
+        with self._acting(tenant=tenant, **how):
+            user = UserAccount.create(
+                tenant=tenant, user_id=user_id, holder_id=holder_id, holder_kind=holder_kind, role=role
+            )
+        return int(self.save(user)[-1].notification.id)
 
     def record_key_revoked(self, *, key_id: str, **how: Unpack[Acting]) -> int | None:
         """Put the revocation of an API key on record; None if it was not on record or already revoked."""

@@ -1,6 +1,6 @@
 """How events count in the audit activity.
 
-Ticket and saved-view events count, and the privileged ones of keys, data subjects, SLA
+Ticket and saved-view events count, and the administrative ones of keys, web users, data subjects, SLA
 policies and calendars. Events of other kinds are not counted.
 
 A merge counts as the two changes it made, each on its ticket and under its own type, by the
@@ -15,6 +15,7 @@ from functools import singledispatch
 from typing import Any
 
 from domain.keys.api_key import ApiKey
+from domain.keys.user_account import UserAccount
 from domain.privacy.data_subject import DataSubject
 from domain.sla.config import SlaPolicy, WorkCalendar
 from domain.tickets.saved_views import SavedView
@@ -42,10 +43,13 @@ def _saved_view_created(event: SavedView.Created, f: Folding) -> None:
 
 
 @fold.register(ApiKey.Event)
+@fold.register(UserAccount.Event)
 @fold.register(DataSubject.Event)
 @fold.register(SlaPolicy.Event)
 @fold.register(WorkCalendar.Event)
-def _tenant_event(event: ApiKey.Event | DataSubject.Event | SlaPolicy.Event | WorkCalendar.Event, f: Folding) -> None:
+def _tenant_event(
+    event: ApiKey.Event | UserAccount.Event | DataSubject.Event | SlaPolicy.Event | WorkCalendar.Event, f: Folding
+) -> None:
     count(f, event, event.tenant, None, type(event).__name__)
 
 

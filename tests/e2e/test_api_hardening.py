@@ -18,7 +18,7 @@ from starlette.types import Message
 
 from api.app import create_app
 from api.authentication import Presented, presented
-from api.hardening import API_CSP
+from api.hardening import API_CSP, WEB_CSP
 from domain.access.policy import Role
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
@@ -404,6 +404,16 @@ def test_security_headers_on_success_and_error_responses(make_app: MakeApp) -> N
     assert [r.status_code for r in responses.values()] == [201, 200, 200, 200, 401, 404, 422, 404, 200, 200, 415]
     for response in responses.values():
         _assert_secured(response)
+
+
+def test_the_web_pages_get_their_own_policy_and_the_api_keeps_its(make_app: MakeApp) -> None:
+    client, _ = make_app()
+    html = {"Accept": "text/html"}
+    for page in (client.get("/login", headers=html), client.get("/", headers=html)):
+        assert page.headers["content-type"].startswith("text/html")
+        _assert_secured(page, WEB_CSP)  # `/` without a session: the sign-in page
+    _assert_secured(client.get("/"), API_CSP)  # the JSON entry, for clients that do not ask for HTML
+    _assert_secured(client.get("/static/htmx.min.js"), API_CSP)  # a script is no document: no policy of its own
 
 
 def test_security_headers_on_an_unexpected_error(make_app: MakeApp) -> None:

@@ -227,6 +227,33 @@ def test_every_route_is_in_the_matrix() -> None:
     assert set(_requests("x")) == set(MATRIX)
 
 
+def test_web_pages_are_outside_the_api_and_no_api_key_opens_them(
+    world: tuple[TestClient, Services, dict[str, str]],
+) -> None:
+    # The web pages (api/web/routes.py) answer browsers signed in by session cookie, not the matrix's callers:
+    # none is an operation of the OpenAPI document (`/` is the API's JSON entry there, and stays that for
+    # clients that do not ask for HTML), and a bearer key, even an admin's, signs no one in to them.
+    from api.web.routes import router as web
+
+    client, _, keys = world
+    admin = {"Authorization": f"Bearer {keys['admin']}", "Accept": "text/html"}
+    documented = create_app().openapi()["paths"]
+    pages = {route.path: route.methods for route in web.routes if isinstance(route, APIRoute)}
+    assert set(pages) - {"/"} == {"/login", "/logout", "/language", "/t/{ticket_id}"}
+    assert not (set(pages) - {"/"}) & set(documented)
+    assert client.get("/", headers={"Authorization": admin["Authorization"]}).json()["name"] == "ledgerdesk"
+    ticket = _fresh_ticket(client, {"Authorization": admin["Authorization"]})
+    for path in ("/", f"/t/{ticket}"):
+        answer = client.get(path, headers=admin, follow_redirects=False)
+        assert answer.status_code == 303, (path, answer.text)
+        assert answer.headers["location"].startswith("/login?next=")
+    for path, methods in pages.items():  # every unsafe web route checks the form token first
+        if "POST" in methods:
+            refused = client.post(path, headers=admin, data={"email": "a@b.example", "password": "x"})
+            assert refused.status_code == 403, (path, refused.text)
+            assert "text/html" in refused.headers["content-type"]
+
+
 def test_the_product_serves_no_bench_route(world: tuple[TestClient, Services, dict[str, str]]) -> None:
     # The W1 baseline (bench/w1_baseline) is mounted on the bench's own app only. Its routes are left out
     # of the OpenAPI document, so the count above would not see them; mounted, this body would get 422.

@@ -1,0 +1,54 @@
+"""Web users created, on record.
+
+A user signs in to the web pages with an e-mail address and a password, and then acts as a
+principal exactly as an API key's holder does. Creating one grants access, so, like issuing a
+key, it is an event an auditor can see. Neither the password nor its hash is part of an event,
+and neither is the e-mail address (personal data): a user is named by its public id only.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from eventsourcing.domain import event
+
+from domain.actors import identifier
+from domain.provenance import Recorded, TenantOwned
+
+_USERS = uuid.UUID("5d0c2a8e-4b7f-4c61-9a3e-7f1b2c8d6e40")
+
+
+class UserAccount(TenantOwned):
+    """The life of one web user: created for a principal. Its id follows from the user id."""
+
+    class Event(TenantOwned.Event):
+        """Base of user events: whose user, who administered it, and how."""
+
+    class UserCreated(Event, Recorded.Created):
+        user_id: str
+        holder_id: str  # the principal the user acts as
+        holder_kind: str
+        role: str
+
+    @staticmethod
+    def create_id(user_id: str) -> uuid.UUID:
+        """The aggregate id of the user with public id `user_id`."""
+        return uuid.uuid5(_USERS, user_id)
+
+    @classmethod
+    def create(cls, *, tenant: str, user_id: str, holder_id: str, holder_kind: str, role: str) -> UserAccount:
+        """Record that a user was created (its password is never recorded)."""
+        return cls(
+            tenant=identifier(tenant, "tenant"),
+            user_id=identifier(user_id, "user id"),
+            holder_id=identifier(holder_id, "holder id"),
+            holder_kind=holder_kind,
+            role=role,
+        )
+
+    @event(UserCreated)
+    def __init__(self, *, tenant: str, user_id: str, holder_id: str, holder_kind: str, role: str) -> None:
+        self.tenant = tenant
+        self.user_id = user_id
+        self.holder_id = holder_id
+        self.role = role

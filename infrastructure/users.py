@@ -1,0 +1,260 @@
+"""Web users and their sessions: who may sign in to the web pages, and who is signed in.
+
+A user is a principal (the same actor, role, tenant, groups and organisation an API key names)
+with an e-mail address and an Argon2id password hash. A session is a random id handed to the
+browser in a cookie and stored here only as its SHA-256 hash (256 random bits need no slow
+hash), with its expiry and the CSRF token of its forms. Sessions live in a table, not in a
+signed cookie, so that signing out and revoking end them at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from domain.access.policy import GROUP_SCOPED_ROLES, Role
+from domain.actors import Actor, ActorKind, identifier
+from domain.errors import InvalidValueError
+from infrastructure.keys import Principal
+from infrastructure.webhooks.sql import Sql
+
+#: The shortest password a user may be given: long passphrases beat composition rules (NIST SP 800-63B).
+PASSWORD_MIN_LENGTH = 12
+LANGUAGES = ("en", "zh_CN")
+
+_hasher = PasswordHasher()
+# Checked against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
+_DECOY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True, slots=True)
+class WebUser:
+    """A user who signs in: the principal it acts as, and its page settings."""
+
+    user_id: str
+    email: str
+    principal: Principal
+    language: str | None  # None: from the browser's Accept-Language
+    time_zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A live session: whose it is, and the token its forms must carry."""
+
+    user: WebUser
+    csrf_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartedSession:
+    """A new session: `secret` goes to the browser's cookie and is never stored."""
+
+    secret: str
+    session: WebSession
+
+
+def normal_email(email: str) -> str:
+    """The form of an address users are found by (case does not matter to people typing it)."""
+    address = email.strip().lower()
+    local, at, domain = address.partition("@")
+    if not (local and at and "." in domain) or len(address) > 254 or any(c.isspace() for c in address):
+        msg = f"an e-mail address such as someone@example.org is needed (got {email!r})"
+        raise InvalidValueError(msg)
+    return address
+
+
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        msg = f"time zone must be an IANA name such as UTC or Asia/Shanghai (got {name!r})"
+        raise InvalidValueError(msg) from None
+    return name
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class UserStore:
+    """Users and sessions in two tables beside the events (or an in-memory SQLite for the memory store)."""
+
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+        self._users = sql.table("ledgerdesk_web_users")
+        self._sessions = sql.table("ledgerdesk_web_sessions")
+
+    def create_tables(self) -> None:
+        """Create both tables if they do not exist."""
+        with self._sql.transaction() as cursor:
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._users} ("
+                "user_id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, "
+                "actor_id TEXT NOT NULL, actor_kind TEXT NOT NULL, role TEXT NOT NULL, tenant TEXT NOT NULL, "
+                "organisation TEXT, groups TEXT, language TEXT, time_zone TEXT NOT NULL, created_at TEXT NOT NULL)"
+            )
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._sessions} ("
+                "session_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, csrf_token TEXT NOT NULL, "
+                "expires_at DOUBLE PRECISION NOT NULL, created_at TEXT NOT NULL)"
+            )
+
+    def create(
+        self,
+        *,
+        email: str,
+        password: str,
+        actor_id: str,
+        role: Role,
+        tenant: str,
+        organisation: str | None = None,
+        groups: Collection[str] | None = None,
+        language: str | None = None,
+        time_zone: str = "UTC",
+    ) -> WebUser:
+        """Add a user; InvalidValueError for a short password, a taken address or settings that do not fit."""
+        if len(password) < PASSWORD_MIN_LENGTH:
+            msg = f"the password must be at least {PASSWORD_MIN_LENGTH} characters"
+            raise InvalidValueError(msg)
+        if language is not None and language not in LANGUAGES:
+            msg = f"language must be one of {', '.join(LANGUAGES)} (got {language!r})"
+            raise InvalidValueError(msg)
+        user_id = secrets.token_hex(6)
+        user = WebUser(
+            user_id=user_id,
+            email=normal_email(email),
+            principal=_principal(user_id, actor_id, role, tenant, organisation, groups),
+            language=language,
+            time_zone=_time_zone(time_zone),
+        )
+        if self.find(user.email) is not None:
+            msg = f"there is already a user {user.email}"
+            raise InvalidValueError(msg)
+        actor, p = user.principal.actor, self._sql.p
+        with self._sql.transaction() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self._users} (user_id, email, password_hash, actor_id, actor_kind, role, tenant, "
+                "organisation, groups, language, time_zone, created_at) "
+                f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
+                (
+                    user.user_id,
+                    user.email,
+                    _hasher.hash(password),
+                    actor.id,
+                    actor.kind.value,
+                    user.principal.role.value,
+                    user.principal.tenant,
+                    actor.organisation,
+                    None if actor.groups is None else ",".join(sorted(actor.groups)),
+                    language,
+                    user.time_zone,
+                    datetime.now(UTC).isoformat(),
+                ),
+            )
+        return user
+
+    def find(self, email: str) -> WebUser | None:
+        """The user with this address, or None."""
+        row = self._user_row("email", email.strip().lower())
+        return None if row is None else _user(row)
+
+    def check_password(self, email: str, password: str) -> WebUser | None:
+        """The user if the password is theirs; None otherwise (as slowly for an unknown address)."""
+        row = self._user_row("email", email.strip().lower())
+        try:
+            _hasher.verify(_DECOY_HASH if row is None else row["password_hash"], password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return None if row is None else _user(row)
+
+    def start_session(self, user: WebUser, *, hours: float) -> StartedSession:
+        """Open a session for a user who has just proved who they are."""
+        secret, csrf, p = secrets.token_urlsafe(32), secrets.token_urlsafe(32), self._sql.p
+        with self._sql.transaction() as cursor:
+            cursor.execute(f"DELETE FROM {self._sessions} WHERE expires_at < {p}", (time.time(),))
+            cursor.execute(
+                f"INSERT INTO {self._sessions} (session_hash, user_id, csrf_token, expires_at, created_at) "
+                f"VALUES ({p}, {p}, {p}, {p}, {p})",
+                (_hash(secret), user.user_id, csrf, time.time() + hours * 3600, datetime.now(UTC).isoformat()),
+            )
+        return StartedSession(secret, WebSession(user, csrf))
+
+    def session(self, secret: str) -> WebSession | None:
+        """The live session a cookie names, or None when it is unknown, ended or expired."""
+        p = self._sql.p
+        with self._sql.transaction() as cursor:
+            cursor.execute(
+                f"SELECT user_id, csrf_token FROM {self._sessions} WHERE session_hash = {p} AND expires_at > {p}",
+                (_hash(secret), time.time()),
+            )
+            found = cursor.fetchone()
+        if found is None:
+            return None
+        row = self._user_row("user_id", found["user_id"])
+        return None if row is None else WebSession(_user(row), found["csrf_token"])
+
+    def end_session(self, secret: str) -> None:
+        """Sign out: the cookie's session stops working at once."""
+        with self._sql.transaction() as cursor:
+            cursor.execute(f"DELETE FROM {self._sessions} WHERE session_hash = {self._sql.p}", (_hash(secret),))
+
+    def sessions_of(self, user_id: str) -> int:
+        """How many live sessions a user has."""
+        p = self._sql.p
+        with self._sql.transaction() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*) AS n FROM {self._sessions} WHERE user_id = {p} AND expires_at > {p}",
+                (user_id, time.time()),
+            )
+            return int(cursor.fetchone()["n"])
+
+    def _user_row(self, column: str, value: str) -> Any:
+        with self._sql.transaction() as cursor:
+            cursor.execute(
+                f"SELECT user_id, email, password_hash, actor_id, actor_kind, role, tenant, organisation, groups, "
+                f"language, time_zone FROM {self._users} WHERE {column} = {self._sql.p}",
+                (value,),
+            )
+            return cursor.fetchone()
+
+
+def _principal(
+    user_id: str, actor_id: str, role: Role, tenant: str, organisation: str | None, groups: Collection[str] | None
+) -> Principal:
+    """The principal a user acts as, checked as API keys' principals are (infrastructure/keys.py)."""
+    if organisation is not None and role is not Role.CUSTOMER:
+        msg = "only customers name an organisation (whose tickets the customer may read)"
+        raise InvalidValueError(msg)
+    if groups is not None and (role not in GROUP_SCOPED_ROLES or not groups):
+        msg = "only agents and supervisors may be limited to groups, and to at least one"
+        raise InvalidValueError(msg)
+    actor = Actor(
+        identifier(actor_id, "actor id"),
+        role.default_actor_kind(),
+        role.value,
+        None if organisation is None else identifier(organisation, "organisation"),
+        None if groups is None else frozenset(identifier(g, "group") for g in groups),
+    )
+    return Principal(key_id=f"user:{user_id}", actor=actor, role=role, tenant=identifier(tenant, "tenant"))
+
+
+def _user(row: Any) -> WebUser:
+    actor = Actor(
+        row["actor_id"],
+        ActorKind(row["actor_kind"]),
+        row["role"],
+        row["organisation"],
+        None if row["groups"] is None else frozenset(row["groups"].split(",")),
+    )
+    principal = Principal(f"user:{row['user_id']}", actor, Role(row["role"]), row["tenant"])
+    return WebUser(row["user_id"], row["email"], principal, row["language"], row["time_zone"])
