@@ -28,6 +28,19 @@ PG_PORT = int(os.environ.get("LEDGERDESK_TEST_PG_PORT", "5432"))
 PG_USERS = ("root", "postgres")
 
 
+BROWSER_TIER = Path(__file__).parent / "browser"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tier last.
+
+    Playwright's sync API keeps an event loop running on the main thread from the first browser
+    test until the session ends, and asyncio.run() refuses to start under a running loop; the
+    tests that drive the API with asyncio must therefore all run before the first browser test.
+    """
+    items.sort(key=lambda item: item.path.is_relative_to(BROWSER_TIER))
+
+
 def _admin_connection() -> tuple[psycopg.Connection[tuple[object, ...]], str] | None:
     for user in PG_USERS:
         try:
