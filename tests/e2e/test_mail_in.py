@@ -6,6 +6,7 @@ what the event store and the read models hold afterwards.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import smtplib
 import threading
@@ -20,7 +21,7 @@ from domain.tickets.workflow import Status
 from domain.values import Attachment
 from infrastructure.attachments.errors import AttachmentErasedError
 from infrastructure.composition import Services
-from tests.support.mail import ADMIN, MAILBOX, mail, mail_server, open_mailbox, send, send_raw
+from tests.support.mail import ADMIN, CUSTOMER, MAILBOX, mail, mail_server, open_mailbox, send, send_raw
 
 AGENT = Actor("alice", ActorKind.AGENT, role="agent")
 
@@ -264,3 +265,46 @@ def test_an_agent_answering_by_mail_replies_as_the_agent(desk: Services) -> None
     (reply,) = desk.desk.get_ticket(ticket_id).comments
     assert (reply.author_id, reply.author_kind, reply.public, reply.body) == ("alice", "agent", True, "Switch it off.")
     assert desk.desk.get_ticket(_ticket_of(desk, own["Message-ID"])).requester_id.startswith("mail-")
+
+
+def _mime_in(codec: str, label: str, text: str, file_name: str, message_id: str) -> bytes:
+    """A message as a Chinese mail client writes it: encoded-word subject and sender, multipart/alternative
+    in `label` with base64 parts, and a file whose name is given in RFC 2231 form in the same charset."""
+    encoded = base64.b64encode(text.encode(codec)).decode()
+    html = base64.b64encode(f"<p>{text}</p>".encode(codec)).decode()
+    name = "".join(f"%{byte:02X}" for byte in file_name.encode(codec))
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(64)).decode()
+    return (
+        f"From: =?{label}?B?{base64.b64encode('张三'.encode(codec)).decode()}?= <{CUSTOMER}>\r\n"
+        f"To: {MAILBOX}\r\n"
+        f"Subject: =?{label}?B?{encoded}?=\r\n"
+        f"Message-ID: {message_id}\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="outer"\r\n\r\n'
+        "--outer\r\n"
+        'Content-Type: multipart/alternative; boundary="inner"\r\n\r\n'
+        "--inner\r\n"
+        f'Content-Type: text/plain; charset="{label}"\r\nContent-Transfer-Encoding: base64\r\n\r\n{encoded}\r\n'
+        "--inner\r\n"
+        f'Content-Type: text/html; charset="{label}"\r\nContent-Transfer-Encoding: base64\r\n\r\n{html}\r\n'
+        "--inner--\r\n"
+        "--outer\r\n"
+        "Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+        f"Content-Disposition: attachment; filename*={label}''{name}\r\n\r\n{png}\r\n"
+        "--outer--\r\n"
+    ).encode("ascii")
+
+
+@pytest.mark.parametrize(("codec", "label"), [("gb2312", "gb2312"), ("gbk", "gbk"), ("utf-8", "utf-8")])
+def test_chinese_mail_in_each_charset_opens_a_readable_ticket_with_its_file(
+    desk: Services, codec: str, label: str
+) -> None:
+    text = "打印机坏了 请尽快修理" + ("" if codec == "gb2312" else " 镕")  # 镕 is beyond GB2312
+    message_id = f"<{label}.chinese@example.org>"
+    with mail_server(desk) as port:
+        send_raw(port, _mime_in(codec, label, text, "故障照片.png", message_id))
+    ticket = desk.desk.get_ticket(_ticket_of(desk, message_id))
+    assert (ticket.title, ticket.description, ticket.requester_name) == (text, text, "张三")
+    (comment,) = ticket.comments
+    (photo,) = (Attachment.from_dict(a) for a in comment.attachments)
+    assert (photo.name, photo.content_type) == ("故障照片.png", "image/png")
