@@ -68,6 +68,7 @@ def scratch_rows(count: int) -> list[tuple[Any, ...]]:
             "first_agent_reply_at": at if step >= 2 else None,
             "last_requester_activity_at": None,
             "version": step + 1,
+            "stale": 0,
             "position": position,
         }
         rows.append(tuple(values.get(column) for column in TICKET_COLUMNS))

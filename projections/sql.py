@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+import orjson
 from psycopg.types.json import Jsonb
 
 
@@ -112,7 +113,8 @@ class Dialect:
             return
         names = ", ".join(columns)
         if self.is_postgres:
-            records = json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=_json_value)
+            documents = [dict(zip(columns, row, strict=True)) for row in rows]
+            records = orjson.dumps(documents, default=_json_value, option=orjson.OPT_NON_STR_KEYS).decode()
             cursor.execute(
                 f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_populate_recordset(NULL::{table}, %s) {then}",
                 [records],
@@ -204,13 +206,9 @@ class Dialect:
 
 
 def _json_value(value: Any) -> Any:
-    """What json.dumps cannot write itself, as PostgreSQL reads it back into the column's type."""
+    """What orjson cannot write itself (it writes moments, days and UUIDs as PostgreSQL reads them back)."""
     if isinstance(value, Jsonb):
         return value.obj
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
     msg = f"cannot write {type(value).__name__} into a read-model row"
     raise TypeError(msg)
 

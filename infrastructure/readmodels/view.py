@@ -82,8 +82,19 @@ class SqlTicketsView(TicketsView):
             tickets.add_missing_columns(cursor, self.dialect, self.names)
             sla.add_missing_columns(cursor, self.dialect, self.names)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The tenants' SLA policies and calendars as stored at position `_sla_config_at`. A batch that
+        # continues from there (a catch-up's every batch) reads them here instead of asking the tables:
+        # a round trip per tenant per batch. Another writer moving the position empties it.
+        self._sla_config: dict[str, SlaChanges] = {}
+        self._sla_config_at = -1
+
     def begin_batch(self, after: int) -> Batch:
         """An empty batch continuing from position `after`."""
+        if after != self._sla_config_at:
+            self._sla_config.clear()
+            self._sla_config_at = after
         return Batch(after=after)
 
     def load_tickets(self, batch: Batch, ticket_ids: set[UUID]) -> None:
@@ -98,8 +109,16 @@ class SqlTicketsView(TicketsView):
 
     def load_sla_config(self, changes: SlaChanges, tenant: str) -> None:
         """Load the tenant's stored policies and calendars; rows already in the batch are newer."""
-        with self.datastore.transaction(commit=False) as cursor:
-            sla.load_config(cursor, self.dialect, self.names, changes, tenant)
+        stored = self._sla_config.get(tenant)
+        if stored is None:
+            stored = SlaChanges()
+            with self.datastore.transaction(commit=False) as cursor:
+                sla.load_config(cursor, self.dialect, self.names, stored, tenant)
+            self._sla_config[tenant] = stored
+        for key, policy in stored.policies.items():
+            changes.policies.setdefault(key, policy)
+        for key, calendar in stored.calendars.items():
+            changes.calendars.setdefault(key, calendar)
 
     def load_sla_clocks(self, changes: SlaChanges, ticket_ids: set[UUID], calendars: Callable[[str], Calendar]) -> None:
         """Load the stored clocks of these tickets (those that are tracked)."""
@@ -119,8 +138,18 @@ class SqlTicketsView(TicketsView):
         """
         with self.datastore.transaction(commit=True) as cursor:
             self._write_batch(cursor, batch, tracking)
+        self._keep_sla_config(batch.sla, tracking.notification_id)
         if batch.erased or batch.scrubs:
             self.reclaim()
+
+    def _keep_sla_config(self, changes: SlaChanges, position: int) -> None:
+        """Keep what the tables now hold of the tenants the batch loaded: the stored rows and the batch's own."""
+        for tenant in changes.loaded_tenants:
+            kept = SlaChanges()
+            kept.policies = {key: row for key, row in changes.policies.items() if key[0] == tenant}
+            kept.calendars = {key: row for key, row in changes.calendars.items() if key[0] == tenant}
+            self._sla_config[tenant] = kept
+        self._sla_config_at = position
 
     def try_batch(self, batch: Batch, tracking: Tracking) -> None:
         """Write the batch in a transaction that is then rolled back: to find which rows the database refuses."""
@@ -191,6 +220,7 @@ class SqlTicketsView(TicketsView):
     def commit_retry(self, batch: Batch, aggregate_id: UUID, positions: list[int]) -> None:
         """Write a parked aggregate's replayed events and unpark it, if nothing was skipped for it meanwhile."""
         d, n = self.dialect, self.names
+        self._sla_config.clear()  # a replayed policy or calendar changes the tables without moving the position
         with self.datastore.transaction(commit=True) as cursor:
             self._lock(cursor, aggregate_id)
             if dead_letters.skipped_positions(cursor, d, n, aggregate_id) != positions:
