@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api.authorization import authorize
-from api.correlation import CorrelationMiddleware
 from api.hardening import install_hardening
 from api.head_requests import HeadAsGetMiddleware
 from api.idempotency import IdempotencyMiddleware
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
+from api.request_record import RequestRecordMiddleware
 from api.routers import (
     agents,
     attachments,
@@ -79,7 +79,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_problem_handlers(app)
     install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(CorrelationMiddleware)  # outside idempotency: a replayed answer carries its own request's id
+    # Outside idempotency: a replayed answer carries its own request's ids, and is counted as answered.
+    app.add_middleware(RequestRecordMiddleware, log_requests=config.log_format == "json")
     # The web pages first: `/` is a browser's landing page, and the JSON entry for every other client.
     install_web(app, config)
     app.include_router(health.router)

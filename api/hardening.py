@@ -35,7 +35,7 @@ from api.web.paths import is_web_path
 from domain.values import ATTACHMENTS_MAX
 from infrastructure.settings import Settings
 
-UNLIMITED_PATHS = frozenset({"/healthz"})
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})
 #: Where files are uploaded (api/routers/attachments.py): bodies there may be as large as `upload_max_bytes`.
 UPLOAD_PATH = re.compile(r"/tickets/[^/]+/attachments")
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)

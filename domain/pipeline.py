@@ -32,7 +32,7 @@ from domain.errors import (
     VersionMismatchError,
 )
 from domain.provenance import CommandContext, Recorded, acting, current_cause
-from domain.races import RETRY_SECONDS
+from domain.races import RETRY_SECONDS, CommandOutcomes, Unheard
 from domain.sla.config import SlaPolicy, WorkCalendar
 from domain.tickets.saved_views import SavedView
 from domain.tickets.ticket import Ticket
@@ -125,6 +125,7 @@ class CommandPipeline(Application[UUID]):
         self.standard_moves = workflow  # the moves of the standard workflow, version 1 of every tenant's `default`
         self._save_listeners: list[Callable[[int], None]] = []
         self.race_seconds = RETRY_SECONDS  # how long a command that keeps losing races tries (domain/races.py)
+        self.command_outcomes: CommandOutcomes = Unheard()  # who is told how commands end (domain/races.py)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Any]:  # the recordings: each new event and its position
         """Store the aggregates' new events, all or none; a save that lost a race raises RaceLostError.

@@ -12,6 +12,10 @@ act on any other: it gets `VersionMismatchError` (412) at once. Attempts wait a 
 growing moment (at most the application's `race_seconds` in all, `RETRY_SECONDS` by default),
 so writers racing on one busy ticket take turns. Only the outermost command retries; the
 commands it calls do not (each would multiply the other).
+
+How each outermost command ended (stored, rejected, conflict, failed) and each race it lost on the way are
+told to the application's `command_outcomes`, which the operators' counters listen to
+(infrastructure/telemetry.py); by default nobody listens.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from contextvars import ContextVar
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from domain.errors import RaceLostError, VersionMismatchError
+from domain.errors import DomainError, RaceLostError, VersionMismatchError
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -34,13 +38,38 @@ RETRY_SECONDS = 10.0
 FIRST_WAIT_SECONDS = 0.002
 LONGEST_WAIT_SECONDS = 0.05
 
+#: How a command ended: its save stored (or it had nothing to store), the domain refused it, it kept losing
+#: races until its time was up, or it failed otherwise (the database away, say).
+STORED, REJECTED, CONFLICT, FAILED = "stored", "rejected", "conflict", "failed"
+
 _retrying: ContextVar[bool] = ContextVar("retrying", default=False)
 
 
+class CommandOutcomes(Protocol):
+    """Listens to how commands end, by command name."""
+
+    def ended(self, command: str, outcome: str) -> None:
+        """A command ended: `outcome` is STORED, REJECTED, CONFLICT or FAILED."""
+
+    def race_lost(self, command: str) -> None:
+        """A command's save lost a race, and the command is carried out again."""
+
+
+class Unheard:
+    """Nobody listens to how commands end."""
+
+    def ended(self, command: str, outcome: str) -> None:
+        """Not told anyone."""
+
+    def race_lost(self, command: str) -> None:
+        """Not told anyone."""
+
+
 class Retrying(Protocol):
-    """An application whose commands are carried out again: how long each keeps trying."""
+    """An application whose commands are carried out again: how long each keeps trying, and who is told."""
 
     race_seconds: float
+    command_outcomes: CommandOutcomes
 
 
 A = TypeVar("A", bound=Retrying)
@@ -55,15 +84,27 @@ def retried(command: Callable[Concatenate[A, P], T]) -> Callable[Concatenate[A, 
         if _retrying.get():
             return command(app, *args, **kwargs)
         token = _retrying.set(True)
+        told, name = app.command_outcomes, command.__name__
         try:
-            return _until_saved(lambda: command(app, *args, **kwargs), expected, app.race_seconds)
+            done = _until_saved(lambda: command(app, *args, **kwargs), expected, app.race_seconds, told, name)
+        except RaceLostError:
+            told.ended(name, CONFLICT)
+            raise
+        except DomainError:
+            told.ended(name, REJECTED)
+            raise
+        except Exception:
+            told.ended(name, FAILED)
+            raise
         finally:
             _retrying.reset(token)
+        told.ended(name, STORED)
+        return done
 
     return carried_out
 
 
-def _until_saved(attempt: Callable[[], T], expected: Any, seconds: float) -> T:
+def _until_saved(attempt: Callable[[], T], expected: Any, seconds: float, told: CommandOutcomes, name: str) -> T:
     deadline = time.monotonic() + seconds
     wait = FIRST_WAIT_SECONDS
     while True:
@@ -74,5 +115,6 @@ def _until_saved(attempt: Callable[[], T], expected: Any, seconds: float) -> T:
                 raise VersionMismatchError(expected, lost.version) from lost
             if time.monotonic() + wait > deadline:
                 raise
+            told.race_lost(name)
         time.sleep(random.uniform(0, wait))  # noqa: S311  # spreading writers apart, not a secret
         wait = min(wait * 2, LONGEST_WAIT_SECONDS)

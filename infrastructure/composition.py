@@ -9,7 +9,7 @@ import logging
 import threading
 from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -59,6 +59,7 @@ from infrastructure.schedules import ScheduleRunner
 from infrastructure.schema import Schema, Step
 from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher
+from infrastructure.telemetry import Telemetry
 from infrastructure.topics import register_moved_topics
 from infrastructure.triggers import TriggerRunner
 from infrastructure.users import UserStore, WebUser
@@ -108,6 +109,7 @@ class Services:
     log_signal: LogSignal | None = None
     replica_reads: ReplicaReads | None = None  # the read models on a streaming replica (read_database_url)
     store_files: StoreFiles = metadata_only  # where files of e-mail taken in go (build_services chooses)
+    telemetry: Telemetry = field(default_factory=Telemetry)  # requests and commands counted (GET /metrics)
 
     def issue_key(
         self,
@@ -499,6 +501,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_s
         users=UserStore(_webhook_sql(database, desk)),  # beside the keys, on the same connections
         store_files=kept_in(attachments),  # files of e-mail taken in, kept as uploads are
     )
+    desk.command_outcomes = services.telemetry
     try:
         if prepare_schema:
             services.prepare_schema()

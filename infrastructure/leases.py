@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 Transaction = Callable[[], AbstractContextManager[Any]]
@@ -29,6 +30,15 @@ Transaction = Callable[[], AbstractContextManager[Any]]
 def holder_name() -> str:
     """The name of this process as a lease holder: host, pid and a random part (pids are reused)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseState:
+    """Where one kind of background work stands: its position, and until when its holder holds it."""
+
+    name: str
+    position: int
+    until: float  # wall-clock seconds; the holder renews it at every batch
 
 
 class Lease:
@@ -103,6 +113,14 @@ class Lease:
             [position, self._clock() + self.seconds, self.name, self.holder],
         )
         return cursor.fetchone() is not None
+
+    def states(self) -> list[LeaseState]:
+        """Every lease in this lease's table, by name (the operators' metrics); none in memory."""
+        if self._transaction is None:
+            return []
+        with self._transaction() as cursor:
+            cursor.execute(f"SELECT name, position, until FROM {self.table} ORDER BY name")
+            return [LeaseState(r["name"], int(r["position"]), float(r["until"])) for r in cursor.fetchall()]
 
     def release(self) -> None:
         """Give the lease up at once (a clean stop), so a standby takes over without waiting it out."""

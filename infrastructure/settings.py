@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Literal
 
 from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
@@ -27,6 +28,16 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
         description="sqlite:///PATH (embedded), postgresql://USER[:PASSWORD]@HOST:PORT/DB, or memory:// (tests).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: uvicorn's lines, as a terminal shows them; json: one JSON object per line (each request, "
+        "each background batch, every message), with the request id and the correlation id (docs/operations.md).",
+    )
+    ready_lag_events: int = Field(
+        default=1000,
+        ge=0,
+        description="GET /readyz answers 503 while the read models are more events than this behind the log's head.",
     )
     read_database_url: str = Field(
         default="",

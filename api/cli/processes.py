@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 import uvicorn
 
 from api.cli.context import fail, load_settings, services_from
+from infrastructure.logs import configure_logging, log_config
 from infrastructure.settings import Settings
+from infrastructure.telemetry import MULTIPROCESS_DIR
 
 SQLITE_CROSS_PROCESS_POLL_SECONDS = 0.1
 APP_FACTORY = "api.app:create_app"
@@ -37,16 +43,37 @@ def serve_app(factory: str, *, host: str, port: int, workers: int) -> None:
         typer.echo(f"ledgerdesk: events in {services.database.describe()}", err=True)
         in_process = services.projections_in_process()
     os.environ["LEDGERDESK_CREATE_TABLES"] = "false"
-    if workers == 1 or not in_process:
-        uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_level="info")
+    logging = log_config(settings.log_format)
+    with _shared_metrics(workers):
+        if workers == 1 or not in_process:
+            uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_config=logging)
+            return
+        # Several workers: one projection worker here, in the parent, instead of one per worker process.
+        os.environ["LEDGERDESK_PROJECTIONS_IN_PROCESS"] = "false"
+        with services_from(Settings(create_tables=False)) as services:
+            services.start_projections().poll_seconds = SQLITE_CROSS_PROCESS_POLL_SECONDS
+            for start in services.background().values():  # the others (the projections run already)
+                start()
+            uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_config=logging)
+
+
+@contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a fresh folder where each keeps its counts, so any of them reports all (GET /metrics).
+
+    The workers are new processes that read the variable as they start; a folder the operator
+    named in it is used as it is (and, as prometheus-client asks, should be emptied between runs).
+    """
+    if workers == 1 or os.environ.get(MULTIPROCESS_DIR):
+        yield
         return
-    # Several workers: one projection worker here, in the parent, instead of one per worker process.
-    os.environ["LEDGERDESK_PROJECTIONS_IN_PROCESS"] = "false"
-    with services_from(Settings(create_tables=False)) as services:
-        services.start_projections().poll_seconds = SQLITE_CROSS_PROCESS_POLL_SECONDS
-        for start in services.background().values():  # the others (the projections run already)
-            start()
-        uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_level="info")
+    folder = tempfile.mkdtemp(prefix="ledgerdesk-metrics-")
+    os.environ[MULTIPROCESS_DIR] = folder
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_DIR]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def project() -> None:
@@ -83,7 +110,9 @@ def worker(
     They run until SIGINT or SIGTERM. Several workers may run at once, on as many hosts as needed: each
     piece of work is still done once.
     """
-    with services_from(load_settings()) as services:
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    with services_from(settings) as services:
         known = services.background()
         names = list(known) if only is None else [n.strip() for n in only.split(",") if n.strip()]
         unknown = sorted(set(names) - set(known))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,7 @@ class ProjectionWorker:
             return 0
         if len(notifications) == self.batch_size:  # catching up: read the next batch while this one is written
             self.log.read_ahead(notifications[-1].id)
+        started = time.perf_counter()
         try:
             self._apply(projection, start, list(zip(events, notifications, strict=True)))
         except BatchConflictError:
@@ -118,6 +120,13 @@ class ProjectionWorker:
             projection.discard()
             raise
         self.read_models.advanced()
+        reached, ms = notifications[-1].id, round((time.perf_counter() - started) * 1000, 2)
+        log.info(
+            "applied %d events up to position %d",
+            len(notifications),
+            reached,
+            extra={"process": "projections", "events": len(notifications), "position": reached, "ms": ms},
+        )
         return len(notifications)
 
     def _apply(self, projection: TicketsProjection, start: int, pairs: Pairs) -> None:

@@ -207,6 +207,21 @@ class TicketQueries(Reader):
             cursor.execute(f"SELECT DISTINCT tenant FROM {self.names.tickets} ORDER BY tenant")
             return [r["tenant"] for r in cursor.fetchall()]
 
+    def sla_risk_counts(self, now: datetime) -> tuple[int, int]:
+        """Unsolved tickets of every tenant at risk of an SLA breach at `now`, and breached ones (for operators)."""
+        p, at = self.d.placeholder, self.d.time(now)
+        risk = f"sla_warn_at <= {p} AND sla_due_at > {p}"
+        late = f"sla_breached_at IS NOT NULL OR sla_due_at <= {p}"
+        with self.d.reading(self.datastore) as cursor:
+            cursor.execute(
+                f"SELECT COALESCE(SUM(CASE WHEN {risk} THEN 1 ELSE 0 END), 0) AS risk, "
+                f"COALESCE(SUM(CASE WHEN {late} THEN 1 ELSE 0 END), 0) AS late "
+                f"FROM {self.names.tickets} WHERE status_category NOT IN ('solved', 'closed')",
+                [at, at, at],
+            )
+            found = cursor.fetchone()
+        return int(found["risk"]), int(found["late"])
+
     def not_closed(self, tenant: str, *, after: UUID | None, limit: int) -> list[TicketRow]:
         """The tenant's tickets not closed, in id order after `after` (what timed rules look at, page by page)."""
         p = self.d.placeholder

@@ -52,7 +52,7 @@ SCHEDULE = {
     "template": {"title": "Weekly check", "requester_id": "facilities"},
 }
 
-PUBLIC_ROUTES = {"healthz", "root"}
+PUBLIC_ROUTES = {"healthz", "readyz", "root"}
 NO_WEBHOOK = "00000000-0000-4000-8000-000000000000"  # admitted callers get 404: the route, not the matrix, answers
 WEEKDAYS_9_TO_5 = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
 CALENDAR = {"timezone": "Europe/Berlin", "intervals": WEEKDAYS_9_TO_5}
