@@ -185,3 +185,27 @@ def test_a_customer_may_not_save_a_view(desk: Desk) -> None:
         token = form_token(client.get("/new", headers=HTML).text)
         answer = client.post("/saved-views", data={"csrf_token": token, "name": "mine", "query": "queue=mine"})
         assert answer.status_code == 403
+
+
+def test_an_api_key_opens_none_of_the_new_pages(desk: Desk) -> None:
+    key = desk.services.keys.create(actor_id="root", role=Role.ADMIN, tenant="acme").secret
+    bearer = {**HTML, "Authorization": f"Bearer {key}"}
+    with TestClient(create_app(services=desk.services)) as client:
+        for path in ("/new", "/?queue=unassigned"):
+            answer = client.get(path, headers=bearer, follow_redirects=False)
+            assert answer.status_code == 303, path
+            assert answer.headers["location"].startswith("/login?next=")
+        for path in ("/new", "/saved-views"):
+            refused = client.post(path, headers=bearer, data={"title": "x", "name": "x"})
+            assert refused.status_code == 403, path
+            assert "text/html" in refused.headers["content-type"]
+
+
+def test_htmx_polls_the_queue_with_its_filters_and_gets_the_list_alone(desk: Desk) -> None:
+    for client in desk.client("ann@acme.example"):
+        page = client.get("/?queue=unassigned&priority=high", headers=HTML).text
+        assert 'hx-get="/?queue=unassigned&amp;priority=high"' in page
+        fragment = client.get("/?queue=unassigned&priority=high", headers={**HTML, "HX-Request": "true"})
+        assert fragment.status_code == 200
+        assert "<html" not in fragment.text
+        assert "Unassigned in my groups" in fragment.text
