@@ -43,7 +43,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(check_form_tok
 TitleField = Annotated[str, Form(max_length=TITLE_MAX * 4)]
 DescriptionField = Annotated[str, Form(max_length=TEXT_MAX)]
 RequesterField = Annotated[str, Form(max_length=128)]
-FilesField = Annotated[list[UploadFile], File(max_length=ATTACHMENTS_MAX + 1)]
+FilesField = Annotated[list[UploadFile], File()]  # how many: checked below, to answer with the form
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,12 +212,24 @@ def view_name(typed: str) -> str:
     return "-".join(typed.strip().lower().split())
 
 
+def _context(principal: Principal, listing: QueueListing, choice: QueueChoice, error: str | None) -> dict[str, Any]:
+    """What the queue page's templates use besides what every page has."""
+    return {
+        "listing": listing,
+        "choice": choice,
+        "view_choice": view_choice,
+        "error": error,
+        "may_save": access.may(principal.role, "save_view"),
+        "may_open": access.may(principal.role, "open_ticket"),
+    }
+
+
 async def agent_queue_page(request: Request, visitor: Visitor, services: Services, principal: Principal) -> Response:
     """The queue page, or (to htmx's polling) the queue's list alone."""
     choice = choice_from(dict(request.query_params))
     listing = await run_in_threadpool(read_queue, services, principal, choice, visitor.language)
     template = "_queue_list.html" if wants_fragment(request) else "queue.html"
-    return render(request, visitor, template, listing=listing, choice=choice, view_choice=view_choice, error=None)
+    return render(request, visitor, template, **_context(principal, listing, choice, None))
 
 
 ViewNameField = Annotated[str, Form(max_length=200)]
@@ -260,5 +272,4 @@ async def save_queue_view(
     if error is None:
         return RedirectResponse(f"/?{choice.query()}", status_code=status)
     listing = await run_in_threadpool(read_queue, services, principal, choice, visitor.language)
-    context = {"listing": listing, "choice": choice, "view_choice": view_choice, "error": error}
-    return render(request, visitor, "queue.html", status, **context)
+    return render(request, visitor, "queue.html", status, **_context(principal, listing, choice, error))
