@@ -20,7 +20,7 @@ from api.deps import ServicesDep
 from api.hardening import client_address
 from api.routers import health
 from api.schemas import TicketPublic
-from api.web import queues
+from api.web import portal, queue_page, queues
 from api.web.i18n import LANGUAGES
 from api.web.pages import render, wants_fragment
 from api.web.sign_in_limit import SignInLimit
@@ -138,9 +138,7 @@ async def landing(request: Request, visitor: VisitorDep, services: ServicesDep) 
         return render(request, visitor, template, rows=rows)
     if not access.may(principal.role, "agent_queue"):
         return render(request, visitor, "no_queue.html")
-    queue = await run_in_threadpool(queues.agent_queue, read_models, principal)
-    template = "_queue_tables.html" if wants_fragment(request) else "queue.html"
-    return render(request, visitor, template, queue=queue)
+    return await queue_page.agent_queue_page(request, visitor, services, principal)
 
 
 @router.get("/t/{ticket_id}", response_class=HTMLResponse)
@@ -177,6 +175,8 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     """Serve the web pages and their static files, and answer their two refusals as pages."""
     app.state.sign_in_limit = SignInLimit(settings.sign_in_failure_limit)
     app.include_router(router)
+    app.include_router(portal.router)
+    app.include_router(queue_page.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     async def refuse_form(request: Request, error: Exception) -> Response:

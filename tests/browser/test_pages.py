@@ -14,13 +14,15 @@ def test_an_agent_sees_their_queue_and_opens_a_ticket(page: Page, site: Site) ->
     page.on("console", lambda message: messages.append(message.text))
     sign_in(page, site, "agent")
     mine = page.get_by_role("region", name="Assigned to me")
-    unassigned = page.get_by_role("region", name="Unassigned in my groups")
     expect(mine.get_by_role("link", name="Printer on fire")).to_be_visible()
+    page.get_by_role("link", name="Unassigned", exact=True).click()
+    unassigned = page.get_by_role("region", name="Unassigned in my groups")
     expect(unassigned.get_by_role("link", name="Dan cannot log in")).to_be_visible()
     expect(page.get_by_text("Invoice is wrong")).to_have_count(0)  # group billing: not the agent's
     assert_accessible(page)
     screenshot(page, "queue")
     assert page.evaluate("() => typeof htmx.version") == "string"  # the app's own script, under the pages' CSP
+    page.get_by_role("link", name="Mine", exact=True).click()
     mine.get_by_role("link", name="Printer on fire").click()
     expect(page).to_have_url(f"{site.url}/t/{site.tickets['assigned']}")
     expect(page.get_by_role("heading", name="Printer on fire", level=1)).to_be_visible()
