@@ -1,0 +1,153 @@
+"""The ticket page's forms over plain HTTP: each calls the API's command, refusals store nothing, tokens are checked."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from domain.access.policy import Role
+from domain.actors import Actor, ActorKind
+from infrastructure.composition import Services, build_services
+from infrastructure.settings import Settings
+
+OPERATOR = Actor("operator", ActorKind.SYSTEM, role=Role.ADMIN.value)
+HTML = {"Accept": "text/html"}
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass(frozen=True, slots=True)
+class Desk:
+    """A site with an agent and a customer (each with a signed-in client) and one ticket of the customer's."""
+
+    services: Services
+    agent: TestClient
+    customer: TestClient
+    ticket: UUID
+
+    def token(self, client: TestClient) -> str:
+        """The form token of the ticket page as `client` sees it."""
+        found = TOKEN.search(client.get(f"/t/{self.ticket}", headers=HTML).text)
+        assert found is not None
+        return found.group(1)
+
+    def post(self, client: TestClient, action: str, **fields: str) -> str:
+        """Post a form of the ticket page with its token; the page shown after it."""
+        answer = client.post(f"/t/{self.ticket}/{action}", data={"csrf_token": self.token(client), **fields})
+        assert answer.status_code == 200, answer.text
+        return answer.text
+
+    def version(self) -> int:
+        """The ticket's version now (one more per event)."""
+        return self.services.desk.get_ticket(self.ticket).version
+
+
+def sign_in(client: TestClient, email: str, password: str) -> None:
+    form = client.get("/login", headers=HTML)
+    token = TOKEN.search(form.text)
+    assert token is not None
+    fields = {"email": email, "password": password, "csrf_token": token.group(1)}
+    assert client.post("/login", data=fields, follow_redirects=False).status_code == 303
+
+
+@pytest.fixture
+def desk(sqlite_settings: Settings) -> Iterator[Desk]:
+    services = build_services(sqlite_settings)
+    password = secrets.token_urlsafe(18)
+    common = {"password": password, "tenant": "acme", "by": OPERATOR, "via": "cli"}
+    services.create_user(email="ann@acme.example", actor_id="ann", role=Role.AGENT, groups=["support"], **common)
+    services.create_user(email="cathy@acme.example", actor_id="cathy", role=Role.CUSTOMER, **common)
+    agent = Actor("ann", ActorKind.AGENT, role=Role.AGENT.value)
+    ticket = services.desk.open_ticket(
+        title="Printer on fire",
+        description="Smoke",
+        requester_id="cathy",
+        group="support",
+        by=agent,
+        via="web",
+        tenant="acme",
+    ).ticket_id
+    with TestClient(create_app(services=services)) as ann, TestClient(create_app(services=services)) as cathy:
+        sign_in(ann, "ann@acme.example", password)
+        sign_in(cathy, "cathy@acme.example", password)
+        yield Desk(services, ann, cathy, ticket)
+    services.close()
+
+
+def test_an_agent_claims_replies_and_solves_and_the_customer_rates(desk: Desk) -> None:
+    page = desk.post(desk.agent, "claim")
+    assert '<dd class="assignee">ann</dd>' in page
+    desk.post(desk.agent, "comments", body="A technician is on the way.", public="true")
+    desk.post(desk.agent, "comments", body="Model from 1998.", public="false")
+    page = desk.post(desk.agent, "transitions", to="solved")
+    assert '<dd class="status">Solved</dd>' in page
+    customer_page = desk.customer.get(f"/t/{desk.ticket}", headers=HTML).text
+    assert "A technician is on the way." in customer_page
+    assert "Model from 1998." not in customer_page
+    page = desk.post(desk.customer, "rating", rating="good", comment="Quick!")
+    assert "Quick!" in page
+    ticket = desk.services.desk.get_ticket(desk.ticket)
+    assert ticket.satisfaction is not None
+    assert ticket.satisfaction["score"] == 1
+    history = desk.agent.get(f"/t/{desk.ticket}/history", headers=HTML)
+    assert history.status_code == 200
+    assert history.text.count("<code>Claimed</code>") + history.text.count("<code>Assigned</code>") >= 1
+    assert '<td data-label="Via">web</td>' in history.text
+
+
+def test_a_refused_command_shows_why_in_the_visitors_language_and_stores_nothing(desk: Desk) -> None:
+    before = desk.version()
+    answer = desk.customer.post(
+        f"/t/{desk.ticket}/claim", data={"csrf_token": desk.token(desk.customer)}, headers={"Accept-Language": "en"}
+    )
+    assert answer.status_code == 403
+    assert "You may not do that on this ticket." in answer.text
+    desk.agent.cookies.set("ledgerdesk_language", "zh_CN")
+    answer = desk.agent.post(
+        f"/t/{desk.ticket}/transitions", data={"csrf_token": desk.token(desk.agent), "to": "closed"}
+    )
+    assert answer.status_code == 409
+    assert "工单无法从当前状态转到该状态。" in answer.text
+    assert desk.version() == before
+
+
+def test_a_form_without_its_token_is_refused_and_stores_nothing(desk: Desk) -> None:
+    before = desk.version()
+    answer = desk.agent.post(f"/t/{desk.ticket}/comments", data={"body": "Hello", "public": "true"})
+    assert answer.status_code == 403
+    assert "This form has expired" in answer.text
+    with_header = desk.agent.post(
+        f"/t/{desk.ticket}/claim", headers={"X-CSRF-Token": desk.token(desk.agent), "HX-Request": "true"}
+    )
+    assert with_header.status_code == 200  # htmx sends the token as a header instead
+    assert desk.version() == before + 1
+
+
+def test_a_reply_carries_files_that_only_those_who_see_it_can_download(desk: Desk) -> None:
+    files = [("files", ("notes.txt", b"plain words\n", "text/plain"))]
+    fields = {"csrf_token": desk.token(desk.agent), "body": "See the file.", "public": "false"}
+    answer = desk.agent.post(f"/t/{desk.ticket}/comments", data=fields, files=files)
+    assert answer.status_code == 200
+    link = re.search(r'href="(/t/[^"]+/files/[^"]+)">notes.txt<', answer.text)
+    assert link is not None
+    download = desk.agent.get(link.group(1))
+    assert download.status_code == 200
+    assert download.content == b"plain words\n"
+    assert desk.customer.get(link.group(1), headers=HTML).status_code == 404  # an internal note's file
+
+
+def test_the_live_stream_is_refused_to_those_who_do_not_reach_the_ticket(desk: Desk) -> None:
+    agent = Actor("ann", ActorKind.AGENT, role=Role.AGENT.value)
+    billing = desk.services.desk.open_ticket(
+        title="Invoice", description="Wrong", requester_id="dan", group="billing", by=agent, via="web", tenant="acme"
+    ).ticket_id
+    assert desk.agent.get(f"/t/{billing}/live", headers=HTML).status_code == 404
+    assert desk.agent.get(f"/t/{billing}", headers=HTML).status_code == 404
+    assert desk.agent.get(f"/t/{billing}/history", headers=HTML).status_code == 404
+    assert desk.customer.get(f"/t/{desk.ticket}/history", headers=HTML).status_code == 404
