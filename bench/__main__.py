@@ -22,6 +22,8 @@ wh1    webhook delay: a ticket opened -> its signed delivery received by a local
 mi1    e-mail in: messages/s into `ledgerdesk mail-in --listen` over SMTP, each opening a ticket (bench/mail_in.py).
 nt1    notification delay: an agent's public reply -> its e-mail accepted by a local SMTP server, at a steady
        rate, with `ledgerdesk worker --only notifications` running (bench/notify.py).
+ui1    the ticket page and its history tab for a ticket of BENCH_UI1_EVENTS events, as a signed-in agent's
+       browser asks for them, `ledgerdesk serve` with one worker (bench/ticket_page.py).
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
@@ -60,13 +62,14 @@ from bench.reads import bench_reads
 from bench.routing import bench_routing
 from bench.seed import SeedStats, seed, seeding_settings
 from bench.server import RESULTS, ROOT, admin, make_key, scratch_database, serve, settle
+from bench.ticket_page import bench_ticket_page
 from bench.triggers import bench_triggers
 from bench.webhooks import bench_webhooks
 from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "c1")
+PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "c1")
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
@@ -431,6 +434,15 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ],
     )
     _table(
+        "UI1 ticket page of a long-lived ticket, ms (signed-in agent, over loopback)",
+        ["page", "events", "samples", "p50", "p95", "p99"],
+        [
+            [r["name"], r["events"], r["samples"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
+            for r in results
+            if r["name"].startswith("ui1_")
+        ],
+    )
+    _table(
         "C1 SLA calendar, ms (median)",
         ["benchmark", "ms", "target ms"],
         [[r["name"], r["median_ms"], r.get("target_ms")] for r in results if r["name"].startswith("c1_")],
@@ -678,6 +690,12 @@ def run_nt1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict
     ]
 
 
+def run_ui1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """UI1."""
+    events, samples = env_int("BENCH_UI1_EVENTS", 500), env_int("BENCH_UI1_SAMPLES", 200)
+    return bench_ticket_page(conn, user, events=events, samples=samples)
+
+
 def run_c1(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> list[dict[str, Any]]:
     """C1 (no database)."""
     return time_calendar()
@@ -695,6 +713,7 @@ RUNNERS: dict[str, Part] = {
     "wh1": run_wh1,
     "mi1": run_mi1,
     "nt1": run_nt1,
+    "ui1": run_ui1,
     "c1": run_c1,
 }
 

@@ -94,9 +94,9 @@ async def ticket_history(
     if not access.may(principal.role, "get_history"):
         return render(request, visitor, "error.html", 404, reason="not-found")
     view = await run_in_threadpool(ticket_view, services, principal, ticket_id)
-    entries = None if view is None else await run_in_threadpool(history, services, principal, ticket_id)
-    if view is None or entries is None:
+    if view is None:
         return render(request, visitor, "error.html", 404, reason="not-found")
+    entries = await run_in_threadpool(history, services, principal, ticket_id)
     return render(
         request, visitor, "ticket_history.html", view=view, ticket=view.ticket, entries=entries, shown=shown_value
     )
