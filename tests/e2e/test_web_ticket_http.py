@@ -61,7 +61,9 @@ def desk(sqlite_settings: Settings) -> Iterator[Desk]:
     services = build_services(sqlite_settings)
     password = secrets.token_urlsafe(18)
     common = {"password": password, "tenant": "acme", "by": OPERATOR, "via": "cli"}
-    services.create_user(email="ann@acme.example", actor_id="ann", role=Role.AGENT, groups=["support"], **common)
+    services.create_user(
+        email="ann@acme.example", actor_id="ann", role=Role.AGENT, groups=["support", "network"], **common
+    )
     services.create_user(email="cathy@acme.example", actor_id="cathy", role=Role.CUSTOMER, **common)
     agent = Actor("ann", ActorKind.AGENT, role=Role.AGENT.value)
     ticket = services.desk.open_ticket(
@@ -151,3 +153,76 @@ def test_the_live_stream_is_refused_to_those_who_do_not_reach_the_ticket(desk: D
     assert desk.agent.get(f"/t/{billing}", headers=HTML).status_code == 404
     assert desk.agent.get(f"/t/{billing}/history", headers=HTML).status_code == 404
     assert desk.customer.get(f"/t/{desk.ticket}/history", headers=HTML).status_code == 404
+
+
+def test_assign_transfer_and_a_macro_call_the_same_commands_and_show_in_the_history(desk: Desk) -> None:
+    admin = Actor("admin", ActorKind.SYSTEM, role=Role.ADMIN.value)
+    desk.services.desk.define_macro(
+        tenant="acme",
+        name="need-info",
+        title="Ask for details",
+        actions=[{"add_note": "Asked for the model number"}, {"add_tags": ["info"]}],
+        by=admin,
+        via="api",
+    )
+    page = desk.post(desk.agent, "assignment", assignee="bob")
+    assert '<dd class="assignee">bob</dd>' in page
+    assert '<option value="need-info">Ask for details</option>' in page
+    page = desk.post(desk.agent, "macros", name="need-info")
+    assert "Asked for the model number" in page
+    before = desk.version()
+    fields = {"csrf_token": desk.token(desk.agent), "group": "", "reason": ""}  # a transfer names where to and why
+    refused = desk.agent.post(f"/t/{desk.ticket}/transfer", data=fields)
+    assert refused.status_code == 422
+    assert "The change was refused" in refused.text
+    assert desk.version() == before
+    fields = {"csrf_token": desk.token(desk.agent), "group": "billing", "reason": "Theirs."}
+    not_hers = desk.agent.post(f"/t/{desk.ticket}/transfer", data=fields)
+    assert not_hers.status_code == 403  # an agent limited to groups routes only to them (the application's rule)
+    assert "You may not do that on this ticket." in not_hers.text
+    assert desk.version() == before
+    page = desk.post(desk.agent, "transfer", group="network", reason="It is the switch, not the printer.")
+    assert "Transferred: It is the switch, not the printer." in page
+    ticket = desk.services.desk.get_ticket(desk.ticket)
+    assert (ticket.group, ticket.tags) == ("network", ["info"])
+    history = desk.services.desk.history(desk.ticket, tenant="acme")
+    assert {change.via for change in history[1:]} == {"web", "macro"}
+
+
+def test_sla_targets_show_with_their_due_times(
+    sqlite_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    settings = sqlite_settings.model_copy(update={"projections_in_process": True})
+    services = build_services(settings)
+    try:
+        services.start_projections()
+        password = secrets.token_urlsafe(18)
+        admin = Actor("admin", ActorKind.SYSTEM, role=Role.ADMIN.value)
+        services.create_user(
+            email="ann@acme.example",
+            password=password,
+            actor_id="ann",
+            role=Role.AGENT,
+            tenant="acme",
+            by=OPERATOR,
+            via="cli",
+        )
+        services.desk.define_policy(
+            tenant="acme", name="standard", position=1, terms={"targets": {"first_response": 60}}, by=admin, via="api"
+        )
+        receipt = services.desk.open_ticket(
+            title="Slow VPN", description="Since Monday", requester_id="cathy", by=admin, via="web", tenant="acme"
+        )
+        deadline = 200
+        while services.read_models.position() < (receipt.position or 0) and deadline:
+            services.read_models.wait_for(receipt.position or 0, 0.1)
+            deadline -= 1
+        with TestClient(create_app(services=services)) as client:
+            sign_in(client, "ann@acme.example", password)
+            page = client.get(f"/t/{receipt.ticket_id}", headers=HTML).text
+        assert "SLA targets" in page
+        assert "First response" in page
+        assert "Running" in page
+        assert "due " in page
+    finally:
+        services.close()
