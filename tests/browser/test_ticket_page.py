@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, expect
 
 from domain.access.policy import Role
 from tests.browser.conftest import Site, add_person, assert_accessible, open_ticket, screenshot, sign_in
@@ -38,6 +38,8 @@ def test_an_agent_claims_replies_and_solves_and_the_customer_rates(
     expect(page.get_by_role("button", name="Assign to me")).to_have_count(0)
     page.get_by_label("Message").fill("Please open tray 2 and remove the sheet.")
     page.get_by_label("Public reply (the requester sees it)").check()
+    steps = FilePayload(name="steps.txt", mimeType="text/plain", buffer=b"1. Open tray 2.\n2. Remove the sheet.\n")
+    page.get_by_label("Attach files").set_input_files(files=[steps])
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_text("Please open tray 2 and remove the sheet.")).to_be_visible()
     assert_accessible(page)
@@ -57,6 +59,11 @@ def test_an_agent_claims_replies_and_solves_and_the_customer_rates(
     customer.goto(f"{site.url}/t/{ticket}")
     expect(customer.get_by_text("Please open tray 2 and remove the sheet.")).to_be_visible()
     expect(customer.get_by_role("link", name="History")).to_have_count(0)
+    attached = customer.get_by_role("link", name="steps.txt")
+    expect(attached).to_be_visible()
+    download = customer.request.get(site.url + (attached.get_attribute("href") or ""))
+    assert download.status == 200
+    assert download.body() == b"1. Open tray 2.\n2. Remove the sheet.\n"
     customer.get_by_label("Good").check()
     customer.get_by_label("Comment (optional)").fill("Works again, thanks.")
     customer.get_by_role("button", name="Rate").click()
