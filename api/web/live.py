@@ -8,6 +8,10 @@ asking the database. When the ticket's row in the `tickets` read model shows a n
 stream sends `changed`, and the page fetches its regions again (the same route a reload would
 use). Who may open the stream is the access policy's, checked when it opens and at every change:
 a ticket moved out of the visitor's reach ends the stream.
+
+A stream ends after STREAM_SECONDS (so a server that stops waits no longer than that for open
+pages) and the browser opens it again, sending the last version it was told of (`Last-Event-ID`;
+the page's own version, `?version=`, the first time): a change made in between is sent at once.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ LIVE_STEP_SECONDS = 0.25
 #: A comment line this often keeps proxies from closing a quiet stream.
 KEEP_ALIVE_SECONDS = 15.0
 #: A stream ends after this long; the browser opens a new one (and the session is checked again).
-STREAM_SECONDS = 600.0
+STREAM_SECONDS = 60.0
 #: Open pages one user may have at once per process; beyond it a page is told to retry later.
 PAGES_PER_USER = 32
 RETRY_MILLISECONDS = 3000
@@ -49,7 +53,12 @@ def _waiter(request: Request) -> PositionWaiter:
 
 @router.get("/t/{ticket_id}/live")
 async def live(
-    request: Request, ticket_id: UUID, visitor: VisitorDep, principal: SignedInDep, services: ServicesDep
+    request: Request,
+    ticket_id: UUID,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    version: int | None = None,
 ) -> Response:
     """`changed` each time the ticket changes, for as long as the page is open (and the visitor reaches it)."""
     if not access.may(principal.role, "get_ticket"):
@@ -58,16 +67,38 @@ async def live(
     if ticket is None:
         return render(request, visitor, "error.html", 404, reason="not-found")
     position = await run_in_threadpool(services.read_models.position)
-    stream = changes(_waiter(request), services, principal, ticket_id, version=ticket.version, position=position)
+    seen = _last_seen(request.headers.get("last-event-id"), version)
+    stream = changes(
+        _waiter(request), services, principal, ticket_id, seen=seen, version=ticket.version, position=position
+    )
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
 
+def _last_seen(last_event_id: str | None, version: int | None) -> int | None:
+    """The version the page last showed: the stream's last event id, else the page's own; None if neither."""
+    if last_event_id is not None and last_event_id.isdigit():
+        return int(last_event_id)
+    return version
+
+
 async def changes(
-    waiter: PositionWaiter, services: Services, principal: Principal, ticket_id: UUID, *, version: int, position: int
+    waiter: PositionWaiter,
+    services: Services,
+    principal: Principal,
+    ticket_id: UUID,
+    *,
+    seen: int | None,
+    version: int,
+    position: int,
 ) -> AsyncIterator[str]:
-    """The event stream of one open page: `changed` (with the new version) whenever the ticket's row moves on."""
+    """The event stream of one open page: `changed` (with the new version) whenever the ticket moves on.
+
+    `seen` is the version the page shows, `version` the ticket's now: when they differ, the page missed a change.
+    """
     yield f"retry: {RETRY_MILLISECONDS}\n: open\n\n"
+    if seen is not None and seen != version:
+        yield f"id: {version}\nevent: changed\ndata: {version}\n\n"
     ends = time.monotonic() + STREAM_SECONDS
     caller = f"live:{principal.key_id}"
     while time.monotonic() < ends:
@@ -84,9 +115,9 @@ async def changes(
         if row is None or not access.reaches(principal.actor, row, tenant=principal.tenant):
             yield "event: changed\ndata: gone\n\n"
             return
-        if row.version != version:
+        if row.version > version:  # the row may trail the ticket read at the start, never lead it
             version = row.version
-            yield f"event: changed\ndata: {version}\n\n"
+            yield f"id: {version}\nevent: changed\ndata: {version}\n\n"
 
 
 def install_live(app: FastAPI) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from collections.abc import Iterator
@@ -12,9 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.web.live import _last_seen, changes
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from infrastructure.composition import Services, build_services
+from infrastructure.keys import Principal
+from infrastructure.readmodels.waiting import PositionWaiter
 from infrastructure.settings import Settings
 
 OPERATOR = Actor("operator", ActorKind.SYSTEM, role=Role.ADMIN.value)
@@ -226,3 +230,24 @@ def test_sla_targets_show_with_their_due_times(
         assert "due " in page
     finally:
         services.close()
+
+
+def test_a_page_that_missed_a_change_while_reconnecting_is_told_at_once(desk: Desk) -> None:
+    ann = Principal(
+        key_id="user:ann", actor=Actor("ann", ActorKind.AGENT, role=Role.AGENT.value), role=Role.AGENT, tenant="acme"
+    )
+
+    async def opening(seen: int | None) -> list[str]:
+        waiter = PositionWaiter(lambda: 0, per_caller=1, step_seconds=1)
+        stream = changes(waiter, desk.services, ann, desk.ticket, seen=seen, version=3, position=0)
+        try:
+            return [await anext(stream), *([await anext(stream)] if seen != 3 else [])]
+        finally:
+            await stream.aclose()
+            waiter.close()
+
+    assert asyncio.run(opening(2))[1] == "id: 3\nevent: changed\ndata: 3\n\n"
+    assert asyncio.run(opening(3))[0].startswith("retry: ")
+    assert _last_seen("7", 2) == 7  # the browser's Last-Event-ID wins over the page's own version
+    assert _last_seen(None, 2) == 2
+    assert _last_seen("x", None) is None
