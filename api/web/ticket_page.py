@@ -29,7 +29,6 @@ from domain.automation.commands import MACRO_CHANNEL
 from domain.errors import AlreadyClaimedError, DomainError
 from domain.pipeline import Receipt
 from domain.values import ATTACHMENTS_MAX, TEXT_MAX, Attachment
-from infrastructure.attachments.errors import AttachmentTooLargeError, AttachmentTypeError
 from infrastructure.composition import Services
 from infrastructure.keys import Principal
 
@@ -141,17 +140,13 @@ async def _run(
         return await _page(request, visitor, services, principal, ticket_id, status_code=403, refusal="not-permitted")
     try:
         await run_in_threadpool(command, _provenance(principal))
-    except (DomainError, AttachmentTooLargeError, AttachmentTypeError) as error:
-        status_code, code = status_of(error) if isinstance(error, DomainError) else _attachment_status(error)
+    except DomainError as error:  # as the API maps it (api/problems.py), files too large or of a refused type too
+        status_code, code = status_of(error)
         by = error.assignee if isinstance(error, AlreadyClaimedError) else None
         return await _page(
             request, visitor, services, principal, ticket_id, status_code=status_code, refusal=code, refused_by=by
         )
     return RedirectResponse(f"/t/{ticket_id}", status_code=303)
-
-
-def _attachment_status(error: Exception) -> tuple[int, str]:
-    return (413, "too-large") if isinstance(error, AttachmentTooLargeError) else (415, "unsupported-media-type")
 
 
 @router.post("/t/{ticket_id}/comments", response_class=HTMLResponse)

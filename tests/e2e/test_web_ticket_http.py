@@ -146,6 +146,13 @@ def test_a_reply_carries_files_that_only_those_who_see_it_can_download(desk: Des
     assert download.status_code == 200
     assert download.content == b"plain words\n"
     assert desk.customer.get(link.group(1), headers=HTML).status_code == 404  # an internal note's file
+    before = desk.version()
+    program = [("files", ("invoice.pdf", b"MZ\x90\x00" + bytes(200), "application/pdf"))]
+    fields = {"csrf_token": desk.token(desk.agent), "body": "Run this.", "public": "true"}
+    refused = desk.agent.post(f"/t/{desk.ticket}/comments", data=fields, files=program)
+    assert refused.status_code == 415  # the type is sniffed from the content, as for the API's upload
+    assert "A file is of a type that is not accepted." in refused.text
+    assert desk.version() == before
 
 
 def test_the_live_stream_is_refused_to_those_who_do_not_reach_the_ticket(desk: Desk) -> None:
