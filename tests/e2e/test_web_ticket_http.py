@@ -103,7 +103,8 @@ def test_an_agent_claims_replies_and_solves_and_the_customer_rates(desk: Desk) -
     assert ticket.satisfaction["score"] == 1
     history = desk.agent.get(f"/t/{desk.ticket}/history", headers=HTML)
     assert history.status_code == 200
-    assert history.text.count("<code>Claimed</code>") + history.text.count("<code>Assigned</code>") >= 1
+    assert '<td data-label="Event">Assigned</td>' in history.text  # the claim, in words
+    assert '<td data-label="Event">Status changed</td>' in history.text
     assert '<td data-label="Via">web</td>' in history.text
 
 
