@@ -21,7 +21,7 @@ from api.deps import Provenance, ServicesDep
 from api.problems import status_of
 from api.routers.attachments import _attachment, content_disposition
 from api.web.pages import render, wants_fragment
-from api.web.ticket_view import history, readable, shown_value, ticket_view
+from api.web.ticket_view import history, history_view, readable, shown_value, ticket_view
 from api.web.visitors import SignedInDep, Visitor, VisitorDep, check_form_token
 from domain.access import policy as access
 from domain.actors import ActorKind
@@ -92,7 +92,7 @@ async def ticket_history(
     """The history tab: every event of the ticket, as `GET /tickets/{id}/history` lists them."""
     if not access.may(principal.role, "get_history"):
         return render(request, visitor, "error.html", 404, reason="not-found")
-    view = await run_in_threadpool(ticket_view, services, principal, ticket_id)
+    view = await run_in_threadpool(history_view, services, principal, ticket_id)
     if view is None:
         return render(request, visitor, "error.html", 404, reason="not-found")
     entries = await run_in_threadpool(history, services, principal, ticket_id)

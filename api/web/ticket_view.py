@@ -138,6 +138,15 @@ def _sla(services: Services, principal: Principal, ticket: Ticket) -> list[Targe
     return [TargetOut.judged(row, now) for row in rows]
 
 
+def history_view(services: Services, principal: Principal, ticket_id: UUID) -> TicketView | None:
+    """What the history tab shows beside the events (the ticket's title, the tabs); None where the API says 404."""
+    ticket = readable(services, principal, ticket_id)
+    if ticket is None:
+        return None
+    shown = TicketPublic.from_domain(ticket, for_requester=principal.actor.kind is ActorKind.REQUESTER)
+    return TicketView(ticket=shown, staff=True, actions=Actions(), sla=[], history=True)
+
+
 def history(services: Services, principal: Principal, ticket_id: UUID) -> list[HistoryEntry]:
     """Every change to a ticket the principal reaches (`ticket_view` found), as `GET /tickets/{id}/history` has it."""
     changes = services.desk.history(ticket_id, tenant=principal.tenant)
