@@ -80,6 +80,8 @@ def test_a_second_agent_sees_a_change_live(page: Page, second: BrowserContext, s
     sign_in(page, site, "agent")
     page.goto(f"{site.url}/t/{ticket}")
     page.evaluate("() => { window.notReloaded = true }")
+    refreshes: list[dict[str, str]] = []
+    page.on("request", lambda request: refreshes.append(request.headers) if "part=" in request.url else None)
     bob = second.new_page()
     sign_in(bob, site, "bob")
     bob.goto(f"{site.url}/t/{ticket}")
@@ -91,6 +93,9 @@ def test_a_second_agent_sees_a_change_live(page: Page, second: BrowserContext, s
     bob.get_by_role("button", name="Send").click()
     expect(page.get_by_text("Cable swapped.")).to_be_visible(timeout=10_000)
     assert page.evaluate("() => window.notReloaded") is True
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    assert refreshes
+    assert all(headers.get("x-csrf-token") == token for headers in refreshes)  # htmx sends the form token
 
 
 def test_the_whole_round_in_chinese(page: Page, second: BrowserContext, site: Site) -> None:
