@@ -67,6 +67,11 @@ async def _page(
     return render(request, visitor, template, status_code, **context)
 
 
+def _part(asked: str) -> Part:
+    """The region htmx asked for; the whole page for anything else."""
+    return "state" if asked == "state" else "actions" if asked == "actions" else "page"
+
+
 @router.get("/t/{ticket_id}", response_class=HTMLResponse)
 async def ticket_page(
     request: Request,
@@ -74,14 +79,14 @@ async def ticket_page(
     visitor: VisitorDep,
     principal: SignedInDep,
     services: ServicesDep,
-    part: Part = "page",
+    part: str = "page",
 ) -> Response:
     """One ticket: facts, SLA targets, the conversation (for customers, without internal notes), and its forms.
 
     htmx asks for one region (`?part=state` or `?part=actions`) when the live stream says the ticket changed.
     """
     return await _page(
-        request, visitor, services, principal, ticket_id, part=part if wants_fragment(request) else "page"
+        request, visitor, services, principal, ticket_id, part=_part(part) if wants_fragment(request) else "page"
     )
 
 

@@ -259,3 +259,15 @@ def test_a_page_that_missed_a_change_while_reconnecting_is_told_at_once(desk: De
     assert _last_seen("7", 2) == 7  # the browser's Last-Event-ID wins over the page's own version
     assert _last_seen(None, 2) == 2
     assert _last_seen("x", None) is None
+
+
+def test_htmx_gets_one_region_of_the_ticket_page(desk: Desk) -> None:
+    htmx = {**HTML, "HX-Request": "true"}
+    state = desk.agent.get(f"/t/{desk.ticket}?part=state", headers=htmx)
+    actions = desk.agent.get(f"/t/{desk.ticket}?part=actions", headers=htmx)
+    assert "<html" not in state.text
+    assert "<h1>Printer on fire</h1>" in state.text
+    assert "<html" not in actions.text
+    assert "Assign to me" in actions.text
+    assert "<html" in desk.agent.get(f"/t/{desk.ticket}?part=other", headers=htmx).text  # anything else: the page
+    assert "<html" in desk.agent.get(f"/t/{desk.ticket}?part=state", headers=HTML).text  # a browser: the page
