@@ -95,6 +95,7 @@ def test_an_agent_claims_replies_and_solves_and_the_customer_rates(desk: Desk) -
     assert '<dd class="status">Solved</dd>' in page
     customer_page = desk.customer.get(f"/t/{desk.ticket}", headers=HTML).text
     assert "A technician is on the way." in customer_page
+    assert '<button type="submit" name="to" value="open">Reopen</button>' in customer_page
     assert "Model from 1998." not in customer_page
     page = desk.post(desk.customer, "rating", rating="good", comment="Quick!")
     assert "Quick!" in page
