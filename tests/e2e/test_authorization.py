@@ -233,13 +233,16 @@ def test_web_pages_are_outside_the_api_and_no_api_key_opens_them(
     # The web pages (api/web/routes.py) answer browsers signed in by session cookie, not the matrix's callers:
     # none is an operation of the OpenAPI document (`/` is the API's JSON entry there, and stays that for
     # clients that do not ask for HTML), and a bearer key, even an admin's, signs no one in to them.
+    from api.web import live, ticket_page
     from api.web.routes import router as web
 
     client, _, keys = world
     admin = {"Authorization": f"Bearer {keys['admin']}", "Accept": "text/html"}
     documented = create_app().openapi()["paths"]
-    pages = {route.path: route.methods for route in web.routes if isinstance(route, APIRoute)}
-    assert set(pages) - {"/"} == {"/login", "/logout", "/language", "/t/{ticket_id}"}
+    routes = [*web.routes, *ticket_page.router.routes, *live.router.routes]
+    pages = {route.path: route.methods for route in routes if isinstance(route, APIRoute)}
+    assert {"/login", "/logout", "/language", "/t/{ticket_id}", "/t/{ticket_id}/live"} <= set(pages)
+    assert all(path.startswith("/t/") for path in set(pages) - {"/", "/login", "/logout", "/language"})
     assert not (set(pages) - {"/"}) & set(documented)
     assert client.get("/", headers={"Authorization": admin["Authorization"]}).json()["name"] == "ledgerdesk"
     ticket = _fresh_ticket(client, {"Authorization": admin["Authorization"]})
