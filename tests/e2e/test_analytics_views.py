@@ -11,6 +11,7 @@ import secrets
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -25,6 +26,7 @@ from infrastructure.settings import Settings
 from tests.support.processes import CLI, cli_env
 
 pytestmark = pytest.mark.postgres
+DOCS = Path(__file__).parents[2] / "docs" / "analytics.md"
 AGENT = Actor("alice", ActorKind.AGENT)
 
 
@@ -102,6 +104,17 @@ def test_a_bi_role_reads_the_views_and_nothing_else_and_the_views_survive_a_rebu
         ).fetchone()
     assert defined is not None
     assert "rm2_tickets" in str(defined[0])
+    with _as(postgres_settings, name, password) as conn:
+        for query in _documented_queries(schema):  # docs/analytics.md's examples run as written, as the BI role
+            conn.execute(query).fetchall()
+
+
+def _documented_queries(schema: str) -> list[bytes]:
+    text = DOCS.read_text()
+    block = text[text.index("```sql") + len("```sql") : text.index("```", text.index("```sql") + 6)]
+    statements = [s.strip() for s in block.split(";") if s.strip()]
+    assert len(statements) == 3
+    return [s.replace("analytics.", f'"{schema}".').encode() for s in statements]
 
 
 def test_a_role_name_or_password_the_database_would_not_take_is_a_one_line_error(
