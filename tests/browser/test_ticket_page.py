@@ -31,6 +31,7 @@ def test_an_agent_claims_replies_and_solves_and_the_customer_rates(
 ) -> None:
     ticket = open_ticket(site, "scanner", "Scanner eats paper")
     sign_in(page, site, "agent")
+    page.get_by_role("link", name="Unassigned", exact=True).click()
     page.get_by_role("region", name="Unassigned in my groups").get_by_role("link", name="Scanner eats paper").click()
     expect(page).to_have_url(f"{site.url}/t/{ticket}")
     page.get_by_role("button", name="Assign to me").click()
