@@ -34,6 +34,7 @@ from api.routers import (
     schedules,
     sla,
     tickets,
+    users,
     views,
     webhooks,
     workflows,
@@ -134,6 +135,9 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "agent_report": ("GET", "/reports/agents", None),
         "csat_report": ("GET", "/reports/csat", None),
         "erase_person": ("POST", "/privacy/erasures", {"person_id": "nobody"}),
+        "list_users": ("GET", "/users", None),
+        "create_user": ("POST", "/users", {"email": "nobody@acme.example", "password": "x", "role": "agent"}),
+        "deactivate_user": ("POST", "/users/00ff00ff00ff/deactivation", None),
         "list_parked": ("GET", "/projections/parked", None),
         "retry_parked": ("POST", "/projections/parked/retry", {}),
         "put_field": ("PUT", "/fields/contact", {"kind": "text", "personal": True}),
@@ -221,6 +225,7 @@ def test_every_route_is_in_the_matrix() -> None:
     routers += (attachments,)
     routers += (projections, workflows, me, bulk, directory, automation, webhooks)
     routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes, notifications)
+    routers += (users,)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)
