@@ -4,8 +4,8 @@ from __future__ import annotations
 
 #: Exact paths of web pages and form targets.
 WEB_PATHS = frozenset({"/", "/login", "/logout", "/language", "/new", "/saved-views"})
-#: Prefixes of web pages (a ticket's page) and of the pages' own static files.
-WEB_PREFIXES = ("/t/", "/static/")
+#: Prefixes of web pages (a ticket's page, the admins' pages) and of the pages' own static files.
+WEB_PREFIXES = ("/t/", "/static/", "/admin/")
 
 
 def is_web_path(path: str) -> bool:
