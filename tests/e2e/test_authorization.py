@@ -22,6 +22,7 @@ from api.routers import (
     bulk,
     directory,
     events,
+    exports,
     fields,
     health,
     listing,
@@ -133,6 +134,7 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "reopen_report": ("GET", "/reports/reopens", None),
         "agent_report": ("GET", "/reports/agents", None),
         "csat_report": ("GET", "/reports/csat", None),
+        "export_dataset": ("GET", "/exports/tickets?format=csv", None),
         "erase_person": ("POST", "/privacy/erasures", {"person_id": "nobody"}),
         "list_parked": ("GET", "/projections/parked", None),
         "retry_parked": ("POST", "/projections/parked/retry", {}),
@@ -218,7 +220,7 @@ def test_every_route_is_in_the_matrix() -> None:
     operations = create_app().openapi()["paths"]
     count = sum(len(methods) for methods in operations.values())
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
-    routers += (attachments,)
+    routers += (attachments, exports)
     routers += (projections, workflows, me, bulk, directory, automation, webhooks)
     routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes, notifications)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
