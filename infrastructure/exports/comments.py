@@ -11,7 +11,7 @@ from domain.helpdesk import HelpDesk
 from domain.tickets.ticket import Ticket
 from domain.values import ERASED
 from infrastructure.exports.columns import UTC_TIME, batch, column
-from infrastructure.exports.log import LoggedEvent, logged_events, topics_of
+from infrastructure.exports.log import PAGE, LoggedEvent, logged_events, topics_of
 from infrastructure.exports.scope import ExportScope, Progress
 from infrastructure.privacy.mapper import NOT_OPENED
 from infrastructure.readmodels.store import ReadModels
@@ -22,7 +22,7 @@ SCHEMA = pa.schema(
         column("tenant", pa.string(), meaning="the tenant the ticket belongs to"),
         column("ticket_id", pa.string(), nullable=False, meaning="the ticket's id (UUID)"),
         column("number", pa.int32(), nullable=False, meaning="the comment's number on its ticket"),
-        column("at", UTC_TIME, nullable=False, meaning="when it was written"),
+        column("created_at", UTC_TIME, nullable=False, meaning="when it was written"),
         column("author_id", pa.string(), nullable=False, meaning="who wrote it (a pseudonym)"),
         column("author_kind", pa.string(), nullable=False, meaning="requester, agent or system"),
         column("via", pa.string(), nullable=False, meaning="the channel it came through"),
@@ -35,13 +35,19 @@ SCHEMA = pa.schema(
 
 
 def batches(
-    desk: HelpDesk, read_models: ReadModels, scope: ExportScope, progress: Progress | None = None
+    desk: HelpDesk,
+    read_models: ReadModels,
+    scope: ExportScope,
+    progress: Progress | None = None,
+    *,
+    page: int = PAGE,
 ) -> Iterator[pa.RecordBatch]:
     """The comments in `scope` as record batches of SCHEMA; progress in log positions."""
     topics = topics_of(Ticket.CommentAdded)
-    for page in logged_events(desk, read_models, scope, topics=topics, opening=("body",), progress=progress):
-        if page:
-            yield batch(SCHEMA, [_record(e) for e in page])
+    events = logged_events(desk, read_models, scope, topics=topics, opening=("body",), progress=progress, page=page)
+    for found in events:
+        if found:
+            yield batch(SCHEMA, [_record(e) for e in found])
 
 
 def _record(logged: LoggedEvent) -> dict[str, Any]:
@@ -52,7 +58,7 @@ def _record(logged: LoggedEvent) -> dict[str, Any]:
         "tenant": logged.tenant,
         "ticket_id": str(comment.originator_id),
         "number": comment.number,
-        "at": comment.timestamp,
+        "created_at": comment.timestamp,
         "author_id": comment.actor_id,
         "author_kind": comment.actor_kind,
         "via": comment.via,

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from domain.helpdesk import HelpDesk
 from infrastructure.exports.columns import UTC_TIME, batch, column, json_text, text_id
-from infrastructure.exports.log import LoggedEvent, logged_events
+from infrastructure.exports.log import PAGE, LoggedEvent, logged_events
 from infrastructure.exports.personal import without_personal
 from infrastructure.exports.scope import ExportScope, Progress
 from infrastructure.readmodels.store import ReadModels
@@ -38,7 +38,7 @@ SCHEMA = pa.schema(
         column("aggregate_id", pa.string(), nullable=False, meaning="the id of what changed (a ticket's id, ...)"),
         column("aggregate_version", pa.int64(), nullable=False, meaning="that aggregate's version after the event"),
         column("type", pa.string(), nullable=False, meaning="the event's type, as `Ticket.CommentAdded`"),
-        column("at", UTC_TIME, nullable=False, meaning="when it was recorded"),
+        column("recorded_at", UTC_TIME, nullable=False, meaning="when it was recorded"),
         column("actor_id", pa.string(), meaning="who acted (a pseudonym; a rule as `trigger:<name>`)"),
         column("actor_kind", pa.string(), meaning="requester, agent or system"),
         column("actor_role", pa.string(), meaning="the actor's role (null in events recorded before roles)"),
@@ -51,12 +51,17 @@ SCHEMA = pa.schema(
 
 
 def batches(
-    desk: HelpDesk, read_models: ReadModels, scope: ExportScope, progress: Progress | None = None
+    desk: HelpDesk,
+    read_models: ReadModels,
+    scope: ExportScope,
+    progress: Progress | None = None,
+    *,
+    page: int = PAGE,
 ) -> Iterator[pa.RecordBatch]:
     """The events in `scope` as record batches of SCHEMA, a page of the log each; progress in log positions."""
-    for page in logged_events(desk, read_models, scope, progress=progress):
-        if page:
-            yield batch(SCHEMA, [_record(e) for e in page])
+    for found in logged_events(desk, read_models, scope, progress=progress, page=page):
+        if found:
+            yield batch(SCHEMA, [_record(e) for e in found])
 
 
 def _record(logged: LoggedEvent) -> dict[str, Any]:
@@ -68,7 +73,7 @@ def _record(logged: LoggedEvent) -> dict[str, Any]:
         "aggregate_id": text_id(event.originator_id),
         "aggregate_version": event.originator_version,
         "type": type(event).__qualname__,
-        "at": event.timestamp,
+        "recorded_at": event.timestamp,
         "actor_id": fields.get("actor_id"),
         "actor_kind": fields.get("actor_kind"),
         "actor_role": fields.get("actor_role"),

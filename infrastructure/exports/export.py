@@ -29,17 +29,21 @@ COUNTS: dict[Dataset, str] = {
 }
 
 
+#: Rows (tickets, sla) or events read (events, comments) per page, and so at most per batch.
+PAGE = 5000
+
+
 def dataset_batches(
-    services: Services, dataset: Dataset, scope: ExportScope, progress: Progress | None = None
+    services: Services, dataset: Dataset, scope: ExportScope, progress: Progress | None = None, *, page: int = PAGE
 ) -> Iterator[pa.RecordBatch]:
-    """The dataset's rows in `scope`, as record batches of its schema, a page at a time."""
+    """The dataset's rows in `scope`, as record batches of its schema, `page` rows or events at a time."""
     if dataset is Dataset.TICKETS:
-        return tickets.batches(services.read_models, scope, progress)
+        return tickets.batches(services.read_models, scope, progress, page=page)
     if dataset is Dataset.SLA:
-        return sla.batches(services.read_models, scope, progress)
+        return sla.batches(services.read_models, scope, progress, page=page)
     if dataset is Dataset.EVENTS:
-        return events.batches(services.desk, services.read_models, scope, progress)
-    return comments.batches(services.desk, services.read_models, scope, progress)
+        return events.batches(services.desk, services.read_models, scope, progress, page=page)
+    return comments.batches(services.desk, services.read_models, scope, progress, page=page)
 
 
 def export(
@@ -49,9 +53,11 @@ def export(
     scope: ExportScope,
     sink: Path | BinaryIO,
     progress: Progress | None = None,
+    *,
+    page: int = PAGE,
 ) -> int:
     """Write the dataset's rows in `scope` to `sink` in `fmt`; the number of rows."""
-    return write_batches(SCHEMAS[dataset], dataset_batches(services, dataset, scope, progress), fmt, sink)
+    return write_batches(SCHEMAS[dataset], dataset_batches(services, dataset, scope, progress, page=page), fmt, sink)
 
 
 def export_file(
@@ -61,11 +67,13 @@ def export_file(
     scope: ExportScope,
     path: Path,
     progress: Progress | None = None,
+    *,
+    page: int = PAGE,
 ) -> int:
     """As `export`, to a file that appears whole: written beside `path`, then renamed to it."""
     partial = path.with_name(f".{path.name}.partial")
     try:
-        rows = export(services, dataset, fmt, scope, partial, progress)
+        rows = export(services, dataset, fmt, scope, partial, progress, page=page)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)

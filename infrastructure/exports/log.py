@@ -49,6 +49,7 @@ def logged_events(
     topics: Sequence[str] = (),
     opening: Collection[str] = (),
     progress: Progress | None = None,
+    page: int = PAGE,
 ) -> Iterator[list[LoggedEvent]]:
     """Pages of the events in `scope` (of these topics, if given), in position order.
 
@@ -56,20 +57,20 @@ def logged_events(
     """
     stop, after = read_models.position(), 0
     while after < stop:
-        page = desk.recorder.select_notifications(
-            start=after, limit=PAGE, stop=stop, topics=topics, inclusive_of_start=False
+        notifications = desk.recorder.select_notifications(
+            start=after, limit=page, stop=stop, topics=topics, inclusive_of_start=False
         )
-        if not page:
+        if not notifications:
             break
-        events = _decoded(desk, page, opening)
+        events = _decoded(desk, notifications, opening)
         owners = read_models.tickets().owners_of({e.originator_id for e in events if isinstance(e, Ticket.Event)})
         found = []
-        for notification, event in zip(page, events, strict=True):
+        for notification, event in zip(notifications, events, strict=True):
             tenant = _tenant_of(event, owners)
             if _wanted(event, tenant, scope):
                 found.append(LoggedEvent(notification.id, tenant, event))
         yield found
-        after = page[-1].id
+        after = notifications[-1].id
         if progress is not None:
             progress(after, stop)
 

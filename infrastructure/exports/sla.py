@@ -104,13 +104,15 @@ class TargetPages(Reader):
         return clauses, params
 
 
-def batches(read_models: ReadModels, scope: ExportScope, progress: Progress | None = None) -> Iterator[pa.RecordBatch]:
+def batches(
+    read_models: ReadModels, scope: ExportScope, progress: Progress | None = None, *, page: int = PAGE
+) -> Iterator[pa.RecordBatch]:
     """The SLA targets in `scope` (by `started_at` for `since`) as record batches of SCHEMA, a page each."""
     view = read_models.active_view()
     pages = TargetPages(view.datastore, view.dialect, view.names)
     total, done, after = pages.count(scope), 0, None
     while True:
-        rows = pages.page(scope, after, PAGE)
+        rows = pages.page(scope, after, page)
         if not rows:
             return
         yield batch(SCHEMA, [pages.record(r) for r in rows])

@@ -92,13 +92,15 @@ def _joined(clauses: list[str]) -> str:
     return f" WHERE {' AND '.join(clauses)}" if clauses else ""
 
 
-def batches(read_models: ReadModels, scope: ExportScope, progress: Progress | None = None) -> Iterator[pa.RecordBatch]:
+def batches(
+    read_models: ReadModels, scope: ExportScope, progress: Progress | None = None, *, page: int = PAGE
+) -> Iterator[pa.RecordBatch]:
     """The tickets in `scope` as record batches of SCHEMA, a page each."""
     view = read_models.active_view()
     pages = TicketPages(view.datastore, view.dialect, view.names)
     total, done, after = pages.count(scope), 0, None
     while True:
-        rows = pages.page(scope, after, PAGE)
+        rows = pages.page(scope, after, page)
         if not rows:
             return
         yield batch(SCHEMA, [_record(r) for r in rows])
