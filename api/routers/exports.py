@@ -48,8 +48,12 @@ def export_dataset(
 ) -> StreamingResponse:
     """The caller's tenant's tickets, events, SLA targets or comments, typed, times in UTC, without personal data."""
     since = query.since if query.since is None or query.since.tzinfo else query.since.replace(tzinfo=UTC)
-    file = tempfile.TemporaryFile()  # noqa: SIM115  # closed by the response once sent
-    export(services, dataset, query.format, ExportScope(tenant=analyst.tenant, since=since), file)
+    file = tempfile.TemporaryFile()  # noqa: SIM115  # closed by the response once sent, or here on a failure
+    try:
+        export(services, dataset, query.format, ExportScope(tenant=analyst.tenant, since=since), file)
+    except BaseException:
+        file.close()
+        raise
     file.seek(0)
     name = f"{dataset}.{query.format}"
     return StreamingResponse(

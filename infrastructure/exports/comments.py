@@ -11,8 +11,8 @@ from domain.helpdesk import HelpDesk
 from domain.tickets.ticket import Ticket
 from domain.values import ERASED
 from infrastructure.exports.columns import UTC_TIME, batch, column
-from infrastructure.exports.log import PAGE, LoggedEvent, logged_events, topics_of
-from infrastructure.exports.scope import ExportScope, Progress
+from infrastructure.exports.log import LoggedEvent, logged_events, topics_of
+from infrastructure.exports.scope import PAGE, ExportScope, Progress
 from infrastructure.privacy.mapper import NOT_OPENED
 from infrastructure.readmodels.store import ReadModels
 

@@ -9,9 +9,9 @@ import pyarrow as pa
 
 from domain.helpdesk import HelpDesk
 from infrastructure.exports.columns import UTC_TIME, batch, column, json_text, text_id
-from infrastructure.exports.log import PAGE, LoggedEvent, logged_events
+from infrastructure.exports.log import LoggedEvent, logged_events
 from infrastructure.exports.personal import without_personal
-from infrastructure.exports.scope import ExportScope, Progress
+from infrastructure.exports.scope import PAGE, ExportScope, Progress
 from infrastructure.readmodels.store import ReadModels
 
 #: Fields every event has, written as columns (the rest go into `data`).

@@ -11,7 +11,7 @@ import pyarrow as pa
 from infrastructure.composition import Services
 from infrastructure.exports import comments, events, sla, tickets
 from infrastructure.exports.files import write_batches
-from infrastructure.exports.scope import Dataset, ExportScope, FileFormat, Progress
+from infrastructure.exports.scope import PAGE, Dataset, ExportScope, FileFormat, Progress
 
 #: Each dataset's columns.
 SCHEMAS: dict[Dataset, pa.Schema] = {
@@ -27,10 +27,6 @@ COUNTS: dict[Dataset, str] = {
     Dataset.SLA: "rows",
     Dataset.COMMENTS: "positions",
 }
-
-
-#: Rows (tickets, sla) or events read (events, comments) per page, and so at most per batch.
-PAGE = 5000
 
 
 def dataset_batches(

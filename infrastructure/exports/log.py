@@ -18,12 +18,10 @@ from eventsourcing.utils import get_topic
 
 from domain.helpdesk import HelpDesk
 from domain.tickets.ticket import Ticket
-from infrastructure.exports.scope import ExportScope, Progress
+from infrastructure.exports.scope import PAGE, ExportScope, Progress
 from infrastructure.privacy.mapper import PersonalDataMapper
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.topics import MOVED
-
-PAGE = 5000  # events read per page
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,5 +37,8 @@ class ExportScope:
     since: datetime | None = None  # aware; tickets by `updated_at`, events and comments by their moment
 
 
+#: Rows (tickets, sla) or events read (events, comments) per page, and so at most per record batch.
+PAGE = 5000
+
 #: Told as an export goes: (work done, work in all, or None while unknown); log positions or rows.
 Progress = Callable[[int, int | None], None]

@@ -8,11 +8,10 @@ from typing import Any
 import pyarrow as pa
 
 from infrastructure.exports.columns import UTC_TIME, batch, column
-from infrastructure.exports.scope import ExportScope, Progress
+from infrastructure.exports.scope import PAGE, ExportScope, Progress
 from infrastructure.readmodels.store import ReadModels
 from projections.sql import Reader
 
-PAGE = 5000  # rows per page (and per Parquet row group)
 _TIMES = ("started_at", "due_at", "warn_at", "fulfilled_at", "breached_at", "ended_at")
 _SELECTED = (
     "ticket_id",

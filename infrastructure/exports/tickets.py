@@ -10,14 +10,12 @@ import pyarrow as pa
 
 from infrastructure.exports.columns import UTC_TIME, batch, column, json_text
 from infrastructure.exports.personal import impersonal_fields
-from infrastructure.exports.scope import ExportScope, Progress
+from infrastructure.exports.scope import PAGE, ExportScope, Progress
 from infrastructure.readmodels.store import ReadModels
 from projections.sla.rows import NO_DUE
 from projections.sql import Reader
 from projections.tickets.rows import TicketRow
 from projections.tickets.tables import TICKET_COLUMNS, ticket_row
-
-PAGE = 5000  # rows per page (and per Parquet row group)
 
 SCHEMA = pa.schema(
     [

@@ -32,8 +32,8 @@ from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.helpdesk import HelpDesk
 from infrastructure.composition import Services, build_services
-from infrastructure.exports.export import PAGE, SCHEMAS, export_file
-from infrastructure.exports.scope import Dataset, ExportScope, FileFormat
+from infrastructure.exports.export import SCHEMAS, export_file
+from infrastructure.exports.scope import PAGE, Dataset, ExportScope, FileFormat
 from infrastructure.settings import Settings
 from tests.support.keys import key
 from tests.support.processes import cli_env, run_cli
