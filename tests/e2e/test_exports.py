@@ -14,6 +14,7 @@ Titles, descriptions, names and comment bodies hold `SECRET`, which no export ma
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -31,6 +32,7 @@ from api.app import create_app
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.helpdesk import HelpDesk
+from domain.values import FieldValue
 from infrastructure.composition import Services, build_services
 from infrastructure.exports.export import SCHEMAS, export_file
 from infrastructure.exports.scope import PAGE, Dataset, ExportScope, FileFormat
@@ -85,7 +87,17 @@ def recorded(services: Services, clock: SetClock) -> int:
     when("2026-10-31", "09:00").define_policy(
         tenant="acme", name="standard", position=1, terms=terms, by=ADMIN, via="api"
     )
-    secret = {"description": "SECRET description", "requester_name": "SECRET Name", "requester_email": "s@x.example"}
+    desk.define_field(tenant="acme", name="contact", kind="text", personal=True, by=ADMIN, via="api")
+    desk.define_field(tenant="acme", name="region", kind="text", personal=False, by=ADMIN, via="api")
+    secret = {
+        "description": "SECRET description",
+        "requester_name": "SECRET Name",
+        "requester_email": "s@x.example",
+        "custom_fields": {
+            "contact": FieldValue.parse("text", "SECRET phone"),
+            "region": FieldValue.parse("text", "north"),
+        },
+    }
     t1 = (
         when("2026-11-02", "09:00")
         .open_ticket(
@@ -157,6 +169,10 @@ def test_every_dataset_reads_back_typed_with_utc_times(
     assert tickets["web"]["status_category"] == "solved"
     assert (tickets["web"]["public_comments"], tickets["web"]["internal_notes"]) == (1, 1)
     assert tickets["chat"]["sla_due_at"] == at("2026-11-10", "10:00")
+    assert json.loads(tickets["web"]["custom_fields"]) == {
+        "contact": {"kind": "text", "owner": "bob", "value": None},
+        "region": {"kind": "text", "value": "north"},
+    }
     comments = tables[Dataset.COMMENTS].to_pylist()
     assert [(c["author_id"], c["public"], c["body_length"]) for c in comments] == [
         ("alice", True, len("SECRET reply")),
@@ -272,6 +288,10 @@ def test_the_command_writes_a_file_and_reports_mistakes_in_one_line(
     assert bad.stderr.count("\n") == 1
     assert bad.stderr.startswith("ledgerdesk: error: --since 'yesterday' is not an ISO-8601 moment")
     assert not (tmp_path / "x.parquet").exists()
+    nowhere = run_cli("export", "tickets", "--output", str(tmp_path / "no" / "x.parquet"), env=env)
+    assert nowhere.returncode == 2
+    assert nowhere.stderr.count("\n") == 1
+    assert nowhere.stderr.startswith("ledgerdesk: error: cannot write")
 
 
 # --- over HTTP ---------------------------------------------------------------------------------------------
