@@ -9,7 +9,8 @@ The scenario, on a clock the test sets (acme's November, one globex ticket):
 - T3 (Nov 10 09:00, chat, group support): unanswered (its targets stay active);
 - G1 (Nov 10 10:00, globex, web): another tenant's, never in acme's exports.
 
-Titles, descriptions, names and comment bodies hold `SECRET`, which no export may carry.
+Titles, descriptions, names, comment bodies and the personal custom field `contact` hold `SECRET`,
+which no export may carry.
 """
 
 from __future__ import annotations
