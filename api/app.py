@@ -37,6 +37,7 @@ from api.routers import (
     schedules,
     sla,
     tickets,
+    users,
     views,
     webhooks,
     workflows,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         mailboxes,
         attachments,
         notifications,
+        users,
     ):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)

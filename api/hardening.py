@@ -36,8 +36,9 @@ from domain.values import ATTACHMENTS_MAX
 from infrastructure.settings import Settings
 
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})
-#: Where files are uploaded (api/routers/attachments.py): bodies there may be as large as `upload_max_bytes`.
-UPLOAD_PATH = re.compile(r"/tickets/[^/]+/attachments")
+#: Where files are uploaded (api/routers/attachments.py; the ticket page's comment form, api/web/ticket_page.py):
+#: bodies there may be as large as `upload_max_bytes`.
+UPLOAD_PATH = re.compile(r"/tickets/[^/]+/attachments|/t/[^/]+/comments")
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,8 @@ wh1    webhook delay: a ticket opened -> its signed delivery received by a local
 mi1    e-mail in: messages/s into `ledgerdesk mail-in --listen` over SMTP, each opening a ticket (bench/mail_in.py).
 nt1    notification delay: an agent's public reply -> its e-mail accepted by a local SMTP server, at a steady
        rate, with `ledgerdesk worker --only notifications` running (bench/notify.py).
+ui1    the ticket page and its history tab for a ticket of BENCH_UI1_EVENTS events, as a signed-in agent's
+       browser asks for them, `ledgerdesk serve` with one worker (bench/ticket_page.py).
 ui2    the agents' queue page `/` (HTML, signed in) with BENCH_UI2_TICKETS (10,000) open tickets in the agent's
        tenant, each queue and filter in rotation, one worker (bench/ui_queue.py).
 x1     analyst export: BENCH_X1_EVENTS (100,000) seeded events, projected, exported as Parquet (`events`, every
@@ -65,6 +67,7 @@ from bench.reads import bench_reads
 from bench.routing import bench_routing
 from bench.seed import SeedStats, seed, seeding_settings
 from bench.server import RESULTS, ROOT, admin, make_key, scratch_database, serve, settle
+from bench.ticket_page import bench_ticket_page
 from bench.triggers import bench_triggers
 from bench.ui_queue import bench_queue_page
 from bench.webhooks import bench_webhooks
@@ -72,7 +75,7 @@ from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui2", "x1", "c1")
+PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "ui2", "x1", "c1")
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
@@ -437,6 +440,15 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ],
     )
     _table(
+        "UI1 ticket page of a long-lived ticket, ms (signed-in agent, over loopback)",
+        ["page", "events", "samples", "p50", "p95", "p99"],
+        [
+            [r["name"], r["events"], r["samples"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
+            for r in results
+            if r["name"].startswith("ui1_")
+        ],
+    )
+    _table(
         "UI2 queue page (HTML, signed in), ms",
         ["benchmark", "open tickets", "http p50", "http p95", "read p50", "read p95"],
         [
@@ -693,6 +705,12 @@ def run_nt1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict
     ]
 
 
+def run_ui1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """UI1."""
+    events, samples = env_int("BENCH_UI1_EVENTS", 500), env_int("BENCH_UI1_SAMPLES", 200)
+    return bench_ticket_page(conn, user, events=events, samples=samples)
+
+
 def run_ui2(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
     """UI2."""
     tickets, samples = env_int("BENCH_UI2_TICKETS", 10_000), env_int("BENCH_UI2_SAMPLES", 200)
@@ -722,6 +740,7 @@ RUNNERS: dict[str, Part] = {
     "wh1": run_wh1,
     "mi1": run_mi1,
     "nt1": run_nt1,
+    "ui1": run_ui1,
     "ui2": run_ui2,
     "x1": run_x1,
     "c1": run_c1,

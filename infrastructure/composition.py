@@ -19,6 +19,7 @@ import psycopg
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.clock import Clock, system_clock
+from domain.errors import NotFoundError
 from domain.helpdesk import HelpDesk
 from infrastructure.attachments.blobs import BlobStore, FileBlobStore
 from infrastructure.attachments.policy import AttachmentPolicy
@@ -177,6 +178,18 @@ class Services:
             via=via,
         )
         return user
+
+    def deactivate_user(self, user_id: str, *, tenant: str, by: Actor, via: str) -> WebUser:
+        """Stop a user of `tenant` signing in, end their sessions, and put it on record; NotFoundError otherwise."""
+        user = self.users.get(user_id)
+        if user is None or user.principal.tenant != tenant:
+            msg = f"no user {user_id}"
+            raise NotFoundError(msg)
+        if self.users.deactivate(user_id):
+            self.desk.record_user_deactivated(user_id=user_id, by=by, via=via)
+        found = self.users.get(user_id)
+        assert found is not None  # users are never deleted
+        return found
 
     def revoke_key(self, key_id: str, *, by: Actor, via: str) -> bool:
         """Revoke a key and put that on record; False if there is no such live key."""

@@ -30,6 +30,10 @@ from infrastructure.webhooks.sql import Sql
 #: The shortest password a user may be given: long passphrases beat composition rules (NIST SP 800-63B).
 PASSWORD_MIN_LENGTH = 12
 LANGUAGES = ("en", "zh_CN")
+#: What a user's row holds, but the password's hash.
+USER_COLUMNS = (
+    "user_id, email, actor_id, actor_kind, role, tenant, organisation, groups, language, time_zone, deactivated_at"
+)
 
 _hasher = PasswordHasher()
 # Checked against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
@@ -45,6 +49,7 @@ class WebUser:
     principal: Principal
     language: str | None  # None: from the browser's Accept-Language
     time_zone: str
+    active: bool = True  # a deactivated user signs in no more
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +106,24 @@ class UserStore:
                 f"CREATE TABLE IF NOT EXISTS {self._users} ("
                 "user_id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, "
                 "actor_id TEXT NOT NULL, actor_kind TEXT NOT NULL, role TEXT NOT NULL, tenant TEXT NOT NULL, "
-                "organisation TEXT, groups TEXT, language TEXT, time_zone TEXT NOT NULL, created_at TEXT NOT NULL)"
+                "organisation TEXT, groups TEXT, language TEXT, time_zone TEXT NOT NULL, created_at TEXT NOT NULL, "
+                "deactivated_at TEXT)"
             )
+            self._add_deactivated_at(cursor)
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._sessions} ("
                 "session_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, csrf_token TEXT NOT NULL, "
                 "expires_at DOUBLE PRECISION NOT NULL, created_at TEXT NOT NULL)"
             )
+
+    def _add_deactivated_at(self, cursor: Any) -> None:
+        """Tables made before users could be deactivated get the column (NULL: active)."""
+        if self._sql.is_postgres:
+            cursor.execute(f"ALTER TABLE {self._users} ADD COLUMN IF NOT EXISTS deactivated_at TEXT")
+            return
+        cursor.execute(f"PRAGMA table_info({self._users})")
+        if "deactivated_at" not in {row["name"] for row in cursor.fetchall()}:
+            cursor.execute(f"ALTER TABLE {self._users} ADD COLUMN deactivated_at TEXT")
 
     def create(
         self,
@@ -169,13 +185,43 @@ class UserStore:
         return None if row is None else _user(row)
 
     def check_password(self, email: str, password: str) -> WebUser | None:
-        """The user if the password is theirs; None otherwise (as slowly for an unknown address)."""
+        """The active user if the password is theirs; None otherwise (as slowly for an unknown address)."""
         row = self._user_row("email", email.strip().lower())
         try:
             _hasher.verify(_DECOY_HASH if row is None else row["password_hash"], password)
         except (VerificationError, InvalidHashError):
             return None
+        user = None if row is None else _user(row)
+        return user if user is not None and user.active else None
+
+    def get(self, user_id: str) -> WebUser | None:
+        """The user with this id, or None."""
+        row = self._user_row("user_id", user_id)
         return None if row is None else _user(row)
+
+    def of_tenant(self, tenant: str) -> list[WebUser]:
+        """The tenant's users, active or not, by address."""
+        with self._sql.transaction() as cursor:
+            cursor.execute(
+                f"SELECT {USER_COLUMNS} FROM {self._users} WHERE tenant = {self._sql.p} ORDER BY email", (tenant,)
+            )
+            return [_user(row) for row in cursor.fetchall()]
+
+    def deactivate(self, user_id: str) -> bool:
+        """Stop a user signing in, and end their sessions now; False if they were not active."""
+        p = self._sql.p
+        with self._sql.transaction() as cursor:
+            lock = " FOR UPDATE" if self._sql.is_postgres else ""  # SQLite's writers take turns anyway
+            cursor.execute(f"SELECT deactivated_at FROM {self._users} WHERE user_id = {p}{lock}", (user_id,))
+            found = cursor.fetchone()
+            changed = found is not None and found["deactivated_at"] is None
+            if changed:
+                cursor.execute(
+                    f"UPDATE {self._users} SET deactivated_at = {p} WHERE user_id = {p}",
+                    (datetime.now(UTC).isoformat(), user_id),
+                )
+            cursor.execute(f"DELETE FROM {self._sessions} WHERE user_id = {p}", (user_id,))
+        return changed
 
     def start_session(self, user: WebUser, *, hours: float) -> StartedSession:
         """Open a session for a user who has just proved who they are."""
@@ -201,7 +247,8 @@ class UserStore:
         if found is None:
             return None
         row = self._user_row("user_id", found["user_id"])
-        return None if row is None else WebSession(_user(row), found["csrf_token"])
+        user = None if row is None else _user(row)
+        return None if user is None or not user.active else WebSession(user, found["csrf_token"])
 
     def end_session(self, secret: str) -> None:
         """Sign out: the cookie's session stops working at once."""
@@ -221,9 +268,7 @@ class UserStore:
     def _user_row(self, column: str, value: str) -> Any:
         with self._sql.transaction() as cursor:
             cursor.execute(
-                f"SELECT user_id, email, password_hash, actor_id, actor_kind, role, tenant, organisation, groups, "
-                f"language, time_zone FROM {self._users} WHERE {column} = {self._sql.p}",
-                (value,),
+                f"SELECT password_hash, {USER_COLUMNS} FROM {self._users} WHERE {column} = {self._sql.p}", (value,)
             )
             return cursor.fetchone()
 
@@ -257,4 +302,5 @@ def _user(row: Any) -> WebUser:
         None if row["groups"] is None else frozenset(row["groups"].split(",")),
     )
     principal = Principal(f"user:{row['user_id']}", actor, Role(row["role"]), row["tenant"])
-    return WebUser(row["user_id"], row["email"], principal, row["language"], row["time_zone"])
+    active = row["deactivated_at"] is None
+    return WebUser(row["user_id"], row["email"], principal, row["language"], row["time_zone"], active)

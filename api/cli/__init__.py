@@ -7,7 +7,20 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import audit, exports, keys, mail, privacy, processes, projections, schema, sla, users, workflows
+from api.cli import (
+    analytics,
+    audit,
+    exports,
+    keys,
+    mail,
+    privacy,
+    processes,
+    projections,
+    schema,
+    sla,
+    users,
+    workflows,
+)
 
 app = typer.Typer(help="ledgerdesk: an event-sourced help desk.", no_args_is_help=True, add_completion=False)
 # Registered in the order `ledgerdesk --help` lists them: the processes, then the groups.
@@ -26,6 +39,7 @@ app.add_typer(sla.app, name="sla")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(projections.app, name="projections")
+app.add_typer(analytics.app, name="analytics")
 
 __all__ = ["app", "main"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -19,16 +18,15 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ServicesDep
 from api.hardening import client_address
 from api.routers import health
-from api.schemas import TicketPublic
-from api.web import portal, queue_page, queues
+from api.web import portal, queue_page, queues, ticket_page
 from api.web.i18n import LANGUAGES
+from api.web.live import install_live
 from api.web.pages import render, wants_fragment
 from api.web.sign_in_limit import SignInLimit
 from api.web.visitors import (
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
     FormTokenError,
-    SignedInDep,
     SignInNeededError,
     VisitorDep,
     check_form_token,
@@ -38,9 +36,6 @@ from api.web.visitors import (
 )
 from domain.access import policy as access
 from domain.actors import ActorKind
-from domain.errors import TicketNotFoundError
-from infrastructure.composition import Services
-from infrastructure.keys import Principal
 from infrastructure.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
@@ -141,42 +136,14 @@ async def landing(request: Request, visitor: VisitorDep, services: ServicesDep) 
     return await queue_page.agent_queue_page(request, visitor, services, principal)
 
 
-@router.get("/t/{ticket_id}", response_class=HTMLResponse)
-async def ticket_page(
-    request: Request, ticket_id: UUID, visitor: VisitorDep, principal: SignedInDep, services: ServicesDep
-) -> Response:
-    """One ticket: its title, status and conversation (for customers, without internal notes)."""
-    if not access.may(principal.role, "get_ticket"):
-        return render(request, visitor, "error.html", 403, reason="forbidden")
-    ticket = await run_in_threadpool(_readable_ticket, services, principal, ticket_id)
-    if ticket is None:
-        return render(request, visitor, "error.html", 404, reason="not-found")
-    return render(request, visitor, "ticket.html", ticket=ticket)
-
-
-def _readable_ticket(services: Services, principal: Principal, ticket_id: UUID) -> TicketPublic | None:
-    """The ticket as `GET /tickets/{id}` shows it to this principal; None where the API says 404."""
-    actor, requester = principal.actor, principal.actor.kind is ActorKind.REQUESTER
-    try:
-        ticket = services.desk.get_ticket(
-            ticket_id,
-            tenant=principal.tenant,
-            requester=actor.id if requester else None,
-            organisation=actor.organisation,
-        )
-    except TicketNotFoundError:
-        return None
-    if not access.reaches(actor, ticket, tenant=principal.tenant):
-        return None
-    return TicketPublic.from_domain(ticket, for_requester=requester)
-
-
 def install_web(app: FastAPI, settings: Settings) -> None:
     """Serve the web pages and their static files, and answer their two refusals as pages."""
     app.state.sign_in_limit = SignInLimit(settings.sign_in_failure_limit)
     app.include_router(router)
     app.include_router(portal.router)
     app.include_router(queue_page.router)
+    app.include_router(ticket_page.router)
+    install_live(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     async def refuse_form(request: Request, error: Exception) -> Response:

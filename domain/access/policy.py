@@ -100,6 +100,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # The projection's dead-letter list of the tenant: what the read models could not apply, and its retry.
     "list_parked": frozenset({D}),
     "retry_parked": frozenset({D}),
+    # Web users: admins of the tenant create and deactivate them.
+    "list_users": frozenset({D}),
+    "create_user": frozenset({D}),
+    "deactivate_user": frozenset({D}),
     # Custom-field definitions: admins define (whether a field is personal is a privacy decision); staff read.
     "put_field": frozenset({D}),
     "list_fields": READERS,

@@ -34,6 +34,17 @@ class KeyCommands(CommandPipeline):
             )
         return int(self.save(user)[-1].notification.id)
 
+    def record_user_deactivated(self, *, user_id: str, **how: Unpack[Acting]) -> int | None:
+        """Put a web user's deactivation on record; None if the user was not on record or already inactive."""
+        try:
+            user: UserAccount = self.repository.get(UserAccount.create_id(user_id))
+        except AggregateNotFoundError:
+            return None
+        with self._acting(tenant=user.tenant, **how):
+            user.deactivate()
+        recordings = self.save(user)
+        return recordings[-1].notification.id if recordings else None
+
     def record_key_revoked(self, *, key_id: str, **how: Unpack[Acting]) -> int | None:
         """Put the revocation of an API key on record; None if it was not on record or already revoked."""
         try:

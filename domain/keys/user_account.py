@@ -30,6 +30,9 @@ class UserAccount(TenantOwned):
         holder_kind: str
         role: str
 
+    class UserDeactivated(Event):
+        user_id: str
+
     @staticmethod
     def create_id(user_id: str) -> uuid.UUID:
         """The aggregate id of the user with public id `user_id`."""
@@ -52,3 +55,13 @@ class UserAccount(TenantOwned):
         self.user_id = user_id
         self.holder_id = holder_id
         self.role = role
+        self.active = True
+
+    def deactivate(self) -> None:
+        """Record that the user may no longer sign in (deactivating an inactive user records nothing)."""
+        if self.active:
+            self._deactivated(user_id=self.user_id)
+
+    @event(UserDeactivated)
+    def _deactivated(self, *, user_id: str) -> None:
+        self.active = False

@@ -20,6 +20,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 
 from domain.helpdesk import HelpDesk
 from infrastructure.database import Backend, Database
+from infrastructure.readmodels import analytics
 from infrastructure.readmodels.view import PostgresTicketsView, SQLiteTicketsView, SqlTicketsView
 from infrastructure.readmodels.waiting import PositionWaiter
 from infrastructure.settings import Settings
@@ -31,7 +32,7 @@ from projections.people.queries import PeopleQueries
 from projections.routing.queries import RoutingQueries
 from projections.saved_views.queries import SavedViewQueries
 from projections.sla.queries import SlaQueries
-from projections.sql import POSTGRES, SQLITE, Reader
+from projections.sql import POSTGRES, SQLITE, Reader, postgres_names
 from projections.tickets.queries import TicketQueries
 from projections.workload.queries import WorkloadQueries
 
@@ -63,10 +64,18 @@ R = TypeVar("R", bound=Reader)
 class Generations:
     """The pointer to the generation of the read models that serves reads, kept beside the events."""
 
-    def __init__(self, transaction: Transaction | None, placeholder: str, table: str) -> None:
+    def __init__(
+        self,
+        transaction: Transaction | None,
+        placeholder: str,
+        table: str,
+        on_switch: Callable[[Any, int], None] | None = None,
+    ) -> None:
+        """`on_switch(cursor, generation)` runs in the switch's transaction (the analytics views follow it)."""
         self._transaction = transaction
         self._p = placeholder
         self._table = table
+        self._on_switch = on_switch
         self._memory = 1  # the pointer when events are kept in memory
 
     def create_table(self) -> None:
@@ -97,6 +106,8 @@ class Generations:
             return
         with self._transaction() as cursor:
             cursor.execute(f"UPDATE {self._table} SET generation = {self._p} WHERE name = 'tickets'", [generation])
+            if self._on_switch is not None:
+                self._on_switch(cursor, generation)
 
 
 class ReadModels:
@@ -134,7 +145,11 @@ class ReadModels:
         """Create the generation pointer and the serving generation's tables (a step of the schema's migrate)."""
         self.generations.create_table()
         generation = self.active_generation(fresh=True)
-        _create_tables(self.view(generation, create=False))
+        view = self.view(generation, create=False)
+        _create_tables(view)
+        if self.database.backend is Backend.POSTGRES:
+            with view.datastore.transaction(commit=True) as cursor:
+                analytics.make_views(cursor, view.datastore.schema, view.names)
         self._made.add(generation)
 
     def schema_ready(self) -> None:
@@ -309,7 +324,13 @@ class ReadModels:
         if self.database.backend is Backend.POSTGRES:
             datastore = self._postgres()
             table = f'"{datastore.schema}".ledgerdesk_read_models'
-            return Generations(lambda: datastore.transaction(commit=True), POSTGRES.placeholder, table)
+            if self.replica is not None:  # read only: it never switches
+                return Generations(lambda: datastore.transaction(commit=True), POSTGRES.placeholder, table)
+
+            def follow(cursor: Any, generation: int) -> None:
+                analytics.make_views(cursor, datastore.schema, postgres_names(datastore.schema, generation))
+
+            return Generations(lambda: datastore.transaction(commit=True), POSTGRES.placeholder, table, follow)
         events = self.desk.recorder.datastore  # type: ignore[attr-defined]
         return Generations(lambda: events.transaction(commit=True), SQLITE.placeholder, "ledgerdesk_read_models")
 

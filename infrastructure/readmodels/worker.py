@@ -125,7 +125,7 @@ class ProjectionWorker:
             "applied %d events up to position %d",
             len(notifications),
             reached,
-            extra={"process": "projections", "events": len(notifications), "position": reached, "ms": ms},
+            extra={"background": "projections", "events": len(notifications), "position": reached, "ms": ms},
         )
         return len(notifications)
 

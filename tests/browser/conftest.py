@@ -222,3 +222,37 @@ def screenshot(page: Page, name: str) -> None:
     if os.environ.get("LEDGERDESK_SCREENSHOTS"):
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def add_person(site: Site, name: str, actor_id: str, role: Role, *, groups: list[str] | None = None) -> Person:
+    """One more user of the site (an agent of a group, a customer), with a password made for this run."""
+    person = Person(f"{actor_id}@acme.example", password())
+    site.services.create_user(
+        email=person.email,
+        password=person.password,
+        actor_id=actor_id,
+        role=role,
+        tenant="acme",
+        groups=groups,
+        by=OPERATOR,
+        via="cli",
+    )
+    site.people[name] = person
+    return person
+
+
+def open_ticket(site: Site, name: str, title: str, *, requester: str = "cathy", group: str = "support") -> uuid.UUID:
+    """A new unassigned ticket of `requester` in `group`, once the read models show it."""
+    ann = Actor("ann", ActorKind.AGENT, role=Role.AGENT.value)
+    receipt = site.services.desk.open_ticket(
+        title=title,
+        description=f"About: {title}",
+        requester_id=requester,
+        group=group,
+        by=ann,
+        via="web",
+        tenant="acme",
+    )
+    wait_for_projections(site.services, receipt.position or 0)
+    site.tickets[name] = receipt.ticket_id
+    return receipt.ticket_id

@@ -28,7 +28,7 @@ def test_an_agent_sees_their_queue_and_opens_a_ticket(page: Page, site: Site) ->
     expect(page.get_by_role("heading", name="Printer on fire", level=1)).to_be_visible()
     expect(page.get_by_text("We are sending a technician.")).to_be_visible()
     expect(page.get_by_text("Secret: the printer is older than the office.")).to_be_visible()
-    expect(page.get_by_text("Internal note")).to_be_visible()
+    expect(page.get_by_text("Internal note", exact=True)).to_be_visible()
     assert_accessible(page)
     screenshot(page, "ticket")
     assert not [m for m in messages if "Content Security Policy" in m]

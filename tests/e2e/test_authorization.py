@@ -35,6 +35,7 @@ from api.routers import (
     schedules,
     sla,
     tickets,
+    users,
     views,
     webhooks,
     workflows,
@@ -136,6 +137,9 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "csat_report": ("GET", "/reports/csat", None),
         "export_dataset": ("GET", "/exports/tickets?format=csv", None),
         "erase_person": ("POST", "/privacy/erasures", {"person_id": "nobody"}),
+        "list_users": ("GET", "/users", None),
+        "create_user": ("POST", "/users", {"email": "nobody@acme.example", "password": "x", "role": "agent"}),
+        "deactivate_user": ("POST", "/users/00ff00ff00ff/deactivation", None),
         "list_parked": ("GET", "/projections/parked", None),
         "retry_parked": ("POST", "/projections/parked/retry", {}),
         "put_field": ("PUT", "/fields/contact", {"kind": "text", "personal": True}),
@@ -223,6 +227,7 @@ def test_every_route_is_in_the_matrix() -> None:
     routers += (attachments, exports)
     routers += (projections, workflows, me, bulk, directory, automation, webhooks)
     routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes, notifications)
+    routers += (users,)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)
@@ -235,13 +240,16 @@ def test_web_pages_are_outside_the_api_and_no_api_key_opens_them(
     # The web pages (api/web/routes.py) answer browsers signed in by session cookie, not the matrix's callers:
     # none is an operation of the OpenAPI document (`/` is the API's JSON entry there, and stays that for
     # clients that do not ask for HTML), and a bearer key, even an admin's, signs no one in to them.
+    from api.web import live, ticket_page
     from api.web.routes import router as web
 
     client, _, keys = world
     admin = {"Authorization": f"Bearer {keys['admin']}", "Accept": "text/html"}
     documented = create_app().openapi()["paths"]
-    pages = {route.path: route.methods for route in web.routes if isinstance(route, APIRoute)}
-    assert set(pages) - {"/"} == {"/login", "/logout", "/language", "/t/{ticket_id}"}
+    routes = [*web.routes, *ticket_page.router.routes, *live.router.routes]
+    pages = {route.path: route.methods for route in routes if isinstance(route, APIRoute)}
+    assert {"/login", "/logout", "/language", "/t/{ticket_id}", "/t/{ticket_id}/live"} <= set(pages)
+    assert all(path.startswith("/t/") for path in set(pages) - {"/", "/login", "/logout", "/language"})
     assert not (set(pages) - {"/"}) & set(documented)
     assert client.get("/", headers={"Authorization": admin["Authorization"]}).json()["name"] == "ledgerdesk"
     ticket = _fresh_ticket(client, {"Authorization": admin["Authorization"]})

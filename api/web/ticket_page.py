@@ -1,0 +1,286 @@
+"""The ticket page `/t/{id}` and its forms: thin, as the API's routes are (form → application call → page).
+
+Each form calls the HelpDesk command its REST route calls (api/routers/tickets.py, attachments.py,
+automation.py), after the access policy's `may` for that route's name; which tickets the visitor
+reaches and may change is the application's, as for the API. A refused command stores no event
+and shows the page again with the reason in the visitor's language; a done one goes back to the
+page (303, so reloading it sends nothing twice). Events record the channel `web`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import Provenance, ServicesDep
+from api.problems import status_of
+from api.routers.attachments import _attachment, content_disposition
+from api.web.pages import render, wants_fragment
+from api.web.ticket_view import history, history_view, readable, shown_value, ticket_view
+from api.web.visitors import SignedInDep, Visitor, VisitorDep, check_form_token
+from domain.access import policy as access
+from domain.actors import ActorKind
+from domain.automation.commands import MACRO_CHANNEL
+from domain.errors import AlreadyClaimedError, DomainError
+from domain.pipeline import Receipt
+from domain.values import ATTACHMENTS_MAX, TEXT_MAX, Attachment
+from infrastructure.composition import Services
+from infrastructure.keys import Principal
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(check_form_token)])
+
+CHANNEL = "web"
+TextField = Annotated[str, Form(max_length=TEXT_MAX)]
+NameField = Annotated[str, Form(max_length=200)]
+Part = Literal["page", "state", "actions"]
+Command = Callable[[Provenance], Receipt]
+
+
+def _provenance(principal: Principal) -> Provenance:
+    return Provenance(by=principal.actor, via=CHANNEL, expected_version=None, tenant=principal.tenant)
+
+
+async def _page(
+    request: Request,
+    visitor: Visitor,
+    services: Services,
+    principal: Principal,
+    ticket_id: UUID,
+    *,
+    part: Part = "page",
+    status_code: int = 200,
+    refusal: str | None = None,
+    refused_by: str | None = None,
+) -> Response:
+    if not access.may(principal.role, "get_ticket"):
+        return render(request, visitor, "error.html", 403, reason="forbidden")
+    view = await run_in_threadpool(ticket_view, services, principal, ticket_id)
+    if view is None:
+        return render(request, visitor, "error.html", 404, reason="not-found")
+    template = {"page": "ticket.html", "state": "_ticket_state.html", "actions": "_ticket_actions.html"}[part]
+    context = {"view": view, "ticket": view.ticket, "refusal": refusal, "refused_by": refused_by}
+    return render(request, visitor, template, status_code, **context)
+
+
+def _part(asked: str) -> Part:
+    """The region htmx asked for; the whole page for anything else."""
+    return "state" if asked == "state" else "actions" if asked == "actions" else "page"
+
+
+@router.get("/t/{ticket_id}", response_class=HTMLResponse)
+async def ticket_page(
+    request: Request,
+    ticket_id: UUID,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    part: str = "page",
+) -> Response:
+    """One ticket: facts, SLA targets, the conversation (for customers, without internal notes), and its forms.
+
+    htmx asks for one region (`?part=state` or `?part=actions`) when the live stream says the ticket changed.
+    """
+    return await _page(
+        request, visitor, services, principal, ticket_id, part=_part(part) if wants_fragment(request) else "page"
+    )
+
+
+@router.get("/t/{ticket_id}/history", response_class=HTMLResponse)
+async def ticket_history(
+    request: Request, ticket_id: UUID, visitor: VisitorDep, principal: SignedInDep, services: ServicesDep
+) -> Response:
+    """The history tab: every event of the ticket, as `GET /tickets/{id}/history` lists them."""
+    if not access.may(principal.role, "get_history"):
+        return render(request, visitor, "error.html", 404, reason="not-found")
+    view = await run_in_threadpool(history_view, services, principal, ticket_id)
+    if view is None:
+        return render(request, visitor, "error.html", 404, reason="not-found")
+    entries = await run_in_threadpool(history, services, principal, ticket_id)
+    return render(
+        request, visitor, "ticket_history.html", view=view, ticket=view.ticket, entries=entries, shown=shown_value
+    )
+
+
+@router.get("/t/{ticket_id}/files/{attachment_id}")
+async def download(
+    request: Request,
+    ticket_id: UUID,
+    attachment_id: str,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+) -> Response:
+    """A file of a comment the visitor sees, as `GET /tickets/{id}/attachments/{attachment_id}` answers it."""
+    if not access.may(principal.role, "download_attachment"):
+        return render(request, visitor, "error.html", 403, reason="forbidden")
+    requester = principal.actor.kind is ActorKind.REQUESTER
+    ticket = await run_in_threadpool(readable, services, principal, ticket_id)
+    try:
+        if ticket is None:
+            raise LookupError(ticket_id)
+        attachment = _attachment(ticket, attachment_id, for_requester=requester)
+        download = await run_in_threadpool(services.attachments.open, principal.tenant, attachment)
+    except (LookupError, DomainError):
+        return render(request, visitor, "error.html", 404, reason="not-found")
+    headers = {"Content-Length": str(attachment.size), "Content-Disposition": content_disposition(attachment.name)}
+    return StreamingResponse(download.chunks, media_type=attachment.content_type, headers=headers)
+
+
+async def _run(
+    request: Request,
+    visitor: Visitor,
+    services: Services,
+    principal: Principal,
+    ticket_id: UUID,
+    action: str,
+    command: Command,
+) -> Response:
+    """Call `command` if the policy lets the visitor's role call the API route `action`; then the page again."""
+    if not access.may(principal.role, action):
+        return await _page(request, visitor, services, principal, ticket_id, status_code=403, refusal="not-permitted")
+    try:
+        await run_in_threadpool(command, _provenance(principal))
+    except DomainError as error:  # as the API maps it (api/problems.py), files too large or of a refused type too
+        status_code, code = status_of(error)
+        by = error.assignee if isinstance(error, AlreadyClaimedError) else None
+        return await _page(
+            request, visitor, services, principal, ticket_id, status_code=status_code, refusal=code, refused_by=by
+        )
+    return RedirectResponse(f"/t/{ticket_id}", status_code=303)
+
+
+@router.post("/t/{ticket_id}/comments", response_class=HTMLResponse)
+async def comment(
+    request: Request,
+    ticket_id: UUID,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    body: TextField = "",
+    public: Annotated[bool, Form()] = True,
+    files: Annotated[list[UploadFile] | None, File(max_length=ATTACHMENTS_MAX)] = None,
+) -> Response:
+    """A public reply or an internal note, with files, as `POST /tickets/{id}/attachments` (or `/comments`) adds it."""
+    chosen = [f for f in files or [] if f.filename]
+    action = "upload_attachments" if chosen else "add_comment"
+
+    def add(how: Provenance) -> Receipt:
+        by, tenant = how["by"], how["tenant"]
+        # The ticket must be one the visitor reaches before any file is kept for it.
+        requester = by.id if by.kind is ActorKind.REQUESTER else None
+        services.desk.get_ticket(ticket_id, tenant=tenant, requester=requester, organisation=by.organisation)
+        stored: list[Attachment] = [
+            services.attachments.store(tenant, by.id, f.filename or "unnamed", f.file) for f in chosen
+        ]
+        return services.desk.add_comment(ticket_id, body, public=public, attachments=stored, **how)
+
+    return await _run(request, visitor, services, principal, ticket_id, action, add)
+
+
+@router.post("/t/{ticket_id}/claim", response_class=HTMLResponse)
+async def claim(
+    request: Request, ticket_id: UUID, visitor: VisitorDep, principal: SignedInDep, services: ServicesDep
+) -> Response:
+    """Take the unassigned ticket (the first to claim it has it), as `POST /tickets/{id}/claim`."""
+    return await _run(
+        request, visitor, services, principal, ticket_id, "claim", lambda how: services.desk.claim(ticket_id, **how)
+    )
+
+
+@router.post("/t/{ticket_id}/assignment", response_class=HTMLResponse)
+async def assign(
+    request: Request,
+    ticket_id: UUID,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    assignee: NameField = "",
+) -> Response:
+    """Assign the ticket to an agent, as `POST /tickets/{id}/assignment`."""
+
+    def command(how: Provenance) -> Receipt:
+        return services.desk.assign(ticket_id, assignee=assignee.strip() or None, **how)
+
+    return await _run(request, visitor, services, principal, ticket_id, "assign", command)
+
+
+@router.post("/t/{ticket_id}/transfer", response_class=HTMLResponse)
+async def transfer(
+    request: Request,
+    ticket_id: UUID,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    group: NameField = "",
+    reason: TextField = "",
+) -> Response:
+    """Hand the ticket to another group with a reason, as `POST /tickets/{id}/transfer`."""
+
+    def command(how: Provenance) -> Receipt:
+        return services.desk.transfer(ticket_id, group=group.strip() or None, reason=reason, **how)
+
+    return await _run(request, visitor, services, principal, ticket_id, "transfer", command)
+
+
+@router.post("/t/{ticket_id}/transitions", response_class=HTMLResponse)
+async def transition(
+    request: Request,
+    ticket_id: UUID,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    to: NameField = "",
+) -> Response:
+    """Move the ticket through its workflow, as `POST /tickets/{id}/transitions` does (only the moves it allows)."""
+
+    def command(how: Provenance) -> Receipt:
+        return services.desk.transition(ticket_id, to, **how)
+
+    return await _run(request, visitor, services, principal, ticket_id, "transition", command)
+
+
+@router.post("/t/{ticket_id}/macros", response_class=HTMLResponse)
+async def apply_macro(
+    request: Request,
+    ticket_id: UUID,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    name: NameField = "",
+) -> Response:
+    """Apply one of the tenant's macros, as `POST /tickets/{id}/macros/{name}`."""
+
+    def command(how: Provenance) -> Receipt:
+        return services.desk.apply_macro(
+            ticket_id,
+            name,
+            by=how["by"],
+            via=MACRO_CHANNEL,
+            expected_version=how["expected_version"],
+            tenant=how["tenant"],
+        )
+
+    return await _run(request, visitor, services, principal, ticket_id, "apply_macro", command)
+
+
+@router.post("/t/{ticket_id}/rating", response_class=HTMLResponse)
+async def rate(
+    request: Request,
+    ticket_id: UUID,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    rating: NameField = "",
+    comment: TextField = "",
+) -> Response:
+    """The requester rates the solved ticket (good or bad, with a comment), as `POST /tickets/{id}/rating`."""
+
+    def command(how: Provenance) -> Receipt:
+        return services.desk.rate(ticket_id, int(rating) if rating.isdigit() else rating, comment, **how)
+
+    return await _run(request, visitor, services, principal, ticket_id, "rate_ticket", command)
