@@ -206,6 +206,16 @@ def test_no_personal_value_is_in_any_export(services: Services, recorded: int, t
     assert "title" not in SCHEMAS[Dataset.TICKETS].names
 
 
+def test_an_erased_author_s_comments_have_no_length(services: Services, recorded: int, tmp_path: Path) -> None:
+    services.eraser().erase(tenant="acme", person_id="alice", by=ADMIN, via="api")
+    comments = exported(services, Dataset.COMMENTS, FileFormat.PARQUET, tmp_path, tenant="acme").to_pylist()
+    assert [(c["author_id"], c["body_length"]) for c in comments] == [
+        ("alice", None),
+        ("alice", None),
+        ("carol", len("SECRET")),
+    ]
+
+
 def test_tenant_and_since_narrow_the_rows(services: Services, recorded: int, tmp_path: Path) -> None:
     everyone = exported(services, Dataset.TICKETS, FileFormat.PARQUET, tmp_path)
     assert sorted(everyone.column("tenant").to_pylist()) == ["acme", "acme", "acme", "globex"]
