@@ -300,6 +300,11 @@ def test_the_command_writes_a_file_and_reports_mistakes_in_one_line(
     assert bad.stderr.count("\n") == 1
     assert bad.stderr.startswith("ledgerdesk: error: --since 'yesterday' is not an ISO-8601 moment")
     assert not (tmp_path / "x.parquet").exists()
+    unknown = run_cli("export", "everything", "--output", str(tmp_path / "x.parquet"), env=env)
+    assert (unknown.returncode, unknown.stderr.count("\n")) == (2, 1)
+    assert unknown.stderr == "ledgerdesk: error: dataset 'everything' is not one of tickets, events, sla, comments\n"
+    xlsx = run_cli("export", "sla", "--format", "xlsx", "--output", str(tmp_path / "x.xlsx"), env=env)
+    assert (xlsx.returncode, xlsx.stderr) == (2, "ledgerdesk: error: --format 'xlsx' is not one of parquet, csv\n")
     nowhere = run_cli("export", "tickets", "--output", str(tmp_path / "no" / "x.parquet"), env=env)
     assert nowhere.returncode == 2
     assert nowhere.stderr.count("\n") == 1
