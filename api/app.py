@@ -23,6 +23,7 @@ from api.routers import (
     bulk,
     directory,
     events,
+    exports,
     fields,
     health,
     listing,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for module in (
         *routers,
         reports,
+        exports,
         projections,
         me,
         bulk,

@@ -26,6 +26,8 @@ ui1    the ticket page and its history tab for a ticket of BENCH_UI1_EVENTS even
        browser asks for them, `ledgerdesk serve` with one worker (bench/ticket_page.py).
 ui2    the agents' queue page `/` (HTML, signed in) with BENCH_UI2_TICKETS (10,000) open tickets in the agent's
        tenant, each queue and filter in rotation, one worker (bench/ui_queue.py).
+x1     analyst export: BENCH_X1_EVENTS (100,000) seeded events, projected, exported as Parquet (`events`, every
+       tenant's and one tenant's), rows/s and peak memory (bench/exports.py).
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
@@ -57,6 +59,7 @@ from bench.audit import time_as_of, time_export, time_raw_verify_loop, time_veri
 from bench.baseline import time_raw_upserts
 from bench.calendar import time_calendar
 from bench.catch_up import profile_catch_up, time_catch_up
+from bench.exports import bench_export
 from bench.lag import bench_lag
 from bench.mail_in import bench_mail_in
 from bench.notify import bench_notify
@@ -72,7 +75,7 @@ from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "ui2", "c1")
+PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "ui2", "x1", "c1")
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
@@ -714,6 +717,12 @@ def run_ui2(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict
     return bench_queue_page(conn, user, tickets=tickets, samples=samples)
 
 
+def run_x1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """X1."""
+    with scratch_database(conn, user) as url:
+        return bench_export(url, events=env_int("BENCH_X1_EVENTS", 100_000))
+
+
 def run_c1(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> list[dict[str, Any]]:
     """C1 (no database)."""
     return time_calendar()
@@ -733,6 +742,7 @@ RUNNERS: dict[str, Part] = {
     "nt1": run_nt1,
     "ui1": run_ui1,
     "ui2": run_ui2,
+    "x1": run_x1,
     "c1": run_c1,
 }
 

@@ -7,7 +7,20 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import analytics, audit, keys, mail, privacy, processes, projections, schema, sla, users, workflows
+from api.cli import (
+    analytics,
+    audit,
+    exports,
+    keys,
+    mail,
+    privacy,
+    processes,
+    projections,
+    schema,
+    sla,
+    users,
+    workflows,
+)
 
 app = typer.Typer(help="ledgerdesk: an event-sourced help desk.", no_args_is_help=True, add_completion=False)
 # Registered in the order `ledgerdesk --help` lists them: the processes, then the groups.
@@ -18,6 +31,7 @@ app.command("sla-watch")(processes.sla_watch)
 app.command()(processes.worker)
 app.command("mail-in")(mail.mail_in)
 app.command()(projections.rebuild)
+app.command()(exports.export)
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.add_typer(workflows.app, name="workflows")

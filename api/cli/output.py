@@ -20,18 +20,22 @@ from rich.text import Text
 
 
 class EventRateColumn(ProgressColumn):
-    """Events applied per second."""
+    """Events (or other units) done per second."""
+
+    def __init__(self, unit: str = "events") -> None:
+        super().__init__()
+        self.unit = unit
 
     def render(self, task: Task) -> Text:
         """The task's current rate, or a dash before there is one."""
-        return Text("-" if task.speed is None else f"{task.speed:,.0f} events/s")
+        return Text("-" if task.speed is None else f"{task.speed:,.0f} {self.unit}/s")
 
 
 @contextmanager
-def progress(description: str) -> Iterator[tuple[Progress, TaskID]]:
-    """A progress bar on standard error: events done / total, rate, time left."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("events"))
-    with Progress(*columns, EventRateColumn(), TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+def progress(description: str, unit: str = "events") -> Iterator[tuple[Progress, TaskID]]:
+    """A progress bar on standard error: units (events by default) done / total, rate, time left."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit))
+    with Progress(*columns, EventRateColumn(unit), TimeRemainingColumn(), console=Console(stderr=True)) as bar:
         yield bar, bar.add_task(description, total=None)
 
 

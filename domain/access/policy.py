@@ -93,6 +93,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "reopen_report": REPORTERS,
     "agent_report": REPORTERS,
     "csat_report": REPORTERS,
+    # Analyst exports: files of the whole tenant's facts, without personal data (docs/analytics.md).
+    "export_dataset": frozenset({N, D}),
     # Privacy.
     "erase_person": frozenset({D}),
     # The projection's dead-letter list of the tenant: what the read models could not apply, and its retry.
@@ -185,6 +187,7 @@ TENANT_WIDE = frozenset(
         "reopen_report",
         "agent_report",
         "csat_report",
+        "export_dataset",
     }
 )
 

@@ -22,6 +22,7 @@ from api.routers import (
     bulk,
     directory,
     events,
+    exports,
     fields,
     health,
     listing,
@@ -134,6 +135,7 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "reopen_report": ("GET", "/reports/reopens", None),
         "agent_report": ("GET", "/reports/agents", None),
         "csat_report": ("GET", "/reports/csat", None),
+        "export_dataset": ("GET", "/exports/tickets?format=csv", None),
         "erase_person": ("POST", "/privacy/erasures", {"person_id": "nobody"}),
         "list_users": ("GET", "/users", None),
         "create_user": ("POST", "/users", {"email": "nobody@acme.example", "password": "x", "role": "agent"}),
@@ -222,7 +224,7 @@ def test_every_route_is_in_the_matrix() -> None:
     operations = create_app().openapi()["paths"]
     count = sum(len(methods) for methods in operations.values())
     routers = (listing, tickets, views, fields, agents, events, audit, audit_queues, privacy, sla, reports, health)
-    routers += (attachments,)
+    routers += (attachments, exports)
     routers += (projections, workflows, me, bulk, directory, automation, webhooks)
     routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes, notifications)
     routers += (users,)
