@@ -21,7 +21,8 @@ from api.deps import Provenance, ServicesDep
 from api.problems import status_of
 from api.routers.attachments import _attachment, content_disposition
 from api.web.pages import render, wants_fragment
-from api.web.ticket_view import history, history_view, readable, shown_value, ticket_view
+from api.web.ticket_refs import TicketRefError, resolve_ref
+from api.web.ticket_view import LINK_KINDS, history, history_view, readable, shown_value, ticket_view
 from api.web.visitors import SignedInDep, Visitor, VisitorDep, check_form_token
 from domain.access import policy as access
 from domain.actors import ActorKind
@@ -63,7 +64,13 @@ async def _page(
     if view is None:
         return render(request, visitor, "error.html", 404, reason="not-found")
     template = {"page": "ticket.html", "state": "_ticket_state.html", "actions": "_ticket_actions.html"}[part]
-    context = {"view": view, "ticket": view.ticket, "refusal": refusal, "refused_by": refused_by}
+    context = {
+        "view": view,
+        "ticket": view.ticket,
+        "refusal": refusal,
+        "refused_by": refused_by,
+        "link_kinds": LINK_KINDS,
+    }
     return render(request, visitor, template, status_code, **context)
 
 
@@ -150,6 +157,10 @@ async def _run(
         by = error.assignee if isinstance(error, AlreadyClaimedError) else None
         return await _page(
             request, visitor, services, principal, ticket_id, status_code=status_code, refusal=code, refused_by=by
+        )
+    except TicketRefError as error:  # the other ticket named in the form: as the API's 422 for a body's ticket
+        return await _page(
+            request, visitor, services, principal, ticket_id, status_code=422, refusal=error.code, refused_by=error.ref
         )
     return RedirectResponse(f"/t/{ticket_id}", status_code=303)
 
@@ -284,3 +295,57 @@ async def rate(
         return services.desk.rate(ticket_id, int(rating) if rating.isdigit() else rating, comment, **how)
 
     return await _run(request, visitor, services, principal, ticket_id, "rate_ticket", command)
+
+
+@router.post("/t/{ticket_id}/links", response_class=HTMLResponse)
+async def link(
+    request: Request,
+    ticket_id: UUID,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    other: NameField = "",
+    kind: NameField = "related",
+) -> Response:
+    """Link the ticket to another, named by its id or short ref, as `POST /tickets/{id}/links`."""
+
+    def command(how: Provenance) -> Receipt:
+        return services.desk.link_tickets(ticket_id, resolve_ref(services, principal, other), kind, **how)
+
+    return await _run(request, visitor, services, principal, ticket_id, "link_tickets", command)
+
+
+@router.post("/t/{ticket_id}/links/removal", response_class=HTMLResponse)
+async def unlink(
+    request: Request,
+    ticket_id: UUID,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    other: Annotated[UUID, Form()],
+    kind: NameField = "",
+) -> Response:
+    """Remove a link from both tickets, as `DELETE /tickets/{id}/links/{type}/{other_id}`."""
+
+    def command(how: Provenance) -> Receipt:
+        return services.desk.unlink_tickets(ticket_id, other, kind, **how)
+
+    return await _run(request, visitor, services, principal, ticket_id, "unlink_tickets", command)
+
+
+@router.post("/t/{ticket_id}/merge", response_class=HTMLResponse)
+async def merge(
+    request: Request,
+    ticket_id: UUID,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    into: NameField = "",
+    reason: TextField = "",
+) -> Response:
+    """Merge the ticket into another (named by its id or short ref) with a reason, as `POST /tickets/{id}/merge`."""
+
+    def command(how: Provenance) -> Receipt:
+        return services.desk.merge_tickets(ticket_id, resolve_ref(services, principal, into), reason=reason, **how)
+
+    return await _run(request, visitor, services, principal, ticket_id, "merge_tickets", command)

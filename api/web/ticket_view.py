@@ -19,6 +19,8 @@ from api.sla_schemas import TargetOut
 from domain.access import policy as access
 from domain.actors import ActorKind
 from domain.errors import TicketNotFoundError
+from domain.mail.threads import short_ref
+from domain.tickets.links import LINKABLE, UNLINKABLE, LinkType
 from domain.tickets.ticket import Ticket
 from domain.tickets.workflow import Status
 from infrastructure.composition import Services
@@ -51,10 +53,49 @@ class Actions:
     assign: bool = False
     transfer: bool = False
     rate: bool = False
+    link: bool = False
+    unlink: bool = False
+    merge: bool = False
     moves: list[MoveChoice] = field(default_factory=list)
     macros: list[MacroChoice] = field(default_factory=list)
     agents: list[str] = field(default_factory=list)  # the directory's, offered as suggestions
     groups: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Another ticket as this one's page names it: its short ref, and its title where the visitor reaches it."""
+
+    id: UUID
+    ref: str
+    title: str | None  # None: a ticket the visitor does not reach (no link to its page)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkShown:
+    """One link of the ticket, from its side: the kind, the other ticket, and whether it may be removed by hand."""
+
+    type: str
+    other: Related
+    removable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Relations:
+    """How other tickets relate to this one: links, parent, children, and merges either way."""
+
+    links: list[LinkShown] = field(default_factory=list)  # neither parent nor child
+    parent: Related | None = None
+    children: list[Related] = field(default_factory=list)
+    merged_into: Related | None = None
+    merged_in: list[Related] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.links or self.parent or self.children or self.merged_into or self.merged_in)
+
+
+#: The kinds the link form offers, in its order (the inverse kinds follow on the other ticket).
+LINK_KINDS = tuple(kind.value for kind in LINKABLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +107,7 @@ class TicketView:
     actions: Actions
     sla: list[TargetOut]
     history: bool  # whether the visitor may read the history tab
+    relations: Relations = field(default_factory=Relations)
 
 
 def readable(services: Services, principal: Principal, ticket_id: UUID) -> Ticket | None:
@@ -96,6 +138,32 @@ def ticket_view(services: Services, principal: Principal, ticket_id: UUID) -> Ti
         actions=_actions(services, principal, ticket),
         sla=_sla(services, principal, ticket) if access.may(principal.role, "ticket_sla") else [],
         history=access.may(principal.role, "get_history"),
+        relations=_relations(services, principal, ticket) if staff else Relations(),
+    )
+
+
+def _related(services: Services, principal: Principal, other_id: UUID) -> Related:
+    other = readable(services, principal, other_id)
+    return Related(other_id, short_ref(other_id), None if other is None else other.title)
+
+
+def _relations(services: Services, principal: Principal, ticket: Ticket) -> Relations:
+    """The ticket's links and merges, each other ticket read as the visitor reads it (its title only if reached)."""
+
+    def related(other_id: str) -> Related:
+        return _related(services, principal, UUID(other_id))
+
+    family = (LinkType.CHILD_OF, LinkType.PARENT_OF)
+    return Relations(
+        links=[
+            LinkShown(k.type.value, related(k.ticket_id), k.type in UNLINKABLE)
+            for k in ticket.links
+            if k.type not in family
+        ],
+        parent=None if ticket.parent() is None else related(str(ticket.parent())),
+        children=[related(str(child)) for child in ticket.children()],
+        merged_into=None if ticket.merged_into is None else related(ticket.merged_into),
+        merged_in=[related(source) for source in ticket.merged_sources],
     )
 
 
@@ -124,6 +192,9 @@ def _actions(services: Services, principal: Principal, ticket: Ticket) -> Action
         assign=access.may(role, "assign") and not closed,
         transfer=access.may(role, "transfer") and not closed,
         rate=access.may(role, "rate_ticket") and ticket.category is Status.SOLVED,
+        link=staff and access.may(role, "link_tickets"),
+        unlink=staff and access.may(role, "unlink_tickets"),
+        merge=staff and access.may(role, "merge_tickets") and not closed,
         moves=moves,
         macros=macros,
         agents=[] if directory is None else sorted(directory.agents),
