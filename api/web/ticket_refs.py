@@ -34,13 +34,14 @@ def resolve_ref(services: Services, principal: Principal, text: str) -> UUID:
     """The ticket `text` names for this visitor (an id, or the start of one), or TicketRefError."""
     ref = _cleaned(text)
     try:
-        found = [UUID(ref)]
+        candidates = [UUID(ref)]
     except ValueError:
         digits = ref.replace("-", "")
-        known = services.read_models.tickets().with_short_ref(principal.tenant, digits) if set(digits) <= _HEX else []
-        found = [ticket_id for ticket_id in known if readable(services, principal, ticket_id) is not None]
+        tickets = services.read_models.tickets()
+        candidates = tickets.with_short_ref(principal.tenant, digits) if set(digits) <= _HEX else []
+    found = [ticket_id for ticket_id in candidates if readable(services, principal, ticket_id) is not None]
+    if not found:
+        raise TicketRefError("unknown-ref", text.strip())
     if len(found) > 1:
         raise TicketRefError("ambiguous-ref", text.strip())
-    if not found or readable(services, principal, found[0]) is None:
-        raise TicketRefError("unknown-ref", text.strip())
     return found[0]

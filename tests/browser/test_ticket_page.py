@@ -1,4 +1,4 @@
-"""The ticket page at work: claim, reply, solve, rate; live updates; Chinese; a phone; refusals and reach."""
+"""The ticket page at work: claim, reply, solve, rate; links and merges; live updates; Chinese; a phone; refusals."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, expect
 
 from domain.access.policy import Role
+from domain.mail.threads import short_ref
 from tests.browser.conftest import Site, add_person, assert_accessible, open_ticket, screenshot, sign_in
 
 
@@ -74,6 +75,36 @@ def test_an_agent_claims_replies_and_solves_and_the_customer_rates(
     satisfaction = site.services.desk.get_ticket(ticket).satisfaction
     assert satisfaction is not None
     assert satisfaction["comment"] == "Works again, thanks."
+
+
+def test_an_agent_links_two_tickets_and_merges_one_into_the_other(page: Page, site: Site) -> None:
+    jammed = open_ticket(site, "jammed", "Copier jams on A3")
+    again = open_ticket(site, "again", "Copier jams again")
+    sign_in(page, site, "agent")
+    expect(page.get_by_role("heading", name="My queue")).to_be_visible()
+    page.goto(f"{site.url}/t/{again}")
+    page.get_by_label("Link kind").select_option(label="Related to")
+    page.get_by_label("Other ticket (id or short ref)").fill(f"#{short_ref(jammed)}")
+    page.get_by_role("button", name="Link", exact=True).click()
+    links = page.get_by_role("region", name="Related tickets")
+    expect(links.get_by_role("link", name=f"#{short_ref(jammed)} Copier jams on A3")).to_be_visible()
+    expect(links.get_by_text("Related to")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Merge into (id or short ref)").fill(short_ref(jammed))
+    page.get_by_label("Reason for merging").fill("The same copier, reported twice.")
+    page.get_by_role("button", name="Merge", exact=True).click()
+    expect(page.locator("dd.status")).to_have_text("Closed")
+    expect(page.locator(".merged-into")).to_contain_text("Copier jams on A3")
+    screenshot(page, "ticket-merged")
+    page.locator(".merged-into").get_by_role("link").click()
+    expect(page).to_have_url(f"{site.url}/t/{jammed}")
+    merged_in = page.locator(".merged-in")
+    expect(merged_in.get_by_role("link", name=f"#{short_ref(again)} Copier jams again")).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "ticket-links")
+    page.get_by_role("link", name="History").click()
+    expect(page.get_by_role("table").get_by_text("The same copier, reported twice.").first).to_be_visible()
+    assert site.services.desk.get_ticket(again).merged_into == str(jammed)
 
 
 def test_a_second_agent_sees_a_change_live(page: Page, second: BrowserContext, site: Site) -> None:
