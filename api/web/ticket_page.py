@@ -322,13 +322,13 @@ async def unlink(
     visitor: VisitorDep,
     principal: SignedInDep,
     services: ServicesDep,
-    other: Annotated[UUID, Form()],
+    other: NameField = "",
     kind: NameField = "",
 ) -> Response:
     """Remove a link from both tickets, as `DELETE /tickets/{id}/links/{type}/{other_id}`."""
 
     def command(how: Provenance) -> Receipt:
-        return services.desk.unlink_tickets(ticket_id, other, kind, **how)
+        return services.desk.unlink_tickets(ticket_id, resolve_ref(services, principal, other), kind, **how)
 
     return await _run(request, visitor, services, principal, ticket_id, "unlink_tickets", command)
 

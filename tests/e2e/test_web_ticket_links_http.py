@@ -128,6 +128,10 @@ def test_a_merged_ticket_points_to_the_survivor_which_lists_it(desk: Desk) -> No
         f'<a href="/t/{desk.printer}"><span class="ref">#{short_ref(desk.printer)}</span> Printer on fire</a>'
         in survivor
     )
+    desk.agent.cookies.set("ledgerdesk_language", "zh_CN")
+    survivor = desk.agent.get(f"/t/{desk.scanner}", headers=HTML).text
+    assert "关联工单" in survivor
+    assert "已合并到本工单的工单" in survivor
     assert desk.services.desk.get_ticket(desk.printer).merged_into == str(desk.scanner)
     assert desk.services.desk.get_ticket(desk.scanner).merged_sources == [str(desk.printer)]
 
@@ -187,4 +191,7 @@ def test_a_customer_never_sees_the_forms_and_is_refused(desk: Desk) -> None:
     assert "You may not do that on this ticket." in page
     status, _ = desk.post(desk.customer, desk.printer, "links/removal", kind="related", other=str(desk.scanner))
     assert status == 403
+    status, page = desk.post(desk.agent, desk.printer, "links/removal", kind="related", other="not an id")
+    assert status == 422
+    assert "No ticket you can reach has the reference not an id." in page
     assert desk.versions() == before
