@@ -105,6 +105,9 @@ def test_an_agent_links_two_tickets_and_merges_one_into_the_other(page: Page, si
     page.get_by_role("link", name="History").click()
     expect(page.get_by_role("table").get_by_text("The same copier, reported twice.").first).to_be_visible()
     assert site.services.desk.get_ticket(again).merged_into == str(jammed)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{site.url}/t/{jammed}")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # the related tickets fit a phone
 
 
 def test_a_second_agent_sees_a_change_live(page: Page, second: BrowserContext, site: Site) -> None:
