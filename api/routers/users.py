@@ -1,7 +1,7 @@
 """Web users of the caller's tenant, for administrators: list, create, deactivate (docs/ui.md).
 
 The same store and record as `ledgerdesk users create`: every creation and deactivation is an event
-(`UserAccount.UserCreated`, `UserDeactivated`) and counts in the privileged-actions report.
+(`UserAccount.UserCreated`, `UserDeactivated`) and counts in the audit activity reports.
 """
 
 from __future__ import annotations
