@@ -42,3 +42,6 @@ def test_an_admin_adds_an_agent_who_signs_in_and_is_then_deactivated(page: Page,
         expect(theirs).to_have_url(f"{site.url}/login?next=/")  # their session ended with the deactivation
     finally:
         newcomer.close()
+    page.set_viewport_size({"width": 390, "height": 844})  # on a phone, nothing scrolls sideways
+    page.reload()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
