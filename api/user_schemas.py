@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from api.plain_text import Identifier
 from domain.access.policy import Role
-from infrastructure.users import LANGUAGES, PASSWORD_MIN_LENGTH, WebUser
+from infrastructure.users import PASSWORD_MIN_LENGTH, WebUser
 
 UserIdPath = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
+#: An address as users are found by: something@somewhere.tld, no spaces or control characters
+#: (infrastructure/users.py `normal_email`, whose `isspace` also counts the separators U+001C-U+001F).
+_PART = r"[^@\s\x00-\x1f\x7f-\x9f]"
+EMAIL_PATTERN = rf"^{_PART}+@{_PART}*\.{_PART}*$"
 
 
 class UserCreate(BaseModel):
@@ -17,23 +22,27 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=254, description="The address the user signs in with.")
+    email: str = Field(
+        min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="The address the user signs in with."
+    )
     password: SecretStr = Field(
         min_length=PASSWORD_MIN_LENGTH, max_length=1024, description="The first password (never shown again)."
     )
     role: Role = Field(description="What the user may do, as an API key's role.")
-    actor_id: str | None = Field(
-        default=None, max_length=128, description="The actor id on the user's events (default: the address)."
+    actor_id: Identifier | None = Field(
+        default=None,
+        description="The actor id on the user's events (default: the address, or an id made from it).",
     )
-    groups: list[str] | None = Field(
-        default=None, max_length=50, description="Agents and supervisors only: the groups they are limited to."
+    groups: list[Identifier] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="Agents and supervisors only: the groups they are limited to (none: every group).",
     )
-    organisation: str | None = Field(
-        default=None, max_length=128, description="Customers only: their organisation, whose tickets they may read."
+    organisation: Identifier | None = Field(
+        default=None, description="Customers only: their organisation, whose tickets they may also read."
     )
-    language: str | None = Field(
-        default=None, description=f"One of {', '.join(LANGUAGES)}; none: the browser's language."
-    )
+    language: Literal["en", "zh_CN"] | None = Field(default=None, description="None: the browser's language.")
     time_zone: str = Field(default="UTC", max_length=64, description="The IANA time zone dates are shown in.")
 
 

@@ -10,6 +10,7 @@ signed cookie, so that signing out and revoking end them at once.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from collections.abc import Collection
@@ -22,7 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from domain.access.policy import GROUP_SCOPED_ROLES, Role
-from domain.actors import Actor, ActorKind, identifier
+from domain.actors import IDENTIFIER_PATTERN, Actor, ActorKind, identifier
 from domain.errors import InvalidValueError
 from infrastructure.keys import Principal
 from infrastructure.webhooks.sql import Sql
@@ -30,6 +31,7 @@ from infrastructure.webhooks.sql import Sql
 #: The shortest password a user may be given: long passphrases beat composition rules (NIST SP 800-63B).
 PASSWORD_MIN_LENGTH = 12
 LANGUAGES = ("en", "zh_CN")
+IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 #: What a user's row holds, but the password's hash.
 USER_COLUMNS = (
     "user_id, email, actor_id, actor_kind, role, tenant, organisation, groups, language, time_zone, deactivated_at"
@@ -76,6 +78,18 @@ def normal_email(email: str) -> str:
         msg = f"an e-mail address such as someone@example.org is needed (got {email!r})"
         raise InvalidValueError(msg)
     return address
+
+
+def default_actor_id(email: str) -> str:
+    """The actor id a user's events carry when none is chosen: the address, if it is a usable id, else one made from it.
+
+    Addresses may hold characters actor ids may not (`=`, letters beyond ASCII): those users act as
+    `user-` and the first 16 hex digits of the address's SHA-256, the same for the same address.
+    """
+    address = email.strip().lower()
+    if IDENTIFIER.fullmatch(address):
+        return address
+    return "user-" + hashlib.sha256(address.encode()).hexdigest()[:16]
 
 
 def _time_zone(name: str) -> str:

@@ -10,6 +10,7 @@ import typer
 from api.cli.context import CLI, ByOption, fail, load_settings, operator, services_from
 from domain.access.policy import Role
 from domain.errors import DomainError
+from infrastructure.users import default_actor_id
 
 app = typer.Typer(help="Manage the users who sign in to the web pages.", no_args_is_help=True)
 
@@ -26,7 +27,8 @@ def create_user(
         str | None, typer.Option(help="Customers only: their organisation, whose tickets they may then read.")
     ] = None,
     actor: Annotated[
-        str | None, typer.Option(help="The actor id recorded on the user's events (default: the e-mail address).")
+        str | None,
+        typer.Option(help="The actor id recorded on the user's events (default: the address, or an id made from it)."),
     ] = None,
     language: Annotated[str | None, typer.Option(help="en or zh_CN (default: the browser's language).")] = None,
     time_zone: Annotated[str, typer.Option(help="The IANA time zone dates are shown in.")] = "UTC",
@@ -44,7 +46,7 @@ def create_user(
             user = services.create_user(
                 email=email,
                 password=password,
-                actor_id=actor or email.strip().lower(),
+                actor_id=actor or default_actor_id(email),
                 role=role,
                 tenant=tenant,
                 organisation=organisation,

@@ -66,7 +66,10 @@ def delete_mailbox(address: AddressPath, services: ServicesDep, principal: Princ
     "/mailboxes/{address}/set-aside", response_model=SetAsideList, responses=problem_responses(401, 403, 404, 422)
 )
 def list_set_aside_mail(address: AddressPath, services: ServicesDep, principal: PrincipalDep) -> SetAsideList:
-    """Automatic messages (auto-replies, bounces, list mail) the mailbox recorded without a ticket, newest first."""
+    """Automatic messages (auto-replies, bounces, list mail) an active mailbox recorded without a ticket, newest first.
+
+    A removed mailbox is 404 here as on `GET /mailboxes/{address}`; what it set aside stays in its history.
+    """
     return SetAsideList(
         items=[
             SetAsidePublic(

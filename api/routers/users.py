@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ChannelDep, PrincipalDep, ServicesDep
 from api.problems import problem_responses
 from api.user_schemas import UserCreate, UserIdPath, UserList, UserPublic
+from infrastructure.users import default_actor_id
 
 router = APIRouter(tags=["users"])
 
@@ -34,7 +35,7 @@ async def create_user(body: UserCreate, services: ServicesDep, principal: Princi
         services.create_user,
         email=body.email,
         password=body.password.get_secret_value(),
-        actor_id=body.actor_id or body.email.strip().lower(),
+        actor_id=body.actor_id or default_actor_id(body.email),
         role=body.role,
         tenant=principal.tenant,
         organisation=body.organisation,

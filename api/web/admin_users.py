@@ -24,7 +24,7 @@ from domain.access import policy as access
 from domain.errors import InvalidValueError, NotFoundError
 from infrastructure.composition import Services
 from infrastructure.keys import Principal
-from infrastructure.users import LANGUAGES, PASSWORD_MIN_LENGTH
+from infrastructure.users import LANGUAGES, PASSWORD_MIN_LENGTH, default_actor_id
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_form_token)])
 PAGE = "/admin/users"
@@ -93,7 +93,7 @@ def _create(services: Services, principal: Principal, body: UserCreate) -> None:
     services.create_user(
         email=body.email,
         password=body.password.get_secret_value(),
-        actor_id=body.actor_id or body.email.strip().lower(),
+        actor_id=body.actor_id or default_actor_id(body.email),
         role=body.role,
         tenant=principal.tenant,
         organisation=body.organisation,

@@ -134,8 +134,15 @@ class MailCommands(TicketCommands):
         return [m.settings() for m in found if m is not None and m.active]
 
     def set_aside_messages(self, tenant: str, address: str) -> list[SetAside]:
-        """The automatic messages the tenant's mailbox set aside lately, newest first."""
-        return list(reversed(self._tenant_mailbox(tenant, address).set_aside))
+        """The automatic messages the tenant's active mailbox set aside lately, newest first.
+
+        A removed mailbox is not found here, as it is not by `mailbox`; what it set aside stays in its history.
+        """
+        found = self._tenant_mailbox(tenant, address)
+        if not found.active:
+            msg = f"no mailbox {address}"
+            raise MailboxNotFoundError(msg)
+        return list(reversed(found.set_aside))
 
     def _mailbox(self, address: str) -> Mailbox | None:
         try:

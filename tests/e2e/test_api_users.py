@@ -12,6 +12,7 @@ from api.app import create_app
 from domain.access.policy import Role
 from domain.keys.user_account import UserAccount
 from infrastructure.composition import Services
+from infrastructure.users import default_actor_id
 from tests.support.keys import key
 
 
@@ -76,3 +77,12 @@ def test_another_tenants_users_are_not_found_nor_listed(
     refused = client.post(f"/users/{theirs['user_id']}/deactivation", headers=admin)
     assert refused.status_code == 404
     assert client.get("/users", headers=other).json()["items"][0]["active"] is True
+
+
+def test_an_address_that_is_no_id_gets_an_actor_id_made_from_it(api: tuple[TestClient, dict[str, str]]) -> None:
+    client, admin = api
+    made = client.post("/users", json=_new(secrets.token_urlsafe(16), email="Zhāng=San@Example.cn"), headers=admin)
+    assert made.status_code == 201, made.text
+    assert made.json()["actor_id"] == default_actor_id("zhāng=san@example.cn")
+    assert made.json()["actor_id"].startswith("user-")
+    assert default_actor_id(" Ann@Acme.example ") == "ann@acme.example"
