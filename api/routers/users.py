@@ -12,7 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ChannelDep, PrincipalDep, ServicesDep
 from api.problems import problem_responses
 from api.user_schemas import UserCreate, UserIdPath, UserList, UserPublic
-from infrastructure.users import default_actor_id
+from infrastructure.composition import Services
+from infrastructure.keys import Principal
+from infrastructure.users import WebUser, default_actor_id
 
 router = APIRouter(tags=["users"])
 
@@ -31,8 +33,13 @@ def list_users(services: ServicesDep, principal: PrincipalDep) -> UserList:
 )
 async def create_user(body: UserCreate, services: ServicesDep, principal: PrincipalDep, via: ChannelDep) -> UserPublic:
     """Create a web user of the caller's tenant; a taken address or settings that do not fit are 422."""
-    user = await run_in_threadpool(  # hashing the password takes a while: not on the event loop
-        services.create_user,
+    user = await run_in_threadpool(create_from, services, principal, body, via)  # hashing: not on the event loop
+    return UserPublic.from_user(user)
+
+
+def create_from(services: Services, principal: Principal, body: UserCreate, via: str) -> WebUser:
+    """Create the user a `UserCreate` describes, in the caller's tenant (the web page creates through it too)."""
+    return services.create_user(
         email=body.email,
         password=body.password.get_secret_value(),
         actor_id=body.actor_id or default_actor_id(body.email),
@@ -45,7 +52,6 @@ async def create_user(body: UserCreate, services: ServicesDep, principal: Princi
         by=principal.actor,
         via=via,
     )
-    return UserPublic.from_user(user)
 
 
 @router.post(

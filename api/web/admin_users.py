@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
+from api.routers import users
 from api.user_schemas import UserCreate, UserIdPath, UserPublic
 from api.web.pages import render
 from api.web.portal import WEB
@@ -24,7 +25,7 @@ from domain.access import policy as access
 from domain.errors import InvalidValueError, NotFoundError
 from infrastructure.composition import Services
 from infrastructure.keys import Principal
-from infrastructure.users import LANGUAGES, PASSWORD_MIN_LENGTH, default_actor_id
+from infrastructure.users import LANGUAGES, PASSWORD_MIN_LENGTH
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_form_token)])
 PAGE = "/admin/users"
@@ -68,7 +69,7 @@ async def add_user(
             language=language or None,
             time_zone=time_zone.strip() or "UTC",
         )
-        await run_in_threadpool(_create, services, principal, body)
+        await run_in_threadpool(users.create_from, services, principal, body, WEB)
     except (ValidationError, InvalidValueError) as refused:
         said = str(refused) if isinstance(refused, InvalidValueError) else _first_error(refused)
         return await _page(request, visitor, principal, services, refusal=said, typed=typed, status=422)
@@ -87,22 +88,6 @@ async def deactivate(
     except NotFoundError:
         return render(request, visitor, "error.html", 404, reason="not-found")
     return RedirectResponse(PAGE, status_code=303)
-
-
-def _create(services: Services, principal: Principal, body: UserCreate) -> None:
-    services.create_user(
-        email=body.email,
-        password=body.password.get_secret_value(),
-        actor_id=body.actor_id or default_actor_id(body.email),
-        role=body.role,
-        tenant=principal.tenant,
-        organisation=body.organisation,
-        groups=body.groups,
-        language=body.language,
-        time_zone=body.time_zone,
-        by=principal.actor,
-        via=WEB,
-    )
 
 
 def _first_error(error: ValidationError) -> str:

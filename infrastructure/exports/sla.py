@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from infrastructure.exports.columns import UTC_TIME, batch, column
+from infrastructure.exports.columns import UTC_TIME, column, paged_batches
 from infrastructure.exports.scope import PAGE, ExportScope, Progress
 from infrastructure.readmodels.store import ReadModels
 from projections.sql import Reader
@@ -109,12 +109,6 @@ def batches(
     """The SLA targets in `scope` (by `started_at` for `since`) as record batches of SCHEMA, a page each."""
     view = read_models.active_view()
     pages = TargetPages(view.datastore, view.dialect, view.names)
-    total, done, after = pages.count(scope), 0, None
-    while True:
-        rows = pages.page(scope, after, page)
-        if not rows:
-            return
-        yield batch(SCHEMA, [pages.record(r) for r in rows])
-        done, after = done + len(rows), (rows[-1]["ticket_id"], rows[-1]["target"])
-        if progress is not None:
-            progress(done, max(total, done))
+    yield from paged_batches(
+        pages, scope, SCHEMA, pages.record, (lambda r: (r["ticket_id"], r["target"])), progress, page
+    )

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pyarrow as pa
 
-from infrastructure.exports.columns import UTC_TIME, batch, column, json_text
+from infrastructure.exports.columns import UTC_TIME, column, json_text, paged_batches
 from infrastructure.exports.personal import impersonal_fields
 from infrastructure.exports.scope import PAGE, ExportScope, Progress
 from infrastructure.readmodels.store import ReadModels
@@ -96,15 +96,7 @@ def batches(
     """The tickets in `scope` as record batches of SCHEMA, a page each."""
     view = read_models.active_view()
     pages = TicketPages(view.datastore, view.dialect, view.names)
-    total, done, after = pages.count(scope), 0, None
-    while True:
-        rows = pages.page(scope, after, page)
-        if not rows:
-            return
-        yield batch(SCHEMA, [_record(r) for r in rows])
-        done, after = done + len(rows), rows[-1].ticket_id
-        if progress is not None:
-            progress(done, max(total, done))
+    yield from paged_batches(pages, scope, SCHEMA, _record, (lambda r: r.ticket_id), progress, page)
 
 
 def _record(row: TicketRow) -> dict[str, Any]:
