@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -15,6 +15,8 @@ from domain.helpdesk import HelpDesk
 from infrastructure.audit.chain import ChainedPostgresApplicationRecorder, ChainedSQLiteApplicationRecorder, ChainRow
 from infrastructure.audit.checkpoint import Checkpoint, sign
 from infrastructure.audit.verify import Progress, Verification, verify_log
+
+Originators = tuple[str, Sequence[Any]]  # an SQL subquery of aggregate ids, and its parameters
 
 
 class AuditUnavailableError(Exception):
@@ -48,27 +50,32 @@ class AuditLog:
             )
             return [_chain_row(r) for r in cursor.fetchall()]
 
-    def pages(self, after: int, stop: int, size: int) -> Iterator[list[tuple[Notification, str]]]:
+    def pages(
+        self, after: int, stop: int, size: int, *, within: Originators | None = None
+    ) -> Iterator[list[tuple[Notification, str]]]:
         """Events after `after` up to `stop` with their chain hashes (hex; "" if none), `size` at a time.
 
         On PostgreSQL one query streams them all through a server-side cursor (events and chain
-        rows joined), so a long range costs no query per page; SQLite, in process, reads page by page.
+        rows joined), so a long range costs no query per page, and `within` (a subquery of the
+        aggregate ids wanted) leaves other aggregates' events in the database. SQLite, in process,
+        reads page by page and ignores `within`: its callers filter what they read.
         """
         recorder = self.recorder
         if not isinstance(recorder, ChainedPostgresApplicationRecorder):
             yield from self._sqlite_pages(after, stop, size)
             return
+        scope, scope_params = ("", []) if within is None else (f" AND e.originator_id IN ({within[0]})", within[1])
         query = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, c.chain_hash "
             "FROM {events} e LEFT JOIN {chain} c USING (notification_id) "
-            "WHERE e.notification_id > %s AND e.notification_id <= %s ORDER BY e.notification_id"
+            "WHERE e.notification_id > %s AND e.notification_id <= %s" + scope + " ORDER BY e.notification_id"
         ).format(
             events=Identifier(recorder.datastore.schema, recorder.events_table_name),
             chain=Identifier(recorder.datastore.schema, recorder.chain_table_name),
         )
         with recorder.datastore.get_connection() as conn, conn.transaction(), conn.cursor(name="audit") as cursor:
             cursor.itersize = size
-            cursor.execute(query, (after, stop))
+            cursor.execute(query, (after, stop, *scope_params))
             while rows := cursor.fetchmany(size):
                 yield [(_notification(r), bytes(r["chain_hash"] or b"").hex()) for r in rows]
 
