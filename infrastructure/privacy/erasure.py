@@ -5,7 +5,8 @@ The steps, in this order, each safe to repeat (running the erasure again finishe
    is complete;
 2. record `PersonalDataErased` on each of those tickets (and `PersonErased` on the person's
    record) — every process's cached copy of a ticket forgets the data when it catches up;
-3. destroy the person's data keys: every stored copy (events, snapshots) becomes unreadable
+3. append the erasure to the erasure register, if one is set (a restore destroys the keys again);
+   destroy the person's data keys: every stored copy (events, snapshots) becomes unreadable
    and reads as `[erased]`, while the stored bytes, and so the audit hash chain, stay as they were;
 4. forget kept idempotent responses of the tenant that name the person (a retry of one is
    answered from the stored, now erased, ticket; docs/api.md);
@@ -24,6 +25,7 @@ from domain.actors import Actor
 from domain.helpdesk import HelpDesk
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.privacy.datakeys import DataKeys
+from infrastructure.privacy.register import ErasureRegister
 from infrastructure.readmodels.store import ReadModels
 
 READ_MODEL_WAIT_SECONDS = 10.0
@@ -54,6 +56,7 @@ class Eraser:
     read_models: ReadModels
     data_keys: DataKeys
     idempotency: IdempotencyStore
+    register: ErasureRegister | None = None  # where erasures are kept apart from backups (docs/privacy.md)
 
     def erase(self, *, tenant: str, person_id: str, by: Actor, via: str) -> ErasureOutcome:
         """Erase the person's personal data in `tenant` (see the module docstring for the steps)."""
@@ -63,6 +66,8 @@ class Eraser:
             raise ReadModelsBehindError(msg)
         tickets = self.read_models.people().tickets_of_person(tenant, person_id)
         receipt = self.desk.erase_person(tenant=tenant, person_id=person_id, ticket_ids=tickets, by=by, via=via)
+        if self.register is not None:  # on record before the keys go, so a restore can destroy them again
+            self.register.record(tenant, person_id)
         destroyed = self.data_keys.destroy(tenant, person_id)
         forgotten = self.idempotency.purge_mentioning(tenant, person_id)
         applied = self.read_models.wait_for(receipt.position, READ_MODEL_WAIT_SECONDS) >= receipt.position

@@ -1,0 +1,134 @@
+"""What a backup holds: three tables, each a section of typed columns, in a fixed order.
+
+The events (with their log positions, which the hash chain covers), the chain rows, and the data
+keys as stored (without them the restored events' personal fields could never be read again;
+destroyed keys are kept as destroyed). Snapshots are left out: they are derived from the events,
+and aggregates load from the events without them. Values are written as JSON: bytes as base64,
+ids as canonical UUID text, so a backup of one store restores into the other.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+
+class Kind(StrEnum):
+    """How a column's value is written in a backup."""
+
+    INT = "int"
+    TEXT = "text"
+    UUID = "uuid"
+    BYTES = "bytes"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of a section: its name in the database, its kind, whether it may be NULL."""
+
+    name: str
+    kind: Kind
+    nullable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One table of the backup, read and written in `order` (a unique column)."""
+
+    name: str
+    columns: tuple[Column, ...]
+    order: str
+
+    @property
+    def column_names(self) -> list[str]:
+        """The columns' names, in the backup's order."""
+        return [column.name for column in self.columns]
+
+
+EVENTS = Section(
+    "events",
+    (
+        Column("notification_id", Kind.INT),
+        Column("originator_id", Kind.UUID),
+        Column("originator_version", Kind.INT),
+        Column("topic", Kind.TEXT),
+        Column("state", Kind.BYTES),
+    ),
+    order="notification_id",
+)
+CHAIN = Section(
+    "chain",
+    (
+        Column("notification_id", Kind.INT),
+        Column("originator_id", Kind.UUID),
+        Column("originator_version", Kind.INT),
+        Column("stream_hash", Kind.BYTES),
+        Column("chain_hash", Kind.BYTES),
+    ),
+    order="notification_id",
+)
+DATA_KEYS = Section(
+    "data_keys",
+    (
+        Column("key_ref", Kind.TEXT),
+        Column("tenant", Kind.TEXT),
+        Column("person_id", Kind.TEXT),
+        Column("data_key", Kind.BYTES, nullable=True),
+        Column("created_at", Kind.TEXT),
+        Column("erased_at", Kind.TEXT, nullable=True),
+    ),
+    order="key_ref",
+)
+SECTIONS = (EVENTS, CHAIN, DATA_KEYS)
+
+
+def encode_row(section: Section, row: Sequence[Any]) -> list[Any]:
+    """A database row as JSON values, in the section's column order."""
+    return [_encode(column, value) for column, value in zip(section.columns, row, strict=True)]
+
+
+def decode_row(section: Section, values: Any) -> list[Any]:
+    """JSON values back into Python values (UUID, bytes, int, str, None); ValueError if they do not fit."""
+    if not isinstance(values, list) or len(values) != len(section.columns):
+        msg = f"a row of {section.name} must be a list of {len(section.columns)} values"
+        raise ValueError(msg)
+    return [_decode(column, value) for column, value in zip(section.columns, values, strict=True)]
+
+
+def _encode(column: Column, value: Any) -> Any:
+    if value is None:
+        return None
+    if column.kind is Kind.BYTES:
+        return base64.b64encode(bytes(value)).decode()
+    if column.kind is Kind.UUID:
+        return str(value if isinstance(value, UUID) else UUID(str(value)))
+    return value
+
+
+def _decode(column: Column, value: Any) -> Any:
+    if value is None:
+        if not column.nullable:
+            msg = f"{column.name} is empty"
+            raise ValueError(msg)
+        return None
+    if column.kind is Kind.BYTES:
+        return base64.b64decode(_typed(column, value, str), validate=True)
+    if column.kind is Kind.UUID:
+        return UUID(_typed(column, value, str))
+    if column.kind is Kind.INT:
+        if isinstance(value, bool):
+            msg = f"{column.name} is not an integer"
+            raise ValueError(msg)
+        return _typed(column, value, int)
+    return _typed(column, value, str)
+
+
+def _typed(column: Column, value: Any, kind: type) -> Any:
+    if not isinstance(value, kind):
+        msg = f"{column.name} is not {column.kind.value}"
+        raise ValueError(msg)
+    return value
