@@ -30,7 +30,10 @@ from infrastructure.composition import build_services
 from infrastructure.readmodels.rebuild import rebuild
 from infrastructure.settings import Settings
 
-TABLES = ("helpdesk_events", "helpdesk_events_chain", "ledgerdesk_person_keys")
+TABLES = (
+    *("helpdesk_events", "helpdesk_events_chain", "ledgerdesk_person_keys"),
+    *("ledgerdesk_api_keys", "ledgerdesk_web_users"),
+)
 RAW_CHUNK = 1 << 20
 
 

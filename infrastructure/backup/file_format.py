@@ -53,8 +53,11 @@ class Manifest:
     head_chain_hash: str
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # one encoder for every line
+
+
 def _line(document: Any) -> bytes:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    return _JSON.encode(document).encode() + b"\n"
 
 
 class BackupWriter:

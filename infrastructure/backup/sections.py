@@ -1,16 +1,18 @@
-"""What a backup holds: three tables, each a section of typed columns, in a fixed order.
+"""What a backup holds: five tables, each a section of typed columns, in a fixed order.
 
-The events (with their log positions, which the hash chain covers), the chain rows, and the data
+The events (with their log positions, which the hash chain covers), the chain rows, the data
 keys as stored (without them the restored events' personal fields could never be read again;
-destroyed keys are kept as destroyed). Snapshots are left out: they are derived from the events,
-and aggregates load from the events without them. Values are written as JSON: bytes as base64,
+destroyed keys are kept as destroyed), and who may come in: the API keys (their hashes, never
+a secret) and the web users (password hashes; their sessions are not kept: they sign in again).
+Snapshots are left out: they are derived from the events, and aggregates load from the events
+without them. Values are written as JSON: bytes as base64,
 ids as canonical UUID text, so a backup of one store restores into the other.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -83,12 +85,47 @@ DATA_KEYS = Section(
     ),
     order="key_ref",
 )
-SECTIONS = (EVENTS, CHAIN, DATA_KEYS)
+API_KEYS = Section(
+    "api_keys",
+    (
+        Column("key_id", Kind.TEXT),
+        Column("key_hash", Kind.TEXT),
+        Column("actor_id", Kind.TEXT),
+        Column("actor_kind", Kind.TEXT),
+        Column("role", Kind.TEXT),
+        Column("tenant", Kind.TEXT),
+        Column("created_at", Kind.TEXT),
+        Column("revoked_at", Kind.TEXT, nullable=True),
+        Column("organisation", Kind.TEXT, nullable=True),
+        Column("groups", Kind.TEXT, nullable=True),
+    ),
+    order="key_id",
+)
+WEB_USERS = Section(
+    "web_users",
+    (
+        Column("user_id", Kind.TEXT),
+        Column("email", Kind.TEXT),
+        Column("password_hash", Kind.TEXT),
+        Column("actor_id", Kind.TEXT),
+        Column("actor_kind", Kind.TEXT),
+        Column("role", Kind.TEXT),
+        Column("tenant", Kind.TEXT),
+        Column("organisation", Kind.TEXT, nullable=True),
+        Column("groups", Kind.TEXT, nullable=True),
+        Column("language", Kind.TEXT, nullable=True),
+        Column("time_zone", Kind.TEXT),
+        Column("created_at", Kind.TEXT),
+        Column("deactivated_at", Kind.TEXT, nullable=True),
+    ),
+    order="user_id",
+)
+SECTIONS = (EVENTS, CHAIN, DATA_KEYS, API_KEYS, WEB_USERS)
 
 
 def encode_row(section: Section, row: Sequence[Any]) -> list[Any]:
     """A database row as JSON values, in the section's column order."""
-    return [_encode(column, value) for column, value in zip(section.columns, row, strict=True)]
+    return [encode(value) for encode, value in zip(_ENCODERS[section.name], row, strict=True)]
 
 
 def decode_row(section: Section, values: Any) -> list[Any]:
@@ -99,14 +136,24 @@ def decode_row(section: Section, values: Any) -> list[Any]:
     return [_decode(column, value) for column, value in zip(section.columns, values, strict=True)]
 
 
-def _encode(column: Column, value: Any) -> Any:
-    if value is None:
-        return None
-    if column.kind is Kind.BYTES:
-        return base64.b64encode(bytes(value)).decode()
-    if column.kind is Kind.UUID:
-        return str(value if isinstance(value, UUID) else UUID(str(value)))
+def _bytes(value: Any) -> str | None:
+    return None if value is None else base64.b64encode(value).decode()
+
+
+def _uuid(value: Any) -> str:
+    return str(value if isinstance(value, UUID) else UUID(str(value)))
+
+
+def _same(value: Any) -> Any:
     return value
+
+
+def _encoder(column: Column) -> Callable[[Any], Any]:
+    return {Kind.BYTES: _bytes, Kind.UUID: _uuid}.get(column.kind, _same)
+
+
+#: Each section's column encoders, chosen once (a backup encodes every value of the log).
+_ENCODERS = {section.name: [_encoder(column) for column in section.columns] for section in SECTIONS}
 
 
 def _decode(column: Column, value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Where a backup's sections come from and go to: the three tables, on SQLite or PostgreSQL.
+"""Where a backup's sections come from and go to: their tables, on SQLite or PostgreSQL.
 
 Reading takes one snapshot of the database for the whole backup (a REPEATABLE READ, read-only
 transaction on PostgreSQL; one read transaction on SQLite, whose write-ahead log keeps it while
@@ -22,21 +22,22 @@ from psycopg import IsolationLevel
 from psycopg.sql import SQL, Composable, Identifier
 
 from infrastructure.audit.chain import ChainedSQLiteApplicationRecorder
-from infrastructure.backup.sections import CHAIN, DATA_KEYS, EVENTS, Section
+from infrastructure.backup.sections import API_KEYS, CHAIN, DATA_KEYS, EVENTS, SECTIONS, WEB_USERS, Section
 from infrastructure.database import Backend, Database
 from infrastructure.pool import application_name
 
-DATA_KEYS_TABLE = "ledgerdesk_person_keys"
+#: The tables of the sections that are ledgerdesk's own (the events' and the chain's depend on the store).
+OWN_TABLES = {DATA_KEYS: "ledgerdesk_person_keys", API_KEYS: "ledgerdesk_api_keys", WEB_USERS: "ledgerdesk_web_users"}
 SQLITE_EVENTS = "stored_events"
 
 
 class TargetNotEmptyError(Exception):
-    """The database to restore into already holds events or data keys."""
+    """The database to restore into already holds rows of a section (events, keys or users)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Tables:
-    """The names of the three tables in one database."""
+    """The names of the sections' tables in one database."""
 
     database: Database
     schema: str  # PostgreSQL only
@@ -48,7 +49,7 @@ class Tables:
             return self.events
         if section is CHAIN:
             return f"{self.events}_chain" if self.is_postgres else ChainedSQLiteApplicationRecorder.CHAIN_TABLE
-        return DATA_KEYS_TABLE
+        return OWN_TABLES[section]
 
     @property
     def is_postgres(self) -> bool:
@@ -211,12 +212,15 @@ class Target:
         raise NotImplementedError
 
 
-def _not_empty(tables: Tables, events: int, keys: int) -> TargetNotEmptyError:
-    msg = (
-        f"{tables.database.describe()} is not empty (it holds {events} events and {keys} data keys); "
-        "restore only into an empty database"
-    )
-    return TargetNotEmptyError(msg)
+_NOUNS = {"events": "events", "chain": "chain rows", "data_keys": "data keys", "api_keys": "API keys"}
+
+
+def _refuse_unless_empty(tables: Tables, counts: dict[Section, int]) -> None:
+    if not any(counts.values()):
+        return
+    held = ", ".join(f"{n} {_NOUNS.get(s.name, s.name.replace('_', ' '))}" for s, n in counts.items())
+    msg = f"{tables.database.describe()} is not empty (it holds {held}); restore only into an empty database"
+    raise TargetNotEmptyError(msg)
 
 
 class PostgresTarget(Target):
@@ -228,14 +232,13 @@ class PostgresTarget(Target):
 
     def lock_and_check(self) -> None:
         """Keep writers out until the commit (the lock they take themselves), then check nothing is there."""
-        events, keys = self._tables.qualified(EVENTS), self._tables.qualified(DATA_KEYS)
-        self._connection.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(events))
-        row = self._connection.execute(
-            SQL("SELECT (SELECT count(*) FROM {}), (SELECT count(*) FROM {})").format(events, keys)
-        ).fetchone()
-        assert row is not None
-        if row[0] or row[1]:
-            raise _not_empty(self._tables, row[0], row[1])
+        self._connection.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(self._tables.qualified(EVENTS)))
+        counts = {}
+        for section in SECTIONS:
+            row = self._connection.execute(SQL("SELECT count(*) FROM {}").format(self._tables.qualified(section)))
+            found = row.fetchone()
+            counts[section] = int(found[0]) if found else 0
+        _refuse_unless_empty(self._tables, counts)
 
     def write(self, section: Section, batches: Iterable[list[list[Any]]]) -> None:
         """One COPY for the whole section, fed batch by batch."""
@@ -271,11 +274,12 @@ class SqliteTarget(Target):
         self._connection = connection
 
     def check_empty(self) -> None:
-        """Refuse a database with events or data keys."""
-        events = self._connection.execute(f"SELECT count(*) FROM {self._tables.name(EVENTS)}").fetchone()[0]
-        keys = self._connection.execute(f"SELECT count(*) FROM {DATA_KEYS_TABLE}").fetchone()[0]
-        if events or keys:
-            raise _not_empty(self._tables, events, keys)
+        """Refuse a database that holds rows of any section."""
+        counts = {
+            section: int(self._connection.execute(f"SELECT count(*) FROM {self._tables.name(section)}").fetchone()[0])
+            for section in SECTIONS
+        }
+        _refuse_unless_empty(self._tables, counts)
 
     def write(self, section: Section, batches: Iterable[list[list[Any]]]) -> None:
         """One prepared insert per batch."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import secrets
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.values import ERASED
 from infrastructure.audit.log import AuditLog
@@ -103,10 +105,23 @@ class _Writer(threading.Thread):
             self.written += 1
 
 
-def _backup_under_load(source: Settings, path: Path) -> int:
-    """Seed, then back up while a thread writes; the number of events the source held when writing stopped."""
+PASSWORD = secrets.token_urlsafe(16)
+
+
+def _backup_under_load(source: Settings, path: Path) -> tuple[int, str]:
+    """Seed (and let an agent in), then back up while a thread writes; the source's head afterwards, and a key."""
     services = build_services(source)
     try:
+        issued = services.issue_key(actor_id="alice", role=Role.AGENT, tenant="acme", by=AGENT, via="cli")
+        services.create_user(
+            email="ann@acme.example",
+            password=PASSWORD,
+            actor_id="ann",
+            role=Role.AGENT,
+            tenant="acme",
+            by=AGENT,
+            via="cli",
+        )
         for n in range(300):
             _open(services, f"seeded {n}")
         writer = _Writer(services)
@@ -118,7 +133,7 @@ def _backup_under_load(source: Settings, path: Path) -> int:
             writer.join()
         assert done.returncode == 0, done.stderr
         assert writer.written > 0
-        return services.desk.recorder.max_notification_id() or 0
+        return services.desk.recorder.max_notification_id() or 0, issued.secret
     finally:
         services.close()
 
@@ -138,7 +153,7 @@ def test_a_backup_under_write_load_restores_the_same_history(
     source: Settings = request.getfixturevalue(source_fixture)
     target: Settings = request.getfixturevalue(target_fixture)
     path = tmp_path / "desk.backup"
-    head_after = _backup_under_load(source, path)
+    head_after, api_key = _backup_under_load(source, path)
     position, chain_hash = _manifest_head(path)
     assert 300 <= position < head_after  # tickets were still being written after the snapshot
 
@@ -156,6 +171,10 @@ def test_a_backup_under_write_load_restores_the_same_history(
         assert services.desk.get_ticket(new).title == "after the restore"
         assert (services.desk.recorder.max_notification_id() or 0) > position
         assert AuditLog(services.desk).verify().ok
+        principal = services.keys.authenticate(api_key)  # who could come in still can
+        assert principal is not None
+        assert principal.actor.id == "alice"
+        assert services.users.check_password("ann@acme.example", PASSWORD) is not None
     finally:
         services.close()
 
