@@ -3,10 +3,11 @@
 The steps, in this order, each safe to repeat (running the erasure again finishes a broken one):
 1. wait until the read models have seen every event so far, so the list of the person's tickets
    is complete;
-2. record `PersonalDataErased` on each of those tickets (and `PersonErased` on the person's
-   record) — every process's cached copy of a ticket forgets the data when it catches up;
-3. append the erasure to the erasure register, if one is set (a restore destroys the keys again);
-   destroy the person's data keys: every stored copy (events, snapshots) becomes unreadable
+2. append the erasure to the erasure register, if one is set (a restore destroys the keys again;
+   a register that cannot be written stops the erasure here, with nothing changed); record
+   `PersonalDataErased` on each of those tickets (and `PersonErased` on the person's record);
+   every process's cached copy of a ticket forgets the data when it catches up;
+3. destroy the person's data keys: every stored copy (events, snapshots) becomes unreadable
    and reads as `[erased]`, while the stored bytes, and so the audit hash chain, stay as they were;
 4. forget kept idempotent responses of the tenant that name the person (a retry of one is
    answered from the stored, now erased, ticket; docs/api.md);
@@ -65,9 +66,9 @@ class Eraser:
             msg = "the read models are behind the event log; is the projection worker running? try again shortly"
             raise ReadModelsBehindError(msg)
         tickets = self.read_models.people().tickets_of_person(tenant, person_id)
-        receipt = self.desk.erase_person(tenant=tenant, person_id=person_id, ticket_ids=tickets, by=by, via=via)
-        if self.register is not None:  # on record before the keys go, so a restore can destroy them again
+        if self.register is not None:  # on record before anything changes, so a restore can destroy the keys again
             self.register.record(tenant, person_id)
+        receipt = self.desk.erase_person(tenant=tenant, person_id=person_id, ticket_ids=tickets, by=by, via=via)
         destroyed = self.data_keys.destroy(tenant, person_id)
         forgotten = self.idempotency.purge_mentioning(tenant, person_id)
         applied = self.read_models.wait_for(receipt.position, READ_MODEL_WAIT_SECONDS) >= receipt.position

@@ -26,6 +26,7 @@ from domain.actors import Actor, ActorKind
 from domain.values import ERASED
 from infrastructure.audit.log import AuditLog
 from infrastructure.composition import Services, build_services
+from infrastructure.privacy.register import RegisterError
 from infrastructure.settings import Settings
 from tests.support.processes import cli_env, run_cli
 
@@ -284,3 +285,17 @@ def test_without_the_register_the_restore_says_erasures_are_not_applied_again(
     done = run_cli("restore", str(small_backup), env=_env(sqlite_target))
     assert done.returncode == 0, done.stderr
     assert "LEDGERDESK_ERASURE_REGISTER is not set" in done.stderr
+
+
+def test_an_erasure_that_cannot_be_put_on_record_destroys_nothing(sqlite_settings: Settings, tmp_path: Path) -> None:
+    unwritable = tmp_path / "a-directory"
+    unwritable.mkdir()
+    services = build_services(sqlite_settings.model_copy(update={"erasure_register": str(unwritable)}))
+    try:
+        services.start_projections()
+        bobs = _open(services, "Bob's stolen laptop")
+        with pytest.raises(RegisterError, match="cannot write the erasure register"):
+            services.eraser().erase(tenant="acme", person_id="bob", by=AGENT, via="cli")
+        assert services.desk.get_ticket(bobs).title == "Bob's stolen laptop"  # the key is still there
+    finally:
+        services.close()
