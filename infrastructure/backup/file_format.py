@@ -54,6 +54,7 @@ class Manifest:
 
 
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # one encoder for every line
+_DECODE = json.JSONDecoder().decode
 
 
 def _line(document: Any) -> bytes:
@@ -158,7 +159,7 @@ class BackupReader:
                 break
             digest.update(raw)
             try:
-                batch.append(decode_row(section, json.loads(raw)))
+                batch.append(decode_row(section, _DECODE(raw.decode())))
             except ValueError as error:
                 self._damaged(f"an unreadable row ({error})")
             self._place.rows += 1

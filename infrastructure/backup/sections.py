@@ -12,6 +12,7 @@ ids as canonical UUID text, so a backup of one store restores into the other.
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -133,7 +134,7 @@ def decode_row(section: Section, values: Any) -> list[Any]:
     if not isinstance(values, list) or len(values) != len(section.columns):
         msg = f"a row of {section.name} must be a list of {len(section.columns)} values"
         raise ValueError(msg)
-    return [_decode(column, value) for column, value in zip(section.columns, values, strict=True)]
+    return [decode(value) for decode, value in zip(_DECODERS[section.name], values, strict=True)]
 
 
 def _bytes(value: Any) -> str | None:
@@ -156,26 +157,33 @@ def _encoder(column: Column) -> Callable[[Any], Any]:
 _ENCODERS = {section.name: [_encoder(column) for column in section.columns] for section in SECTIONS}
 
 
-def _decode(column: Column, value: Any) -> Any:
-    if value is None:
-        if not column.nullable:
+def _decoder(column: Column) -> Callable[[Any], Any]:
+    """The column's decoder, chosen once: a restore decodes every value of the log."""
+    converters: dict[Kind, Callable[[Any], Any]] = {
+        Kind.BYTES: lambda v: binascii.a2b_base64(v, strict_mode=True),
+        Kind.UUID: UUID,
+        Kind.INT: _same,
+        Kind.TEXT: _same,
+    }
+    convert = converters[column.kind]
+    wanted = int if column.kind is Kind.INT else str
+
+    def decode(value: Any) -> Any:
+        if value is None:
+            if column.nullable:
+                return None
             msg = f"{column.name} is empty"
             raise ValueError(msg)
-        return None
-    if column.kind is Kind.BYTES:
-        return base64.b64decode(_typed(column, value, str), validate=True)
-    if column.kind is Kind.UUID:
-        return UUID(_typed(column, value, str))
-    if column.kind is Kind.INT:
-        if isinstance(value, bool):
-            msg = f"{column.name} is not an integer"
+        if type(value) is not wanted:  # bool is an int to isinstance, never a position
+            msg = f"{column.name} is not {column.kind.value}"
             raise ValueError(msg)
-        return _typed(column, value, int)
-    return _typed(column, value, str)
+        try:
+            return convert(value)
+        except (binascii.Error, ValueError):
+            msg = f"{column.name} is not {column.kind.value}"
+            raise ValueError(msg) from None
+
+    return decode
 
 
-def _typed(column: Column, value: Any, kind: type) -> Any:
-    if not isinstance(value, kind):
-        msg = f"{column.name} is not {column.kind.value}"
-        raise ValueError(msg)
-    return value
+_DECODERS = {section.name: [_decoder(column) for column in section.columns] for section in SECTIONS}
