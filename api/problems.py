@@ -20,6 +20,7 @@ from starlette.routing import compile_path
 from domain import errors
 from infrastructure.attachments.errors import AttachmentErasedError, AttachmentTooLargeError, AttachmentTypeError
 from infrastructure.privacy.erasure import ReadModelsBehindError
+from infrastructure.privacy.register import RegisterError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("ledgerdesk.api")
@@ -132,6 +133,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ReadModelsBehindError)
     async def read_models_behind(request: Request, error: ReadModelsBehindError) -> JSONResponse:
         return problem_response(request, 503, "read-models-behind", str(error), headers={"Retry-After": "5"})
+
+    @app.exception_handler(RegisterError)
+    async def erasure_register_unavailable(request: Request, error: RegisterError) -> JSONResponse:
+        # Nothing was destroyed: the erasure is put on record before the keys go (docs/privacy.md).
+        log.error("erasure register unavailable on %s %s: %s", request.method, request.url.path, error)
+        detail = "the erasure register cannot be written; no key was destroyed, retry once it is fixed"
+        return problem_response(request, 503, "erasure-register-unavailable", detail)
 
     @app.exception_handler(ProblemError)
     async def api_problem(request: Request, error: ProblemError) -> JSONResponse:

@@ -28,6 +28,8 @@ ui2    the agents' queue page `/` (HTML, signed in) with BENCH_UI2_TICKETS (10,0
        tenant, each queue and filter in rotation, one worker (bench/ui_queue.py).
 x1     analyst export: BENCH_X1_EVENTS (100,000) seeded events, projected, exported as Parquet (`events`, every
        tenant's and one tenant's), rows/s and peak memory (bench/exports.py).
+bk1    backup and restore: BENCH_BK1_EVENTS (100,000) seeded events backed up and restored into a fresh
+       database, events/s vs raw COPY TO/FROM STDIN of the same tables (bench/backups.py).
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
@@ -56,6 +58,7 @@ import psycopg
 
 from bench.aggregate import time_get_ticket
 from bench.audit import time_as_of, time_export, time_raw_verify_loop, time_verify
+from bench.backups import bench_backup
 from bench.baseline import time_raw_upserts
 from bench.calendar import time_calendar
 from bench.catch_up import profile_catch_up, time_catch_up
@@ -75,7 +78,10 @@ from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "ui2", "x1", "c1")
+PARTS = (
+    *("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "ui2", "x1", "c1"),
+    "bk1",
+)
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
@@ -462,6 +468,15 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ["benchmark", "ms", "target ms"],
         [[r["name"], r["median_ms"], r.get("target_ms")] for r in results if r["name"].startswith("c1_")],
     )
+    _table(
+        "BK1 backup and restore, events/s (ratio: to raw COPY of the same tables)",
+        ["benchmark", "events", "seconds", "events/s", "ratio"],
+        [
+            [r["name"], r["events"], r["seconds"], r["events_per_s"], r.get("vs_raw_copy_out", r.get("vs_raw_copy_in"))]
+            for r in results
+            if r["name"].startswith("bk1_")
+        ],
+    )
 
 
 def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -723,6 +738,12 @@ def run_x1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[
         return bench_export(url, events=env_int("BENCH_X1_EVENTS", 100_000))
 
 
+def run_bk1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """BK1."""
+    with scratch_database(conn, user) as source, scratch_database(conn, user) as target:
+        return bench_backup(source, target, events=env_int("BENCH_BK1_EVENTS", 100_000))
+
+
 def run_c1(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> list[dict[str, Any]]:
     """C1 (no database)."""
     return time_calendar()
@@ -744,6 +765,7 @@ RUNNERS: dict[str, Part] = {
     "ui2": run_ui2,
     "x1": run_x1,
     "c1": run_c1,
+    "bk1": run_bk1,
 }
 
 

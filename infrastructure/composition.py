@@ -51,6 +51,7 @@ from infrastructure.pool import application_name
 from infrastructure.privacy.datakeys import DataKeys, MemoryDataKeys, SqlDataKeys
 from infrastructure.privacy.erasure import Eraser
 from infrastructure.privacy.mapper import PersonalDataMapper
+from infrastructure.privacy.register import ErasureRegister
 from infrastructure.readmodels.replica import ReplicaReads, replica_reads
 from infrastructure.readmodels.store import ReadModels
 from infrastructure.readmodels.worker import ProjectionWorker
@@ -251,7 +252,8 @@ class Services:
 
     def eraser(self) -> Eraser:
         """What carries out erasures of personal data."""
-        return Eraser(self.desk, self.read_models, self.data_keys, self.idempotency)
+        register = ErasureRegister(Path(self.settings.erasure_register)) if self.settings.erasure_register else None
+        return Eraser(self.desk, self.read_models, self.data_keys, self.idempotency, register)
 
     def news(self) -> threading.Event:
         """An event set whenever the log may have grown, for one follower of it (infrastructure/log_signal.py)."""

@@ -248,6 +248,12 @@ class Settings(BaseSettings):
         description="How long a process keeps a person's data key in memory. After an erasure, other processes "
         "stop reading the person's data within this time (the erasing process at once).",
     )
+    erasure_register: str = Field(
+        default="",
+        description="A file every erasure is appended to, kept apart from the database and its backups; "
+        "`ledgerdesk restore` destroys again the keys of everyone in it, so a backup taken before an erasure "
+        "cannot bring the person's data back (docs/privacy.md). Empty: no register.",
+    )
     audit_signing_key: SecretStr | None = Field(
         default=None,
         description="Base64 of a 32-byte Ed25519 private key for signing audit checkpoints and export manifests "

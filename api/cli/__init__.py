@@ -10,6 +10,7 @@ import typer
 from api.cli import (
     analytics,
     audit,
+    backups,
     exports,
     keys,
     mail,
@@ -32,6 +33,8 @@ app.command()(processes.worker)
 app.command("mail-in")(mail.mail_in)
 app.command()(projections.rebuild)
 app.command()(exports.export)
+app.command()(backups.backup)
+app.command()(backups.restore)
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.add_typer(workflows.app, name="workflows")

@@ -10,6 +10,7 @@ from api.cli.context import CLI, ByOption, fail, load_settings, operator, servic
 from api.cli.output import counted
 from domain.errors import DomainError
 from infrastructure.privacy.erasure import ReadModelsBehindError
+from infrastructure.privacy.register import RegisterError
 
 app = typer.Typer(help="Personal data: erase a person's data by destroying their key.", no_args_is_help=True)
 
@@ -24,7 +25,7 @@ def privacy_erase(
     with services_from(load_settings()) as services:
         try:
             outcome = services.eraser().erase(tenant=tenant, person_id=person, by=operator(by), via=CLI)
-        except (DomainError, ReadModelsBehindError) as error:
+        except (DomainError, ReadModelsBehindError, RegisterError) as error:
             fail(str(error))
     tickets = counted(outcome.tickets, "ticket")
     keys = counted(outcome.keys_destroyed, "key")

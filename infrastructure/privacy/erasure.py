@@ -3,8 +3,10 @@
 The steps, in this order, each safe to repeat (running the erasure again finishes a broken one):
 1. wait until the read models have seen every event so far, so the list of the person's tickets
    is complete;
-2. record `PersonalDataErased` on each of those tickets (and `PersonErased` on the person's
-   record) — every process's cached copy of a ticket forgets the data when it catches up;
+2. append the erasure to the erasure register, if one is set (a restore destroys the keys again;
+   a register that cannot be written stops the erasure here, with nothing changed); record
+   `PersonalDataErased` on each of those tickets (and `PersonErased` on the person's record);
+   every process's cached copy of a ticket forgets the data when it catches up;
 3. destroy the person's data keys: every stored copy (events, snapshots) becomes unreadable
    and reads as `[erased]`, while the stored bytes, and so the audit hash chain, stay as they were;
 4. forget kept idempotent responses of the tenant that name the person (a retry of one is
@@ -24,6 +26,7 @@ from domain.actors import Actor
 from domain.helpdesk import HelpDesk
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.privacy.datakeys import DataKeys
+from infrastructure.privacy.register import ErasureRegister
 from infrastructure.readmodels.store import ReadModels
 
 READ_MODEL_WAIT_SECONDS = 10.0
@@ -54,6 +57,7 @@ class Eraser:
     read_models: ReadModels
     data_keys: DataKeys
     idempotency: IdempotencyStore
+    register: ErasureRegister | None = None  # where erasures are kept apart from backups (docs/privacy.md)
 
     def erase(self, *, tenant: str, person_id: str, by: Actor, via: str) -> ErasureOutcome:
         """Erase the person's personal data in `tenant` (see the module docstring for the steps)."""
@@ -62,6 +66,8 @@ class Eraser:
             msg = "the read models are behind the event log; is the projection worker running? try again shortly"
             raise ReadModelsBehindError(msg)
         tickets = self.read_models.people().tickets_of_person(tenant, person_id)
+        if self.register is not None:  # on record before anything changes, so a restore can destroy the keys again
+            self.register.record(tenant, person_id)
         receipt = self.desk.erase_person(tenant=tenant, person_id=person_id, ticket_ids=tickets, by=by, via=via)
         destroyed = self.data_keys.destroy(tenant, person_id)
         forgotten = self.idempotency.purge_mentioning(tenant, person_id)
