@@ -282,13 +282,13 @@ def test_the_board_counts_a_groups_open_tickets_by_state_and_sla_risk(supervisor
     board = supervisor.get("/board/network", headers=HTML)
     assert board.status_code == 200
     assert 'sse-connect="/board/network/live?position=' in board.text
-    assert 'data-count="open">1<' in board.text  # T2 (T1 is solved)
+    assert 'data-count="unsolved">1<' in board.text  # T2 (T1 is solved)
     assert 'data-count="breached">1<' in board.text
     assert "mail" in board.text
     assert "vpn" not in board.text
     part = supervisor.get("/board/network?part=board", headers=HTML)
     assert "<html" not in part.text
-    assert 'data-count="open">1<' in part.text
+    assert 'data-count="unsolved">1<' in part.text
 
 
 @pytest.mark.parametrize(
