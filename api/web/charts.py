@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 #: The view box's width, the label column's, the room kept for a bar's number, one row's height, the margin.
-#: Narrow on purpose: scaled to a 390-wide phone its 11-unit text stays near 10 pixels high.
+#: Narrow on purpose: scaled to a 390-wide phone its 12-unit text stays near 10 pixels high.
 WIDTH, LABEL_WIDTH, VALUE_WIDTH, ROW_HEIGHT, TOP = 400, 112, 96, 22, 6
 BAR_HEIGHT = 15
 #: The label's right edge, the text's baseline below a row's top, the gap between a bar and its number.
