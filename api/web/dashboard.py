@@ -14,7 +14,6 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -61,11 +60,6 @@ class Filters:
     since: str = ""
     until: str = ""
     group: str = ""
-
-    def query(self) -> str:
-        """The filters as a query string (for the CSV links)."""
-        pairs = [("from", self.since), ("to", self.until), ("group", self.group)]
-        return urlencode([(k, v) for k, v in pairs if v])
 
 
 class FilterError(Exception):

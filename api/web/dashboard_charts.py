@@ -42,6 +42,11 @@ class Reading:
         """The caller's tenant: no chart reads another."""
         return self.principal.tenant
 
+    def query(self) -> str:
+        """The period and group read, as the query string of a chart's CSV (the same figures, whenever asked)."""
+        pairs = [("from", self.window.since.isoformat()), ("to", self.window.until.isoformat())]
+        return urlencode(pairs + ([("group", self.group)] if self.group else []))
+
     def queue(self, queue: str, group: str | None = None) -> str:
         """The queue page with this reading's group (or `group`): where the tickets behind a chart are listed."""
         chosen = group if group is not None else self.group
