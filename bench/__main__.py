@@ -26,6 +26,8 @@ ui1    the ticket page and its history tab for a ticket of BENCH_UI1_EVENTS even
        browser asks for them, `ledgerdesk serve` with one worker (bench/ticket_page.py).
 ui2    the agents' queue page `/` (HTML, signed in) with BENCH_UI2_TICKETS (10,000) open tickets in the agent's
        tenant, each queue and filter in rotation, one worker (bench/ui_queue.py).
+ui3    the supervisors' dashboard `/dashboard` (HTML, signed in) with BENCH_UI3_TICKETS (100,000) tickets in the
+       supervisor's tenant, the whole tenant and one group in rotation, one worker (bench/dashboard.py).
 x1     analyst export: BENCH_X1_EVENTS (100,000) seeded events, projected, exported as Parquet (`events`, every
        tenant's and one tenant's), rows/s and peak memory (bench/exports.py).
 bk1    backup and restore: BENCH_BK1_EVENTS (100,000) seeded events backed up and restored into a fresh
@@ -62,6 +64,7 @@ from bench.backups import bench_backup
 from bench.baseline import time_raw_upserts
 from bench.calendar import time_calendar
 from bench.catch_up import profile_catch_up, time_catch_up
+from bench.dashboard import bench_dashboard
 from bench.exports import bench_export
 from bench.lag import bench_lag
 from bench.mail_in import bench_mail_in
@@ -78,9 +81,10 @@ from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = (
+PARTS: tuple[str, ...] = (
     *("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "ui2", "x1", "c1"),
     "bk1",
+    "ui3",
 )
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
@@ -464,6 +468,15 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ],
     )
     _table(
+        "UI3 dashboard (HTML, signed in), ms",
+        ["benchmark", "tickets", "http p50", "http p95", "slowest chart read p95"],
+        [
+            [r["name"], r["tickets"], r["http_p50_ms"], r["http_p95_ms"], max(r["read_p95_ms_by_chart"].values())]
+            for r in results
+            if r["name"].startswith("ui3_")
+        ],
+    )
+    _table(
         "C1 SLA calendar, ms (median)",
         ["benchmark", "ms", "target ms"],
         [[r["name"], r["median_ms"], r.get("target_ms")] for r in results if r["name"].startswith("c1_")],
@@ -732,6 +745,12 @@ def run_ui2(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict
     return bench_queue_page(conn, user, tickets=tickets, samples=samples)
 
 
+def run_ui3(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """UI3."""
+    tickets, samples = env_int("BENCH_UI3_TICKETS", 100_000), env_int("BENCH_UI3_SAMPLES", 100)
+    return bench_dashboard(conn, user, tickets=tickets, samples=samples)
+
+
 def run_x1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
     """X1."""
     with scratch_database(conn, user) as url:
@@ -766,6 +785,7 @@ RUNNERS: dict[str, Part] = {
     "x1": run_x1,
     "c1": run_c1,
     "bk1": run_bk1,
+    "ui3": run_ui3,
 }
 
 

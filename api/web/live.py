@@ -46,7 +46,8 @@ PAGES_PER_USER = 32
 RETRY_MILLISECONDS = 3000
 
 
-def _waiter(request: Request) -> PositionWaiter:
+def live_waiter(request: Request) -> PositionWaiter:
+    """The process's one waiter on the read models' position, shared by every open page."""
     waiter: PositionWaiter = request.app.state.live_waiter
     return waiter
 
@@ -69,7 +70,7 @@ async def live(
     position = await run_in_threadpool(services.read_models.position)
     seen = _last_seen(request.headers.get("last-event-id"), version)
     stream = changes(
-        _waiter(request), services, principal, ticket_id, seen=seen, version=ticket.version, position=position
+        live_waiter(request), services, principal, ticket_id, seen=seen, version=ticket.version, position=position
     )
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.web.i18n import LANGUAGES, html_lang, shown_moment, translations
 from api.web.visitors import FORM_TOKEN_FIELD, Visitor
+from domain.access import policy as access
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -33,6 +34,7 @@ def environment(language: str) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["may"] = access.may  # what the header offers follows the access policy, not a list of roles
     return env
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 #: Exact paths of web pages and form targets.
-WEB_PATHS = frozenset({"/", "/login", "/logout", "/language", "/new", "/saved-views"})
+WEB_PATHS = frozenset({"/", "/login", "/logout", "/language", "/new", "/saved-views", "/dashboard"})
 #: Prefixes of web pages (a ticket's page, the admins' pages) and of the pages' own static files.
-WEB_PREFIXES = ("/t/", "/static/", "/admin/")
+WEB_PREFIXES = ("/t/", "/static/", "/admin/", "/dashboard/", "/board/")
 
 
 def is_web_path(path: str) -> bool:

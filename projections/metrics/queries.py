@@ -36,22 +36,27 @@ from projections.sql import Dialect, Reader
 class MetricQueries(Reader):
     """Reads of one generation's metric tables and SLA targets for the service-metric reports."""
 
-    def volume(self, tenant: str, window: Window, grouping: Grouping) -> list[VolumeEntry]:
+    def volume(self, tenant: str, window: Window, grouping: Grouping, *, group: str | None = None) -> list[VolumeEntry]:
         """Tickets created per entry: by the day they were opened, or by their current channel, type or group."""
-        p = self.d.placeholder
-        rows = self._select(
-            f"SELECT created_day, channel, ticket_type, group_id, COUNT(*) AS n FROM {self.names.table(TICKETS)} "
-            f"WHERE tenant = {p} AND created_day >= {p} AND created_day <= {p} "
-            "GROUP BY created_day, channel, ticket_type, group_id",
-            [tenant, self.d.day(window.since), self.d.day(window.until)],
-        )
         counts: dict[Bucket, int] = {}
-        for r in rows:
+        for r in self._created(tenant, window, group):
             bucket = bucket_of(grouping, window, self.d.to_day(r["created_day"]), _attributes(r))
             counts[bucket] = counts.get(bucket, 0) + int(r["n"])
         return [VolumeEntry(b, n) for b, n in arrange(grouping, window, counts, int, float)]
 
-    def times(self, tenant: str, window: Window, grouping: Grouping) -> list[TimesEntry]:
+    def volume_split(
+        self, tenant: str, window: Window, grouping: Grouping, split: Grouping, *, group: str | None = None
+    ) -> list[tuple[Bucket, dict[str | None, int]]]:
+        """Tickets created per entry (a span), each entry's count split by an attribute (`split`: channel, ...)."""
+        counts: dict[Bucket, dict[str | None, int]] = {}
+        for r in self._created(tenant, window, group):
+            attributes = _attributes(r)
+            parts = counts.setdefault(bucket_of(grouping, window, self.d.to_day(r["created_day"]), attributes), {})
+            key = attributes.get(split.value)
+            parts[key] = parts.get(key, 0) + int(r["n"])
+        return arrange(grouping, window, counts, dict, lambda parts: float(sum(parts.values())))
+
+    def times(self, tenant: str, window: Window, grouping: Grouping, *, group: str | None = None) -> list[TimesEntry]:
         """Median and 90th percentile of first-response and resolution times per entry.
 
         Calendar minutes run from the opening to the first public agent reply (tickets whose first
@@ -63,10 +68,10 @@ class MetricQueries(Reader):
         per_series = [
             summaries(grouping, window, samples)
             for samples in (
-                self._durations(tenant, window, "first_response_at"),
-                self._business(tenant, window, "first_response"),
-                self._durations(tenant, window, "resolved_at"),
-                self._business(tenant, window, "resolution"),
+                self._durations(tenant, window, "first_response_at", group),
+                self._business(tenant, window, "first_response", group),
+                self._durations(tenant, window, "resolved_at", group),
+                self._business(tenant, window, "resolution", group),
             )
         ]  # in the order of TimesEntry's fields
         buckets = dict.fromkeys(b for found in per_series for b in found)
@@ -81,7 +86,14 @@ class MetricQueries(Reader):
         return [replace(entry, bucket=bucket) for bucket, entry in arranged]
 
     def compliance(
-        self, tenant: str, window: Window, grouping: Grouping, *, now: datetime, target: str | None = None
+        self,
+        tenant: str,
+        window: Window,
+        grouping: Grouping,
+        *,
+        now: datetime,
+        target: str | None = None,
+        group: str | None = None,
     ) -> list[ComplianceEntry]:
         """SLA targets met and breached per entry, counting targets whose outcome fell in the window.
 
@@ -90,7 +102,7 @@ class MetricQueries(Reader):
         are judged when read).
         """
         counts: dict[Bucket, Compliance] = {}
-        for outcome in self.outcomes(tenant, window, now=now, target=target):
+        for outcome in self.outcomes(tenant, window, now=now, target=target, group=group):
             bucket = bucket_of(grouping, window, utc_day(outcome.at), outcome.attributes)
             entry = counts.setdefault(bucket, Compliance())
             if outcome.met:
@@ -100,8 +112,10 @@ class MetricQueries(Reader):
         arranged = arrange(grouping, window, counts, Compliance, lambda c: c.met + c.breached)
         return [ComplianceEntry(b, c.met, c.breached) for b, c in arranged]
 
-    def outcomes(self, tenant: str, window: Window, *, now: datetime, target: str | None = None) -> list[TargetOutcome]:
-        """The tenant's SLA targets met or breached in the window."""
+    def outcomes(
+        self, tenant: str, window: Window, *, now: datetime, target: str | None = None, group: str | None = None
+    ) -> list[TargetOutcome]:
+        """The tenant's SLA targets met or breached in the window (of tickets in `group`, when given)."""
         d, p = self.d, self.d.placeholder
         start, end = d.time(window.start), d.time(window.end)
         where = (
@@ -110,9 +124,10 @@ class MetricQueries(Reader):
             f"OR (state = 'active' AND due_at >= {p} AND due_at < {p} AND due_at <= {p}))"
         )
         params: list[Any] = [tenant, start, end, start, end, start, end, d.time(now)]
-        if target is not None:
-            where += f" AND target = {p}"
-            params.append(target)
+        for column, value in (("target", target), ("group_id", group)):
+            if value is not None:
+                where += f" AND {column} = {p}"
+                params.append(value)
         rows = self._select(
             f"SELECT policy_id, target, group_id, state, fulfilled_at, breached_at, due_at "
             f"FROM {self.names.sla_targets} WHERE {where}",
@@ -154,13 +169,21 @@ class MetricQueries(Reader):
         arranged = arrange(grouping, window, counts, DailyFlow, lambda f: f.solved)
         return [ReopenEntry(b, f.solved, f.reopened) for b, f in arranged]
 
-    def agents(self, tenant: str, window: Window) -> list[AgentEntry]:
-        """Per agent: solves in the window while assigned to them, and the median and p90 of their handle times."""
+    def agents(self, tenant: str, window: Window, *, group: str | None = None) -> list[AgentEntry]:
+        """Per agent: solves in the window while assigned to them, and the median and p90 of their handle times.
+
+        With `group`, only solves of tickets now in that group count.
+        """
         p = self.d.placeholder
+        params: list[Any] = [tenant, self.d.day(window.since), self.d.day(window.until)]
+        in_group = ""
+        if group is not None:
+            in_group = f" AND ticket_id IN (SELECT ticket_id FROM {self.names.table(TICKETS)} WHERE group_id = {p})"
+            params.append(group)
         rows = self._select(
             f"SELECT agent, handle_minutes FROM {self.names.table(SOLVES)} "
-            f"WHERE tenant = {p} AND day >= {p} AND day <= {p} AND agent IS NOT NULL",
-            [tenant, self.d.day(window.since), self.d.day(window.until)],
+            f"WHERE tenant = {p} AND day >= {p} AND day <= {p} AND agent IS NOT NULL{in_group}",
+            params,
         )
         solved: dict[str, int] = {}
         handle: dict[str, list[float]] = {}
@@ -171,13 +194,14 @@ class MetricQueries(Reader):
         entries = [AgentEntry(agent, n, Summary.of(handle.get(agent, []))) for agent, n in solved.items()]
         return sorted(entries, key=lambda e: (-e.solved, e.agent))
 
-    def csat(self, tenant: str, window: Window, grouping: Grouping) -> list[CsatEntry]:
+    def csat(self, tenant: str, window: Window, grouping: Grouping, *, group: str | None = None) -> list[CsatEntry]:
         """Tickets whose latest rating was given in the window, and how many of those were satisfied."""
         d, p = self.d, self.d.placeholder
+        in_group, extra = _in_group(p, "group_id", group)
         rows = self._select(
             f"SELECT rated_at, rating_scale, rating_score, channel, ticket_type, group_id "
-            f"FROM {self.names.table(TICKETS)} WHERE tenant = {p} AND rated_at >= {p} AND rated_at < {p}",
-            [tenant, d.time(window.start), d.time(window.end)],
+            f"FROM {self.names.table(TICKETS)} WHERE tenant = {p} AND rated_at >= {p} AND rated_at < {p}{in_group}",
+            [tenant, d.time(window.start), d.time(window.end), *extra],
         )
         counts: dict[Bucket, Satisfaction] = {}
         for r in rows:
@@ -190,13 +214,25 @@ class MetricQueries(Reader):
 
     # --- rows ------------------------------------------------------------------------------------------
 
-    def _durations(self, tenant: str, window: Window, column: str) -> list[Sample]:
+    def _created(self, tenant: str, window: Window, group: str | None) -> list[Any]:
+        """Tickets created per day of the window and current channel, type and group (of `group` only, if given)."""
+        p = self.d.placeholder
+        in_group, extra = _in_group(p, "group_id", group)
+        return self._select(
+            f"SELECT created_day, channel, ticket_type, group_id, COUNT(*) AS n FROM {self.names.table(TICKETS)} "
+            f"WHERE tenant = {p} AND created_day >= {p} AND created_day <= {p}{in_group} "
+            "GROUP BY created_day, channel, ticket_type, group_id",
+            [tenant, self.d.day(window.since), self.d.day(window.until), *extra],
+        )
+
+    def _durations(self, tenant: str, window: Window, column: str, group: str | None) -> list[Sample]:
         """Minutes from the opening to `column` (a fixed column name), for tickets whose `column` is in the window."""
         d, p = self.d, self.d.placeholder
+        in_group, extra = _in_group(p, "group_id", group)
         rows = self._select(
             f"SELECT created_at, {column} AS moment, channel, ticket_type, group_id FROM {self.names.table(TICKETS)} "
-            f"WHERE tenant = {p} AND {column} >= {p} AND {column} < {p}",
-            [tenant, d.time(window.start), d.time(window.end)],
+            f"WHERE tenant = {p} AND {column} >= {p} AND {column} < {p}{in_group}",
+            [tenant, d.time(window.start), d.time(window.end), *extra],
         )
         samples = []
         for r in rows:
@@ -204,15 +240,16 @@ class MetricQueries(Reader):
             samples.append(Sample(utc_day(moment), _attributes(r), minutes_between(created_at, moment)))
         return samples
 
-    def _business(self, tenant: str, window: Window, target: str) -> list[Sample]:
+    def _business(self, tenant: str, window: Window, target: str, group: str | None) -> list[Sample]:
         """Elapsed business minutes of the tenant's `target`s fulfilled in the window."""
         d, p = self.d, self.d.placeholder
+        in_group, extra = _in_group(p, "s.group_id", group)
         rows = self._select(
             f"SELECT s.fulfilled_at, s.elapsed_minutes, m.channel, m.ticket_type, m.group_id "
             f"FROM {self.names.sla_targets} s LEFT JOIN {self.names.table(TICKETS)} m ON m.ticket_id = s.ticket_id "
             f"WHERE s.tenant = {p} AND s.target = {p} AND s.state IN ('met', 'breached') "
-            f"AND s.fulfilled_at >= {p} AND s.fulfilled_at < {p}",
-            [tenant, target, d.time(window.start), d.time(window.end)],
+            f"AND s.fulfilled_at >= {p} AND s.fulfilled_at < {p}{in_group}",
+            [tenant, target, d.time(window.start), d.time(window.end), *extra],
         )
         samples = []
         for r in rows:
@@ -239,6 +276,11 @@ def _moment(d: Dialect, stored: Any) -> datetime:
     moment = d.to_time(stored)
     assert moment is not None
     return moment
+
+
+def _in_group(placeholder: str, column: str, group: str | None) -> tuple[str, list[Any]]:
+    """The condition (and its parameter) that keeps the rows of `group` only; nothing without one."""
+    return ("", []) if group is None else (f" AND {column} = {placeholder}", [group])
 
 
 def _attributes(row: Any) -> Attributes:

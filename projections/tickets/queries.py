@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -207,20 +208,65 @@ class TicketQueries(Reader):
             cursor.execute(f"SELECT DISTINCT tenant FROM {self.names.tickets} ORDER BY tenant")
             return [r["tenant"] for r in cursor.fetchall()]
 
-    def sla_risk_counts(self, now: datetime) -> tuple[int, int]:
-        """Unsolved tickets of every tenant at risk of an SLA breach at `now`, and breached ones (for operators)."""
+    def sla_risk_counts(self, now: datetime, where: TicketFilter | None = None) -> tuple[int, int]:
+        """Unsolved tickets at risk of an SLA breach at `now`, and breached ones.
+
+        Of every tenant (for operators), or of those `where` selects (a live board's group).
+        """
         p, at = self.d.placeholder, self.d.time(now)
         risk = f"sla_warn_at <= {p} AND sla_due_at > {p}"
         late = f"sla_breached_at IS NOT NULL OR sla_due_at <= {p}"
+        clauses, params = ([], []) if where is None else self._filter_clauses(where)
+        clauses.append("status_category NOT IN ('solved', 'closed')")
         with self.d.reading(self.datastore) as cursor:
             cursor.execute(
                 f"SELECT COALESCE(SUM(CASE WHEN {risk} THEN 1 ELSE 0 END), 0) AS risk, "
                 f"COALESCE(SUM(CASE WHEN {late} THEN 1 ELSE 0 END), 0) AS late "
-                f"FROM {self.names.tickets} WHERE status_category NOT IN ('solved', 'closed')",
-                [at, at, at],
+                f"FROM {self.names.tickets} WHERE {' AND '.join(clauses)}",
+                [at, at, at, *params],
             )
             found = cursor.fetchone()
         return int(found["risk"]), int(found["late"])
+
+    def counts_by(self, where: TicketFilter, column: str) -> dict[str | None, int]:
+        """How many tickets `where` selects, per value of `column` (`status`, `assignee`, ...: a fixed name)."""
+        if column not in TICKET_COLUMNS:
+            msg = f"no column {column!r} to count by"
+            raise ValueError(msg)
+        clauses, params = self._filter_clauses(where)
+        with self.d.reading(self.datastore) as cursor:
+            cursor.execute(
+                f"SELECT {column} AS value, COUNT(*) AS n FROM {self.names.tickets} "
+                f"WHERE {' AND '.join(clauses)} GROUP BY {column}",
+                params,
+            )
+            return {r["value"]: int(r["n"]) for r in cursor.fetchall()}
+
+    def counts_by_age(self, where: TicketFilter, edges: Sequence[datetime]) -> list[int]:
+        """How many tickets `where` selects were created in each span the moments `edges` (newest first) cut.
+
+        The spans: after edges[0], between edges[0] and edges[1], ..., before the last edge.
+        """
+        clauses, params = self._filter_clauses(where)
+        p = self.d.placeholder
+        bounds = [None, *edges, None]
+        cases, case_params = [], list[Any]()
+        for n, (newer, older) in enumerate(itertools.pairwise(bounds)):
+            parts = []
+            if newer is not None:
+                parts.append(f"created_at <= {p}")
+                case_params.append(self.d.time(newer))
+            if older is not None:
+                parts.append(f"created_at > {p}")
+                case_params.append(self.d.time(older))
+            cases.append(f"COALESCE(SUM(CASE WHEN {' AND '.join(parts)} THEN 1 ELSE 0 END), 0) AS span{n}")
+        with self.d.reading(self.datastore) as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(cases)} FROM {self.names.tickets} WHERE {' AND '.join(clauses)}",
+                [*case_params, *params],
+            )
+            found = cursor.fetchone()
+        return [int(found[f"span{n}"]) for n in range(len(bounds) - 1)]
 
     def not_closed(self, tenant: str, *, after: UUID | None, limit: int) -> list[TicketRow]:
         """The tenant's tickets not closed, in id order after `after` (what timed rules look at, page by page)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -42,6 +43,7 @@ from api.routers import (
 )
 from domain.access.policy import PERMISSIONS as MATRIX
 from domain.access.policy import Role
+from domain.actors import Actor, ActorKind
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 from tests.support.clock import TickingClock
@@ -240,20 +242,24 @@ def test_web_pages_are_outside_the_api_and_no_api_key_opens_them(
     # The web pages (api/web/routes.py) answer browsers signed in by session cookie, not the matrix's callers:
     # none is an operation of the OpenAPI document (`/` is the API's JSON entry there, and stays that for
     # clients that do not ask for HTML), and a bearer key, even an admin's, signs no one in to them.
-    from api.web import live, ticket_page
+    from api.web import board, dashboard, live, ticket_page
     from api.web.routes import router as web
 
     client, _, keys = world
     admin = {"Authorization": f"Bearer {keys['admin']}", "Accept": "text/html"}
     documented = create_app().openapi()["paths"]
     routes = [*web.routes, *ticket_page.router.routes, *live.router.routes]
+    routes += [*dashboard.router.routes, *board.router.routes]
     pages = {route.path: route.methods for route in routes if isinstance(route, APIRoute)}
     assert {"/login", "/logout", "/language", "/t/{ticket_id}", "/t/{ticket_id}/live"} <= set(pages)
-    assert all(path.startswith("/t/") for path in set(pages) - {"/", "/login", "/logout", "/language"})
+    assert all(
+        path.startswith(("/t/", "/dashboard", "/board/"))
+        for path in set(pages) - {"/", "/login", "/logout", "/language"}
+    )
     assert not (set(pages) - {"/"}) & set(documented)
     assert client.get("/", headers={"Authorization": admin["Authorization"]}).json()["name"] == "ledgerdesk"
     ticket = _fresh_ticket(client, {"Authorization": admin["Authorization"]})
-    for path in ("/", f"/t/{ticket}"):
+    for path in ("/", f"/t/{ticket}", "/dashboard", "/dashboard/volume.csv", "/board/it", "/board/it/live"):
         answer = client.get(path, headers=admin, follow_redirects=False)
         assert answer.status_code == 303, (path, answer.text)
         assert answer.headers["location"].startswith("/login?next=")
@@ -262,6 +268,58 @@ def test_web_pages_are_outside_the_api_and_no_api_key_opens_them(
             refused = client.post(path, headers=admin, data={"email": "a@b.example", "password": "x"})
             assert refused.status_code == 403, (path, refused.text)
             assert "text/html" in refused.headers["content-type"]
+
+
+#: The supervisors' pages, and the actions of the access policy a role must hold for each: those it shows.
+REPORTS_DRAWN = ("volume_report", "response_time_report", "sla_compliance_report", "backlog_report")
+SUPERVISOR_PAGES = {
+    "/dashboard": (*REPORTS_DRAWN, "csat_report", "agent_report"),
+    "/dashboard/sla-group.csv": (*REPORTS_DRAWN, "csat_report", "agent_report"),
+    "/board/it": ("group_queue",),
+}
+
+
+@contextmanager
+def _web_user(services: Services, role: Role, tenant: str) -> Iterator[TestClient]:
+    """A browser-like client signed in as a new web user of `role` in `tenant`."""
+    import re
+    import secrets
+
+    email, password = f"web-{role.value}@{tenant}.example", secrets.token_urlsafe(18)
+    operator = Actor("operator", ActorKind.SYSTEM, role=Role.ADMIN.value)
+    services.create_user(
+        email=email, password=password, actor_id=f"web-{role.value}", role=role, tenant=tenant, by=operator, via="cli"
+    )
+    with TestClient(create_app(services=services)) as client:
+        form = client.get("/login", headers={"Accept": "text/html"}).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token is not None
+        signed = client.post("/login", data={"email": email, "password": password, "csrf_token": token.group(1)})
+        assert signed.status_code == 200, signed.text
+        yield client
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_each_role_reaches_exactly_its_supervisor_pages(
+    world: tuple[TestClient, Services, dict[str, str]], role: str
+) -> None:
+    client, services, keys = world
+    admin = {"Authorization": f"Bearer {keys['admin']}"}
+    ticket = _fresh_ticket(client, admin)
+    moved = client.post(f"/tickets/{ticket}/assignment", json={"group": "it"}, headers=admin)
+    assert moved.status_code == 200, moved.text
+    client.get("/tickets", params={"min_position": moved.headers["ledgerdesk-position"]}, headers=admin)
+    title = client.get(f"/tickets/{ticket}", headers=admin).json()["title"]
+    with _web_user(services, Role(role), "acme") as browser, _web_user(services, Role(role), "globex") as foreign:
+        for path, actions in SUPERVISOR_PAGES.items():
+            admitted = all(Role(role) in MATRIX[action] for action in actions)
+            answer = browser.get(path, headers={"Accept": "text/html"})
+            assert answer.status_code == (200 if admitted else 403), (role, path, answer.text[:200])
+            elsewhere = foreign.get(path, headers={"Accept": "text/html"})
+            assert title not in elsewhere.text, (role, path)  # another tenant's figures and tickets never show
+            assert ticket not in elsewhere.text, (role, path)
+            if admitted and path.startswith("/board/"):
+                assert title in answer.text, role
 
 
 def test_the_product_serves_no_bench_route(world: tuple[TestClient, Services, dict[str, str]]) -> None:
