@@ -187,7 +187,6 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "search_articles": READERS | {C},
     "suggest_articles": READERS | {C},
     "vote_article": frozenset({C, A, S, D}),
-    "link_articles": STAFF,
     "article_report": REPORTERS,
 }
 
