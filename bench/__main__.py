@@ -29,6 +29,8 @@ ui2    the agents' queue page `/` (HTML, signed in) with BENCH_UI2_TICKETS (10,0
 x1     analyst export: BENCH_X1_EVENTS (100,000) seeded events, projected, exported as Parquet (`events`, every
        tenant's and one tenant's), rows/s and peak memory (bench/exports.py).
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
+kb1    knowledge-base search p50/p95/p99 at BENCH_KB1_ARTICLES (10,000) articles, half Chinese, on PostgreSQL and
+       SQLite, in process against the read model (bench/knowledge.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
 bench/results/<name>.json plus bench/results/summary.json (machine notes, targets).
@@ -60,6 +62,7 @@ from bench.baseline import time_raw_upserts
 from bench.calendar import time_calendar
 from bench.catch_up import profile_catch_up, time_catch_up
 from bench.exports import bench_export
+from bench.knowledge import bench_knowledge, sqlite_url
 from bench.lag import bench_lag
 from bench.mail_in import bench_mail_in
 from bench.notify import bench_notify
@@ -75,7 +78,25 @@ from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "ui2", "x1", "c1")
+PARTS = (
+    "b1",
+    "w1",
+    "l1",
+    "a1",
+    "p1",
+    "audit",
+    "r1",
+    "rt1",
+    "tr1",
+    "wh1",
+    "mi1",
+    "nt1",
+    "ui1",
+    "ui2",
+    "x1",
+    "c1",
+    "kb1",
+)
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
@@ -458,6 +479,15 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ],
     )
     _table(
+        "KB1 knowledge-base search, ms (in process, read model)",
+        ["benchmark", "articles", "samples", "p50", "p95", "p99", "found"],
+        [
+            [r["name"], r["articles"], r["samples"], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["found_share"]]
+            for r in results
+            if r["name"].startswith("kb1_")
+        ],
+    )
+    _table(
         "C1 SLA calendar, ms (median)",
         ["benchmark", "ms", "target ms"],
         [[r["name"], r["median_ms"], r.get("target_ms")] for r in results if r["name"].startswith("c1_")],
@@ -728,6 +758,14 @@ def run_c1(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> lis
     return time_calendar()
 
 
+def run_kb1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """KB1, on PostgreSQL and on SQLite."""
+    articles, samples = env_int("BENCH_KB1_ARTICLES", 10_000), env_int("BENCH_KB1_SAMPLES", 300)
+    with scratch_database(conn, user) as url:
+        found = bench_knowledge(url, articles=articles, samples=samples)
+    return [*found, *bench_knowledge(sqlite_url(), articles=articles, samples=samples)]
+
+
 RUNNERS: dict[str, Part] = {
     "b1": run_b1,
     "w1": run_w1,
@@ -744,6 +782,7 @@ RUNNERS: dict[str, Part] = {
     "ui2": run_ui2,
     "x1": run_x1,
     "c1": run_c1,
+    "kb1": run_kb1,
 }
 
 
