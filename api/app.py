@@ -37,6 +37,7 @@ from api.routers import (
     reports,
     schedules,
     sla,
+    ticket_articles,
     tickets,
     users,
     views,
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         notifications,
         users,
         knowledge,
+        ticket_articles,
     ):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)

@@ -14,12 +14,13 @@ from typing import Unpack
 from uuid import UUID
 
 from domain.access import policy as access
-from domain.actors import Actor
-from domain.errors import NotFoundError, VersionMismatchError
+from domain.actors import Actor, ActorKind
+from domain.errors import InvalidValueError, NotFoundError, NotPermittedError, VersionMismatchError
 from domain.knowledge.article import Article
 from domain.knowledge.content import content
-from domain.pipeline import Acting, CommandPipeline, Keep
+from domain.pipeline import Acting, CommandPipeline, Keep, OnTicket, Receipt
 from domain.races import retried
+from domain.tickets.ticket import Ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,26 @@ class KnowledgeCommands(CommandPipeline):
             article.rate(helpful=helpful)
         return self._commit_article(article)
 
+    @retried
+    def link_articles(self, ticket_id: UUID, article_ids: Iterable[UUID], **how: Unpack[OnTicket]) -> Receipt:
+        """Link articles of the ticket's tenant to the ticket (an agent inserted them into a reply).
+
+        An id that names no article of the tenant is InvalidValueError: it came in the body, not the path.
+        """
+        wanted = list(article_ids)
+        if how["by"].kind is ActorKind.REQUESTER:
+            msg = "only staff link articles to tickets"
+            raise NotPermittedError(msg)
+
+        def link(ticket: Ticket) -> None:
+            for article_id in wanted:
+                if not self._of_tenant(article_id, ticket.tenant):
+                    msg = f"no article {article_id} to link"
+                    raise InvalidValueError(msg)
+            ticket.link_articles(wanted)
+
+        return self._on_ticket(ticket_id, link, **how)
+
     # --- queries -----------------------------------------------------------------------------------
 
     def article(self, article_id: UUID, *, tenant: str, reader: Actor | None = None) -> Article:
@@ -130,6 +151,10 @@ class KnowledgeCommands(CommandPipeline):
             msg = f"no article {article_id}"
             raise NotFoundError(msg)
         return found
+
+    def _of_tenant(self, article_id: UUID, tenant: str) -> bool:
+        found = self._configured(Article, article_id)
+        return found is not None and found.tenant == tenant
 
     def _article_for_update(self, article_id: UUID, tenant: str, expected_version: int | None) -> Article:
         article = self.article(article_id, tenant=tenant)

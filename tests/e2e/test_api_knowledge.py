@@ -142,3 +142,18 @@ def test_votes_and_the_report_of_low_rated_articles(desk: Desk) -> None:
     draft, _ = desk.article({**PRINTER, "title": "Draft"}, publish=False)
     assert desk.call("customer", "POST", f"/kb/articles/{draft}/votes", json={"helpful": True}).status_code == 404
     assert desk.call("agent", "POST", f"/kb/articles/{draft}/votes", json={"helpful": True}).status_code == 409
+
+
+def test_an_agent_links_articles_to_a_ticket_and_its_history_says_so(desk: Desk) -> None:
+    article, _ = desk.article(PRINTER)
+    ticket = desk.call("customer", "POST", "/tickets", json={"title": "打印机连不上网络"}).json()["id"]
+    linked = desk.call("agent", "POST", f"/tickets/{ticket}/articles", json={"articles": [article, article]})
+    assert linked.status_code == 200, linked.text
+    again = desk.call("agent", "POST", f"/tickets/{ticket}/articles", json={"articles": [article]})
+    assert "ledgerdesk-position" not in again.headers  # linked already: nothing recorded
+    history = desk.call("agent", "GET", f"/tickets/{ticket}/history").json()
+    changes = [c for entry in history["items"] for c in entry["changes"] if c["field"] == "articles"]
+    assert changes == [{"field": "articles", "old": None, "new": [article]}]
+    unknown = desk.call("agent", "POST", f"/tickets/{ticket}/articles", json={"articles": [ticket]})
+    assert unknown.status_code == 422
+    assert desk.call("customer", "POST", f"/tickets/{ticket}/articles", json={"articles": [article]}).status_code == 403

@@ -35,6 +35,7 @@ from api.routers import (
     reports,
     schedules,
     sla,
+    ticket_articles,
     tickets,
     users,
     views,
@@ -233,6 +234,7 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "suggest_articles": ("GET", "/kb/suggestions?title=printer", None),
         "vote_article": ("POST", f"{NO_ARTICLE}/votes", {"helpful": True}),
         "article_report": ("GET", "/kb/report", None),
+        "link_articles": ("POST", f"{t}/articles", {"articles": [NO_WEBHOOK]}),  # no such article: the route's 422
     }
 
 
@@ -243,7 +245,7 @@ def test_every_route_is_in_the_matrix() -> None:
     routers += (attachments, exports)
     routers += (projections, workflows, me, bulk, directory, automation, webhooks)
     routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes, notifications)
-    routers += (users, knowledge)
+    routers += (users, knowledge, ticket_articles)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)
@@ -329,6 +331,7 @@ def test_a_foreign_tenant_sees_nothing(world: tuple[TestClient, Services, dict[s
             "link_tickets",
             "unlink_tickets",
             "merge_tickets",
+            "link_articles",
         }:
             assert response.status_code == 404, (route, response.text)
         assert title not in response.text, route
