@@ -31,6 +31,7 @@ x1     analyst export: BENCH_X1_EVENTS (100,000) seeded events, projected, expor
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
 kb1    knowledge-base search p50/p95/p99 at BENCH_KB1_ARTICLES (10,000) articles, half Chinese, on PostgreSQL and
        SQLite, in process against the read model (bench/knowledge.py).
+kb2    the CJK tokeniser: precision, recall, speed against FTS5's trigram tokenizer, in memory (bench/tokenisers.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
 bench/results/<name>.json plus bench/results/summary.json (machine notes, targets).
@@ -71,6 +72,7 @@ from bench.routing import bench_routing
 from bench.seed import SeedStats, seed, seeding_settings
 from bench.server import RESULTS, ROOT, admin, make_key, scratch_database, serve, settle
 from bench.ticket_page import bench_ticket_page
+from bench.tokenisers import compare_tokenisers
 from bench.triggers import bench_triggers
 from bench.ui_queue import bench_queue_page
 from bench.webhooks import bench_webhooks
@@ -96,6 +98,7 @@ PARTS = (
     "x1",
     "c1",
     "kb1",
+    "kb2",
 )
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
@@ -488,6 +491,15 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ],
     )
     _table(
+        "KB2 CJK tokeniser vs FTS5 trigram (random Chinese texts of 300 characters)",
+        ["benchmark", "docs", "queries", "precision", "recall", "p50 ms", "index KiB/doc"],
+        [
+            [r["name"], r["docs"], r["queries"], r["precision"], r["recall"], r["p50_ms"], r["index_kib_per_doc"]]
+            for r in results
+            if r["name"].startswith("kb2_")
+        ],
+    )
+    _table(
         "C1 SLA calendar, ms (median)",
         ["benchmark", "ms", "target ms"],
         [[r["name"], r["median_ms"], r.get("target_ms")] for r in results if r["name"].startswith("c1_")],
@@ -766,6 +778,11 @@ def run_kb1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict
     return [*found, *bench_knowledge(sqlite_url(), articles=articles, samples=samples)]
 
 
+def run_kb2(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> list[dict[str, Any]]:
+    """KB2 (SQLite in memory)."""
+    return compare_tokenisers(docs=env_int("BENCH_KB2_DOCS", 2000))
+
+
 RUNNERS: dict[str, Part] = {
     "b1": run_b1,
     "w1": run_w1,
@@ -783,6 +800,7 @@ RUNNERS: dict[str, Part] = {
     "x1": run_x1,
     "c1": run_c1,
     "kb1": run_kb1,
+    "kb2": run_kb2,
 }
 
 

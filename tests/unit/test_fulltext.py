@@ -50,4 +50,13 @@ def test_chinese_runs_are_cut_into_characters_and_pairs_and_queries_into_pairs()
     assert query("网").terms == ("网",)
     assert query("\uff37\uff49\uff0d\uff26\uff49").terms == ("wi", "fi")  # full-width letters are letters
     assert fts5_match(query("wi f", prefix=True)) == '"wi" AND "f"*'
-    assert tsquery(query("printer 网络", any_term=True)) == "'printer' | '网络'"
+    assert tsquery(query("printer 网络", any_term=True)) == "('printer') | ('网络')"
+    assert tsquery(query("打印机 wi", prefix=True)) == "('打印' <-> '印机') & ('wi':*)"
+
+
+def test_a_text_holding_a_querys_pairs_apart_does_not_match() -> None:
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize = 'unicode61')")
+    connection.executemany("INSERT INTO t VALUES (?)", [[index_terms("打印 印机")], [index_terms("旧打印机")]])
+    found = connection.execute("SELECT body FROM t WHERE t MATCH ?", [fts5_match(query("打印机"))]).fetchall()
+    assert found == [(index_terms("旧打印机"),)]
