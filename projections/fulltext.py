@@ -76,11 +76,19 @@ class Query:
 def query(text: str, *, prefix: bool = False, any_term: bool = False) -> Query:
     """The phrases a search for `text` asks for (empty: nothing searchable in it).
 
-    With `prefix`, a last word that is not CJK also matches longer words it begins.
+    With `prefix`, a last word that is not CJK also matches longer words it begins. With `any_term`,
+    each pair of a CJK run is a phrase of its own: a title typed in Chinese finds the articles that
+    share most of its pairs (its words), not only those holding the whole title.
     """
     phrases: list[tuple[str, ...]] = []
     for run, cjk in _runs(text):
-        phrases.append(tuple(_pairs(run) or [run]) if cjk else (run,))
+        pairs = _pairs(run) or [run]
+        if not cjk:
+            phrases.append((run,))
+        elif any_term:
+            phrases.extend((pair,) for pair in pairs)
+        else:
+            phrases.append(tuple(pairs))
     last_is_word = bool(phrases) and not _runs(text)[-1][1]
     unique = tuple(dict.fromkeys(phrases))[:QUERY_TERMS_MAX]
     prefix_last = prefix and last_is_word and unique[-1] == phrases[-1]
