@@ -30,6 +30,17 @@ router = APIRouter(include_in_schema=False)
 SEARCH_MAX = 200
 SUGGESTIONS = 5
 SearchField = Annotated[str, Query(max_length=SEARCH_MAX)]
+#: The most articles one reply inserts.
+ARTICLES_MAX = 10
+
+
+def article_links(services: Services, tenant: str, article_ids: list[UUID]) -> str:
+    """The lines a reply gains for these articles: each one's title and the portal address it is read at.
+
+    An id of no article of the tenant raises NotFoundError, before the reply is kept.
+    """
+    found = [services.desk.article(article_id, tenant=tenant) for article_id in article_ids]
+    return "".join(f"\n\n{article.latest.content.title}: /help/{article.id}" for article in found)
 
 
 def _found(services: Services, principal: Principal, text: str, *, any_term: bool, limit: int) -> list[ArticleSummary]:
@@ -78,3 +89,19 @@ async def request_suggestions(
         return render(request, visitor, "error.html", 403, reason="forbidden")
     found = await run_in_threadpool(_found, services, principal, title, any_term=True, limit=SUGGESTIONS)
     return render(request, visitor, "_suggestions.html", articles=found)
+
+
+@router.get("/t/{ticket_id}/article-choices", response_class=HTMLResponse)
+async def article_choices(
+    request: Request,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    ticket_id: UUID,
+    kb_q: SearchField = "",
+) -> Response:
+    """The help articles matching the reply's article box, as checkboxes of the reply form (staff)."""
+    if not access.may(principal.role, "link_articles"):
+        return render(request, visitor, "error.html", 403, reason="forbidden")
+    found = await run_in_threadpool(_found, services, principal, kb_q, any_term=False, limit=SUGGESTIONS)
+    return render(request, visitor, "_article_choices.html", articles=found if kb_q.strip() else [], ticket=ticket_id)

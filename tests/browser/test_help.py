@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from playwright.sync_api import Page, expect
 
 from domain.actors import Actor, ActorKind
@@ -41,3 +43,19 @@ def test_a_customer_finds_a_chinese_article_and_is_offered_it_while_asking(page:
     expect(offered.get_by_role("link", name="打印机无法连接网络")).to_be_visible()
     expect(offered.get_by_role("link", name="网络设备内部手册")).to_have_count(0)
     assert_accessible(page)
+
+
+def test_an_agent_inserts_a_help_article_into_a_reply_and_the_ticket_records_the_link(page: Page, site: Site) -> None:
+    _article(site, "VPN 连接失败", "重新安装 VPN 客户端。", "public")
+    ticket = site.tickets["assigned"]
+    sign_in(page, site, "agent")
+    page.goto(f"{site.url}/t/{ticket}")
+    page.get_by_label("Message").fill("请看这篇文章。")
+    page.get_by_label("Insert help articles").press_sequentially("连接失败")
+    page.get_by_role("checkbox", name="VPN 连接失败").check()
+    assert_accessible(page)
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_text("VPN 连接失败: /help/")).to_be_visible()
+    linked = site.services.desk.get_ticket(ticket).linked_articles
+    assert len(linked) == 1
+    assert site.services.desk.article(UUID(linked[0]), tenant="acme").latest.content.title == "VPN 连接失败"
