@@ -26,6 +26,7 @@ from api.routers import (
     exports,
     fields,
     health,
+    knowledge,
     listing,
     mailboxes,
     me,
@@ -36,6 +37,7 @@ from api.routers import (
     reports,
     schedules,
     sla,
+    ticket_articles,
     tickets,
     users,
     views,
@@ -105,6 +107,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         attachments,
         notifications,
         users,
+        knowledge,
+        ticket_articles,
     ):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)

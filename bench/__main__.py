@@ -33,6 +33,9 @@ x1     analyst export: BENCH_X1_EVENTS (100,000) seeded events, projected, expor
 bk1    backup and restore: BENCH_BK1_EVENTS (100,000) seeded events backed up and restored into a fresh
        database, events/s vs raw COPY TO/FROM STDIN of the same tables (bench/backups.py).
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
+kb1    knowledge-base search p50/p95/p99 at BENCH_KB1_ARTICLES (10,000) articles, half Chinese, on PostgreSQL and
+       SQLite, in process against the read model (bench/knowledge.py).
+kb2    the CJK tokeniser: precision, recall, speed against FTS5's trigram tokenizer, in memory (bench/tokenisers.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
 bench/results/<name>.json plus bench/results/summary.json (machine notes, targets).
@@ -66,6 +69,7 @@ from bench.calendar import time_calendar
 from bench.catch_up import profile_catch_up, time_catch_up
 from bench.dashboard import bench_dashboard
 from bench.exports import bench_export
+from bench.knowledge import bench_knowledge, sqlite_url
 from bench.lag import bench_lag
 from bench.mail_in import bench_mail_in
 from bench.notify import bench_notify
@@ -74,6 +78,7 @@ from bench.routing import bench_routing
 from bench.seed import SeedStats, seed, seeding_settings
 from bench.server import RESULTS, ROOT, admin, make_key, scratch_database, serve, settle
 from bench.ticket_page import bench_ticket_page
+from bench.tokenisers import compare_tokenisers
 from bench.triggers import bench_triggers
 from bench.ui_queue import bench_queue_page
 from bench.webhooks import bench_webhooks
@@ -85,6 +90,8 @@ PARTS: tuple[str, ...] = (
     *("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "ui2", "x1", "c1"),
     "bk1",
     "ui3",
+    "kb1",
+    "kb2",
 )
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
@@ -477,6 +484,24 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ],
     )
     _table(
+        "KB1 knowledge-base search, ms (in process, read model)",
+        ["benchmark", "articles", "samples", "p50", "p95", "p99", "found"],
+        [
+            [r["name"], r["articles"], r["samples"], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["found_share"]]
+            for r in results
+            if r["name"].startswith("kb1_")
+        ],
+    )
+    _table(
+        "KB2 CJK tokeniser vs FTS5 trigram (random Chinese texts of 300 characters)",
+        ["benchmark", "docs", "queries", "precision", "recall", "p50 ms", "index KiB/doc"],
+        [
+            [r["name"], r["docs"], r["queries"], r["precision"], r["recall"], r["p50_ms"], r["index_kib_per_doc"]]
+            for r in results
+            if r["name"].startswith("kb2_")
+        ],
+    )
+    _table(
         "C1 SLA calendar, ms (median)",
         ["benchmark", "ms", "target ms"],
         [[r["name"], r["median_ms"], r.get("target_ms")] for r in results if r["name"].startswith("c1_")],
@@ -768,6 +793,19 @@ def run_c1(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> lis
     return time_calendar()
 
 
+def run_kb1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """KB1, on PostgreSQL and on SQLite."""
+    articles, samples = env_int("BENCH_KB1_ARTICLES", 10_000), env_int("BENCH_KB1_SAMPLES", 300)
+    with scratch_database(conn, user) as url:
+        found = bench_knowledge(url, articles=articles, samples=samples)
+    return [*found, *bench_knowledge(sqlite_url(), articles=articles, samples=samples)]
+
+
+def run_kb2(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> list[dict[str, Any]]:
+    """KB2 (SQLite in memory)."""
+    return compare_tokenisers(docs=env_int("BENCH_KB2_DOCS", 2000))
+
+
 RUNNERS: dict[str, Part] = {
     "b1": run_b1,
     "w1": run_w1,
@@ -786,6 +824,8 @@ RUNNERS: dict[str, Part] = {
     "c1": run_c1,
     "bk1": run_bk1,
     "ui3": run_ui3,
+    "kb1": run_kb1,
+    "kb2": run_kb2,
 }
 
 

@@ -3,7 +3,8 @@
 Each capability's commands live in its room (domain/tickets/commands.py, domain/workflows/commands.py,
 domain/directory/commands.py, domain/sla/commands.py, domain/keys/commands.py,
 domain/privacy/commands.py, domain/automation/commands.py, domain/schedules/commands.py,
-domain/mail/commands.py, domain/notifications/commands.py), all on the one command pipeline
+domain/mail/commands.py, domain/notifications/commands.py,
+domain/knowledge/commands.py), all on the one command pipeline
 (domain/pipeline.py). Lists, queues and searches are not here: they are read models built by projections.
 """
 
@@ -13,6 +14,7 @@ from typing import Any, ClassVar
 
 from domain.automation.commands import AutomationCommands
 from domain.keys.commands import KeyCommands
+from domain.knowledge.commands import KnowledgeCommands
 from domain.mail.commands import MailCommands
 from domain.notifications.commands import NotificationCommands
 from domain.privacy.commands import ErasureCommands
@@ -29,6 +31,7 @@ class HelpDesk(
     KeyCommands,
     ErasureCommands,
     NotificationCommands,
+    KnowledgeCommands,
 ):
     """Ticket commands and single-ticket queries over an eventsourcing event store."""
 

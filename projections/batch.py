@@ -18,6 +18,7 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 
 from domain.sla.policy import Calendar
 from projections.activity.rows import ActivityKey
+from projections.knowledge.rows import KnowledgeChanges
 from projections.metrics.rows import MetricsBatch
 from projections.parking.failure import ParkedEntry, Parking
 from projections.routing.rows import RoutingChanges
@@ -47,6 +48,7 @@ class Batch:
     erased: set[tuple[str, str]] = field(default_factory=set)
     sla: SlaChanges = field(default_factory=SlaChanges)  # sla/
     metrics: MetricsBatch = field(default_factory=MetricsBatch)  # metrics/
+    knowledge: KnowledgeChanges = field(default_factory=KnowledgeChanges)  # knowledge/
     # parking/: aggregates parked by this batch, aggregates already parked whose events it skipped (still
     # parked when it is written, or the batch is void), the positions skipped, and erasures of parked tickets.
     parked: list[Parking] = field(default_factory=list)
@@ -69,6 +71,10 @@ class TicketsView(TrackingRecorder, ABC):
     @abstractmethod
     def load_tickets(self, batch: Batch, ticket_ids: set[UUID]) -> None:
         """Put the stored rows of these tickets into the batch's working set (missing ones are skipped)."""
+
+    @abstractmethod
+    def load_articles(self, changes: KnowledgeChanges, article_ids: set[UUID]) -> None:
+        """Put the stored rows of these articles into the batch's knowledge changes (missing ones are skipped)."""
 
     @abstractmethod
     def load_sla_config(self, changes: SlaChanges, tenant: str) -> None:

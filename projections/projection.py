@@ -19,6 +19,7 @@ from eventsourcing.projection import Projection
 from domain.tickets.ticket import Ticket
 from projections.activity import fold as activity
 from projections.batch import Batch, Folding, TicketsView
+from projections.knowledge import fold as knowledge
 from projections.metrics import fold as metrics
 from projections.people import fold as people
 from projections.routing import fold as routing
@@ -39,6 +40,7 @@ SLICES: tuple[Any, ...] = (
     saved_views.fold,
     activity.fold,
     metrics.fold,
+    knowledge.fold,
 )
 
 

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Provenance, ServicesDep
 from api.problems import status_of
 from api.routers.attachments import _attachment, content_disposition
+from api.web.help_pages import ARTICLES_MAX, article_links
 from api.web.pages import render, wants_fragment
 from api.web.ticket_refs import TicketRefError, resolve_ref
 from api.web.ticket_view import LINK_KINDS, history, history_view, readable, shown_value, ticket_view
@@ -175,20 +176,29 @@ async def comment(
     body: TextField = "",
     public: Annotated[bool, Form()] = True,
     files: Annotated[list[UploadFile] | None, File(max_length=ATTACHMENTS_MAX)] = None,
+    articles: Annotated[list[UUID] | None, Form(max_length=ARTICLES_MAX)] = None,
 ) -> Response:
-    """A public reply or an internal note, with files, as `POST /tickets/{id}/attachments` (or `/comments`) adds it."""
+    """A public reply or an internal note, with files, as `POST /tickets/{id}/attachments` (or `/comments`) adds it.
+
+    Help articles chosen in the reply's article box (staff) are inserted into it as links, then
+    linked to the ticket as `POST /tickets/{id}/articles` links them.
+    """
     chosen = [f for f in files or [] if f.filename]
     action = "upload_attachments" if chosen else "add_comment"
+    if articles and not access.may(principal.role, "link_articles"):
+        return await _page(request, visitor, services, principal, ticket_id, status_code=403, refusal="not-permitted")
 
     def add(how: Provenance) -> Receipt:
         by, tenant = how["by"], how["tenant"]
         # The ticket must be one the visitor reaches before any file is kept for it.
         requester = by.id if by.kind is ActorKind.REQUESTER else None
         services.desk.get_ticket(ticket_id, tenant=tenant, requester=requester, organisation=by.organisation)
+        inserted = article_links(services, tenant, articles or [])  # every article found before anything is kept
         stored: list[Attachment] = [
             services.attachments.store(tenant, by.id, f.filename or "unnamed", f.file) for f in chosen
         ]
-        return services.desk.add_comment(ticket_id, body, public=public, attachments=stored, **how)
+        receipt = services.desk.add_comment(ticket_id, body + inserted, public=public, attachments=stored, **how)
+        return services.desk.link_articles(ticket_id, articles, **how) if articles else receipt
 
     return await _run(request, visitor, services, principal, ticket_id, action, add)
 

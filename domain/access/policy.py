@@ -173,6 +173,22 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "get_my_notifications": READERS | {C},
     # Who the caller is.
     "who_am_i": READERS | {C},
+    # Knowledge base: agents draft and edit, supervisors and admins publish; customers read published public
+    # articles (`reads_article`), rate them and get suggestions; the report is for managing the service.
+    "create_article": STAFF,
+    "update_article": STAFF,
+    "publish_article": frozenset({S, D}),
+    "unpublish_article": frozenset({S, D}),
+    "archive_article": frozenset({S, D}),
+    "get_article": READERS | {C},
+    "list_articles": READERS | {C},
+    "list_article_versions": READERS,
+    "get_article_version": READERS,
+    "search_articles": READERS | {C},
+    "suggest_articles": READERS | {C},
+    "vote_article": frozenset({C, A, S, D}),
+    "link_articles": STAFF,  # an agent inserts articles into a reply: the link is on the ticket's record
+    "article_report": REPORTERS,
 }
 
 
@@ -250,3 +266,26 @@ def list_scope(actor: Actor) -> ListScope:
     if actor.kind is ActorKind.REQUESTER:
         return ListScope(requester=actor.id, organisation=actor.organisation)
     return WHOLE_TENANT if actor.groups is None else ListScope(groups=actor.groups)
+
+
+class ArticleFacts(Protocol):
+    """What reading a knowledge-base article depends on."""
+
+    tenant: str
+
+    @property
+    def is_public(self) -> bool:
+        """Published, and its published revision public."""
+        ...
+
+
+def reads_article(actor: Actor, article: ArticleFacts, *, tenant: str | None) -> bool:
+    """Whether `actor` of `tenant` reads `article`: customers only published public ones, staff every one."""
+    if tenant is not None and article.tenant != tenant:
+        return False
+    return not reads_published_articles_only(actor) or article.is_public
+
+
+def reads_published_articles_only(actor: Actor) -> bool:
+    """Whether `actor` reads only the published public articles of its tenant (what searches show it)."""
+    return actor.kind is ActorKind.REQUESTER

@@ -110,6 +110,11 @@ def _(event: Ticket.Unlinked) -> tuple[FieldChange, ...]:
 
 
 @field_changes.register
+def _(event: Ticket.ArticlesLinked) -> tuple[FieldChange, ...]:
+    return (FieldChange("articles", None, list(event.articles)),)
+
+
+@field_changes.register
 def _(event: Ticket.ChildSolved) -> tuple[FieldChange, ...]:
     return (FieldChange("children_solved", None, event.child),)
 

@@ -45,6 +45,7 @@ def restored_state(plain: Mapping[str, Any]) -> dict[str, Any]:
     state.setdefault("requester_email", None)
     state["links"] = [Link.from_dict(k) for k in state.get("links", [])]  # ... and before links existed
     state.setdefault("children_solved", [])
+    state.setdefault("linked_articles", [])  # ... and before articles could be linked
     state.setdefault("triggers_through", 0)  # ... and before triggers
     state.setdefault("automations_fired", [])
 

@@ -43,6 +43,10 @@ from domain.workflows.lifecycle import UNSOLVED_CATEGORIES, Lifecycle, Move
 FieldDict = dict[str, Any]
 
 
+#: The most knowledge-base articles one ticket links.
+LINKED_ARTICLES_MAX = 50
+
+
 class Ticket(Recorded):
     """A help-desk ticket. Its state is the fold of its events; nothing is updated in place."""
 
@@ -240,6 +244,11 @@ class Ticket(Recorded):
         """A child ticket of this one moved to a solved state (recorded with the child's move)."""
 
         child: str
+
+    class ArticlesLinked(Event):
+        """An agent linked knowledge-base articles to the ticket (inserted them into a reply); their ids."""
+
+        articles: list[str]
 
     class TriggerFired(Event):
         """A trigger's conditions held after the event `cause`: its actions follow, by `trigger:<name>`."""
@@ -465,6 +474,7 @@ class Ticket(Recorded):
         self.automations_fired: list[str] = []  # the instances of timed rules fired on this ticket
         self.links: list[Link] = []
         self.children_solved: list[str] = []  # the children whose solves are on this ticket's record, in order
+        self.linked_articles: list[str] = []  # the knowledge-base articles linked to the ticket, in order
         self.merged_into: str | None = None  # the ticket this one was merged into (which closed it)
         # The latest public message of each side (the request itself, when the requester opened the ticket).
         self.last_contact_customer_at = timestamp if actor_kind == ActorKind.REQUESTER.value else None
@@ -695,6 +705,20 @@ class Ticket(Recorded):
         other: str,
     ) -> None:
         self.links = [k for k in self.links if k != Link(LinkType(link), other)]
+
+    def link_articles(self, article_ids: list[UUID]) -> None:
+        """Link knowledge-base articles (their tenant's, checked by the command); linked ones record nothing."""
+        self._ensure_not_closed()
+        new = list(dict.fromkeys(str(i) for i in article_ids if str(i) not in self.linked_articles))
+        if len(self.linked_articles) + len(new) > LINKED_ARTICLES_MAX:
+            msg = f"a ticket may link at most {LINKED_ARTICLES_MAX} articles"
+            raise InvalidValueError(msg)
+        if new:
+            self._articles_linked(articles=new)
+
+    @event(ArticlesLinked)
+    def _articles_linked(self, *, articles: list[str]) -> None:
+        self.linked_articles = [*self.linked_articles, *articles]
 
     def children(self) -> list[UUID]:
         """The ids of this ticket's children, in the order they were opened."""

@@ -25,6 +25,8 @@ from infrastructure.readmodels.view import PostgresTicketsView, SQLiteTicketsVie
 from infrastructure.readmodels.waiting import PositionWaiter
 from infrastructure.settings import Settings
 from projections.activity.queries import ActivityQueries
+from projections.knowledge.queries import KnowledgeQueries
+from projections.knowledge.tables import KNOWLEDGE_TABLES
 from projections.metrics.queries import MetricQueries
 from projections.metrics.tables import METRIC_TABLES
 from projections.parking.tables import PARKING_TABLES
@@ -53,6 +55,7 @@ GENERATION_TABLES = (
     "sla_targets",
     *METRIC_TABLES,
     *PARKING_TABLES,
+    *KNOWLEDGE_TABLES,
     "tracking",
 )
 WAIT_STEP_SECONDS = 0.01
@@ -220,6 +223,10 @@ class ReadModels:
     def metrics(self) -> MetricQueries:
         """Reads of the service-metric facts of the serving generation."""
         return self._reader(MetricQueries)
+
+    def knowledge(self) -> KnowledgeQueries:
+        """Reads of the knowledge base of the serving generation: search, lists, ratings."""
+        return self._reader(KnowledgeQueries)
 
     def _reader(self, queries: type[R]) -> R:
         view = self.active_view()

@@ -22,6 +22,8 @@ from psycopg.sql import SQL, Composed
 from domain.sla.policy import Calendar
 from projections.activity import tables as activity
 from projections.batch import Batch, BatchConflictError, TicketsView
+from projections.knowledge import tables as knowledge
+from projections.knowledge.rows import KnowledgeChanges
 from projections.metrics import tables as metrics
 from projections.parking import tables as dead_letters
 from projections.parking.failure import ParkedEntry, Parking
@@ -46,6 +48,7 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
         *people.statements(d, n),
         *activity.statements(d, n),
         *metrics.statements(d, n),
+        *knowledge.statements(d, n),
         *dead_letters.statements(d, n),
     ]
 
@@ -60,6 +63,7 @@ def write_changes(cursor: Any, d: Dialect, n: TableNames, batch: Batch) -> None:
     people.write(cursor, d, n, batch.people)
     sla.write(cursor, d, n, batch.sla, batch.tickets)
     metrics.write(cursor, d, n, batch.metrics)
+    knowledge.write(cursor, d, n, batch.knowledge)
 
 
 class SqlTicketsView(TicketsView):
@@ -69,7 +73,7 @@ class SqlTicketsView(TicketsView):
     names: TableNames
     datastore: Any
     #: The tables an erasure rewrites rows of: ticket titles and custom fields, saved views' filters.
-    ERASURE_TABLES = ("tickets", "saved_views")
+    ERASURE_TABLES = ("tickets", "saved_views", "kb_votes")
 
     if TYPE_CHECKING:  # provided by eventsourcing's recorder classes mixed in below
 
@@ -106,6 +110,13 @@ class SqlTicketsView(TicketsView):
             for chunk in chunks(wanted, SELECT_CHUNK):
                 tickets.load(cursor, d, n, batch.tickets, chunk)
                 metrics.load(cursor, d, n, batch.metrics, chunk)
+
+    def load_articles(self, changes: KnowledgeChanges, article_ids: set[UUID]) -> None:
+        """Load the stored rows of these articles into the batch, SELECT_CHUNK ids at a time."""
+        wanted = [i for i in article_ids if i not in changes.articles]
+        with self.datastore.transaction(commit=False) as cursor:
+            for chunk in chunks(wanted, SELECT_CHUNK):
+                knowledge.load(cursor, self.dialect, self.names, changes, chunk)
 
     def load_sla_config(self, changes: SlaChanges, tenant: str) -> None:
         """Load the tenant's stored policies and calendars; rows already in the batch are newer."""

@@ -26,6 +26,7 @@ from api.routers import (
     exports,
     fields,
     health,
+    knowledge,
     listing,
     mailboxes,
     me,
@@ -35,6 +36,7 @@ from api.routers import (
     reports,
     schedules,
     sla,
+    ticket_articles,
     tickets,
     users,
     views,
@@ -58,6 +60,8 @@ SCHEDULE = {
 
 PUBLIC_ROUTES = {"healthz", "readyz", "root"}
 NO_WEBHOOK = "00000000-0000-4000-8000-000000000000"  # admitted callers get 404: the route, not the matrix, answers
+NO_ARTICLE = f"/kb/articles/{NO_WEBHOOK}"  # likewise
+ARTICLE = {"title": "Printer offline", "body": "Restart it.", "language": "en"}
 WEEKDAYS_9_TO_5 = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
 CALENDAR = {"timezone": "Europe/Berlin", "intervals": WEEKDAYS_9_TO_5}
 TWO_STATES = {
@@ -219,6 +223,20 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "get_notification_template": ("GET", "/notification-templates/solved/en", None),
         "put_my_notifications": ("PUT", "/me/notifications", {"email": True}),
         "get_my_notifications": ("GET", "/me/notifications", None),
+        "create_article": ("POST", "/kb/articles", ARTICLE),
+        "update_article": ("PATCH", NO_ARTICLE, {"title": "Printer"}),
+        "publish_article": ("POST", f"{NO_ARTICLE}/publish", None),
+        "unpublish_article": ("POST", f"{NO_ARTICLE}/unpublish", None),
+        "archive_article": ("POST", f"{NO_ARTICLE}/archive", None),
+        "get_article": ("GET", NO_ARTICLE, None),
+        "list_articles": ("GET", "/kb/articles", None),
+        "list_article_versions": ("GET", f"{NO_ARTICLE}/versions", None),
+        "get_article_version": ("GET", f"{NO_ARTICLE}/versions/1", None),
+        "search_articles": ("GET", "/kb/search?q=printer", None),
+        "suggest_articles": ("GET", "/kb/suggestions?title=printer", None),
+        "vote_article": ("POST", f"{NO_ARTICLE}/votes", {"helpful": True}),
+        "article_report": ("GET", "/kb/report", None),
+        "link_articles": ("POST", f"{t}/articles", {"articles": [NO_WEBHOOK]}),  # no such article: the route's 422
     }
 
 
@@ -229,7 +247,7 @@ def test_every_route_is_in_the_matrix() -> None:
     routers += (attachments, exports)
     routers += (projections, workflows, me, bulk, directory, automation, webhooks)
     routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes, notifications)
-    routers += (users,)
+    routers += (users, knowledge, ticket_articles)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)
@@ -371,6 +389,7 @@ def test_a_foreign_tenant_sees_nothing(world: tuple[TestClient, Services, dict[s
             "link_tickets",
             "unlink_tickets",
             "merge_tickets",
+            "link_articles",
         }:
             assert response.status_code == 404, (route, response.text)
         assert title not in response.text, route
