@@ -4,10 +4,12 @@ from __future__ import annotations
 
 #: Exact paths of web pages and form targets.
 WEB_PATHS = frozenset({"/", "/login", "/logout", "/language", "/new", "/saved-views"})
+#: The auditors' pages (api/web/audit_pages.py), beside the audit API's JSON under /audit.
+AUDIT_PAGES = frozenset({"/audit", "/audit/verification", "/audit/tickets", "/audit/export-file"})
 #: Prefixes of web pages (a ticket's page, the admins' pages) and of the pages' own static files.
-WEB_PREFIXES = ("/t/", "/static/", "/admin/")
+WEB_PREFIXES = ("/t/", "/static/", "/admin/", "/audit/tickets/")
 
 
 def is_web_path(path: str) -> bool:
     """Whether `path` is served by the web pages (api/web/routes.py) or their static files."""
-    return path in WEB_PATHS or path.startswith(WEB_PREFIXES)
+    return path in WEB_PATHS or path in AUDIT_PAGES or path.startswith(WEB_PREFIXES)
