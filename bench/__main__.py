@@ -28,6 +28,8 @@ ui2    the agents' queue page `/` (HTML, signed in) with BENCH_UI2_TICKETS (10,0
        tenant, each queue and filter in rotation, one worker (bench/ui_queue.py).
 x1     analyst export: BENCH_X1_EVENTS (100,000) seeded events, projected, exported as Parquet (`events`, every
        tenant's and one tenant's), rows/s and peak memory (bench/exports.py).
+au1    an auditor's timeline of a ticket of BENCH_AU1_EVENTS (2,000) events: the page, its next events, the
+       ticket as it was at a version and at a moment, a diff, signed in, one worker (bench/audit_page.py).
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
@@ -56,6 +58,7 @@ import psycopg
 
 from bench.aggregate import time_get_ticket
 from bench.audit import time_as_of, time_export, time_raw_verify_loop, time_verify
+from bench.audit_page import bench_audit_page
 from bench.baseline import time_raw_upserts
 from bench.calendar import time_calendar
 from bench.catch_up import profile_catch_up, time_catch_up
@@ -75,7 +78,8 @@ from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "ui2", "x1", "c1")
+PARTS: tuple[str, ...] = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1")
+PARTS += ("ui2", "x1", "c1", "au1")
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
@@ -458,6 +462,15 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ],
     )
     _table(
+        "AU1 an auditor's timeline of a long-lived ticket, ms (signed in, over loopback)",
+        ["page or region", "events", "samples", "p50", "p95", "p99"],
+        [
+            [r["name"], r["events"], r["samples"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
+            for r in results
+            if r["name"].startswith("au1_")
+        ],
+    )
+    _table(
         "C1 SLA calendar, ms (median)",
         ["benchmark", "ms", "target ms"],
         [[r["name"], r["median_ms"], r.get("target_ms")] for r in results if r["name"].startswith("c1_")],
@@ -717,6 +730,12 @@ def run_ui2(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict
     return bench_queue_page(conn, user, tickets=tickets, samples=samples)
 
 
+def run_au1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """AU1."""
+    events, samples = env_int("BENCH_AU1_EVENTS", 2_000), env_int("BENCH_AU1_SAMPLES", 100)
+    return bench_audit_page(conn, user, events=events, samples=samples)
+
+
 def run_x1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
     """X1."""
     with scratch_database(conn, user) as url:
@@ -744,6 +763,7 @@ RUNNERS: dict[str, Part] = {
     "ui2": run_ui2,
     "x1": run_x1,
     "c1": run_c1,
+    "au1": run_au1,
 }
 
 
