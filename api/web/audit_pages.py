@@ -8,10 +8,12 @@ its download `export`. What they compute is api/web/audit_view.py's; the export 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -36,7 +38,9 @@ from api.web.ticket_refs import TicketRefError, resolve_ref
 from api.web.ticket_view import history_view, shown_value
 from api.web.visitors import SignedInDep, Visitor, VisitorDep
 from domain.access import policy as access
-from domain.errors import DomainError, TicketNotFoundError
+from domain.errors import TicketNotFoundError
+from infrastructure.audit.chain import ChainRow
+from infrastructure.audit.checkpoint import CheckpointError, private_key_from_text
 from infrastructure.audit.log import AuditLog, AuditUnavailableError
 from infrastructure.audit.verify import Verification
 from infrastructure.composition import Services
@@ -77,14 +81,14 @@ async def _home(
     verification: Verification | None = None,
     problem: str | None = None,
 ) -> Response:
-    head = await run_in_threadpool(_head, services)
+    chain = await run_in_threadpool(_chain_state, services)
     return render(
         request,
         visitor,
         "audit.html",
         status,
-        head=head,
-        chained=head is not False,
+        head=chain.head,
+        chained=chain.chained,
         verification=verification,
         problem=problem,
         signing=services.settings.audit_signing_key is not None,
@@ -93,12 +97,19 @@ async def _home(
     )
 
 
-def _head(services: Services) -> object:
-    """The chain's last row (None: an empty log), or False where the events carry no chain (in memory)."""
+@dataclass(frozen=True, slots=True)
+class ChainState:
+    """Whether the events are hash-chained (not where they are kept in memory), and the chain's last row."""
+
+    chained: bool
+    head: ChainRow | None  # None: an empty log, or no chain
+
+
+def _chain_state(services: Services) -> ChainState:
     try:
-        return AuditLog(services.desk).head()
+        return ChainState(chained=True, head=AuditLog(services.desk).head())
     except AuditUnavailableError:
-        return False
+        return ChainState(chained=False, head=None)
 
 
 @router.get(HOME + "/verification", response_class=HTMLResponse)
@@ -114,6 +125,41 @@ async def verify_now(request: Request, visitor: VisitorDep, principal: SignedInD
     if wants_fragment(request):
         return render(request, visitor, "_audit_verification.html", verification=result)
     return await _home(request, visitor, principal, services, verification=result)
+
+
+@router.get(HOME + "/checkpoint")
+async def checkpoint_file(
+    request: Request, visitor: VisitorDep, principal: SignedInDep, services: ServicesDep
+) -> Response:
+    """The chain's head now, signed, as `ledgerdesk audit checkpoint` writes it: to keep outside the database.
+
+    Signed with the key that signs exports, so for those who may take an export.
+    """
+    refused = _refused(request, visitor, principal, "verify", "export")
+    if refused is not None:
+        return refused
+    key = _signing_key(services)
+    try:
+        if key is None:
+            raise AuditUnavailableError
+        checkpoint = await run_in_threadpool(lambda: AuditLog(services.desk).checkpoint(key, datetime.now(UTC)))
+    except AuditUnavailableError:
+        return await _home(request, visitor, principal, services, status=503, problem="export-unavailable")
+    name = f"checkpoint-{checkpoint.position}.json"
+    return Response(
+        checkpoint.to_json(),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _signing_key(services: Services) -> Ed25519PrivateKey | None:
+    """The configured signing key; None without one, or with one that is no key."""
+    configured = services.settings.audit_signing_key
+    try:
+        return None if configured is None else private_key_from_text(configured.get_secret_value())
+    except CheckpointError:
+        return None
 
 
 @router.get(HOME + "/tickets", response_class=HTMLResponse)
@@ -200,7 +246,7 @@ async def timeline(
     view = await run_in_threadpool(history_view, services, principal, ticket_id)
     if view is None:
         return render(request, visitor, "error.html", 404, reason="not-found")
-    asked: Part = part if wants_fragment(request) and part in {"events", "past", "diff"} else "page"  # type: ignore[assignment]
+    asked = _part(part) if wants_fragment(request) else "page"
     context: dict[str, object] = {"ticket": view.ticket, "shown": shown_value, "utc": utc_text}
     status = 200
     if asked in {"page", "events"}:
@@ -222,6 +268,11 @@ async def timeline(
     return render(request, visitor, template.get(asked, "_audit_diff.html"), status, **context)
 
 
+def _part(asked: str) -> Part:
+    """The region htmx asked for; the whole page for anything else."""
+    return "events" if asked == "events" else "past" if asked == "past" else "diff" if asked == "diff" else "page"
+
+
 async def _past(
     services: Services, principal: Principal, visitor: Visitor, ticket_id: UUID, version: int, at: str
 ) -> tuple[PastTicket | None, str | None]:
@@ -235,8 +286,6 @@ async def _past(
         return None, "moment"
     except TicketNotFoundError:
         return None, "not-yet" if at else "no-version"
-    except DomainError:
-        return None, "moment"
 
 
 def _picker_value(past: PastTicket | None, visitor: Visitor, typed: str) -> str:

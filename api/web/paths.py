@@ -5,7 +5,7 @@ from __future__ import annotations
 #: Exact paths of web pages and form targets.
 WEB_PATHS = frozenset({"/", "/login", "/logout", "/language", "/new", "/saved-views"})
 #: The auditors' pages (api/web/audit_pages.py), beside the audit API's JSON under /audit.
-AUDIT_PAGES = frozenset({"/audit", "/audit/verification", "/audit/tickets", "/audit/export-file"})
+AUDIT_PAGES = frozenset({"/audit", "/audit/verification", "/audit/checkpoint", "/audit/tickets", "/audit/export-file"})
 #: Prefixes of web pages (a ticket's page, the admins' pages) and of the pages' own static files.
 WEB_PREFIXES = ("/t/", "/static/", "/admin/", "/audit/tickets/")
 

@@ -387,6 +387,7 @@ def test_each_role_reaches_exactly_its_audit_pages(
         f"/audit/tickets/{ticket}": ("verify", "get_history"),
         f"/audit/tickets/{ticket}?part=past&version=1": ("verify", "get_history"),
         "/audit/export-file": ("verify", "export"),
+        "/audit/checkpoint": ("verify", "export"),
     }
     for browser in _web_client(services, role, "acme"):
         for path, actions in pages.items():

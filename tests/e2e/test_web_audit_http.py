@@ -12,6 +12,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -24,8 +25,9 @@ from api.app import create_app
 from api.web.audit_view import PAGE_SIZE
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
-from infrastructure.audit.checkpoint import public_key_from_text
+from infrastructure.audit.checkpoint import Checkpoint, check_signature, public_key_from_text
 from infrastructure.audit.export import verify_export
+from infrastructure.audit.log import AuditLog
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 from tests.support.clock import SettableClock
@@ -111,9 +113,7 @@ def test_auditors_and_admins_see_every_event_with_who_when_via_and_its_chain_has
     assert 'ann <span class="kind">(agent, agent)</span>' in page.text
 
 
-def _chain(services: Services, ticket: UUID) -> list[object]:
-    from infrastructure.audit.log import AuditLog
-
+def _chain(services: Services, ticket: UUID) -> list[Any]:
     return list(AuditLog(services.desk).chain_of(ticket).values())
 
 
@@ -224,3 +224,41 @@ def test_verify_now_and_the_signed_export_of_a_period(
     bad = client.get("/audit/export-file", params={"from": "someday"}, headers=HTML)
     assert bad.status_code == 422
     assert "two days" in bad.text
+    checkpoint = client.get("/audit/checkpoint", headers=HTML)
+    assert checkpoint.headers["content-disposition"].startswith('attachment; filename="checkpoint-')
+    signed = Checkpoint.from_json(checkpoint.text)
+    check_signature(signed, trusted)
+    head = AuditLog(services.desk).head()
+    assert head is not None
+    assert (signed.position, signed.chain_hash) == (head.position, head.chain_hash.hex())
+    assert AuditLog(services.desk).verify(checkpoint=signed).ok
+
+
+def test_without_a_signing_key_the_page_says_so_and_offers_no_download(
+    sql_settings: Settings, clock: SettableClock
+) -> None:
+    services = build_services(sql_settings, clock=clock)
+    try:
+        services.create_user(
+            email="audrey@acme.example",
+            password=(password := secrets.token_urlsafe(18)),
+            actor_id="audrey",
+            role=Role.AUDITOR,
+            tenant="acme",
+            by=OPERATOR,
+            via="cli",
+        )
+        with TestClient(create_app(services=services)) as client:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login", headers=HTML).text)
+            assert token is not None
+            fields = {"email": "audrey@acme.example", "password": password, "csrf_token": token.group(1)}
+            client.post("/login", data=fields)
+            home = client.get("/audit", headers=HTML)
+            assert "no signing key is configured" in home.text
+            assert "/audit/checkpoint" not in home.text
+            for path in ("/audit/checkpoint", "/audit/export-file"):
+                refused = client.get(path, headers=HTML)
+                assert refused.status_code == 503, path
+                assert "no signing key is configured" in refused.text
+    finally:
+        services.close()
