@@ -71,8 +71,14 @@ def _chain_of(services: Services, ticket_id: UUID, after: int) -> dict[int, Chai
 
 
 def past_ticket(services: Services, principal: Principal, ticket_id: UUID, version: int) -> PastTicket:
-    """The ticket right after its `version`-th event (TicketNotFoundError if it has none)."""
-    ticket = services.desk.ticket_at_version(ticket_id, version, tenant=principal.tenant)
+    """The ticket right after its `version`-th event (TicketNotFoundError if it has none).
+
+    The latest version is the ticket as loaded now (from the application's cache, most often), not
+    replayed: for a long-lived ticket that replay's snapshot alone is large.
+    """
+    desk, tenant = services.desk, principal.tenant
+    now = desk.get_ticket(ticket_id, tenant=tenant)
+    ticket = now if version == now.version else desk.ticket_at_version(ticket_id, version, tenant=tenant)
     return PastTicket(ticket.version, ticket.modified_on, list(ticket_fields(ticket).items()))
 
 
