@@ -2,8 +2,9 @@
 
 The timeline is `GET /tickets/{id}/history` a page at a time (`HelpDesk.history_page`), each event with
 its chain row read from the chain table in one query per page (`AuditLog.chain_of`); the ticket as it
-was is `GET /tickets/{id}?version=` or `?as_of=` (`HelpDesk.ticket_at_version`, `ticket_as_of`); the
-diff is `GET /tickets/{id}/diff` (`HelpDesk.diff`). Which tickets the visitor reaches is the access
+was is `GET /tickets/{id}?version=` or `?as_of=` (`HelpDesk.ticket_at_version`, `ticket_as_of`; the
+latest version is the ticket as loaded now); the diff is `GET /tickets/{id}/diff`'s (`history.diff` of
+the two versions). Which tickets the visitor reaches is the access
 policy's, as for the ticket page (`readable`).
 """
 
@@ -16,7 +17,8 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from api.schemas import HistoryEntry
-from domain.tickets.history import FieldChange, ticket_fields
+from domain.tickets.history import FieldChange, diff, ticket_fields
+from domain.tickets.ticket import Ticket
 from infrastructure.audit.chain import ChainRow
 from infrastructure.audit.log import AuditLog, AuditUnavailableError
 from infrastructure.composition import Services
@@ -71,14 +73,8 @@ def _chain_of(services: Services, ticket_id: UUID, after: int) -> dict[int, Chai
 
 
 def past_ticket(services: Services, principal: Principal, ticket_id: UUID, version: int) -> PastTicket:
-    """The ticket right after its `version`-th event (TicketNotFoundError if it has none).
-
-    The latest version is the ticket as loaded now (from the application's cache, most often), not
-    replayed: for a long-lived ticket that replay's snapshot alone is large.
-    """
-    desk, tenant = services.desk, principal.tenant
-    now = desk.get_ticket(ticket_id, tenant=tenant)
-    ticket = now if version == now.version else desk.ticket_at_version(ticket_id, version, tenant=tenant)
+    """The ticket right after its `version`-th event (TicketNotFoundError if it has none)."""
+    ticket = _at_version(services, principal, ticket_id, version)
     return PastTicket(ticket.version, ticket.modified_on, list(ticket_fields(ticket).items()))
 
 
@@ -91,8 +87,19 @@ def past_ticket_at(services: Services, principal: Principal, ticket_id: UUID, mo
 def changes_between(
     services: Services, principal: Principal, ticket_id: UUID, from_version: int, to_version: int
 ) -> tuple[FieldChange, ...]:
-    """What differs between two versions, as `GET /tickets/{id}/diff` answers."""
-    return services.desk.diff(ticket_id, from_version, to_version, tenant=principal.tenant)
+    """What differs between two versions, as `GET /tickets/{id}/diff` answers (the same `diff` of two tickets)."""
+    before = _at_version(services, principal, ticket_id, from_version)
+    return diff(before, _at_version(services, principal, ticket_id, to_version))
+
+
+def _at_version(services: Services, principal: Principal, ticket_id: UUID, version: int) -> Ticket:
+    """The ticket at `version`; the latest is the ticket as loaded now (from the application's cache, most often).
+
+    Not replayed: for a long-lived ticket, that replay's snapshot alone is large to read.
+    """
+    desk, tenant = services.desk, principal.tenant
+    now = desk.get_ticket(ticket_id, tenant=tenant)
+    return now if version == now.version else desk.ticket_at_version(ticket_id, version, tenant=tenant)
 
 
 def local_moment(typed: str, time_zone: str) -> datetime:
