@@ -32,6 +32,8 @@ x1     analyst export: BENCH_X1_EVENTS (100,000) seeded events, projected, expor
        tenant's and one tenant's), rows/s and peak memory (bench/exports.py).
 bk1    backup and restore: BENCH_BK1_EVENTS (100,000) seeded events backed up and restored into a fresh
        database, events/s vs raw COPY TO/FROM STDIN of the same tables (bench/backups.py).
+au1    an auditor's timeline of a ticket of BENCH_AU1_EVENTS (2,000) events: the page, its next events, the
+       ticket as it was at a version and at a moment, a diff, signed in, one worker (bench/audit_page.py).
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
 kb1    knowledge-base search p50/p95/p99 at BENCH_KB1_ARTICLES (10,000) articles, half Chinese, on PostgreSQL and
        SQLite, in process against the read model (bench/knowledge.py).
@@ -63,6 +65,7 @@ import psycopg
 
 from bench.aggregate import time_get_ticket
 from bench.audit import time_as_of, time_export, time_raw_verify_loop, time_verify
+from bench.audit_page import bench_audit_page
 from bench.backups import bench_backup
 from bench.baseline import time_raw_upserts
 from bench.calendar import time_calendar
@@ -92,6 +95,7 @@ PARTS: tuple[str, ...] = (
     "ui3",
     "kb1",
     "kb2",
+    "au1",
 )
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
@@ -502,6 +506,15 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ],
     )
     _table(
+        "AU1 an auditor's timeline of a long-lived ticket, ms (signed in, over loopback)",
+        ["page or region", "events", "samples", "p50", "p95", "p99"],
+        [
+            [r["name"], r["events"], r["samples"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
+            for r in results
+            if r["name"].startswith("au1_")
+        ],
+    )
+    _table(
         "C1 SLA calendar, ms (median)",
         ["benchmark", "ms", "target ms"],
         [[r["name"], r["median_ms"], r.get("target_ms")] for r in results if r["name"].startswith("c1_")],
@@ -776,6 +789,12 @@ def run_ui3(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict
     return bench_dashboard(conn, user, tickets=tickets, samples=samples)
 
 
+def run_au1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """AU1."""
+    events, samples = env_int("BENCH_AU1_EVENTS", 2_000), env_int("BENCH_AU1_SAMPLES", 100)
+    return bench_audit_page(conn, user, events=events, samples=samples)
+
+
 def run_x1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
     """X1."""
     with scratch_database(conn, user) as url:
@@ -826,6 +845,7 @@ RUNNERS: dict[str, Part] = {
     "ui3": run_ui3,
     "kb1": run_kb1,
     "kb2": run_kb2,
+    "au1": run_au1,
 }
 
 

@@ -97,8 +97,10 @@ def _ticket(desk: HelpDesk, events: int) -> UUID:
     return ticket_id
 
 
-def _time_page(base: str, email: str, password: str, path: str, samples: int) -> list[float]:
-    """Milliseconds per page for a signed-in agent; fails on any answer but 200."""
+def _time_page(
+    base: str, email: str, password: str, path: str, samples: int, *, who: str = "ann", htmx: bool = False
+) -> list[float]:
+    """Milliseconds per page (`htmx`: per region) for a signed-in user (actor `who`); fails on any answer but 200."""
     headers = {"Accept": "text/html"}
     with httpx.Client(base_url=base, headers=headers, timeout=30, follow_redirects=True) as client:
         form = client.get("/login")
@@ -107,13 +109,13 @@ def _time_page(base: str, email: str, password: str, path: str, samples: int) ->
             msg = "the sign-in page has no form token"
             raise RuntimeError(msg)
         signed = client.post("/login", data={"email": email, "password": password, "csrf_token": token.group(1)})
-        if signed.status_code != 200 or "ann" not in signed.text:
+        if signed.status_code != 200 or who not in signed.text:
             msg = f"signing in answered {signed.status_code}"
             raise RuntimeError(msg)
         times = []
         for i in range(-WARMUP, samples):
             started = time.perf_counter()
-            response = client.get(path)
+            response = client.get(path, headers={"HX-Request": "true"} if htmx else None)
             elapsed = time.perf_counter() - started
             if response.status_code != 200:
                 msg = f"GET {path} answered {response.status_code}: {response.text[:200]}"

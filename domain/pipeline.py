@@ -297,8 +297,8 @@ class CommandPipeline(Application[UUID]):
         moment: datetime = getattr(event, "timestamp")  # noqa: B009 -- every ticket event has one
         return moment
 
-    def _events_of(self, ticket_id: UUID, tenant: str | None) -> list[Ticket.Event]:
-        events: list[Any] = list(self.events.get(ticket_id))
+    def _events_of(self, ticket_id: UUID, tenant: str | None, *, up_to: int | None = None) -> list[Ticket.Event]:
+        events: list[Any] = list(self.events.get(ticket_id, lte=up_to))
         if not events or not isinstance(events[0], Ticket.Opened) or tenant not in (None, events[0].tenant):
             raise TicketNotFoundError(f"no ticket {ticket_id}")
         return events

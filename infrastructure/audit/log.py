@@ -85,14 +85,22 @@ class AuditLog:
             yield [(n, chain.get(n.id, "")) for n in events]
             after = events[-1].id
 
-    def chain_of(self, aggregate_id: UUID) -> dict[int, ChainRow]:
-        """An aggregate's chain rows by version: where each of its events stands in the log."""
+    def chain_of(self, aggregate_id: UUID, *, after_version: int = 0, limit: int | None = None) -> dict[int, ChainRow]:
+        """An aggregate's chain rows by version (after `after_version`, at most `limit`): where its events stand.
+
+        One query on the chain table's (originator_id, originator_version) key, however many rows.
+        """
         ident: Any = aggregate_id.hex if self.placeholder == "?" else aggregate_id
+        p = self.placeholder
+        bounded = "" if limit is None else f" AND originator_version <= {p}"
+        parameters: tuple[Any, ...] = (ident, after_version)
+        if limit is not None:
+            parameters += (after_version + limit,)
         with self.recorder.datastore.transaction(commit=False) as cursor:
             cursor.execute(
                 "SELECT notification_id, originator_id, originator_version, stream_hash, chain_hash "
-                f"FROM {self.recorder.chain.table} WHERE originator_id = {self.placeholder}",
-                (ident,),
+                f"FROM {self.recorder.chain.table} WHERE originator_id = {p} AND originator_version > {p}{bounded}",
+                parameters,
             )
             rows = [_chain_row(r) for r in cursor.fetchall()]
         return {row.version: row for row in rows}
