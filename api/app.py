@@ -26,6 +26,7 @@ from api.routers import (
     exports,
     fields,
     health,
+    keys,
     listing,
     mailboxes,
     me,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         attachments,
         notifications,
         users,
+        keys,
     ):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)

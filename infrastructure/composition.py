@@ -198,6 +198,13 @@ class Services:
         self.desk.record_key_revoked(key_id=key_id, by=by, via=via)
         return True
 
+    def rotate_key(self, key_id: str, *, by: Actor, via: str) -> IssuedKey | None:
+        """Give a live key a new secret (the old one stops working) and put that on record; None if not live."""
+        rotated = self.keys.rotate(key_id)
+        if rotated is not None:
+            self.desk.record_key_rotated(key_id=key_id, by=by, via=via)
+        return rotated
+
     def migrate(self) -> tuple[int, int]:
         """Make or update every table, function and index, once, under the schema lock; (version before, after)."""
         versions = self.schema.migrate(self._schema_steps())

@@ -171,6 +171,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "get_notification_template": READERS,
     "put_my_notifications": READERS | {C},
     "get_my_notifications": READERS | {C},
+    # API keys: admins of the tenant issue, list, rotate and revoke them (a secret is shown once).
+    "list_keys": frozenset({D}),
+    "create_key": frozenset({D}),
+    "rotate_key": frozenset({D}),
+    "revoke_key": frozenset({D}),
     # Who the caller is.
     "who_am_i": READERS | {C},
 }

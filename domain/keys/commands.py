@@ -45,6 +45,16 @@ class KeyCommands(CommandPipeline):
         recordings = self.save(user)
         return recordings[-1].notification.id if recordings else None
 
+    def record_key_rotated(self, *, key_id: str, **how: Unpack[Acting]) -> int | None:
+        """Put the rotation of an API key's secret on record; None if the key's issue was not on record."""
+        try:
+            key: ApiKey = self.repository.get(ApiKey.create_id(key_id))
+        except AggregateNotFoundError:
+            return None
+        with self._acting(tenant=key.tenant, **how):
+            key.rotate()
+        return int(self.save(key)[-1].notification.id)
+
     def record_key_revoked(self, *, key_id: str, **how: Unpack[Acting]) -> int | None:
         """Put the revocation of an API key on record; None if it was not on record or already revoked."""
         try:

@@ -25,6 +25,7 @@ from api.routers import (
     exports,
     fields,
     health,
+    keys,
     listing,
     mailboxes,
     me,
@@ -217,6 +218,10 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "get_notification_template": ("GET", "/notification-templates/solved/en", None),
         "put_my_notifications": ("PUT", "/me/notifications", {"email": True}),
         "get_my_notifications": ("GET", "/me/notifications", None),
+        "list_keys": ("GET", "/keys", None),
+        "create_key": ("POST", "/keys", {"actor": "robot", "role": "agent"}),
+        "rotate_key": ("POST", "/keys/00ff00ff00ff/rotation", None),  # no such key: the route's 404
+        "revoke_key": ("POST", "/keys/00ff00ff00ff/revocation", None),
     }
 
 
@@ -227,7 +232,7 @@ def test_every_route_is_in_the_matrix() -> None:
     routers += (attachments, exports)
     routers += (projections, workflows, me, bulk, directory, automation, webhooks)
     routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes, notifications)
-    routers += (users,)
+    routers += (users, keys)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)
