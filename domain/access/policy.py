@@ -104,6 +104,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "list_users": frozenset({D}),
     "create_user": frozenset({D}),
     "deactivate_user": frozenset({D}),
+    "set_user_access": frozenset({D}),
+    "reset_user_password": frozenset({D}),
     # Custom-field definitions: admins define (whether a field is personal is a privacy decision); staff read.
     "put_field": frozenset({D}),
     "list_fields": READERS,

@@ -18,6 +18,8 @@ PRIVILEGED_EVENT_TYPES: frozenset[str] = frozenset(
         "KeyRotated",
         "UserCreated",
         "UserDeactivated",
+        "UserAccessChanged",
+        "UserPasswordReset",
         "GroupDefined",
         "AgentDefined",
         "PolicyDefined",

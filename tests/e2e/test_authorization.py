@@ -141,6 +141,8 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "list_users": ("GET", "/users", None),
         "create_user": ("POST", "/users", {"email": "nobody@acme.example", "password": "x", "role": "agent"}),
         "deactivate_user": ("POST", "/users/00ff00ff00ff/deactivation", None),
+        "set_user_access": ("PUT", "/users/00ff00ff00ff/access", {"role": "agent", "groups": None}),
+        "reset_user_password": ("POST", "/users/00ff00ff00ff/password-reset", None),
         "list_parked": ("GET", "/projections/parked", None),
         "retry_parked": ("POST", "/projections/parked/retry", {}),
         "put_field": ("PUT", "/fields/contact", {"kind": "text", "personal": True}),
