@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api.authorization import authorize
+from api.docs_pages import install_docs
 from api.hardening import install_hardening
 from api.head_requests import HeadAsGetMiddleware
 from api.idempotency import IdempotencyMiddleware
@@ -26,6 +27,7 @@ from api.routers import (
     exports,
     fields,
     health,
+    keys,
     knowledge,
     listing,
     mailboxes,
@@ -79,7 +81,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if owned:
                 built.close()
 
-    app = FastAPI(title="ledgerdesk", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="ledgerdesk", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    install_docs(app)  # /docs and /redoc, their assets served from here, not from a CDN
     install_problem_handlers(app)
     install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
@@ -109,6 +114,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         users,
         knowledge,
         ticket_articles,
+        keys,
     ):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)

@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, HTTPExceptionHandler, Message, Receive, Scope, Send
 
 from api.authentication import authenticate, presented
+from api.docs_pages import DOCS_PAGES
 from api.media_types import JsonBodyMiddleware
 from api.problems import problem_response
 from api.web.paths import is_web_path
@@ -49,12 +50,10 @@ BASE_HEADERS = {
     "cache-control": "no-store",
 }
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-# Swagger UI and ReDoc as FastAPI serves them: scripts and styles from jsDelivr, ReDoc's fonts from
-# Google Fonts, the favicon and ReDoc's logo, the schema fetched from here. Inline scripts are allowed by hash.
+# Swagger UI and ReDoc (api/docs_pages.py): scripts, style sheet and icon from this site, the schema fetched
+# from here; their inline scripts are allowed by hash, their inline styles (ReDoc writes its own) as such.
 DOCS_CSP = (
-    "default-src 'none'; script-src https://cdn.jsdelivr.net{hashes}; "
-    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "default-src 'none'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 # The web pages (api/web): their own scripts, style sheet and images, forms posted back to this site only.
@@ -73,8 +72,7 @@ def install_hardening(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, upload_max_bytes=uploads)
     if settings.rate_limit or settings.auth_failure_limit:
         app.add_middleware(RateLimitMiddleware, limit=settings.rate_limit, failure_limit=settings.auth_failure_limit)
-    docs_paths = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)
-    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs_paths)
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=DOCS_PAGES)
     # Starlette answers unhandled errors (500) outside all middleware, so they get the headers here.
     if Exception in app.exception_handlers:
         unexpected = cast("HTTPExceptionHandler", app.exception_handlers[Exception])

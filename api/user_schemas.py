@@ -76,6 +76,26 @@ class UserPublic(BaseModel):
         )
 
 
+class UserAccess(BaseModel):
+    """What a user may do: their role, and the groups they are limited to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role = Field(description="The new role; a customer stays a customer and staff stay staff.")
+    groups: list[Identifier] | None = Field(
+        min_length=1,
+        max_length=50,
+        description="Agents and supervisors only: the groups they are limited to; null: every group.",
+    )
+
+
+class PasswordReset(BaseModel):
+    """A user given a new password: the password, shown in this answer only, to pass on to them."""
+
+    user: UserPublic
+    password: str = Field(description="Made by the server, at least 20 characters; only its hash is kept.")
+
+
 class UserList(BaseModel):
     """The tenant's web users, by address."""
 

@@ -6,6 +6,7 @@ Nothing connects to a database at import time; everything starts here.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
@@ -19,7 +20,7 @@ import psycopg
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.clock import Clock, system_clock
-from domain.errors import NotFoundError
+from domain.errors import InvalidValueError, NotFoundError
 from domain.helpdesk import HelpDesk
 from infrastructure.attachments.blobs import BlobStore, FileBlobStore
 from infrastructure.attachments.policy import AttachmentPolicy
@@ -192,12 +193,51 @@ class Services:
         assert found is not None  # users are never deleted
         return found
 
+    def set_user_access(
+        self, user_id: str, *, tenant: str, role: Role, groups: Collection[str] | None, by: Actor, via: str
+    ) -> WebUser:
+        """Give an active user of `tenant` a new role and groups, on record; NotFoundError for another's user."""
+        self._user_of(user_id, tenant)
+        if self.users.set_access(user_id, role=role, groups=groups):
+            changed = self._user_of(user_id, tenant).principal.actor.groups
+            kept = None if changed is None else sorted(changed)
+            self.desk.record_user_access_changed(user_id=user_id, role=role.value, groups=kept, by=by, via=via)
+        return self._user_of(user_id, tenant)
+
+    def reset_password(self, user_id: str, *, tenant: str, by: Actor, via: str) -> tuple[WebUser, str]:
+        """Give an active user of `tenant` a new password made here, end their sessions, put it on record.
+
+        The password comes back once, for the administrator to pass on; only its hash is kept.
+        """
+        user = self._user_of(user_id, tenant)
+        if not user.active:
+            msg = f"user {user_id} is deactivated"
+            raise InvalidValueError(msg)
+        password = secrets.token_urlsafe(15)  # 20 characters, 120 random bits
+        self.users.set_password(user_id, password)
+        self.desk.record_password_reset(user_id=user_id, by=by, via=via)
+        return user, password
+
+    def _user_of(self, user_id: str, tenant: str) -> WebUser:
+        user = self.users.get(user_id)
+        if user is None or user.principal.tenant != tenant:
+            msg = f"no user {user_id}"
+            raise NotFoundError(msg)
+        return user
+
     def revoke_key(self, key_id: str, *, by: Actor, via: str) -> bool:
         """Revoke a key and put that on record; False if there is no such live key."""
         if not self.keys.revoke(key_id):
             return False
         self.desk.record_key_revoked(key_id=key_id, by=by, via=via)
         return True
+
+    def rotate_key(self, key_id: str, *, by: Actor, via: str) -> IssuedKey | None:
+        """Give a live key a new secret (the old one stops working) and put that on record; None if not live."""
+        rotated = self.keys.rotate(key_id)
+        if rotated is not None:
+            self.desk.record_key_rotated(key_id=key_id, by=by, via=via)
+        return rotated
 
     def migrate(self) -> tuple[int, int]:
         """Make or update every table, function and index, once, under the schema lock; (version before, after)."""

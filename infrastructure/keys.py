@@ -67,6 +67,10 @@ class KeyStore(Protocol):
         """Make a key unusable from now on; False if there is no such live key."""
         ...
 
+    def rotate(self, key_id: str) -> IssuedKey | None:
+        """Give a live key a new secret (the old one stops working); None if there is no such live key."""
+        ...
+
     def records(self) -> list[KeyRecord]:
         """Every key's principal and dates (never the secret)."""
         ...
@@ -74,11 +78,12 @@ class KeyStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class KeyRecord:
-    """What is known of a key: whose it is, when it was made, whether it was revoked."""
+    """What is known of a key: whose it is, when it was made, last rotated and revoked (never its secret)."""
 
     principal: Principal
     created_at: str
     revoked_at: str | None
+    rotated_at: str | None = None
 
 
 def _hash(token: str) -> str:
@@ -105,7 +110,12 @@ def _new_key(
     )
     key_id = secrets.token_hex(6)
     principal = Principal(key_id=key_id, actor=actor, role=role, tenant=identifier(tenant, "tenant"))
-    return IssuedKey(principal, f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}")
+    return IssuedKey(principal, _new_secret(key_id))
+
+
+def _new_secret(key_id: str) -> str:
+    """A bearer token naming `key_id`: the id travels in the clear, the 256 random bits are the secret."""
+    return f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
 
 
 class MemoryKeyStore:
@@ -146,8 +156,21 @@ class MemoryKeyStore:
             record = self._records.get(key_id)
             if record is None or record.revoked_at is not None:
                 return False
-            self._records[key_id] = KeyRecord(record.principal, record.created_at, _now())
+            self._records[key_id] = KeyRecord(record.principal, record.created_at, _now(), record.rotated_at)
             return True
+
+    def rotate(self, key_id: str) -> IssuedKey | None:
+        """Give a live key a new secret; the old one stops working at once."""
+        with self._lock:
+            record = self._records.get(key_id)
+            if record is None or record.revoked_at is not None:
+                return None
+            for digest in [d for d, p in self._by_hash.items() if p.key_id == key_id]:
+                del self._by_hash[digest]
+            issued = IssuedKey(record.principal, _new_secret(key_id))
+            self._by_hash[_hash(issued.secret)] = record.principal
+            self._records[key_id] = KeyRecord(record.principal, record.created_at, None, _now())
+            return issued
 
     def records(self) -> list[KeyRecord]:
         """Every key, oldest first."""
@@ -186,12 +209,12 @@ class SqlKeyStore:
                 f"CREATE TABLE IF NOT EXISTS {self._table} ("
                 "key_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, actor_id TEXT NOT NULL, "
                 "actor_kind TEXT NOT NULL, role TEXT NOT NULL, tenant TEXT NOT NULL, "
-                "created_at TEXT NOT NULL, revoked_at TEXT, organisation TEXT, groups TEXT)"
+                "created_at TEXT NOT NULL, revoked_at TEXT, organisation TEXT, groups TEXT, rotated_at TEXT)"
             )
-        self._add_columns("organisation", "groups")
+        self._add_columns("organisation", "groups", "rotated_at")
 
     def _add_columns(self, *columns: str) -> None:
-        """Tables made before these columns existed lack them (organisations, group-limited agents)."""
+        """Tables made before these columns existed lack them (organisations, group-limited agents, rotation)."""
         with self._transaction() as cursor:
             present: list[str] = []
             if self._p != "%s":  # SQLite has no ADD COLUMN IF NOT EXISTS
@@ -244,16 +267,30 @@ class SqlKeyStore:
             )
             return cursor.fetchone() is not None
 
+    def rotate(self, key_id: str) -> IssuedKey | None:
+        """Give a live key a new secret: its stored hash is replaced, so the old secret stops working."""
+        p = self._p
+        secret = _new_secret(key_id)
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"UPDATE {self._table} SET key_hash = {p}, rotated_at = {p} "
+                f"WHERE key_id = {p} AND revoked_at IS NULL "
+                "RETURNING key_id, actor_id, actor_kind, role, tenant, organisation, groups",
+                (_hash(secret), _now(), key_id),
+            )
+            row = cursor.fetchone()
+        return None if row is None else IssuedKey(_principal(row), secret)
+
     def records(self) -> list[KeyRecord]:
         """Every key, oldest first."""
         with self._read() as cursor:
             cursor.execute(
-                f"SELECT key_id, actor_id, actor_kind, role, tenant, created_at, revoked_at, organisation, groups "
-                f"FROM {self._table} "
+                "SELECT key_id, actor_id, actor_kind, role, tenant, created_at, revoked_at, organisation, groups, "
+                f"rotated_at FROM {self._table} "
                 "ORDER BY created_at"
             )
             rows = cursor.fetchall()
-        return [KeyRecord(_principal(row), row["created_at"], row["revoked_at"]) for row in rows]
+        return [KeyRecord(_principal(row), row["created_at"], row["revoked_at"], row["rotated_at"]) for row in rows]
 
     def authenticate(self, token: str) -> Principal | None:
         """The principal a token belongs to, or None for an unknown or revoked token."""
@@ -290,9 +327,10 @@ class CachedKeyStore:
     """A SQL key store whose successful authentications are kept in this process for `seconds`.
 
     Every request authenticates, and without this each costs a database round trip. A key revoked
-    through this process is forgotten here at once; one revoked by another process is refused here
-    within `seconds` (`LEDGERDESK_KEY_CACHE_SECONDS`, 1 s). Unknown tokens are never kept, so a key
-    made anywhere works at once, and failed authentications keep meeting their limit
+    or rotated through this process is forgotten here at once; one revoked by another process, or
+    the old secret of one rotated there, is refused here within `seconds`
+    (`LEDGERDESK_KEY_CACHE_SECONDS`, 1 s). Unknown tokens are never kept, so a key made anywhere
+    works at once, and failed authentications keep meeting their limit
     (`LEDGERDESK_AUTH_FAILURE_LIMIT`) before any lookup.
     """
 
@@ -338,10 +376,19 @@ class CachedKeyStore:
     def revoke(self, key_id: str) -> bool:
         """Revoke a live key, and forget it here at once."""
         revoked = self.store.revoke(key_id)
+        self._forget(key_id)
+        return revoked
+
+    def rotate(self, key_id: str) -> IssuedKey | None:
+        """Give a live key a new secret, and forget the old one here at once (elsewhere within `seconds`)."""
+        rotated = self.store.rotate(key_id)
+        self._forget(key_id)
+        return rotated
+
+    def _forget(self, key_id: str) -> None:
         with self._lock:
             for digest in [d for d, principal in self._known.items() if principal.key_id == key_id]:
                 del self._known[digest]
-        return revoked
 
     def records(self) -> list[KeyRecord]:
         """Every key, oldest first."""

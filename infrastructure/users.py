@@ -237,6 +237,44 @@ class UserStore:
             cursor.execute(f"DELETE FROM {self._sessions} WHERE user_id = {p}", (user_id,))
         return changed
 
+    def set_access(self, user_id: str, *, role: Role, groups: Collection[str] | None) -> bool:
+        """Give an active user a new role and groups; False if that changes nothing, InvalidValueError if unfit.
+
+        A customer stays a customer and staff stay staff: the actor their events name is a requester
+        or an agent, and that does not change under them (make a new user instead).
+        """
+        user = self.get(user_id)
+        if user is None or not user.active:
+            msg = f"no active user {user_id}"
+            raise InvalidValueError(msg)
+        actor = user.principal.actor
+        if role.default_actor_kind() is not actor.kind:
+            msg = "a customer stays a customer and staff stay staff: add a new user for the other kind"
+            raise InvalidValueError(msg)
+        changed = _principal(user_id, actor.id, role, user.principal.tenant, actor.organisation, groups)
+        if (changed.role, changed.actor.groups) == (user.principal.role, actor.groups):
+            return False
+        p = self._sql.p
+        kept = None if changed.actor.groups is None else ",".join(sorted(changed.actor.groups))
+        with self._sql.transaction() as cursor:
+            cursor.execute(
+                f"UPDATE {self._users} SET role = {p}, groups = {p} WHERE user_id = {p}", (role.value, kept, user_id)
+            )
+        return True
+
+    def set_password(self, user_id: str, password: str) -> None:
+        """Give an active user a new password, and end their sessions now."""
+        if len(password) < PASSWORD_MIN_LENGTH:
+            msg = f"the password must be at least {PASSWORD_MIN_LENGTH} characters"
+            raise InvalidValueError(msg)
+        p = self._sql.p
+        with self._sql.transaction() as cursor:
+            cursor.execute(
+                f"UPDATE {self._users} SET password_hash = {p} WHERE user_id = {p} AND deactivated_at IS NULL",
+                (_hasher.hash(password), user_id),
+            )
+            cursor.execute(f"DELETE FROM {self._sessions} WHERE user_id = {p}", (user_id,))
+
     def start_session(self, user: WebUser, *, hours: float) -> StartedSession:
         """Open a session for a user who has just proved who they are."""
         secret, csrf, p = secrets.token_urlsafe(32), secrets.token_urlsafe(32), self._sql.p

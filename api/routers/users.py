@@ -1,7 +1,8 @@
-"""Web users of the caller's tenant, for administrators: list, create, deactivate (docs/ui.md).
+"""Web users of the caller's tenant, for administrators: list, create, change access, reset password, deactivate.
 
-The same store and record as `ledgerdesk users create`: every creation and deactivation is an event
-(`UserAccount.UserCreated`, `UserDeactivated`) and counts in the audit activity reports.
+The same store and record as `ledgerdesk users create` (docs/ui.md): every change is an event
+(`UserAccount.UserCreated`, `UserAccessChanged`, `UserPasswordReset`, `UserDeactivated`) and a
+privileged action in the audit reports.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ChannelDep, PrincipalDep, ServicesDep
 from api.problems import problem_responses
-from api.user_schemas import UserCreate, UserIdPath, UserList, UserPublic
+from api.user_schemas import PasswordReset, UserAccess, UserCreate, UserIdPath, UserList, UserPublic
 from infrastructure.composition import Services
 from infrastructure.keys import Principal
 from infrastructure.users import WebUser, default_actor_id
@@ -61,3 +62,27 @@ def deactivate_user(user_id: UserIdPath, services: ServicesDep, principal: Princ
     """Stop a user signing in and end their sessions at once; deactivating an inactive user changes nothing."""
     user = services.deactivate_user(user_id, tenant=principal.tenant, by=principal.actor, via=via)
     return UserPublic.from_user(user)
+
+
+@router.put("/users/{user_id}/access", response_model=UserPublic, responses=problem_responses(401, 403, 404, 422))
+def set_user_access(
+    user_id: UserIdPath, body: UserAccess, services: ServicesDep, principal: PrincipalDep, via: ChannelDep
+) -> UserPublic:
+    """Give an active user a new role and groups, from their next request on; the same again changes nothing."""
+    user = services.set_user_access(
+        user_id, tenant=principal.tenant, role=body.role, groups=body.groups, by=principal.actor, via=via
+    )
+    return UserPublic.from_user(user)
+
+
+@router.post(
+    "/users/{user_id}/password-reset", response_model=PasswordReset, responses=problem_responses(401, 403, 404, 422)
+)
+async def reset_user_password(
+    user_id: UserIdPath, services: ServicesDep, principal: PrincipalDep, via: ChannelDep
+) -> PasswordReset:
+    """Give an active user a new password made by the server, in this answer only; their sessions end at once."""
+    user, password = await run_in_threadpool(  # hashing: not on the event loop
+        services.reset_password, user_id, tenant=principal.tenant, by=principal.actor, via=via
+    )
+    return PasswordReset(user=UserPublic.from_user(user), password=password)

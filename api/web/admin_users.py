@@ -1,9 +1,11 @@
-"""The admins' "Users" page: the tenant's web users, a form to add one, and a button to deactivate one.
+"""The admins' "Users" page: the tenant's web users, a form to add one, and per user forms to change them.
 
-The same commands as `/users` (api/routers/users.py) and `ledgerdesk users create`, under the same
-access policy's names (`list_users`, `create_user`, `deactivate_user`: admins only), checked by the
-same schema (api/user_schemas.py `UserCreate`). A refused form comes back with what was typed (never
-the password) and says why; nothing is stored.
+Per user: their role and groups, a new password, deactivation. The same commands as `/users`
+(api/routers/users.py) and `ledgerdesk users create`, under the same access policy's names
+(`list_users`, `create_user`, `set_user_access`, `reset_user_password`, `deactivate_user`: admins
+only), checked by the same schemas (api/user_schemas.py). A refused form comes back with what was
+typed (never the password) and says why; nothing is stored. A reset password is shown once, as a
+new API key's secret is (api/web/admin_keys.py).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
 from api.routers import users
-from api.user_schemas import UserCreate, UserIdPath, UserPublic
-from api.web.pages import render
+from api.user_schemas import UserAccess, UserCreate, UserIdPath, UserPublic
+from api.web.pages import render, wants_fragment
 from api.web.portal import WEB
 from api.web.visitors import SignedInDep, Visitor, VisitorDep, check_form_token
 from domain.access import policy as access
@@ -50,6 +52,7 @@ async def add_user(
     email: Text,
     password: Text,
     role: Text,
+    actor_id: Text = "",
     groups: Text = "",
     organisation: Text = "",
     language: Text = "",
@@ -58,20 +61,22 @@ async def add_user(
     """Add a user from the form; on a refusal, the page again with the form as filled in and why."""
     if not access.may(principal.role, "create_user"):
         return render(request, visitor, "error.html", 403, reason="forbidden")
-    typed = {"email": email, "role": role, "groups": groups, "organisation": organisation, "language": language}
+    typed = {"email": email, "role": role, "actor_id": actor_id, "groups": groups}
+    typed |= {"organisation": organisation, "language": language}
     try:
         body = UserCreate(
             email=email,
             password=password,  # pydantic makes the SecretStr
             role=role,  # pydantic checks it is a role
-            groups=[g.strip() for g in groups.split(",") if g.strip()] or None,
+            actor_id=actor_id.strip() or None,
+            groups=_groups(groups),
             organisation=organisation.strip() or None,
             language=language or None,
             time_zone=time_zone.strip() or "UTC",
         )
         await run_in_threadpool(users.create_from, services, principal, body, WEB)
     except (ValidationError, InvalidValueError) as refused:
-        said = str(refused) if isinstance(refused, InvalidValueError) else _first_error(refused)
+        said = str(refused) if isinstance(refused, InvalidValueError) else first_error(refused)
         return await _page(request, visitor, principal, services, refusal=said, typed=typed, status=422)
     return RedirectResponse(f"{PAGE}?added={body.email.strip().lower()}", status_code=303)
 
@@ -90,7 +95,66 @@ async def deactivate(
     return RedirectResponse(PAGE, status_code=303)
 
 
-def _first_error(error: ValidationError) -> str:
+@router.post(PAGE + "/{user_id}/access", response_class=HTMLResponse)
+async def change_access(
+    request: Request,
+    user_id: UserIdPath,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    role: Text,
+    groups: Text = "",
+) -> Response:
+    """Give a user of the tenant a new role and groups; on a refusal, the page again and why."""
+    if not access.may(principal.role, "set_user_access"):
+        return render(request, visitor, "error.html", 403, reason="forbidden")
+    try:
+        body = UserAccess(role=role, groups=_groups(groups))  # pydantic checks the role and groups
+        changed = await run_in_threadpool(
+            services.set_user_access,
+            user_id,
+            tenant=principal.tenant,
+            role=body.role,
+            groups=body.groups,
+            by=principal.actor,
+            via=WEB,
+        )
+    except NotFoundError:
+        return render(request, visitor, "error.html", 404, reason="not-found")
+    except (ValidationError, InvalidValueError) as refused:
+        said = str(refused) if isinstance(refused, InvalidValueError) else first_error(refused)
+        return await _page(request, visitor, principal, services, refusal=said, status=422)
+    return RedirectResponse(f"{PAGE}?changed={changed.email}", status_code=303)
+
+
+@router.post(PAGE + "/{user_id}/password-reset", response_class=HTMLResponse)
+async def reset_password(
+    request: Request, user_id: UserIdPath, visitor: VisitorDep, principal: SignedInDep, services: ServicesDep
+) -> Response:
+    """Give a user of the tenant a new password, shown this once; their sessions end."""
+    if not access.may(principal.role, "reset_user_password"):
+        return render(request, visitor, "error.html", 403, reason="forbidden")
+    try:
+        user, password = await run_in_threadpool(
+            services.reset_password, user_id, tenant=principal.tenant, by=principal.actor, via=WEB
+        )
+    except NotFoundError:
+        return render(request, visitor, "error.html", 404, reason="not-found")
+    except InvalidValueError as refused:
+        return await _page(request, visitor, principal, services, refusal=str(refused), status=422)
+    reset = {"email": user.email, "password": password}
+    if wants_fragment(request):
+        return render(request, visitor, "_password_shown.html", reset=reset)
+    return await _page(request, visitor, principal, services, reset=reset)
+
+
+def _groups(text: str) -> list[str] | None:
+    """Groups as the forms take them: separated by commas; none typed means every group."""
+    return [g.strip() for g in text.split(",") if g.strip()] or None
+
+
+def first_error(error: ValidationError) -> str:
+    """The first thing a form's schema refused, as one line (the admin pages show it)."""
     first = error.errors()[0]
     return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
@@ -103,6 +167,7 @@ async def _page(
     *,
     refusal: str | None = None,
     typed: dict[str, str] | None = None,
+    reset: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     users = await run_in_threadpool(services.users.of_tenant, principal.tenant)
@@ -115,6 +180,8 @@ async def _page(
         refusal=refusal,
         typed=typed or {},
         added=request.query_params.get("added"),
+        changed=request.query_params.get("changed"),
+        reset=reset,
         roles=[r.value for r in access.Role],
         languages_offered=LANGUAGES,
         password_min=PASSWORD_MIN_LENGTH,

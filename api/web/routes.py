@@ -18,7 +18,19 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ServicesDep
 from api.hardening import client_address
 from api.routers import health
-from api.web import admin_users, audit_pages, board, dashboard, help_pages, portal, queue_page, queues, ticket_page
+from api.web import (
+    admin_directory,
+    admin_keys,
+    admin_users,
+    audit_pages,
+    board,
+    dashboard,
+    help_pages,
+    portal,
+    queue_page,
+    queues,
+    ticket_page,
+)
 from api.web.i18n import LANGUAGES
 from api.web.live import install_live
 from api.web.pages import render, wants_fragment
@@ -148,6 +160,8 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     app.include_router(board.router)
     app.include_router(help_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(admin_keys.router)
+    app.include_router(admin_directory.router)
     install_live(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -104,6 +104,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "list_users": frozenset({D}),
     "create_user": frozenset({D}),
     "deactivate_user": frozenset({D}),
+    "set_user_access": frozenset({D}),
+    "reset_user_password": frozenset({D}),
     # Custom-field definitions: admins define (whether a field is personal is a privacy decision); staff read.
     "put_field": frozenset({D}),
     "list_fields": READERS,
@@ -171,6 +173,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "get_notification_template": READERS,
     "put_my_notifications": READERS | {C},
     "get_my_notifications": READERS | {C},
+    # API keys: admins of the tenant issue, list, rotate and revoke them (a secret is shown once).
+    "list_keys": frozenset({D}),
+    "create_key": frozenset({D}),
+    "rotate_key": frozenset({D}),
+    "revoke_key": frozenset({D}),
     # Who the caller is.
     "who_am_i": READERS | {C},
     # Knowledge base: agents draft and edit, supervisors and admins publish; customers read published public

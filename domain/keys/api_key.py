@@ -1,4 +1,4 @@
-"""API keys issued and revoked, on record.
+"""API keys issued, rotated and revoked, on record.
 
 Issuing or revoking a key changes no ticket, but an auditor must be able to see who did it and
 when, so it is an event like everything else (the audit reports count it as a privileged action).
@@ -12,13 +12,17 @@ import uuid
 from eventsourcing.domain import event
 
 from domain.actors import identifier
+from domain.errors import InvalidValueError
 from domain.provenance import Recorded, TenantOwned
 
 _KEYS = uuid.UUID("0b7e8f52-93c1-4f0e-8d1a-3c5b9e2f4a61")
 
 
 class ApiKey(TenantOwned):
-    """The life of one API key: issued to a principal, perhaps revoked. Its id follows from the key id."""
+    """The life of one API key: issued to a principal, perhaps rotated, perhaps revoked.
+
+    Its id follows from the key id.
+    """
 
     class Event(TenantOwned.Event):
         """Base of key events: whose key, who administered it, and how."""
@@ -30,6 +34,11 @@ class ApiKey(TenantOwned):
         role: str
 
     class KeyRevoked(Event):
+        key_id: str
+
+    class KeyRotated(Event):
+        """The key got a new secret (the old one stopped working); its id, holder and role stay."""
+
         key_id: str
 
     @staticmethod
@@ -68,6 +77,17 @@ class ApiKey(TenantOwned):
         """Record that the key was revoked (revoking a revoked key records nothing)."""
         if not self.revoked:
             self._revoked(key_id=self.key_id)
+
+    def rotate(self) -> None:
+        """Record that the key's secret was replaced; a revoked key gets no new secret."""
+        if self.revoked:
+            msg = f"key {self.key_id} is revoked: issue a new key instead"
+            raise InvalidValueError(msg)
+        self._rotated(key_id=self.key_id)
+
+    @event(KeyRotated)
+    def _rotated(self, *, key_id: str) -> None:
+        pass  # the secret changed; nothing the record holds did
 
     @event(KeyRevoked)
     def _revoked(

@@ -1,7 +1,7 @@
 """How events count in the audit activity.
 
-Ticket and saved-view events count, and the administrative ones of keys, web users, data subjects, SLA
-policies and calendars. Events of other kinds are not counted.
+Ticket and saved-view events count, and the administrative ones of keys, web users, the directory, data
+subjects, SLA policies and calendars. Events of other kinds are not counted.
 
 A merge counts as the two changes it made, each on its ticket and under its own type, by the
 merging agent: `MergedInto` and `Merged` (as a link counts on both tickets). The comments
@@ -14,6 +14,7 @@ from __future__ import annotations
 from functools import singledispatch
 from typing import Any
 
+from domain.directory.directory import Directory
 from domain.keys.api_key import ApiKey
 from domain.keys.user_account import UserAccount
 from domain.privacy.data_subject import DataSubject
@@ -44,11 +45,18 @@ def _saved_view_created(event: SavedView.Created, f: Folding) -> None:
 
 @fold.register(ApiKey.Event)
 @fold.register(UserAccount.Event)
+@fold.register(Directory.Event)
 @fold.register(DataSubject.Event)
 @fold.register(SlaPolicy.Event)
 @fold.register(WorkCalendar.Event)
 def _tenant_event(
-    event: ApiKey.Event | UserAccount.Event | DataSubject.Event | SlaPolicy.Event | WorkCalendar.Event, f: Folding
+    event: ApiKey.Event
+    | UserAccount.Event
+    | Directory.Event
+    | DataSubject.Event
+    | SlaPolicy.Event
+    | WorkCalendar.Event,
+    f: Folding,
 ) -> None:
     count(f, event, event.tenant, None, type(event).__name__)
 

@@ -8,12 +8,20 @@ from typing import NamedTuple
 #: The event type under which saved views count in `audit_activity`.
 SAVED_VIEW_CREATED = "SavedView.Created"
 
-#: Event types that count as privileged actions in audit reports: those that key management, policy and
-#: calendar changes, SLA escalation and erasure record. No ticket or saved-view event is privileged.
+#: Event types that count as privileged actions in audit reports: those that key and web-user management,
+#: the directory's groups and agents, policy and calendar changes, SLA escalation and erasure record.
+#: No ticket or saved-view event is privileged.
 PRIVILEGED_EVENT_TYPES: frozenset[str] = frozenset(
     {
         "KeyCreated",
         "KeyRevoked",
+        "KeyRotated",
+        "UserCreated",
+        "UserDeactivated",
+        "UserAccessChanged",
+        "UserPasswordReset",
+        "GroupDefined",
+        "AgentDefined",
         "PolicyDefined",
         "PolicyChanged",
         "CalendarDefined",

@@ -86,3 +86,67 @@ def test_an_address_that_is_no_id_gets_an_actor_id_made_from_it(api: tuple[TestC
     assert made.json()["actor_id"] == default_actor_id("zhāng=san@example.cn")
     assert made.json()["actor_id"].startswith("user-")
     assert default_actor_id(" Ann@Acme.example ") == "ann@acme.example"
+
+
+def test_an_admin_changes_a_users_role_and_groups_on_record(
+    api: tuple[TestClient, dict[str, str]], sql_services: Services
+) -> None:
+    client, admin = api
+    user = client.post("/users", json=_new(secrets.token_urlsafe(16)), headers=admin).json()
+    changed = client.put(
+        f"/users/{user['user_id']}/access", json={"role": "supervisor", "groups": ["it", "billing"]}, headers=admin
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["role"], changed.json()["groups"]) == ("supervisor", ["billing", "it"])
+    found = sql_services.users.get(user["user_id"])
+    assert found is not None
+    assert found.principal.role is Role.SUPERVISOR  # their next request acts as a supervisor
+    same = client.put(
+        f"/users/{user['user_id']}/access", json={"role": "supervisor", "groups": ["billing", "it"]}, headers=admin
+    )
+    assert same.status_code == 200
+    every = client.put(f"/users/{user['user_id']}/access", json={"role": "agent", "groups": None}, headers=admin)
+    assert every.json()["groups"] is None
+    record = list(sql_services.desk.events.get(UserAccount.create_id(user["user_id"])))
+    assert [type(e).__name__ for e in record] == ["UserCreated", "UserAccessChanged", "UserAccessChanged"]
+    assert [getattr(e, "groups", None) for e in record][1:] == [["billing", "it"], None]
+
+
+def test_a_change_that_does_not_fit_is_refused_and_stores_nothing(
+    api: tuple[TestClient, dict[str, str]], sql_services: Services
+) -> None:
+    client, admin = api
+    user = client.post("/users", json=_new(secrets.token_urlsafe(16)), headers=admin).json()
+    for body in ({"role": "customer", "groups": None}, {"role": "admin", "groups": ["it"]}, {"role": "wizard"}):
+        refused = client.put(f"/users/{user['user_id']}/access", json=body, headers=admin)
+        assert refused.status_code == 422, (body, refused.text)
+    other = key(sql_services, "root", Role.ADMIN, tenant="globex")
+    foreign = client.put(f"/users/{user['user_id']}/access", json={"role": "admin", "groups": None}, headers=other)
+    assert foreign.status_code == 404
+    assert client.post(f"/users/{user['user_id']}/password-reset", headers=other).status_code == 404
+    record = sql_services.desk.events.get(UserAccount.create_id(user["user_id"]))
+    assert [type(e).__name__ for e in record] == ["UserCreated"]
+
+
+def test_a_password_reset_shows_the_new_password_once_and_ends_the_sessions(
+    api: tuple[TestClient, dict[str, str]], sql_services: Services
+) -> None:
+    client, admin = api
+    first = secrets.token_urlsafe(16)
+    user = client.post("/users", json=_new(first), headers=admin).json()
+    signed_in = sql_services.users.check_password("ann@acme.example", first)
+    assert signed_in is not None
+    session = sql_services.users.start_session(signed_in, hours=1)
+    reset = client.post(f"/users/{user['user_id']}/password-reset", headers=admin)
+    assert reset.status_code == 200, reset.text
+    new = reset.json()["password"]
+    assert len(new) >= 20
+    assert sql_services.users.session(session.secret) is None
+    assert sql_services.users.check_password("ann@acme.example", first) is None
+    assert sql_services.users.check_password("ann@acme.example", new) is not None
+    assert new not in client.get("/users", headers=admin).text
+    record = list(sql_services.desk.events.get(UserAccount.create_id(user["user_id"])))
+    assert [type(e).__name__ for e in record] == ["UserCreated", "UserPasswordReset"]
+    assert new not in repr(record)
+    client.post(f"/users/{user['user_id']}/deactivation", headers=admin)
+    assert client.post(f"/users/{user['user_id']}/password-reset", headers=admin).status_code == 422

@@ -26,6 +26,7 @@ from api.routers import (
     exports,
     fields,
     health,
+    keys,
     knowledge,
     listing,
     mailboxes,
@@ -146,6 +147,8 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "list_users": ("GET", "/users", None),
         "create_user": ("POST", "/users", {"email": "nobody@acme.example", "password": "x", "role": "agent"}),
         "deactivate_user": ("POST", "/users/00ff00ff00ff/deactivation", None),
+        "set_user_access": ("PUT", "/users/00ff00ff00ff/access", {"role": "agent", "groups": None}),
+        "reset_user_password": ("POST", "/users/00ff00ff00ff/password-reset", None),
         "list_parked": ("GET", "/projections/parked", None),
         "retry_parked": ("POST", "/projections/parked/retry", {}),
         "put_field": ("PUT", "/fields/contact", {"kind": "text", "personal": True}),
@@ -237,6 +240,10 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "vote_article": ("POST", f"{NO_ARTICLE}/votes", {"helpful": True}),
         "article_report": ("GET", "/kb/report", None),
         "link_articles": ("POST", f"{t}/articles", {"articles": [NO_WEBHOOK]}),  # no such article: the route's 422
+        "list_keys": ("GET", "/keys", None),
+        "create_key": ("POST", "/keys", {"actor": "robot", "role": "agent"}),
+        "rotate_key": ("POST", "/keys/00ff00ff00ff/rotation", None),  # no such key: the route's 404
+        "revoke_key": ("POST", "/keys/00ff00ff00ff/revocation", None),
     }
 
 
@@ -248,6 +255,7 @@ def test_every_route_is_in_the_matrix() -> None:
     routers += (projections, workflows, me, bulk, directory, automation, webhooks)
     routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes, notifications)
     routers += (users, knowledge, ticket_articles)
+    routers += (users, keys)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)

@@ -149,7 +149,7 @@ def test_the_store_answers_as_recorded_once_its_read_models_are_rebuilt(store: P
             assert answers.config_answers(client, headers) == GOLDEN["config"]
             found = answers.list_answers(client, headers)
             for query, recorded in GOLDEN["lists"].items():
-                assert answers.as_recorded(found[query]) == recorded, query
+                assert _without_new_privileged_types(answers.as_recorded(found[query]), recorded) == recorded, query
     finally:
         services.close()
 
@@ -182,3 +182,15 @@ def test_an_audit_export_verifies_and_holds_the_recorded_rows(store: Path, tmp_p
     checked = _ledgerdesk(store, "audit", "verify-export", str(exported), "--public-key", public_text(key)).stdout
     assert checked.startswith(f"OK: {len(GOLDEN['export'])} changes ")
     assert answers.as_recorded(answers.export_rows(exported.read_bytes())) == GOLDEN["export"]
+
+
+def _without_new_privileged_types(answer: Any, recorded: Any) -> Any:
+    """The privileged report's answer with the event types made privileged since the store was recorded left out.
+
+    The list of privileged types grows as admin actions gain events; every type recorded then must still be
+    one, and the store's own rows (the `items`) must be as recorded.
+    """
+    if not (isinstance(answer, dict) and isinstance(recorded, dict) and "event_types" in recorded):
+        return answer
+    assert set(recorded["event_types"]) <= set(answer["event_types"])
+    return {**answer, "event_types": recorded["event_types"]}

@@ -60,3 +60,30 @@ def test_a_key_revoked_here_is_refused_at_once_and_unknown_tokens_are_never_kept
     assert here.keys.authenticate(guessed) is None
     later = elsewhere.keys.create(actor_id="carl", role=Role.AGENT, tenant="acme")
     assert here.keys.authenticate(later.secret) == later.principal  # a refusal a moment ago kept nothing
+
+
+def test_the_old_secret_of_a_key_rotated_elsewhere_is_refused_here_within_the_cache_time(
+    processes: tuple[Services, Services],
+) -> None:
+    here, elsewhere = processes
+    assert isinstance(here.keys, CachedKeyStore)
+    timer = Timer()
+    cached = CachedKeyStore(here.keys.store, seconds=1.0, timer=timer)
+    old = elsewhere.keys.create(actor_id="dana", role=Role.AGENT, tenant="acme")
+    assert cached.authenticate(old.secret) == old.principal
+
+    new = elsewhere.keys.rotate(old.principal.key_id)
+    assert new is not None
+    assert new.principal == old.principal  # the same key: id, holder, role and tenant
+    assert cached.authenticate(new.secret) == old.principal  # the new secret works here at once
+    timer.now += 1.1
+    assert cached.authenticate(old.secret) is None  # the old one, past the cache time: refused
+    assert elsewhere.keys.authenticate(old.secret) is None  # where it was rotated: at once
+
+
+def test_a_revoked_key_gets_no_new_secret(processes: tuple[Services, Services]) -> None:
+    here, _ = processes
+    issued = here.keys.create(actor_id="erin", role=Role.AGENT, tenant="acme")
+    assert here.keys.revoke(issued.principal.key_id)
+    assert here.keys.rotate(issued.principal.key_id) is None
+    assert here.keys.rotate("000000000000") is None
