@@ -1,7 +1,7 @@
 """`ledgerdesk backup` and `ledgerdesk restore`, run as processes against real SQLite and PostgreSQL stores.
 
 A backup taken while another thread keeps opening tickets restores to the same events and the
-same chain head, on each store and from SQLite into PostgreSQL; a damaged or truncated file is
+same chain head, on each store, from SQLite into PostgreSQL and back; a damaged or truncated file is
 named and leaves the target empty; a non-empty target is refused; a person erased after the
 backup stays erased in the restored desk.
 """
@@ -145,8 +145,9 @@ def _backup_under_load(source: Settings, path: Path) -> tuple[int, str]:
         ("sqlite_settings", "sqlite_target"),
         ("postgres_settings", "postgres_target"),
         ("sqlite_settings", "postgres_target"),
+        ("postgres_settings", "sqlite_target"),
     ],
-    ids=["sqlite", "postgres", "sqlite-to-postgres"],
+    ids=["sqlite", "postgres", "sqlite-to-postgres", "postgres-to-sqlite"],
 )
 def test_a_backup_under_write_load_restores_the_same_history(
     request: pytest.FixtureRequest, source_fixture: str, target_fixture: str, tmp_path: Path
