@@ -19,8 +19,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from psycopg import sql
 
+from api.app import create_app
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.values import ERASED
@@ -298,5 +300,25 @@ def test_an_erasure_that_cannot_be_put_on_record_destroys_nothing(sqlite_setting
         with pytest.raises(RegisterError, match="cannot write the erasure register"):
             services.eraser().erase(tenant="acme", person_id="bob", by=AGENT, via="cli")
         assert services.desk.get_ticket(bobs).title == "Bob's stolen laptop"  # the key is still there
+    finally:
+        services.close()
+
+
+def test_the_erasure_endpoint_answers_503_when_the_register_cannot_be_written(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    unwritable = tmp_path / "a-directory"
+    unwritable.mkdir()
+    services = build_services(sqlite_settings.model_copy(update={"erasure_register": str(unwritable)}))
+    try:
+        services.start_projections()
+        bobs = _open(services, "Bob's stolen laptop")
+        key = services.keys.create(actor_id="root-admin", role=Role.ADMIN, tenant="acme").secret
+        with TestClient(create_app(services=services), headers={"Authorization": f"Bearer {key}"}) as client:
+            answer = client.post("/privacy/erasures", json={"person_id": "bob"})
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["type"].endswith("erasure-register-unavailable")
+        assert services.desk.get_ticket(bobs).title == "Bob's stolen laptop"
     finally:
         services.close()
