@@ -22,7 +22,7 @@ from infrastructure.readmodels.rebuild import rebuild as rebuild_read_models
 def backup(
     file: Annotated[Path, typer.Argument(help="Where to write the backup (gzip-compressed JSON lines).")],
 ) -> None:
-    """Back up the event log, its hash chain and the data keys, as one consistent snapshot, while the desk runs."""
+    """Back up the event log, its chain, the data keys, API keys and users from one snapshot, while the desk runs."""
     partial = file.with_name(file.name + ".partial")  # the name is FILE's only once every byte is written
     with services_from(load_settings()) as services, progress("backing up", "rows") as (bar, task):
         try:
@@ -32,7 +32,12 @@ def backup(
                 os.fsync(out.fileno())
         except BackupUnavailableError as error:
             partial.unlink(missing_ok=True)
+            bar.stop()
             fail(str(error))
+        except OSError as error:  # the folder is missing, the disk full: say so, leave no partial file
+            partial.unlink(missing_ok=True)
+            bar.stop()
+            fail(f"cannot write {file}: {error.strerror or error}")
         except BaseException:
             partial.unlink(missing_ok=True)
             raise

@@ -63,6 +63,8 @@ def take_backup(services: Services, file: IO[bytes], progress: Progress | None =
             "rows": counts,
         }
         writer = BackupWriter(file, header)
+        if progress is not None:
+            progress(0, total)
         for section in SECTIONS:
             for written in writer.section(section, counts[section.name], seen.batches(section, BATCH)):
                 done += written

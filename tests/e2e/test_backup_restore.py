@@ -1,7 +1,7 @@
 """`ledgerdesk backup` and `ledgerdesk restore`, run as processes against real SQLite and PostgreSQL stores.
 
 A backup taken while another thread keeps opening tickets restores to the same events and the
-same chain head, on each store and from SQLite into PostgreSQL; a damaged or truncated file is
+same chain head, on each store, from SQLite into PostgreSQL and back; a damaged or truncated file is
 named and leaves the target empty; a non-empty target is refused; a person erased after the
 backup stays erased in the restored desk.
 """
@@ -19,8 +19,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from psycopg import sql
 
+from api.app import create_app
 from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from domain.values import ERASED
@@ -145,8 +147,9 @@ def _backup_under_load(source: Settings, path: Path) -> tuple[int, str]:
         ("sqlite_settings", "sqlite_target"),
         ("postgres_settings", "postgres_target"),
         ("sqlite_settings", "postgres_target"),
+        ("postgres_settings", "sqlite_target"),
     ],
-    ids=["sqlite", "postgres", "sqlite-to-postgres"],
+    ids=["sqlite", "postgres", "sqlite-to-postgres", "postgres-to-sqlite"],
 )
 def test_a_backup_under_write_load_restores_the_same_history(
     request: pytest.FixtureRequest, source_fixture: str, target_fixture: str, tmp_path: Path
@@ -297,5 +300,25 @@ def test_an_erasure_that_cannot_be_put_on_record_destroys_nothing(sqlite_setting
         with pytest.raises(RegisterError, match="cannot write the erasure register"):
             services.eraser().erase(tenant="acme", person_id="bob", by=AGENT, via="cli")
         assert services.desk.get_ticket(bobs).title == "Bob's stolen laptop"  # the key is still there
+    finally:
+        services.close()
+
+
+def test_the_erasure_endpoint_answers_503_when_the_register_cannot_be_written(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    unwritable = tmp_path / "a-directory"
+    unwritable.mkdir()
+    services = build_services(sqlite_settings.model_copy(update={"erasure_register": str(unwritable)}))
+    try:
+        services.start_projections()
+        bobs = _open(services, "Bob's stolen laptop")
+        key = services.keys.create(actor_id="root-admin", role=Role.ADMIN, tenant="acme").secret
+        with TestClient(create_app(services=services), headers={"Authorization": f"Bearer {key}"}) as client:
+            answer = client.post("/privacy/erasures", json={"person_id": "bob"})
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["type"].endswith("erasure-register-unavailable")
+        assert services.desk.get_ticket(bobs).title == "Bob's stolen laptop"
     finally:
         services.close()
