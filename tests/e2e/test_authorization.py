@@ -311,10 +311,11 @@ def _web_user(services: Services, role: Role, tenant: str) -> Iterator[TestClien
     import re
     import secrets
 
-    email, password = f"web-{role.value}@{tenant}.example", secrets.token_urlsafe(18)
+    name = f"web-{role.value}-{secrets.token_hex(3)}"  # a new user each time: the world is shared by the module
+    email, password = f"{name}@{tenant}.example", secrets.token_urlsafe(18)
     operator = Actor("operator", ActorKind.SYSTEM, role=Role.ADMIN.value)
     services.create_user(
-        email=email, password=password, actor_id=f"web-{role.value}", role=role, tenant=tenant, by=operator, via="cli"
+        email=email, password=password, actor_id=name, role=role, tenant=tenant, by=operator, via="cli"
     )
     with TestClient(create_app(services=services)) as client:
         form = client.get("/login", headers={"Accept": "text/html"}).text
@@ -438,26 +439,6 @@ def test_the_documented_matrix_is_the_enforced_one() -> None:
 # --- the auditors' web pages (api/web/audit_pages.py): the matrix's `verify`, `get_history` and `export` ----------
 
 
-def _web_client(services: Services, role: Role, tenant: str) -> Iterator[TestClient]:
-    """A browser signed in by session cookie as a user of `role` in `tenant`."""
-    import re
-    import secrets
-
-    from domain.actors import Actor, ActorKind
-
-    email, password = f"web-{role.value}@{tenant}.example", secrets.token_urlsafe(18)
-    operator = Actor("operator", ActorKind.SYSTEM, role=Role.ADMIN.value)
-    services.create_user(
-        email=email, password=password, actor_id=f"web-{role.value}", role=role, tenant=tenant, by=operator, via="cli"
-    )
-    with TestClient(create_app(services=services)) as browser:
-        token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text)
-        assert token is not None
-        fields = {"email": email, "password": password, "csrf_token": token.group(1)}
-        assert browser.post("/login", data=fields, follow_redirects=False).status_code == 303
-        yield browser
-
-
 @pytest.mark.parametrize("role", list(Role))
 def test_each_role_reaches_exactly_its_audit_pages(
     world: tuple[TestClient, Services, dict[str, str]], role: Role
@@ -474,7 +455,7 @@ def test_each_role_reaches_exactly_its_audit_pages(
         "/audit/export-file": ("verify", "export"),
         "/audit/checkpoint": ("verify", "export"),
     }
-    for browser in _web_client(services, role, "acme"):
+    with _web_user(services, role, "acme") as browser:
         for path, actions in pages.items():
             answer = browser.get(path, headers={"Accept": "text/html"})
             if all(may(role, action) for action in actions):
@@ -489,7 +470,7 @@ def test_a_foreign_tenants_auditor_finds_nothing_on_the_audit_pages(
 ) -> None:
     client, services, keys = world
     ticket = _fresh_ticket(client, {"Authorization": f"Bearer {keys['admin']}"})
-    for browser in _web_client(services, Role.AUDITOR, "globex"):
+    with _web_user(services, Role.AUDITOR, "globex") as browser:
         for path in (f"/audit/tickets/{ticket}", f"/audit/tickets/{ticket}?part=past&version=1"):
             assert browser.get(path, headers={"Accept": "text/html"}).status_code == 404, path
         assert browser.get("/audit/tickets", params={"ticket": ticket}, follow_redirects=False).status_code == 404
