@@ -149,9 +149,21 @@ def test_the_store_answers_as_recorded_once_its_read_models_are_rebuilt(store: P
             assert answers.config_answers(client, headers) == GOLDEN["config"]
             found = answers.list_answers(client, headers)
             for query, recorded in GOLDEN["lists"].items():
-                assert answers.as_recorded(found[query]) == recorded, query
+                assert answers.as_recorded(_types_then(found[query], recorded)) == recorded, query
     finally:
         services.close()
+
+
+def _types_then(found: Any, recorded: Any) -> Any:
+    """The privileged report as it would have been recorded: event types made privileged since are left out.
+
+    The list of privileged types grew (workflows, webhooks, mailboxes, rules and schedules joined it);
+    it still holds every type it held then, and the old store's rows must be the same.
+    """
+    if not (isinstance(found, dict) and isinstance(recorded, dict) and "event_types" in recorded):
+        return found
+    assert set(recorded["event_types"]) <= set(found["event_types"])
+    return {**found, "event_types": recorded["event_types"]}
 
 
 def test_audit_verify_passes_and_matches_the_signed_checkpoint(store: Path) -> None:

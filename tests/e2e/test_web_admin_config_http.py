@@ -1,0 +1,203 @@
+"""The admins' configuration pages over plain HTTP: what each saves, what each refuses and why, who may use them.
+
+Every page is the admins' alone: each other role gets 403 (and no link to it), a visitor not signed in is
+sent to sign in, and an admin of another tenant sees nothing of this one. Each change a page makes is an
+event, and shows in the privileged-actions audit report.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from domain.access.policy import Role
+from domain.actors import Actor, ActorKind
+from infrastructure.composition import Services, build_services
+from infrastructure.settings import Settings
+
+OPERATOR = Actor("operator", ActorKind.SYSTEM, role=Role.ADMIN.value)
+HTML = {"Accept": "text/html"}
+
+#: Every page of the configuration, as a GET, and every form it posts (path, a form that would change something).
+PAGES = ("/admin/workflows", "/admin/workflows/default", "/admin/workflows/rows/state")
+FORMS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("/admin/workflows/support", {"state_name": "new", "state_category": "new", "initial": "new"}),
+)
+
+#: The standard workflow with one more state, "waiting_for_parts", reached from open.
+EDITED: dict[str, Any] = {
+    "state_name": ["new", "open", "waiting_for_parts", "solved", "closed", ""],
+    "state_category": ["new", "open", "on_hold", "solved", "closed", "new"],
+    "state_required": ["", "", "part_number", "", "", ""],
+    "move_from": ["new", "open", "waiting_for_parts", "open", "solved", ""],
+    "move_to": ["open", "waiting_for_parts", "open", "solved", "closed", ""],
+    "move_roles": ["", "agent, supervisor", "", "", "", ""],
+    "move_requires": ["", "", "", "", "", ""],
+    "initial": "new",
+    "ticket_types": "hardware",
+}
+
+
+def _token(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'desk.sqlite'}", blob_dir=str(tmp_path), projections_in_process=True
+    )
+    built = build_services(settings)
+    built.start_projections()
+    yield built
+    built.close()
+
+
+def _signed_in(services: Services, role: Role, tenant: str = "acme") -> Iterator[TestClient]:
+    email, password = f"{role.value}@{tenant}.example", secrets.token_urlsafe(18)
+    services.create_user(
+        email=email,
+        password=password,
+        actor_id=f"{role.value}-{tenant}",
+        role=role,
+        tenant=tenant,
+        by=OPERATOR,
+        via="cli",
+    )
+    with TestClient(create_app(services=services)) as client:
+        token = _token(client.get("/login", headers=HTML).text)
+        fields = {"email": email, "password": password, "csrf_token": token}
+        assert client.post("/login", data=fields, follow_redirects=False).status_code == 303
+        yield client
+
+
+@pytest.fixture
+def admin(services: Services) -> Iterator[TestClient]:
+    yield from _signed_in(services, Role.ADMIN)
+
+
+def _privileged(services: Services, client: TestClient) -> list[dict[str, Any]]:
+    """The privileged-actions report of acme today, as an auditor reads it from the API."""
+    services.read_models.wait_for(services.desk.recorder.max_notification_id() or 0, 20)
+    auditor = services.keys.create(actor_id="auditor", role=Role.AUDITOR, tenant="acme")
+    today = datetime.now(UTC).date().isoformat()
+    answer = client.get(
+        "/audit/reports/privileged",
+        params={"from": today, "to": today},
+        headers={"Authorization": f"Bearer {auditor.secret}"},
+    )
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+def test_an_admin_adds_a_state_and_sees_the_new_version(admin: TestClient, services: Services) -> None:
+    page = admin.get("/admin/workflows", headers=HTML)
+    assert page.status_code == 200
+    assert 'href="/admin/workflows/default"' in page.text
+    editor = admin.get("/admin/workflows/default", headers=HTML)
+    assert 'value="solved"' in editor.text
+    saved = admin.post(
+        "/admin/workflows/default", data={**EDITED, "csrf_token": _token(editor.text)}, follow_redirects=False
+    )
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == "/admin/workflows/default?saved=2"
+    shown = admin.get(saved.headers["location"], headers=HTML)
+    assert "Saved as version 2." in shown.text
+    assert 'value="waiting_for_parts"' in shown.text
+    latest = services.desk.workflow("acme", "default")
+    assert latest.version == 2
+    assert latest.lifecycle.category_of("waiting_for_parts").value == "on_hold"
+    again = admin.post("/admin/workflows/default", data={**EDITED, "csrf_token": _token(shown.text)})
+    assert "Nothing changed: version 2 stays the latest." in again.text
+    rows = _privileged(services, admin)
+    assert [(r["event_type"], r["actor_id"], r["changes"]) for r in rows] == [("WorkflowPublished", "admin-acme", 1)]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"move_from": ["closed", "open"], "move_to": ["open", "closed"]}, "states of category closed are final"),
+        ({"move_to": ["open", "nowhere", "open", "solved", "closed", ""]}, "names 'nowhere', not a state"),
+        ({"initial": "solved"}, "the initial state must be of category new, open, pending or on_hold"),
+        ({"move_roles": ["", "wizard", "", "", "", ""]}, "transition 2 roles 1"),
+    ],
+)
+def test_an_invalid_graph_is_refused_with_the_reason_and_kept_as_typed(
+    admin: TestClient, services: Services, change: dict[str, Any], reason: str
+) -> None:
+    editor = admin.get("/admin/workflows/default", headers=HTML)
+    form = {**EDITED, **change}
+    if "move_from" in change:
+        form = {**form, "move_roles": ["", ""], "move_requires": ["", ""]}
+    refused = admin.post("/admin/workflows/default", data={**form, "csrf_token": _token(editor.text)})
+    assert refused.status_code == 422
+    assert "The workflow was not saved:" in refused.text
+    assert reason in refused.text.replace("&#39;", "'")
+    assert 'value="waiting_for_parts"' in refused.text  # the form as it was typed
+    assert services.desk.workflow("acme", "default").version == 1
+
+
+def test_a_new_workflow_starts_empty_and_a_name_that_is_no_slug_is_refused(admin: TestClient) -> None:
+    assert admin.get("/admin/workflows/new", params={"name": "Hard Ware"}, headers=HTML).status_code == 422
+    started = admin.get("/admin/workflows/new", params={"name": "hardware"}, follow_redirects=False)
+    assert started.headers["location"] == "/admin/workflows/hardware"
+    editor = admin.get("/admin/workflows/hardware", headers=HTML)
+    assert "Not published yet" in editor.text
+    assert admin.get("/admin/workflows/Hard%20Ware", headers=HTML).status_code == 404
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r is not Role.ADMIN])
+def test_no_other_role_gets_a_page_or_a_form_through(services: Services, role: Role) -> None:
+    for client in _signed_in(services, role):
+        home = client.get("/", headers=HTML)
+        for path in PAGES:
+            assert client.get(path, headers=HTML).status_code == 403, path
+            assert f'href="{path}"' not in home.text
+        for path, form in FORMS:
+            assert client.post(path, data={**form, "csrf_token": _token(home.text)}).status_code == 403, path
+    assert services.desk.workflow("acme", "default").version == 1
+    assert services.desk.workflows("acme")[1:] == []
+
+
+def test_a_visitor_not_signed_in_is_sent_to_sign_in_and_a_form_without_token_is_refused(
+    services: Services, admin: TestClient
+) -> None:
+    with TestClient(create_app(services=services)) as stranger:
+        for path in PAGES:
+            sent = stranger.get(path, headers=HTML, follow_redirects=False)
+            assert sent.status_code == 303, path
+            assert sent.headers["location"].startswith("/login?next=")
+    for path, form in FORMS:
+        assert admin.post(path, data=form).status_code == 403, path
+
+
+def test_an_admin_of_another_tenant_sees_and_changes_only_their_own(services: Services, admin: TestClient) -> None:
+    editor = admin.get("/admin/workflows/default", headers=HTML)
+    admin.post("/admin/workflows/acme_only", data={**EDITED, "csrf_token": _token(editor.text)})
+    for other in _signed_in(services, Role.ADMIN, tenant="globex"):
+        assert "acme_only" not in other.get("/admin/workflows", headers=HTML).text
+        assert "Not published yet" in other.get("/admin/workflows/acme_only", headers=HTML).text
+        page = other.get("/admin/workflows/default", headers=HTML)
+        form = {**EDITED, "csrf_token": _token(page.text)}
+        assert other.post("/admin/workflows/default", data=form, follow_redirects=False).status_code == 303
+    assert services.desk.workflow("acme", "default").version == 1  # globex's save made globex's version 2
+    assert services.desk.workflow("globex", "default").version == 2
+
+
+def test_the_pages_speak_chinese(admin: TestClient) -> None:
+    admin.get("/language?lang=zh_CN&next=/admin/workflows")
+    for path in PAGES[:2]:
+        page = admin.get(path, headers=HTML)
+        assert page.status_code == 200
+        assert "工作流" in page.text, path
