@@ -27,10 +27,38 @@ OPERATOR = Actor("operator", ActorKind.SYSTEM, role=Role.ADMIN.value)
 HTML = {"Accept": "text/html"}
 
 #: Every page of the configuration, as a GET, and every form it posts (path, a form that would change something).
-PAGES = ("/admin/workflows", "/admin/workflows/default", "/admin/workflows/rows/state")
+PAGES = (
+    "/admin/workflows",
+    "/admin/workflows/default",
+    "/admin/workflows/rows/state",
+    "/admin/sla",
+    "/admin/sla/calendars/office",
+    "/admin/sla/policies/standard",
+    "/admin/sla/rows/interval",
+)
 FORMS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("/admin/workflows/support", {"state_name": "new", "state_category": "new", "initial": "new"}),
+    ("/admin/sla/calendars/office", {"timezone": "UTC", "interval_start": "00:00", "interval_end": "24:00"}),
+    ("/admin/sla/policies/standard", {"position": "1", "first_response": "60"}),
 )
+#: A business calendar of Monday to Friday, 09:00 to 17:00 in Berlin, with Christmas off every year.
+OFFICE: dict[str, Any] = {
+    "timezone": "Europe/Berlin",
+    "interval_weekday": ["0", "1", "2", "3", "4", "0"],
+    "interval_start": ["09:00"] * 5 + [""],
+    "interval_end": ["17:00"] * 5 + [""],
+    "holiday_day": ["2026-12-25", ""],
+    "holiday_yearly": ["yes", "no"],
+    "holiday_name": ["Christmas", ""],
+}
+STANDARD: dict[str, Any] = {
+    "position": "1",
+    "calendar": "office",
+    "first_response": "60",
+    "resolution": "480",
+    "warning_minutes": "15",
+    "pause_statuses": "pending",
+}
 
 #: The standard workflow with one more state, "waiting_for_parts", reached from open.
 EDITED: dict[str, Any] = {
@@ -155,6 +183,67 @@ def test_a_new_workflow_starts_empty_and_a_name_that_is_no_slug_is_refused(admin
     editor = admin.get("/admin/workflows/hardware", headers=HTML)
     assert "Not published yet" in editor.text
     assert admin.get("/admin/workflows/Hard%20Ware", headers=HTML).status_code == 404
+
+
+def test_an_admin_sets_service_levels_and_previews_the_due_times(admin: TestClient, services: Services) -> None:
+    page = admin.get("/admin/sla", headers=HTML)
+    assert "No calendar yet" in page.text
+    form = admin.get("/admin/sla/calendars/office", headers=HTML)
+    assert form.text.count('value="09:00"') == 5  # a new calendar starts as office hours, Monday to Friday
+    saved = admin.post(
+        "/admin/sla/calendars/office", data={**OFFICE, "csrf_token": _token(form.text)}, follow_redirects=False
+    )
+    assert saved.status_code == 303, saved.text
+    assert "office was saved as version 1." in admin.get(saved.headers["location"], headers=HTML).text
+    calendar = services.desk.work_calendar("acme", "office").definition
+    assert calendar["timezone"] == "Europe/Berlin"
+    assert calendar["holidays"] == [{"day": "2026-12-25", "yearly": True, "name": "Christmas"}]
+    form = admin.get("/admin/sla/policies/standard", headers=HTML)
+    assert '<option value="office"' in form.text
+    saved = admin.post(
+        "/admin/sla/policies/standard", data={**STANDARD, "csrf_token": _token(form.text)}, follow_redirects=False
+    )
+    assert saved.status_code == 303, saved.text
+    assert services.desk.sla_policy("acme", "standard").terms["targets"] == {"first_response": 60, "resolution": 480}
+
+    # Friday 4 December 2026, 16:30 UTC is 17:30 in Berlin, after hours: both clocks start on Monday at 09:00.
+    preview = admin.get("/admin/sla", params={"start": "2026-12-04T16:30", "priority": "high"}, headers=HTML)
+    assert "Policy standard (version 1) applies, counting in office." in preview.text
+    key = services.keys.create(actor_id="reader", role=Role.AGENT, tenant="acme")
+    for minutes in (60, 480):  # the same moments the API's calculator gives
+        due = admin.get(
+            "/sla/calendars/office/due",
+            params={"start": "2026-12-04T16:30:00Z", "minutes": minutes},
+            headers={"Authorization": f"Bearer {key.secret}"},
+        ).json()["due"]
+        moment = datetime.fromisoformat(due).astimezone(UTC).isoformat()
+        assert f'datetime="{moment}"' in preview.text, moment
+    assert 'datetime="2026-12-07T09:00:00+00:00"' in preview.text  # Monday 10:00 in Berlin
+    rows = _privileged(services, admin)
+    assert {r["event_type"] for r in rows} == {"CalendarDefined", "PolicyDefined"}
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "reason"),
+    [
+        ("/admin/sla/calendars/office", {**OFFICE, "timezone": "Mars/Olympus"}, "Mars/Olympus"),
+        ("/admin/sla/calendars/office", {**OFFICE, "interval_end": ["08:00"] * 5 + [""]}, "at least"),
+        ("/admin/sla/calendars/office", {**OFFICE, "interval_start": ["9 am"] * 5 + [""]}, "working hours 1 start"),
+        ("/admin/sla/policies/standard", {**STANDARD, "calendar": "nowhere"}, "nowhere"),
+        ("/admin/sla/policies/standard", {**STANDARD, "first_response": "soon"}, "targets first response"),
+    ],
+)
+def test_a_refused_service_level_says_why_and_keeps_the_form(
+    admin: TestClient, services: Services, path: str, form: dict[str, Any], reason: str
+) -> None:
+    page = admin.get(path, headers=HTML)
+    refused = admin.post(path, data={**form, "csrf_token": _token(page.text)})
+    assert refused.status_code == 422
+    assert "was not saved:" in refused.text
+    assert reason in refused.text
+    assert any(f'value="{v}"' in refused.text for v in ("Mars/Olympus", "Europe/Berlin", "soon", "1"))
+    assert services.read_models.sla().calendars("acme") == []
+    assert services.read_models.sla().policies("acme") == []
 
 
 @pytest.mark.parametrize("role", [r for r in Role if r is not Role.ADMIN])
