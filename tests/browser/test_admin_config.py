@@ -32,6 +32,26 @@ WORDS = {
         "save": "Save workflow",
         "saved": "Saved as version 1.",
         "refused": "The workflow was not saved:",
+        "sla": "Service levels",
+        "new_calendar_name": "New calendar's name",
+        "new_calendar": "New calendar",
+        "zone": "IANA time zone name",
+        "holiday": "Holiday",
+        "date": "Date",
+        "holiday_name": "Holiday name",
+        "save_calendar": "Save calendar",
+        "calendar_saved": "was saved as version 1.",
+        "new_policy_name": "New policy's name",
+        "new_policy": "New policy",
+        "position": "Position",
+        "calendar": "Calendar",
+        "first_response": "First response",
+        "resolution": "Resolution",
+        "save_policy": "Save policy",
+        "opened_at": "A ticket opened at",
+        "priority": "with priority",
+        "show": "Show due times",
+        "applies": "applies, counting in",
     },
     "zh_CN": {
         "workflows": "工作流",
@@ -49,6 +69,26 @@ WORDS = {
         "save": "保存工作流",
         "saved": "已保存为第 1 版。",
         "refused": "工作流未保存：",  # noqa: RUF001  # the page's own colon
+        "sla": "服务级别",
+        "new_calendar_name": "新日历名称",
+        "new_calendar": "新建日历",
+        "zone": "IANA 时区名称",
+        "holiday": "假日",
+        "date": "日期",
+        "holiday_name": "假日名称",
+        "save_calendar": "保存日历",
+        "calendar_saved": "已保存为第 1 版。",
+        "new_policy_name": "新策略名称",
+        "new_policy": "新建策略",
+        "position": "顺序",
+        "calendar": "日历",
+        "first_response": "首次响应",
+        "resolution": "解决",
+        "save_policy": "保存策略",
+        "opened_at": "工单创建时间",
+        "priority": "优先级",
+        "show": "显示到期时间",
+        "applies": "计时",
     },
 }
 
@@ -118,4 +158,50 @@ def test_an_admin_builds_a_workflow_and_sees_a_bad_graph_refused_with_the_reason
     assert_accessible(page)
     if language == "en":
         screenshot(page, "admin-workflow-refused")
+    on_a_phone(page)
+
+
+@pytest.mark.parametrize(("language", "priority"), [("en", "urgent"), ("zh_CN", "high")])
+def test_an_admin_sets_a_calendar_and_a_policy_and_previews_the_due_times(
+    page: Page, site: Site, language: str, priority: str
+) -> None:
+    w = WORDS[language]
+    signed_in_admin(page, site, language)
+    page.get_by_role("navigation").get_by_role("link", name=w["sla"], exact=True).click()
+    expect(page.get_by_role("heading", name=w["sla"], level=1)).to_be_visible()
+    assert_accessible(page)
+    calendar, policy = f"office_{priority}", f"fast_{priority}"
+    page.get_by_label(w["new_calendar_name"]).fill(calendar)
+    page.get_by_role("button", name=w["new_calendar"], exact=True).click()
+    page.get_by_label(w["zone"]).fill("Europe/Berlin")  # Monday to Friday, 09:00 to 17:00, are filled in
+    holiday = page.get_by_role("group", name=w["holiday"], exact=True).last
+    holiday.get_by_label(w["date"], exact=True).fill("2026-12-25")
+    holiday.get_by_label(w["holiday_name"]).fill("Christmas")
+    assert_accessible(page)
+    page.get_by_role("button", name=w["save_calendar"]).click()
+    expect(page.get_by_role("status")).to_contain_text(w["calendar_saved"])
+
+    page.get_by_label(w["new_policy_name"]).fill(policy)
+    page.get_by_role("button", name=w["new_policy"], exact=True).click()
+    page.get_by_label(w["position"], exact=True).fill("1")
+    page.get_by_label(w["calendar"], exact=True).select_option(calendar)
+    page.get_by_role("checkbox", name=priority, exact=True).check()
+    page.get_by_label(w["first_response"], exact=True).fill("60")
+    page.get_by_label(w["resolution"], exact=True).fill("480")
+    assert_accessible(page)
+    page.get_by_role("button", name=w["save_policy"]).click()
+    expect(page.get_by_role("status")).to_contain_text(w["calendar_saved"])
+
+    # Friday 4 December 2026, 16:30 in the admin's time zone (UTC) is after hours in Berlin: Monday 09:00 on.
+    page.get_by_label(w["opened_at"]).fill("2026-12-04T16:30")
+    page.get_by_label(w["priority"], exact=True).select_option(priority)
+    page.get_by_role("button", name=w["show"]).click()
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text(policy)
+    expect(preview).to_contain_text(w["applies"])
+    expect(preview.locator("time[datetime='2026-12-07T09:00:00+00:00']")).to_have_count(1)  # first response
+    expect(preview.locator("time[datetime='2026-12-07T16:00:00+00:00']")).to_have_count(1)  # resolution
+    assert_accessible(page)
+    if language == "en":
+        screenshot(page, "admin-sla-preview")
     on_a_phone(page)

@@ -200,6 +200,7 @@ def test_an_admin_sets_service_levels_and_previews_the_due_times(admin: TestClie
     assert calendar["holidays"] == [{"day": "2026-12-25", "yearly": True, "name": "Christmas"}]
     form = admin.get("/admin/sla/policies/standard", headers=HTML)
     assert '<option value="office"' in form.text
+    assert 'name="update" inputmode="numeric" maxlength="9" value=""' in form.text  # a new policy's targets are empty
     saved = admin.post(
         "/admin/sla/policies/standard", data={**STANDARD, "csrf_token": _token(form.text)}, follow_redirects=False
     )
