@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from domain.access.policy import Role
 from domain.actors import Actor, ActorKind
 from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
+from tests.support.receiver import Receiver
 
 OPERATOR = Actor("operator", ActorKind.SYSTEM, role=Role.ADMIN.value)
 HTML = {"Accept": "text/html"}
@@ -35,11 +37,13 @@ PAGES = (
     "/admin/sla/calendars/office",
     "/admin/sla/policies/standard",
     "/admin/sla/rows/interval",
+    "/admin/webhooks",
 )
 FORMS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("/admin/workflows/support", {"state_name": "new", "state_category": "new", "initial": "new"}),
     ("/admin/sla/calendars/office", {"timezone": "UTC", "interval_start": "00:00", "interval_end": "24:00"}),
     ("/admin/sla/policies/standard", {"position": "1", "first_response": "60"}),
+    ("/admin/webhooks", {"url": "https://hooks.example.com/in", "event_types": "*"}),
 )
 #: A business calendar of Monday to Friday, 09:00 to 17:00 in Berlin, with Christmas off every year.
 OFFICE: dict[str, Any] = {
@@ -89,6 +93,32 @@ def services(tmp_path: Path) -> Iterator[Services]:
     built.start_projections()
     yield built
     built.close()
+
+
+@pytest.fixture
+def hooked(tmp_path: Path) -> Iterator[Services]:
+    """A desk whose webhooks go out at once, to loopback receivers (allowed here, never by default)."""
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'desk.sqlite'}",
+        blob_dir=str(tmp_path),
+        projections_in_process=True,
+        webhook_allowlist="127.0.0.0/8",
+        webhook_poll_seconds=0.05,
+        webhook_retry_base_seconds=0.2,
+        webhook_retry_max_seconds=1.0,
+    )
+    built = build_services(settings)
+    built.start_projections()
+    built.start_webhooks()
+    yield built
+    built.close()
+
+
+def _until(done: Any, within: float = 30) -> None:
+    deadline = time.monotonic() + within
+    while not done():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.05)
 
 
 def _signed_in(services: Services, role: Role, tenant: str = "acme") -> Iterator[TestClient]:
@@ -247,6 +277,55 @@ def test_a_refused_service_level_says_why_and_keeps_the_form(
     assert services.read_models.sla().policies("acme") == []
 
 
+def test_an_admin_adds_a_webhook_sees_its_deliveries_redelivers_one_and_disables_it(hooked: Services) -> None:
+    receiver = Receiver().start()
+    try:
+        for admin in _signed_in(hooked, Role.ADMIN):
+            page = admin.get("/admin/webhooks", headers=HTML)
+            assert "No endpoint yet." in page.text
+            form = {"url": receiver.url, "description": "CRM", "event_types": "Ticket.Opened"}
+            added = admin.post("/admin/webhooks", data={**form, "csrf_token": _token(page.text)})
+            assert added.status_code == 200, added.text
+            secret = re.search(r'id="webhook-secret">(whsec_[^<]+)<', added.text)
+            assert secret is not None
+            receiver.secrets.append(secret.group(1))
+            endpoint = hooked.desk.webhooks("acme")[0]
+            shown = admin.get(f"/admin/webhooks/{endpoint.id}", headers=HTML)
+            assert secret.group(1) not in shown.text  # shown once, never again
+
+            agent = Actor("ann", ActorKind.AGENT, role=Role.AGENT.value)
+            hooked.desk.open_ticket(title="Printer", requester_id="bob", by=agent, via="web", tenant="acme")
+            _until(lambda: len(receiver.received) == 1)
+            page_of = f"/admin/webhooks/{endpoint.id}"
+            _until(lambda client=admin, path=page_of: "delivered" in client.get(path, headers=HTML).text)
+            log = admin.get(f"/admin/webhooks/{endpoint.id}", headers=HTML).text
+            delivery = re.search(r'action="(/admin/webhooks/[^"]+/deliveries/(msg_[0-9a-f]+)/redeliver)"', log)
+            assert delivery is not None
+            assert '<td data-label="Response" class="wrap-anywhere">204' in log
+            again = admin.post(delivery.group(1), data={"csrf_token": _token(log)}, follow_redirects=False)
+            assert again.status_code == 303
+            _until(lambda: len(receiver.received) == 2)
+            assert receiver.received[1].id == receiver.received[0].id == delivery.group(2)
+
+            off = admin.post(
+                f"/admin/webhooks/{endpoint.id}/enabled", data={"enabled": "false", "csrf_token": _token(log)}
+            )
+            assert "The endpoint is disabled" in off.text
+            refused = admin.post(delivery.group(1), data={"csrf_token": _token(log)})
+            assert refused.status_code == 409
+            assert "enable it first" in refused.text
+
+            bad = admin.post("/admin/webhooks", data={**form, "url": "ftp://x.example", "csrf_token": _token(log)})
+            assert bad.status_code == 422
+            assert "The endpoint was not added:" in bad.text
+            assert 'value="ftp://x.example"' in bad.text
+            assert len(hooked.desk.webhooks("acme")) == 1
+            rows = _privileged(hooked, admin)
+            assert {r["event_type"] for r in rows} == {"EndpointRegistered", "EndpointDisabled"}
+    finally:
+        receiver.stop()
+
+
 @pytest.mark.parametrize("role", [r for r in Role if r is not Role.ADMIN])
 def test_no_other_role_gets_a_page_or_a_form_through(services: Services, role: Role) -> None:
     for client in _signed_in(services, role):
@@ -258,6 +337,7 @@ def test_no_other_role_gets_a_page_or_a_form_through(services: Services, role: R
             assert client.post(path, data={**form, "csrf_token": _token(home.text)}).status_code == 403, path
     assert services.desk.workflow("acme", "default").version == 1
     assert services.desk.workflows("acme")[1:] == []
+    assert services.desk.webhooks("acme") == []
 
 
 def test_a_visitor_not_signed_in_is_sent_to_sign_in_and_a_form_without_token_is_refused(
