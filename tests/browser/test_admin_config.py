@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  # the Chinese pages use full-width punctuation
 """The admins' configuration pages in the browser, in English and Chinese: each at a phone's size, axe-clean.
 
 An admin starts a workflow, adds a state and a transition as form rows and sees the version saved;
@@ -6,13 +7,25 @@ then an edit whose graph does not hold is refused with the domain's reason, the 
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from domain.access.policy import Role
-from tests.browser.conftest import Site, add_person, assert_accessible, screenshot, sign_in
+from infrastructure.settings import Settings
+from tests.browser.conftest import Site, add_person, assert_accessible, open_ticket, running, screenshot, sign_in
+from tests.support.receiver import Receiver
+
+#: Webhooks go out at once, to loopback receivers (allowed here, never by default).
+WEBHOOKS_AT_ONCE = {
+    "webhook_allowlist": "127.0.0.0/8",
+    "webhook_poll_seconds": 0.05,
+    "webhook_retry_base_seconds": 0.2,
+    "webhook_retry_max_seconds": 1.0,
+}
 
 #: The words of the pages each test reads, in each language.
 WORDS = {
@@ -52,6 +65,13 @@ WORDS = {
         "priority": "with priority",
         "show": "Show due times",
         "applies": "applies, counting in",
+        "webhooks": "Webhooks",
+        "url": "Address (URL)",
+        "event_types": "Event types",
+        "add_endpoint": "Add endpoint",
+        "redeliver": "Redeliver",
+        "redelivered": "The delivery is attempted again now.",
+        "stored": "Stored it: on to the endpoint's page",
     },
     "zh_CN": {
         "workflows": "工作流",
@@ -68,7 +88,7 @@ WORDS = {
         "add_transition": "添加流转",
         "save": "保存工作流",
         "saved": "已保存为第 1 版。",
-        "refused": "工作流未保存：",  # noqa: RUF001  # the page's own colon
+        "refused": "工作流未保存：",
         "sla": "服务级别",
         "new_calendar_name": "新日历名称",
         "new_calendar": "新建日历",
@@ -89,8 +109,25 @@ WORDS = {
         "priority": "优先级",
         "show": "显示到期时间",
         "applies": "计时",
+        "webhooks": "Webhook",
+        "url": "地址（URL）",
+        "event_types": "事件类型",
+        "add_endpoint": "添加端点",
+        "redeliver": "重新投递",
+        "redelivered": "正在重新尝试投递。",
+        "stored": "已保存密钥：前往端点页面",
     },
 }
+
+
+@pytest.fixture(scope="module")
+def site(site_settings: Settings) -> Iterator[Site]:
+    """The seeded site of the module, on each SQL backend, sending webhooks."""
+    sites = running(site_settings.model_copy(update=WEBHOOKS_AT_ONCE))
+    made = next(sites)
+    made.services.start_webhooks()
+    yield made
+    next(sites, None)  # the site stops
 
 
 def signed_in_admin(page: Page, site: Site, language: str) -> None:
@@ -205,3 +242,45 @@ def test_an_admin_sets_a_calendar_and_a_policy_and_previews_the_due_times(
     if language == "en":
         screenshot(page, "admin-sla-preview")
     on_a_phone(page)
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_an_admin_adds_a_webhook_reads_its_delivery_log_and_redelivers(page: Page, site: Site, language: str) -> None:
+    w = WORDS[language]
+    receiver = Receiver().start()
+    try:
+        signed_in_admin(page, site, language)
+        page.get_by_role("navigation").get_by_role("link", name=w["webhooks"], exact=True).click()
+        expect(page.get_by_role("heading", name=w["webhooks"], level=1)).to_be_visible()
+        assert_accessible(page)
+        page.get_by_label(w["url"]).fill(receiver.url)
+        page.get_by_label(w["event_types"], exact=True).fill("Ticket.Opened")
+        page.get_by_role("button", name=w["add_endpoint"]).click()
+        secret = page.locator("#webhook-secret")
+        expect(secret).to_contain_text("whsec_")
+        receiver.secrets.append(secret.inner_text().strip())
+        open_ticket(site, f"hooked-{language}", f"Webhook test {language}")
+        deadline = time.monotonic() + 30
+        while not receiver.received:
+            assert time.monotonic() < deadline, "nothing was delivered"
+            time.sleep(0.05)
+        page.get_by_role("link", name=w["stored"]).click()  # the endpoint's page: the secret is gone for good
+        expect(secret).to_have_count(0)
+        redeliver = page.get_by_role("button", name=f"{w['redeliver']} Ticket.Opened")
+        row = page.get_by_role("row").filter(has=redeliver)
+        expect(row).to_contain_text("delivered")
+        expect(row).to_contain_text("204")
+        assert_accessible(page)
+        redeliver.click()
+        expect(page.get_by_role("status")).to_have_text(w["redelivered"])
+        while len(receiver.received) < 2:
+            assert time.monotonic() < deadline, "the redelivery did not arrive"
+            time.sleep(0.05)
+        assert receiver.received[1].id == receiver.received[0].id  # the same webhook-id again
+        page.reload()
+        expect(page.get_by_role("row").filter(has=redeliver)).to_contain_text("2")  # attempts
+        if language == "en":
+            screenshot(page, "admin-webhook-deliveries")
+        on_a_phone(page)
+    finally:
+        receiver.stop()
