@@ -18,7 +18,17 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ServicesDep
 from api.hardening import client_address
 from api.routers import health
-from api.web import admin_sla, admin_users, admin_webhooks, admin_workflows, portal, queue_page, queues, ticket_page
+from api.web import (
+    admin_mailboxes,
+    admin_sla,
+    admin_users,
+    admin_webhooks,
+    admin_workflows,
+    portal,
+    queue_page,
+    queues,
+    ticket_page,
+)
 from api.web.i18n import LANGUAGES
 from api.web.live import install_live
 from api.web.pages import render, wants_fragment
@@ -147,6 +157,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     app.include_router(admin_workflows.router)
     app.include_router(admin_sla.router)
     app.include_router(admin_webhooks.router)
+    app.include_router(admin_mailboxes.router)
     install_live(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -38,12 +38,15 @@ PAGES = (
     "/admin/sla/policies/standard",
     "/admin/sla/rows/interval",
     "/admin/webhooks",
+    "/admin/mailboxes",
 )
 FORMS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("/admin/workflows/support", {"state_name": "new", "state_category": "new", "initial": "new"}),
     ("/admin/sla/calendars/office", {"timezone": "UTC", "interval_start": "00:00", "interval_end": "24:00"}),
     ("/admin/sla/policies/standard", {"position": "1", "first_response": "60"}),
     ("/admin/webhooks", {"url": "https://hooks.example.com/in", "event_types": "*"}),
+    ("/admin/mailboxes", {"address": "help@acme.example"}),
+    ("/admin/mailboxes/removal", {"address": "help@acme.example"}),
 )
 #: A business calendar of Monday to Friday, 09:00 to 17:00 in Berlin, with Christmas off every year.
 OFFICE: dict[str, Any] = {
@@ -326,6 +329,37 @@ def test_an_admin_adds_a_webhook_sees_its_deliveries_redelivers_one_and_disables
         receiver.stop()
 
 
+def test_an_admin_configures_a_mailbox_changes_it_and_removes_it(admin: TestClient, services: Services) -> None:
+    page = admin.get("/admin/mailboxes", headers=HTML)
+    assert "No mailbox yet" in page.text
+    form = {"address": "help@acme.example", "group": "it", "language": "en", "admit_unknown_senders": "on"}
+    saved = admin.post("/admin/mailboxes", data={**form, "csrf_token": _token(page.text)}, follow_redirects=False)
+    assert saved.status_code == 303
+    listed = admin.get(saved.headers["location"], headers=HTML)
+    assert "help@acme.example is configured." in listed.text
+    assert "become customers" in listed.text
+    changed = admin.post("/admin/mailboxes", data={**form, "group": "sales", "csrf_token": _token(listed.text)})
+    assert changed.status_code == 200
+    [mailbox] = services.desk.mailboxes("acme")
+    assert (mailbox.group, mailbox.admit_unknown_senders) == ("sales", True)
+    bad = admin.post("/admin/mailboxes", data={**form, "address": "not an address", "csrf_token": _token(page.text)})
+    assert bad.status_code == 422
+    assert "The mailbox was not saved:" in bad.text
+    assert 'value="not an address"' in bad.text
+    for other in _signed_in(services, Role.ADMIN, tenant="globex"):
+        home = other.get("/admin/mailboxes", headers=HTML)
+        assert "help@acme.example" not in home.text
+        taken = other.post("/admin/mailboxes", data={**form, "csrf_token": _token(home.text)})
+        assert taken.status_code == 422  # another tenant's address: the domain says so
+        assert "The mailbox was not saved:" in taken.text
+    removed = admin.post(
+        "/admin/mailboxes/removal", data={"address": "help@acme.example", "csrf_token": _token(page.text)}
+    )
+    assert "No mailbox yet" in removed.text
+    rows = _privileged(services, admin)
+    assert {(r["event_type"], r["changes"]) for r in rows} == {("Mailbox.Configured", 2), ("Mailbox.Removed", 1)}
+
+
 @pytest.mark.parametrize("role", [r for r in Role if r is not Role.ADMIN])
 def test_no_other_role_gets_a_page_or_a_form_through(services: Services, role: Role) -> None:
     for client in _signed_in(services, role):
@@ -338,6 +372,7 @@ def test_no_other_role_gets_a_page_or_a_form_through(services: Services, role: R
     assert services.desk.workflow("acme", "default").version == 1
     assert services.desk.workflows("acme")[1:] == []
     assert services.desk.webhooks("acme") == []
+    assert services.desk.mailboxes("acme") == []
 
 
 def test_a_visitor_not_signed_in_is_sent_to_sign_in_and_a_form_without_token_is_refused(
