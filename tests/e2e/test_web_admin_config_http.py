@@ -39,6 +39,8 @@ PAGES = (
     "/admin/sla/rows/interval",
     "/admin/webhooks",
     "/admin/mailboxes",
+    "/admin/schedules",
+    "/admin/schedules/weekly",
 )
 FORMS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("/admin/workflows/support", {"state_name": "new", "state_category": "new", "initial": "new"}),
@@ -47,7 +49,25 @@ FORMS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("/admin/webhooks", {"url": "https://hooks.example.com/in", "event_types": "*"}),
     ("/admin/mailboxes", {"address": "help@acme.example"}),
     ("/admin/mailboxes/removal", {"address": "help@acme.example"}),
+    (
+        "/admin/schedules/weekly",
+        {"title": "Weekly", "cron": "0 8 * * 1", "timezone": "UTC", "start": "2026-01-01T00:00"},
+    ),
 )
+#: Every Monday at 08:00 in Berlin: a ticket for the facilities team.
+WEEKLY: dict[str, Any] = {
+    "title": "Weekly inspection",
+    "enabled": "on",
+    "rrule": "FREQ=WEEKLY;BYDAY=MO;BYHOUR=8;BYMINUTE=0",
+    "timezone": "Europe/Berlin",
+    "start": "2026-01-01T00:00",
+    "catch_up": "latest",
+    "t_title": "Server-room inspection",
+    "t_requester_id": "facilities",
+    "t_priority": "normal",
+    "t_group": "it",
+    "t_tags": "inspection, weekly",
+}
 #: A business calendar of Monday to Friday, 09:00 to 17:00 in Berlin, with Christmas off every year.
 OFFICE: dict[str, Any] = {
     "timezone": "Europe/Berlin",
@@ -360,6 +380,39 @@ def test_an_admin_configures_a_mailbox_changes_it_and_removes_it(admin: TestClie
     assert {(r["event_type"], r["changes"]) for r in rows} == {("Mailbox.Configured", 2), ("Mailbox.Removed", 1)}
 
 
+def test_an_admin_defines_a_schedule_and_sees_its_next_occurrences(admin: TestClient, services: Services) -> None:
+    page = admin.get("/admin/schedules", headers=HTML)
+    assert "No schedule yet." in page.text
+    form = admin.get("/admin/schedules/weekly", headers=HTML)
+    saved = admin.post(
+        "/admin/schedules/weekly", data={**WEEKLY, "csrf_token": _token(form.text)}, follow_redirects=False
+    )
+    assert saved.status_code == 303, saved.text
+    shown = admin.get(saved.headers["location"], headers=HTML)
+    assert "Saved as version 1." in shown.text
+    key = services.keys.create(actor_id="reader", role=Role.AGENT, tenant="acme")
+    preview = admin.get(
+        "/schedules/weekly/preview", params={"count": 5}, headers={"Authorization": f"Bearer {key.secret}"}
+    )
+    listed = re.search(r'<ol id="next-occurrences">(.*?)</ol>', shown.text, re.S)
+    assert listed is not None
+    moments = re.findall(r'datetime="([^"]+)"', listed.group(1))
+    assert moments == [datetime.fromisoformat(m).isoformat() for m in preview.json()["occurrences"]]
+    assert all(datetime.fromisoformat(m).weekday() == 0 for m in moments)  # Mondays
+    schedule = services.desk.schedule("acme", "weekly")
+    assert schedule.template.tags == ("inspection", "weekly")
+    assert "weekly</a>: Weekly inspection" in admin.get("/admin/schedules", headers=HTML).text
+    refused = admin.post(
+        "/admin/schedules/weekly", data={**WEEKLY, "rrule": "FREQ=SOMETIMES", "csrf_token": _token(form.text)}
+    )
+    assert refused.status_code == 422
+    assert "The schedule was not saved:" in refused.text
+    assert 'value="FREQ=SOMETIMES"' in refused.text
+    assert services.desk.schedule("acme", "weekly").version == 1
+    rows = _privileged(services, admin)
+    assert [(r["event_type"], r["changes"]) for r in rows] == [("ScheduleDefined", 1)]
+
+
 @pytest.mark.parametrize("role", [r for r in Role if r is not Role.ADMIN])
 def test_no_other_role_gets_a_page_or_a_form_through(services: Services, role: Role) -> None:
     for client in _signed_in(services, role):
@@ -373,6 +426,7 @@ def test_no_other_role_gets_a_page_or_a_form_through(services: Services, role: R
     assert services.desk.workflows("acme")[1:] == []
     assert services.desk.webhooks("acme") == []
     assert services.desk.mailboxes("acme") == []
+    assert services.desk.schedule_book("acme") is None
 
 
 def test_a_visitor_not_signed_in_is_sent_to_sign_in_and_a_form_without_token_is_refused(
