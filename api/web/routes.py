@@ -20,6 +20,7 @@ from api.hardening import client_address
 from api.routers import health
 from api.web import (
     admin_mailboxes,
+    admin_rules,
     admin_schedules,
     admin_sla,
     admin_users,
@@ -160,6 +161,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     app.include_router(admin_webhooks.router)
     app.include_router(admin_mailboxes.router)
     app.include_router(admin_schedules.router)
+    app.include_router(admin_rules.router)
     install_live(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -41,6 +41,9 @@ PAGES = (
     "/admin/mailboxes",
     "/admin/schedules",
     "/admin/schedules/weekly",
+    "/admin/rules",
+    "/admin/rules/triggers/urgent",
+    "/admin/rules/macros/thanks",
 )
 FORMS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("/admin/workflows/support", {"state_name": "new", "state_category": "new", "initial": "new"}),
@@ -413,6 +416,53 @@ def test_an_admin_defines_a_schedule_and_sees_its_next_occurrences(admin: TestCl
     assert [(r["event_type"], r["changes"]) for r in rows] == [("ScheduleDefined", 1)]
 
 
+def test_an_admin_defines_a_trigger_and_a_macro_and_bad_json_is_refused_where_it_is(
+    admin: TestClient, services: Services
+) -> None:
+    page = admin.get("/admin/rules", headers=HTML)
+    assert page.text.count("None yet.") == 3
+    form = admin.get("/admin/rules/triggers/urgent", headers=HTML)
+    trigger = {
+        "title": "Urgent to tier 2",
+        "position": "1",
+        "enabled": "on",
+        "on": "created, updated",
+        "conditions": '{"all": [{"field": "priority", "op": "equals", "value": "urgent"}]}',
+        "actions": '[{"set_group": "tier-2"}, {"add_tags": ["vip"]}]',
+    }
+    saved = admin.post(
+        "/admin/rules/triggers/urgent", data={**trigger, "csrf_token": _token(form.text)}, follow_redirects=False
+    )
+    assert saved.status_code == 303, saved.text
+    shown = admin.get(saved.headers["location"], headers=HTML)
+    assert "Saved." in shown.text
+    assert "tier-2" in shown.text
+    defined = services.desk.trigger("acme", "urgent")
+    assert (defined.title, defined.position, list(defined.on)) == ("Urgent to tier 2", 1, ["created", "updated"])
+    macro = {"title": "Thanks", "actions": '[{"add_note": "Thank you!"}]'}
+    assert admin.post("/admin/rules/macros/thanks", data={**macro, "csrf_token": _token(form.text)}).status_code == 200
+    assert services.desk.macro("acme", "thanks").title == "Thanks"
+
+    broken = admin.post(
+        "/admin/rules/triggers/urgent",
+        data={**trigger, "conditions": '{"all": [}', "csrf_token": _token(form.text)},
+    )
+    assert broken.status_code == 422
+    assert "conditions: not JSON (line 1, column 10" in broken.text
+    assert "{&#34;all&#34;: [}" in broken.text  # kept as typed
+    unknown = admin.post(
+        "/admin/rules/triggers/urgent", data={**trigger, "on": "sometimes", "csrf_token": _token(form.text)}
+    )
+    assert unknown.status_code == 422
+    assert "The rule was not saved: on 1:" in unknown.text
+    assert services.desk.trigger("acme", "urgent").version == 1
+    listed = admin.get("/admin/rules", headers=HTML).text
+    assert 'href="/admin/rules/triggers/urgent"' in listed
+    assert 'href="/admin/rules/macros/thanks"' in listed
+    rows = _privileged(services, admin)
+    assert {r["event_type"] for r in rows} == {"TriggerDefined", "MacroDefined"}
+
+
 @pytest.mark.parametrize("role", [r for r in Role if r is not Role.ADMIN])
 def test_no_other_role_gets_a_page_or_a_form_through(services: Services, role: Role) -> None:
     for client in _signed_in(services, role):
@@ -427,6 +477,7 @@ def test_no_other_role_gets_a_page_or_a_form_through(services: Services, role: R
     assert services.desk.webhooks("acme") == []
     assert services.desk.mailboxes("acme") == []
     assert services.desk.schedule_book("acme") is None
+    assert services.desk.rule_book("acme") is None
 
 
 def test_a_visitor_not_signed_in_is_sent_to_sign_in_and_a_form_without_token_is_refused(
