@@ -284,3 +284,52 @@ def test_an_admin_adds_a_webhook_reads_its_delivery_log_and_redelivers(page: Pag
         on_a_phone(page)
     finally:
         receiver.stop()
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_mailboxes_schedules_and_rules_pages_save_their_forms_and_fit_a_phone(
+    page: Page, site: Site, language: str
+) -> None:
+    signed_in_admin(page, site, language)
+    suffix = language.lower().replace("_", "-")
+
+    page.goto(f"{site.url}/admin/mailboxes")
+    page.locator("#mailbox-address").fill(f"help-{suffix}@acme.example")
+    page.locator("#mailbox-group").fill("support")
+    page.locator("form[action='/admin/mailboxes'] button[type=submit]").click()
+    expect(page.get_by_role("status")).to_contain_text(f"help-{suffix}@acme.example")
+    assert_accessible(page)
+    if language == "en":
+        screenshot(page, "admin-mailboxes")
+    on_a_phone(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.goto(f"{site.url}/admin/schedules/inspection-{suffix}")
+    page.locator("#title").fill("Weekly inspection")
+    page.locator("#rrule").fill("FREQ=WEEKLY;BYDAY=MO;BYHOUR=8;BYMINUTE=0")
+    page.locator("#timezone").fill("Asia/Shanghai")
+    page.locator("#start").fill("2026-01-01T00:00")
+    page.locator("#t-title").fill("Server-room inspection")
+    page.locator("#t-requester").fill("facilities")
+    page.locator("form.editor button[type=submit]").click()
+    expect(page.locator("#next-occurrences li")).to_have_count(5)
+    assert_accessible(page)
+    if language == "en":
+        screenshot(page, "admin-schedule")
+    on_a_phone(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.goto(f"{site.url}/admin/rules/macros/thanks-{suffix}")
+    page.locator("#rule-title").fill("Thanks")
+    page.locator("#rule-actions").fill('[{"add_note": "Thank you"}')  # one bracket short
+    page.locator("form button[type=submit]").last.click()
+    expect(page.get_by_role("alert")).to_contain_text("actions: not JSON (line 1")
+    expect(page.locator("#rule-actions")).to_have_value('[{"add_note": "Thank you"}')
+    page.locator("#rule-actions").fill('[{"add_note": "Thank you"}]')
+    page.locator("form button[type=submit]").last.click()
+    expect(page.get_by_role("status")).to_be_visible()
+    assert site.services.desk.macro("acme", f"thanks-{suffix}").title == "Thanks"
+    assert_accessible(page)
+    if language == "en":
+        screenshot(page, "admin-rule")
+    on_a_phone(page)
