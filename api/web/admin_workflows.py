@@ -77,8 +77,10 @@ async def new_workflow(
 @router.get(PAGE + "/rows/{kind}", response_class=HTMLResponse)
 async def blank_row(request: Request, kind: str, visitor: VisitorDep, principal: SignedInDep) -> Response:
     """One more blank state or transition row for the editor (htmx adds it to the form)."""
-    if not admits(principal, ACTIONS) or kind not in {"state", "transition"}:
-        return render(request, visitor, "error.html", 404 if admits(principal, ACTIONS) else 403, reason="not-found")
+    if not admits(principal, ACTIONS):
+        return render(request, visitor, "error.html", 403, reason="forbidden")
+    if kind not in {"state", "transition"}:
+        return render(request, visitor, "error.html", 404, reason="not-found")
     template = "_workflow_state_row.html" if kind == "state" else "_workflow_move_row.html"
     return render(request, visitor, template, row={}, categories=[s.value for s in Status])
 

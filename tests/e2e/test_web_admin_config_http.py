@@ -495,9 +495,16 @@ def test_a_visitor_not_signed_in_is_sent_to_sign_in_and_a_form_without_token_is_
 def test_an_admin_of_another_tenant_sees_and_changes_only_their_own(services: Services, admin: TestClient) -> None:
     editor = admin.get("/admin/workflows/default", headers=HTML)
     admin.post("/admin/workflows/acme_only", data={**EDITED, "csrf_token": _token(editor.text)})
+    admin.post("/admin/sla/calendars/office", data={**OFFICE, "csrf_token": _token(editor.text)})
+    hook = {"url": "https://crm.acme.example/in", "event_types": "*", "csrf_token": _token(editor.text)}
+    admin.post("/admin/webhooks", data=hook)
+    [endpoint] = services.desk.webhooks("acme")
     for other in _signed_in(services, Role.ADMIN, tenant="globex"):
         assert "acme_only" not in other.get("/admin/workflows", headers=HTML).text
         assert "Not published yet" in other.get("/admin/workflows/acme_only", headers=HTML).text
+        assert "office" not in other.get("/admin/sla", headers=HTML).text
+        assert "crm.acme.example" not in other.get("/admin/webhooks", headers=HTML).text
+        assert other.get(f"/admin/webhooks/{endpoint.id}", headers=HTML).status_code == 404
         page = other.get("/admin/workflows/default", headers=HTML)
         form = {**EDITED, "csrf_token": _token(page.text)}
         assert other.post("/admin/workflows/default", data=form, follow_redirects=False).status_code == 303
