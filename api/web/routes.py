@@ -21,7 +21,13 @@ from api.routers import health
 from api.web import (
     admin_directory,
     admin_keys,
+    admin_mailboxes,
+    admin_rules,
+    admin_schedules,
+    admin_sla,
     admin_users,
+    admin_webhooks,
+    admin_workflows,
     audit_pages,
     board,
     dashboard,
@@ -162,6 +168,12 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     app.include_router(audit_pages.router)
     app.include_router(admin_keys.router)
     app.include_router(admin_directory.router)
+    app.include_router(admin_workflows.router)
+    app.include_router(admin_sla.router)
+    app.include_router(admin_webhooks.router)
+    app.include_router(admin_mailboxes.router)
+    app.include_router(admin_schedules.router)
+    app.include_router(admin_rules.router)
     install_live(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -477,3 +477,40 @@ def test_a_foreign_tenants_auditor_finds_nothing_on_the_audit_pages(
         exported = browser.get("/audit/export-file")
         assert exported.status_code == 200
         assert ticket.encode() not in exported.content
+
+
+def test_the_admins_configuration_pages_are_outside_the_api_and_no_api_key_opens_them(
+    world: tuple[TestClient, Services, dict[str, str]],
+) -> None:
+    # The configuration pages (docs/ui.md) ask the same policy's actions of the signed-in visitor's role
+    # (tests/e2e/test_web_admin_config_http.py plays every role and tenant); here: none is an operation of
+    # the OpenAPI document, a bearer key, even an admin's, signs no one in, and every form checks its token.
+    from api.web import admin_mailboxes, admin_rules, admin_schedules, admin_sla, admin_webhooks, admin_workflows
+
+    client, _, keys = world
+    admin = {"Authorization": f"Bearer {keys['admin']}", "Accept": "text/html"}
+    modules = (admin_workflows, admin_sla, admin_webhooks, admin_mailboxes, admin_schedules, admin_rules)
+    routes = [r for m in modules for r in m.router.routes if isinstance(r, APIRoute)]
+    documented = create_app().openapi()["paths"]
+    samples = {
+        "{name}": "sample",
+        "{kind}": "macros",
+        "{endpoint_id}": "00000000-0000-4000-8000-000000000000",
+        "{delivery_id}": "msg_" + "0" * 32,
+    }
+    for route in routes:
+        assert route.path.startswith("/admin/")
+        assert route.path not in documented
+        for action in route.endpoint.__globals__["ACTIONS"]:
+            assert action in MATRIX, action  # each page asks the policy about actions it names
+        path = route.path
+        for placeholder, value in samples.items():
+            path = path.replace(placeholder, value)
+        if "GET" in route.methods:
+            answer = client.get(path, headers=admin, follow_redirects=False)
+            assert answer.status_code == 303, (path, answer.text)
+            assert answer.headers["location"].startswith("/login?next=")
+        if "POST" in route.methods:
+            refused = client.post(path, headers=admin, data={"title": "x"})
+            assert refused.status_code == 403, (path, refused.text)
+            assert "text/html" in refused.headers["content-type"]
