@@ -36,6 +36,7 @@ from api.routers import (
     reports,
     schedules,
     sla,
+    suggestions,
     tickets,
     users,
     views,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         attachments,
         notifications,
         users,
+        suggestions,
     ):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)

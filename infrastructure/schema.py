@@ -24,8 +24,8 @@ from typing import Any
 from infrastructure.database import Backend, Database, DatabaseUnavailableError
 
 #: The schema this release needs. Raise it with any change to a table, index or function.
-SCHEMA_VERSION = 5  # 2: workflow columns, routing tables and index, leases; 3: notifications outbox; 4: web users;
-# 5: the analytics views (PostgreSQL)
+SCHEMA_VERSION = 6  # 2: workflow columns, routing tables and index, leases; 3: notifications outbox; 4: web users;
+# 5: the analytics views (PostgreSQL); 6: the suggestion models' versions
 VERSION_TABLE = "ledgerdesk_schema"
 #: First key of the PostgreSQL advisory lock (the second is a hash of the schema's name).
 LOCK_NAMESPACE = 0x1ED6

@@ -18,6 +18,7 @@ from api.cli import (
     projections,
     schema,
     sla,
+    suggest,
     users,
     workflows,
 )
@@ -40,6 +41,7 @@ app.add_typer(privacy.app, name="privacy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(projections.app, name="projections")
 app.add_typer(analytics.app, name="analytics")
+app.add_typer(suggest.app, name="suggest")
 
 __all__ = ["app", "main"]
 

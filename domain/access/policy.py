@@ -173,6 +173,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "get_my_notifications": READERS | {C},
     # Who the caller is.
     "who_am_i": READERS | {C},
+    # Suggestions from the tenant's own history (docs/suggestions.md): staff read and decide; reporters see how
+    # they fared; similar tickets are named only among those the caller reaches.
+    "list_suggestions": READERS,
+    "accept_suggestion": STAFF,
+    "correct_suggestion": STAFF,
+    "similar_tickets": READERS,
+    "suggestion_report": REPORTERS,
+    "list_suggestion_models": REPORTERS,
 }
 
 
@@ -188,6 +196,8 @@ TENANT_WIDE = frozenset(
         "agent_report",
         "csat_report",
         "export_dataset",
+        "suggestion_report",
+        "list_suggestion_models",
     }
 )
 

@@ -34,6 +34,7 @@ from api.routers import (
     reports,
     schedules,
     sla,
+    suggestions,
     tickets,
     users,
     views,
@@ -217,6 +218,12 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "get_notification_template": ("GET", "/notification-templates/solved/en", None),
         "put_my_notifications": ("PUT", "/me/notifications", {"email": True}),
         "get_my_notifications": ("GET", "/me/notifications", None),
+        "list_suggestions": ("GET", f"{t}/suggestions", None),
+        "accept_suggestion": ("POST", f"{t}/suggestions/1/acceptance", None),  # none made: the domain's 404
+        "correct_suggestion": ("POST", f"{t}/suggestions/1/correction", {"value": "incident"}),
+        "similar_tickets": ("GET", f"{t}/similar", None),
+        "suggestion_report": ("GET", "/reports/suggestions", None),
+        "list_suggestion_models": ("GET", "/suggestions/models", None),
     }
 
 
@@ -227,7 +234,7 @@ def test_every_route_is_in_the_matrix() -> None:
     routers += (attachments, exports)
     routers += (projections, workflows, me, bulk, directory, automation, webhooks)
     routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes, notifications)
-    routers += (users,)
+    routers += (users, suggestions)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)
@@ -313,6 +320,10 @@ def test_a_foreign_tenant_sees_nothing(world: tuple[TestClient, Services, dict[s
             "link_tickets",
             "unlink_tickets",
             "merge_tickets",
+            "list_suggestions",
+            "accept_suggestion",
+            "correct_suggestion",
+            "similar_tickets",
         }:
             assert response.status_code == 404, (route, response.text)
         assert title not in response.text, route
