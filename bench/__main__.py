@@ -29,6 +29,8 @@ ui2    the agents' queue page `/` (HTML, signed in) with BENCH_UI2_TICKETS (10,0
 x1     analyst export: BENCH_X1_EVENTS (100,000) seeded events, projected, exported as Parquet (`events`, every
        tenant's and one tenant's), rows/s and peak memory (bench/exports.py).
 c1     SLA calendar arithmetic in process: a million business minutes, a refused far due moment (bench/calendar.py).
+s1     suggestions: holdout accuracy of type and group on BENCH_S1_TICKETS (5,000) generated tickets in English and
+       Chinese, training time, suggestion latency p95 in process and open -> suggested (bench/suggestions.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
 bench/results/<name>.json plus bench/results/summary.json (machine notes, targets).
@@ -67,6 +69,7 @@ from bench.reads import bench_reads
 from bench.routing import bench_routing
 from bench.seed import SeedStats, seed, seeding_settings
 from bench.server import RESULTS, ROOT, admin, make_key, scratch_database, serve, settle
+from bench.suggestions import bench_suggestions
 from bench.ticket_page import bench_ticket_page
 from bench.triggers import bench_triggers
 from bench.ui_queue import bench_queue_page
@@ -75,7 +78,7 @@ from bench.write_mix import bench_write_mix, env_workers
 from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
-PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "ui2", "x1", "c1")
+PARTS = ("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "ui2", "x1", "c1", "s1")
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
 CATCH_UP_BATCH_SIZES = (1000, 5000)
@@ -728,6 +731,14 @@ def run_c1(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> lis
     return time_calendar()
 
 
+def run_s1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """S1."""
+    with scratch_database(conn, user) as url:
+        return bench_suggestions(
+            url, tickets=env_int("BENCH_S1_TICKETS", 5000), samples=env_int("BENCH_S1_SAMPLES", 200)
+        )
+
+
 RUNNERS: dict[str, Part] = {
     "b1": run_b1,
     "w1": run_w1,
@@ -744,6 +755,7 @@ RUNNERS: dict[str, Part] = {
     "ui2": run_ui2,
     "x1": run_x1,
     "c1": run_c1,
+    "s1": run_s1,
 }
 
 
