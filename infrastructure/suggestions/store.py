@@ -107,19 +107,19 @@ class ModelStore:
             )
         return ModelVersion(tenant, version, trained_at, window[0], window[1], size, reports, seconds, digest)
 
-    def versions(self, tenant: str) -> list[ModelVersion]:
-        """Every version of the tenant's model, newest first."""
+    def versions(self, tenant: str, *, limit: int = 1000) -> list[ModelVersion]:
+        """The versions of the tenant's model, newest first (at most `limit`)."""
         with self._sql.transaction() as cursor:
             cursor.execute(
                 f"SELECT tenant, version, trained_at, window_start, window_end, size, seconds, reports, sha256 "
-                f"FROM {self._table} WHERE tenant = {self._sql.p} ORDER BY version DESC",
+                f"FROM {self._table} WHERE tenant = {self._sql.p} ORDER BY version DESC LIMIT {int(limit)}",
                 (tenant,),
             )
             return [_version(row) for row in cursor.fetchall()]
 
     def latest(self, tenant: str) -> ModelVersion | None:
-        """The tenant's newest version, or None."""
-        found = self.versions(tenant)
+        """The tenant's newest version, or None (asked at every prediction: one row)."""
+        found = self.versions(tenant, limit=1)
         return found[0] if found else None
 
     def load(self, tenant: str, version: int) -> TenantModel:
