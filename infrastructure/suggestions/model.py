@@ -15,12 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import SGDClassifier
-from sklearn.metrics import classification_report
-from sklearn.model_selection import train_test_split
-
 from domain.suggestions.rules import FIELDS
+
+# scikit-learn is imported where it is used, not with this module: importing it takes seconds, which every
+# process (the API's included) would otherwise spend at start-up, before it answers a health check.
 
 #: The share of a tenant's tickets held out to measure precision and recall.
 HOLDOUT = 0.2
@@ -73,6 +71,8 @@ def text_of(title: str, description: str) -> str:
 
 def vectorizer() -> Any:
     """The features: TF-IDF of character 1- to 3-grams within word boundaries, lowercased."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415 -- see the note above
+
     return TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=2, max_features=100_000)
 
 
@@ -96,10 +96,15 @@ def train(examples: Sequence[Example]) -> TenantModel:
 def _fit(matrix: Any, labels: Sequence[str]) -> Any:
     # Logistic regression fitted by stochastic gradient descent: the log loss makes `predict_proba` a
     # probability, and it fits 5,000 tickets in a fraction of a second where lbfgs takes seconds.
+    from sklearn.linear_model import SGDClassifier  # noqa: PLC0415 -- see the note above
+
     return SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, tol=1e-4, random_state=SEED).fit(matrix, labels)
 
 
 def _holdout_report(features: Any, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    from sklearn.metrics import classification_report  # noqa: PLC0415 -- see the note above
+    from sklearn.model_selection import train_test_split  # noqa: PLC0415
+
     # Stratified where every value has two tickets at least (one to learn from, one to hold out).
     stratify = labels if min(Counter(labels).values()) >= 2 else None
     train_texts, test_texts, train_labels, test_labels = train_test_split(

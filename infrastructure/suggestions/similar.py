@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import linear_kernel
-
 from projections.tickets.rows import TicketRow
 
 #: A title at least this close (cosine of n-gram TF-IDF, 0..1) marks a likely duplicate.
@@ -39,6 +36,10 @@ def similar(title: str, candidates: list[TicketRow], *, limit: int) -> list[Simi
     """The candidates whose titles are like `title`, most alike first, at most `limit`."""
     if not candidates or not title.strip():
         return []
+    # Imported here, not with the module: scikit-learn takes seconds to import (infrastructure/suggestions/model.py).
+    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
+    from sklearn.metrics.pairwise import linear_kernel  # noqa: PLC0415
+
     texts = [title, *(row.title for row in candidates)]
     matrix = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True).fit_transform(texts)
     scores = linear_kernel(matrix[0:1], matrix[1:]).ravel()  # rows are L2-normalised: the dot product is the cosine
