@@ -39,6 +39,7 @@ from api.routers import (
     reports,
     schedules,
     sla,
+    suggestions,
     ticket_articles,
     tickets,
     users,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         knowledge,
         ticket_articles,
         keys,
+        suggestions,
     ):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)

@@ -174,6 +174,12 @@ class Notify(Strict):
     notify: NotifyIn
 
 
+class ApplySuggestion(Strict):
+    """Accept the ticket's open suggestions at least this confident (docs/suggestions.md); caused by their model."""
+
+    apply_suggestion: float = Field(ge=0, le=1, description="The least confidence, from 0 to 1.")
+
+
 ActionIn = (
     SetStatus
     | SetPriority
@@ -188,6 +194,7 @@ ActionIn = (
     | CallWebhook
     | OpenFollowUp
     | Notify
+    | ApplySuggestion
 )
 Actions = Annotated[
     list[ActionIn],

@@ -38,6 +38,8 @@ c1     SLA calendar arithmetic in process: a million business minutes, a refused
 kb1    knowledge-base search p50/p95/p99 at BENCH_KB1_ARTICLES (10,000) articles, half Chinese, on PostgreSQL and
        SQLite, in process against the read model (bench/knowledge.py).
 kb2    the CJK tokeniser: precision, recall, speed against FTS5's trigram tokenizer, in memory (bench/tokenisers.py).
+s1     suggestions: holdout accuracy of type and group on BENCH_S1_TICKETS (5,000) generated tickets in English and
+       Chinese, training time, suggestion latency p95 in process and open -> suggested (bench/suggestions.py).
 
 Prints tables, the targets with each measured value's ratio to its target, and writes
 bench/results/<name>.json plus bench/results/summary.json (machine notes, targets).
@@ -80,6 +82,7 @@ from bench.reads import bench_reads
 from bench.routing import bench_routing
 from bench.seed import SeedStats, seed, seeding_settings
 from bench.server import RESULTS, ROOT, admin, make_key, scratch_database, serve, settle
+from bench.suggestions import bench_suggestions
 from bench.ticket_page import bench_ticket_page
 from bench.tokenisers import compare_tokenisers
 from bench.triggers import bench_triggers
@@ -96,6 +99,7 @@ PARTS: tuple[str, ...] = (
     "kb1",
     "kb2",
     "au1",
+    "s1",
 )
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_TICKETS = "100000"
@@ -825,6 +829,14 @@ def run_kb2(_conn: psycopg.Connection[Any], _user: str, _parts: list[str]) -> li
     return compare_tokenisers(docs=env_int("BENCH_KB2_DOCS", 2000))
 
 
+def run_s1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """S1."""
+    with scratch_database(conn, user) as url:
+        return bench_suggestions(
+            url, tickets=env_int("BENCH_S1_TICKETS", 5000), samples=env_int("BENCH_S1_SAMPLES", 200)
+        )
+
+
 RUNNERS: dict[str, Part] = {
     "b1": run_b1,
     "w1": run_w1,
@@ -846,6 +858,7 @@ RUNNERS: dict[str, Part] = {
     "kb1": run_kb1,
     "kb2": run_kb2,
     "au1": run_au1,
+    "s1": run_s1,
 }
 
 

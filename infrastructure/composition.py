@@ -62,6 +62,10 @@ from infrastructure.schedules import ScheduleRunner
 from infrastructure.schema import Schema, Step
 from infrastructure.settings import Settings
 from infrastructure.sla_watcher import SlaWatcher
+from infrastructure.suggestions.process import Suggester, TrainingSchedule
+from infrastructure.suggestions.service import Suggestions
+from infrastructure.suggestions.store import ModelStore
+from infrastructure.suggestions.training import Trainer
 from infrastructure.telemetry import Telemetry
 from infrastructure.topics import register_moved_topics
 from infrastructure.triggers import TriggerRunner
@@ -113,6 +117,9 @@ class Services:
     replica_reads: ReplicaReads | None = None  # the read models on a streaming replica (read_database_url)
     store_files: StoreFiles = metadata_only  # where files of e-mail taken in go (build_services chooses)
     telemetry: Telemetry = field(default_factory=Telemetry)  # requests and commands counted (GET /metrics)
+    suggester: Suggester | None = None  # suggestions on new tickets (docs/suggestions.md)
+    suggestion_training: TrainingSchedule | None = None
+    suggestion_models: Suggestions | None = None
 
     def issue_key(
         self,
@@ -266,6 +273,7 @@ class Services:
                 self.webhook_store.create_tables,
                 self.outbox().create_table,
                 self.users.create_tables,
+                self.model_store().create_table,
             ]
         steps: list[Step] = [self.desk.recorder.create_table]  # type: ignore[attr-defined]  # SQL recorders have it
         if self.desk.snapshots is not None:
@@ -282,6 +290,7 @@ class Services:
             self.outbox().create_table,
             self.users.create_tables,
             self.read_models.create_tables,
+            self.model_store().create_table,
         ]
 
     def _schema_made(self) -> None:
@@ -451,7 +460,56 @@ class Services:
         """What takes e-mail in for the tenants' mailboxes (`ledgerdesk mail-in`, docs/email.md)."""
         return MailIn(self.desk, self.read_models, self.store_files, max_bytes=self.settings.mail_max_bytes)
 
-    def lease(self, name: str) -> Lease:
+    def model_store(self) -> ModelStore:
+        """The suggestion models' versions, beside the events (docs/suggestions.md)."""
+        return ModelStore(self.webhook_store.sql)
+
+    def suggestions(self) -> Suggestions:
+        """Predictions from each tenant's newest model, under the settings (one per process: it caches models)."""
+        if self.suggestion_models is None:
+            settings = self.settings
+            self.suggestion_models = Suggestions(
+                self.model_store(),
+                enabled=settings.suggestions_enabled,
+                off_tenants=_tenant_list(settings.suggestions_off_tenants),
+                floor=settings.suggestion_confidence_floor,
+                min_tickets=settings.suggestion_min_training_tickets,
+                count_done=self.trainer().solved_count,
+            )
+        return self.suggestion_models
+
+    def trainer(self) -> Trainer:
+        """What trains the tenants' models, one process of all at a time (a long lease: training takes a while)."""
+        settings = self.settings
+        return Trainer(
+            self.desk,
+            self.read_models,
+            self.model_store(),
+            self.lease("suggestion-training", seconds=TRAINING_LEASE_SECONDS),
+            min_tickets=settings.suggestion_min_training_tickets,
+            off_tenants=_tenant_list(settings.suggestions_off_tenants),
+        )
+
+    def start_suggestions(self) -> Suggester | NothingRunning:
+        """Record suggestions on new tickets in a thread, under a lease (off when suggestions are off)."""
+        if not self.settings.suggestions_enabled:
+            return NothingRunning()
+        if self.suggester is None:
+            self.suggester = Suggester(self.desk, self.suggestions(), self.lease("suggestions"), news=self.news())
+            self.suggester.start()
+        return self.suggester
+
+    def start_suggestion_training(self) -> TrainingSchedule | NothingRunning:
+        """Train the tenants' models on the schedule, in a thread (one host of all at a time)."""
+        if not self.settings.suggestions_enabled:
+            return NothingRunning()
+        if self.suggestion_training is None:
+            every = self.settings.suggestion_training_interval_seconds
+            self.suggestion_training = TrainingSchedule(self.trainer(), every_seconds=every)
+            self.suggestion_training.start()
+        return self.suggestion_training
+
+    def lease(self, name: str, seconds: float | None = None) -> Lease:
         """The lease of one kind of background work that one process at a time does, in log order."""
         if self.database.backend is Backend.MEMORY:
             return Lease(None, placeholder="?", table="", name=name)
@@ -462,7 +520,7 @@ class Services:
             placeholder="%s" if is_postgres else "?",
             table=f'"{datastore.schema}".ledgerdesk_leases' if is_postgres else "ledgerdesk_leases",
             name=name,
-            seconds=self.settings.lease_seconds,
+            seconds=self.settings.lease_seconds if seconds is None else seconds,
         )
 
     def _listen_connection(self) -> psycopg.Connection[Any]:
@@ -484,6 +542,8 @@ class Services:
             "schedules": self.start_schedules,
             "webhooks": self.start_webhooks,
             "notifications": self.start_notifications,
+            "suggestions": self.start_suggestions,
+            "suggestion-training": self.start_suggestion_training,
         }
 
     def projections_in_process(self) -> bool:
@@ -493,6 +553,12 @@ class Services:
 
     def close(self) -> None:
         """Stop the background processes, then release database connections."""
+        if self.suggester is not None:
+            self.suggester.stop()
+            self.suggester = None
+        if self.suggestion_training is not None:
+            self.suggestion_training.stop()
+            self.suggestion_training = None
         if self.notifier is not None:
             self.notifier.stop()
             self.notifier = None
@@ -524,6 +590,21 @@ class Services:
             self.replica_reads.close()
         self.read_models.close()
         self.desk.close()
+
+
+#: How long the training lease outlives a trainer that stopped renewing it (a tenant's training may take minutes).
+TRAINING_LEASE_SECONDS = 1800.0
+
+
+class NothingRunning:
+    """A background process that is turned off: there is nothing to stop."""
+
+    def stop(self) -> None:
+        """Nothing runs."""
+
+
+def _tenant_list(value: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
 
 
 def build_services(settings: Settings, *, clock: Clock = system_clock, prepare_schema: bool = True) -> Services:

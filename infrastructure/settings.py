@@ -146,6 +146,32 @@ class Settings(BaseSettings):
         description="How long background work that one process at a time does (triggers) stays with a process that "
         "stopped renewing it, before a standing-by process takes it over.",
     )
+    suggestions_enabled: bool = Field(
+        default=True,
+        description="Whether the desk suggests type, group and priority for new tickets from each tenant's own "
+        "solved tickets (docs/suggestions.md). Off: no model is trained and nothing is suggested.",
+    )
+    suggestions_off_tenants: str = Field(
+        default="",
+        description="Comma-separated tenants that get no suggestions (no model is trained for them either).",
+    )
+    suggestion_confidence_floor: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="Below this confidence (the model's calibrated probability) a value is not suggested.",
+    )
+    suggestion_min_training_tickets: int = Field(
+        default=30,
+        ge=2,
+        description="A tenant with fewer solved or closed tickets than this gets no model: too little to learn from.",
+    )
+    suggestion_training_interval_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description="How often `ledgerdesk worker` trains each tenant's model again (one worker of all hosts at a "
+        "time, under a lease); `ledgerdesk suggest train` trains at once.",
+    )
     webhook_allowlist: str = Field(
         default="",
         description="Comma-separated CIDRs (`127.0.0.0/8,10.1.0.0/16`) that webhook deliveries may reach although "

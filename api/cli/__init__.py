@@ -19,6 +19,7 @@ from api.cli import (
     projections,
     schema,
     sla,
+    suggest,
     users,
     workflows,
 )
@@ -43,6 +44,7 @@ app.add_typer(privacy.app, name="privacy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(projections.app, name="projections")
 app.add_typer(analytics.app, name="analytics")
+app.add_typer(suggest.app, name="suggest")
 
 __all__ = ["app", "main"]
 

@@ -105,7 +105,9 @@ def worker(
         typer.Option(help="Run only these background processes (comma-separated; default: all of them)."),
     ] = None,
 ) -> None:
-    """Run the background processes (projections, SLA watcher, router, triggers, timed rules, schedules, webhooks).
+    """Run the background processes: projections, the SLA watcher, router, triggers, timed rules and the rest.
+
+    Also schedules, webhooks, notifications, suggestions and their training (`--only` lists them all).
 
     They run until SIGINT or SIGTERM. Several workers may run at once, on as many hosts as needed: each
     piece of work is still done once.

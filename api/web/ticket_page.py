@@ -10,7 +10,7 @@ page (303, so reloading it sends nothing twice). Events record the channel `web`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -33,6 +33,7 @@ from domain.pipeline import Receipt
 from domain.values import ATTACHMENTS_MAX, TEXT_MAX, Attachment
 from infrastructure.composition import Services
 from infrastructure.keys import Principal
+from infrastructure.suggestions.service import plain
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_form_token)])
 
@@ -71,6 +72,7 @@ async def _page(
         "refusal": refusal,
         "refused_by": refused_by,
         "link_kinds": LINK_KINDS,
+        "suggestions": await run_in_threadpool(_suggestions, services, principal, ticket_id) if part == "page" else [],
     }
     return render(request, visitor, template, status_code, **context)
 
@@ -359,3 +361,43 @@ async def merge(
         return services.desk.merge_tickets(ticket_id, resolve_ref(services, principal, into), reason=reason, **how)
 
     return await _run(request, visitor, services, principal, ticket_id, "merge_tickets", command)
+
+
+# --- suggestions (docs/suggestions.md) ------------------------------------------------------------------
+
+
+def _suggestions(services: Services, principal: Principal, ticket_id: UUID) -> list[dict[str, Any]]:
+    """The ticket's suggestions as `GET /tickets/{id}/suggestions` lists them, for those who may read them."""
+    if not access.may(principal.role, "list_suggestions"):
+        return []
+    return [plain(made) for made in services.desk.get_ticket(ticket_id, tenant=principal.tenant).suggestions]
+
+
+@router.post("/t/{ticket_id}/suggestions/{number}/acceptance", response_class=HTMLResponse)
+async def accept_suggestion(
+    request: Request, ticket_id: UUID, number: int, visitor: VisitorDep, principal: SignedInDep, services: ServicesDep
+) -> Response:
+    """Take a suggestion, as `POST /tickets/{id}/suggestions/{n}/acceptance`."""
+
+    def command(how: Provenance) -> Receipt:
+        return services.desk.accept_suggestion(ticket_id, number, **how)
+
+    return await _run(request, visitor, services, principal, ticket_id, "accept_suggestion", command)
+
+
+@router.post("/t/{ticket_id}/suggestions/{number}/correction", response_class=HTMLResponse)
+async def correct_suggestion(
+    request: Request,
+    ticket_id: UUID,
+    number: int,
+    visitor: VisitorDep,
+    principal: SignedInDep,
+    services: ServicesDep,
+    value: NameField = "",
+) -> Response:
+    """Choose another value than the one suggested, as `POST /tickets/{id}/suggestions/{n}/correction`."""
+
+    def command(how: Provenance) -> Receipt:
+        return services.desk.correct_suggestion(ticket_id, number, value.strip(), **how)
+
+    return await _run(request, visitor, services, principal, ticket_id, "correct_suggestion", command)

@@ -196,6 +196,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "vote_article": frozenset({C, A, S, D}),
     "link_articles": STAFF,  # an agent inserts articles into a reply: the link is on the ticket's record
     "article_report": REPORTERS,
+    # Suggestions from the tenant's own history (docs/suggestions.md): staff read and decide; reporters see how
+    # they fared; similar tickets are named only among those the caller reaches.
+    "list_suggestions": READERS,
+    "accept_suggestion": STAFF,
+    "correct_suggestion": STAFF,
+    "similar_tickets": READERS,
+    "suggestion_report": REPORTERS,
+    "list_suggestion_models": REPORTERS,
 }
 
 
@@ -211,6 +219,8 @@ TENANT_WIDE = frozenset(
         "agent_report",
         "csat_report",
         "export_dataset",
+        "suggestion_report",
+        "list_suggestion_models",
     }
 )
 

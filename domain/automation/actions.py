@@ -5,7 +5,12 @@
      {"set_custom_field": {"name": "region", "value": {"kind": "enum", "value": "emea"}}},
      {"add_note": "Escalated: urgent e-mail"}, {"apply_macro": "close-duplicate"},
      {"call_webhook": "6f1c0e9a-..."}, {"notify": {"to": "requester", "template": "rule"}},
-     {"open_follow_up": {"title": "Follow-up call", "type": "task", "group": "care", "link": "related"}}]
+     {"open_follow_up": {"title": "Follow-up call", "type": "task", "group": "care", "link": "related"}},
+     {"apply_suggestion": 0.9}]
+
+`apply_suggestion` accepts each open suggestion of the ticket (docs/suggestions.md) whose confidence
+is at least its value, as an agent's acceptance would: the field's change follows, and both record
+the suggesting model's version as their cause (`suggestion-model:<version>`).
 
 `open_follow_up` opens a new ticket for the same requester (and organisation), linked to the
 ticket the rule acts on (`link`: related by default, or duplicate_of, blocks, caused_by from the
@@ -50,6 +55,7 @@ KINDS = (
     "call_webhook",
     "open_follow_up",
     "notify",
+    "apply_suggestion",
 )
 FOLLOW_UP_KEYS = frozenset({"title", "description", "type", "priority", "group", "link"})
 NOTIFY_AUDIENCES = ("requester", "assignee", "group")
@@ -147,8 +153,10 @@ def _value(kind: str, value: Any, path: str) -> Any:
         "call_webhook": lambda v: _webhook_id(v, path),
         "open_follow_up": lambda v: _follow_up(v, path),
         "notify": lambda v: _notify(v, path),
+        "apply_suggestion": lambda v: _confidence(v, path),
     }
     takes_more = {"set_type", "set_assignee", "add_tags", "remove_tags", "set_custom_field", "open_follow_up", "notify"}
+    takes_more.add("apply_suggestion")
     if kind not in takes_more and not isinstance(value, str):
         raise InvalidRuleError(path, "takes text")
     return checks[kind](value)
@@ -223,3 +231,10 @@ def shown(actions: Sequence[Action]) -> list[dict[str, Any]]:
         else:
             plain.append({action.kind: action.value})
     return plain
+
+
+def _confidence(raw: Any, path: str) -> float:
+    """`apply_suggestion`'s value: the least confidence (0 to 1) a suggestion must have to be applied."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 <= raw <= 1:
+        raise InvalidRuleError(path, "takes the least confidence a suggestion must have, a number from 0 to 1")
+    return float(raw)

@@ -31,7 +31,7 @@ from domain.errors import DomainError, NotFoundError, NotPermittedError
 from domain.pipeline import Acting, ConfigReceipt, OnTicket, Receipt
 from domain.provenance import current, event_cause
 from domain.races import retried
-from domain.tickets.commands import TicketCommands
+from domain.suggestions.commands import SuggestionCommands
 from domain.tickets.ticket import Ticket
 from domain.values import ERASED
 from domain.webhooks.commands import WebhookCommands
@@ -55,7 +55,7 @@ def automation_actor(name: str) -> Actor:
     return Actor(f"{AUTOMATION_PREFIX}{name}", ActorKind.SYSTEM)
 
 
-class AutomationCommands(TicketCommands, WebhookCommands):
+class AutomationCommands(SuggestionCommands, WebhookCommands):
     """The commands and queries of a tenant's triggers and macros."""
 
     # --- defining ----------------------------------------------------------------------------------
@@ -301,12 +301,15 @@ class AutomationCommands(TicketCommands, WebhookCommands):
         elif kind == "notify":
             wanted: Notify = value
             ticket.request_notification(wanted.to, wanted.template)  # the notifier finds who and sends
-        elif kind in {"apply_macro", "call_webhook"}:
+        elif kind in {"apply_macro", "call_webhook", "apply_suggestion"}:
             return self._named(ticket, action, book)
         return []
 
     def _named(self, ticket: Ticket, action: Action, book: RuleBook | None) -> list[Ticket]:
-        """An action naming something else of the tenant: a macro to apply, a webhook endpoint to call."""
+        """An action naming something else of the tenant: a macro to apply, a webhook endpoint to call, suggestions."""
+        if action.kind == "apply_suggestion":
+            self.apply_open_suggestions(ticket, action.value)  # its model's suggestions (docs/suggestions.md)
+            return []
         if action.kind == "call_webhook":
             self.webhook(ticket.tenant, action.value)  # the tenant's own endpoint, or NotFoundError: the rule failed
             ticket.request_webhook(action.value)

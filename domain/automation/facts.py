@@ -27,6 +27,7 @@ _KINDS: tuple[tuple[type[Any], str], ...] = (
     (Ticket.Transitioned, "status_changed"),
     (Ticket.SlaWarningIssued, "sla_warning"),
     (Ticket.SlaBreached, "sla_breach"),
+    (Ticket.Suggested, "suggested"),  # a model's suggestion (docs/suggestions.md): what `apply_suggestion` acts on
 )
 #: Who acts for a trigger: `trigger:<name>`.
 TRIGGER_PREFIX = "trigger:"

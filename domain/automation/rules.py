@@ -29,7 +29,7 @@ _BOOKS = uuid.UUID("5a0c7e2d-91b4-4c3f-8d6e-2f1a9b7c4e30")
 RULES_MAX = 500
 POSITION_MAX = 10_000
 #: The ticket events a trigger can run on. `updated` is every event after the opening.
-ON = ("created", "updated", "commented", "status_changed", "sla_warning", "sla_breach")
+ON = ("created", "updated", "commented", "status_changed", "sla_warning", "sla_breach", "suggested")
 
 
 @dataclass(frozen=True, slots=True)

@@ -303,3 +303,32 @@ def _(event: Ticket.NotificationFailed) -> tuple[FieldChange, ...]:
         ("error", event.error),
     )
     return tuple(FieldChange(name, None, value) for name, value in said)
+
+
+@field_changes.register
+def _(event: Ticket.Suggested) -> tuple[FieldChange, ...]:
+    # What was suggested for which field, how sure the model was, and which model version: why it was said.
+    said = (
+        ("suggested_field", event.field),
+        ("suggested_value", event.value),
+        ("confidence", round(event.confidence, 4)),
+        ("model_version", event.model_version),
+    )
+    return tuple(FieldChange(name, None, value) for name, value in said)
+
+
+@field_changes.register
+def _(event: Ticket.SuggestionAccepted) -> tuple[FieldChange, ...]:
+    said = (("suggestion", event.number), ("accepted_value", event.value), ("model_version", event.model_version))
+    return tuple(FieldChange(name, None, value) for name, value in said)
+
+
+@field_changes.register
+def _(event: Ticket.SuggestionCorrected) -> tuple[FieldChange, ...]:
+    said = (
+        ("suggestion", event.number),
+        ("suggested_value", event.suggested),
+        ("corrected_value", event.value),
+        ("model_version", event.model_version),
+    )
+    return tuple(FieldChange(name, None, value) for name, value in said)

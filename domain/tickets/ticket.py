@@ -27,6 +27,7 @@ from domain.errors import (
     AlreadyExistsError,
     IllegalTransitionError,
     InvalidValueError,
+    NotFoundError,
     NotPermittedError,
     TicketClosedError,
 )
@@ -480,6 +481,7 @@ class Ticket(Recorded):
         self.last_contact_customer_at = timestamp if actor_kind == ActorKind.REQUESTER.value else None
         self.last_contact_agent_at: datetime | None = None
         self.merged_sources: list[str] = []  # the tickets merged into this one, in order
+        self.suggestions: list[FieldDict] = []  # what models suggested, each with how it ended (domain/suggestions)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
         """A copy that commands can change without touching the original (a cached ticket).
@@ -1211,6 +1213,104 @@ class Ticket(Recorded):
             if self.merged_into is not None:
                 msg = f"the ticket was merged into {self.merged_into}, which is final; change that ticket instead"
             raise TicketClosedError(msg)
+
+    # --- suggestions (domain/suggestions) -----------------------------------------------------------
+
+    class Suggested(Event):
+        """A model learned from the tenant's solved tickets suggested a value for a field of this ticket."""
+
+        tenant: str  # the ticket's (the suggestions report reads these events by tenant)
+        number: int  # the suggestion's number on this ticket, from 1
+        field: str  # type, group or priority
+        value: str
+        confidence: float  # the model's calibrated probability of the value
+        model_version: int
+
+    class SuggestionAccepted(Event):
+        """An agent (or a rule) took a suggestion; the field's change follows in the same save."""
+
+        tenant: str
+        number: int
+        field: str
+        value: str
+        model_version: int
+
+    class SuggestionCorrected(Event):
+        """An agent chose another value than the one suggested; the field's change follows in the same save."""
+
+        tenant: str
+        number: int
+        field: str
+        suggested: str
+        value: str  # the value the agent chose
+        model_version: int
+
+    def suggest(self, *, field: str, value: str, confidence: float, model_version: int) -> bool:
+        """Record a model's suggestion, unless one for this field from this model version is on record already."""
+        if any(s["field"] == field and s["model_version"] == model_version for s in self.suggestions):
+            return False
+        self._suggested(
+            number=len(self.suggestions) + 1,
+            field=field,
+            value=value,
+            confidence=confidence,
+            model_version=model_version,
+        )
+        return True
+
+    @event(Suggested)
+    def _suggested(self, *, number: int, field: str, value: str, confidence: float, model_version: int) -> None:
+        made = {"number": number, "field": field, "value": value, "confidence": confidence}
+        self.suggestions = [*self.suggestions, {**made, "model_version": model_version, "outcome": None}]
+
+    def suggestion(self, number: int) -> FieldDict:
+        """The suggestion numbered `number` (NotFoundError if there is none)."""
+        for made in self.suggestions:
+            if made["number"] == number:
+                return made
+        msg = f"no suggestion {number} on this ticket"
+        raise NotFoundError(msg)
+
+    def accept_suggestion(self, number: int) -> FieldDict:
+        """Record that a suggestion was taken; the caller applies its value through the field's own change."""
+        made = self._open_suggestion(number)
+        self._suggestion_accepted(
+            number=number, field=made["field"], value=made["value"], model_version=made["model_version"]
+        )
+        return made
+
+    @event(SuggestionAccepted)
+    def _suggestion_accepted(self, *, number: int, field: str, value: str, model_version: int) -> None:
+        self._settle_suggestion(number, "accepted", value)
+
+    def correct_suggestion(self, number: int, value: str) -> FieldDict:
+        """Record that an agent chose `value` instead; the caller applies it through the field's own change."""
+        made = self._open_suggestion(number)
+        self._suggestion_corrected(
+            number=number,
+            field=made["field"],
+            suggested=made["value"],
+            value=value,
+            model_version=made["model_version"],
+        )
+        return made
+
+    @event(SuggestionCorrected)
+    def _suggestion_corrected(self, *, number: int, field: str, suggested: str, value: str, model_version: int) -> None:
+        self._settle_suggestion(number, "corrected", value)
+
+    def _open_suggestion(self, number: int) -> FieldDict:
+        self._ensure_not_closed()
+        made = self.suggestion(number)
+        if made["outcome"] is not None:
+            msg = f"suggestion {number} was {made['outcome']} already"
+            raise AlreadyExistsError(msg)
+        return made
+
+    def _settle_suggestion(self, number: int, outcome: str, chosen: str) -> None:
+        self.suggestions = [
+            {**s, "outcome": outcome, "chosen": chosen} if s["number"] == number else s for s in self.suggestions
+        ]
 
 
 def _shallow_copy(value: Any) -> Any:

@@ -37,6 +37,7 @@ from api.routers import (
     reports,
     schedules,
     sla,
+    suggestions,
     ticket_articles,
     tickets,
     users,
@@ -244,6 +245,12 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "create_key": ("POST", "/keys", {"actor": "robot", "role": "agent"}),
         "rotate_key": ("POST", "/keys/00ff00ff00ff/rotation", None),  # no such key: the route's 404
         "revoke_key": ("POST", "/keys/00ff00ff00ff/revocation", None),
+        "list_suggestions": ("GET", f"{t}/suggestions", None),
+        "accept_suggestion": ("POST", f"{t}/suggestions/1/acceptance", None),  # none made: the domain's 404
+        "correct_suggestion": ("POST", f"{t}/suggestions/1/correction", {"value": "incident"}),
+        "similar_tickets": ("GET", f"{t}/similar", None),
+        "suggestion_report": ("GET", "/reports/suggestions", None),
+        "list_suggestion_models": ("GET", "/suggestions/models", None),
     }
 
 
@@ -256,6 +263,7 @@ def test_every_route_is_in_the_matrix() -> None:
     routers += (projections, workflows, me, bulk, directory, automation, schedules, mailboxes, notifications)
     routers += (users, knowledge, ticket_articles)
     routers += (users, keys)
+    routers += (users, suggestions)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)
@@ -399,6 +407,10 @@ def test_a_foreign_tenant_sees_nothing(world: tuple[TestClient, Services, dict[s
             "unlink_tickets",
             "merge_tickets",
             "link_articles",
+            "list_suggestions",
+            "accept_suggestion",
+            "correct_suggestion",
+            "similar_tickets",
         }:
             assert response.status_code == 404, (route, response.text)
         assert title not in response.text, route

@@ -292,5 +292,6 @@ def test_a_worker_runs_the_background_processes_beside_api_workers(sql_settings:
 def test_a_worker_told_to_run_what_does_not_exist_fails_with_one_line(sqlite_settings: Settings) -> None:
     done = _run("worker", "--only", "projections,routing-to-mars", env=_env(sqlite_settings))
     assert done.returncode == 2
-    known = "projections, sla-watcher, router, triggers, automations, schedules, webhooks, notifications"
+    known = "projections, sla-watcher, router, triggers, automations, schedules, webhooks, notifications, "
+    known += "suggestions, suggestion-training"
     assert done.stderr.strip() == f"ledgerdesk: error: --only takes some of {known} (got 'projections,routing-to-mars')"

@@ -272,3 +272,30 @@ def test_htmx_gets_one_region_of_the_ticket_page(desk: Desk) -> None:
     assert "Assign to me" in actions.text
     assert "<html" in desk.agent.get(f"/t/{desk.ticket}?part=other", headers=htmx).text  # anything else: the page
     assert "<html" in desk.agent.get(f"/t/{desk.ticket}?part=state", headers=HTML).text  # a browser: the page
+
+
+def test_an_agent_accepts_and_corrects_suggestions_from_the_ticket_page_and_the_history_names_them(desk: Desk) -> None:
+    from domain.suggestions.rules import Prediction
+
+    predictions = [Prediction("type", "incident", 0.91, 1), Prediction("priority", "high", 0.72, 1)]
+    desk.services.desk.record_suggestions(desk.ticket, predictions)
+    page = desk.agent.get(f"/t/{desk.ticket}", headers=HTML).text
+    assert 'id="suggestions-heading"' in page
+    assert "confidence 91%" in page
+    assert page.count(">Accept</button>") == 2
+    assert "Suggestions" not in desk.customer.get(f"/t/{desk.ticket}", headers=HTML).text  # staff only
+    page = desk.post(desk.agent, "suggestions/1/acceptance")
+    assert "Accepted" in page
+    before = desk.version()
+    refused = desk.agent.post(
+        f"/t/{desk.ticket}/suggestions/2/correction", data={"csrf_token": desk.token(desk.agent), "value": "soon"}
+    )
+    assert refused.status_code == 422  # not a priority: shown with the reason, nothing stored
+    assert desk.version() == before
+    page = desk.post(desk.agent, "suggestions/2/correction", value="low")
+    assert "Corrected to low" in page
+    ticket = desk.services.desk.get_ticket(desk.ticket)
+    assert (ticket.ticket_type, ticket.priority.value) == ("incident", "low")
+    history = desk.agent.get(f"/t/{desk.ticket}/history", headers=HTML).text
+    assert '<td data-label="Event">Suggestion accepted</td>' in history
+    assert '<td data-label="Event">Suggestion corrected</td>' in history
