@@ -49,7 +49,7 @@ REPORTERS = frozenset({S, N, D})
 #: everyone, so a new endpoint is closed until someone decides who may use it.
 PERMISSIONS: dict[str, frozenset[Role]] = {
     # Ticket commands.
-    "open_ticket": frozenset({C, A, S, D}),
+    "open_ticket": frozenset({C, A, S, D}),  # customers without a chat transcript (a domain rule)
     "assign": STAFF,
     "unassign": STAFF,
     "claim": STAFF,
@@ -133,6 +133,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "put_agent": frozenset({D}),
     "list_agents": READERS,
     "get_agent": READERS,
+    "report_location": STAFF,  # an agent their own location (a domain rule); an admin anyone's
     # Automation: admins define triggers and macros; staff read them and apply macros.
     "put_trigger": frozenset({D}),
     "list_triggers": READERS,

@@ -12,7 +12,7 @@ how each event reads as changed fields is the history's (history.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -22,6 +22,8 @@ from eventsourcing.domain import event
 
 from domain import values
 from domain.actors import Actor, ActorKind, identifier
+from domain.directory import geo
+from domain.directory.geo import Place
 from domain.errors import (
     AlreadyClaimedError,
     AlreadyExistsError,
@@ -35,6 +37,7 @@ from domain.tickets.comments import Comment, CommentOrigin
 from domain.tickets.links import LINKS_MAX, Link, LinkType
 from domain.tickets.sla_alerts import AlertKind, SlaAlert, alert_key
 from domain.tickets.snapshots import plain_state, restored_state
+from domain.tickets.transcripts import TranscriptMessage, transcript_comments
 from domain.tickets.workflow import Status
 from domain.values import ERASED, Attachment, FieldValue, Priority, Rating
 from domain.workflows.catalogue import DEFAULT, STANDARD_VERSION, Version
@@ -470,6 +473,8 @@ class Ticket(Recorded):
         self.last_contact_customer_at = timestamp if actor_kind == ActorKind.REQUESTER.value else None
         self.last_contact_agent_at: datetime | None = None
         self.merged_sources: list[str] = []  # the tickets merged into this one, in order
+        self.location: FieldDict | None = None  # where it is served, and who was sent (field service, below)
+        self.dispatch: FieldDict | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
         """A copy that commands can change without touching the original (a cached ticket).
@@ -963,6 +968,7 @@ class Ticket(Recorded):
             self.requester_email = None if self.requester_email is None else ERASED
             if self.satisfaction and self.satisfaction["comment"]:
                 self.satisfaction = {**self.satisfaction, "comment": ERASED}
+            self.location = None
         self.comments = [c.erased() if c.author_id == person_id else c for c in self.comments]
         self.custom_fields = {k: v.erased() if v.owner == person_id else v for k, v in self.custom_fields.items()}
 
@@ -1187,6 +1193,77 @@ class Ticket(Recorded):
             if self.merged_into is not None:
                 msg = f"the ticket was merged into {self.merged_into}, which is final; change that ticket instead"
             raise TicketClosedError(msg)
+
+    # --- hand-off from a chat bot (domain/tickets/transcripts.py) -----------------------------------
+
+    class HandedOver(Event):
+        """A chat bot handed its conversation over: each message a public comment, with its own author and time."""
+
+        tenant: str  # whose key store holds the authors' data keys (as for `Merged` copies)
+        comments: list[FieldDict]  # the messages as comments, in order (`Comment.as_dict`)
+
+    def take_transcript(self, messages: Sequence[TranscriptMessage]) -> None:
+        """Put a chat's messages on the ticket as its first comments (a ticket opened through chat only)."""
+        if self.channel != "chat":
+            msg = f"a transcript comes with a ticket opened through chat (this one came through {self.channel})"
+            raise InvalidValueError(msg)
+        if current().actor.kind is ActorKind.REQUESTER:
+            msg = "a transcript is handed over by the chat bot or by staff, not by the customer"
+            raise NotPermittedError(msg)
+        if self.comments:
+            msg = "a transcript becomes the ticket's first comments: it comes with the opening"
+            raise InvalidValueError(msg)
+        comments = transcript_comments(messages, requester_id=self.requester_id, first_number=1, now=current().at)
+        if comments:
+            self._handed_over(comments=[c.as_dict() for c in comments])
+
+    @event(HandedOver)
+    def _handed_over(self, *, comments: list[FieldDict]) -> None:
+        taken = [Comment.from_dict(c) for c in comments]
+        self.comments = [*self.comments, *taken]
+        said = [c.at for c in taken if c.author_kind == ActorKind.REQUESTER.value]
+        if said:  # the customer's last message is their latest contact, as a public reply of theirs is
+            self.last_contact_customer_at = max(said[-1], self.last_contact_customer_at or said[-1])
+
+    # --- field service: where the ticket is served, who was sent, when they arrive (domain/directory/geo.py) ----
+
+    class LocationSet(Event):
+        """Where the ticket is to be served, or None: no longer said (the requester's personal data)."""
+
+        tenant: str  # whose key store holds the requester's data key
+        requester_id: str  # whose data key seals both places
+        old_location: FieldDict | None  # `Place.as_dict`
+        new_location: FieldDict | None
+
+    class Dispatched(Event):
+        """Nearest-agent routing sent `agent` (recorded with its `Assigned`): how far, and when they should arrive."""
+
+        agent: str
+        distance_km: float
+        speed_kmh: float
+        arrival_due: datetime
+
+    def set_location(self, location: Place | None) -> None:
+        """Say where the ticket is to be served (None: no longer say)."""
+        self._ensure_not_closed()
+        new = None if location is None else location.as_dict()
+        if new != self.location:
+            self._location_set(requester_id=self.requester_id, old_location=self.location, new_location=new)
+
+    @event(LocationSet)
+    def _location_set(
+        self, *, requester_id: str, old_location: FieldDict | None, new_location: FieldDict | None
+    ) -> None:
+        self.location = new_location if isinstance(new_location, dict) else None  # not a dict once erased
+
+    def estimate_arrival(self, agent: str, *, distance_km: float, speed_kmh: float) -> None:
+        """Record who was sent, from how far, and when they should arrive at `speed_kmh` from now."""
+        due = geo.arrival(current().at, distance_km, speed_kmh)
+        self._dispatched(agent=agent, distance_km=round(distance_km, 3), speed_kmh=speed_kmh, arrival_due=due)
+
+    @event(Dispatched)
+    def _dispatched(self, *, agent: str, distance_km: float, speed_kmh: float, arrival_due: datetime) -> None:
+        self.dispatch = {"agent": agent, "distance_km": distance_km, "speed_kmh": speed_kmh, "arrival_due": arrival_due}
 
 
 def _shallow_copy(value: Any) -> Any:
