@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.plain_text import NonBlankText
 from domain.directory.geo import ADDRESS_MAX, Place
+from domain.tickets.ticket import Ticket
+from domain.tickets.visits import on_site
 
 
 class LocationIn(BaseModel):
@@ -39,3 +41,39 @@ class DispatchPublic(BaseModel):
     distance_km: float = Field(description="Great-circle distance from the agent's place to the ticket's, in km.")
     speed_kmh: float = Field(description="The group's travel speed the estimate was made at.")
     arrival_due: datetime = Field(description="The estimated arrival: the moment of the decision plus the travel time.")
+
+
+class VisitPublic(BaseModel):
+    """One on-site visit: who, from check-in to check-out (none: still there)."""
+
+    agent: str
+    arrived_at: datetime
+    left_at: datetime | None
+
+
+class OnSitePublic(BaseModel):
+    """On-site work on the ticket: its visits and what they add up to."""
+
+    visits: list[VisitPublic]
+    on_site_now: str | None = Field(description="The agent checked in and not out yet, if any.")
+    time_to_arrive_seconds: int | None = Field(
+        description="From the dispatch (or, without one, the opening) to the first check-in; none before it."
+    )
+    time_on_site_seconds: int = Field(description="Every finished visit, check-in to check-out, added up.")
+
+    @classmethod
+    def none(cls) -> OnSitePublic:
+        """No visit yet."""
+        return cls(visits=[], on_site_now=None, time_to_arrive_seconds=None, time_on_site_seconds=0)
+
+    @classmethod
+    def from_ticket(cls, ticket: Ticket) -> OnSitePublic:
+        """The figures of a ticket's visits."""
+        since = (ticket.dispatch or {}).get("sent_at") or ticket.created_on
+        figures = on_site(ticket.visits, since=since)
+        return cls(
+            visits=[VisitPublic.model_validate(v) for v in ticket.visits],
+            on_site_now=figures.on_site_now,
+            time_to_arrive_seconds=figures.time_to_arrive_seconds,
+            time_on_site_seconds=figures.time_on_site_seconds,
+        )

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool
 
-from api.field_schemas import DispatchPublic, LocationIn
+from api.field_schemas import DispatchPublic, LocationIn, OnSitePublic
 from api.plain_text import ChannelOrEmpty, Email, Identifier, NonBlankText, PlainText, Slug
 from api.read_schemas import Day, JsonInt, Moment, json_integer
 from domain.tickets.comments import Comment, CommentOrigin
@@ -481,6 +481,10 @@ class TicketPublic(BaseModel):
     dispatch: DispatchPublic | None = Field(
         default=None, description="Who `nearest` routing sent, from how far, and their estimated arrival."
     )
+    on_site: OnSitePublic = Field(
+        default_factory=OnSitePublic.none,
+        description="On-site work: check-ins and check-outs, time to arrive, time on site.",
+    )
 
     @classmethod
     def from_domain(cls, ticket: Ticket, *, for_requester: bool = False) -> TicketPublic:
@@ -517,6 +521,7 @@ class TicketPublic(BaseModel):
             updated_at=ticket.modified_on,
             location=LocationIn.shown(ticket.location),
             dispatch=None if ticket.dispatch is None else DispatchPublic.model_validate(ticket.dispatch),
+            on_site=OnSitePublic.from_ticket(ticket),
         )
 
 

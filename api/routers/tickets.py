@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import ChannelDep, CommandDep, DeskDep, PrincipalDep, ServicesDep, etag
+from api.field_schemas import LocationIn
 from api.problems import problem_responses
 from api.read_schemas import Moment
 from api.schemas import (
@@ -203,6 +204,24 @@ def claim(ticket_id: UUID, call: CommandDep, response: Response) -> TicketPublic
     """
     # Of two claims at once the store takes one; the other is carried out again and finds the winner.
     receipt = call.desk.claim(ticket_id, **call.provenance)
+    return _answer(response, receipt, call.provenance["by"])
+
+
+@router.post("/{ticket_id}/check-in", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def check_in(ticket_id: UUID, body: LocationIn, call: CommandDep, response: Response) -> TicketPublic:
+    """The calling agent arrives on site (上门服务), at this moment and `body`'s position: a visit begins.
+
+    One visit at a time: 409 while someone is checked in. The position is the agent's personal data.
+    The ticket's `on_site` adds the visits up (time to arrive, time on site; docs/field-service.md).
+    """
+    receipt = call.desk.check_in(ticket_id, body.to_domain(), **call.provenance)
+    return _answer(response, receipt, call.provenance["by"])
+
+
+@router.post("/{ticket_id}/check-out", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def check_out(ticket_id: UUID, body: LocationIn, call: CommandDep, response: Response) -> TicketPublic:
+    """The calling agent, checked in, leaves the site, at this moment and `body`'s position: their visit ends."""
+    receipt = call.desk.check_out(ticket_id, body.to_domain(), **call.provenance)
     return _answer(response, receipt, call.provenance["by"])
 
 

@@ -63,6 +63,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "rate_ticket": frozenset({C}),
     "update_ticket": STAFF,
     "bulk_change": STAFF,  # one change to many tickets, each its own command
+    "check_in": STAFF,  # on-site work: agents only (a domain rule), one visit at a time
+    "check_out": STAFF,  # only the agent checked in (a domain rule)
     # Reads of one ticket.
     "get_ticket": READERS | {C},  # requesters: their own tickets, without internal notes
     "download_attachment": READERS | {C},  # as get_ticket: requesters, files of public replies only

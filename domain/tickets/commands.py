@@ -362,6 +362,16 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
         )
 
     @retried
+    def check_in(self, ticket_id: UUID, position: Place, **how: Unpack[OnTicket]) -> Receipt:
+        """The calling agent arrives on site (上门): a visit begins, at this moment and position."""
+        return self._on_ticket(ticket_id, lambda ticket: ticket.check_in(position), **how)
+
+    @retried
+    def check_out(self, ticket_id: UUID, position: Place, **how: Unpack[OnTicket]) -> Receipt:
+        """The calling agent leaves the site: their visit ends, at this moment and position."""
+        return self._on_ticket(ticket_id, lambda ticket: ticket.check_out(position), **how)
+
+    @retried
     def rate(self, ticket_id: UUID, rating: str | int, comment: str = "", **how: Unpack[OnTicket]) -> Receipt:
         """The requester rates a solved ticket: good/bad or 1-5, with an optional comment."""
         return self._on_ticket(ticket_id, lambda ticket: ticket.rate(Rating.parse(rating), comment), **how)

@@ -159,6 +159,16 @@ def _(event: Ticket.Dispatched) -> tuple[FieldChange, ...]:
     return (FieldChange("dispatch", None, {**sent, "arrival_due": event.arrival_due}),)
 
 
+@field_changes.register
+def _(event: Ticket.CheckedIn) -> tuple[FieldChange, ...]:
+    return (FieldChange("on_site", None, {"agent": event.actor_id, "position": event.position}),)
+
+
+@field_changes.register
+def _(event: Ticket.CheckedOut) -> tuple[FieldChange, ...]:
+    return (FieldChange("on_site", {"agent": event.actor_id, "position": event.position}, None),)
+
+
 def _merge_reason(event: Ticket.MergedInto | Ticket.Merged) -> tuple[FieldChange, ...]:
     return (FieldChange("merge_reason", None, event.reason),) if event.reason else ()
 

@@ -475,6 +475,7 @@ class Ticket(Recorded):
         self.merged_sources: list[str] = []  # the tickets merged into this one, in order
         self.location: FieldDict | None = None  # where it is served, and who was sent (field service, below)
         self.dispatch: FieldDict | None = None
+        self.visits: list[FieldDict] = []  # on-site visits: agent, arrived_at, left_at (domain/tickets/visits.py)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
         """A copy that commands can change without touching the original (a cached ticket).
@@ -1262,8 +1263,63 @@ class Ticket(Recorded):
         self._dispatched(agent=agent, distance_km=round(distance_km, 3), speed_kmh=speed_kmh, arrival_due=due)
 
     @event(Dispatched)
-    def _dispatched(self, *, agent: str, distance_km: float, speed_kmh: float, arrival_due: datetime) -> None:
-        self.dispatch = {"agent": agent, "distance_km": distance_km, "speed_kmh": speed_kmh, "arrival_due": arrival_due}
+    def _dispatched(
+        self,
+        timestamp: datetime = FROM_CONTEXT,  # provenance the state needs: before `*`, or eventsourcing requires it
+        *,
+        agent: str,
+        distance_km: float,
+        speed_kmh: float,
+        arrival_due: datetime,
+    ) -> None:
+        sent = {"agent": agent, "distance_km": distance_km, "speed_kmh": speed_kmh, "arrival_due": arrival_due}
+        self.dispatch = {**sent, "sent_at": timestamp}
+
+    class CheckedIn(Event):
+        """The acting agent arrived where the ticket is served, at the event's moment, at `position`."""
+
+        tenant: str  # whose key store holds the agent's data key: the position is theirs
+        position: FieldDict  # `Place.as_dict`
+
+    class CheckedOut(Event):
+        """The acting agent left, at the event's moment, from `position`."""
+
+        tenant: str
+        position: FieldDict
+
+    def check_in(self, position: Place) -> None:
+        """The acting agent is on site now (one visit at a time: the one before must be checked out)."""
+        self._ensure_not_closed()
+        actor = current().actor
+        if actor.kind is not ActorKind.AGENT:
+            msg = "agents check in on site"
+            raise NotPermittedError(msg)
+        here = next((v["agent"] for v in self.visits if v["left_at"] is None), None)
+        if here is not None:
+            msg = f"{here} is checked in on this ticket; check out first"
+            raise AlreadyExistsError(msg)
+        self._checked_in(position=position.as_dict())
+
+    @event(CheckedIn)
+    def _checked_in(
+        self, actor_id: str = FROM_CONTEXT, timestamp: datetime = FROM_CONTEXT, *, position: FieldDict
+    ) -> None:
+        self.visits = [*self.visits, {"agent": actor_id, "arrived_at": timestamp, "left_at": None}]
+
+    def check_out(self, position: Place) -> None:
+        """The acting agent, checked in, leaves the site (allowed once the ticket is closed: they were there)."""
+        actor = current().actor
+        if not any(v["agent"] == actor.id and v["left_at"] is None for v in self.visits):
+            msg = "you are not checked in on this ticket"
+            raise InvalidValueError(msg)
+        self._checked_out(position=position.as_dict())
+
+    @event(CheckedOut)
+    def _checked_out(
+        self, actor_id: str = FROM_CONTEXT, timestamp: datetime = FROM_CONTEXT, *, position: FieldDict
+    ) -> None:
+        left = {"left_at": timestamp}
+        self.visits = [{**v, **left} if v["agent"] == actor_id and v["left_at"] is None else v for v in self.visits]
 
 
 def _shallow_copy(value: Any) -> Any:

@@ -9,6 +9,7 @@ Which fields are personal, and whose they are:
 - `Ticket.Merged`: each copied comment's body and attachment names — its author's, as in the
   comment copied; `Ticket.Merged` and `Ticket.MergedInto`: the reason — the merging agent's;
 - `Ticket.LocationSet`: the old and the new place (point and address) — the requester's;
+- `Ticket.CheckedIn`, `Ticket.CheckedOut`: the position — the agent's who checked in or out;
 - `Ticket.HandedOver`: each message of a chat bot's transcript — its author's (the customer's
   under the requester's key, the bot's under the key of the author `bot`);
 - a custom field whose definition marks it personal (its stored form names an `owner`, the
@@ -65,6 +66,8 @@ PERSONAL_EVENTS = (
     | Ticket.MergedInto
     | Ticket.HandedOver
     | Ticket.LocationSet
+    | Ticket.CheckedIn
+    | Ticket.CheckedOut
     | Directory.AgentLocated
     | SavedView.Created
     | InboundMessage.Received
@@ -80,6 +83,8 @@ _OWNED_TEXTS: dict[type, tuple[str, tuple[str, ...]]] = {
     InboundMessage.Received: ("actor_id", ("html",)),  # the sender, as whom the message was taken in
     Directory.AgentDefined: ("agent", ("email",)),  # the agent defined, not the admin defining them
     Ticket.LocationSet: ("requester_id", ("old_location", "new_location")),
+    Ticket.CheckedIn: ("actor_id", ("position",)),
+    Ticket.CheckedOut: ("actor_id", ("position",)),
     Directory.AgentLocated: ("agent", ("location",)),  # the agent located, not whoever reported it
 }
 

@@ -154,3 +154,47 @@ def test_erasing_the_requester_erases_the_ticket_s_place(api: Any) -> None:
     history = _ok(client.get(f"/tickets/{opened['id']}/history", headers=who["boss"]))["items"]
     placed = next(e for e in history if e["event"] == "LocationSet")
     assert placed["changes"][0]["new"] == "[erased]"
+
+
+def test_check_in_and_out_give_time_to_arrive_and_time_on_site(api: Any) -> None:
+    client, who, served = api
+    _field_group(client, who)
+    opened = _open(client, who, PEOPLES_SQUARE)
+    _sweep(served)
+    sent = datetime.fromisoformat(
+        _ok(client.get(f"/tickets/{opened['id']}", headers=who["ann"]))["dispatch"]["arrival_due"]
+    )
+    assert sent
+
+    arrived = _ok(client.post(f"/tickets/{opened['id']}/check-in", json=PEOPLES_SQUARE, headers=who["ann"]))
+    on_site = arrived["on_site"]
+    assert (on_site["visits"][0]["agent"], on_site["on_site_now"], on_site["visits"][0]["left_at"]) == (
+        "ann",
+        "ann",
+        None,
+    )
+    assert on_site["time_to_arrive_seconds"] > 0
+    twice = client.post(f"/tickets/{opened['id']}/check-in", json=PEOPLES_SQUARE, headers=who["cat"])
+    assert twice.status_code == 409, twice.text
+    assert twice.headers["content-type"].startswith("application/problem+json")
+    not_in = client.post(f"/tickets/{opened['id']}/check-out", json=PEOPLES_SQUARE, headers=who["cat"])
+    assert not_in.status_code == 422, not_in.text
+
+    left = _ok(client.post(f"/tickets/{opened['id']}/check-out", json=PEOPLES_SQUARE, headers=who["ann"]))["on_site"]
+    visit = left["visits"][0]
+    spent = datetime.fromisoformat(visit["left_at"]) - datetime.fromisoformat(visit["arrived_at"])
+    assert left["on_site_now"] is None
+    assert left["time_on_site_seconds"] == spent.total_seconds() > 0
+    assert left["time_to_arrive_seconds"] == on_site["time_to_arrive_seconds"]
+    history = _ok(client.get(f"/tickets/{opened['id']}/history", headers=who["boss"]))["items"]
+    assert [e["event"] for e in history if e["event"].startswith("Checked")] == ["CheckedIn", "CheckedOut"]
+    assert next(e for e in history if e["event"] == "CheckedIn")["changes"][0]["new"]["position"] == PEOPLES_SQUARE
+
+
+def test_a_customer_does_not_check_in(api: Any) -> None:
+    client, who, served = api
+    opened = _ok(client.post("/tickets", json={"title": "x"}, headers=who["bob"]), 201)
+    before = served.desk.recorder.max_notification_id()
+    refused = client.post(f"/tickets/{opened['id']}/check-in", json=PEOPLES_SQUARE, headers=who["bob"])
+    assert refused.status_code == 403, refused.text
+    assert served.desk.recorder.max_notification_id() == before
