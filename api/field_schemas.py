@@ -18,8 +18,8 @@ class LocationIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    latitude: float = Field(ge=-90, le=90, allow_inf_nan=False, examples=[31.2304])
-    longitude: float = Field(ge=-180, le=180, allow_inf_nan=False, examples=[121.4737])
+    latitude: float = Field(ge=-90, le=90, allow_inf_nan=False, strict=True, examples=[31.2304])
+    longitude: float = Field(ge=-180, le=180, allow_inf_nan=False, strict=True, examples=[121.4737])
     address: NonBlankText | None = Field(
         default=None, min_length=1, max_length=ADDRESS_MAX, examples=["上海市黄浦区人民大道 200 号"]
     )

@@ -1311,7 +1311,7 @@ class Ticket(Recorded):
         actor = current().actor
         if not any(v["agent"] == actor.id and v["left_at"] is None for v in self.visits):
             msg = "you are not checked in on this ticket"
-            raise InvalidValueError(msg)
+            raise IllegalTransitionError(msg)
         self._checked_out(position=position.as_dict())
 
     @event(CheckedOut)
