@@ -8,12 +8,14 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool
 
+from api.field_schemas import DispatchPublic, LocationIn, OnSitePublic
 from api.plain_text import ChannelOrEmpty, Email, Identifier, NonBlankText, PlainText, Slug
-from api.read_schemas import Day, JsonInt, json_integer
+from api.read_schemas import Day, JsonInt, Moment, json_integer
 from domain.tickets.comments import Comment, CommentOrigin
 from domain.tickets.fields import FieldDefinition
 from domain.tickets.history import Change
 from domain.tickets.ticket import Ticket
+from domain.tickets.transcripts import TRANSCRIPT_MESSAGES_MAX, TRANSCRIPT_TEXT_MAX, Speaker, TranscriptMessage
 from domain.tickets.workflow import Status
 from domain.values import (
     ATTACHMENT_SIZE_MAX,
@@ -203,6 +205,21 @@ class Attachment(StrictBody):
     content_type: PlainText = Field(default="application/octet-stream", max_length=255)
 
 
+class TranscriptMessageIn(StrictBody):
+    """One message of a chat bot's conversation, handed over with the ticket it becomes."""
+
+    author: Speaker = Field(description="Who wrote it: `bot` (the chat bot) or `customer` (the requester).")
+    at: Moment = Field(
+        description="When it was written: with an offset, not in the future, not before the message ahead of it.",
+        examples=["2026-11-23T09:00:00Z"],
+    )
+    text: NonBlankText = Field(min_length=1, max_length=TRANSCRIPT_TEXT_MAX)
+
+    def to_domain(self) -> TranscriptMessage:
+        """The message as the domain takes it."""
+        return TranscriptMessage(author=self.author, at=self.at, text=self.text)
+
+
 class TicketCreate(StrictBody):
     """A new request."""
 
@@ -239,6 +256,20 @@ class TicketCreate(StrictBody):
     )
     parent_id: UUID | None = Field(
         default=None, description="Open it as a child of this ticket (the parent records the child too)."
+    )
+    transcript: list[TranscriptMessageIn] = Field(
+        default_factory=list,
+        max_length=TRANSCRIPT_MESSAGES_MAX,
+        description="With channel `chat` only (机器人转人工): the chat bot's conversation so far, oldest first. "
+        "Each message becomes a public comment, in order, with its own author (the bot's as `bot`, the "
+        "customer's as the requester) and time; the hand-off is recorded as one `HandedOver` event. Staff "
+        "and API clients hand over; a customer cannot. Personal data: each message is stored encrypted "
+        "with its author's key.",
+    )
+    location: LocationIn | None = Field(
+        default=None,
+        description="Where the ticket is to be served (field service; `nearest` routing sends the closest agent). "
+        "Personal data of the requester: stored encrypted.",
     )
 
 
@@ -347,6 +378,9 @@ class TicketPatch(StrictBody):
     custom_fields: dict[Slug, CustomField | None] = Field(
         default_factory=dict, max_length=50, json_schema_extra=_SLUG_KEYS_ONLY
     )
+    location: LocationIn | None = Field(
+        default=None, description="Where the ticket is to be served; null clears it (personal data of the requester)."
+    )
 
 
 class CommentOriginPublic(BaseModel):
@@ -443,6 +477,14 @@ class TicketPublic(BaseModel):
     last_contact_agent_at: datetime | None = Field(default=None, description="The latest public reply by an agent.")
     created_at: datetime
     updated_at: datetime
+    location: LocationIn | None = Field(default=None, description="Where the ticket is to be served, if it says.")
+    dispatch: DispatchPublic | None = Field(
+        default=None, description="Who `nearest` routing sent, from how far, and their estimated arrival."
+    )
+    on_site: OnSitePublic = Field(
+        default_factory=OnSitePublic.none,
+        description="On-site work: check-ins and check-outs, time to arrive, time on site.",
+    )
 
     @classmethod
     def from_domain(cls, ticket: Ticket, *, for_requester: bool = False) -> TicketPublic:
@@ -477,6 +519,9 @@ class TicketPublic(BaseModel):
             last_contact_agent_at=ticket.last_contact_agent_at,
             created_at=ticket.created_on,
             updated_at=ticket.modified_on,
+            location=LocationIn.shown(ticket.location),
+            dispatch=None if ticket.dispatch is None else DispatchPublic.model_validate(ticket.dispatch),
+            on_site=OnSitePublic.from_ticket(ticket),
         )
 
 

@@ -2,7 +2,7 @@
 
 A ticket waits in a queue when it is in a group, unassigned and unsolved (opened into the group,
 moved there, or given back). Groups whose routing is not `manual` (domain/directory/routing.py:
-round robin, least loaded, skills) have their waiting tickets routed by this process, which
+round robin, least loaded, skills, nearest) have their waiting tickets routed by this process, which
 follows the event log through the read models: on news of the log (infrastructure/log_signal.py:
 a save in this process, or on PostgreSQL in any process) it waits for the serving read model to
 reach the log's head, then sweeps the queues with tickets waiting; and every `interval_seconds`
@@ -50,7 +50,8 @@ from datetime import datetime
 from time import monotonic
 from uuid import UUID
 
-from domain.directory.directory import Directory, GroupEntry, Routing
+from domain.directory.directory import Directory, Dispatch, GroupEntry, Routing
+from domain.directory.geo import Place
 from domain.directory.routing import CHANNEL, Candidate, Decision, WaitingTicket, decide, router
 from domain.errors import (
     AlreadyClaimedError,
@@ -90,21 +91,23 @@ class _Queue:
     group: GroupEntry
     members: dict[str, Candidate]
     last_chosen: str | None
+    dispatch: Dispatch
     result: RouteResult = field(default_factory=RouteResult)
 
-    def decide(self, row: WaitingRow) -> Decision | None:
+    def decide(self, row: WaitingRow, location: Place | None) -> Decision | None:
         return decide(
             self.group,
             list(self.members.values()),
-            WaitingTicket(row.ticket_type, row.tags),
+            WaitingTicket(row.ticket_type, row.tags, location),
             last_chosen=self.last_chosen,
+            radius_km=self.dispatch.radius_km,
         )
 
     def count(self, agent: str, at: datetime, *, routed: bool) -> None:
         """An assignment to `agent` at `at`: one more open ticket; if it was this routing's, its pointer moves."""
         member = self.members.get(agent)
         if member is not None:
-            self.members[agent] = Candidate(member.agent, member.open_tickets + 1, at)
+            self.members[agent] = Candidate(member.agent, member.open_tickets + 1, at, member.place)
         if routed:
             self.last_chosen = agent
 
@@ -161,18 +164,20 @@ class Router:
         for name in names:
             agent = directory.agent(name)
             if agent is not None:
-                members[name] = Candidate(agent, load.get(name, 0), idle.get(name))
-        return _Queue(tenant, group, members, reads.last_routed(tenant, group.name))
+                members[name] = Candidate(agent, load.get(name, 0), idle.get(name), directory.place_of(name))
+        last = reads.last_routed(tenant, group.name)
+        return _Queue(tenant, group, members, last, directory.dispatch_of(group.name))
 
     def _route_queue(self, queue: _Queue, result: RouteResult) -> None:
         for row in self.read_models.routing().waiting(queue.tenant, queue.group.name, self.page_size):
             if self._stopping.is_set():
                 return
-            decision = queue.decide(row)
+            nearest = queue.group.routing is Routing.NEAREST
+            decision = queue.decide(row, self._location(row.ticket_id) if nearest else None)
             if decision is None:
                 result.waiting += 1
-                if queue.group.routing is Routing.SKILLS:
-                    continue  # the next ticket may need skills someone with room has
+                if queue.group.routing in (Routing.SKILLS, Routing.NEAREST):
+                    continue  # the next ticket may need skills, or be in a place, someone with room has
                 return
             self._record(queue, row.ticket_id, row.version, decision, result, retry=True)
 
@@ -187,6 +192,7 @@ class Router:
                 group=queue.group.name,
                 reason=decision.reason,
                 caused_by=event_cause(ticket_id, version),
+                travel=None if decision.distance_km is None else (decision.distance_km, queue.dispatch.speed_kmh),
                 expected_version=version,
                 by=router(queue.group.routing),
                 via=CHANNEL,
@@ -200,6 +206,14 @@ class Router:
         queue.count(decision.agent, receipt.ticket.modified_on, routed=True)
         result.routed += 1
         result.position = receipt.position
+
+    def _location(self, ticket_id: UUID) -> Place | None:
+        """Where a waiting ticket is served (the read models keep no personal data: read from the ticket)."""
+        try:
+            location = self.desk.get_ticket(ticket_id).location
+        except TicketNotFoundError:
+            return None
+        return None if location is None else Place.from_dict(location)
 
     def _after_refusal(
         self, queue: _Queue, ticket_id: UUID, decision: Decision, result: RouteResult, *, retry: bool

@@ -6,18 +6,21 @@ answers. Once a tenant has a directory, tickets are assigned only to its agents 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from annotated_types import Interval
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from api.deps import ChannelDep, DeskDep, PrincipalDep
+from api.field_schemas import LocationIn
 from api.plain_text import Email, Identifier, Slug
 from api.problems import problem_responses
 from api.read_schemas import JsonInt, json_integer
 from api.routers.tickets import POSITION_HEADER
-from domain.directory.directory import CAPACITY_MAX, RULES_MAX, SKILL_LEVEL_MAX, SKILLS_MAX, Routing
+from domain.directory.directory import CAPACITY_MAX, RULES_MAX, SKILL_LEVEL_MAX, SKILLS_MAX, PlaceKind, Routing
+from domain.directory.geo import DEFAULT_SPEED_KMH, RADIUS_MAX_KM, SPEED_MAX_KMH, Place
+from domain.pipeline import KEEP
 
 router = APIRouter(tags=["directory"])
 #: A skill level: a JSON integer from 1 to SKILL_LEVEL_MAX (the bounds first, so the schema states them).
@@ -42,8 +45,19 @@ class GroupIn(Strict):
     """A group: who is in it, and how its new tickets reach them."""
 
     members: list[Identifier] = Field(default_factory=list, max_length=1000, description="Agents of the directory.")
-    routing: Routing = Field(default=Routing.MANUAL, description="manual (default), round_robin, least_loaded, skills.")
+    routing: Routing = Field(
+        default=Routing.MANUAL, description="manual (default), round_robin, least_loaded, skills, nearest."
+    )
     skill_rules: list[SkillRuleIn] = Field(default_factory=list, max_length=RULES_MAX)
+    radius_km: float | None = Field(
+        default=None, gt=0, le=RADIUS_MAX_KM, description="`nearest`: the farthest an agent is sent, in km (none: any)."
+    )
+    speed_kmh: float | None = Field(
+        default=None,
+        gt=0,
+        le=SPEED_MAX_KMH,
+        description=f"`nearest`: the travel speed arrivals are estimated at, in km/h (none: {DEFAULT_SPEED_KMH:g}).",
+    )
 
 
 class GroupOut(GroupIn):
@@ -67,6 +81,14 @@ class AgentIn(Strict):
     email: Email | None = Field(
         default=None, description="Where notifications reach them (personal data); none: they get no e-mail."
     )
+    home_base: LocationIn | None = Field(
+        default=None, description="Where `nearest` routing takes them to start from when they report no location."
+    )
+    location: LocationIn | None = Field(
+        default=None,
+        description="Where they are now (as `PUT /agents/{id}/location` reports it); absent: kept, null: cleared. "
+        "Personal data of the agent, as the home base.",
+    )
 
 
 class AgentOut(AgentIn):
@@ -89,6 +111,10 @@ class AgentList(BaseModel):
     items: list[AgentOut]
 
 
+def _place(value: LocationIn | None) -> Place | None:
+    return None if value is None else value.to_domain()
+
+
 def _answer_position(response: Response, position: int | None) -> None:
     if position is not None:
         response.headers[POSITION_HEADER] = str(position)
@@ -105,6 +131,8 @@ def put_group(
         members=body.members,
         routing=body.routing.value,
         skill_rules=[r.model_dump() for r in body.skill_rules],
+        radius_km=body.radius_km,
+        speed_kmh=body.speed_kmh,
         by=principal.actor,
         via=via,
     )
@@ -125,7 +153,9 @@ def get_group(name: Identifier, desk: DeskDep, principal: PrincipalDep) -> Group
     """A group: members, routing policy, skill rules."""
     group, members = desk.directory_group(principal.tenant, name)
     rules = [SkillRuleIn(type=r.ticket_type, tag=r.tag, skills=dict(r.skills)) for r in group.skill_rules]
-    return GroupOut(name=group.name, members=members, routing=group.routing, skill_rules=rules)
+    directory = desk.directory(principal.tenant)
+    dispatch = {} if directory is None else directory.dispatch.get(name, {})
+    return GroupOut(name=group.name, members=members, routing=group.routing, skill_rules=rules, **dispatch)
 
 
 @router.put("/agents/{agent_id}", response_model=AgentOut, responses=problem_responses(401, 403, 422))
@@ -141,6 +171,8 @@ def put_agent(
         capacity=body.capacity,
         available=body.available,
         email=body.email,
+        home_base=_place(body.home_base),
+        location=_place(body.location) if "location" in body.model_fields_set else KEEP,
         by=principal.actor,
         via=via,
     )
@@ -160,7 +192,11 @@ def list_agents(desk: DeskDep, principal: PrincipalDep) -> AgentList:
 def get_agent(agent_id: Identifier, desk: DeskDep, principal: PrincipalDep) -> AgentOut:
     """An agent: groups, skills, capacity, availability, e-mail address."""
     agent, groups = desk.directory_agent(principal.tenant, agent_id)
+    directory = desk.directory(principal.tenant)
+    places = {} if directory is None else directory.places.get(agent_id, {})
     return AgentOut(
+        home_base=_shown(places.get(PlaceKind.HOME.value)),
+        location=_shown(places.get(PlaceKind.CURRENT.value)),
         agent_id=agent.agent_id,
         groups=groups,
         skills=dict(agent.skills),
@@ -168,3 +204,28 @@ def get_agent(agent_id: Identifier, desk: DeskDep, principal: PrincipalDep) -> A
         available=agent.available,
         email=agent.email,
     )
+
+
+def _shown(stored: Any) -> LocationIn | None:
+    # A place reads as a plain string once the agent's personal data was erased: shown as none.
+    return LocationIn.shown(stored) if isinstance(stored, dict) else None
+
+
+@router.put("/agents/{agent_id}/location", response_model=AgentOut, responses=problem_responses(401, 403, 422))
+def report_location(
+    agent_id: Identifier,
+    body: LocationIn | None,
+    desk: DeskDep,
+    principal: PrincipalDep,
+    via: ChannelDep,
+    response: Response,
+) -> AgentOut:
+    """An agent reports where they are now (`null`: no longer says), for `nearest` routing; admins for anyone.
+
+    Personal data of the agent: stored encrypted with their key. 403 for another agent's location.
+    """
+    position = desk.report_location(
+        tenant=principal.tenant, agent=agent_id, location=_place(body), by=principal.actor, via=via
+    )
+    _answer_position(response, position)
+    return get_agent(agent_id, desk, principal)

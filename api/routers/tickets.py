@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import ChannelDep, CommandDep, DeskDep, PrincipalDep, ServicesDep, etag
+from api.field_schemas import LocationIn
 from api.problems import problem_responses
 from api.read_schemas import Moment
 from api.schemas import (
@@ -28,8 +29,9 @@ from api.schemas import (
     TransitionRequest,
 )
 from domain.actors import Actor, ActorKind
+from domain.directory.geo import Place
 from domain.errors import InvalidValueError, NotPermittedError
-from domain.pipeline import KEEP, Receipt
+from domain.pipeline import KEEP, Keep, Receipt
 from domain.values import Attachment
 from infrastructure.audit.chain import ChainRow
 from infrastructure.audit.log import AuditLog, AuditUnavailableError
@@ -59,7 +61,11 @@ def _answer(response: Response, receipt: Receipt, by: Actor) -> TicketPublic:
 def open_ticket(
     body: TicketCreate, desk: DeskDep, principal: PrincipalDep, via: ChannelDep, response: Response
 ) -> TicketPublic:
-    """Open a ticket, in the initial state of its workflow (and `group`'s queue); with `Location` and `ETag`."""
+    """Open a ticket, in the initial state of its workflow (and `group`'s queue); with `Location` and `ETag`.
+
+    Through channel `chat`, a chat bot hands its conversation over with the ticket (`transcript`): its
+    messages become the ticket's first comments, in order, in the same save (docs/field-service.md).
+    """
     actor = principal.actor
     requester_id, organisation = body.requester_id, body.organisation
     if actor.kind is ActorKind.REQUESTER:
@@ -86,6 +92,8 @@ def open_ticket(
         custom_fields={name: value.to_domain() for name, value in body.custom_fields.items()},
         group=body.group,
         parent_id=body.parent_id,
+        transcript=[message.to_domain() for message in body.transcript],
+        location=None if body.location is None else body.location.to_domain(),
         by=actor,
         via=body.channel or via,
     )
@@ -199,6 +207,24 @@ def claim(ticket_id: UUID, call: CommandDep, response: Response) -> TicketPublic
     return _answer(response, receipt, call.provenance["by"])
 
 
+@router.post("/{ticket_id}/check-in", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def check_in(ticket_id: UUID, body: LocationIn, call: CommandDep, response: Response) -> TicketPublic:
+    """The calling agent arrives on site (上门服务), at this moment and `body`'s position: a visit begins.
+
+    One visit at a time: 409 while someone is checked in. The position is the agent's personal data.
+    The ticket's `on_site` adds the visits up (time to arrive, time on site; docs/field-service.md).
+    """
+    receipt = call.desk.check_in(ticket_id, body.to_domain(), **call.provenance)
+    return _answer(response, receipt, call.provenance["by"])
+
+
+@router.post("/{ticket_id}/check-out", response_model=TicketPublic, responses=_COMMAND_ERRORS)
+def check_out(ticket_id: UUID, body: LocationIn, call: CommandDep, response: Response) -> TicketPublic:
+    """The calling agent, checked in, leaves the site, at this moment and `body`'s position: their visit ends."""
+    receipt = call.desk.check_out(ticket_id, body.to_domain(), **call.provenance)
+    return _answer(response, receipt, call.provenance["by"])
+
+
 @router.post("/{ticket_id}/transfer", response_model=TicketPublic, responses=_COMMAND_ERRORS)
 def transfer(ticket_id: UUID, body: TransferRequest, call: CommandDep, response: Response) -> TicketPublic:
     """Hand the ticket on (转派) to an agent and/or a group; the reason is kept beside it as an internal note."""
@@ -270,13 +296,14 @@ def add_comment(ticket_id: UUID, body: CommentCreate, call: CommandDep, response
 
 @router.patch("/{ticket_id}", response_model=TicketPublic, responses=_COMMAND_ERRORS)
 def update_ticket(ticket_id: UUID, body: TicketPatch, call: CommandDep, response: Response) -> TicketPublic:
-    """Change title, description, priority, type, tags and custom fields; all are stored together or none is.
+    """Change title, description, priority, type, tags, custom fields and location; stored together or not at all.
 
     Each change records its own event, old -> new (`TitleChanged`, `DescriptionChanged`, ...).
     """
     if not body.model_fields_set:
         raise InvalidValueError(
-            "the patch changes nothing; give title, description, priority, type, add_tags, remove_tags or custom_fields"
+            "the patch changes nothing; give title, description, priority, type, add_tags, remove_tags, "
+            "custom_fields or location"
         )
     receipt = call.desk.update_ticket(
         ticket_id,
@@ -287,9 +314,16 @@ def update_ticket(ticket_id: UUID, body: TicketPatch, call: CommandDep, response
         add_tags=body.add_tags,
         remove_tags=body.remove_tags,
         custom_fields={k: None if v is None else v.to_domain() for k, v in body.custom_fields.items()},
+        location=_location_change(body),
         **call.provenance,
     )
     return _answer(response, receipt, call.provenance["by"])
+
+
+def _location_change(body: TicketPatch) -> Place | Literal[Keep.KEEP] | None:
+    if "location" not in body.model_fields_set:
+        return KEEP
+    return None if body.location is None else body.location.to_domain()
 
 
 @router.post("/{ticket_id}/rating", response_model=TicketPublic, responses=_COMMAND_ERRORS)

@@ -49,7 +49,7 @@ REPORTERS = frozenset({S, N, D})
 #: everyone, so a new endpoint is closed until someone decides who may use it.
 PERMISSIONS: dict[str, frozenset[Role]] = {
     # Ticket commands.
-    "open_ticket": frozenset({C, A, S, D}),
+    "open_ticket": frozenset({C, A, S, D}),  # customers without a chat transcript (a domain rule)
     "assign": STAFF,
     "unassign": STAFF,
     "claim": STAFF,
@@ -63,6 +63,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "rate_ticket": frozenset({C}),
     "update_ticket": STAFF,
     "bulk_change": STAFF,  # one change to many tickets, each its own command
+    "check_in": STAFF,  # on-site work: agents only (a domain rule), one visit at a time
+    "check_out": STAFF,  # only the agent checked in (a domain rule)
     # Reads of one ticket.
     "get_ticket": READERS | {C},  # requesters: their own tickets, without internal notes
     "download_attachment": READERS | {C},  # as get_ticket: requesters, files of public replies only
@@ -135,6 +137,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "put_agent": frozenset({D}),
     "list_agents": READERS,
     "get_agent": READERS,
+    "report_location": STAFF,  # an agent their own location (a domain rule); an admin anyone's
     # Automation: admins define triggers and macros; staff read them and apply macros.
     "put_trigger": frozenset({D}),
     "list_triggers": READERS,

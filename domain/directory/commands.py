@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Unpack
+from typing import Any, Literal, Unpack
 
-from domain.directory.directory import AgentEntry, Directory, GroupEntry
-from domain.errors import NotFoundError
-from domain.pipeline import Acting, CommandPipeline
+from domain.access.policy import Role
+from domain.directory.directory import AgentEntry, Directory, GroupEntry, PlaceKind
+from domain.directory.geo import Place
+from domain.errors import InvalidValueError, NotFoundError, NotPermittedError
+from domain.pipeline import KEEP, Acting, CommandPipeline, Keep
 from domain.races import retried
 
 
@@ -23,12 +25,18 @@ class DirectoryCommands(CommandPipeline):
         members: Iterable[str],
         routing: str,
         skill_rules: Iterable[Mapping[str, Any]] = (),
+        radius_km: float | None = None,
+        speed_kmh: float | None = None,
         **how: Unpack[Acting],
     ) -> int | None:
-        """Define a group or change it; the log position of its event (None: nothing changed)."""
+        """Define a group or change it, dispatch settings included; the log position of its last event.
+
+        None: nothing changed. `radius_km` and `speed_kmh` are for `nearest` routing (geo.py).
+        """
         with self._acting(tenant=tenant, **how):
             directory = self.directory(tenant) or Directory.start(tenant=tenant)
             directory.define_group(name, members=members, routing=routing, skill_rules=skill_rules)
+            directory.set_dispatch(name, radius_km=radius_km, speed_kmh=speed_kmh)
         recordings = self.save(directory)
         return recordings[-1].notification.id if recordings else None
 
@@ -43,14 +51,38 @@ class DirectoryCommands(CommandPipeline):
         capacity: int,
         available: bool,
         email: str | None = None,
+        home_base: Place | None = None,
+        location: Place | Literal[Keep.KEEP] | None = KEEP,
         **how: Unpack[Acting],
     ) -> int | None:
-        """Define an agent or change them; the log position of the event (None: nothing changed)."""
+        """Define an agent or change them, their home base and (if given) where they are now; the last position.
+
+        None: nothing changed.
+        """
         with self._acting(tenant=tenant, **how):
             directory = self.directory(tenant) or Directory.start(tenant=tenant)
             directory.define_agent(
                 agent, groups=groups, skills=skills, capacity=capacity, available=available, email=email
             )
+            directory.locate_agent(agent, PlaceKind.HOME, home_base)
+            if location is not KEEP:
+                directory.locate_agent(agent, PlaceKind.CURRENT, location)
+        recordings = self.save(directory)
+        return recordings[-1].notification.id if recordings else None
+
+    @retried
+    def report_location(self, *, tenant: str, agent: str, location: Place | None, **how: Unpack[Acting]) -> int | None:
+        """An agent reports where they are now (None: they no longer say); an admin may for anyone."""
+        by = how["by"]
+        if by.id != agent and by.role != Role.ADMIN.value:
+            msg = "agents report their own location; an admin may report anyone's"
+            raise NotPermittedError(msg)
+        directory = self.directory(tenant)
+        if directory is None:
+            msg = f"no agent {agent!r} in the directory (PUT /agents/{agent} defines them)"
+            raise InvalidValueError(msg)
+        with self._acting(tenant=tenant, **how):
+            directory.locate_agent(agent, PlaceKind.CURRENT, location)
         recordings = self.save(directory)
         return recordings[-1].notification.id if recordings else None
 

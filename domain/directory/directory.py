@@ -18,6 +18,8 @@ from eventsourcing.domain import event
 
 from domain import values
 from domain.actors import identifier
+from domain.directory import geo
+from domain.directory.geo import Place
 from domain.errors import InvalidValueError
 from domain.provenance import Recorded, TenantOwned
 
@@ -37,6 +39,7 @@ class Routing(StrEnum):
     ROUND_ROBIN = "round_robin"  # the next available agent after the last one chosen
     LEAST_LOADED = "least_loaded"  # fewest open tickets, ties by longest idle
     SKILLS = "skills"  # best match of the skills the ticket needs, then least loaded
+    NEAREST = "nearest"  # the closest agent with the skills and room, within the group's radius, ties by load
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,8 @@ class Directory(TenantOwned):
         self.groups: dict[str, dict[str, Any]] = {}  # name -> {"routing", "skill_rules"}
         self.agents: dict[str, dict[str, Any]] = {}  # id -> {"skills", "capacity", "available"}
         self.membership: set[tuple[str, str]] = set()  # (agent, group)
+        self.places: dict[str, dict[str, dict[str, Any]]] = {}  # agent -> {"current"/"home": place} (geo.py)
+        self.dispatch: dict[str, dict[str, float | None]] = {}  # group -> {"radius_km", "speed_kmh"}
 
     # --- groups ----------------------------------------------------------------------------------------
 
@@ -250,6 +255,80 @@ class Directory(TenantOwned):
         if assignee is not None and assignee not in self.agents:
             msg = f"no agent {assignee!r} in the directory (PUT /agents/{assignee} defines them)"
             raise InvalidValueError(msg)
+
+    # --- field service: where agents are, how far and fast groups dispatch (geo.py) ---------------------
+
+    class AgentLocated(Event):
+        """Where an agent is now (`current`, as they report it) or their base (`home`); None clears it."""
+
+        agent: str
+        kind: str  # a PlaceKind
+        location: dict[str, Any] | None  # personal: sealed with the agent's data key (the privacy mapper)
+
+    class GroupDispatchSet(Event):
+        """A group's dispatch settings: the radius it sends agents within, the speed their travel is estimated at."""
+
+        name: str
+        radius_km: float | None  # None: no limit
+        speed_kmh: float | None  # None: geo.DEFAULT_SPEED_KMH
+
+    def locate_agent(self, agent: str, kind: str, location: Place | None) -> None:
+        """Put on record where an agent is now, or their home base (None clears it)."""
+        if agent not in self.agents:
+            msg = f"no agent {agent!r} in the directory (PUT /agents/{agent} defines them)"
+            raise InvalidValueError(msg)
+        which = values.choice(PlaceKind, kind, "location kind")
+        stored = None if location is None else location.as_dict()
+        if self.places.get(agent, {}).get(which.value) != stored:
+            self._agent_located(agent=agent, kind=which.value, location=stored)
+
+    @event(AgentLocated)
+    def _agent_located(self, *, agent: str, kind: str, location: dict[str, Any] | None) -> None:
+        kept = {k: v for k, v in self.places.get(agent, {}).items() if k != kind}
+        self.places = {**self.places, agent: kept if location is None else {**kept, kind: location}}
+
+    def set_dispatch(self, group: str, *, radius_km: float | None, speed_kmh: float | None) -> None:
+        """Set how far a group dispatches and how fast its agents are taken to travel (None: no limit, the default)."""
+        if group not in self.groups:
+            msg = f"no group {group!r} in the directory (PUT /groups/{group} defines it)"
+            raise InvalidValueError(msg)
+        radius = None if radius_km is None else geo.positive(radius_km, "radius_km", geo.RADIUS_MAX_KM)
+        speed = None if speed_kmh is None else geo.positive(speed_kmh, "speed_kmh", geo.SPEED_MAX_KMH)
+        if self.dispatch.get(group, {"radius_km": None, "speed_kmh": None}) != {
+            "radius_km": radius,
+            "speed_kmh": speed,
+        }:
+            self._group_dispatch_set(name=group, radius_km=radius, speed_kmh=speed)
+
+    @event(GroupDispatchSet)
+    def _group_dispatch_set(self, *, name: str, radius_km: float | None, speed_kmh: float | None) -> None:
+        self.dispatch = {**self.dispatch, name: {"radius_km": radius_km, "speed_kmh": speed_kmh}}
+
+    def place_of(self, agent: str) -> Place | None:
+        """Where dispatch takes an agent to start from: where they last said they are, else their home base."""
+        places = self.places.get(agent, {})
+        found = places.get(PlaceKind.CURRENT.value) or places.get(PlaceKind.HOME.value)
+        return Place.from_dict(found) if isinstance(found, dict) else None  # none, or erased with the agent
+
+    def dispatch_of(self, group: str) -> Dispatch:
+        """A group's dispatch settings (the defaults where it set none)."""
+        found = self.dispatch.get(group, {})
+        return Dispatch(found.get("radius_km"), found.get("speed_kmh") or geo.DEFAULT_SPEED_KMH)
+
+
+class PlaceKind(StrEnum):
+    """Which of an agent's places: where they are now, or their home base."""
+
+    CURRENT = "current"
+    HOME = "home"
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """How far a group sends its agents (None: no limit) and the speed their travel is estimated at."""
+
+    radius_km: float | None
+    speed_kmh: float
 
 
 def _skills(raw: Mapping[str, int]) -> dict[str, int]:

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from domain.actors import Actor, ActorKind, channel
 from domain.directory.directory import AgentEntry, GroupEntry, Routing, SkillRule
+from domain.directory.geo import Place, distance_km
 
 #: The channel of routing decisions (how the read models tell them from people's assignments).
 CHANNEL = channel("routing")
@@ -34,6 +35,7 @@ class Candidate:
     agent: AgentEntry
     open_tickets: int
     last_assigned_at: datetime | None  # None: never assigned, which is the longest idle of all
+    place: Place | None = None  # where they start from (nearest routing): reported, else their home base
 
     @property
     def has_room(self) -> bool:
@@ -47,6 +49,7 @@ class WaitingTicket:
 
     ticket_type: str | None
     tags: frozenset[str]
+    location: Place | None = None  # where it is served (nearest routing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +58,16 @@ class Decision:
 
     agent: str
     reason: str
+    distance_km: float | None = None  # how far the agent is from the ticket (nearest routing)
 
 
 def decide(
-    group: GroupEntry, members: Sequence[Candidate], ticket: WaitingTicket, *, last_chosen: str | None
+    group: GroupEntry,
+    members: Sequence[Candidate],
+    ticket: WaitingTicket,
+    *,
+    last_chosen: str | None,
+    radius_km: float | None = None,
 ) -> Decision | None:
     """The agent of `group` who takes `ticket`, or None (manual routing, or nobody qualifies)."""
     members = sorted(members, key=lambda c: c.agent.agent_id)
@@ -68,6 +77,8 @@ def decide(
         return _least_loaded(members)
     if group.routing is Routing.SKILLS:
         return _by_skills(members, required_skills(group.skill_rules, ticket))
+    if group.routing is Routing.NEAREST:
+        return _nearest(members, required_skills(group.skill_rules, ticket), ticket.location, radius_km)
     return None
 
 
@@ -139,3 +150,25 @@ def _match(candidate: Candidate, needed: Mapping[str, int]) -> int:
 
 def _load(candidate: Candidate) -> str:
     return f"{candidate.open_tickets} open"
+
+
+def _nearest(
+    members: Sequence[Candidate], needed: Mapping[str, int], location: Place | None, radius_km: float | None
+) -> Decision | None:
+    """Of the members with room, every needed skill and a known place within the radius: the closest.
+
+    Ties (equally far) go to the least loaded, then the longest idle, then by id. A ticket that
+    says no place is not for this policy: it waits for a person.
+    """
+    if location is None:
+        return None
+    eligible = [
+        (distance_km(c.place, location), c)
+        for c in members
+        if c.has_room and c.place is not None and all(c.agent.skills.get(s, 0) >= lvl for s, lvl in needed.items())
+    ]
+    within = [(km, c) for km, c in eligible if radius_km is None or km <= radius_km]
+    if not within:
+        return None
+    km, chosen = min(within, key=lambda e: (e[0], e[1].open_tickets, _idle_key(e[1]), e[1].agent.agent_id))
+    return Decision(chosen.agent.agent_id, f"nearest: {km:.1f} km, {_load(chosen)}", distance_km=km)

@@ -13,6 +13,7 @@ from domain import values
 from domain.access import policy as access
 from domain.actors import Actor
 from domain.directory.commands import DirectoryCommands
+from domain.directory.geo import Place
 from domain.errors import (
     AlreadyExistsError,
     IllegalTransitionError,
@@ -32,6 +33,7 @@ from domain.tickets.history import Change, FieldChange, diff, field_changes
 from domain.tickets.links import LinkType, link_type
 from domain.tickets.saved_views import SavedView
 from domain.tickets.ticket import Ticket
+from domain.tickets.transcripts import TranscriptMessage
 from domain.tickets.workflow import Status
 from domain.values import Attachment, FieldValue, Rating
 from domain.workflows.commands import WorkflowCommands
@@ -60,11 +62,14 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
         custom_fields: Mapping[str, FieldValue] | None = None,
         group: str | None = None,
         parent_id: UUID | None = None,
+        transcript: Sequence[TranscriptMessage] = (),
+        location: Place | None = None,
         **how: Unpack[Acting],
     ) -> Receipt:
         """Open a ticket for a request, in the initial state of the workflow serving its type (in `group`'s queue).
 
         Custom fields are checked against the tenant's definitions; personal ones become the requester's.
+        A chat bot's `transcript` becomes the ticket's first comments, in the same save.
         """
         parent = None if parent_id is None else self._parent_for(parent_id, tenant, how["by"])
         with self._acting(tenant=tenant, **how):
@@ -82,6 +87,10 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
                 custom_fields=custom_fields,
                 group=group,
             )
+            if transcript:
+                ticket.take_transcript(transcript)
+            if location is not None:
+                ticket.set_location(location)
             if parent is not None:
                 ticket.link(LinkType.CHILD_OF, parent)
                 parent.link(LinkType.PARENT_OF, ticket)
@@ -166,9 +175,12 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
         group: str,
         reason: str,
         caused_by: str | None = None,
+        travel: tuple[float, float] | None = None,
         **how: Unpack[OnTicket],
     ) -> Receipt:
         """A routing decision: the ticket waiting in `group`'s queue goes to `agent`, for `reason`.
+
+        `travel` (kilometres, km/h), from nearest-agent routing: the estimated arrival is recorded with it.
 
         The router decided from the tenant's directory itself, so it is not read again here. With
         `expected_version` (the version the decision was made on) a ticket changed since is refused
@@ -177,6 +189,8 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
         ticket = self._ticket_for_update(ticket_id, how.get("expected_version"), how.get("tenant"), how["by"])
         with self._acting(how["by"], how["via"], ticket, caused_by=caused_by):
             ticket.route(agent, group=group, reason=reason)
+            if travel is not None:
+                ticket.estimate_arrival(agent, distance_km=travel[0], speed_kmh=travel[1])
         return self._commit(ticket)
 
     @retried
@@ -348,6 +362,16 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
         )
 
     @retried
+    def check_in(self, ticket_id: UUID, position: Place, **how: Unpack[OnTicket]) -> Receipt:
+        """The calling agent arrives on site (上门): a visit begins, at this moment and position."""
+        return self._on_ticket(ticket_id, lambda ticket: ticket.check_in(position), **how)
+
+    @retried
+    def check_out(self, ticket_id: UUID, position: Place, **how: Unpack[OnTicket]) -> Receipt:
+        """The calling agent leaves the site: their visit ends, at this moment and position."""
+        return self._on_ticket(ticket_id, lambda ticket: ticket.check_out(position), **how)
+
+    @retried
     def rate(self, ticket_id: UUID, rating: str | int, comment: str = "", **how: Unpack[OnTicket]) -> Receipt:
         """The requester rates a solved ticket: good/bad or 1-5, with an optional comment."""
         return self._on_ticket(ticket_id, lambda ticket: ticket.rate(Rating.parse(rating), comment), **how)
@@ -364,9 +388,12 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
         add_tags: Iterable[str] = (),
         remove_tags: Iterable[str] = (),
         custom_fields: Mapping[str, FieldValue | None] | None = None,
+        location: Place | Literal[Keep.KEEP] | None = KEEP,
         **how: Unpack[OnTicket],
     ) -> Receipt:
-        """Change title, description, priority, type, tags and custom fields together, atomically (None: keep).
+        """Change title, description, priority, type, tags, custom fields and location together, atomically.
+
+        None keeps a value, but for `ticket_type` and `location`, where None clears it and KEEP keeps it.
 
         Each change that alters something records its own event; all are saved in one
         transaction, so either every change is stored or none is.
@@ -387,6 +414,8 @@ class TicketCommands(WorkflowCommands, DirectoryCommands):
             ticket.remove_tags(remove_tags)
             for name, value in defined.items():
                 ticket.set_custom_field(name, value)
+            if location is not KEEP:
+                ticket.set_location(location)
 
         return self._on_ticket(ticket_id, change, **how)
 

@@ -147,6 +147,33 @@ def _(event: Ticket.Merged) -> tuple[FieldChange, ...]:
     return (FieldChange("merged_sources", None, event.source), *_merge_reason(event), *copies)
 
 
+@field_changes.register
+def _(event: Ticket.HandedOver) -> tuple[FieldChange, ...]:
+    # Each message as the comment it became, with who wrote it when.
+    return tuple(FieldChange(f"comments.{c['number']}", None, _copy(c)) for c in event.comments)
+
+
+@field_changes.register
+def _(event: Ticket.LocationSet) -> tuple[FieldChange, ...]:
+    return (FieldChange("location", event.old_location, event.new_location),)
+
+
+@field_changes.register
+def _(event: Ticket.Dispatched) -> tuple[FieldChange, ...]:
+    sent = {"agent": event.agent, "distance_km": event.distance_km, "speed_kmh": event.speed_kmh}
+    return (FieldChange("dispatch", None, {**sent, "arrival_due": event.arrival_due}),)
+
+
+@field_changes.register
+def _(event: Ticket.CheckedIn) -> tuple[FieldChange, ...]:
+    return (FieldChange("on_site", None, {"agent": event.actor_id, "position": event.position}),)
+
+
+@field_changes.register
+def _(event: Ticket.CheckedOut) -> tuple[FieldChange, ...]:
+    return (FieldChange("on_site", {"agent": event.actor_id, "position": event.position}, None),)
+
+
 def _merge_reason(event: Ticket.MergedInto | Ticket.Merged) -> tuple[FieldChange, ...]:
     return (FieldChange("merge_reason", None, event.reason),) if event.reason else ()
 

@@ -52,6 +52,9 @@ def restored_state(plain: Mapping[str, Any]) -> dict[str, Any]:
     state.setdefault("merged_into", None)  # ... and before merges
     state.setdefault("merged_sources", [])
     state.setdefault("suggestions", [])  # ... and before suggestions
+    state.setdefault("location", None)  # ... and before field service
+    state.setdefault("dispatch", None)
+    state.setdefault("visits", [])
     state.setdefault("sla_alerts", [])  # ... and before SLA warnings and breaches were recorded
     if "last_contact_customer_at" not in state:  # ... and before the last contacts were kept
         state.update(last_contacts(state["comments"], opened_by_requester_at=_opened_by_requester_at(state)))

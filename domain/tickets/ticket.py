@@ -12,7 +12,7 @@ how each event reads as changed fields is the history's (history.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -22,6 +22,8 @@ from eventsourcing.domain import event
 
 from domain import values
 from domain.actors import Actor, ActorKind, identifier
+from domain.directory import geo
+from domain.directory.geo import Place
 from domain.errors import (
     AlreadyClaimedError,
     AlreadyExistsError,
@@ -36,6 +38,7 @@ from domain.tickets.comments import Comment, CommentOrigin
 from domain.tickets.links import LINKS_MAX, Link, LinkType
 from domain.tickets.sla_alerts import AlertKind, SlaAlert, alert_key
 from domain.tickets.snapshots import plain_state, restored_state
+from domain.tickets.transcripts import TranscriptMessage, transcript_comments
 from domain.tickets.workflow import Status
 from domain.values import ERASED, Attachment, FieldValue, Priority, Rating
 from domain.workflows.catalogue import DEFAULT, STANDARD_VERSION, Version
@@ -482,6 +485,9 @@ class Ticket(Recorded):
         self.last_contact_agent_at: datetime | None = None
         self.merged_sources: list[str] = []  # the tickets merged into this one, in order
         self.suggestions: list[FieldDict] = []  # what models suggested, each with how it ended (domain/suggestions)
+        self.location: FieldDict | None = None  # where it is served, and who was sent (field service, below)
+        self.dispatch: FieldDict | None = None
+        self.visits: list[FieldDict] = []  # on-site visits: agent, arrived_at, left_at (domain/tickets/visits.py)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
         """A copy that commands can change without touching the original (a cached ticket).
@@ -989,6 +995,7 @@ class Ticket(Recorded):
             self.requester_email = None if self.requester_email is None else ERASED
             if self.satisfaction and self.satisfaction["comment"]:
                 self.satisfaction = {**self.satisfaction, "comment": ERASED}
+            self.location = None
         self.comments = [c.erased() if c.author_id == person_id else c for c in self.comments]
         self.custom_fields = {k: v.erased() if v.owner == person_id else v for k, v in self.custom_fields.items()}
 
@@ -1311,6 +1318,132 @@ class Ticket(Recorded):
         self.suggestions = [
             {**s, "outcome": outcome, "chosen": chosen} if s["number"] == number else s for s in self.suggestions
         ]
+
+    # --- hand-off from a chat bot (domain/tickets/transcripts.py) -----------------------------------
+
+    class HandedOver(Event):
+        """A chat bot handed its conversation over: each message a public comment, with its own author and time."""
+
+        tenant: str  # whose key store holds the authors' data keys (as for `Merged` copies)
+        comments: list[FieldDict]  # the messages as comments, in order (`Comment.as_dict`)
+
+    def take_transcript(self, messages: Sequence[TranscriptMessage]) -> None:
+        """Put a chat's messages on the ticket as its first comments (a ticket opened through chat only)."""
+        if self.channel != "chat":
+            msg = f"a transcript comes with a ticket opened through chat (this one came through {self.channel})"
+            raise InvalidValueError(msg)
+        if current().actor.kind is ActorKind.REQUESTER:
+            msg = "a transcript is handed over by the chat bot or by staff, not by the customer"
+            raise NotPermittedError(msg)
+        if self.comments:
+            msg = "a transcript becomes the ticket's first comments: it comes with the opening"
+            raise InvalidValueError(msg)
+        comments = transcript_comments(messages, requester_id=self.requester_id, first_number=1, now=current().at)
+        if comments:
+            self._handed_over(comments=[c.as_dict() for c in comments])
+
+    @event(HandedOver)
+    def _handed_over(self, *, comments: list[FieldDict]) -> None:
+        taken = [Comment.from_dict(c) for c in comments]
+        self.comments = [*self.comments, *taken]
+        said = [c.at for c in taken if c.author_kind == ActorKind.REQUESTER.value]
+        if said:  # the customer's last message is their latest contact, as a public reply of theirs is
+            self.last_contact_customer_at = max(said[-1], self.last_contact_customer_at or said[-1])
+
+    # --- field service: where the ticket is served, who was sent, when they arrive (domain/directory/geo.py) ----
+
+    class LocationSet(Event):
+        """Where the ticket is to be served, or None: no longer said (the requester's personal data)."""
+
+        tenant: str  # whose key store holds the requester's data key
+        requester_id: str  # whose data key seals both places
+        old_location: FieldDict | None  # `Place.as_dict`
+        new_location: FieldDict | None
+
+    class Dispatched(Event):
+        """Nearest-agent routing sent `agent` (recorded with its `Assigned`): how far, and when they should arrive."""
+
+        agent: str
+        distance_km: float
+        speed_kmh: float
+        arrival_due: datetime
+
+    def set_location(self, location: Place | None) -> None:
+        """Say where the ticket is to be served (None: no longer say)."""
+        self._ensure_not_closed()
+        new = None if location is None else location.as_dict()
+        if new != self.location:
+            self._location_set(requester_id=self.requester_id, old_location=self.location, new_location=new)
+
+    @event(LocationSet)
+    def _location_set(
+        self, *, requester_id: str, old_location: FieldDict | None, new_location: FieldDict | None
+    ) -> None:
+        self.location = new_location if isinstance(new_location, dict) else None  # not a dict once erased
+
+    def estimate_arrival(self, agent: str, *, distance_km: float, speed_kmh: float) -> None:
+        """Record who was sent, from how far, and when they should arrive at `speed_kmh` from now."""
+        due = geo.arrival(current().at, distance_km, speed_kmh)
+        self._dispatched(agent=agent, distance_km=round(distance_km, 3), speed_kmh=speed_kmh, arrival_due=due)
+
+    @event(Dispatched)
+    def _dispatched(
+        self,
+        timestamp: datetime = FROM_CONTEXT,  # provenance the state needs: before `*`, or eventsourcing requires it
+        *,
+        agent: str,
+        distance_km: float,
+        speed_kmh: float,
+        arrival_due: datetime,
+    ) -> None:
+        sent = {"agent": agent, "distance_km": distance_km, "speed_kmh": speed_kmh, "arrival_due": arrival_due}
+        self.dispatch = {**sent, "sent_at": timestamp}
+
+    class CheckedIn(Event):
+        """The acting agent arrived where the ticket is served, at the event's moment, at `position`."""
+
+        tenant: str  # whose key store holds the agent's data key: the position is theirs
+        position: FieldDict  # `Place.as_dict`
+
+    class CheckedOut(Event):
+        """The acting agent left, at the event's moment, from `position`."""
+
+        tenant: str
+        position: FieldDict
+
+    def check_in(self, position: Place) -> None:
+        """The acting agent is on site now (one visit at a time: the one before must be checked out)."""
+        self._ensure_not_closed()
+        actor = current().actor
+        if actor.kind is not ActorKind.AGENT:
+            msg = "agents check in on site"
+            raise NotPermittedError(msg)
+        here = next((v["agent"] for v in self.visits if v["left_at"] is None), None)
+        if here is not None:
+            msg = f"{here} is checked in on this ticket; check out first"
+            raise AlreadyExistsError(msg)
+        self._checked_in(position=position.as_dict())
+
+    @event(CheckedIn)
+    def _checked_in(
+        self, actor_id: str = FROM_CONTEXT, timestamp: datetime = FROM_CONTEXT, *, position: FieldDict
+    ) -> None:
+        self.visits = [*self.visits, {"agent": actor_id, "arrived_at": timestamp, "left_at": None}]
+
+    def check_out(self, position: Place) -> None:
+        """The acting agent, checked in, leaves the site (allowed once the ticket is closed: they were there)."""
+        actor = current().actor
+        if not any(v["agent"] == actor.id and v["left_at"] is None for v in self.visits):
+            msg = "you are not checked in on this ticket"
+            raise IllegalTransitionError(msg)
+        self._checked_out(position=position.as_dict())
+
+    @event(CheckedOut)
+    def _checked_out(
+        self, actor_id: str = FROM_CONTEXT, timestamp: datetime = FROM_CONTEXT, *, position: FieldDict
+    ) -> None:
+        left = {"left_at": timestamp}
+        self.visits = [{**v, **left} if v["agent"] == actor_id and v["left_at"] is None else v for v in self.visits]
 
 
 def _shallow_copy(value: Any) -> Any:

@@ -8,11 +8,16 @@ Which fields are personal, and whose they are:
   (named in the event);
 - `Ticket.Merged`: each copied comment's body and attachment names — its author's, as in the
   comment copied; `Ticket.Merged` and `Ticket.MergedInto`: the reason — the merging agent's;
+- `Ticket.LocationSet`: the old and the new place (point and address) — the requester's;
+- `Ticket.CheckedIn`, `Ticket.CheckedOut`: the position — the agent's who checked in or out;
+- `Ticket.HandedOver`: each message of a chat bot's transcript — its author's (the customer's
+  under the requester's key, the bot's under the key of the author `bot`);
 - a custom field whose definition marks it personal (its stored form names an `owner`, the
   ticket's requester), in `Ticket.Opened` and `Ticket.CustomFieldChanged`: the value, the owner's;
 - `Ticket.Snapshot`: the same fields in the ticket's state, each under its owner's key;
 - `InboundMessage.Received`: the sanitised HTML of an e-mail taken in — its sender's (the actor);
 - `Directory.AgentDefined`: the agent's e-mail address — the agent's;
+- `Directory.AgentLocated`: where the agent is, or their home base — the agent's;
 - `SavedView.Created`: every filter value but the closed vocabularies (status, priority, sla,
   unassigned) — the saver's; a filter that names a person by id (requester_id, assignee) is
   sealed twice, first with the named person's key, so erasing either of them erases it.
@@ -59,6 +64,11 @@ PERSONAL_EVENTS = (
     | Ticket.DescriptionChanged
     | Ticket.Merged
     | Ticket.MergedInto
+    | Ticket.HandedOver
+    | Ticket.LocationSet
+    | Ticket.CheckedIn
+    | Ticket.CheckedOut
+    | Directory.AgentLocated
     | SavedView.Created
     | InboundMessage.Received
     | Directory.AgentDefined
@@ -72,6 +82,10 @@ _OWNED_TEXTS: dict[type, tuple[str, tuple[str, ...]]] = {
     Ticket.Merged: ("actor_id", ("reason",)),
     InboundMessage.Received: ("actor_id", ("html",)),  # the sender, as whom the message was taken in
     Directory.AgentDefined: ("agent", ("email",)),  # the agent defined, not the admin defining them
+    Ticket.LocationSet: ("requester_id", ("old_location", "new_location")),
+    Ticket.CheckedIn: ("actor_id", ("position",)),
+    Ticket.CheckedOut: ("actor_id", ("position",)),
+    Directory.AgentLocated: ("agent", ("location",)),  # the agent located, not whoever reported it
 }
 
 
@@ -170,7 +184,7 @@ class PersonalDataMapper(Mapper[UUID]):
         elif isinstance(event, Ticket.CommentAdded):
             state["body"] = seal(event.actor_id, "body", event.body)
             state["attachments"] = _sealed_attachments(seal, event.actor_id, "attachments", event.attachments)
-        elif isinstance(event, Ticket.Merged):
+        elif isinstance(event, Ticket.Merged | Ticket.HandedOver):
             state["comments"] = _sealed_comments(seal, "comments", event.comments)
         return state
 
@@ -187,6 +201,7 @@ class PersonalDataMapper(Mapper[UUID]):
                 "comment": seal(requester, "state.satisfaction.comment", rating["comment"]),
             }
         state["comments"] = _sealed_comments(seal, "state.comments", state["comments"])
+        state["location"] = seal(requester, "state.location", state.get("location"))
         return state
 
     def _sealer(self, tenant: str, ticket_id: str) -> Seal:

@@ -31,8 +31,9 @@ def _commented(event: Ticket.CommentAdded, f: Folding) -> None:
 
 
 @fold.register(Ticket.Merged)
-def _merged(event: Ticket.Merged, f: Folding) -> None:
-    # The copies of a merged ticket's comments hold their authors' data on this ticket too.
+@fold.register(Ticket.HandedOver)
+def _merged(event: Ticket.Merged | Ticket.HandedOver, f: Folding) -> None:
+    # The copies of a merged ticket's comments hold their authors' data on this ticket too, as a chat's messages do.
     tenant = f.ticket(event.originator_id).tenant
     for copy in event.comments:
         f.batch.people.add((tenant, copy["author_id"], event.originator_id))

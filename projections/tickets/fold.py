@@ -140,6 +140,16 @@ def _merged(event: Ticket.Merged, f: Folding) -> None:
     ticket.internal_notes += len(event.comments) - public
 
 
+@fold.register(Ticket.HandedOver)
+def _handed_over(event: Ticket.HandedOver, f: Folding) -> None:
+    # A chat's messages are public replies of this ticket; the customer's last one is their latest activity.
+    ticket = row(event, f)
+    ticket.public_comments += len(event.comments)
+    said = [c["at"] for c in event.comments if c["author_kind"] == ActorKind.REQUESTER.value]
+    if said and (ticket.last_requester_activity_at is None or said[-1] > ticket.last_requester_activity_at):
+        ticket.last_requester_activity_at = said[-1]
+
+
 @fold.register(Ticket.PersonalDataErased)
 def _erased(event: Ticket.PersonalDataErased, f: Folding) -> None:
     # The title is the requester's, and so are personal custom fields (they name their owner); nothing

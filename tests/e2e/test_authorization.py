@@ -182,6 +182,9 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "put_agent": ("PUT", "/agents/agent1", {"groups": []}),
         "list_agents": ("GET", "/agents", None),
         "get_agent": ("GET", "/agents/agent1", None),
+        "report_location": ("PUT", "/agents/agent1/location", {"latitude": 31.23, "longitude": 121.47}),
+        "check_in": ("POST", f"{t}/check-in", {"latitude": 31.23, "longitude": 121.47}),
+        "check_out": ("POST", f"{t}/check-out", {"latitude": 31.23, "longitude": 121.47}),
         "put_trigger": (
             "PUT",
             "/triggers/tag-all",

@@ -148,6 +148,9 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "a date and time after": "JSON Schema has no bounds for a date-time",
     "a template holds no personal data": "the field's definition in the tenant's catalogue (PUT /fields)",
     "template does not compile": "the Jinja2 grammar of a notification template",
+    "a transcript comes with a ticket opened through chat": "a transcript goes with channel chat only",
+    "is in the future": "a transcript message's time against the moment of the hand-off",
+    "is before the message ahead of it": "transcript messages' times against each other",
 }
 _CROSS_FIELD = re.compile("|".join(re.escape(rule) for rule in CROSS_FIELD_RULES))
 
