@@ -171,7 +171,8 @@ def admin(services: Services) -> Iterator[TestClient]:
 
 
 def _privileged(services: Services, client: TestClient) -> list[dict[str, Any]]:
-    """The privileged-actions report of acme today, as an auditor reads it from the API."""
+    """The privileged-actions report of acme today, as an auditor reads it from the API, without the creation of
+    the web user each test signs in as (itself a privileged action, but not one of the pages')."""
     services.read_models.wait_for(services.desk.recorder.max_notification_id() or 0, 20)
     auditor = services.keys.create(actor_id="auditor", role=Role.AUDITOR, tenant="acme")
     today = datetime.now(UTC).date().isoformat()
@@ -182,7 +183,7 @@ def _privileged(services: Services, client: TestClient) -> list[dict[str, Any]]:
     )
     assert answer.status_code == 200, answer.text
     items: list[dict[str, Any]] = answer.json()["items"]
-    return items
+    return [item for item in items if item["event_type"] != "UserCreated"]
 
 
 def test_an_admin_adds_a_state_and_sees_the_new_version(admin: TestClient, services: Services) -> None:
