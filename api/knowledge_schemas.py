@@ -179,10 +179,14 @@ class ArticleRatingPublic(BaseModel):
     unhelpful: int
     helpful_share: float | None = Field(description="helpful / (helpful + unhelpful).")
     low_rated: bool = Field(description="At least `min_votes` votes, and a helpful share under `low_share`.")
+    deflected: int = Field(
+        description="Requests it answered before they were made: readers said so on the way to opening one, "
+        "and opened none (`POST /kb/articles/{id}/deflections`)."
+    )
 
 
 class ArticleReport(BaseModel):
-    """The articles readers rated, most unhelpful votes first, and which are rated low."""
+    """The articles readers rated or that answered requests: most unhelpful first; which are rated low."""
 
     items: list[ArticleRatingPublic]
     low_share: float
@@ -201,6 +205,7 @@ class ArticleReport(BaseModel):
                 unhelpful=r.unhelpful,
                 helpful_share=r.helpful_share,
                 low_rated=r.helpful + r.unhelpful >= min_votes and (r.helpful_share or 0.0) < low_share,
+                deflected=r.deflected,
             )
             for r in ratings
         ]

@@ -227,6 +227,25 @@ def vote_article(
     return ArticlePublic.of(receipt.article, staff=_staff(principal))
 
 
+@router.post(
+    "/articles/{article_id}/deflections",
+    response_model=ArticlePublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def deflect_article(
+    article_id: ArticleId, desk: DeskDep, principal: PrincipalDep, via: ChannelDep, response: Response
+) -> ArticlePublic:
+    """Say that a published article answered what the caller was about to ask, so no request is opened.
+
+    For the portal's New request and chat front ends: the article report counts these as deflected
+    requests. An article that is not published is 409 to staff and not found to customers.
+    """
+    receipt = desk.record_deflection(article_id, tenant=principal.tenant, by=principal.actor, via=via)
+    if receipt.position is not None:
+        response.headers[POSITION_HEADER] = str(receipt.position)
+    return ArticlePublic.of(receipt.article, staff=_staff(principal))
+
+
 @router.get("/search", response_model=ArticleList, responses=problem_responses(401, 403, 422))
 def search_articles(query_: Annotated[ArticleSearchQuery, Query()], read: ViewReadDep) -> ArticleList:
     """Articles holding every word of `q` (Chinese: any two neighbouring characters), best match first.

@@ -10,16 +10,16 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.article_html import article_html
 from api.deps import ServicesDep
 from api.web.pages import render
-from api.web.visitors import SignedInDep, VisitorDep
+from api.web.visitors import SignedInDep, VisitorDep, check_form_token
 from domain.access import policy as access
-from domain.errors import NotFoundError
+from domain.errors import IllegalTransitionError, NotFoundError
 from infrastructure.composition import Services
 from infrastructure.keys import Principal
 from projections.fulltext import query
@@ -89,6 +89,27 @@ async def request_suggestions(
         return render(request, visitor, "error.html", 403, reason="forbidden")
     found = await run_in_threadpool(_found, services, principal, title, any_term=True, limit=SUGGESTIONS)
     return render(request, visitor, "_suggestions.html", articles=found)
+
+
+@router.post("/new/answered/{article_id}", response_class=HTMLResponse, dependencies=[Depends(check_form_token)])
+async def request_answered(
+    request: Request, visitor: VisitorDep, principal: SignedInDep, services: ServicesDep, article_id: UUID
+) -> Response:
+    """A suggested article answered the request being written: count it as deflected, and send nothing.
+
+    The button under a suggestion posts the "New request" form here instead of to `/new`; what was
+    typed is dropped, never kept.
+    """
+    if not access.may(principal.role, "deflect_article"):
+        return render(request, visitor, "error.html", 403, reason="forbidden")
+    try:
+        receipt = await run_in_threadpool(
+            services.desk.record_deflection, article_id, tenant=principal.tenant, by=principal.actor, via="web"
+        )
+    except (NotFoundError, IllegalTransitionError):  # not one this reader reads, or no longer published
+        return render(request, visitor, "error.html", 404, reason="not-found")
+    answered = receipt.article.published or receipt.article.latest  # published: deflect() refuses any other
+    return render(request, visitor, "request_answered.html", article=answered.content)
 
 
 @router.get("/t/{ticket_id}/article-choices", response_class=HTMLResponse)

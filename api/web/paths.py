@@ -9,7 +9,7 @@ WEB_PATHS = frozenset(
 #: The auditors' pages (api/web/audit_pages.py), beside the audit API's JSON under /audit.
 AUDIT_PAGES = frozenset({"/audit", "/audit/verification", "/audit/checkpoint", "/audit/tickets", "/audit/export-file"})
 #: Prefixes of web pages (a ticket's page, the admins' pages) and of the pages' own static files.
-WEB_PREFIXES = ("/t/", "/static/", "/admin/", "/dashboard/", "/board/", "/audit/tickets/", "/help/")
+WEB_PREFIXES = ("/t/", "/static/", "/admin/", "/dashboard/", "/board/", "/audit/tickets/", "/help/", "/new/answered/")
 
 
 def is_web_path(path: str) -> bool:

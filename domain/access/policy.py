@@ -197,6 +197,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "search_articles": READERS | {C},
     "suggest_articles": READERS | {C},
     "vote_article": frozenset({C, A, S, D}),
+    "deflect_article": frozenset({C, A, S, D}),
     "link_articles": STAFF,  # an agent inserts articles into a reply: the link is on the ticket's record
     "article_report": REPORTERS,
     # Suggestions from the tenant's own history (docs/suggestions.md): staff read and decide; reporters see how

@@ -71,6 +71,9 @@ class Article(TenantOwned):
 
         helpful: bool
 
+    class Deflected(Event):
+        """A reader on the way to opening a request said this article answered it, and opened none."""
+
     @classmethod
     def draft(cls, *, tenant: str, content: Content) -> Article:
         """A new article whose first revision is `content` (checked by `domain.knowledge.content.content`)."""
@@ -97,6 +100,7 @@ class Article(TenantOwned):
         self.published_revision: int | None = None
         self.published_at: datetime | None = None
         self.votes: dict[str, bool] = {}  # reader -> their latest answer
+        self.deflections = 0  # requests this article answered before they were made (docs/knowledge-base.md)
 
     # --- what it says ------------------------------------------------------------------------------
 
@@ -202,6 +206,17 @@ class Article(TenantOwned):
     @event(Rated)
     def _rated(self, actor_id: str = FROM_CONTEXT, *, helpful: bool) -> None:
         self.votes = {**self.votes, actor_id: helpful}
+
+    def deflect(self) -> None:
+        """Record that the article answered a request the current reader was about to make."""
+        if self.published is None:
+            msg = f"article {self.id} is not published: only a published article answers requests"
+            raise IllegalTransitionError(msg)
+        self._deflected()
+
+    @event(Deflected)
+    def _deflected(self) -> None:
+        self.deflections += 1
 
     def _refuse_if_archived(self, what: str) -> None:
         if self.status is ArticleStatus.ARCHIVED:

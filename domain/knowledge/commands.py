@@ -123,6 +123,14 @@ class KnowledgeCommands(CommandPipeline):
         return self._commit_article(article)
 
     @retried
+    def record_deflection(self, article_id: UUID, *, tenant: str, **how: Unpack[Acting]) -> ArticleReceipt:
+        """Record that the article answered what the caller, who must read it, was about to ask in a request."""
+        article = self.article(article_id, tenant=tenant, reader=how["by"])
+        with self._acting(tenant=tenant, **how):
+            article.deflect()
+        return self._commit_article(article)
+
+    @retried
     def link_articles(self, ticket_id: UUID, article_ids: Iterable[UUID], **how: Unpack[OnTicket]) -> Receipt:
         """Link articles of the ticket's tenant to the ticket (an agent inserted them into a reply).
 

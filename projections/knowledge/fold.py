@@ -72,6 +72,11 @@ def _rated(event: Article.Rated, f: Folding) -> None:
     f.batch.knowledge.votes[(event.originator_id, event.actor_id)] = (event.tenant, event.helpful)
 
 
+@fold.register(Article.Deflected)
+def _deflected(event: Article.Deflected, f: Folding) -> None:
+    _row(f, event.originator_id).deflections += 1
+
+
 @fold.register(DataSubject.PersonErased)
 def _person_erased(event: DataSubject.PersonErased, f: Folding) -> None:
     # An erased person's votes go: stored ones when the batch is written, this batch's here.

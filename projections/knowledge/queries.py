@@ -48,6 +48,7 @@ class ArticleRating:
     status: str
     helpful: int
     unhelpful: int
+    deflected: int = 0  # requests it answered before they were made
 
     @property
     def helpful_share(self) -> float | None:
@@ -122,14 +123,16 @@ class KnowledgeQueries(Reader):
         return [_summary(row, public_only) for row in self._rows(where, params, limit)]
 
     def ratings(self, tenant: str, *, limit: int = 100) -> list[ArticleRating]:
-        """Every article of the tenant that has votes, with their counts, most unhelpful first."""
+        """Every article of the tenant with votes or answered requests: most unhelpful first, then most deflecting."""
         p, a, v = self.d.placeholder, articles(self.names), votes(self.names)
+        helpful, unhelpful = "COALESCE(SUM(v.helpful), 0)", "COALESCE(SUM(1 - v.helpful), 0)"
         with self.d.reading(self.datastore) as cursor:
             cursor.execute(
-                f"SELECT a.article_id, a.title, a.status, SUM(v.helpful) AS helpful, "
-                f"SUM(1 - v.helpful) AS unhelpful FROM {v} AS v JOIN {a} AS a ON a.article_id = v.article_id "
-                f"WHERE v.tenant = {p} GROUP BY a.article_id, a.title, a.status "
-                f"ORDER BY SUM(1 - v.helpful) DESC, SUM(v.helpful) ASC, a.article_id LIMIT {p}",
+                f"SELECT a.article_id, a.title, a.status, a.deflections, {helpful} AS helpful, "
+                f"{unhelpful} AS unhelpful FROM {a} AS a LEFT JOIN {v} AS v ON v.article_id = a.article_id "
+                f"WHERE a.tenant = {p} AND (a.deflections > 0 OR v.article_id IS NOT NULL) "
+                "GROUP BY a.article_id, a.title, a.status, a.deflections "
+                f"ORDER BY {unhelpful} DESC, {helpful} ASC, a.deflections DESC, a.article_id LIMIT {p}",
                 [tenant, limit],
             )
             return [
@@ -139,6 +142,7 @@ class KnowledgeQueries(Reader):
                     status=r["status"],
                     helpful=int(r["helpful"]),
                     unhelpful=int(r["unhelpful"]),
+                    deflected=int(r["deflections"]),
                 )
                 for r in cursor.fetchall()
             ]

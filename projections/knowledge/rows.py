@@ -32,6 +32,7 @@ class ArticleRow:
     published_revision: int | None = None
     published: dict[str, Any] | None = None  # the published revision's content, while the article is published
     published_at: datetime | None = None
+    deflections: int = 0  # requests it answered before they were made
 
     @property
     def content(self) -> dict[str, Any]:

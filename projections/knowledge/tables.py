@@ -34,6 +34,7 @@ COLUMNS = (
     Column("published", Kind.JSON, required=False),
     Column("published_at", Kind.TIME, required=False),
     Column("public", Kind.FLAG),
+    Column("deflections", Kind.INTEGER),
 )
 ARTICLE_COLUMNS = tuple(column.name for column in COLUMNS)
 #: Every knowledge table of a generation (what dropping it removes).
@@ -110,6 +111,7 @@ def article_row(d: Dialect, r: Any) -> ArticleRow:
         updated_at=d.to_time(r["updated_at"]),  # type: ignore[arg-type]  # NOT NULL
         published_revision=r["published_revision"],
         published=None if r["published"] is None else d.to_json(r["published"]),
+        deflections=r["deflections"],
         published_at=d.to_time(r["published_at"]),
     )
 
@@ -157,6 +159,7 @@ def _values(d: Dialect, row: ArticleRow) -> tuple[Any, ...]:
         None if row.published is None else d.json(row.published),
         d.time(row.published_at),
         int(row.is_public),
+        row.deflections,
     )
 
 

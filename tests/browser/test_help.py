@@ -44,6 +44,15 @@ def test_a_customer_finds_a_chinese_article_and_is_offered_it_while_asking(page:
     expect(offered.get_by_role("link", name="网络设备内部手册")).to_have_count(0)
     assert_accessible(page)
 
+    # The article answers the question: nothing is sent, and the report counts a request answered before it was made.
+    offered.get_by_role("button", name="This answers my question").click()
+    expect(page.get_by_role("heading", name="Glad it helped", level=1)).to_be_visible()
+    assert_accessible(page)
+    services = site.services
+    wait_for_projections(services, services.desk.recorder.max_notification_id() or 0)
+    (rated,) = services.read_models.knowledge().ratings("acme")
+    assert (rated.title, rated.deflected) == ("打印机无法连接网络", 1)
+
 
 def test_an_agent_inserts_a_help_article_into_a_reply_and_the_ticket_records_the_link(page: Page, site: Site) -> None:
     _article(site, "VPN 连接失败", "重新安装 VPN 客户端。", "public")

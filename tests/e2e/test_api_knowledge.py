@@ -144,6 +144,23 @@ def test_votes_and_the_report_of_low_rated_articles(desk: Desk) -> None:
     assert desk.call("agent", "POST", f"/kb/articles/{draft}/votes", json={"helpful": True}).status_code == 409
 
 
+def test_requests_an_article_answered_before_they_were_made_are_in_the_report(desk: Desk) -> None:
+    article, _ = desk.article({**PRINTER, "title": "VPN drops at noon"})
+    quiet, _ = desk.article({**PRINTER, "title": "Nobody reads this"})
+    for who in ("customer", "customer2", "customer"):  # each time it answered a request counts
+        answered = desk.call(who, "POST", f"/kb/articles/{article}/deflections")
+        assert answered.status_code == 200, answered.text
+    position = answered.headers["ledgerdesk-position"]
+    report = desk.call("analyst", "GET", "/kb/report", params={"min_position": position}).json()
+    rows = [(row["title"], row["deflected"], row["helpful"]) for row in report["items"]]
+    assert rows == [("VPN drops at noon", 3, 0)]
+    assert quiet not in {row["id"] for row in report["items"]}  # neither rated nor answering: not listed
+    draft, _ = desk.article({**PRINTER, "title": "Draft"}, publish=False)
+    assert desk.call("customer", "POST", f"/kb/articles/{draft}/deflections").status_code == 404
+    assert desk.call("agent", "POST", f"/kb/articles/{draft}/deflections").status_code == 409
+    assert desk.call("foreign", "POST", f"/kb/articles/{article}/deflections").status_code == 404
+
+
 def test_an_agent_links_articles_to_a_ticket_and_its_history_says_so(desk: Desk) -> None:
     article, _ = desk.article(PRINTER)
     ticket = desk.call("customer", "POST", "/tickets", json={"title": "打印机连不上网络"}).json()["id"]

@@ -242,6 +242,7 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "search_articles": ("GET", "/kb/search?q=printer", None),
         "suggest_articles": ("GET", "/kb/suggestions?title=printer", None),
         "vote_article": ("POST", f"{NO_ARTICLE}/votes", {"helpful": True}),
+        "deflect_article": ("POST", f"{NO_ARTICLE}/deflections", None),
         "article_report": ("GET", "/kb/report", None),
         "link_articles": ("POST", f"{t}/articles", {"articles": [NO_WEBHOOK]}),  # no such article: the route's 422
         "list_keys": ("GET", "/keys", None),
