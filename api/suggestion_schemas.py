@@ -54,11 +54,24 @@ class SimilarTicketPublic(BaseModel):
     likely_duplicate: bool = Field(description="Whether the titles are close enough to be the same request.")
 
 
+class ArticleForTicket(BaseModel):
+    """A knowledge-base article that may answer the ticket."""
+
+    article_id: UUID
+    title: str
+    language: str
+    score: float | None = Field(description="The search's rank: higher is a better match.")
+
+
 class SimilarTickets(BaseModel):
-    """Tickets like this one that the caller reaches, most alike first."""
+    """Tickets like this one that the caller reaches, most alike first, and articles that may answer it."""
 
     ticket_id: UUID
     items: list[SimilarTicketPublic]
+    articles: list[ArticleForTicket] = Field(
+        description="Knowledge-base articles sharing words of the title (Chinese: its character pairs), best first; "
+        "customers get published public ones only (docs/knowledge-base.md)."
+    )
 
 
 class SuggestionTally(BaseModel):

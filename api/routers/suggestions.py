@@ -16,6 +16,7 @@ from api.problems import problem_responses
 from api.routers.tickets import _answer
 from api.schemas import TicketPublic
 from api.suggestion_schemas import (
+    ArticleForTicket,
     ModelVersionPublic,
     ModelVersions,
     SimilarTicketPublic,
@@ -30,6 +31,7 @@ from domain.access import policy as access
 from infrastructure.suggestions import report
 from infrastructure.suggestions.service import plain
 from infrastructure.suggestions.similar import similar
+from projections.fulltext import query
 from projections.tickets.queries import Sort, TicketFilter
 
 router = APIRouter(tags=["suggestions"])
@@ -76,7 +78,7 @@ def similar_tickets(
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=50, description="At most this many.")] = 10,
 ) -> SimilarTickets:
-    """Tickets of the tenant like this one that the caller reaches, most alike first, with likely duplicates marked."""
+    """Tickets like this one that the caller reaches (likely duplicates marked), and articles that may answer it."""
     ticket = services.desk.get_ticket(ticket_id, tenant=principal.tenant)
     where = replace(TicketFilter(tenant=principal.tenant), scope=access.list_scope(principal.actor))
     rows = services.read_models.tickets().list_tickets(where, sort=Sort.NEWEST, limit=CANDIDATES).rows
@@ -91,7 +93,13 @@ def similar_tickets(
         )
         for s in found
     ]
-    return SimilarTickets(ticket_id=ticket_id, items=items)
+    public_only = access.reads_published_articles_only(principal.actor)
+    asked = query(ticket.title, any_term=True)
+    answers = services.read_models.knowledge().search(principal.tenant, asked, public_only=public_only, limit=5)
+    articles = [
+        ArticleForTicket(article_id=a.article_id, title=a.title, language=a.language, score=a.score) for a in answers
+    ]
+    return SimilarTickets(ticket_id=ticket_id, items=items, articles=articles)
 
 
 @router.get("/reports/suggestions", response_model=SuggestionReport, responses=problem_responses(401, 403))

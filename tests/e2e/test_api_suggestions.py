@@ -157,6 +157,26 @@ def test_similar_tickets_name_likely_duplicates_within_what_the_caller_reaches(a
     assert scores == sorted(scores, reverse=True)
 
 
+def test_similar_names_the_articles_that_may_answer_the_ticket(api: dict[str, Any], served: Services) -> None:
+    from domain.actors import Actor, ActorKind
+
+    sam = Actor("sam", ActorKind.AGENT, role="supervisor")
+    for title in ("投影仪无法启动怎么办", "Expense claims"):
+        made = served.desk.draft_article(
+            tenant="acme", title=title, body="…", language="zh-CN", visibility="public", by=sam, via="api"
+        )
+        served.desk.publish_article(made.article.id, tenant="acme", by=sam, via="api")
+    ticket = _open(api, "会议室投影仪无法启动")
+    client, agent = api["client"], api["as"]["agent"]
+    found: list[dict[str, Any]] = []
+    for _ in range(100):
+        found = client.get(f"/tickets/{ticket}/similar", headers=agent).json()["articles"]
+        if found:
+            break
+        time.sleep(0.05)
+    assert [a["title"] for a in found] == ["投影仪无法启动怎么办"]
+
+
 def test_a_trigger_applies_suggestions_at_least_as_confident_as_it_says_caused_by_the_model(
     api: dict[str, Any], served: Services
 ) -> None:
