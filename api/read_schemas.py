@@ -96,7 +96,14 @@ class TicketFilters(BaseModel):
     requester_id: IdentifierParam | None = None
     organisation: IdentifierParam | None = None
     channel: ChannelParam | None = None
-    q: PlainText | None = Field(default=None, max_length=200, description="Case-insensitive text in the title.")
+    q: PlainText | None = Field(
+        default=None,
+        max_length=200,
+        description=(
+            "Words of the title, description or comments (internal notes for agents only; Chinese by any "
+            "two characters; the last word as a prefix), or case-insensitive text in the title."
+        ),
+    )
     sla: SlaFilter | None = Field(
         default=None,
         description="`at_risk`: a running SLA target is within its warning lead time of being due; "

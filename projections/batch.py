@@ -25,6 +25,7 @@ from projections.routing.rows import RoutingChanges
 from projections.saved_views.rows import SavedViewRow
 from projections.sla.rows import SlaChanges
 from projections.tickets.rows import TicketRow
+from projections.tickets.search import SearchPart
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Batch:
     # tickets/: the rows of the tickets the batch touched, and those whose tag rows must be rewritten
     tickets: dict[UUID, TicketRow] = field(default_factory=dict)
     retagged: set[UUID] = field(default_factory=set)
+    search: dict[tuple[UUID, str], SearchPart] = field(default_factory=dict)  # (ticket, part) -> its new text
     solved: dict[tuple[str, str, date], int] = field(default_factory=dict)  # workload/: (tenant, agent, day) -> n
     saved_views: list[SavedViewRow] = field(default_factory=list)  # saved_views/: views created
     routing: RoutingChanges = field(default_factory=RoutingChanges)  # routing/

@@ -70,9 +70,20 @@ class TicketsProjection(Projection[TicketsView]):
     topics = ()
     #: The personal (encrypted) fields the read models keep: a ticket's title (and a new one), for lists and
     #: search; its custom fields (personal ones included) and saved views' filters, which lists show as they
-    #: are. Nothing else personal is decrypted to build them.
+    #: are; its description (and a new one) and its comments' bodies (a merge's copies included), whose
+    #: terms search indexes (projections/tickets/search.py). Nothing else personal is decrypted to build them.
     PERSONAL_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"title", "new_title", "custom_fields", "new_value", "filters"}
+        {
+            "title",
+            "new_title",
+            "custom_fields",
+            "new_value",
+            "filters",
+            "description",
+            "new_description",
+            "body",
+            "comments",
+        }
     )
 
     def __init__(self, view: TicketsView) -> None:

@@ -43,6 +43,7 @@ POINTER_TTL_SECONDS = 1.0
 GENERATION_TABLES = (
     "tickets",
     "ticket_tags",
+    "ticket_search",
     "agent_solved_daily",
     "routing_last_routed",
     "agent_last_assigned",

@@ -33,6 +33,7 @@ from projections.saved_views import tables as saved_views
 from projections.sla import tables as sla
 from projections.sla.rows import SlaChanges
 from projections.sql import POSTGRES, SELECT_CHUNK, SQLITE, SQLITE_NAMES, Dialect, TableNames, chunks, postgres_names
+from projections.tickets import search as ticket_search
 from projections.tickets import tables as tickets
 from projections.workload import tables as workload
 
@@ -41,6 +42,7 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
     """DDL of one generation's tables and indexes: every slice's."""
     return [
         *tickets.statements(d, n),
+        *ticket_search.statements(d, n),
         *workload.statements(d, n),
         *routing.statements(d, n),
         *saved_views.statements(d, n),
@@ -56,6 +58,7 @@ def create_statements(d: Dialect, n: TableNames) -> list[str]:
 def write_changes(cursor: Any, d: Dialect, n: TableNames, batch: Batch) -> None:
     """Every slice's rows of the batch (not its parking, not its tracking)."""
     tickets.write(cursor, d, n, batch.tickets, batch.retagged)
+    ticket_search.write(cursor, d, n, batch.search, batch.erased)
     workload.write(cursor, d, n, batch.solved)
     routing.write(cursor, d, n, batch.routing)
     saved_views.write(cursor, d, n, batch.saved_views, batch.erased)
@@ -72,8 +75,9 @@ class SqlTicketsView(TicketsView):
     dialect: Dialect
     names: TableNames
     datastore: Any
-    #: The tables an erasure rewrites rows of: ticket titles and custom fields, saved views' filters.
-    ERASURE_TABLES = ("tickets", "saved_views", "kb_votes")
+    #: The tables an erasure rewrites rows of: ticket titles and custom fields, saved views' filters, votes,
+    #: and the search terms of the person's ticket parts.
+    ERASURE_TABLES = ("tickets", "saved_views", "kb_votes", "ticket_search")
 
     if TYPE_CHECKING:  # provided by eventsourcing's recorder classes mixed in below
 
@@ -212,6 +216,7 @@ class SqlTicketsView(TicketsView):
         tickets.mark_stale(cursor, d, n, [p.aggregate_id for p in batch.parked])
         for ticket_id, person_id in sorted(batch.scrubs):
             tickets.scrub(cursor, d, n, ticket_id, person_id)
+            ticket_search.scrub(cursor, d, n, ticket_id, person_id)
 
     def parked_ids(self) -> set[UUID]:
         """The aggregates parked now."""

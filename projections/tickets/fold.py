@@ -11,6 +11,7 @@ from domain.tickets.workflow import Status
 from domain.values import Priority
 from projections.batch import Folding
 from projections.tickets.rows import TicketRow, erase_from_row
+from projections.tickets.search import DESCRIPTION, TITLE, SearchPart, comment_part
 
 
 @singledispatch
@@ -73,6 +74,25 @@ def _opened(event: Ticket.Opened, f: Folding) -> None:
     )
     if event.tags:
         f.batch.retagged.add(event.originator_id)
+    _searched(f, event, TITLE, event.requester_id, event.title)
+    _searched(f, event, DESCRIPTION, event.requester_id, event.description)
+
+
+def _searched(
+    f: Folding,
+    event: Ticket.Event,
+    part: str,
+    author: str,
+    text: str,
+    *,
+    internal: bool = False,
+    replaces: bool = False,
+) -> None:
+    """Put a part's (new) text into the batch for search to index."""
+    tenant = f.ticket(event.originator_id).tenant
+    key = (event.originator_id, part)
+    replaces = replaces or (key in f.batch.search and f.batch.search[key].replaces)
+    f.batch.search[key] = SearchPart(event.originator_id, part, tenant, author, internal, text, replaces)
 
 
 @fold.register(Ticket.Assigned)
@@ -117,6 +137,7 @@ def _moved(ticket: TicketRow, event: Ticket.Transitioned | Ticket.WorkflowMigrat
 @fold.register(Ticket.CommentAdded)
 def _commented(event: Ticket.CommentAdded, f: Folding) -> None:
     ticket = row(event, f)
+    _searched(f, event, comment_part(event.number), event.actor_id, event.body, internal=not event.public)
     if not event.public:
         ticket.internal_notes += 1
         return
@@ -138,6 +159,9 @@ def _merged(event: Ticket.Merged, f: Folding) -> None:
     public = sum(1 for c in event.comments if c["public"])
     ticket.public_comments += public
     ticket.internal_notes += len(event.comments) - public
+    for copy in event.comments:
+        part = comment_part(copy["number"])
+        _searched(f, event, part, copy["author_id"], copy["body"], internal=not copy["public"])
 
 
 @fold.register(Ticket.HandedOver)
@@ -154,12 +178,24 @@ def _handed_over(event: Ticket.HandedOver, f: Folding) -> None:
 def _erased(event: Ticket.PersonalDataErased, f: Folding) -> None:
     # The title is the requester's, and so are personal custom fields (they name their owner); nothing
     # else in the row is personal (ids are pseudonyms).
-    erase_from_row(row(event, f), event.person_id)
+    ticket = row(event, f)
+    erase_from_row(ticket, event.person_id)
+    # Their parts' stored rows go when the batch is written (`Batch.erased`); this batch's go here.
+    gone = (ticket.tenant, event.person_id)
+    f.batch.search = {key: part for key, part in f.batch.search.items() if (part.tenant, part.author) != gone}
 
 
 @fold.register(Ticket.TitleChanged)
 def _title_changed(event: Ticket.TitleChanged, f: Folding) -> None:
-    row(event, f).title = event.new_title
+    ticket = row(event, f)
+    ticket.title = event.new_title
+    _searched(f, event, TITLE, ticket.requester_id, event.new_title, replaces=True)
+
+
+@fold.register(Ticket.DescriptionChanged)
+def _description_changed(event: Ticket.DescriptionChanged, f: Folding) -> None:
+    row(event, f)
+    _searched(f, event, DESCRIPTION, event.requester_id, event.new_description, replaces=True)
 
 
 @fold.register(Ticket.PriorityChanged)

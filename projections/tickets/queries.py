@@ -22,7 +22,9 @@ from domain.access.policy import WHOLE_TENANT, ListScope
 from domain.errors import InvalidValueError
 from domain.tickets.field_search import Comparison, FieldCondition
 from domain.values import FieldKind
+from projections import fulltext
 from projections.sql import Reader
+from projections.tickets import search
 from projections.tickets.rows import TicketRow
 from projections.tickets.tables import TICKET_COLUMNS, ticket_row
 
@@ -41,6 +43,7 @@ class Sort(StrEnum):
     RECENTLY_UPDATED = "-updated_at"
     LEAST_RECENTLY_UPDATED = "updated_at"
     SLA_DUE = "sla_due"  # earliest SLA due moment first; tickets without a running target last
+    RELEVANCE = "relevance"  # with `q`: best match first, one page (no cursor); without, newest first
 
 
 # Sort -> [(column, descending)], always ending with the ticket id as the tie-breaker.
@@ -51,6 +54,8 @@ _ORDER: dict[Sort, list[tuple[str, bool]]] = {
     Sort.RECENTLY_UPDATED: [("updated_at", True), ("ticket_id", True)],
     Sort.LEAST_RECENTLY_UPDATED: [("updated_at", False), ("ticket_id", False)],
     Sort.SLA_DUE: [("sla_due_at", False), ("priority_rank", True), ("ticket_id", False)],
+    # After the rank: how a list by relevance breaks ties (it has no cursor: see `TicketQueries._ranked`).
+    Sort.RELEVANCE: [("created_at", True), ("ticket_id", True)],
 }
 
 
@@ -146,6 +151,8 @@ class TicketQueries(Reader):
 
     def list_tickets(self, where: TicketFilter, *, sort: Sort, limit: int, after: str | None = None) -> Page:
         """A page of tickets matching `where`, in `sort` order, after the cursor `after`."""
+        if sort is Sort.RELEVANCE:
+            return self._ranked(where, limit=limit, after=after)
         clauses, params = self._filter_clauses(where)
         order = _ORDER[sort]
         if after is not None:
@@ -164,6 +171,33 @@ class TicketQueries(Reader):
             return Page(rows, None)
         last = rows[limit - 1]
         return Page(rows[:limit], encode_cursor([getattr(last, column) for column, _ in order]))
+
+    def _ranked(self, where: TicketFilter, *, limit: int, after: str | None) -> Page:
+        """The first page of tickets matching `where`, best match of `where.text` first.
+
+        A rank is not a column a keyset cursor can seek on (it depends on the query), so this list
+        has one page; a client pages with another sort.
+        """
+        if after is not None:
+            msg = "a list sorted by relevance has one page; use another sort to page through it"
+            raise InvalidValueError(msg)
+        words = fulltext.query(where.text or "", prefix=True)
+        clauses, params = self._filter_clauses(where)
+        join, join_params = "", list[Any]()
+        score = "0"
+        if words:
+            ranked, join_params = search.ranks(
+                self.d, self.names, words, where.tenant, notes=where.scope.requester is None
+            )
+            join, score = f"LEFT JOIN ({ranked}) AS ranked ON ranked.hit = {self.names.tickets}.ticket_id", "score"
+        chosen = ", ".join(f"{self.names.tickets}.{c}" for c in TICKET_COLUMNS)
+        sql = (
+            f"SELECT {chosen} FROM {self.names.tickets} {join} WHERE {' AND '.join(clauses)} "
+            f"ORDER BY COALESCE({score}, 0) DESC, created_at DESC, ticket_id DESC LIMIT {int(limit)}"
+        )
+        with self.d.reading(self.datastore) as cursor:
+            cursor.execute(sql, [*join_params, *params])
+            return Page([ticket_row(self.d, r) for r in cursor.fetchall()], None)
 
     def on_workflow_version(self, tenant: str, workflow: str, version: int) -> list[UUID]:
         """The tickets not closed that run under this version of a workflow, oldest first (what a migration moves)."""
@@ -362,10 +396,26 @@ class TicketQueries(Reader):
             )
             params.append(tag)
         if where.text:
-            escaped = where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            clauses.append(f"title {self.d.like} {p} ESCAPE '\\'")
-            params.append(f"%{escaped}%")
+            clause, values = self._text(where)
+            clauses.append(clause)
+            params.extend(values)
         return clauses, params
+
+    def _text(self, where: TicketFilter) -> tuple[str, list[Any]]:
+        """A substring of the title, or the words of any part search indexes (projections/tickets/search.py).
+
+        Customers' searches leave internal notes out; the other clauses keep them to the tickets they see.
+        """
+        assert where.text is not None  # only called with a text
+        p = self.d.placeholder
+        escaped = where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"title {self.d.like} {p} ESCAPE '\\'"
+        words = fulltext.query(where.text, prefix=True)
+        if not words:
+            return like, [f"%{escaped}%"]
+        notes = where.scope.requester is None
+        matching, values = search.matching(self.d, self.names, words, where.tenant, notes=notes)
+        return f"({like} OR ticket_id IN ({matching}))", [f"%{escaped}%", *values]
 
     def _visibility(self, where: TicketFilter) -> tuple[str, list[Any]]:
         """A requester's own tickets, and its organisation's when it has one."""
