@@ -6,7 +6,7 @@ import re
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.plain_text import Identifier, PlainText, Slug
 from domain.customers.profile import ATTRIBUTE_TEXT_MAX, ATTRIBUTES_MAX, PURCHASES_MAX, AttributeValue, Profile
@@ -14,9 +14,10 @@ from domain.customers.profile import profile as checked_profile
 
 #: How a date attribute is written: text of this shape is read as a date (in the API and in imports alike).
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: An attribute as written; a whole number as JSON Schema has it: 40 and 40.0 alike (true and false stay booleans).
 AttributeIn = (
     StrictBool
-    | Annotated[StrictInt, Field(ge=-(10**15), le=10**15)]
+    | Annotated[int, Field(ge=-(10**15), le=10**15)]
     | Annotated[PlainText, Field(max_length=ATTRIBUTE_TEXT_MAX)]
 )
 
@@ -45,6 +46,7 @@ class ProfileIn(BaseModel):
     attributes: dict[Slug, AttributeIn] = Field(
         default_factory=dict,
         max_length=ATTRIBUTES_MAX,
+        json_schema_extra={"additionalProperties": False},  # keys are slugs (patternProperties), as the domain says
         description="Other facts of the account by name: text, a whole number, true/false, or a date written "
         "YYYY-MM-DD. Business facts only, never personal details (docs/privacy.md).",
     )
