@@ -123,3 +123,35 @@ def _when_triggered(client: TestClient, agent: dict[str, str], ticket: str) -> d
             return found
         time.sleep(0.05)
     return found
+
+
+def test_gold_customers_tickets_run_under_the_gold_policy_through_a_tagging_trigger(api: dict[str, Any]) -> None:
+    client, admin, agent = api["client"], api["as"]["admin"], api["as"]["agent"]
+    client.put("/customers/bob/profile", json=GOLD, headers=admin)
+    gold = {"position": 1, "conditions": {"tags": ["gold"]}, "targets": {"first_response": 15}}
+    assert client.put("/sla/policies/gold", json=gold, headers=admin).status_code == 200
+    standard = {"position": 9, "targets": {"first_response": 60}}
+    assert client.put("/sla/policies/standard", json=standard, headers=admin).status_code == 200
+    conditions = {"all": [{"field": "customer.tier", "op": "equals", "value": "gold"}]}
+    tagging = {"title": "Gold", "on": ["created"], "conditions": conditions, "actions": [{"add_tags": ["gold"]}]}
+    assert client.put("/triggers/gold", json=tagging, headers=admin).status_code == 200
+    marker = {"title": "Marker", "on": ["created"], "conditions": None, "actions": [{"add_tags": ["seen"]}]}
+    assert client.put("/triggers/marker", json={**marker, "position": 99}, headers=admin).status_code == 200
+
+    for who, expected in (("bob", "gold"), ("dave", "standard")):
+        ticket = client.post("/tickets", json={"title": "Help", "requester_id": who}, headers=agent).json()["id"]
+        tags = _when_triggered(client, agent, ticket)["tags"]
+        assert ("gold" in tags) is (who == "bob")
+        assert _policy_reached(client, agent, ticket, expected) == expected
+
+
+def _policy_reached(client: TestClient, agent: dict[str, str], ticket: str, expected: str) -> str | None:
+    # The SLA read model follows the log: the policy is chosen again as the trigger's tag reaches it.
+    policy = None
+    for _ in range(200):
+        targets = client.get(f"/tickets/{ticket}/sla", headers=agent).json().get("targets", [])  # 404: not read yet
+        policy = targets[0]["policy"] if targets else None
+        if policy == expected:
+            break
+        time.sleep(0.05)
+    return policy
