@@ -14,8 +14,17 @@ from api.plain_text import IdentifierParam
 from api.problems import problem_responses
 from api.routers.tickets import POSITION_HEADER
 from domain.customers.commands import ProfileReceipt
+from domain.customers.profile import CustomerProfile
+from domain.errors import NotFoundError
 
 router = APIRouter(prefix="/customers", tags=["customers"])
+
+
+def _public(record: CustomerProfile) -> ProfilePublic:
+    if record.profile is None:  # removed: as if there never was one
+        msg = f"no profile for customer {record.customer_id!r}"
+        raise NotFoundError(msg)
+    return ProfilePublic.of(record.customer_id, record.profile, record.version)
 
 
 def _answer(receipt: ProfileReceipt, response: Response) -> None:
@@ -41,17 +50,13 @@ def put_customer_profile(
         tenant=principal.tenant, customer_id=customer_id, checked=body.checked(), by=principal.actor, via=via
     )
     _answer(receipt, response)
-    recorded = receipt.record.profile
-    assert recorded is not None  # just set
-    return ProfilePublic.of(customer_id, recorded, receipt.record.version)
+    return _public(receipt.record)
 
 
 @router.get("/{customer_id}/profile", response_model=ProfilePublic, responses=problem_responses(401, 403, 404))
 def get_customer_profile(customer_id: IdentifierParam, desk: DeskDep, principal: PrincipalDep) -> ProfilePublic:
     """The customer's profile (404 if it has none in the caller's tenant)."""
-    record = desk.customer_profile(principal.tenant, customer_id)
-    assert record.profile is not None  # a removed profile is "not found"
-    return ProfilePublic.of(customer_id, record.profile, record.version)
+    return _public(desk.customer_profile(principal.tenant, customer_id))
 
 
 @router.delete(
