@@ -22,6 +22,7 @@ from api.routers import (
     audit_queues,
     automation,
     bulk,
+    customers,
     directory,
     events,
     exports,
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ticket_articles,
         keys,
         suggestions,
+        customers,
     ):
         app.include_router(module.router, dependencies=[Depends(authorize)])
     install_hardening(app, config)

@@ -44,7 +44,7 @@ class TestIn(Strict):
     field: Annotated[PlainText, Field(min_length=1, max_length=200)] = Field(
         description="status, status_category, priority, type, group, assignee, channel, requester_id, "
         "organisation, tags, workflow, title, custom_fields.<name>; of the event: event, via, actor_kind, "
-        "comment.public."
+        "comment.public; of the requester's customer profile (triggers only): customer.tier."
     )
     op: Operator
     value: Plain | Annotated[list[Plain], Field(min_length=1, max_length=100)] = Field(

@@ -4,7 +4,7 @@ Each capability's commands live in its room (domain/tickets/commands.py, domain/
 domain/directory/commands.py, domain/sla/commands.py, domain/keys/commands.py,
 domain/privacy/commands.py, domain/automation/commands.py, domain/schedules/commands.py,
 domain/mail/commands.py, domain/notifications/commands.py,
-domain/knowledge/commands.py), all on the one command pipeline
+domain/knowledge/commands.py, domain/customers/commands.py), all on the one command pipeline
 (domain/pipeline.py). Lists, queues and searches are not here: they are read models built by projections.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from domain.automation.commands import AutomationCommands
+from domain.customers.commands import CustomerCommands
 from domain.keys.commands import KeyCommands
 from domain.knowledge.commands import KnowledgeCommands
 from domain.mail.commands import MailCommands
@@ -32,6 +33,7 @@ class HelpDesk(
     ErasureCommands,
     NotificationCommands,
     KnowledgeCommands,
+    CustomerCommands,
 ):
     """Ticket commands and single-ticket queries over an eventsourcing event store."""
 

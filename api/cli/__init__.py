@@ -11,6 +11,7 @@ from api.cli import (
     analytics,
     audit,
     backups,
+    customers,
     exports,
     keys,
     mail,
@@ -45,6 +46,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(projections.app, name="projections")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(suggest.app, name="suggest")
+app.add_typer(customers.app, name="customers")
 
 __all__ = ["app", "main"]
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.customer_schemas import ProfilePublic
 from api.deps import Provenance, ServicesDep
 from api.problems import status_of
 from api.routers.attachments import _attachment, content_disposition
@@ -28,7 +29,7 @@ from api.web.visitors import SignedInDep, Visitor, VisitorDep, check_form_token
 from domain.access import policy as access
 from domain.actors import ActorKind
 from domain.automation.commands import MACRO_CHANNEL
-from domain.errors import AlreadyClaimedError, DomainError
+from domain.errors import AlreadyClaimedError, DomainError, NotFoundError
 from domain.pipeline import Receipt
 from domain.values import ATTACHMENTS_MAX, TEXT_MAX, Attachment
 from infrastructure.composition import Services
@@ -73,6 +74,9 @@ async def _page(
         "refused_by": refused_by,
         "link_kinds": LINK_KINDS,
         "suggestions": await run_in_threadpool(_suggestions, services, principal, ticket_id) if part == "page" else [],
+        "customer": await run_in_threadpool(_customer, services, principal, view.ticket.requester_id)
+        if part == "page"
+        else None,
     }
     return render(request, visitor, template, status_code, **context)
 
@@ -364,6 +368,17 @@ async def merge(
 
 
 # --- suggestions (docs/suggestions.md) ------------------------------------------------------------------
+
+
+def _customer(services: Services, principal: Principal, requester_id: str) -> ProfilePublic | None:
+    """The requester's customer profile as `GET /customers/{id}/profile` answers it, for those who may read it."""
+    if not access.may(principal.role, "get_customer_profile"):
+        return None
+    try:
+        record = services.desk.customer_profile(principal.tenant, requester_id)
+    except NotFoundError:
+        return None
+    return None if record.profile is None else ProfilePublic.of(requester_id, record.profile, record.version)
 
 
 def _suggestions(services: Services, principal: Principal, ticket_id: UUID) -> list[dict[str, Any]]:

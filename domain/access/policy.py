@@ -208,6 +208,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "similar_tickets": READERS,
     "suggestion_report": REPORTERS,
     "list_suggestion_models": REPORTERS,
+    # Customer profiles (docs/customers.md): admins set and remove them (or import them); those who read tickets
+    # read them; customers do not (a tier is how the business treats them, not something they asked for).
+    "put_customer_profile": frozenset({D}),
+    "get_customer_profile": READERS,
+    "delete_customer_profile": frozenset({D}),
 }
 
 

@@ -27,6 +27,7 @@ from domain.actors import Actor, ActorKind
 from domain.automation.actions import Action, FollowUp, Notify, SetField
 from domain.automation.facts import TRIGGER_PREFIX, changes_of, event_kind, facts
 from domain.automation.rules import Macro, RuleBook, TimedRule, Trigger
+from domain.customers.commands import CustomerCommands
 from domain.errors import DomainError, NotFoundError, NotPermittedError
 from domain.pipeline import Acting, ConfigReceipt, OnTicket, Receipt
 from domain.provenance import current, event_cause
@@ -55,7 +56,7 @@ def automation_actor(name: str) -> Actor:
     return Actor(f"{AUTOMATION_PREFIX}{name}", ActorKind.SYSTEM)
 
 
-class AutomationCommands(SuggestionCommands, WebhookCommands):
+class AutomationCommands(SuggestionCommands, WebhookCommands, CustomerCommands):
     """The commands and queries of a tenant's triggers and macros."""
 
     # --- defining ----------------------------------------------------------------------------------
@@ -222,10 +223,14 @@ class AutomationCommands(SuggestionCommands, WebhookCommands):
         # The first conditions see the ticket as the event left it; later ones, as the triggers before left it.
         seen = ticket if ticket.version == cause else self.repository.get(ticket_id, version=cause)
         changes = changes_of([event])
+        # The requester's tier as the triggers run: what they fired on is on record, so a replay never asks again.
+        tier = self.customer_tier(ticket.tenant, seen.requester_id)
         state, others, fired = seen, list[Ticket](), list[str]()
         while True:
             held = [
-                t for t in triggers if t.name not in fired and t.conditions.holds(facts(state, event, kind, changes))
+                t
+                for t in triggers
+                if t.name not in fired and t.conditions.holds(facts(state, event, kind, changes, customer_tier=tier))
             ]
             if not held:
                 break

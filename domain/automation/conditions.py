@@ -10,7 +10,8 @@ always one that evaluates; an error names the path of the offending part (`condi
 
 Fields are the ticket's as the event left it (`TICKET_FIELDS`, `custom_fields.<name>`) and the
 event's own (`EVENT_FIELDS`): its kind, the channel it came through, whether a comment is
-public. `changed`, `changed_to` and `changed_from` test what the event changed, in the names the
+public; and the requester's customer profile (`CUSTOMER_FIELDS`: `customer.tier`, triggers only).
+`changed`, `changed_to` and `changed_from` test what the event changed, in the names the
 history uses. Evaluation (`holds`) is a pure function of the facts, so it replays alike.
 """
 
@@ -44,6 +45,8 @@ TICKET_FIELDS = frozenset(
 )
 #: The event's fields: its kind (`created`, `commented`, ...), its channel, and of a comment whether it is public.
 EVENT_FIELDS = frozenset({"event", "via", "comment.public", "actor_kind"})
+#: The requester's customer profile as the trigger runs (docs/customers.md): its tier, or null without one.
+CUSTOMER_FIELDS = frozenset({"customer.tier"})
 #: What timed rules count, in hours (a fraction for less), at the moment they look: each from its moment.
 TIME_FIELDS = {
     "hours_since_created": "created_at",
@@ -176,6 +179,8 @@ def _test(raw: Any, path: str, timed: bool, fields: FieldCheck | None) -> Check:
         fields(name, f"{path}/field", op)
     elif name in TIME_FIELDS:
         return _time_test(raw, path, timed)
+    elif name in CUSTOMER_FIELDS:
+        _customer_test(op, path, timed)
     else:
         check_field(name, f"{path}/field", changes=op in CHANGE_OPS)
     if op not in VALUE_OPS | CHANGE_OPS:
@@ -190,6 +195,14 @@ def _test(raw: Any, path: str, timed: bool, fields: FieldCheck | None) -> Check:
     if needs_value and not _plain(value):
         raise InvalidRuleError(f"{path}/value", "a value is text, a number, true/false, null or a list of them")
     return Check(name, op, value)
+
+
+def _customer_test(op: Any, path: str, timed: bool) -> None:
+    # The profile is looked up when a trigger runs on an event; a timed rule reads the read model, which has none.
+    if timed:
+        raise InvalidRuleError(f"{path}/field", "customer fields are seen by triggers, not by timed rules")
+    if op in CHANGE_OPS:
+        raise InvalidRuleError(f"{path}/op", "a customer field is tested by value: the event does not change it")
 
 
 def _time_test(raw: Mapping[str, Any], path: str, timed: bool) -> Check:

@@ -81,9 +81,11 @@ def changes_of(events: Iterable[Any]) -> dict[str, tuple[Any, Any]]:
     return changes
 
 
-def facts(ticket: Ticket, event: Any, kind: str, changes: dict[str, tuple[Any, Any]]) -> Facts:
-    """The facts of one evaluation: the ticket's fields, the event's, and the changes so far."""
-    return Facts({**ticket_fields(ticket), **event_fields(event, kind)}, changes)
+def facts(
+    ticket: Ticket, event: Any, kind: str, changes: dict[str, tuple[Any, Any]], *, customer_tier: str | None = None
+) -> Facts:
+    """The facts of one evaluation: the ticket's fields, the event's, the requester's tier, and the changes so far."""
+    return Facts({**ticket_fields(ticket), **event_fields(event, kind), "customer.tier": customer_tier}, changes)
 
 
 def timed_facts(fields: Mapping[str, Any], moments: Mapping[str, datetime | None], now: datetime) -> Facts:

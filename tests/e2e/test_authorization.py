@@ -21,6 +21,7 @@ from api.routers import (
     audit_queues,
     automation,
     bulk,
+    customers,
     directory,
     events,
     exports,
@@ -255,6 +256,9 @@ def _requests(ticket: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
         "similar_tickets": ("GET", f"{t}/similar", None),
         "suggestion_report": ("GET", "/reports/suggestions", None),
         "list_suggestion_models": ("GET", "/suggestions/models", None),
+        "put_customer_profile": ("PUT", "/customers/customer1/profile", {"tier": "gold"}),
+        "get_customer_profile": ("GET", "/customers/customer1/profile", None),  # none set for some: 404
+        "delete_customer_profile": ("DELETE", "/customers/nobody/profile", None),  # no profile: the route's 404
     }
 
 
@@ -268,6 +272,7 @@ def test_every_route_is_in_the_matrix() -> None:
     routers += (users, knowledge, ticket_articles)
     routers += (users, keys)
     routers += (users, suggestions)
+    routers += (customers,)
     names = {r.name for m in routers for r in m.router.routes if isinstance(r, APIRoute)}
     assert count == len(names)  # every operation the app serves is one of these routes
     assert names - PUBLIC_ROUTES == set(MATRIX)

@@ -299,3 +299,23 @@ def test_an_agent_accepts_and_corrects_suggestions_from_the_ticket_page_and_the_
     history = desk.agent.get(f"/t/{desk.ticket}/history", headers=HTML).text
     assert '<td data-label="Event">Suggestion accepted</td>' in history
     assert '<td data-label="Event">Suggestion corrected</td>' in history
+
+
+def test_the_requesters_customer_profile_is_shown_to_staff_beside_the_ticket(desk: Desk) -> None:
+    from datetime import date
+
+    from domain.customers.profile import profile
+
+    assert 'id="customer-profile"' not in desk.agent.get(f"/t/{desk.ticket}", headers=HTML).text  # none yet
+    gold = profile(
+        tier="gold", contract="C-7", contract_until=date(2027, 6, 30), purchases=["P-9"], attributes={"seats": 3}
+    )
+    desk.services.desk.set_customer_profile(tenant="acme", customer_id="cathy", checked=gold, by=OPERATOR, via="cli")
+    page = desk.agent.get(f"/t/{desk.ticket}", headers=HTML).text
+    assert '<dd class="tier">gold</dd>' in page
+    assert "C-7 (until 2027-06-30)" in page
+    assert "<dd>P-9</dd>" in page
+    assert "<dt>seats</dt><dd>3</dd>" in page
+    assert 'id="customer-profile"' not in desk.customer.get(f"/t/{desk.ticket}", headers=HTML).text
+    desk.agent.cookies.set("ledgerdesk_language", "zh_CN")
+    assert "客户档案" in desk.agent.get(f"/t/{desk.ticket}", headers=HTML).text
