@@ -249,6 +249,9 @@ class Api:
     schema: schemathesis.BaseSchema
     keys: dict[Role, str]
     tickets: list[str]
+    # The engine's own admin key, in a tenant of its own: its stateful phase follows `GET /keys` (the
+    # tenant's keys) into rotations and revocations, which must not reach the keys the other tests call with.
+    engine_key: str
 
 
 class AsServed:
@@ -297,7 +300,8 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         assigned = client.post(f"/tickets/{tickets[0]}/assignment", json={"assignee": "agent1", "group": "it"})
         assert assigned.status_code == 200, assigned.text
     try:
-        yield Api(app, schemathesis.openapi.from_asgi("/openapi.json", app), keys, tickets)
+        engine_key = services.keys.create(actor_id="engine", role=Role.ADMIN, tenant="engine").secret
+        yield Api(app, schemathesis.openapi.from_asgi("/openapi.json", app), keys, tickets, engine_key)
     finally:
         asgi.shutdown_lifespans()
         services.close()
@@ -375,7 +379,7 @@ def _failures(finished: events.ScenarioFinished) -> Iterator[Failed]:
 
 @pytest.mark.timeout(1800)  # every operation through four phases: minutes, growing with the API
 def test_every_check_in_every_phase(api: Api) -> None:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", api.app, config=_engine_config(api.keys[Role.ADMIN]))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", api.app, config=_engine_config(api.engine_key))
     failed: list[Failed] = []
     errors: list[str] = []
     server_errors = requests = 0
