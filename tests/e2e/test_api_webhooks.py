@@ -21,7 +21,7 @@ from infrastructure.composition import Services, build_services
 from infrastructure.settings import Settings
 from tests.support.receiver import Receiver
 
-ENUM_SAID = "event_types.0: Input should be '*', 'Ticket.*', 'Ticket.Assigned'"
+ENUM_SAID = "event_types.0: Input should be '*', 'Ticket.*', 'Ticket."  # then every event type, by name
 FAST = {
     "webhook_allowlist": "127.0.0.0/8",
     "webhook_retry_base_seconds": 0.2,
