@@ -5,6 +5,7 @@ from __future__ import annotations
 #: Exact paths of web pages and form targets.
 WEB_PATHS = frozenset(
     {"/", "/login", "/logout", "/language", "/new", "/new/suggestions", "/saved-views", "/dashboard", "/help"}
+    | {"/me/location"}
 )
 #: The auditors' pages (api/web/audit_pages.py), beside the audit API's JSON under /audit.
 AUDIT_PAGES = frozenset({"/audit", "/audit/verification", "/audit/checkpoint", "/audit/tickets", "/audit/export-file"})

@@ -32,6 +32,7 @@ from api.web import (
     board,
     dashboard,
     help_pages,
+    location,
     portal,
     queue_page,
     queues,
@@ -174,6 +175,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     app.include_router(admin_mailboxes.router)
     app.include_router(admin_schedules.router)
     app.include_router(admin_rules.router)
+    app.include_router(location.router)
     install_live(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
