@@ -6,7 +6,7 @@ import re
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from api.plain_text import Identifier, PlainText, Slug
 from domain.customers.profile import ATTRIBUTE_TEXT_MAX, ATTRIBUTES_MAX, PURCHASES_MAX, AttributeValue, Profile
@@ -14,10 +14,20 @@ from domain.customers.profile import profile as checked_profile
 
 #: How a date attribute is written: text of this shape is read as a date (in the API and in imports alike).
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _not_text(value: object) -> object:
+    """Text is never a number here: "0042" stays text (and text too long is refused, not read as a number)."""
+    if isinstance(value, str):
+        msg = "text is not a whole number"
+        raise ValueError(msg)  # pydantic reports a ValueError as a validation error
+    return value
+
+
 #: An attribute as written; a whole number as JSON Schema has it: 40 and 40.0 alike (true and false stay booleans).
 AttributeIn = (
     StrictBool
-    | Annotated[int, Field(ge=-(10**15), le=10**15)]
+    | Annotated[int, Field(ge=-(10**15), le=10**15), BeforeValidator(_not_text)]
     | Annotated[PlainText, Field(max_length=ATTRIBUTE_TEXT_MAX)]
 )
 

@@ -77,6 +77,7 @@ def test_others_may_not_write_or_see_another_tenants_profile(api: dict[str, Any]
         ({"purchases": ["bad id"]}, "purchase reference"),
         ({"attributes": {f"a{n}": n for n in range(21)}}, "attributes"),
         ({"attributes": {"note": 1.5}}, "attributes"),
+        ({"attributes": {"note": "0" * 201}}, "attributes"),  # too long as text, and text is never read as a number
         ({"colour": "red"}, "colour"),
     ],
 )
