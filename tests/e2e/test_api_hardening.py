@@ -354,6 +354,10 @@ def test_every_json_operation_answers_415_and_documents_it(make_app: MakeApp, me
         address="help@desk.example",
         kind="assigned",
         language="en",
+        user_id="00000000-0000-4000-8000-000000000000",
+        article_id="00000000-0000-4000-8000-000000000000",
+        number=1,
+        customer_id="bob",
     )
     refused = client.request(method, url, content=b"{}", headers={**_bearer(services), "Content-Type": "text/plain"})
     _assert_problem(refused, 415, "unsupported-media-type")
