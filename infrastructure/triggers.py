@@ -30,6 +30,7 @@ from domain.automation.rules import RuleBook
 from domain.errors import DomainError, RaceLostError
 from domain.helpdesk import HelpDesk
 from domain.tickets.ticket import Ticket
+from infrastructure.following import LeasedLogFollower
 from infrastructure.leases import Lease
 
 log = logging.getLogger("ledgerdesk.triggers")
@@ -46,8 +47,10 @@ _QUIET_TOPICS = frozenset(
 _RULE_BOOK_TOPIC = f"{RuleBook.__module__}:RuleBook."
 
 
-class TriggerRunner:
+class TriggerRunner(LeasedLogFollower):
     """Runs triggers on the log's ticket events: one `run_once` at a time, or in a thread."""
+
+    name = "triggers"
 
     def __init__(
         self,
@@ -58,30 +61,8 @@ class TriggerRunner:
         poll_seconds: float = 1.0,
         news: threading.Event | None = None,
     ) -> None:
-        self.desk = desk
-        self.lease = lease
-        self.batch_size = batch_size
-        self.poll_seconds = min(poll_seconds, lease.seconds / 4)  # a holder renews well before its lease runs out
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        if news is None:  # no news of other processes: this one's saves, and the look every poll_seconds
-            news = threading.Event()
-            desk.on_saved(lambda _: news.set())
-        self._new_events = news
+        super().__init__(desk, lease, batch_size=batch_size, poll_seconds=poll_seconds, news=news, log=log)
         self._rule_books: dict[str, RuleBook | None] = {}  # by tenant, as the log has them so far
-
-    def run_once(self) -> int:
-        """Run triggers on the next batch of events, if this runner holds the lease; how many events it passed."""
-        after = self.lease.acquire()
-        if after is None:
-            return 0  # another runner holds the lease
-        notifications = self.desk.recorder.select_notifications(
-            start=after, limit=self.batch_size, inclusive_of_start=False
-        )
-        done = self._run(notifications, deadline=time.monotonic() + self.lease.seconds / 2)
-        if done and not self.lease.advance(notifications[done - 1].id):
-            log.warning("the trigger lease passed to another runner; standing by")
-        return done
 
     def _run(self, notifications: Sequence[Notification], *, deadline: float) -> int:
         for done, notification in enumerate(notifications):
@@ -114,35 +95,3 @@ class TriggerRunner:
                 log.exception("triggers on %s failed", notification.originator_id)
             return
         log.error("triggers on %s gave up after %s attempts", notification.originator_id, ATTEMPTS)
-
-    # --- running in the background --------------------------------------------------------------
-
-    def start(self) -> None:
-        """Run in a daemon thread until stop()."""
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="ledgerdesk-triggers", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the event in hand (each run is one save), and give the lease up."""
-        self._stopping.set()
-        self._new_events.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        try:
-            self.lease.release()
-        except Exception:  # the database may be gone already; the lease then runs out by itself
-            log.warning("could not release the trigger lease", exc_info=True)
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._new_events.clear()
-            try:
-                passed = self.run_once()
-            except Exception:
-                log.exception("trigger batch failed; trying again")
-                self._stopping.wait(1.0)
-                continue
-            if passed < self.batch_size:
-                self._new_events.wait(self.poll_seconds)

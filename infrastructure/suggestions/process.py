@@ -23,6 +23,7 @@ from eventsourcing.persistence import Notification
 from domain.errors import DomainError, RaceLostError
 from domain.helpdesk import HelpDesk
 from domain.tickets.ticket import Ticket
+from infrastructure.following import LeasedLogFollower
 from infrastructure.leases import Lease
 from infrastructure.periodic import Periodic
 from infrastructure.suggestions.service import Suggestions
@@ -34,8 +35,10 @@ BATCH_SIZE = 200
 OPENED_TOPIC = f"{Ticket.__module__}:Ticket.Opened"
 
 
-class Suggester:
+class Suggester(LeasedLogFollower):
     """Records suggestions on new tickets: one `run_once` at a time, or in a thread."""
+
+    name = "suggestions"
 
     def __init__(
         self,
@@ -47,30 +50,8 @@ class Suggester:
         poll_seconds: float = 1.0,
         news: threading.Event | None = None,
     ) -> None:
-        self.desk = desk
+        super().__init__(desk, lease, batch_size=batch_size, poll_seconds=poll_seconds, news=news, log=log)
         self.suggestions = suggestions
-        self.lease = lease
-        self.batch_size = batch_size
-        self.poll_seconds = min(poll_seconds, lease.seconds / 4)
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        if news is None:
-            news = threading.Event()
-            desk.on_saved(lambda _: news.set())
-        self._news = news
-
-    def run_once(self) -> int:
-        """Suggest for the new tickets of the next batch of the log, if this process holds the lease."""
-        after = self.lease.acquire()
-        if after is None:
-            return 0
-        notifications = self.desk.recorder.select_notifications(
-            start=after, limit=self.batch_size, inclusive_of_start=False
-        )
-        done = self._run(notifications, deadline=time.monotonic() + self.lease.seconds / 2)
-        if done and not self.lease.advance(notifications[done - 1].id):
-            log.warning("the suggestion lease passed to another process; standing by")
-        return done
 
     def _run(self, notifications: Sequence[Notification], *, deadline: float) -> int:
         for done, notification in enumerate(notifications):
@@ -90,36 +71,6 @@ class Suggester:
             self.desk.record_suggestions(ticket_id, answer.predictions)
         except (DomainError, RaceLostError):
             log.exception("suggestions for %s were not recorded", ticket_id)
-
-    def start(self) -> None:
-        """Run in a daemon thread until stop()."""
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="ledgerdesk-suggestions", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the ticket in hand, and give the lease up."""
-        self._stopping.set()
-        self._news.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        try:
-            self.lease.release()
-        except Exception:  # the database may be gone already; the lease then runs out by itself
-            log.warning("could not release the suggestion lease", exc_info=True)
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._news.clear()
-            try:
-                passed = self.run_once()
-            except Exception:
-                log.exception("suggestion batch failed; trying again")
-                self._stopping.wait(1.0)
-                continue
-            if passed < self.batch_size:
-                self._news.wait(self.poll_seconds)
 
 
 class TrainingSchedule(Periodic):
