@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from api.plain_text import Identifier, PlainText, Slug
+from api.read_schemas import Day
 from domain.customers.profile import ATTRIBUTE_TEXT_MAX, ATTRIBUTES_MAX, PURCHASES_MAX, AttributeValue, Profile
 from domain.customers.profile import profile as checked_profile
 
@@ -49,7 +50,7 @@ class ProfileIn(BaseModel):
 
     tier: Slug | None = Field(default=None, description="The customer's tier, a slug such as gold or silver.")
     contract: Identifier | None = Field(default=None, description="The id of the customer's contract.")
-    contract_until: date | None = Field(default=None, description="The last day of the contract (needs a contract).")
+    contract_until: Day | None = Field(default=None, description="The last day of the contract (needs a contract).")
     purchases: list[Identifier] = Field(
         default_factory=list, max_length=PURCHASES_MAX, description="Ids of the customer's purchases (references)."
     )

@@ -78,6 +78,7 @@ def test_others_may_not_write_or_see_another_tenants_profile(api: dict[str, Any]
         ({"attributes": {f"a{n}": n for n in range(21)}}, "attributes"),
         ({"attributes": {"note": 1.5}}, "attributes"),
         ({"attributes": {"note": "0" * 201}}, "attributes"),  # too long as text, and text is never read as a number
+        ({"contract": "c-1", "contract_until": 0}, "contract_until"),  # a number is no day (no Unix time)
         ({"colour": "red"}, "colour"),
     ],
 )
