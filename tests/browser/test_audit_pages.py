@@ -102,8 +102,13 @@ def test_an_auditor_verifies_the_chain_and_sees_a_ticket_as_it_was(page: Page, s
     page.get_by_role("button", name="Show this version").click()
     expect(past).to_contain_text(f"Version {latest},", timeout=SLOW)
     expect(past.get_by_role("row", name="priority")).to_contain_text("urgent")
+    # The slider's change and the button each asked for the region: let both answers land before typing a moment,
+    # or the later one replaces the picker (and what was typed in it) with the version's own moment.
+    page.wait_for_function("() => !document.querySelector('.htmx-request')", timeout=SLOW)
 
-    page.get_by_label("Moment (your time zone)").fill(_picked(opened))
+    moment = page.get_by_label("Moment (your time zone)")
+    moment.fill(_picked(opened))
+    expect(moment).to_have_value(_picked(opened))
     page.get_by_role("button", name="Show this moment").click()
     title = past.get_by_role("row", name="title").get_by_role("cell")
     expect(title).to_have_text("Scanner offline", timeout=SLOW)  # as it was before the rename

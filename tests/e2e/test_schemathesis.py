@@ -151,6 +151,7 @@ CROSS_FIELD_RULES: dict[str, str] = {
     "a transcript comes with a ticket opened through chat": "a transcript goes with channel chat only",
     "is in the future": "a transcript message's time against the moment of the hand-off",
     "is before the message ahead of it": "transcript messages' times against each other",
+    "contract_until needs a contract": "a customer profile's contract end goes with its contract",
 }
 _CROSS_FIELD = re.compile("|".join(re.escape(rule) for rule in CROSS_FIELD_RULES))
 
