@@ -78,8 +78,9 @@ def _catch_up(services: Services) -> float:
     started = time.perf_counter()
     services.start_projections()
     head = services.desk.recorder.max_notification_id() or 0
-    while services.read_models.wait_for(head, 60) < head:
-        pass
+    caught_up = services.read_models.wait_for(head, 60)
+    while caught_up < head:  # each wait gives up after a minute; a long catch-up takes several
+        caught_up = services.read_models.wait_for(head, 60)
     return round(time.perf_counter() - started, 1)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from eventsourcing.persistence import Notification
@@ -19,7 +20,7 @@ from domain.helpdesk import HelpDesk
 from infrastructure.leases import Lease
 
 
-class LeasedLogFollower:
+class LeasedLogFollower(ABC):
     """Runs `_run` on the log's next batch while it holds the lease: one `run_once` at a time, or in a thread."""
 
     name = "follower"  # the thread's name and what the logs call it
@@ -59,9 +60,9 @@ class LeasedLogFollower:
             self.log.warning("the %s lease passed to another process; standing by", self.name)
         return done
 
+    @abstractmethod
     def _run(self, notifications: Sequence[Notification], *, deadline: float) -> int:
         """Act on these events in order until the deadline; how many were passed."""
-        raise NotImplementedError
 
     def start(self) -> None:
         """Run in a daemon thread until stop()."""

@@ -11,6 +11,7 @@ Writing goes into one transaction, committed by the caller only once the whole f
 from __future__ import annotations
 
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -95,20 +96,20 @@ def snapshot(tables: Tables) -> Iterator[Snapshot]:
         lite.close()
 
 
-class Snapshot:
+class Snapshot(ABC):
     """The tables as one transaction sees them."""
 
+    @abstractmethod
     def count(self, section: Section) -> int:
         """How many rows the section's table holds."""
-        raise NotImplementedError
 
+    @abstractmethod
     def batches(self, section: Section, size: int) -> Iterator[list[Any]]:
         """The table's rows in order, `size` at a time."""
-        raise NotImplementedError
 
+    @abstractmethod
     def head(self) -> tuple[int, str]:
         """The chain's last position and hash (hex); (0, "") for an empty log."""
-        raise NotImplementedError
 
 
 class PostgresSnapshot(Snapshot):
@@ -204,12 +205,12 @@ def restoring(tables: Tables) -> Iterator[Target]:
         lite.close()
 
 
-class Target:
+class Target(ABC):
     """Tables being restored in one transaction."""
 
+    @abstractmethod
     def write(self, section: Section, batches: Iterable[list[list[Any]]]) -> None:
         """Insert every row of the section's batches."""
-        raise NotImplementedError
 
 
 _NOUNS = {"events": "events", "chain": "chain rows", "data_keys": "data keys", "api_keys": "API keys"}
