@@ -118,9 +118,10 @@ def laid_out(
     for n, bar in enumerate(bars):
         x, segments = float(LABEL_WIDTH), []
         for segment in bar.segments:
-            width = 0.0 if longest <= 0 else room * segment.value / longest
-            segments.append(Segment(segment.series, segment.value, round(x, 2), round(width, 2)))
-            x += width
+            width = round(0.0 if longest <= 0 else room * segment.value / longest, 2)
+            # Each part starts where the drawn (rounded) part before it ends, so rounding never opens a gap.
+            segments.append(Segment(segment.series, segment.value, x, width))
+            x = round(x + width, 2)
         placed.append(Bar(bar.label, tuple(segments), bar.text, bar.link, TOP + ROW_HEIGHT * n))
     return Chart(name, tuple(columns), rows, placed, tickets, tuple(series), unit, longest)
 

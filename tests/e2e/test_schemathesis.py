@@ -322,6 +322,9 @@ seed = 1
 # A timed rule's conditions are required and nest (all/any of tests or conditions): hypothesis
 # finds such bodies, only more slowly than its health check likes.
 suppress-health-check = ["too_slow"]
+# CI hosts run the whole suite at once under load; an answer that takes longer than the default
+# 10 s there is slow, not wrong (speed is measured in bench/, never in tests).
+request-timeout = 120
 headers = {{ Authorization = "Bearer {key}" }}
 
 [generation]
@@ -391,8 +394,10 @@ def test_every_check_in_every_phase(api: Api) -> None:
             for interaction in event.recorder.interactions.values():
                 requests += 1
                 server_errors += interaction.response is not None and interaction.response.status_code >= 500
-        elif isinstance(event, events.NonFatalError | events.FatalError):
-            errors.append(repr(getattr(event, "value", None) or getattr(event, "exception", None))[:500])
+        elif isinstance(event, events.NonFatalError):
+            errors.append(f"[{event.phase}] {event.label}: {event.value!r}"[:500])
+        elif isinstance(event, events.FatalError):
+            errors.append(repr(event.exception)[:500])
         elif isinstance(event, events.PhaseFinished):
             phases[event.phase.name.value] = event.status.value
     distinct = sorted({str(f) for f in failed})
