@@ -106,6 +106,13 @@ class ConditionsIn(Strict):
     types: list[Slug] = Field(default_factory=list, max_length=100)
     organisations: list[Identifier] = Field(default_factory=list, max_length=100)
     tags: list[Slug] = Field(default_factory=list, max_length=100)
+    customer_tiers: list[Slug] = Field(
+        default_factory=list,
+        max_length=100,
+        description="The requester's customer tier (their profile's, PUT /customers/{id}/profile) as the ticket's "
+        "events are folded: a ticket matches when it is one of these. A requester without a tier matches only "
+        "when the list is empty; a tier set later counts from the ticket's next event.",
+    )
 
 
 #: Business minutes of one target (bounded: see TARGET_MINUTES_MAX).

@@ -24,10 +24,11 @@ from typing import Any
 from infrastructure.database import Backend, Database, DatabaseUnavailableError
 
 #: The schema this release needs. Raise it with any change to a table, index or function.
-SCHEMA_VERSION = 9  # 2: workflow columns, routing tables and index, leases; 3: notifications outbox; 4: web users;
+SCHEMA_VERSION = 10  # 2: workflow columns, routing tables and index, leases; 3: notifications outbox; 4: web users;
 # 5: the analytics views (PostgreSQL); 6: the knowledge base (its articles, search and votes tables);
 # 7: when each API key was last rotated; 8: the suggestion models' versions;
-# 9: the search terms of tickets' titles, descriptions and comments (ticket_search)
+# 9: the search terms of tickets' titles, descriptions and comments (ticket_search);
+# 10: customers' tiers for SLA policies (sla_customer_tiers)
 VERSION_TABLE = "ledgerdesk_schema"
 #: First key of the PostgreSQL advisory lock (the second is a hash of the schema's name).
 LOCK_NAMESPACE = 0x1ED6

@@ -83,6 +83,10 @@ class TicketsView(TrackingRecorder, ABC):
         """Put the tenant's stored SLA policies and calendars into the batch (ones already there win)."""
 
     @abstractmethod
+    def load_sla_tiers(self, changes: SlaChanges, profile_ids: set[UUID]) -> None:
+        """Put the stored customer tiers of these profiles into the batch (ones already there win)."""
+
+    @abstractmethod
     def load_sla_clocks(self, changes: SlaChanges, ticket_ids: set[UUID], calendars: Callable[[str], Calendar]) -> None:
         """Put the stored SLA clocks of these tickets into the batch (untracked tickets have none)."""
 

@@ -285,6 +285,11 @@ class TableNames:
         return self.table("sla_calendars")
 
     @property
+    def sla_customer_tiers(self) -> str:
+        """Each customer profile's tier, for policies that name tiers (the profile's id, its tenant, the tier)."""
+        return self.table("sla_customer_tiers")
+
+    @property
     def sla_clocks(self) -> str:
         """Each tracked ticket's SLA clock (plain JSON) and the alerts on record."""
         return self.table("sla_clocks")

@@ -195,7 +195,7 @@ def apply_policy(
     (`Ticket.SlaRecomputed`). Default: every unsolved ticket the policy's conditions match.
     """
     policy = desk.sla_policy(principal.tenant, name, body.version)
-    tickets = body.tickets if body.tickets is not None else _matching_unsolved(read, policy.policy_terms)
+    tickets = body.tickets if body.tickets is not None else _matching_unsolved(read, desk, policy.policy_terms)
     position = None
     for ticket_id in tickets:
         receipt = desk.apply_policy(
@@ -207,18 +207,24 @@ def apply_policy(
     return ApplyOut(policy=name, version=policy.version, tickets=len(tickets), position=position)
 
 
-def _matching_unsolved(read: Any, terms: Any) -> list[UUID]:
+def _matching_unsolved(read: Any, desk: Any, terms: Any) -> list[UUID]:
     queries, matched, after = read.read_models.tickets(), list[UUID](), None
-    where = TicketFilter(tenant=read.principal.tenant, categories=UNSOLVED)
+    tenant = read.principal.tenant
+    where = TicketFilter(tenant=tenant, categories=UNSOLVED)
+    tiers: dict[str, str | None] = {}  # a requester's tier, asked once per request
     while True:
         page = queries.list_tickets(where, sort=Sort.OLDEST, limit=APPLY_PAGE, after=after)
         for row in page.rows:
+            if terms.conditions.customer_tiers and row.requester_id not in tiers:
+                tiers[row.requester_id] = desk.customer_tier(tenant, row.requester_id)
             facts = TicketFacts(
                 priority=Priority(row.priority),
                 group=row.group,
                 ticket_type=row.ticket_type,
                 organisation=row.organisation,
                 tags=frozenset(row.tags),
+                requester=row.requester_id,
+                customer_tier=tiers.get(row.requester_id),
             )
             if terms.conditions.matches(facts):
                 matched.append(row.ticket_id)

@@ -47,7 +47,7 @@ Name = Annotated[str, Path(max_length=64)]
 INTERVAL_COLUMNS = ("interval_start", "interval_end", "interval_weekday")
 HOLIDAY_COLUMNS = ("holiday_day", "holiday_yearly", "holiday_name")
 TARGETS = ("first_response", "next_response", "update", "resolution")
-CONDITIONS = ("groups", "types", "organisations", "tags")
+CONDITIONS = ("groups", "types", "organisations", "tags", "customer_tiers")
 PAUSES = ("pending", "on_hold")
 WORDS = {"intervals": "working hours", "holidays": "holiday", "timezone": "time zone", "targets": "targets"}
 

@@ -79,6 +79,7 @@ class SlaClock:
                 ticket_type=event.ticket_type,
                 organisation=event.organisation,
                 tags=frozenset(event.tags),
+                requester=event.requester_id,
             )
         if facts is None or self._closed_at is not None:
             return facts

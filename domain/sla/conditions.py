@@ -21,6 +21,9 @@ class TicketFacts:
     ticket_type: str | None = None
     organisation: str | None = None
     tags: frozenset[str] = frozenset()
+    requester: str | None = None
+    #: The requester's tier (their customer profile's) as the log stands at the event; None without one.
+    customer_tier: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "priority", values.priority(self.priority))
@@ -34,11 +37,13 @@ class TicketFacts:
             "ticket_type": self.ticket_type,
             "organisation": self.organisation,
             "tags": sorted(self.tags),
+            "requester": self.requester,
+            "customer_tier": self.customer_tier,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TicketFacts:
-        """Rebuild from `as_dict` values, or raise InvalidValueError."""
+        """Rebuild from `as_dict` values, or raise InvalidValueError (facts stored before tiers had no requester)."""
         return parse_with(
             "ticket facts",
             lambda: cls(
@@ -47,6 +52,8 @@ class TicketFacts:
                 ticket_type=data["ticket_type"],
                 organisation=data["organisation"],
                 tags=frozenset(string_list(data["tags"], "tags")),
+                requester=data.get("requester"),
+                customer_tier=data.get("customer_tier"),
             ),
         )
 
@@ -55,9 +62,10 @@ class TicketFacts:
 class PolicyConditions:
     """Which tickets a policy applies to. An empty set allows any value.
 
-    A ticket matches when its priority, group, type and organisation are each in the
-    corresponding set (a ticket without a group, type or organisation matches only where that
-    set is empty), and it carries at least one of the listed tags (any of them, not all).
+    A ticket matches when its priority, group, type, organisation and requester's customer tier
+    are each in the corresponding set (a ticket without a group, type, organisation or tier
+    matches only where that set is empty), and it carries at least one of the listed tags (any
+    of them, not all).
     """
 
     priorities: frozenset[Priority] = frozenset()
@@ -65,6 +73,7 @@ class PolicyConditions:
     types: frozenset[str] = frozenset()
     organisations: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
+    customer_tiers: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         ensure_collection(self.priorities, "priorities")
@@ -73,6 +82,7 @@ class PolicyConditions:
         object.__setattr__(self, "types", _slugs(self.types, "type"))
         object.__setattr__(self, "organisations", _identifiers(self.organisations, "organisation"))
         object.__setattr__(self, "tags", _slugs(self.tags, "tag"))
+        object.__setattr__(self, "customer_tiers", _slugs(self.customer_tiers, "customer tier"))
 
     def matches(self, facts: TicketFacts) -> bool:
         """Whether a ticket with these facts falls under the policy."""
@@ -82,6 +92,7 @@ class PolicyConditions:
             and _allows(self.types, facts.ticket_type)
             and _allows(self.organisations, facts.organisation)
             and (not self.tags or not self.tags.isdisjoint(facts.tags))
+            and _allows(self.customer_tiers, facts.customer_tier)
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -92,6 +103,7 @@ class PolicyConditions:
             "types": sorted(self.types),
             "organisations": sorted(self.organisations),
             "tags": sorted(self.tags),
+            "customer_tiers": sorted(self.customer_tiers),
         }
 
     @classmethod
@@ -109,6 +121,7 @@ class PolicyConditions:
                 types=listed("types"),
                 organisations=listed("organisations"),
                 tags=listed("tags"),
+                customer_tiers=listed("customer_tiers"),
             ),
         )
 

@@ -52,6 +52,7 @@ GENERATION_TABLES = (
     "ticket_people",
     "sla_policies",
     "sla_calendars",
+    "sla_customer_tiers",
     "sla_clocks",
     "sla_targets",
     *METRIC_TABLES,

@@ -135,6 +135,15 @@ class SqlTicketsView(TicketsView):
         for key, calendar in stored.calendars.items():
             changes.calendars.setdefault(key, calendar)
 
+    def load_sla_tiers(self, changes: SlaChanges, profile_ids: set[UUID]) -> None:
+        """Load the stored customer tiers of these profiles; tiers already in the batch are newer."""
+        wanted = [i for i in profile_ids if i not in changes.tiers]
+        if not wanted:
+            return
+        with self.dialect.reading(self.datastore) as cursor:
+            for chunk in chunks(wanted, SELECT_CHUNK):
+                sla.load_tiers(cursor, self.dialect, self.names, changes, chunk)
+
     def load_sla_clocks(self, changes: SlaChanges, ticket_ids: set[UUID], calendars: Callable[[str], Calendar]) -> None:
         """Load the stored clocks of these tickets (those that are tracked)."""
         wanted = [i for i in ticket_ids if i not in changes.clocks]

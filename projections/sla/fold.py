@@ -9,6 +9,10 @@ Which policy applies is decided as events arrive, from the tenant's policies as 
 at that event (policies and calendars are events in the same log), so a rebuild gives the same
 answer. A ticket is tracked from its opening if its tenant had a policy then; tickets opened
 earlier are tracked once a policy is applied to them on request (`Ticket.SlaRecomputed`).
+A policy may name customer tiers: the tier is the requester's (their customer profile's) as the
+log stands at the ticket's event, kept in `sla_customer_tiers` from the profile events, and
+looked up only for tenants with such a policy. A tier changed later counts from the ticket's next
+event, as a changed policy does.
 States that change with time alone (active → breached) are judged when read, from `due_at`.
 A running target whose due lies beyond its calendar's horizon is stored with `due_at` None and
 `no_due_reason` (see `domain.sla`, "No due"): the clock never raises for it, so one tenant's
@@ -18,11 +22,14 @@ configuration cannot stop the projection for anyone.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from functools import singledispatch
 from typing import Any
 from uuid import UUID
 
+from domain.customers.profile import CustomerProfile
 from domain.sla.clock import SlaClock
+from domain.sla.conditions import TicketFacts
 from domain.sla.config import SlaPolicy, WorkCalendar
 from domain.sla.policy import CALENDAR_TIME, AppliedPolicy, Calendar, select_policy
 from domain.tickets.ticket import Ticket
@@ -58,9 +65,16 @@ def _calendar_changed(event: WorkCalendar.CalendarDefined | WorkCalendar.Calenda
     folder(f).calendar_changed(event)
 
 
+@fold.register(CustomerProfile.ProfileCreated)
+@fold.register(CustomerProfile.ProfileSet)
+@fold.register(CustomerProfile.ProfileRemoved)
+def _profile_changed(event: CustomerProfile.Event, f: Folding) -> None:
+    folder(f).profile_changed(event)
+
+
 def folder(f: Folding) -> SlaFolder:
     """What folds events into this batch's SLA changes, loading stored ones through the view."""
-    return SlaFolder(f.batch.sla, f.view.load_sla_config, f.view.load_sla_clocks)
+    return SlaFolder(f.batch.sla, f.view.load_sla_config, f.view.load_sla_clocks, f.view.load_sla_tiers)
 
 
 class SlaFolder:
@@ -71,10 +85,12 @@ class SlaFolder:
         changes: SlaChanges,
         load_config: Callable[[SlaChanges, str], None],
         load_clocks: Callable[[SlaChanges, set[UUID], Callable[[str], Calendar]], None],
+        load_tiers: Callable[[SlaChanges, set[UUID]], None],
     ) -> None:
         self.changes = changes
         self._load_config = load_config
         self._load_clocks = load_clocks
+        self._load_tiers = load_tiers
 
     # --- configuration events ------------------------------------------------------------------
 
@@ -91,6 +107,14 @@ class SlaFolder:
         self.changes.calendars[(event.tenant, event.name)] = CalendarRow(
             event.tenant, event.name, event.originator_version, dict(event.definition)
         )
+
+    def profile_changed(self, event: CustomerProfile.Event) -> None:
+        """Keep the customer's tier as their profile now says (tickets pick it up at their next event)."""
+        profile: dict[str, Any] = {}  # removed: no tier
+        if isinstance(event, CustomerProfile.ProfileCreated | CustomerProfile.ProfileSet):
+            profile = event.profile
+        self.changes.tiers[event.originator_id] = profile.get("tier")
+        self.changes.tiers_set[event.originator_id] = event.tenant
 
     # --- ticket events ---------------------------------------------------------------------------
 
@@ -142,10 +166,13 @@ class SlaFolder:
 
     # --- helpers ----------------------------------------------------------------------------------
 
-    def _applied(self, tenant: str, facts: Any) -> AppliedPolicy | None:
+    def _applied(self, tenant: str, facts: TicketFacts | None) -> AppliedPolicy | None:
         if facts is None:
             return None
-        chosen = select_policy([(row, row.policy_terms) for row in self._policies_of(tenant)], facts)
+        policies = self._policies_of(tenant)
+        if facts.requester is not None and any(p.policy_terms.conditions.customer_tiers for p in policies):
+            facts = replace(facts, customer_tier=self._tier_of(tenant, facts.requester))
+        chosen = select_policy([(row, row.policy_terms) for row in policies], facts)
         if chosen is None:
             return None
         row, terms = chosen
@@ -161,6 +188,12 @@ class SlaFolder:
         if tenant not in self.changes.loaded_tenants:
             self._load_config(self.changes, tenant)
             self.changes.loaded_tenants.add(tenant)
+
+    def _tier_of(self, tenant: str, customer_id: str) -> str | None:
+        profile_id = CustomerProfile.create_id(tenant, customer_id)
+        if profile_id not in self.changes.tiers:
+            self._load_tiers(self.changes, {profile_id})
+        return self.changes.tiers.setdefault(profile_id, None)  # no row: no profile yet
 
     def _clock_of(self, ticket_id: UUID, tenant: str) -> ClockRow | None:
         # Most tickets of a tenant without policies have no clock: ask the store once per batch, not per event.

@@ -97,6 +97,10 @@ class SlaChanges:
     clocks: dict[UUID, ClockRow] = field(default_factory=dict)
     loaded_tenants: set[str] = field(default_factory=set)  # whose policies and calendars are in this batch
     untracked: set[UUID] = field(default_factory=set)  # tickets known to have no clock (not asked again)
+    # Customer tiers by profile id (`CustomerProfile.create_id`): None for no profile or one without a tier.
+    # Those a profile event of this batch set are also in `tiers_set` (profile id -> tenant), to be written.
+    tiers: dict[UUID, str | None] = field(default_factory=dict)
+    tiers_set: dict[UUID, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

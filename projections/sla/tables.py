@@ -1,8 +1,8 @@
-"""The SLA tables (`sla_policies`, `sla_calendars`, `sla_clocks`, `sla_targets`): DDL, loading and writing."""
+"""The SLA tables (policies, calendars, customer tiers, clocks, targets): DDL, loading and writing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -52,6 +52,8 @@ def statements(d: Dialect, n: TableNames) -> list[str]:
         "PRIMARY KEY (tenant, name))",
         f"CREATE TABLE IF NOT EXISTS {n.sla_calendars} (tenant TEXT NOT NULL, name TEXT NOT NULL, "
         f"version INTEGER NOT NULL, definition {d.json_type} NOT NULL, PRIMARY KEY (tenant, name))",
+        f"CREATE TABLE IF NOT EXISTS {n.sla_customer_tiers} (profile_id {d.uuid_type} PRIMARY KEY, "
+        "tenant TEXT NOT NULL, tier TEXT)",
         f"CREATE TABLE IF NOT EXISTS {n.sla_clocks} (ticket_id {d.uuid_type} PRIMARY KEY, tenant TEXT NOT NULL, "
         f"clock {d.json_type} NOT NULL, alerts {d.json_type} NOT NULL, as_of {d.time_type} NOT NULL, "
         "version INTEGER NOT NULL)",
@@ -82,6 +84,16 @@ def load_config(cursor: Any, d: Dialect, n: TableNames, changes: SlaChanges, ten
         )
 
 
+def load_tiers(cursor: Any, d: Dialect, n: TableNames, changes: SlaChanges, profile_ids: Sequence[UUID]) -> None:
+    """Put the stored tiers of these customer profiles into `changes`; tiers already there are newer."""
+    cursor.execute(
+        f"SELECT profile_id, tier FROM {n.sla_customer_tiers} WHERE profile_id IN ({d.params(len(profile_ids))})",
+        [d.uuid(i) for i in profile_ids],
+    )
+    for r in cursor.fetchall():
+        changes.tiers.setdefault(d.to_uuid(r["profile_id"]), r["tier"])
+
+
 def select_clocks(cursor: Any, d: Dialect, n: TableNames, ticket_ids: list[UUID]) -> list[Any]:
     """The stored clock rows of these tickets (those that are tracked)."""
     cursor.execute(
@@ -100,7 +112,7 @@ def clock_row(d: Dialect, r: Any, calendars: Callable[[str], Calendar]) -> Clock
 
 
 def write(cursor: Any, d: Dialect, n: TableNames, sla: SlaChanges, tickets: Mapping[UUID, TicketRow]) -> None:
-    """Upsert the batch's policies, calendars and clocks; rewrite the targets of every clock it moved."""
+    """Upsert the batch's policies, calendars, tiers and clocks; rewrite the targets of every clock it moved."""
     if sla.policies:
         cursor.executemany(
             f"INSERT INTO {n.sla_policies} (tenant, name, position, version, terms) VALUES ({d.params(5)}) "
@@ -113,6 +125,14 @@ def write(cursor: Any, d: Dialect, n: TableNames, sla: SlaChanges, tickets: Mapp
             f"INSERT INTO {n.sla_calendars} (tenant, name, version, definition) VALUES ({d.params(4)}) "
             "ON CONFLICT (tenant, name) DO UPDATE SET version = excluded.version, definition = excluded.definition",
             [(r.tenant, r.name, r.version, d.json(r.definition)) for r in sla.calendars.values()],
+        )
+    if sla.tiers_set:
+        d.insert_rows(
+            cursor,
+            n.sla_customer_tiers,
+            ("profile_id", "tenant", "tier"),
+            [(d.uuid(i), tenant, sla.tiers[i]) for i, tenant in sla.tiers_set.items()],
+            "ON CONFLICT (profile_id) DO UPDATE SET tier = excluded.tier",
         )
     if not sla.clocks:
         return

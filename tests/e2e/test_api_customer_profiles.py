@@ -1,4 +1,4 @@
-"""Customer profiles over REST on SQLite and PostgreSQL: set, read, removed, refused; a trigger on the tier."""
+"""Customer profiles over REST on SQLite and PostgreSQL: set, read, removed, refused; triggers and policies on tiers."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from domain.access.policy import Role
 from infrastructure.composition import Services
+from infrastructure.readmodels.rebuild import rebuild
 
 GOLD = {
     "tier": "gold",
@@ -157,3 +158,71 @@ def _policy_reached(client: TestClient, agent: dict[str, str], ticket: str, expe
             break
         time.sleep(0.05)
     return policy
+
+
+def _tiered_policies(client: TestClient, admin: dict[str, str]) -> None:
+    gold = {"position": 1, "conditions": {"customer_tiers": ["gold", "platinum"]}, "targets": {"first_response": 15}}
+    assert client.put("/sla/policies/gold", json=gold, headers=admin).status_code == 200
+    standard = {"position": 9, "targets": {"first_response": 60}}
+    assert client.put("/sla/policies/standard", json=standard, headers=admin).status_code == 200
+
+
+def test_a_policy_names_customer_tiers_and_covers_only_those_customers_tickets(
+    api: dict[str, Any], served: Services
+) -> None:
+    client, admin, agent = api["client"], api["as"]["admin"], api["as"]["agent"]
+    client.put("/customers/bob/profile", json=GOLD, headers=admin)
+    client.put("/customers/dave/profile", json={"tier": "silver"}, headers=admin)
+    client.put("/customers/frank/profile", json={"contract": "C-1"}, headers=admin)  # a profile without a tier
+    _tiered_policies(client, admin)
+    stored = client.get("/sla/policies/gold", headers=admin).json()
+    assert stored["terms"]["conditions"]["customer_tiers"] == ["gold", "platinum"]
+
+    expected = {"bob": "gold", "dave": "standard", "erin": "standard", "frank": "standard"}
+    tickets = {
+        who: client.post("/tickets", json={"title": "Help", "requester_id": who}, headers=agent).json()["id"]
+        for who in expected
+    }
+    reached = {who: _policy_reached(client, agent, tickets[who], policy) for who, policy in expected.items()}
+    assert reached == expected
+
+    # The choice is a fold of the log: a rebuild of the read models from the events answers the same.
+    rebuild(served.desk, served.read_models)
+    assert {who: _policy_reached(client, agent, tickets[who], policy) for who, policy in expected.items()} == expected
+
+
+def test_a_tier_set_later_counts_from_the_tickets_next_event(api: dict[str, Any]) -> None:
+    client, admin, agent = api["client"], api["as"]["admin"], api["as"]["agent"]
+    _tiered_policies(client, admin)
+    ticket = client.post("/tickets", json={"title": "Help", "requester_id": "dave"}, headers=agent).json()["id"]
+    assert _policy_reached(client, agent, ticket, "standard") == "standard"
+
+    client.put("/customers/dave/profile", json={"tier": "platinum"}, headers=admin)
+    noted = client.post(f"/tickets/{ticket}/comments", json={"body": "Looking", "public": False}, headers=agent)
+    assert noted.status_code == 201, noted.text
+    assert _policy_reached(client, agent, ticket, "gold") == "gold"
+
+    client.delete("/customers/dave/profile", headers=admin)
+    client.post(f"/tickets/{ticket}/comments", json={"body": "Still", "public": False}, headers=agent)
+    assert _policy_reached(client, agent, ticket, "standard") == "standard"
+
+
+def test_applying_a_tiered_policy_picks_the_unsolved_tickets_of_those_customers(api: dict[str, Any]) -> None:
+    client, admin, agent = api["client"], api["as"]["admin"], api["as"]["agent"]
+    opened = {
+        who: client.post("/tickets", json={"title": "Help", "requester_id": who}, headers=agent).json()["id"]
+        for who in ("bob", "dave")
+    }
+    client.put("/customers/bob/profile", json=GOLD, headers=admin)
+    _tiered_policies(client, admin)
+    applied = client.post("/sla/policies/gold/applications", json={}, headers=admin)
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["tickets"] == 1
+    assert _policy_reached(client, agent, opened["bob"], "gold") == "gold"
+
+
+def test_a_tier_that_is_not_a_slug_is_refused_in_a_policy(api: dict[str, Any]) -> None:
+    bad = {"position": 1, "conditions": {"customer_tiers": ["Gold Members"]}, "targets": {"first_response": 15}}
+    refused = api["client"].put("/sla/policies/gold", json=bad, headers=api["as"]["admin"])
+    assert refused.status_code == 422
+    assert "customer tier must be a lowercase slug" in refused.json()["detail"]

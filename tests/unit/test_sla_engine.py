@@ -650,6 +650,7 @@ def test_facts_follow_the_ticket() -> None:
         ticket_type="problem",
         organisation="acme-emea",
         tags=frozenset({"printer"}),
+        requester="bob",  # whose customer tier a policy may name (the read model looks it up)
     )
 
 
@@ -946,3 +947,26 @@ def test_calendar_time_past_the_year_9999_is_no_due() -> None:
         None,
         "the calendar's working time reaches the target only after the year 9999",
     )
+
+
+TIERS = st.sampled_from(["gold", "silver", "bronze"])
+
+
+@given(st.frozensets(TIERS), st.one_of(st.none(), TIERS))
+def test_a_policy_naming_tiers_covers_exactly_the_customers_of_those_tiers(
+    tiers: frozenset[str], tier: str | None
+) -> None:
+    conditions = PolicyConditions(customer_tiers=tiers)
+    facts = TicketFacts(requester="bob", customer_tier=tier)
+
+    assert conditions.matches(facts) is (not tiers or tier in tiers)
+    assert PolicyConditions.from_dict(conditions.as_dict()) == conditions
+    assert TicketFacts.from_dict(facts.as_dict()) == facts
+
+
+def test_conditions_and_facts_stored_before_tiers_read_back_as_any_tier_and_no_requester() -> None:
+    stored_facts = {"priority": "high", "group": None, "ticket_type": None, "organisation": None, "tags": []}
+    assert TicketFacts.from_dict(stored_facts) == TicketFacts(priority=Priority.HIGH)
+    assert PolicyConditions.from_dict({"tags": ["vip"]}).customer_tiers == frozenset()
+    with pytest.raises(InvalidValueError, match="customer tier"):
+        PolicyConditions(customer_tiers=frozenset({"Gold Members"}))
