@@ -229,10 +229,24 @@ class MetricQueries(Reader):
         """Minutes from the opening to `column` (a fixed column name), for tickets whose `column` is in the window."""
         d, p = self.d, self.d.placeholder
         in_group, extra = _in_group(p, "group_id", group)
+        where = f"WHERE tenant = {p} AND {column} >= {p} AND {column} < {p}{in_group}"
+        params = [tenant, d.time(window.start), d.time(window.end), *extra]
+        if d.is_postgres:
+            # The database hands over each duration and day: a window holds a row per ticket answered or solved,
+            # and turning two moments into minutes in Python was most of a busy tenant's dashboard. EXTRACT gives
+            # the exact seconds (numeric), ::float8 their nearest double, as timedelta.total_seconds() does, so the
+            # figures are the same bits as SQLite's, computed below in Python.
+            rows = self._select(
+                f"SELECT EXTRACT(EPOCH FROM ({column} - created_at))::float8 / 60 AS minutes, "
+                f"({column} AT TIME ZONE 'UTC')::date AS day, channel, ticket_type, group_id "
+                f"FROM {self.names.table(TICKETS)} {where}",
+                params,
+            )
+            return [Sample(r["day"], _attributes(r), r["minutes"]) for r in rows]
         rows = self._select(
             f"SELECT created_at, {column} AS moment, channel, ticket_type, group_id FROM {self.names.table(TICKETS)} "
-            f"WHERE tenant = {p} AND {column} >= {p} AND {column} < {p}{in_group}",
-            [tenant, d.time(window.start), d.time(window.end), *extra],
+            f"{where}",
+            params,
         )
         samples = []
         for r in rows:
