@@ -6,6 +6,9 @@ b1     open tickets: `POST /tickets` with one API worker, driven by wrk (keep-al
 w1     write path: the command mix (bench/mix.lua) against `/tickets` and against the plain-SQL baseline
        `/bench-baseline/tickets` of the same server (the product's API plus bench/w1_baseline), 1 and 2
        API workers, `ledgerdesk project` running (bench/write_mix.py).
+w2     one command at a time: creates only (`POST /tickets`), then comments only on seeded tickets, each against
+       its twin route of W1's baseline on the same server, 1 API worker, `ledgerdesk project` running; the
+       ratio per command (bench/single_commands.py).
 l1     read-model lag: command -> visible in the read model at a steady rate (bench/lag.py).
 a1     aggregate load: `get_ticket` for a ticket of 10 vs 10,000 events (bench/aggregate.py).
 p1     projection catch-up: BENCH_EVENTS real events (bench/seed.py) projected from zero to the head
@@ -82,6 +85,7 @@ from bench.reads import bench_reads
 from bench.routing import bench_routing
 from bench.seed import SeedStats, seed, seeding_settings
 from bench.server import RESULTS, ROOT, admin, make_key, scratch_database, serve, settle
+from bench.single_commands import bench_single_commands
 from bench.suggestions import bench_suggestions
 from bench.ticket_page import bench_ticket_page
 from bench.tokenisers import compare_tokenisers
@@ -93,7 +97,7 @@ from infrastructure.composition import build_services
 from infrastructure.settings import Settings
 
 PARTS: tuple[str, ...] = (
-    *("b1", "w1", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "ui2", "x1", "c1"),
+    *("b1", "w1", "w2", "l1", "a1", "p1", "audit", "r1", "rt1", "tr1", "wh1", "mi1", "nt1", "ui1", "ui2", "x1", "c1"),
     "bk1",
     "ui3",
     "kb1",
@@ -264,6 +268,43 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _command_tables(results: list[dict[str, Any]], part: str, title: str) -> None:
+    """W1's and W2's tables: each side's commands/s, its CPU per command, the ratios."""
+    mine = [r for r in results if r["name"].startswith(f"{part}_")]
+    label = part.upper()
+    _table(
+        f"{title} (wrk, mean of runs; commands/s = 2xx answers/s)",
+        ["benchmark", "workers", "commands/s", "p50 ms", "p99 ms", "non-2xx", "runs (commands/s)"],
+        [
+            [
+                r["name"],
+                r["workers"],
+                r["commands_per_s"],
+                r["p50_ms"],
+                r["p99_ms"],
+                r["non_2xx"],
+                " ".join(str(x) for x in r["commands_per_s_runs"]),
+            ]
+            for r in mine
+            if "side" in r and "commands_per_s" in r
+        ],
+    )
+    _table(
+        f"{label} CPU per command (ms; all processes share the machine's cores)",
+        ["benchmark", "API workers", "projection", "PostgreSQL", "total"],
+        [
+            [r["name"], *(c := r["cpu_ms_per_command"]).values(), round(sum(c.values()), 3)]
+            for r in mine
+            if "cpu_ms_per_command" in r
+        ],
+    )
+    _table(
+        f"{label} ratios",
+        ["ratio", "value", "target"],
+        [[r["name"], r["ratio"], r.get("target")] for r in mine if "ratio" in r],
+    )
+
+
 def print_tables(results: list[dict[str, Any]]) -> None:
     """One table per family of results."""
     by = {r["name"]: r for r in results}
@@ -276,37 +317,8 @@ def print_tables(results: list[dict[str, Any]]) -> None:
             if r["name"] == "b1_open_tickets_1_worker"
         ],
     )
-    _table(
-        "W1 command mix (wrk, mean of runs; commands/s = 2xx answers/s)",
-        ["benchmark", "workers", "commands/s", "p50 ms", "p99 ms", "non-2xx", "runs (commands/s)"],
-        [
-            [
-                r["name"],
-                r["workers"],
-                r["commands_per_s"],
-                r["p50_ms"],
-                r["p99_ms"],
-                r["non_2xx"],
-                " ".join(str(x) for x in r["commands_per_s_runs"]),
-            ]
-            for r in results
-            if r["name"].startswith("w1_") and "side" in r and "commands_per_s" in r
-        ],
-    )
-    _table(
-        "W1 CPU per command (ms; all processes share the machine's cores)",
-        ["benchmark", "API workers", "projection", "PostgreSQL", "total"],
-        [
-            [r["name"], *(c := r["cpu_ms_per_command"]).values(), round(sum(c.values()), 3)]
-            for r in results
-            if r["name"].startswith("w1_") and "cpu_ms_per_command" in r
-        ],
-    )
-    _table(
-        "W1 ratios",
-        ["ratio", "value", "target"],
-        [[r["name"], r["ratio"], r.get("target")] for r in results if r["name"].startswith(("w1_ratio", "w1_scaling"))],
-    )
+    _command_tables(results, "w1", "W1 command mix")
+    _command_tables(results, "w2", "W2 one command at a time, 1 worker, vs its twin route of the baseline")
     _table(
         "L1 command -> read model (ms)",
         ["benchmark", "rate/s", "lag p50", "lag p95", "e2e p50", "e2e p95", "cmd p50", "cmd p95", "api p95", "non-2xx"],
@@ -563,6 +575,9 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         add(f"W1 event-sourced / baseline, {workers} worker(s)", row["ratio"] if row else None, 0.9, unit="x")
     row = by.get("w1_scaling_event_sourced_2_vs_1_worker")
     add("W1 event-sourced, 2 workers / 1 worker", row["ratio"] if row else None, 1.6, unit="x")
+    for kind in ("create", "comment"):
+        row = by.get(f"w2_ratio_{kind}_vs_twin_1_worker")
+        add(f"W2 {kind} / twin, 1 worker", row["ratio"] if row else None, 0.8, unit="x")
     sizes = sorted({r["tickets"] for r in results if r["name"].startswith("r1_") and "http_p95_ms" in r})
     for r in results:
         if sizes and "target_p95_ms" in r and r["name"].startswith("r1_") and r["tickets"] == sizes[-1]:
@@ -665,6 +680,19 @@ def run_w1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[
         conn,
         user,
         workers=env_workers(),
+        seconds=env_int("BENCH_SECONDS", 15),
+        connections=env_int("BENCH_CONNECTIONS", 8),
+        rounds=max(1, env_int("BENCH_ROUNDS", 2)),
+        tickets=env_int("BENCH_W1_TICKETS", 3000),
+        profile=os.environ.get("BENCH_PYSPY", "") not in {"", "0"},
+    )
+
+
+def run_w2(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[str, Any]]:
+    """W2."""
+    return bench_single_commands(
+        conn,
+        user,
         seconds=env_int("BENCH_SECONDS", 15),
         connections=env_int("BENCH_CONNECTIONS", 8),
         rounds=max(1, env_int("BENCH_ROUNDS", 2)),
@@ -840,6 +868,7 @@ def run_s1(conn: psycopg.Connection[Any], user: str, _: list[str]) -> list[dict[
 RUNNERS: dict[str, Part] = {
     "b1": run_b1,
     "w1": run_w1,
+    "w2": run_w2,
     "l1": run_l1,
     "a1": run_a1,
     "p1": run_p1,
@@ -865,8 +894,8 @@ RUNNERS: dict[str, Part] = {
 def main() -> None:
     """Run the selected parts; print and write their results."""
     parts = selected()
-    if {"b1", "w1"} & set(parts) and shutil.which("wrk") is None:
-        sys.exit("bench: b1 and w1 need wrk on PATH (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)")
+    if {"b1", "w1", "w2"} & set(parts) and shutil.which("wrk") is None:
+        sys.exit("bench: b1, w1 and w2 need wrk on PATH (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)")
     conn, user = admin()
     notes = machine(conn)
     started = time.monotonic()

@@ -1,6 +1,7 @@
 -- W1: a realistic mix of ticket commands for wrk, against /tickets or /bench-baseline/tickets.
+-- W2: one kind of command only, with the same script and another mix.
 --
---   wrk -t N -c N -s bench/mix.lua URL -- <path prefix> <bearer key> <ticket file> <threads> <state out>
+--   wrk -t N -c N -s bench/mix.lua URL -- <path prefix> <bearer key> <ticket file> <threads> <state out> [mix]
 --
 -- The ticket file has a line "<ticket id> <status>" per existing ticket; at the end the script writes
 -- the same for every ticket it knows (the ones it opened too) to <state out>, for the side's next run.
@@ -9,9 +10,32 @@
 -- is counted under the command that asked for it. Each thread owns the existing tickets whose line
 -- number falls to it (and the tickets it opens): no two connections ever act on one ticket, so
 -- every status is known from the thread's own last response and transitions are chosen valid.
--- Mix: open 25%, assign 20%, comment 35%, transition 15%, patch 5%.
+-- Mix: open 25%, assign 20%, comment 35%, transition 15%, patch 5%; or [mix], commands and their weights
+-- as "open:1" (creates only), "comment:1" (comments only on the existing tickets), "open:25,assign:20,...".
 
 local MIX = { { "open", 0.25 }, { "assign", 0.45 }, { "comment", 0.80 }, { "transition", 0.95 }, { "patch", 1.00 } }
+local KNOWN = { open = true, assign = true, comment = true, transition = true, patch = true }
+
+-- "op:weight,op:weight,..." as MIX's cumulative shares.
+local function parse_mix(text)
+   local entries, total = {}, 0
+   for name, weight in string.gmatch(text, "([%a_]+):([%d.]+)") do
+      if not KNOWN[name] then
+         error("mix.lua: unknown command in the mix: " .. name)
+      end
+      total = total + tonumber(weight)
+      table.insert(entries, { name, total })
+   end
+   if total <= 0 then
+      error("mix.lua: the mix names no command with a weight: " .. text)
+   end
+   for _, entry in ipairs(entries) do
+      entry[2] = entry[2] / total
+   end
+   entries[#entries][2] = 1.0 -- no rounding gap at the top
+   return entries
+end
+
 local GROUPS = { "it", "facilities", "billing", "hr", "security", "onboarding" }
 local PRIORITIES = { "low", "normal", "high", "urgent" }
 local TAGS = { "vip", "printer", "vpn", "laptop", "invoice", "access" }
@@ -50,6 +74,9 @@ function init(args)
       end
       line = line + 1
    end
+   if args[6] then
+      MIX = parse_mix(args[6])
+   end
    math.randomseed(1000 + tid)
 end
 
@@ -60,7 +87,7 @@ local function pick_op()
          return entry[1]
       end
    end
-   return "comment"
+   return MIX[#MIX][1]
 end
 
 -- The next status of a valid move from `current`; never `closed`, so a ticket keeps taking commands.

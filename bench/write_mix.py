@@ -25,6 +25,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,7 @@ from infrastructure.composition import Services, build_services
 MIX_SCRIPT = ROOT / "bench" / "mix.lua"
 TENANT = "acme"
 EVENT_SOURCED, BASELINE = "event_sourced", "baseline"
+SIDES = (EVENT_SOURCED, BASELINE)
 PREFIXES = {EVENT_SOURCED: "/tickets", BASELINE: "/bench-baseline/tickets"}
 # The product's API plus the baseline's routes (bench/w1_baseline), served as `ledgerdesk serve` serves the API.
 SERVE_W1 = [sys.executable, "-m", "bench.w1_baseline"]
@@ -89,42 +93,92 @@ def bench_write_mix(
 def _one_worker_count(
     url: str, *, workers: int, seconds: int, connections: int, rounds: int, tickets: int, profile: bool
 ) -> list[dict[str, Any]]:
+    with staged(url, workers=workers, tickets=tickets) as stage:
+        files = stage.side_files("mix")
+        runs = alternate(stage, files, mix=None, seconds=seconds, connections=connections, rounds=rounds)
+        profiles = profile_sides(stage, files, None, "w1", seconds, connections) if profile else {}
+        uvloop = uses_uvloop(stage.server)
+    plural = "s" if workers > 1 else ""
+    return [
+        summary(
+            f"w1_{side}_{workers}_worker{plural}",
+            side,
+            workers,
+            runs[side],
+            stage.existing,
+            connections,
+            seconds,
+            uvloop,
+            profiles.get(side),
+        )
+        for side in SIDES
+    ]
+
+
+@dataclass
+class Stage:
+    """A seeded database served as W1 serves it: the product's API plus the baseline's routes, `ledgerdesk project`
+    running, a key of the tenant, and the tenant's existing tickets in a file ("<id> <status>" a line)."""
+
+    services: Services
+    server: Server
+    projector: subprocess.Popen[bytes]
+    key: str
+    ticket_file: str
+    existing: int
+    scratch: list[str] = field(default_factory=list)
+
+    def side_files(self, tag: str) -> dict[str, str]:
+        """A fresh copy of the seeded ticket file per side; each side's runs carry their own tickets forward in it."""
+        files = {side: f"{self.ticket_file}.{tag}.{side}" for side in SIDES}
+        for path in files.values():
+            shutil.copyfile(self.ticket_file, path)
+            self.scratch.append(path)
+        return files
+
+
+@contextmanager
+def staged(url: str, *, workers: int, tickets: int) -> Iterator[Stage]:
+    """Seed `tickets` tickets on both sides, start `ledgerdesk project` and the server with `workers` API workers;
+    everything stops, and the ticket files go, afterwards."""
     services = build_services(seeding_settings(url))
+    leftovers: list[str] = []
     try:
         ticket_file, existing = _prepare(services, tickets)
-        files = {side: f"{ticket_file}.{side}" for side in (EVENT_SOURCED, BASELINE)}
-        for path in files.values():
-            shutil.copyfile(ticket_file, path)
+        leftovers.append(ticket_file)
         key = make_key(services, tenant=TENANT)
         settle(url)
-        runs: dict[str, list[dict[str, Any]]] = {EVENT_SOURCED: [], BASELINE: []}
         with (
             project(url) as projector,
             serve(url, workers=workers, command=SERVE_W1) as server,
         ):
             wait_projected(services)
-            for side in (EVENT_SOURCED, BASELINE):
-                run_wrk(server, side, key, files[side], seconds=WARMUP_SECONDS, connections=connections)
-            meter = CpuMeter({"api_workers": server.worker_pids(), "projection": [projector.pid]})
-            order = [EVENT_SOURCED, BASELINE, BASELINE, EVENT_SOURCED] * ((rounds + 1) // 2)
-            for side in order[: 2 * rounds]:
-                meter.start()
-                run = run_wrk(server, side, key, files[side], seconds=seconds, connections=connections)
-                run["cpu_ms_per_command"] = meter.stop(run["commands_ok"])
-                if side == EVENT_SOURCED:
-                    run["projection_backlog_events"], run["projection_drain_s"] = _drain(services)
-                runs[side].append(run)
-            profiles = _profile(server, key, files, seconds, connections) if profile else {}
-            uvloop = _uses_uvloop(server)
+            yield Stage(services, server, projector, key, ticket_file, existing, scratch=leftovers)
     finally:
         services.close()
-        for path in [ticket_file, *files.values()]:
+        for path in leftovers:
             with contextlib.suppress(OSError):
                 Path(path).unlink()
-    return [
-        _summary(side, workers, runs[side], existing, connections, seconds, uvloop, profiles.get(side))
-        for side in (EVENT_SOURCED, BASELINE)
-    ]
+
+
+def alternate(
+    stage: Stage, files: dict[str, str], *, mix: str | None, seconds: int, connections: int, rounds: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Warm each side up, then wrk runs of `mix` (mix.lua's own when None) in the order A B B A ..., `rounds` per
+    side, with the CPU per command of each run and, after each event-sourced run, the projection's catch-up."""
+    for side in SIDES:
+        run_wrk(stage.server, side, stage.key, files[side], seconds=WARMUP_SECONDS, connections=connections, mix=mix)
+    meter = CpuMeter({"api_workers": stage.server.worker_pids(), "projection": [stage.projector.pid]})
+    order = [EVENT_SOURCED, BASELINE, BASELINE, EVENT_SOURCED] * ((rounds + 1) // 2)
+    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
+    for side in order[: 2 * rounds]:
+        meter.start()
+        run = run_wrk(stage.server, side, stage.key, files[side], seconds=seconds, connections=connections, mix=mix)
+        run["cpu_ms_per_command"] = meter.stop(run["commands_ok"])
+        if side == EVENT_SOURCED:  # so the projection's backlog does not run into the baseline's next run
+            run["projection_backlog_events"], run["projection_drain_s"] = _drain(stage.services)
+        runs[side].append(run)
+    return runs
 
 
 def _prepare(services: Services, tickets: int) -> tuple[str, int]:
@@ -195,8 +249,11 @@ def _baseline_row(ticket: Ticket) -> tuple[Any, ...]:
     )
 
 
-def run_wrk(server: Server, side: str, key: str, ticket_file: str, *, seconds: int, connections: int) -> dict[str, Any]:
-    """One wrk run of the mix against one side; its figures. Leaves the tickets' new state in the ticket file."""
+def run_wrk(
+    server: Server, side: str, key: str, ticket_file: str, *, seconds: int, connections: int, mix: str | None = None
+) -> dict[str, Any]:
+    """One wrk run of the mix (mix.lua's own, or `mix` as "open:1") against one side; its figures. Leaves the
+    tickets' new state in the ticket file."""
     command = [
         "wrk",
         f"-t{connections}",
@@ -213,6 +270,7 @@ def run_wrk(server: Server, side: str, key: str, ticket_file: str, *, seconds: i
         ticket_file,
         str(connections),
         f"{ticket_file}.next",
+        *([mix] if mix else []),
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     Path(f"{ticket_file}.next").replace(ticket_file)
@@ -260,7 +318,8 @@ def _drain(services: Services) -> tuple[int, float]:
     return backlog, round(time.perf_counter() - started, 3)
 
 
-def _summary(
+def summary(
+    name: str,
     side: str,
     workers: int,
     runs: list[dict[str, Any]],
@@ -278,7 +337,7 @@ def _summary(
     for run in runs:
         failed.update(run["non_2xx_by_command"])
     row: dict[str, Any] = {
-        "name": f"w1_{side}_{workers}_worker{'s' if workers > 1 else ''}",
+        "name": name,
         "side": side,
         "workers": workers,
         "connections": connections,
@@ -335,17 +394,20 @@ def py_spy() -> str | None:
     return str(beside) if beside.exists() else shutil.which("py-spy")
 
 
-def _profile(server: Server, key: str, files: dict[str, str], seconds: int, connections: int) -> dict[str, Any]:
-    """One more run per side with py-spy sampling every worker; where the workers' time goes."""
+def profile_sides(
+    stage: Stage, files: dict[str, str], mix: str | None, label: str, seconds: int, connections: int
+) -> dict[str, Any]:
+    """One more run of `mix` per side with py-spy sampling every worker; where the workers' time goes."""
+    server = stage.server
     spy = py_spy()
     if spy is None:
         print("bench: BENCH_PYSPY is set but py-spy is not installed (.venv/bin/pip install py-spy)", file=sys.stderr)
         return {}
     found: dict[str, Any] = {}
-    for side in (EVENT_SOURCED, BASELINE):
+    for side in SIDES:
         outputs, samplers = [], []
         for pid in server.worker_pids():
-            out = RESULTS / f"w1_{side}_{server.workers}w_{pid}.collapsed.txt"
+            out = RESULTS / f"{label}_{side}_{server.workers}w_{pid}.collapsed.txt"
             outputs.append(out)
             samplers.append(
                 subprocess.Popen(
@@ -358,7 +420,7 @@ def _profile(server: Server, key: str, files: dict[str, str], seconds: int, conn
                 )
             )
         time.sleep(1)
-        run_wrk(server, side, key, files[side], seconds=seconds, connections=connections)
+        run_wrk(server, side, stage.key, files[side], seconds=seconds, connections=connections, mix=mix)
         for sampler in samplers:
             sampler.wait(timeout=seconds + 60)
         found[side] = summarize_profile([o for o in outputs if o.exists()])
@@ -428,7 +490,7 @@ def _idle(frames: list[str]) -> bool:
     return waiting and any(f.startswith(("Queue.get", "Scheduler.run", "Event.wait")) for f in frames[-4:])
 
 
-def _uses_uvloop(server: Server) -> bool:
+def uses_uvloop(server: Server) -> bool:
     """Whether the worker processes have uvloop loaded (uvicorn's `auto` loop picks it when installed)."""
     for pid in server.worker_pids():
         with contextlib.suppress(OSError):
