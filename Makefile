@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # Every benchmark (docs/performance.md), or some: `make bench BENCH_ONLY=w1,r1`. Needs PostgreSQL on
-# 127.0.0.1:5432 (user root or postgres, trust auth) and, for b1 and w1, wrk (apt-get install wrk).
+# 127.0.0.1:5432 (user root or postgres, trust auth) and, for b1, w1 and w2, wrk (apt-get install wrk).
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
