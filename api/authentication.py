@@ -54,11 +54,17 @@ def key_id_of(token: str) -> str | None:
 
 
 async def authenticate(scope: Scope, keys: KeyStore, token: str) -> Principal | None:
-    """Look the token up (in the thread pool: it is a database read) and remember the outcome on the request."""
+    """Look the token up and remember the outcome on the request.
+
+    A key this process verified a moment ago is answered here on the event loop; any other lookup
+    is a database read, so it runs in the thread pool.
+    """
     known = recall(scope, token)
     if known is not None:
         return known.principal
-    principal = await run_in_threadpool(keys.authenticate, token)
+    principal = keys.remembered(token)
+    if principal is None:
+        principal = await run_in_threadpool(keys.authenticate, token)
     scope.setdefault("state", {})[_STATE] = Authentication(token, principal)
     return principal
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import PrincipalDep
 from api.problems import ProblemError
@@ -23,15 +24,20 @@ def allowed(route_name: str, principal: Principal) -> bool:
     return policy.may(principal.role, route_name)
 
 
-def authorize(request: Request, principal: PrincipalDep) -> Principal:
-    """Refuse (403) a caller whose role the matrix does not admit to this route."""
+async def authorize(request: Request, principal: PrincipalDep) -> Principal:
+    """Refuse (403) a caller whose role the matrix does not admit to this route.
+
+    It runs on the event loop, as a plain `def` would not (FastAPI would send every request of every
+    route through the thread pool for it); only the check of a group-limited key, which may load a
+    ticket, goes to the pool.
+    """
     route = request.scope.get("route")
     name = getattr(route, "name", "")
     if not allowed(name, principal):
         who = principal.role.value
         raise ProblemError(403, "forbidden", f"the role {who} may not use {request.method} {request.url.path}")
     if principal.actor.groups is not None:
-        _within_groups(request, name, principal)
+        await run_in_threadpool(_within_groups, request, name, principal)
     return principal
 
 

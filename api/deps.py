@@ -205,6 +205,13 @@ class ViewRead:
     def position(self) -> int:
         """How far the view is for this request (after the wait `get_view_read` did); also sent as a header."""
         position = self.reached if self.reached is not None else self.read_models.position()
+        return self.read_at(position)
+
+    def read_at(self, position: int) -> int:
+        """Send the position an answer was read at, when the answer's own statement read it (then no `position()`).
+
+        It is at least `reached`: the wait saw these read models get there, and they only move forward.
+        """
         self.response.headers[VIEW_POSITION_HEADER] = str(position)
         return position
 

@@ -81,13 +81,13 @@ def _read_page(read: ViewRead, request: Request, query: QueueQuery, where: Ticke
     filters = field_search.searched(query.model_dump(include=set(field_search.PARAMETERS)))
     if filters:  # read against the tenant's field definitions (their kinds, options, which are personal)
         where = replace(where, fields=read.services.desk.field_conditions(read.principal.tenant, filters))
-    position = read.position()
     if where.sla is not None:  # judged at the service's clock
         where = replace(where, now=read.services.desk.clock())
     # The part of the tenant this caller's lists may show: the access policy's (domain/access/policy.py).
     where = replace(where, scope=access.list_scope(read.principal.actor))
-    queries = read.read_models.tickets()
-    page = queries.list_tickets(where, sort=query.sort, limit=query.limit, after=query.after)
+    # The page and the position it was read at come in one statement (one round trip, one snapshot).
+    page, read_at = read.read_models.ticket_page(where, sort=query.sort, limit=query.limit, after=query.after)
+    position = read.read_at(read_at)
     if page.next_cursor is not None:
         read.response.headers["Link"] = f'<{request.url.include_query_params(after=page.next_cursor)}>; rel="next"'
     return _page(request, page, position)

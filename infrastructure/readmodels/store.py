@@ -35,7 +35,7 @@ from projections.routing.queries import RoutingQueries
 from projections.saved_views.queries import SavedViewQueries
 from projections.sla.queries import SlaQueries
 from projections.sql import POSTGRES, SQLITE, Reader, postgres_names
-from projections.tickets.queries import TicketQueries
+from projections.tickets.queries import Page, Sort, TicketFilter, TicketQueries
 from projections.workload.queries import WorkloadQueries
 
 POINTER_TTL_SECONDS = 1.0
@@ -197,6 +197,15 @@ class ReadModels:
     def tickets(self) -> TicketQueries:
         """Reads of the ticket rows of the serving generation."""
         return self._reader(TicketQueries)
+
+    def ticket_page(self, where: TicketFilter, *, sort: Sort, limit: int, after: str | None = None) -> tuple[Page, int]:
+        """A page of the serving generation's tickets, and the position that generation had applied when it was read.
+
+        One statement reads both (`TicketQueries.list_tickets`): one pool checkout and one round trip
+        where reading `position()` and then the page took two, and no rebuild's switch can fall between.
+        """
+        page = self.tickets().list_tickets(where, sort=sort, limit=limit, after=after, tracked=self.desk.name)
+        return page, page.position or 0
 
     def routing(self) -> RoutingQueries:
         """What the router decides from."""

@@ -62,6 +62,30 @@ def test_new_tickets_show_up_in_the_queues_at_once(client: TestClient) -> None:
     assert _titles(client.get("/queues/unassigned", params={"group": "it"})) == ["Printer jam"]
 
 
+def test_a_list_tells_the_position_its_page_was_read_at_even_when_empty(client: TestClient, services: Services) -> None:
+    _open(client, "Printer jam", priority="low")
+    _, position = _open(client, "Server down", priority="urgent", tags=["hardware"])
+    services.read_models.wait_for(position, timeout=5)
+    settled = services.read_models.position()  # nothing is written now: every answer below is read at it
+    asked = [
+        ("/tickets", {"limit": 1}, ["Server down"]),
+        ("/tickets", {"sort": "created_at"}, ["Printer jam", "Server down"]),
+        ("/tickets", {"q": "server", "sort": "relevance"}, ["Server down"]),
+        ("/queues/unassigned", {"tag": "hardware"}, ["Server down"]),
+        ("/queues/groups/nobody", {}, []),
+        ("/tickets", {"q": "no such words", "sort": "relevance"}, []),
+    ]
+    for path, params, titles in asked:
+        answer = client.get(path, params=params)
+        assert _titles(answer) == titles, (path, params)
+        assert int(answer.headers["ledgerdesk-view-position"]) == settled == answer.json()["view_position"]
+    second = client.get(
+        "/tickets", params={"limit": 1, "after": client.get("/tickets", params={"limit": 1}).json()["next_cursor"]}
+    )
+    assert _titles(second) == ["Printer jam"]
+    assert second.json()["next_cursor"] is None
+
+
 def test_queues_follow_assignment_and_status(client: TestClient) -> None:
     ticket, _ = _open(client, "VPN flaky")
     client.post(f"/tickets/{ticket}/assignment", json={"assignee": "carol", "group": "network"})
