@@ -98,6 +98,7 @@ def test_j_and_k_move_the_selection_and_enter_opens_the_ticket(
     sign_in(page, site, "agent")
     page.get_by_role("link", name="My groups", exact=True).click()
     expect(page.get_by_role("region", name="Tickets of my groups")).to_be_visible()
+    page.wait_for_load_state()  # the keys' script is deferred: on a loaded host it may run after the list shows
     selected = page.locator("#queue tr.selected")
     page.keyboard.press("j")
     expect(selected).to_have_count(1)
