@@ -9,12 +9,13 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import Notification
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from domain.helpdesk import HelpDesk
 from infrastructure.audit.chain import ChainedPostgresApplicationRecorder, ChainedSQLiteApplicationRecorder, ChainRow
 from infrastructure.audit.checkpoint import Checkpoint, sign
-from infrastructure.audit.verify import Progress, Verification, verify_log
+from infrastructure.audit.verify import Pair, Progress, StoredEvent, Verification, paged, verify_log
 
 Originators = tuple[str, Sequence[Any]]  # an SQL subquery of aggregate ids, and its parameters
 
@@ -126,7 +127,37 @@ class AuditLog:
     def verify(self, *, checkpoint: Checkpoint | None = None, progress: Progress | None = None) -> Verification:
         """Recompute the chain from the stored events; report the first disagreement."""
         head = self.recorder.max_notification_id() or 0
-        return verify_log(self.events, self.chain_rows, head, checkpoint=checkpoint, progress=progress)
+        return verify_log(self._positions(), head, checkpoint=checkpoint, progress=progress)
+
+    def _positions(self, size: int = 5000) -> Iterator[Pair]:
+        """Every position of the log with its stored event and its chain row, either missing where one lacks it.
+
+        On PostgreSQL one query streams both tables fully joined through a server-side cursor, as
+        plain tuples; SQLite, in process, merges two paged reads.
+        """
+        recorder = self.recorder
+        if not isinstance(recorder, ChainedPostgresApplicationRecorder):
+            yield from paged(self.events, self.chain_rows)
+            return
+        query = SQL(
+            "SELECT e.notification_id AS event_at, e.originator_id, e.originator_version, e.topic, e.state, "
+            "c.notification_id AS chain_at, c.originator_id, c.originator_version, c.stream_hash, c.chain_hash "
+            "FROM {events} e FULL JOIN {chain} c USING (notification_id) ORDER BY notification_id"
+        ).format(
+            events=Identifier(recorder.datastore.schema, recorder.events_table_name),
+            chain=Identifier(recorder.datastore.schema, recorder.chain_table_name),
+        )
+        with (
+            recorder.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="verify", row_factory=tuple_row) as cursor,
+        ):
+            cursor.itersize = size
+            cursor.execute(query)
+            for position, ident, version, topic, state, at, chained, chain_version, stream, chain in cursor:
+                event = None if position is None else StoredEvent(position, ident, version, topic, bytes(state))
+                row = None if at is None else ChainRow(at, chained, chain_version, bytes(stream), bytes(chain))
+                yield event, row
 
     def checkpoint(self, key: Ed25519PrivateKey, now: datetime) -> Checkpoint:
         """A signed checkpoint of the chain's current head (position 0 for an empty log)."""

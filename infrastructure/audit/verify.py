@@ -14,7 +14,7 @@ recomputed from the stored bytes; the first disagreement is reported with what i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -53,12 +53,17 @@ class Verification:
 
 
 @dataclass(frozen=True, slots=True)
-class _Event:
+class StoredEvent:
+    """What verification reads of a stored event."""
+
     position: int
     originator_id: Any
     version: int
     topic: str
     state: bytes
+
+
+Pair = tuple[StoredEvent | None, ChainRow | None]
 
 
 class _Walk:
@@ -69,13 +74,13 @@ class _Walk:
         empty = checkpoint is not None and checkpoint.position == 0 and checkpoint.chain_hash == GENESIS.hex()
         self.checkpoint = None if empty else checkpoint
         self.chain = GENESIS
-        self.streams: dict[str, tuple[int, bytes]] = {}
+        self.streams: dict[UUID, tuple[int, bytes]] = {}
         self.events = 0
         self.position = 0
 
-    def check(self, event: _Event, row: ChainRow) -> Finding | None:
-        ident = _key(event.originator_id)
-        if (ident, event.version) != (_key(row.originator_id), row.version):
+    def check(self, event: StoredEvent, row: ChainRow) -> Finding | None:
+        ident = _uuid(event.originator_id)
+        if (ident, event.version) != (_uuid(row.originator_id), row.version):
             detail = f"the chain recorded {_key(row.originator_id)} version {row.version} at this position"
             return _finding("reordered", event, detail)
         last_version, previous = self.streams.get(ident, (0, GENESIS))
@@ -92,7 +97,7 @@ class _Walk:
         self.events += 1
         return self._check_checkpoint(event)
 
-    def _check_checkpoint(self, event: _Event) -> Finding | None:
+    def _check_checkpoint(self, event: StoredEvent) -> Finding | None:
         if self.checkpoint is not None and event.position == self.checkpoint.position:
             if self.chain.hex() != self.checkpoint.chain_hash:
                 detail = "the log up to the checkpoint no longer hashes to the signed digest"
@@ -108,37 +113,52 @@ class _Walk:
 
 
 def verify_log(
-    events: Callable[[int, int], list[Any]],
-    chain_rows: Callable[[int, int], list[ChainRow]],
+    pairs: Iterable[Pair],
     head: int,
     *,
     checkpoint: Checkpoint | None = None,
     progress: Progress | None = None,
 ) -> Verification:
-    """Walk events (`events(after, limit)`) and chain rows (`chain_rows(after, limit)`) together."""
+    """Walk the log's positions in order, each its stored event and its chain row (`paired` or a joined read)."""
     walk = _Walk(checkpoint)
-    found = _walk(walk, _paged(events, _as_event), _paged(chain_rows, lambda r: r), head, progress)
+    found = _walk(walk, pairs, head, progress)
     if found is None and checkpoint is not None and walk.checkpoint is not None:
         found = Finding("checkpoint", checkpoint.position, "", 0, "the log ends before the checkpoint's position")
     return Verification(walk.events, walk.position, walk.chain.hex(), found)
 
 
-def _walk(
-    walk: _Walk, events: Iterator[_Event], rows: Iterator[ChainRow], head: int, progress: Progress | None
-) -> Finding | None:
+def paged(events: Callable[[int, int], list[Any]], chain_rows: Callable[[int, int], list[ChainRow]]) -> Iterator[Pair]:
+    """The pairs of two paged reads (`events(after, limit)`, `chain_rows(after, limit)`), merged by position."""
+    return paired(_paged(events, as_stored_event), _paged(chain_rows, lambda r: r))
+
+
+def paired(events: Iterator[StoredEvent], rows: Iterator[ChainRow]) -> Iterator[Pair]:
+    """Events and chain rows, each in position order, as one pair per position (None where one side lacks it)."""
     event, row = next(events, None), next(rows, None)
     while event is not None or row is not None:
         if row is None or (event is not None and event.position < row.position):
+            yield event, None
+            event = next(events, None)
+        elif event is None or row.position < event.position:
+            yield None, row
+            row = next(rows, None)
+        else:
+            yield event, row
+            event, row = next(events, None), next(rows, None)
+
+
+def _walk(walk: _Walk, pairs: Iterable[Pair], head: int, progress: Progress | None) -> Finding | None:
+    for event, row in pairs:
+        if row is None:
             assert event is not None
             return _finding("inserted", event, "no chain row was recorded for this event")
-        if event is None or row.position < event.position:
+        if event is None:
             return Finding("deleted", row.position, _key(row.originator_id), row.version, "the event was removed")
         found = walk.passed_checkpoint(event.position) or walk.check(event, row)
         if found is not None:
             return found
         if progress is not None and walk.events % PAGE == 0:
             progress(walk.position, head)
-        event, row = next(events, None), next(rows, None)
     if progress is not None:
         progress(walk.position, head)
     return None
@@ -156,8 +176,9 @@ def _paged(fetch: Callable[[int, int], list[Any]], convert: Callable[[Any], Any]
             return
 
 
-def _as_event(notification: Any) -> _Event:
-    return _Event(
+def as_stored_event(notification: Any) -> StoredEvent:
+    """What verification reads of one of eventsourcing's notifications."""
+    return StoredEvent(
         notification.id,
         notification.originator_id,
         notification.originator_version,
@@ -166,9 +187,13 @@ def _as_event(notification: Any) -> _Event:
     )
 
 
+def _uuid(originator_id: Any) -> UUID:
+    return originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+
+
 def _key(originator_id: Any) -> str:
-    return str(originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id)))
+    return str(_uuid(originator_id))
 
 
-def _finding(kind: str, event: _Event, detail: str) -> Finding:
+def _finding(kind: str, event: StoredEvent, detail: str) -> Finding:
     return Finding(kind, event.position, _key(event.originator_id), event.version, detail)
