@@ -233,21 +233,17 @@ class MetricQueries(Reader):
         in_group, extra = _in_group(p, "group_id", group)
         where = f"WHERE tenant = {p} AND {column} >= {p} AND {column} < {p}{in_group}"
         params = [tenant, d.time(window.start), d.time(window.end), *extra]
-        if d.is_postgres and grouping is Grouping.ALL:  # one entry: the minutes are all it needs (the dashboard)
-            rows = self._select(
-                f"SELECT EXTRACT(EPOCH FROM ({column} - created_at))::float8 / 60 AS minutes "
-                f"FROM {self.names.table(TICKETS)} {where}",
-                params,
-            )
-            return [Sample(window.since, _WHOLE, r["minutes"]) for r in rows]
         if d.is_postgres:
-            # The database hands over each duration and day: a window holds a row per ticket answered or solved,
+            # The database hands over each duration (and day): a window holds a row per ticket answered or solved,
             # and turning two moments into minutes in Python was most of a busy tenant's dashboard. EXTRACT gives
             # the exact seconds (numeric), ::float8 their nearest double, as timedelta.total_seconds() does, so the
             # figures are the same bits as SQLite's, computed below in Python.
+            minutes = f"EXTRACT(EPOCH FROM ({column} - created_at))::float8 / 60 AS minutes"
+            if grouping is Grouping.ALL:  # one entry (the dashboard's): the minutes are all it needs
+                rows = self._select(f"SELECT {minutes} FROM {self.names.table(TICKETS)} {where}", params)
+                return [Sample(window.since, _WHOLE, r["minutes"]) for r in rows]
             rows = self._select(
-                f"SELECT EXTRACT(EPOCH FROM ({column} - created_at))::float8 / 60 AS minutes, "
-                f"({column} AT TIME ZONE 'UTC')::date AS day, channel, ticket_type, group_id "
+                f"SELECT {minutes}, ({column} AT TIME ZONE 'UTC')::date AS day, channel, ticket_type, group_id "
                 f"FROM {self.names.table(TICKETS)} {where}",
                 params,
             )
@@ -269,20 +265,19 @@ class MetricQueries(Reader):
         """Elapsed business minutes of the tenant's `target`s fulfilled in the window."""
         d, p = self.d, self.d.placeholder
         in_group, extra = _in_group(p, "s.group_id", group)
+        where = (
+            f"WHERE s.tenant = {p} AND s.target = {p} AND s.state IN ('met', 'breached') "
+            f"AND s.fulfilled_at >= {p} AND s.fulfilled_at < {p}{in_group}"
+        )
+        params = [tenant, target, d.time(window.start), d.time(window.end), *extra]
         if grouping is Grouping.ALL:  # one entry: no day, no ticket attributes, so no join
-            rows = self._select(
-                f"SELECT s.elapsed_minutes FROM {self.names.sla_targets} s "
-                f"WHERE s.tenant = {p} AND s.target = {p} AND s.state IN ('met', 'breached') "
-                f"AND s.fulfilled_at >= {p} AND s.fulfilled_at < {p}{in_group}",
-                [tenant, target, d.time(window.start), d.time(window.end), *extra],
-            )
+            rows = self._select(f"SELECT s.elapsed_minutes FROM {self.names.sla_targets} s {where}", params)
             return [Sample(window.since, _WHOLE, float(r["elapsed_minutes"])) for r in rows]
         rows = self._select(
             f"SELECT s.fulfilled_at, s.elapsed_minutes, m.channel, m.ticket_type, m.group_id "
             f"FROM {self.names.sla_targets} s LEFT JOIN {self.names.table(TICKETS)} m ON m.ticket_id = s.ticket_id "
-            f"WHERE s.tenant = {p} AND s.target = {p} AND s.state IN ('met', 'breached') "
-            f"AND s.fulfilled_at >= {p} AND s.fulfilled_at < {p}{in_group}",
-            [tenant, target, d.time(window.start), d.time(window.end), *extra],
+            f"{where}",
+            params,
         )
         samples = []
         for r in rows:
